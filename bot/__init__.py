@@ -1,0 +1,1 @@
+"""meetbot: run Google Meet from Slack."""

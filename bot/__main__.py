@@ -1,0 +1,81 @@
+"""Command line: `python -m bot` runs the bot; `python -m bot check` checks the set-up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+
+__all__ = ["main"]
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional (Windows, PyPy)
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def _run(coroutine: Coroutine[Any, Any, int | None]) -> int | None:
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(coroutine)
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        print(f"meetbot cannot start: {len(error.problems)} configuration problem(s)", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        print("See README.md > Configuration. `python -m bot check` re-runs these checks.", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _cmd_run() -> int:
+    settings = _settings_or_exit()
+    configure_logging(settings.log_level)
+    from bot.server import serve
+
+    _run(serve(settings))
+    return 0
+
+
+def _cmd_check() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"FAIL  config   {problem}")
+        return 1
+    from bot.check import run_checks
+
+    async def checks() -> int:
+        results = await run_checks(settings)
+        for result in results:
+            print(result.line())
+        return 0 if all(r.ok for r in results) else 1
+
+    return _run(checks()) or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="meetbot: Google Meet from Slack")
+    commands: dict[str, Callable[[], int]] = {"run": _cmd_run, "check": _cmd_check}
+    parser.add_argument("command", nargs="?", default="run", choices=list(commands))
+    args = parser.parse_args(argv)
+    return commands[args.command]()
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,270 @@
+"""Settings from the environment (and an optional `.env`), validated once at start-up.
+
+Every problem is collected, not just the first, so an operator fixes the whole list in one go. Each problem names
+the variable and where its value came from; no value that could be a secret is ever echoed back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+__all__ = ["ConfigError", "Settings", "load_settings", "read_env_file"]
+
+MEET_SCOPE_PREFIX = "https://www.googleapis.com/auth/"
+DEFAULT_GOOGLE_SCOPES = (
+    MEET_SCOPE_PREFIX + "meetings.space.created",
+    MEET_SCOPE_PREFIX + "meetings.space.readonly",
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """The configuration is incomplete or malformed; `problems` holds one line per variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    slack_signing_secret: str | None
+    slack_bot_token: str | None
+    slack_app_token: str | None
+    slack_client_id: str | None
+    slack_client_secret: str | None
+    google_client_id: str | None
+    google_client_secret: str | None
+    google_service_account_file: Path | None
+    google_scopes: tuple[str, ...]
+    public_url: str
+    token_encryption_keys: tuple[bytes, ...] = field(repr=False)
+    redis_url: str = "redis://localhost:6379/0"
+    host: str = "0.0.0.0"
+    port: int = 3000
+    slack_api_url: str = "https://slack.com/api/"
+    meet_api_url: str = "https://meet.googleapis.com"
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    log_level: str = "INFO"
+    web_concurrency: int = 1
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def multi_workspace(self) -> bool:
+        return self.slack_bot_token is None and self.slack_client_id is not None
+
+    @property
+    def uses_delegation(self) -> bool:
+        return self.google_service_account_file is not None
+
+    @property
+    def google_redirect_uri(self) -> str:
+        return self.public_url.rstrip("/") + "/google/oauth/callback"
+
+    def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
+        return f"Settings(socket_mode={self.socket_mode}, redis_url=<hidden>, public_url={self.public_url!r})"
+
+
+def read_env_file(path: Path) -> dict[str, tuple[str, int]]:
+    """Parse a `.env` file: KEY=VALUE lines, `#` comments, optional `export ` and quotes. Value → (value, line)."""
+    values: dict[str, tuple[str, int]] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = (value, number)
+    return values
+
+
+class _Reader:
+    """Reads variables and remembers where each came from, for error messages."""
+
+    def __init__(self, environ: Mapping[str, str], env_file: Path | None) -> None:
+        self._environ = environ
+        self._file_values = read_env_file(env_file) if env_file and env_file.is_file() else {}
+        self._env_file = env_file
+        self.problems: list[str] = []
+
+    def source(self, name: str) -> str:
+        if name in self._environ:
+            return "from the environment"
+        if name in self._file_values:
+            return f"from {self._env_file} line {self._file_values[name][1]}"
+        return "not set"
+
+    def get(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None and name in self._file_values:
+            value = self._file_values[name][0]
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def problem(self, name: str, message: str) -> None:
+        self.problems.append(f"{name}: {message} ({self.source(name)})")
+
+    def url(self, name: str, default: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+        value = self.get(name) or default
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.netloc:
+            self.problem(name, f"must be an absolute {' or '.join(schemes)} URL, like {default}")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            self.problem(name, f"must be a whole number from {low} to {high}")
+            return default
+        return number
+
+
+def _fernet_keys(reader: _Reader) -> tuple[bytes, ...]:
+    raw = reader.get("TOKEN_ENCRYPTION_KEYS")
+    if raw is None:
+        reader.problem(
+            "TOKEN_ENCRYPTION_KEYS",
+            "missing; generate one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'",
+        )
+        return ()
+    keys: list[bytes] = []
+    for position, item in enumerate((part.strip() for part in raw.split(",")), start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(item.encode("ascii"))) == 32
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            valid = False
+        if not valid:
+            reader.problem("TOKEN_ENCRYPTION_KEYS", f"key #{position} is not a Fernet key (32 url-safe base64 bytes)")
+        else:
+            keys.append(item.encode("ascii"))
+    return tuple(keys)
+
+
+def _service_account_file(reader: _Reader) -> Path | None:
+    value = reader.get("GOOGLE_SERVICE_ACCOUNT_FILE")
+    if value is None:
+        return None
+    path = Path(value)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        reader.problem("GOOGLE_SERVICE_ACCOUNT_FILE", f"cannot read the file {path}")
+        return None
+    except ValueError:
+        reader.problem("GOOGLE_SERVICE_ACCOUNT_FILE", f"{path} is not JSON")
+        return None
+    if not isinstance(info, dict) or not {"client_email", "private_key"} <= info.keys():
+        reader.problem("GOOGLE_SERVICE_ACCOUNT_FILE", f"{path} is not a service-account key file")
+        return None
+    return path
+
+
+def _scopes(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.get("GOOGLE_SCOPES")
+    if raw is None:
+        return DEFAULT_GOOGLE_SCOPES
+    scopes = tuple(s if s.startswith("https://") else MEET_SCOPE_PREFIX + s for s in raw.split())
+    unknown = [s for s in scopes if not s.startswith(MEET_SCOPE_PREFIX + "meetings.")]
+    if unknown:
+        reader.problem("GOOGLE_SCOPES", "only Meet scopes (…/auth/meetings.*) are allowed: " + " ".join(unknown))
+    return scopes
+
+
+def _slack_identity(reader: _Reader) -> None:
+    """Exactly one way to talk to Slack: a bot token, or an OAuth client for many workspaces."""
+    bot_token, client_id, client_secret = (
+        reader.get(n) for n in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    )
+    if bot_token is None and client_id is None:
+        reader.problem(
+            "SLACK_BOT_TOKEN",
+            "missing; set it (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces)",
+        )
+    if bot_token is not None and not bot_token.startswith("xoxb-"):
+        reader.problem("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+    if (client_id is None) != (client_secret is None):
+        missing = "SLACK_CLIENT_SECRET" if client_secret is None else "SLACK_CLIENT_ID"
+        reader.problem(missing, "missing; SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together")
+    if bot_token is None and client_id is not None and reader.get("SLACK_APP_TOKEN") is not None:
+        reader.problem("SLACK_APP_TOKEN", "Socket Mode needs SLACK_BOT_TOKEN (one workspace)")
+
+
+def _google_identity(reader: _Reader, service_account: Path | None) -> None:
+    client_id, client_secret = reader.get("GOOGLE_CLIENT_ID"), reader.get("GOOGLE_CLIENT_SECRET")
+    if service_account is None and reader.get("GOOGLE_SERVICE_ACCOUNT_FILE") is None:
+        for name, value in (("GOOGLE_CLIENT_ID", client_id), ("GOOGLE_CLIENT_SECRET", client_secret)):
+            if value is None:
+                reader.problem(name, "missing; needed for per-user Google sign-in (or set GOOGLE_SERVICE_ACCOUNT_FILE)")
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Build the settings or raise ConfigError listing every problem. Real environment wins over `.env`."""
+    reader = _Reader(os.environ if environ is None else environ, env_file)
+    app_token = reader.get("SLACK_APP_TOKEN")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        reader.problem("SLACK_APP_TOKEN", "must be an app-level token starting with xapp-")
+    if app_token is None and reader.get("SLACK_SIGNING_SECRET") is None:
+        reader.problem("SLACK_SIGNING_SECRET", "missing; needed in HTTP mode (Basic Information > Signing Secret)")
+    _slack_identity(reader)
+    service_account = _service_account_file(reader)
+    _google_identity(reader, service_account)
+    keys = _fernet_keys(reader)
+    log_level = (reader.get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        reader.problem("LOG_LEVEL", "must be one of " + ", ".join(LOG_LEVELS))
+    settings = Settings(
+        slack_signing_secret=reader.get("SLACK_SIGNING_SECRET"),
+        slack_bot_token=reader.get("SLACK_BOT_TOKEN"),
+        slack_app_token=app_token,
+        slack_client_id=reader.get("SLACK_CLIENT_ID"),
+        slack_client_secret=reader.get("SLACK_CLIENT_SECRET"),
+        google_client_id=reader.get("GOOGLE_CLIENT_ID"),
+        google_client_secret=reader.get("GOOGLE_CLIENT_SECRET"),
+        google_service_account_file=service_account,
+        google_scopes=_scopes(reader),
+        public_url=reader.url("PUBLIC_URL", "http://localhost:3000"),
+        token_encryption_keys=keys,
+        redis_url=reader.url("REDIS_URL", "redis://localhost:6379/0", schemes=("redis", "rediss", "unix")),
+        host=reader.get("HOST") or "0.0.0.0",
+        port=reader.integer("PORT", 3000, 1, 65535),
+        slack_api_url=_with_slash(reader.url("SLACK_API_URL", "https://slack.com/api/")),
+        meet_api_url=reader.url("MEET_API_URL", "https://meet.googleapis.com").rstrip("/"),
+        google_auth_url=reader.url("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth"),
+        google_token_url=reader.url("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+        google_revoke_url=reader.url("GOOGLE_REVOKE_URL", "https://oauth2.googleapis.com/revoke"),
+        google_userinfo_url=reader.url(
+            "GOOGLE_USERINFO_URL", "https://openidconnect.googleapis.com/v1/userinfo"
+        ),
+        log_level=log_level,
+        web_concurrency=reader.integer("WEB_CONCURRENCY", 1, 1, 64),
+    )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return settings
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,80 @@
+"""Process lifecycle: serve HTTP (or Socket Mode with health routes), then shut down gracefully on a signal.
+
+Shutdown order: stop accepting, let in-flight requests and background work finish within a bound, close clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import time
+
+from aiohttp import web
+
+from bot.app import build_bolt_app, close_services, open_services
+from bot.config import Settings
+from bot.web import build_web_app
+
+__all__ = ["serve"]
+
+log = logging.getLogger(__name__)
+
+REQUEST_DRAIN_SECONDS = 10.0
+BACKGROUND_DRAIN_SECONDS = 10.0
+
+
+async def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
+    started = time.monotonic()
+    services = await open_services(settings)
+    bolt = build_bolt_app(services)
+    socket_handler = None
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        socket_handler = AsyncSocketModeHandler(bolt, app_token=settings.slack_app_token, web_client=services.slack)
+
+    async def socket_connected() -> bool:
+        return socket_handler is not None and bool(await socket_handler.client.is_connected())
+
+    web_app = build_web_app(
+        services,
+        bolt,
+        serve_slack=socket_handler is None,
+        extra_ready=socket_connected if socket_handler is not None else None,
+    )
+    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=REQUEST_DRAIN_SECONDS)
+    await runner.setup()
+    site: web.BaseSite
+    if sock is not None:
+        site = web.SockSite(runner, sock)
+    else:
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.web_concurrency > 1)
+    await site.start()
+    if socket_handler is not None:
+        await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info(
+        "meetbot serving %s on %s:%s in %.0f ms",
+        "Socket Mode" if socket_handler else "HTTP",
+        settings.host,
+        settings.port,
+        (time.monotonic() - started) * 1000,
+    )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        if socket_handler is not None:
+            await socket_handler.close_async()  # type: ignore[no-untyped-call]
+        await runner.cleanup()  # stops listening, then waits for in-flight requests
+        cancelled = await services.tasks.drain(BACKGROUND_DRAIN_SECONDS)
+        if cancelled:
+            log.warning("shutdown cancelled %d unfinished background tasks", cancelled)
+        await close_services(services)
+        log.info("stopped")

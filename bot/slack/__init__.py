@@ -1,0 +1,1 @@
+"""Slack adapter: Bolt listeners, the /meet grammar, Block Kit builders and mrkdwn escaping."""

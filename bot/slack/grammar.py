@@ -1,0 +1,230 @@
+"""The `/meet` grammar: turns the text after `/meet` into one typed command. Pure: no I/O, no Slack types.
+
+Meeting references stay raw text here; `bot.meet.links` validates them, so every command gets the same rules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = [
+    "ACCESS_FLAGS",
+    "SUBCOMMANDS",
+    "Access",
+    "Command",
+    "Connect",
+    "Disconnect",
+    "End",
+    "Help",
+    "History",
+    "Me",
+    "New",
+    "Room",
+    "Set",
+    "Settings",
+    "Status",
+    "Unknown",
+    "parse",
+]
+
+
+class Access(Enum):
+    OPEN = "open"
+    TRUSTED = "trusted"
+    RESTRICTED = "restricted"
+
+
+ACCESS_FLAGS = {f"--{a.value}": a for a in Access}
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class New:
+    title: str | None = None
+    access: Access | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Set:
+    reference: str
+    assignments: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    action: str  # "show" | "new" | "set" | "clear"
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """Input that matches no command. `problem` says what is wrong; `suggestion` is a whole command to try."""
+
+    text: str
+    problem: str
+    suggestion: str | None = None
+
+
+Command = (
+    Help | New | Status | End | Settings | Set | Room | History | Connect | Disconnect | Me | Unknown
+)
+
+# Subcommand → usage line, in the order help lists them.
+SUBCOMMANDS: dict[str, str] = {
+    "new": "/meet new [title] [--open|--trusted|--restricted]",
+    "status": "/meet status <meeting>",
+    "end": "/meet end <meeting>",
+    "settings": "/meet settings <meeting>",
+    "set": "/meet set <meeting> access=trusted moderation=on chat=hosts …",
+    "room": "/meet room [new | set <meeting> | clear]",
+    "history": "/meet history <meeting>",
+    "connect": "/meet connect",
+    "disconnect": "/meet disconnect",
+    "me": "/meet me",
+    "help": "/meet help",
+}
+ROOM_ACTIONS = ("new", "set", "clear")
+_REFERENCE_COMMANDS: dict[str, Callable[[str], Command]] = {
+    "status": Status,
+    "end": End,
+    "settings": Settings,
+    "history": History,
+}
+
+# A meeting reference as pasted: a meet/g.co link (maybe in Slack's <…> form), a spaces/ name or a bare code.
+_LOOKS_LIKE_MEETING = re.compile(
+    r"(meet\.google\.com|g\.co/meet|^<?https?://|^spaces/|^[a-z]{3,}-[a-z]{3,}-[a-z]{3,}$)", re.IGNORECASE
+)
+
+
+def _needs_reference(name: str, rest: str) -> Command | None:
+    if rest:
+        return None
+    return Unknown(f"{name}", f"`/meet {name}` needs a meeting link or code", f"/meet {name} <meeting>")
+
+
+def _parse_set(rest: str) -> Command:
+    words = rest.split()
+    if not words:
+        return Unknown("set", "`/meet set` needs a meeting and at least one key=value", SUBCOMMANDS["set"])
+    reference, pairs = words[0], words[1:]
+    if "=" in reference:
+        return Unknown(rest, "put the meeting link or code first, then key=value pairs", SUBCOMMANDS["set"])
+    assignments: list[tuple[str, str]] = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            return Unknown(rest, f"`{pair}` is not key=value", SUBCOMMANDS["set"])
+        assignments.append((key.lower(), value.lower()))
+    if not assignments:
+        return Unknown(rest, "say what to change, like access=trusted", SUBCOMMANDS["set"])
+    return Set(reference, tuple(assignments))
+
+
+def _parse_new(rest: str) -> Command:
+    access: Access | None = None
+    title_words: list[str] = []
+    for word in rest.split():
+        flag = ACCESS_FLAGS.get(word.lower())
+        if flag is not None:
+            if access is not None and access is not flag:
+                return Unknown(rest, "choose one of --open, --trusted or --restricted", SUBCOMMANDS["new"])
+            access = flag
+        elif word.startswith("--"):
+            return Unknown(rest, f"unknown option `{word}`", SUBCOMMANDS["new"])
+        else:
+            title_words.append(word)
+    return New(" ".join(title_words) or None, access)
+
+
+def _parse_room(rest: str) -> Command:
+    action, _, reference = rest.partition(" ")
+    action, reference = action.lower(), reference.strip()
+    if not action:
+        return Room("show")
+    if action not in ROOM_ACTIONS:
+        close = difflib.get_close_matches(action, ROOM_ACTIONS, n=1)
+        return Unknown(rest, f"`{action}` is not a room action", f"/meet room {close[0]}" if close else None)
+    if action == "set":
+        return Room("set", reference) if reference else Unknown(rest, "`/meet room set` needs a meeting",
+                                                                "/meet room set <meeting>")
+    if reference:
+        return Unknown(rest, f"`/meet room {action}` takes nothing after it", f"/meet room {action}")
+    return Room(action)
+
+
+def parse(text: str) -> Command:
+    """Parse the text Slack sends after `/meet` (already trimmed or not)."""
+    text = " ".join(text.split())
+    if not text:
+        return New()
+    head, _, rest = text.partition(" ")
+    name = head.lower()
+    simple: dict[str, Command] = {"connect": Connect(), "disconnect": Disconnect(), "me": Me()}
+    if name in simple:
+        return simple[name] if not rest else Unknown(text, f"`/meet {name}` takes nothing after it", f"/meet {name}")
+    if name == "help":
+        return Help(rest.lower() or None)
+    if name == "new":
+        return _parse_new(rest)
+    if name in ("status", "end", "settings", "history"):
+        missing = _needs_reference(name, rest)
+        if missing is not None:
+            return missing
+        return _REFERENCE_COMMANDS[name](rest.split()[0])
+    if name == "set":
+        return _parse_set(rest)
+    if name == "room":
+        return _parse_room(rest)
+    if _LOOKS_LIKE_MEETING.search(head):
+        return Status(head)
+    if head.startswith("--"):
+        return _parse_new(text)
+    close = difflib.get_close_matches(name, SUBCOMMANDS, n=1, cutoff=0.6)
+    if close:
+        fixed = f"/meet {close[0]}" + (f" {rest}" if rest else "")
+        return Unknown(text, f"`{head}` is not a /meet command", fixed)
+    return Unknown(text, f"`{head}` is not a /meet command", f"/meet new {text}")

@@ -1,0 +1,68 @@
+"""Block Kit builders for plain replies: help, refusals and notices. Pure functions: data in, dict out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack.grammar import SUBCOMMANDS
+from bot.slack.mrkdwn import code, escape
+
+__all__ = ["Message", "help_message", "notice", "unavailable_message"]
+
+Message = dict[str, Any]
+
+_HELP_LINES = (
+    ("/meet", "start a meeting here and post a card with Join, End meeting and Settings"),
+    (SUBCOMMANDS["new"], "start a meeting with a title and who may join without knocking"),
+    ("/meet <meeting>", "show a meeting: live or idle, who is in it, its settings if you own it"),
+    (SUBCOMMANDS["end"], "end the meeting for everyone (owner only)"),
+    (SUBCOMMANDS["settings"], "change access, moderation, recording… (owner only)"),
+    (SUBCOMMANDS["set"], "change settings in one line (owner only)"),
+    (SUBCOMMANDS["room"], "this channel's standing meeting room"),
+    (SUBCOMMANDS["history"], "recent calls in a meeting: when, how long, who came"),
+    ("/meet connect · disconnect · me", "link, unlink or show your Google account"),
+)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def help_message(problem: str | None = None, suggestion: str | None = None) -> Message:
+    """Usage, led by what went wrong and the closest valid command when the input didn't parse."""
+    blocks: list[dict[str, Any]] = []
+    fallback = "How to use /meet"
+    if problem:
+        lead = f":warning: {escape(problem)}."
+        if suggestion:
+            lead += f" Did you mean {code(suggestion)}?"
+        blocks.append(_section(lead))
+        fallback = f"{problem}." + (f" Did you mean {suggestion}?" if suggestion else "")
+    usage = "\n".join(f"{code(cmd)}  {escape(what)}" for cmd, what in _HELP_LINES)
+    blocks.append(_section("*How to use /meet*\n" + usage))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "A <meeting> is a meet.google.com link, a meeting code like `abc-mnop-xyz`, "
+                    "or a `spaces/…` name.",
+                }
+            ],
+        }
+    )
+    return {"response_type": "ephemeral", "text": fallback, "blocks": blocks}
+
+
+def notice(text: str, *, emoji: str = ":information_source:") -> Message:
+    """A one-line ephemeral reply; `text` is mrkdwn the caller has already escaped."""
+    return {"response_type": "ephemeral", "text": text, "blocks": [_section(f"{emoji} {text}")]}
+
+
+def unavailable_message() -> Message:
+    return notice(
+        "meetbot is temporarily unavailable (its storage is not answering). Nothing was changed; "
+        "please try again in a minute.",
+        emoji=":hourglass_flowing_sand:",
+    )

@@ -1,0 +1,1 @@
+"""Redis: the connection, every key, and one module per kind of record."""

@@ -1,0 +1,35 @@
+"""One Redis connection pool for the process, built from REDIS_URL (redis://, rediss:// or unix://)."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+__all__ = ["StoreUnavailable", "connect", "is_unavailable"]
+
+# Failures that mean "Redis can't be reached right now": the caller answers "try again" instead of crashing.
+StoreUnavailable = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def connect(url: str, *, max_connections: int = 64) -> Redis:
+    """A pooled client. Short timeouts keep a dead Redis from eating Slack's 3-second budget.
+
+    The pool reconnects on its own, so the bot recovers when Redis comes back without a restart.
+    """
+    return Redis.from_url(
+        url,
+        max_connections=max_connections,
+        socket_connect_timeout=1.0,
+        socket_timeout=1.0,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
+        retry_on_error=[RedisConnectionError],
+        decode_responses=False,
+    )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    return isinstance(error, StoreUnavailable)

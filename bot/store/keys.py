@@ -1,0 +1,92 @@
+"""Every Redis key meetbot uses is built here, so the layout can be read (and migrated) in one place.
+
+Layout: `<prefix>:{<enterprise>:<team>[:<user>]}:<kind>[:<id>]`. The braces are a Redis Cluster hash tag: records of
+one user (or one team) live in one slot, so a multi-key operation never spans two users or two teams. Keys that
+belong to nobody in particular (event dedupe) carry their own tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Keys", "Tenant"]
+
+DEFAULT_PREFIX = "meetbot"
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A Slack workspace, inside an Enterprise Grid org when `enterprise_id` is set."""
+
+    team_id: str
+    enterprise_id: str | None = None
+
+    @property
+    def tag(self) -> str:
+        return f"{self.enterprise_id or '-'}:{self.team_id}"
+
+
+def _clean(part: str) -> str:
+    # Slack ids are [A-Z0-9]; anything else must not be able to forge another key or hash tag.
+    if not part or any(c in part for c in "{}: \r\n"):
+        raise ValueError(f"unsafe key part: {part!r}")
+    return part
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = DEFAULT_PREFIX
+
+    def _team(self, tenant: Tenant, kind: str) -> str:
+        return f"{self.prefix}:{{{_clean(tenant.enterprise_id or '-')}:{_clean(tenant.team_id)}}}:{kind}"
+
+    def _user(self, tenant: Tenant, user_id: str, kind: str) -> str:
+        tag = f"{_clean(tenant.enterprise_id or '-')}:{_clean(tenant.team_id)}:{_clean(user_id)}"
+        return f"{self.prefix}:{{{tag}}}:{kind}"
+
+    # Slack delivery dedupe: retried events and repeated commands or clicks.
+    def event_seen(self, event_id: str) -> str:
+        return f"{self.prefix}:{{event:{_clean(event_id)}}}:seen"
+
+    def request_seen(self, tenant: Tenant, kind: str, request_id: str) -> str:
+        return self._team(tenant, f"seen:{_clean(kind)}:{_clean(request_id)}")
+
+    # Account linking.
+    def google_link(self, tenant: Tenant, user_id: str) -> str:
+        return self._user(tenant, user_id, "google")
+
+    def google_refresh_lock(self, tenant: Tenant, user_id: str) -> str:
+        return self._user(tenant, user_id, "google:refresh-lock")
+
+    def oauth_state(self, state: str) -> str:
+        return f"{self.prefix}:{{oauth-state:{_clean(state)}}}"
+
+    def slack_email(self, tenant: Tenant, user_id: str) -> str:
+        return self._user(tenant, user_id, "slack-email")
+
+    def google_link_pattern(self) -> str:
+        return f"{self.prefix}:{{*}}:google"
+
+    # Meetings.
+    def space_by_code(self, code: str) -> str:
+        return f"{self.prefix}:{{code:{_clean(code)}}}"
+
+    def cards(self, tenant: Tenant, space_id: str) -> str:
+        return self._team(tenant, f"cards:{_clean(space_id)}")
+
+    def space_owner(self, tenant: Tenant, space_id: str) -> str:
+        return self._team(tenant, f"owner:{_clean(space_id)}")
+
+    def recent_meetings(self, tenant: Tenant, user_id: str) -> str:
+        return self._user(tenant, user_id, "recent")
+
+    # Channel rooms.
+    def room(self, tenant: Tenant, channel_id: str) -> str:
+        return self._team(tenant, f"room:{_clean(channel_id)}")
+
+    # Slack installations (many-workspace mode).
+    def installation(self, tenant: Tenant) -> str:
+        return self._team(tenant, "installation")
+
+    def install_state(self, state: str) -> str:
+        return f"{self.prefix}:{{install-state:{_clean(state)}}}"

@@ -1,0 +1,104 @@
+"""Fixtures: one private redis-server for the whole run, fresh emulators per test, the bot as a subprocess."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from cryptography.fernet import Fernet
+
+from tests.support.bot_process import BotProcess
+from tests.support.redis_server import RedisServer
+from tests.support.slack_requests import SIGNING_SECRET
+
+BOT_TOKEN = "xoxb-test-bot-token"
+TEAM_ID = "T0001"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The private server, emptied before each test. Only ever the server this run started."""
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def encryption_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def slack_emulator() -> Iterator[object]:
+    from tests.emulators.slack import SlackEmulator
+
+    with SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM_ID) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def meet_emulator() -> Iterator[object]:
+    from tests.emulators.meet import MeetEmulator
+
+    with MeetEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def bot_env(redis_url: str, encryption_key: str, slack_emulator: object, meet_emulator: object) -> dict[str, str]:
+    """A complete configuration that points every outside service at the emulators."""
+    meet_url: str = meet_emulator.url  # type: ignore[attr-defined]
+    return {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack_emulator.api_url,  # type: ignore[attr-defined]
+        "GOOGLE_CLIENT_ID": "meetbot",
+        "GOOGLE_CLIENT_SECRET": "meetbot-secret",
+        "MEET_API_URL": meet_url,
+        "GOOGLE_AUTH_URL": meet_url + "/o/oauth2/v2/auth",
+        "GOOGLE_TOKEN_URL": meet_url + "/token",
+        "GOOGLE_REVOKE_URL": meet_url + "/revoke",
+        "GOOGLE_USERINFO_URL": meet_url + "/v1/userinfo",
+        "TOKEN_ENCRYPTION_KEYS": encryption_key,
+        "REDIS_URL": redis_url,
+        "PUBLIC_URL": "http://127.0.0.1:3000",
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def start_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
+    """Start `python -m bot` with the test configuration plus overrides; every bot started is stopped after."""
+    started: list[BotProcess] = []
+
+    def start(**overrides: str) -> BotProcess:
+        bot = BotProcess({**bot_env, **overrides}, tmp_path / f"bot{len(started)}")
+        started.append(bot)
+        return bot.start()
+
+    yield start
+    for bot in started:
+        bot.stop()
+
+
+@pytest.fixture
+def bot(start_bot: Callable[..., BotProcess]) -> BotProcess:
+    return start_bot()

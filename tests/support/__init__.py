@@ -1,0 +1,1 @@
+"""Shared test machinery: a private Redis, the bot as a subprocess, and signed Slack requests."""

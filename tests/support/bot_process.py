@@ -1,0 +1,90 @@
+"""The bot started the way production starts it: `python -m bot`, in its own process, configured by environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.ports import free_port
+from tests.support.slack_requests import sign
+
+START_TIMEOUT = 20.0
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.port = int(env.get("PORT") or free_port())
+        self.env = {"PATH": os.environ.get("PATH", ""), "HOME": str(workdir), **env, "PORT": str(self.port)}
+        self.workdir = workdir
+        self.log_path = workdir / "bot.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self.startup_seconds = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def start(self) -> BotProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        started = time.monotonic()
+        # cwd is a scratch folder so a developer's own .env never leaks into a test run.
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bot"], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        deadline = started + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"bot exited with {self._process.returncode}:\n{self.log_text()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+                    self.startup_seconds = time.monotonic() - started
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"bot did not answer /healthz within {START_TIMEOUT} s:\n{self.log_text()}")
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        if self._process is None:
+            return None
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=5)
+        return self._process.returncode
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def post(
+        self,
+        request: tuple[str, str],
+        *,
+        path: str = "/slack/events",
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+        **sign_args: Any,
+    ) -> httpx.Response:
+        """POST a (body, content type) pair, signed unless `headers` already carries a signature."""
+        body, content_type = request
+        all_headers = {"Content-Type": content_type, **sign(body, **sign_args), **(headers or {})}
+        async with httpx.AsyncClient(base_url=self.url, timeout=timeout) as client:
+            return await client.post(path, content=body.encode(), headers=all_headers)

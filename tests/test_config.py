@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.config import DEFAULT_GOOGLE_SCOPES, ConfigError, load_settings
+
+KEY = Fernet.generate_key().decode()
+COMPLETE = {
+    "SLACK_SIGNING_SECRET": "s3cret",
+    "SLACK_BOT_TOKEN": "xoxb-1",
+    "GOOGLE_CLIENT_ID": "cid",
+    "GOOGLE_CLIENT_SECRET": "csecret",
+    "TOKEN_ENCRYPTION_KEYS": KEY,
+}
+
+
+def problems(environ: dict[str, str], env_file: Path | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ, env_file)
+    return caught.value.problems
+
+
+def test_complete_configuration_has_documented_defaults() -> None:
+    settings = load_settings(COMPLETE, None)
+    assert settings.port == 3000 and settings.host == "0.0.0.0"
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.google_scopes == DEFAULT_GOOGLE_SCOPES
+    assert settings.google_redirect_uri == "http://localhost:3000/google/oauth/callback"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert not settings.socket_mode and not settings.multi_workspace
+    assert "s3cret" not in repr(settings) and KEY not in repr(settings)
+
+
+def test_empty_environment_lists_every_missing_variable_once() -> None:
+    found = problems({})
+    names = [line.split(":")[0] for line in found]
+    assert names == [
+        "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEYS"
+    ]
+    assert all("(not set)" in line for line in found)
+
+
+def test_malformed_values_name_variable_and_source(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("# local\nexport PORT='70000'\nREDIS_URL=http://nope\n")
+    found = problems({**COMPLETE, "TOKEN_ENCRYPTION_KEYS": f"{KEY},short", "LOG_LEVEL": "loud"}, env_file)
+    assert f"PORT: must be a whole number from 1 to 65535 (from {env_file} line 2)" in found
+    assert any(p.startswith("REDIS_URL: must be an absolute redis or rediss or unix URL") and "line 3" in p
+               for p in found)
+    assert "TOKEN_ENCRYPTION_KEYS: key #2 is not a Fernet key (32 url-safe base64 bytes) (from the environment)" in found
+    assert any(p.startswith("LOG_LEVEL:") for p in found)
+    assert not any("short" in p or KEY in p for p in found), "secrets must not be echoed"
+
+
+def test_environment_wins_over_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text('PORT=4000\nHOST="127.0.0.1"\n')
+    settings = load_settings({**COMPLETE, "PORT": "5000"}, env_file)
+    assert settings.port == 5000 and settings.host == "127.0.0.1"
+
+
+def test_socket_mode_needs_no_signing_secret_but_a_bot_token() -> None:
+    environ = {k: v for k, v in COMPLETE.items() if k != "SLACK_SIGNING_SECRET"}
+    assert load_settings({**environ, "SLACK_APP_TOKEN": "xapp-1"}, None).socket_mode
+    assert problems({**environ, "SLACK_APP_TOKEN": "xoxb-wrong"})[0].startswith("SLACK_APP_TOKEN")
+
+
+def test_many_workspaces_need_both_client_values() -> None:
+    environ = {k: v for k, v in COMPLETE.items() if k != "SLACK_BOT_TOKEN"}
+    assert load_settings({**environ, "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, None).multi_workspace
+    assert problems({**environ, "SLACK_CLIENT_ID": "1"}) == [
+        "SLACK_CLIENT_SECRET: missing; SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (not set)"
+    ]
+
+
+def test_service_account_replaces_google_client(tmp_path: Path) -> None:
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(json.dumps({"client_email": "bot@p.iam.gserviceaccount.com", "private_key": "x"}))
+    environ = {k: v for k, v in COMPLETE.items() if not k.startswith("GOOGLE_")}
+    assert load_settings({**environ, "GOOGLE_SERVICE_ACCOUNT_FILE": str(key_file)}, None).uses_delegation
+    found = problems({**environ, "GOOGLE_SERVICE_ACCOUNT_FILE": str(tmp_path / "missing.json")})
+    assert found == [f"GOOGLE_SERVICE_ACCOUNT_FILE: cannot read the file {tmp_path / 'missing.json'} (from the environment)"]
+
+
+def test_scopes_accept_short_names_and_reject_others() -> None:
+    settings = load_settings({**COMPLETE, "GOOGLE_SCOPES": "meetings.space.created meetings.space.settings"}, None)
+    assert settings.google_scopes[1] == "https://www.googleapis.com/auth/meetings.space.settings"
+    assert problems({**COMPLETE, "GOOGLE_SCOPES": "https://www.googleapis.com/auth/drive"})[0].startswith("GOOGLE_SCOPES")

@@ -1,0 +1,146 @@
+"""The base every feature stands on, proven through `python -m bot` exactly as production starts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.bot_process import BotProcess
+from tests.support.redis_server import RedisServer
+from tests.support.slack_requests import event, slash_command
+
+pytestmark = pytest.mark.e2e
+
+
+def block_text(reply: dict[str, object]) -> str:
+    return json.dumps(reply.get("blocks", []))
+
+
+async def test_help_is_an_ephemeral_block_kit_usage(bot: BotProcess) -> None:
+    response = await bot.post(slash_command("help"))
+    assert response.status_code == 200
+    reply = response.json()
+    assert reply["response_type"] == "ephemeral"
+    text = block_text(reply)
+    for usage in ("/meet end &lt;meeting&gt;", "/meet room", "/meet history", "/meet connect", "/meet set"):
+        assert usage in text
+
+
+async def test_unknown_input_gets_help_with_the_closest_command(bot: BotProcess) -> None:
+    reply = (await bot.post(slash_command("stauts abc-mnop-xyz"))).json()
+    assert "`stauts` is not a /meet command" in reply["text"]
+    assert "Did you mean `/meet status abc-mnop-xyz`?" in block_text(reply)
+
+
+async def test_bad_signature_is_refused(bot: BotProcess) -> None:
+    response = await bot.post(slash_command("help"), secret="not-the-signing-secret")
+    assert response.status_code == 401
+
+
+async def test_stale_timestamp_is_refused(bot: BotProcess) -> None:
+    response = await bot.post(slash_command("help"), timestamp=int(time.time()) - 301)
+    assert response.status_code == 401
+
+
+async def test_unsigned_request_is_refused(bot: BotProcess) -> None:
+    body, content_type = slash_command("help")
+    async with httpx.AsyncClient() as client:
+        response = await client.post(bot.url + "/slack/events", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 401
+
+
+async def test_retried_event_is_claimed_once(bot: BotProcess, redis_client: object) -> None:
+    request = event({"type": "app_uninstalled"}, event_id="EvRETRY1")
+    await bot.post(request)
+    second = await bot.post(request, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert second.status_code == 200 and second.text == ""
+    assert await redis_client.exists("meetbot:{event:EvRETRY1}:seen") == 1  # type: ignore[attr-defined]
+
+
+def test_health_and_readiness(bot: BotProcess) -> None:
+    assert httpx.get(bot.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(bot.url + "/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"redis": True, "config": True}
+
+
+def test_readiness_follows_redis_down_and_back(start_bot: Callable[..., BotProcess]) -> None:
+    own_redis = RedisServer().start()
+    try:
+        bot = start_bot(REDIS_URL=own_redis.url)
+        assert httpx.get(bot.url + "/readyz").status_code == 200
+        own_redis.stop()
+        down = httpx.get(bot.url + "/readyz", timeout=5)
+        assert down.status_code == 503 and down.json()["checks"]["redis"] is False
+        assert httpx.get(bot.url + "/healthz").status_code == 200
+        own_redis.start()
+        deadline = time.monotonic() + 10
+        while httpx.get(bot.url + "/readyz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "the bot did not recover after Redis came back"
+            time.sleep(0.1)
+    finally:
+        own_redis.stop()
+
+
+def test_sigterm_shuts_down_cleanly(bot: BotProcess) -> None:
+    assert bot.stop() == 0
+    log = bot.log_text()
+    assert "shutting down" in log and "stopped" in log
+    assert "Traceback" not in log
+
+
+def _run_bot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_no_configuration_lists_missing_variables_without_traceback(tmp_path: Path) -> None:
+    result = _run_bot([], {}, tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for name in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "GOOGLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEYS"):
+        assert f"  {name}: missing" in result.stderr
+
+
+def test_env_file_is_read_and_named_in_problems(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PORT=not-a-number\n")
+    result = _run_bot([], {}, tmp_path)
+    assert result.returncode == 2
+    assert "PORT: must be a whole number from 1 to 65535 (from .env line 1)" in result.stderr
+
+
+def test_check_passes_against_the_emulators(bot_env: dict[str, str], tmp_path: Path) -> None:
+    result = _run_bot(["check"], bot_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [["ok", "config"], ["ok", "redis"], ["ok", "slack"], ["ok", "google"]]
+    assert "auth.test ok" in lines[2]
+
+
+def test_check_fails_and_says_which(bot_env: dict[str, str], tmp_path: Path) -> None:
+    dead = RedisServer()  # a free port with nothing listening
+    result = _run_bot(["check"], {**bot_env, "REDIS_URL": dead.url, "SLACK_BOT_TOKEN": "xoxb-revoked"}, tmp_path)
+    assert result.returncode == 1
+    by_name = {line.split()[1]: line for line in result.stdout.splitlines()}
+    assert by_name["redis"].startswith("FAIL") and by_name["slack"].startswith("FAIL")
+    assert "invalid_auth" in by_name["slack"]
+    assert by_name["config"].startswith("ok")
+
+
+def test_check_reports_configuration_problems(tmp_path: Path) -> None:
+    result = _run_bot(["check"], {"PORT": "0"}, tmp_path)
+    assert result.returncode == 1
+    assert "FAIL  config   PORT: must be a whole number from 1 to 65535 (from the environment)" in result.stdout

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.slack import grammar as g
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", g.New()),
+        ("   ", g.New()),
+        ("new", g.New()),
+        ("new Weekly sync", g.New("Weekly sync")),
+        ("new Weekly sync --open", g.New("Weekly sync", g.Access.OPEN)),
+        ("NEW --Trusted standup", g.New("standup", g.Access.TRUSTED)),
+        ("--restricted", g.New(None, g.Access.RESTRICTED)),
+        ("help", g.Help()),
+        ("HELP settings", g.Help("settings")),
+        ("https://meet.google.com/abc-mnop-xyz", g.Status("https://meet.google.com/abc-mnop-xyz")),
+        ("<https://meet.google.com/abc-mnop-xyz|meet>", g.Status("<https://meet.google.com/abc-mnop-xyz|meet>")),
+        ("abc-mnop-xyz", g.Status("abc-mnop-xyz")),
+        ("spaces/jQCFfuBOdN5z", g.Status("spaces/jQCFfuBOdN5z")),
+        ("status abc-mnop-xyz", g.Status("abc-mnop-xyz")),
+        ("end abc-mnop-xyz", g.End("abc-mnop-xyz")),
+        ("settings abc-mnop-xyz", g.Settings("abc-mnop-xyz")),
+        ("history abc-mnop-xyz", g.History("abc-mnop-xyz")),
+        ("set abc-mnop-xyz access=Trusted chat=hosts",
+         g.Set("abc-mnop-xyz", (("access", "trusted"), ("chat", "hosts")))),
+        ("room", g.Room("show")),
+        ("room new", g.Room("new")),
+        ("room set abc-mnop-xyz", g.Room("set", "abc-mnop-xyz")),
+        ("room clear", g.Room("clear")),
+        ("connect", g.Connect()),
+        ("disconnect", g.Disconnect()),
+        ("me", g.Me()),
+    ],
+)
+def test_valid_commands(text: str, expected: g.Command) -> None:
+    assert g.parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        ("stauts abc-mnop-xyz", "/meet status abc-mnop-xyz"),
+        ("histroy abc-mnop-xyz", "/meet history abc-mnop-xyz"),
+        ("conect", "/meet connect"),
+        ("end", "/meet end <meeting>"),
+        ("set", g.SUBCOMMANDS["set"]),
+        ("set abc-mnop-xyz access", g.SUBCOMMANDS["set"]),
+        ("set access=open", g.SUBCOMMANDS["set"]),
+        ("room delete", None),
+        ("room nwe", "/meet room new"),
+        ("room set", "/meet room set <meeting>"),
+        ("me please", "/meet me"),
+        ("new --public", g.SUBCOMMANDS["new"]),
+        ("new --open --restricted", g.SUBCOMMANDS["new"]),
+        ("Weekly planning", "/meet new Weekly planning"),
+    ],
+)
+def test_bad_input_explains_and_suggests(text: str, suggestion: str | None) -> None:
+    parsed = g.parse(text)
+    assert isinstance(parsed, g.Unknown)
+    assert parsed.problem
+    assert parsed.suggestion == suggestion
+
+
+def test_every_subcommand_has_usage() -> None:
+    for name in ("new", "status", "end", "settings", "set", "room", "history", "connect", "disconnect", "me"):
+        assert g.SUBCOMMANDS[name].startswith(f"/meet {name}")
