@@ -8,19 +8,30 @@ import aiohttp
 import httpx
 from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
 from bot.config import Settings
+from bot.core.accounts import Accounts
+from bot.core.meetings import Meetings
+from bot.google.delegation import DelegatedCredentials
+from bot.google.oauth import GoogleOAuth
+from bot.meet.client import MeetClient, build_http_client
+from bot.slack.account_handlers import AccountHandlers
+from bot.slack.directory import SlackDirectory
 from bot.slack.listeners import SlackDeps, register
+from bot.slack.meeting_handlers import MeetingHandlers
 from bot.store.connection import connect
+from bot.store.crypto import TokenCipher
+from bot.store.google_links import GoogleLinkStore
 from bot.store.keys import Keys
+from bot.store.oauth_state import OAuthStateStore
 
 __all__ = ["Services", "build_bolt_app", "close_services", "open_services"]
 
@@ -34,6 +45,11 @@ class Services:
     slack_session: aiohttp.ClientSession
     slack: AsyncWebClient
     tasks: BackgroundTasks
+    meet_http: httpx.AsyncClient
+    accounts: Accounts
+    meetings: Meetings
+    directory: SlackDirectory
+    closers: list[object]
 
 
 def slack_retry_handlers() -> list[AsyncRetryHandler]:
@@ -59,21 +75,61 @@ async def open_services(settings: Settings) -> Services:
         timeout=httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
     )
+    redis = connect(settings.redis_url)
+    keys = Keys()
+    cipher = TokenCipher(settings.token_encryption_keys)
+    directory = SlackDirectory(slack, redis, keys)
+    oauth = delegation = None
+    if settings.google_service_account_file is not None:
+        delegation = DelegatedCredentials(settings.google_service_account_file, settings.google_scopes,
+                                          settings.google_token_url)
+    else:
+        oauth = GoogleOAuth(
+            http,
+            client_id=settings.google_client_id or "",
+            client_secret=settings.google_client_secret or "",
+            auth_url=settings.google_auth_url,
+            token_url=settings.google_token_url,
+            revoke_url=settings.google_revoke_url,
+            userinfo_url=settings.google_userinfo_url,
+            redirect_uri=settings.google_redirect_uri,
+            scopes=settings.google_scopes,
+        )
+    accounts = Accounts(
+        links=GoogleLinkStore(redis, keys, cipher),
+        states=OAuthStateStore(redis, keys, cipher),
+        oauth=oauth,
+        delegation=delegation,
+        email_lookup=directory.email,
+        redis=redis,
+        keys=keys,
+        required_scopes=settings.google_scopes,
+    )
+    meet_http = build_http_client(timeout_read=4.0, max_connections=200, max_keepalive_connections=100)
+    meetings = Meetings(MeetClient(meet_http, settings.meet_api_url), accounts.get_access_token, redis, keys)
     return Services(
         settings=settings,
-        redis=connect(settings.redis_url),
-        keys=Keys(),
+        redis=redis,
+        keys=keys,
         http=http,
         slack_session=slack_session,
         slack=slack,
         tasks=BackgroundTasks(limit=256),
+        meet_http=meet_http,
+        accounts=accounts,
+        meetings=meetings,
+        directory=directory,
+        closers=[c for c in (oauth, delegation) if c is not None],
     )
 
 
 async def close_services(services: Services) -> None:
     await services.http.aclose()
+    await services.meet_http.aclose()
     await services.slack_session.close()
     await services.redis.aclose()
+    for closer in services.closers:
+        closer.close()  # type: ignore[attr-defined]
 
 
 def build_bolt_app(services: Services) -> AsyncApp:
@@ -81,9 +137,17 @@ def build_bolt_app(services: Services) -> AsyncApp:
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
         client=services.slack,
-        token=settings.slack_bot_token,
         process_before_response=True,
         request_verification_enabled=not settings.socket_mode,
     )
-    register(app, SlackDeps(redis=services.redis, keys=services.keys, tasks=services.tasks))
+    register(
+        app,
+        SlackDeps(
+            redis=services.redis,
+            keys=services.keys,
+            tasks=services.tasks,
+            meetings=MeetingHandlers(services.meetings),
+            accounts=AccountHandlers(services.accounts, services.directory, settings.uses_delegation),
+        ),
+    )
     return app

@@ -8,15 +8,14 @@ import sys
 
 __all__ = ["TokenRedactor", "configure_logging", "redact"]
 
-# Google access/refresh tokens, Slack tokens, Fernet tokens, bearer headers and OAuth codes in query strings.
-_SECRET = re.compile(
-    r"(ya29\.[\w\-.]+|1//[\w\-]+|xox[abpers]-[\w\-]+|xapp-[\w\-]+|gAAAAA[\w\-=]+"
-    r"|(?<=Bearer )[\w\-.~+/=]+|(?<=[?&](?:code|access_token|refresh_token|state)=)[^&\s\"']+)"
-)
+# Google access/refresh tokens, Slack tokens and Fernet ciphertexts, wherever they appear...
+_SECRET = re.compile(r"ya29\.[\w\-.]+|1//[\w\-]+|xox[abpers]-[\w\-]+|xapp-[\w\-]+|gAAAAA[\w\-=]+")
+# ...and whatever follows a bearer header or a secret-bearing query parameter.
+_AFTER = re.compile(r"(Bearer\s+|[?&](?:code|access_token|refresh_token|state|assertion|token)=)[^&\s\"']+")
 
 
 def redact(text: str) -> str:
-    return _SECRET.sub("[redacted]", text)
+    return _AFTER.sub(r"\1[redacted]", _SECRET.sub("[redacted]", text))
 
 
 class TokenRedactor(logging.Filter):

@@ -9,14 +9,19 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.app import Services
+from bot.slack.account_handlers import connected_message
+from bot.store.connection import is_unavailable
+from bot.web_pages import callback_page
 
-__all__ = ["SLACK_EVENTS_PATH", "build_web_app"]
+__all__ = ["GOOGLE_CALLBACK_PATH", "SLACK_EVENTS_PATH", "build_web_app"]
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
+GOOGLE_CALLBACK_PATH = "/google/oauth/callback"
 READY_TIMEOUT = 0.5
 
 ReadyProbe = Callable[[], Awaitable[bool]]
@@ -41,12 +46,39 @@ def build_web_app(
         ready = all(checks.values())
         return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
+    async def google_callback(request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            outcome = await services.accounts.complete_link(query.get("state"), query.get("code"), query.get("error"))
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            status, page = callback_page("unavailable")
+            return web.Response(status=status, text=page, content_type="text/html", headers=_NO_STORE)
+        if outcome.ok and outcome.pending is not None and outcome.pending.response_url:
+            message = connected_message(outcome.email or "", outcome.scopes, outcome.pending.retry_text)
+            await _tell_slack(services, outcome.pending.response_url, message)
+        status, page = callback_page(outcome.reason, outcome.email)
+        return web.Response(status=status, text=page, content_type="text/html", headers=_NO_STORE)
+
     app = web.Application(client_max_size=1024**2)
+    app.router.add_get(GOOGLE_CALLBACK_PATH, google_callback)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if serve_slack:
         app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     return app
+
+
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+async def _tell_slack(services: Services, response_url: str, message: dict[str, object]) -> None:
+    """Best effort: the link is stored either way; a response_url older than 30 minutes just won't answer."""
+    try:
+        await AsyncWebhookClient(response_url, session=services.slack_session, timeout=5).send_dict(message)
+    except Exception as error:
+        log.warning("could not tell Slack about the new link: %s", type(error).__name__)
 
 
 async def _redis_answers(services: Services) -> bool:

@@ -10,6 +10,8 @@ import redis
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
+from tests.emulators.meet import MeetEmulator
+from tests.emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET
@@ -46,29 +48,27 @@ def encryption_key() -> str:
 
 
 @pytest.fixture
-def slack_emulator() -> Iterator[object]:
-    from tests.emulators.slack import SlackEmulator
-
+def slack_emulator() -> Iterator[SlackEmulator]:
     with SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM_ID) as emulator:
+        emulator.state.add_channel("C0GENERAL", "general")
         yield emulator
 
 
 @pytest.fixture
-def meet_emulator() -> Iterator[object]:
-    from tests.emulators.meet import MeetEmulator
-
+def meet_emulator() -> Iterator[MeetEmulator]:
     with MeetEmulator() as emulator:
         yield emulator
 
 
 @pytest.fixture
-def bot_env(redis_url: str, encryption_key: str, slack_emulator: object, meet_emulator: object) -> dict[str, str]:
+def bot_env(redis_url: str, encryption_key: str, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+            ) -> dict[str, str]:
     """A complete configuration that points every outside service at the emulators."""
-    meet_url: str = meet_emulator.url  # type: ignore[attr-defined]
+    meet_url = meet_emulator.url
     return {
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": slack_emulator.api_url,  # type: ignore[attr-defined]
+        "SLACK_API_URL": slack_emulator.api_url,
         "GOOGLE_CLIENT_ID": "meetbot",
         "GOOGLE_CLIENT_SECRET": "meetbot-secret",
         "MEET_API_URL": meet_url,
@@ -78,7 +78,6 @@ def bot_env(redis_url: str, encryption_key: str, slack_emulator: object, meet_em
         "GOOGLE_USERINFO_URL": meet_url + "/v1/userinfo",
         "TOKEN_ENCRYPTION_KEYS": encryption_key,
         "REDIS_URL": redis_url,
-        "PUBLIC_URL": "http://127.0.0.1:3000",
         "HOST": "127.0.0.1",
         "LOG_LEVEL": "INFO",
     }

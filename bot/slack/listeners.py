@@ -1,13 +1,14 @@
 """Bolt listeners: thin adapters from Slack payloads to the use cases, and from their results to Slack replies.
 
 The app runs with `process_before_response=True`: Bolt answers Slack as soon as the listener returns, with no
-10 ms ack polling. So a listener acks first and hands slow work (Google calls) to the bounded background runner.
+10 ms ack polling. So a listener acks first and hands slow work (Google calls) to the bounded background runner,
+which replies through `respond` (the response_url) or the Web API.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,21 +16,31 @@ from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
+from bot.core.errors import InvalidSettings, NotLinked, ReauthRequired, UserFacingError
+from bot.core.meetings import Actor
+from bot.core.settings_catalog import parse_assignments
 from bot.slack import grammar
+from bot.slack.account_handlers import AccountHandlers
+from bot.slack.cards import ACTION_END, ACTION_JOIN, ACTION_SETTINGS, SETTINGS_CALLBACK, settings_notice_modal
+from bot.slack.meeting_handlers import MeetingHandlers, reply_for, settings_errors
 from bot.slack.messages import Message, help_message, notice, unavailable_message
 from bot.store.connection import is_unavailable
 from bot.store.dedupe import claim
-from bot.store.keys import Keys
+from bot.store.keys import Keys, Tenant
+from bot.store.spaces import Card
 
 __all__ = ["SlackDeps", "register"]
 
 log = logging.getLogger(__name__)
 
 EVENT_DEDUPE_TTL = 60 * 60  # Slack retries for about 5 minutes; an hour is a wide margin.
+ACTION_RETRY = "meet_retry"
 
 Ack = Callable[..., Awaitable[None]]
+Reply = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +48,28 @@ class SlackDeps:
     redis: Redis
     keys: Keys
     tasks: BackgroundTasks
+    meetings: MeetingHandlers
+    accounts: AccountHandlers
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.use(_event_dedupe(deps))
-    app.command("/meet")(_meet_command(deps))
+    listeners = _Listeners(deps)
+    app.command("/meet")(listeners.on_meet)
+    app.action(ACTION_JOIN)(listeners.on_join)
+    app.action(ACTION_END)(listeners.on_end_click)
+    app.action(ACTION_SETTINGS)(listeners.on_settings_click)
+    app.action(ACTION_RETRY)(listeners.on_retry_click)
+    app.view(SETTINGS_CALLBACK)(listeners.on_settings_submit)
+    app.event("app_uninstalled")(listeners.on_ignored_event)
+    app.event("tokens_revoked")(listeners.on_ignored_event)
 
 
 def _event_dedupe(deps: SlackDeps) -> Callable[..., Awaitable[BoltResponse | None]]:
     """Slack retries an event it thinks failed; the first delivery of each event_id wins, across processes."""
 
     async def skip_seen_events(
-        req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+        req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
         event_id = req.body.get("event_id") if req.body.get("type") == "event_callback" else None
         if isinstance(event_id, str):
@@ -61,36 +82,187 @@ def _event_dedupe(deps: SlackDeps) -> Callable[..., Awaitable[BoltResponse | Non
                 log.warning("event dedupe skipped: Redis unavailable")
             if not first:
                 log.info("duplicate delivery of %s ignored", event_id)
-                resp.status, resp.body = 200, ""
-                return resp
+                return BoltResponse(status=200, body="")
         return await next()
 
     return skip_seen_events
 
 
-CommandHandler = Callable[[Any, dict[str, Any]], Awaitable[Message | None]]
+def actor_from(body: dict[str, Any]) -> Actor:
+    """The Slack user behind a command, click or submission, in their workspace."""
+    if "user_id" in body:  # slash command
+        return Actor(Tenant(body["team_id"], body.get("enterprise_id") or None), body["user_id"])
+    user = body.get("user") or {}
+    team = body.get("team") or {}
+    enterprise = body.get("enterprise") or {}
+    team_id = str(user.get("team_id") or team.get("id") or "")
+    return Actor(Tenant(team_id, enterprise.get("id") or team.get("enterprise_id")), str(user["id"]))
 
 
-def _meet_command(deps: SlackDeps) -> Callable[..., Awaitable[None]]:
-    async def on_meet(ack: Ack, command: dict[str, Any]) -> None:
-        parsed = grammar.parse(command.get("text", ""))
+class _Listeners:
+    def __init__(self, deps: SlackDeps) -> None:
+        self._deps = deps
+
+    def _background(self, actor: Actor, respond: Reply, work: Coroutine[Any, Any, None], *, name: str,
+                    retry_text: str | None = None, response_url: str | None = None) -> None:
+        """Run slow work after the ack; turn every failure into a plain-words reply, never silence."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except (NotLinked, ReauthRequired) as missing:
+                await respond(**await self._deps.accounts.connect_prompt(actor, response_url, missing.reason,
+                                                                         retry_text))
+            except UserFacingError as refusal:
+                await respond(**reply_for(refusal))
+            except Exception as error:
+                if is_unavailable(error):
+                    await respond(**unavailable_message())
+                    return
+                log.exception("%s failed", name)
+                await respond(**notice("Something went wrong on meetbot's side, so that didn't happen. "
+                                       "Please try again; if it keeps failing, tell your Slack admin.",
+                                       emoji=":warning:"))
+
+        self._deps.tasks.spawn(guarded(), name=name)
+
+    # --- /meet -------------------------------------------------------------------------------------------------
+
+    async def on_meet(self, ack: Ack, command: dict[str, Any], respond: Reply, client: AsyncWebClient) -> None:
+        text = command.get("text", "")
         try:
-            reply = await _dispatch(parsed)
+            immediate = await self._dispatch(grammar.parse(text), command, respond, client)
+        except UserFacingError as refusal:
+            immediate = reply_for(refusal)
         except Exception as error:
             if not is_unavailable(error):
                 raise
             log.warning("/meet answered 'unavailable': Redis is not answering")
-            reply = unavailable_message()
-        await ack(**reply) if reply else await ack()
+            immediate = unavailable_message()
+        await ack(**immediate) if immediate else await ack()
 
-    return on_meet
+    async def _dispatch(self, parsed: grammar.Command, command: dict[str, Any], respond: Reply,
+                        client: AsyncWebClient) -> Message | None:
+        """Answer in the ack when no outside call is needed; otherwise start background work and ack empty."""
+        actor = actor_from(command)
+        meetings, accounts = self._deps.meetings, self._deps.accounts
+        text, url = command.get("text", ""), command.get("response_url")
+
+        def later(work: Coroutine[Any, Any, None], name: str) -> None:
+            self._background(actor, respond, work, name=name, retry_text=text, response_url=url)
+
+        match parsed:
+            case grammar.Help():
+                return help_message()
+            case grammar.Unknown(problem=problem, suggestion=suggestion):
+                return help_message(problem, suggestion)
+            case grammar.New():
+                later(meetings.start(actor, parsed, command, client, respond), "start")
+            case grammar.Status(reference=reference):
+                later(meetings.status(actor, reference, respond, client), "status")
+            case grammar.End(reference=reference):
+                later(meetings.end(actor, reference, respond, client), "end")
+            case grammar.Set():
+                try:
+                    parse_assignments(parsed.assignments)
+                except InvalidSettings as invalid:
+                    return reply_for(invalid)
+                later(meetings.change(actor, parsed, respond), "set")
+            case grammar.Settings(reference=reference):
+                later(meetings.open_settings(actor, reference, command["trigger_id"], command.get("channel_id"),
+                                             client), "settings")
+            case grammar.History(reference=reference):
+                later(meetings.history(actor, reference, respond, client), "history")
+            case grammar.Connect():
+                return await accounts.connect(actor, url)
+            case grammar.Disconnect():
+                later(accounts.disconnect(actor, respond), "disconnect")
+            case grammar.Me():
+                return await accounts.me(actor)
+            case grammar.Room():
+                return notice("Channel rooms are coming soon. For now, start a meeting with `/meet`.")
+        return None
+
+    # --- buttons and modals ------------------------------------------------------------------------------------
+
+    async def on_join(self, ack: Ack) -> None:
+        await ack()  # a link button still sends an action; Slack opens the URL itself
+
+    async def on_end_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
+                           client: AsyncWebClient) -> None:
+        await ack()
+        actor = actor_from(body)
+        ephemeral = _ephemeral(respond)
+
+        async def end() -> None:
+            if await self._deps.meetings.first_click(actor, str(action["action_ts"])):
+                await self._deps.meetings.end(actor, action["value"], ephemeral, client, card=_card_of(body))
+
+        self._background(actor, ephemeral, end(), name="end-click", response_url=body.get("response_url"))
+
+    async def on_settings_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
+                                client: AsyncWebClient) -> None:
+        await ack()
+        actor = actor_from(body)
+        channel = (body.get("channel") or {}).get("id")
+        work = self._deps.meetings.open_settings(actor, action["value"], body["trigger_id"], channel, client)
+        self._background(actor, _ephemeral(respond), work, name="settings-click",
+                         response_url=body.get("response_url"))
+
+    async def on_retry_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
+                             client: AsyncWebClient) -> None:
+        """"Try again" after connecting: re-run the command the user typed, as them, where they typed it."""
+        await ack()
+        actor = actor_from(body)
+        command = {
+            "text": action.get("value", ""),
+            "team_id": actor.tenant.team_id,
+            "enterprise_id": actor.tenant.enterprise_id,
+            "user_id": actor.user_id,
+            "channel_id": (body.get("channel") or {}).get("id"),
+            "trigger_id": body.get("trigger_id"),
+            "response_url": body.get("response_url"),
+        }
+        reply = await self._dispatch(grammar.parse(command["text"]), command, _ephemeral(respond), client)
+        if reply:
+            await _ephemeral(respond)(**reply)
+
+    async def on_settings_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                                 client: AsyncWebClient) -> None:
+        errors = settings_errors(view)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(response_action="update", view=settings_notice_modal(":hourglass_flowing_sand: Saving…"))
+        actor = actor_from(body)
+
+        async def save() -> None:
+            try:
+                await self._deps.meetings.save_settings(actor, view, client)
+            except Exception:
+                log.exception("saving settings failed")
+                await client.views_update(view_id=view["id"], view=settings_notice_modal(
+                    ":warning: Google didn't take the change. Nothing was saved; please try again."))
+
+        self._deps.tasks.spawn(save(), name="settings-save")
+
+    async def on_ignored_event(self, ack: Ack) -> None:
+        await ack()
 
 
-async def _dispatch(parsed: grammar.Command) -> Message | None:
-    match parsed:
-        case grammar.Help():
-            return help_message()
-        case grammar.Unknown(problem=problem, suggestion=suggestion):
-            return help_message(problem, suggestion)
-        case _:
-            return notice("That command is not available yet. Try `/meet help`.")
+def _ephemeral(respond: Reply) -> Reply:
+    """Replies to a click go only to the clicker, and never replace the card."""
+
+    async def reply(**message: Any) -> Any:
+        message.setdefault("response_type", "ephemeral")
+        message.setdefault("replace_original", False)
+        return await respond(**message)
+
+    return reply
+
+
+def _card_of(body: dict[str, Any]) -> Card | None:
+    container = body.get("container") or {}
+    if container.get("type") == "message" and not container.get("is_ephemeral"):
+        return Card(str(container.get("channel_id")), str(container.get("message_ts")))
+    return None

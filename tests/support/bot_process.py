@@ -21,7 +21,8 @@ START_TIMEOUT = 20.0
 class BotProcess:
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.port = int(env.get("PORT") or free_port())
-        self.env = {"PATH": os.environ.get("PATH", ""), "HOME": str(workdir), **env, "PORT": str(self.port)}
+        self.env = {"PATH": os.environ.get("PATH", ""), "HOME": str(workdir), "PUBLIC_URL": self.url, **env,
+                    "PORT": str(self.port)}
         self.workdir = workdir
         self.log_path = workdir / "bot.log"
         self._process: subprocess.Popen[bytes] | None = None

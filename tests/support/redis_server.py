@@ -26,6 +26,7 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: see README.md > Prerequisites")
+        self._dir.mkdir(parents=True, exist_ok=True)
         self._process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self._dir), "--loglevel", "warning"],
@@ -59,8 +60,3 @@ class RedisServer:
                 self._process.wait(timeout=5)
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def restart(self) -> None:
-        """Stop and start on the same port: Redis going away and coming back."""
-        self.stop()
-        self._dir = Path(tempfile.mkdtemp(prefix="meetbot-redis-"))
-        self.start()

@@ -1,0 +1,102 @@
+"""Domain errors. Each carries `reason`: plain words a Slack user can act on, never a token or a stack trace.
+
+    UserFacingError
+     ├── NotLinked, ReauthRequired, DelegationRefused, DelegationInUse   (who you are at Google)
+     ├── ServiceUnavailable                                              (Redis or Google is down; retry later)
+     │    └── RateLimited                                                (Google says slow down; retry_after)
+     ├── BadReference, UnknownMeeting                                     (which meeting)
+     ├── NotOwner, NotVisible, MissingScope                               (Google's role and scope rules)
+     └── NothingLive, InvalidSettings                                     (what can be done now)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadReference",
+    "DelegationInUse",
+    "DelegationRefused",
+    "InvalidSettings",
+    "MissingScope",
+    "NotLinked",
+    "NotOwner",
+    "NotVisible",
+    "NothingLive",
+    "RateLimited",
+    "ReauthRequired",
+    "ServiceUnavailable",
+    "UnknownMeeting",
+    "UserFacingError",
+]
+
+
+class UserFacingError(Exception):
+    """An expected refusal or failure, explained to the user in `reason`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotLinked(UserFacingError):
+    def __init__(self, reason: str = "Your Google account isn't connected to meetbot yet.") -> None:
+        super().__init__(reason)
+
+
+class ReauthRequired(UserFacingError):
+    def __init__(
+        self, reason: str = "Google no longer accepts meetbot's access to your account (it was revoked or expired)."
+    ) -> None:
+        super().__init__(reason)
+
+
+class DelegationRefused(UserFacingError):
+    pass
+
+
+class DelegationInUse(UserFacingError):
+    def __init__(
+        self,
+        reason: str = "This workspace uses domain-wide delegation: meetbot acts as your Google account "
+        "automatically, so there is nothing to connect.",
+    ) -> None:
+        super().__init__(reason)
+
+
+class ServiceUnavailable(UserFacingError):
+    pass
+
+
+class RateLimited(ServiceUnavailable):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class BadReference(UserFacingError):
+    pass
+
+
+class UnknownMeeting(UserFacingError):
+    pass
+
+
+class NotOwner(UserFacingError):
+    def __init__(self, reason: str, owner_user_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.owner_user_id = owner_user_id
+
+
+class NotVisible(UserFacingError):
+    pass
+
+
+class MissingScope(UserFacingError):
+    pass
+
+
+class NothingLive(UserFacingError):
+    pass
+
+
+class InvalidSettings(UserFacingError):
+    pass

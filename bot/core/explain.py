@@ -1,0 +1,83 @@
+"""Translate Google's errors into refusals a Slack user understands, per operation.
+
+The same HTTP status means different things per call: a 403 on a read means the app may not see the space
+(scope), on end or patch it means the caller isn't the owner.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from bot.core.errors import (
+    InvalidSettings,
+    MissingScope,
+    NothingLive,
+    NotOwner,
+    RateLimited,
+    ReauthRequired,
+    ServiceUnavailable,
+    UnknownMeeting,
+    UserFacingError,
+)
+from bot.meet import errors as meet
+
+__all__ = ["Operation", "explain"]
+
+Operation = Literal["create", "read", "end", "patch", "history"]
+
+READONLY_SCOPE = "https://www.googleapis.com/auth/meetings.space.readonly"
+SETTINGS_SCOPE = "https://www.googleapis.com/auth/meetings.space.settings"
+
+
+def explain(
+    error: meet.MeetError, operation: Operation, label: str, owner_user_id: str | None = None
+) -> UserFacingError:
+    """`label` names the meeting as the user wrote it (a code or link), already safe for mrkdwn."""
+    if isinstance(error, meet.NotFound):
+        return UnknownMeeting(
+            f"Google doesn't know the meeting {label}. Check the link or code: codes also expire after "
+            "a year without use."
+        )
+    if isinstance(error, meet.PermissionDenied):
+        return _permission(error, operation, label, owner_user_id)
+    if isinstance(error, meet.Unauthenticated):
+        return ReauthRequired("Google didn't accept meetbot's access to your account any more.")
+    if isinstance(error, meet.RateLimited):
+        wait = math.ceil(error.retry_after) if error.retry_after else 30
+        return RateLimited(f"Google is rate-limiting meetbot right now. Try again in {wait} seconds.", wait)
+    if isinstance(error, meet.FailedPrecondition) and operation == "end":
+        return NothingLive(f"There's no live call in {label} to end: nobody is in it right now.")
+    if isinstance(error, meet.InvalidArgument) and operation == "patch":
+        return InvalidSettings(f"Google refused those settings: {error.message}")
+    if isinstance(error, meet.MeetTimeout):
+        return ServiceUnavailable(_unavailable(operation, "took too long to answer"))
+    return ServiceUnavailable(_unavailable(operation, "isn't answering right now"))
+
+
+def _unavailable(operation: Operation, what: str) -> str:
+    if operation == "create":
+        return f"Google Meet {what}, so no meeting was posted. Please try again in a minute."
+    if operation in ("end", "patch"):
+        return f"Google Meet {what}; the meeting may not have changed. Please check it and try again in a minute."
+    return f"Google Meet {what}. Please try again in a minute."
+
+
+def _permission(
+    error: meet.PermissionDenied, operation: Operation, label: str, owner_user_id: str | None
+) -> UserFacingError:
+    if error.is_missing_scope:
+        needed = SETTINGS_SCOPE if operation == "patch" else READONLY_SCOPE
+        return MissingScope(
+            "Your Google connection doesn't let meetbot do that. Run `/meet connect` again and allow "
+            f"`{needed.rsplit('/', 1)[1]}` access."
+        )
+    if operation in ("end", "patch"):
+        who = f" <@{owner_user_id}> owns it." if owner_user_id else ""
+        doing = "end" if operation == "end" else "change the settings of"
+        return NotOwner(f"Only the meeting's owner can {doing} {label}.{who}", owner_user_id)
+    return MissingScope(
+        f"meetbot can't see {label} with your Google connection. It was probably created outside meetbot, and "
+        "meetbot may only read meetings it created unless you allow `meetings.space.readonly` "
+        "(run `/meet connect` again)."
+    )

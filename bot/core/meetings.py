@@ -1,0 +1,270 @@
+"""Meeting use cases: start, status, end, settings and history, always as the user who asked.
+
+Every Google call carries the caller's own token. Role checks are Google's: meetbot reads what Google shows the
+caller (config only for owners, the active conference only for owners and participants) and never widens it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypeVar
+
+from redis.asyncio import Redis
+
+from bot.core.errors import BadReference, NotOwner
+from bot.core.explain import Operation, explain
+from bot.core.settings_catalog import config_with, read_path
+from bot.meet.client import MeetClient
+from bot.meet.errors import InvalidMeetingReference, MeetError, NotFound
+from bot.meet.links import MeetingRef, parse_reference
+from bot.meet.models import AccessType, ConferenceRecord, Participant, Space, SpaceConfig
+from bot.store.dedupe import claim
+from bot.store.keys import Keys, Tenant
+from bot.store.spaces import Card, SpaceInfo, SpaceRecords
+
+__all__ = [
+    "Actor",
+    "ConferenceSummary",
+    "EndedMeeting",
+    "MeetingStatus",
+    "Meetings",
+    "SettingChange",
+    "StartedMeeting",
+    "TokenSource",
+]
+
+TokenSource = Callable[[Tenant, str], Awaitable[str]]
+Role = Literal["owner", "participant", "other"]
+T = TypeVar("T")
+PRESENT = "latest_end_time IS NULL"
+REQUEST_DEDUPE_TTL = 24 * 60 * 60
+MAX_LISTED_PARTICIPANTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    tenant: Tenant
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartedMeeting:
+    space: Space
+    title: str | None
+    access: AccessType | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingStatus:
+    space: Space
+    role: Role
+    label: str
+    info: SpaceInfo | None
+    started_at: datetime | None = None
+    participants: tuple[Participant, ...] | None = None  # None: not visible to the caller
+
+    @property
+    def live_visible(self) -> bool:
+        return self.role != "other"
+
+
+@dataclass(frozen=True, slots=True)
+class EndedMeeting:
+    space_name: str
+    label: str
+    info: SpaceInfo | None
+    record: ConferenceRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChange:
+    path: str
+    old: enum.Enum | None
+    new: enum.Enum | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceSummary:
+    record: ConferenceRecord
+    participants: tuple[Participant, ...]
+
+
+def parse(reference: str) -> MeetingRef:
+    try:
+        return parse_reference(reference)
+    except InvalidMeetingReference as error:
+        raise BadReference(error.reason) from None
+
+
+def label_of(ref: MeetingRef) -> str:
+    return ref.value if ref.kind == "code" else ref.resource_name
+
+
+class Meetings:
+    def __init__(self, meet: MeetClient, tokens: TokenSource, redis: Redis, keys: Keys) -> None:
+        self._meet = meet
+        self._tokens = tokens
+        self._redis = redis
+        self._keys = keys
+        self._records = SpaceRecords(redis, keys)
+
+    async def first_request(self, actor: Actor, kind: str, request_id: str) -> bool:
+        """True for the first delivery of a command (trigger_id) or click (action_ts); False for repeats."""
+        return await claim(self._redis, self._keys.request_seen(actor.tenant, kind, request_id), REQUEST_DEDUPE_TTL)
+
+    async def _call(self, operation: Operation, label: str, call: Awaitable[T], owner_user_id: str | None = None) -> T:
+        try:
+            return await call
+        except MeetError as error:
+            raise explain(error, operation, label, owner_user_id) from error
+
+    # --- start -------------------------------------------------------------------------------------------------
+
+    async def start(self, actor: Actor, title: str | None, access: AccessType | None) -> StartedMeeting:
+        token = await self._tokens(actor.tenant, actor.user_id)
+        config = SpaceConfig(access_type=access) if access is not None else None
+        space = await self._call("create", "a new meeting", self._meet.create_space(token, config))
+        return StartedMeeting(space, title, access)
+
+    async def remember_started(self, actor: Actor, started: StartedMeeting, card: Card | None) -> None:
+        info = SpaceInfo(
+            space_name=started.space.name,
+            meeting_code=started.space.meeting_code,
+            meeting_uri=started.space.meeting_uri,
+            owner_user_id=actor.user_id,
+            title=started.title,
+            created_at=time.time(),
+        )
+        await self._records.remember_created(actor.tenant, info, card)
+
+    async def add_card(self, actor: Actor, space_name: str, card: Card) -> None:
+        await self._records.add_card(actor.tenant, space_name.partition("/")[2], card)
+
+    async def cards(self, tenant: Tenant, space_name: str) -> list[Card]:
+        return await self._records.cards(tenant, space_name.partition("/")[2])
+
+    async def forget_cards(self, tenant: Tenant, space_name: str) -> None:
+        await self._records.forget_cards(tenant, space_name.partition("/")[2])
+
+    async def info(self, tenant: Tenant, space_name: str) -> SpaceInfo | None:
+        return await self._records.info(tenant, space_name.partition("/")[2])
+
+    # --- reading -----------------------------------------------------------------------------------------------
+
+    async def _fetch(self, ref: MeetingRef, token: str) -> Space:
+        """Get by the cached id when the code is known (ids never change), else by the code alias."""
+        label = label_of(ref)
+        if ref.kind == "code":
+            cached = await self._records.space_for_code(ref.value)
+            if cached is not None:
+                try:
+                    return await self._meet.get_space(token, cached)
+                except NotFound:
+                    await self._records.forget_code(ref.value)  # the code moved on; ask Google afresh
+                except MeetError as error:
+                    raise explain(error, "read", label) from error
+        space = await self._call("read", label, self._meet.get_space(token, ref.resource_name))
+        if ref.kind == "code":
+            await self._records.remember_code(ref.value, space.name)
+        return space
+
+    async def _space_name(self, ref: MeetingRef, token: str) -> str:
+        """Writes take only `spaces/{id}`: resolve a code to its id first, never send the alias."""
+        if ref.kind == "space":
+            return ref.resource_name
+        cached = await self._records.space_for_code(ref.value)
+        return cached if cached is not None else (await self._fetch(ref, token)).name
+
+    async def status(self, actor: Actor, reference: str) -> MeetingStatus:
+        ref = parse(reference)
+        label = label_of(ref)
+        token = await self._tokens(actor.tenant, actor.user_id)
+        space = await self._fetch(ref, token)
+        role: Role = "owner" if space.config is not None else "participant" if space.is_live else "other"
+        info = await self._records.info(actor.tenant, space.space_id)
+        if not space.is_live or space.active_conference is None or not space.active_conference.conference_record:
+            return MeetingStatus(space, role, label, info)
+        record_name = space.active_conference.conference_record
+        record, present = await asyncio.gather(
+            self._call("read", label, self._meet.get_conference_record(token, record_name)),
+            self._call("read", label, self._meet.list_participants(
+                token, record_name, limit=MAX_LISTED_PARTICIPANTS + 1, filter=PRESENT)),
+        )
+        return MeetingStatus(space, role, label, info, record.start_time, tuple(present))
+
+    # --- end ---------------------------------------------------------------------------------------------------
+
+    async def end(self, actor: Actor, reference: str) -> EndedMeeting:
+        ref = parse(reference)
+        label = label_of(ref)
+        token = await self._tokens(actor.tenant, actor.user_id)
+        name = await self._space_name(ref, token)
+        info = await self._records.info(actor.tenant, name.partition("/")[2])
+        owner = info.owner_user_id if info else None
+        try:
+            await self._meet.end_active_conference(token, name)
+        except NotFound as error:
+            if ref.kind == "code":
+                await self._records.forget_code(ref.value)
+            raise explain(error, "end", label) from error
+        except MeetError as error:
+            raise explain(error, "end", label, owner) from error
+        record = await self._latest_record(token, name)
+        return EndedMeeting(name, label, info, record)
+
+    async def _latest_record(self, token: str, space_name: str) -> ConferenceRecord | None:
+        try:
+            records = await self._meet.list_conference_records(token, f'space.name = "{space_name}"', limit=1)
+        except MeetError:
+            return None  # the call did end; only the "after N min" detail is missing
+        return records[0] if records else None
+
+    # --- settings ----------------------------------------------------------------------------------------------
+
+    async def settings(self, actor: Actor, reference: str) -> Space:
+        """The space with its config; only its owner may see that."""
+        ref = parse(reference)
+        token = await self._tokens(actor.tenant, actor.user_id)
+        space = await self._fetch(ref, token)
+        if space.config is None:
+            info = await self._records.info(actor.tenant, space.space_id)
+            owner = info.owner_user_id if info else None
+            who = f" <@{owner}> owns it." if owner else ""
+            raise NotOwner(f"Only the meeting's owner can see or change the settings of {label_of(ref)}.{who}", owner)
+        return space
+
+    async def change_settings(
+        self, actor: Actor, reference: str, changes: Mapping[str, enum.Enum]
+    ) -> tuple[Space, list[SettingChange]]:
+        """Patch only the fields whose value differs, with an exact mask; report old → new per field."""
+        space = await self.settings(actor, reference)
+        current = space.config or SpaceConfig()
+        differing = {path: value for path, value in changes.items() if read_path(current, path) is not value}
+        if not differing:
+            return space, []
+        token = await self._tokens(actor.tenant, actor.user_id)
+        label = label_of(parse(reference))
+        updated = await self._call(
+            "patch", label, self._meet.patch_space(token, space.name, config_with(SpaceConfig(), differing),
+                                                   list(differing)))
+        report = [SettingChange(p, read_path(current, p), read_path(updated.config, p)) for p in differing]
+        return updated, report
+
+    # --- history -----------------------------------------------------------------------------------------------
+
+    async def history(self, actor: Actor, reference: str, limit: int = 10) -> tuple[str, list[ConferenceSummary]]:
+        ref = parse(reference)
+        label = label_of(ref)
+        token = await self._tokens(actor.tenant, actor.user_id)
+        name = await self._space_name(ref, token)
+        records = await self._call(
+            "history", label, self._meet.list_conference_records(token, f'space.name = "{name}"', limit=limit))
+        people = await asyncio.gather(
+            *(self._call("history", label, self._meet.list_participants(token, r.name)) for r in records)
+        )
+        return name, [ConferenceSummary(r, tuple(p)) for r, p in zip(records, people, strict=True)]

@@ -1,0 +1,127 @@
+"""The meeting settings a user can change, by the words they type (`/meet set … chat=hosts`) and see.
+
+One table serves `/meet set`, the settings modal and the "old → new" reply, so they can't drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.errors import InvalidSettings
+from bot.meet.masks import CONFIG_FIELD_PATHS
+from bot.meet.models import (
+    AccessType,
+    ArtifactConfig,
+    AttendanceReportGenerationType,
+    AutoGenerationType,
+    DefaultJoinAsViewerType,
+    Moderation,
+    ModerationRestrictions,
+    RecordingConfig,
+    RestrictionType,
+    SmartNotesConfig,
+    SpaceConfig,
+    TranscriptionConfig,
+)
+
+__all__ = ["SETTINGS", "Setting", "config_with", "parse_assignments", "read_path"]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str  # what users type
+    label: str  # what users read
+    path: str  # dotted SpaceConfig field path
+    values: Mapping[str, enum.Enum]  # word → enum value, in display order
+    needs_moderation: bool = False
+
+    def word_for(self, value: enum.Enum | None) -> str:
+        for word, candidate in self.values.items():
+            if candidate is value:
+                return word
+        return "default"
+
+
+def _on_off(on: enum.Enum, off: enum.Enum) -> dict[str, enum.Enum]:
+    return {"on": on, "off": off}
+
+
+_HOSTS_ALL = {"all": RestrictionType.NO_RESTRICTION, "hosts": RestrictionType.HOSTS_ONLY}
+_AUTO = _on_off(AutoGenerationType.ON, AutoGenerationType.OFF)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("access", "Who can join without knocking", "access_type",
+            {"open": AccessType.OPEN, "trusted": AccessType.TRUSTED, "restricted": AccessType.RESTRICTED}),
+    Setting("moderation", "Host management", "moderation", _on_off(Moderation.ON, Moderation.OFF)),
+    Setting("chat", "Who can chat", "moderation_restrictions.chat_restriction", _HOSTS_ALL, True),
+    Setting("reactions", "Who can react", "moderation_restrictions.reaction_restriction", _HOSTS_ALL, True),
+    Setting("present", "Who can present", "moderation_restrictions.present_restriction", _HOSTS_ALL, True),
+    Setting("viewers", "New people join as viewers", "moderation_restrictions.default_join_as_viewer_type",
+            _on_off(DefaultJoinAsViewerType.ON, DefaultJoinAsViewerType.OFF), True),
+    Setting("recording", "Record automatically", "artifact_config.recording_config.auto_recording_generation", _AUTO),
+    Setting("transcript", "Transcribe automatically",
+            "artifact_config.transcription_config.auto_transcription_generation", _AUTO),
+    Setting("notes", "Take notes with Gemini",
+            "artifact_config.smart_notes_config.auto_smart_notes_generation", _AUTO),
+    Setting("attendance", "Attendance report", "attendance_report_generation_type",
+            _on_off(AttendanceReportGenerationType.GENERATE_REPORT, AttendanceReportGenerationType.DO_NOT_GENERATE)),
+)
+_BY_KEY = {s.key: s for s in SETTINGS}
+assert all(s.path in CONFIG_FIELD_PATHS for s in SETTINGS)
+
+
+def usage() -> str:
+    return "; ".join(f"{s.key}={'|'.join(s.values)}" for s in SETTINGS)
+
+
+def parse_assignments(assignments: tuple[tuple[str, str], ...]) -> dict[str, enum.Enum]:
+    """`(("chat", "hosts"),)` → `{"moderation_restrictions.chat_restriction": RestrictionType.HOSTS_ONLY}`."""
+    changes: dict[str, enum.Enum] = {}
+    for key, word in assignments:
+        setting = _BY_KEY.get(key)
+        if setting is None:
+            raise InvalidSettings(f"`{key}` is not a setting. Valid settings: {usage()}.")
+        value = setting.values.get(word)
+        if value is None:
+            raise InvalidSettings(f"`{key}` can be {' or '.join(f'`{w}`' for w in setting.values)}, not `{word}`.")
+        if setting.path in changes and changes[setting.path] is not value:
+            raise InvalidSettings(f"`{key}` is given twice with different values.")
+        changes[setting.path] = value
+    return changes
+
+
+def read_path(config: SpaceConfig | None, path: str) -> enum.Enum | None:
+    value: Any = config
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = getattr(value, part)
+    return value if isinstance(value, enum.Enum) else None
+
+
+_EMPTY_PARENTS: dict[str, Any] = {
+    "moderation_restrictions": ModerationRestrictions(),
+    "artifact_config": ArtifactConfig(),
+    "recording_config": RecordingConfig(),
+    "transcription_config": TranscriptionConfig(),
+    "smart_notes_config": SmartNotesConfig(),
+}
+
+
+def config_with(config: SpaceConfig, changes: Mapping[str, enum.Enum]) -> SpaceConfig:
+    """A copy of `config` with each dotted path set, building empty parent messages on the way."""
+
+    def put(node: Any, parts: list[str], value: enum.Enum) -> Any:
+        head, rest = parts[0], parts[1:]
+        if not rest:
+            return dataclasses.replace(node, **{head: value})
+        child = getattr(node, head) or _EMPTY_PARENTS[head]
+        return dataclasses.replace(node, **{head: put(child, rest, value)})
+
+    for path, value in changes.items():
+        config = put(config, path.split("."), value)
+    return config

@@ -1,0 +1,271 @@
+"""Block Kit for meetings: the meeting card, status and history replies, and the settings modal. Pure functions.
+
+Every piece of user or Google text goes through `escape`; lists are capped with a "+N more" line so a message
+stays inside Block Kit's limits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
+from bot.core.settings_catalog import SETTINGS, read_path
+from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
+from bot.slack.messages import Message
+from bot.slack.mrkdwn import code, escape, truncate
+
+__all__ = [
+    "ACTION_END",
+    "ACTION_JOIN",
+    "ACTION_SETTINGS",
+    "SETTINGS_CALLBACK",
+    "CardContent",
+    "ended_card",
+    "history_message",
+    "meeting_card",
+    "settings_changed_message",
+    "settings_modal",
+    "settings_notice_modal",
+    "status_message",
+]
+
+ACTION_JOIN = "meet_join"
+ACTION_END = "meet_end"
+ACTION_SETTINGS = "meet_settings"
+SETTINGS_CALLBACK = "meet_settings_submit"
+MAX_NAMES = 20
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CardContent:
+    """What a meeting card shows; kept small so a card can be rebuilt from Redis when the meeting ends."""
+
+    space_name: str
+    meeting_code: str | None
+    meeting_uri: str | None
+    title: str | None
+    started_by: str | None
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 3000)}]}
+
+
+def _plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def _join_button(uri: str | None, label: str = "Join") -> list[Block]:
+    if not uri:
+        return []
+    return [{"type": "button", "action_id": ACTION_JOIN, "text": _plain(label), "url": uri, "style": "primary"}]
+
+
+def _end_button(space_name: str, label: str) -> Block:
+    return {
+        "type": "button",
+        "action_id": ACTION_END,
+        "text": _plain("End meeting"),
+        "style": "danger",
+        "value": space_name,
+        "confirm": {
+            "title": _plain("End this meeting?"),
+            "text": {"type": "mrkdwn", "text": f"Everyone in {escape(label)} will be removed from the call."},
+            "confirm": _plain("End meeting"),
+            "deny": _plain("Cancel"),
+            "style": "danger",
+        },
+    }
+
+
+def _settings_button(space_name: str) -> Block:
+    return {"type": "button", "action_id": ACTION_SETTINGS, "text": _plain("Settings"), "value": space_name}
+
+
+def _when(moment: datetime) -> str:
+    # Slack renders the date token in each reader's own time zone; the fallback is UTC.
+    return f"<!date^{int(moment.timestamp())}^{{time}}|{moment:%H:%M} UTC>"
+
+
+def _minutes(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return ""
+    minutes = max(int((end - start).total_seconds() // 60), 0)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _title(content: CardContent) -> str:
+    return escape(content.title) if content.title else "Google Meet"
+
+
+def meeting_card(content: CardContent) -> Message:
+    label = content.meeting_code or content.space_name
+    by = f"Started by <@{content.started_by}>" if content.started_by else "Meeting"
+    return {
+        "text": f"{content.title or 'Google Meet'}: {content.meeting_uri or label}",
+        "blocks": [
+            _section(f":large_green_circle: *{_title(content)}*\n{by} · {code(label)}"),
+            {
+                "type": "actions",
+                "block_id": "meeting",
+                "elements": [
+                    *_join_button(content.meeting_uri),
+                    _end_button(content.space_name, label),
+                    _settings_button(content.space_name),
+                ],
+            },
+        ],
+    }
+
+
+def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str | None) -> Message:
+    record = ended.record if ended else None
+    parts = [f":white_circle: *{_title(content)}*: ended"]
+    if ended_by:
+        parts.append(f"by <@{ended_by}>")
+    if record and record.end_time:
+        parts.append(f"at {_when(record.end_time)}")
+    duration = _minutes(record.start_time, record.end_time) if record else ""
+    if duration:
+        parts.append(f"after {duration}")
+    label = content.meeting_code or content.space_name
+    blocks: list[Block] = [_section(" ".join(parts) + f"\n{code(label)} can be joined again at any time.")]
+    rejoin = _join_button(content.meeting_uri, "Rejoin")
+    if rejoin:
+        blocks.append({"type": "actions", "block_id": "meeting", "elements": rejoin})
+    return {"text": f"{content.title or 'Google Meet'} ended", "blocks": blocks}
+
+
+def _person(participant: Participant) -> str:
+    name = escape(participant.display_name or "someone")
+    if participant.kind is ParticipantKind.ANONYMOUS:
+        return f"{name} (guest)"
+    if participant.kind is ParticipantKind.PHONE:
+        return f"{name} (phone)"
+    return name
+
+
+def _people(participants: Sequence[Participant], limit: int = MAX_NAMES) -> str:
+    names = [_person(p) for p in participants[:limit]]
+    extra = len(participants) - limit
+    return ", ".join(names) + (f", +{extra} more" if extra > 0 else "")
+
+
+def _settings_lines(config: SpaceConfig) -> str:
+    lines = []
+    for setting in SETTINGS:
+        value = read_path(config, setting.path)
+        if value is not None:
+            lines.append(f"{escape(setting.label)}: *{setting.word_for(value)}*")
+    return "\n".join(lines) or "Google's defaults"
+
+
+def status_message(status: MeetingStatus) -> Message:
+    space, label = status.space, escape(status.label)
+    owner = status.info.owner_user_id if status.info else None
+    title = f"*{escape(status.info.title)}* · " if status.info and status.info.title else ""
+    blocks: list[Block] = []
+    if status.role == "other":
+        head = (f":grey_question: {title}{code(status.label)}: Google shows whether it's live only to its owner "
+                "and the people in the call.")
+        fallback = f"{status.label}: live status hidden"
+    elif space.is_live:
+        since = f" since {_when(status.started_at)}" if status.started_at else ""
+        head = f":large_green_circle: {title}{code(status.label)} is *live*{since}."
+        fallback = f"{status.label} is live"
+    else:
+        head = f":white_circle: {title}{code(status.label)} is idle: nobody is in it."
+        fallback = f"{status.label} is idle"
+    blocks.append(_section(head))
+    if status.participants is not None:
+        present = status.participants
+        blocks.append(_section(f"*In the call ({len(present)}):* {_people(present)}" if present
+                               else "*In the call:* nobody right now"))
+    if status.role == "owner" and space.config is not None:
+        blocks.append(_section("*Settings*\n" + _settings_lines(space.config)))
+    else:
+        who = f" (<@{owner}>)" if owner else ""
+        blocks.append(_context(f"Settings are shown only to the meeting's owner{who}."))
+    buttons = _join_button(space.meeting_uri)
+    if status.role == "owner":
+        if space.is_live:
+            buttons.append(_end_button(space.name, label))
+        buttons.append(_settings_button(space.name))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})
+    return {"response_type": "ephemeral", "text": fallback, "blocks": blocks}
+
+
+def history_message(label: str, summaries: Sequence[ConferenceSummary]) -> Message:
+    if not summaries:
+        return {
+            "response_type": "ephemeral",
+            "text": f"No calls in {label} yet",
+            "blocks": [_section(f":calendar: Nobody has met in {code(label)} yet (Google keeps calls for 30 days).")],
+        }
+    blocks: list[Block] = [_section(f":calendar: *Recent calls in* {code(label)}")]
+    for summary in summaries:
+        record = summary.record
+        when = _when(record.start_time) if record.start_time else "unknown time"
+        date = f"<!date^{int(record.start_time.timestamp())}^{{date_short}}|{record.start_time:%Y-%m-%d}>" \
+            if record.start_time else ""
+        length = "live now" if record.end_time is None else _minutes(record.start_time, record.end_time)
+        people = summary.participants
+        blocks.append(_section(f"• {date} {when} · {length} · *{len(people)}* "
+                               f"{'person' if len(people) == 1 else 'people'}: {_people(people, 10) or 'nobody'}"))
+    return {"response_type": "ephemeral", "text": f"Recent calls in {label}", "blocks": blocks[:50]}
+
+
+def settings_changed_message(label: str, changes: Sequence[SettingChange]) -> Message:
+    by_path = {s.path: s for s in SETTINGS}
+    if not changes:
+        text = f":white_check_mark: {code(label)} already has those settings; nothing changed."
+    else:
+        lines = []
+        for change in changes:
+            setting = by_path[change.path]
+            old, new = setting.word_for(change.old), setting.word_for(change.new)
+            lines.append(f"• {escape(setting.label)}: {old} → *{new}*")
+        text = f":white_check_mark: Updated {code(label)}:\n" + "\n".join(lines)
+    return {"response_type": "ephemeral", "text": f"Settings of {label} updated", "blocks": [_section(text)]}
+
+
+def settings_modal(space: Space, label: str, channel_id: str | None) -> dict[str, Any]:
+    config = space.config or SpaceConfig()
+    blocks: list[Block] = [_section(f"Settings of {code(label)}. Only what you change is sent to Google.")]
+    for setting in SETTINGS:
+        current = read_path(config, setting.path)
+        options = [{"text": _plain(word), "value": word} for word in setting.values]
+        element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options}
+        if current is not None:
+            element["initial_option"] = {"text": _plain(setting.word_for(current)), "value": setting.word_for(current)}
+        blocks.append({
+            "type": "input",
+            "block_id": setting.key,
+            "optional": True,
+            "label": _plain(setting.label, 2000),
+            "element": element,
+        })
+    return {
+        "type": "modal",
+        "callback_id": SETTINGS_CALLBACK,
+        "private_metadata": json.dumps({"space": space.name, "label": label, "channel": channel_id}),
+        "title": _plain("Meeting settings", 24),
+        "submit": _plain("Save", 24),
+        "close": _plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def settings_notice_modal(text: str, title: str = "Meeting settings") -> dict[str, Any]:
+    """A modal that only says something: loading, a refusal, or the result of a save."""
+    return {"type": "modal", "title": _plain(title, 24), "close": _plain("Close", 24), "blocks": [_section(text)]}

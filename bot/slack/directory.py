@@ -1,0 +1,47 @@
+"""Slack user facts meetbot needs (the email, for Google's login hint and for delegation), cached in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from redis.asyncio import Redis
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.store.keys import Keys, Tenant
+
+__all__ = ["SlackDirectory"]
+
+log = logging.getLogger(__name__)
+
+EMAIL_TTL = 24 * 60 * 60
+NO_EMAIL = b"-"
+
+
+class SlackDirectory:
+    def __init__(self, client: AsyncWebClient, redis: Redis, keys: Keys, timeout: float = 1.5) -> None:
+        self._client = client
+        self._redis = redis
+        self._keys = keys
+        self._timeout = timeout
+
+    async def email(self, tenant: Tenant, user_id: str) -> str | None:
+        """The user's Slack profile email, or None when Slack has none (or won't say in time)."""
+        key = self._keys.slack_email(tenant, user_id)
+        cached = await self._redis.get(key)
+        if cached is not None:
+            return None if cached == NO_EMAIL else _text(cached)
+        try:
+            answer = await asyncio.wait_for(self._client.users_info(user=user_id), self._timeout)
+        except (SlackApiError, TimeoutError) as error:
+            log.warning("users.info failed for a user: %s", type(error).__name__)
+            return None
+        profile = (answer.get("user") or {}).get("profile") or {}
+        email = profile.get("email")
+        await self._redis.set(key, email or NO_EMAIL, ex=EMAIL_TTL)
+        return str(email) if email else None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,179 @@
+"""Slack side of the meeting use cases: ack fast, then do the Google work in the background and reply.
+
+Each handler turns a Slack payload into an `Actor` (the user who typed or clicked) and calls `bot.core.meetings`;
+every Google call is made with that user's own credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.errors import InvalidSettings, UserFacingError
+from bot.core.meetings import Actor, EndedMeeting, Meetings
+from bot.core.settings_catalog import SETTINGS, parse_assignments
+from bot.meet.models import AccessType
+from bot.slack import grammar
+from bot.slack.cards import (
+    CardContent,
+    ended_card,
+    history_message,
+    meeting_card,
+    settings_changed_message,
+    settings_modal,
+    settings_notice_modal,
+    status_message,
+)
+from bot.slack.messages import Message, notice
+from bot.store.spaces import Card
+
+__all__ = ["MeetingHandlers", "Reply"]
+
+log = logging.getLogger(__name__)
+
+Reply = Callable[..., Awaitable[Any]]
+# Channels the bot can't post in: fall back to the command's response_url, which works everywhere.
+_CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
+_ACCESS = {grammar.Access.OPEN: AccessType.OPEN, grammar.Access.TRUSTED: AccessType.TRUSTED,
+           grammar.Access.RESTRICTED: AccessType.RESTRICTED}
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingHandlers:
+    meetings: Meetings
+
+    # --- commands ----------------------------------------------------------------------------------------------
+
+    async def start(self, actor: Actor, parsed: grammar.New, command: dict[str, Any], client: AsyncWebClient,
+                    respond: Reply) -> None:
+        if not await self.meetings.first_request(actor, "command", command.get("trigger_id") or ""):
+            log.info("repeated /meet ignored")
+            return
+        access = _ACCESS[parsed.access] if parsed.access else None
+        started = await self.meetings.start(actor, parsed.title, access)
+        space = started.space
+        card_message = meeting_card(CardContent(space.name, space.meeting_code, space.meeting_uri, parsed.title,
+                                                actor.user_id))
+        card: Card | None = None
+        try:
+            posted = await client.chat_postMessage(channel=command["channel_id"], **card_message)
+            card = Card(str(posted["channel"]), str(posted["ts"]))
+        except SlackApiError as error:
+            if error.response.get("error") not in _CANNOT_POST:
+                raise
+            await respond(response_type="in_channel", **card_message)
+        await self.meetings.remember_started(actor, started, card)
+
+    async def status(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
+        status = await self.meetings.status(actor, reference)
+        await respond(**status_message(status))
+        if status.role != "other" and not status.space.is_live:
+            await self.refresh_cards(actor, status.space.name, client, None, None)
+
+    async def first_click(self, actor: Actor, action_ts: str) -> bool:
+        return await self.meetings.first_request(actor, "action", f"{actor.user_id}-{action_ts}")
+
+    async def end(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient,
+                  card: Card | None = None) -> None:
+        ended = await self.meetings.end(actor, reference)
+        await self.refresh_cards(actor, ended.space_name, client, ended, actor.user_id, also=card)
+        minutes = ""
+        if ended.record and ended.record.start_time and ended.record.end_time:
+            minutes = f" after {int((ended.record.end_time - ended.record.start_time).total_seconds() // 60)} min"
+        await respond(**notice(f"Ended the call in `{ended.label}`{minutes}.", emoji=":white_check_mark:"))
+
+    async def change(self, actor: Actor, parsed: grammar.Set, respond: Reply) -> None:
+        changes = parse_assignments(parsed.assignments)
+        space, report = await self.meetings.change_settings(actor, parsed.reference, changes)
+        await respond(**settings_changed_message(parsed.reference if not space.meeting_code else space.meeting_code,
+                                                 report))
+
+    async def history(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
+        space_name, summaries = await self.meetings.history(actor, reference)
+        label = reference if "meet.google.com" not in reference else reference.rsplit("/", 1)[-1].strip("<>")
+        await respond(**history_message(label, summaries))
+        if summaries and summaries[0].record.end_time is not None:
+            await self.refresh_cards(actor, space_name, client, EndedMeeting(space_name, label, None,
+                                                                              summaries[0].record), None)
+
+    async def open_settings(self, actor: Actor, reference: str, trigger_id: str, channel_id: str | None,
+                            client: AsyncWebClient) -> None:
+        # trigger_id expires 3 s after the click: open a placeholder at once, fill it when Google answers.
+        opened = await client.views_open(trigger_id=trigger_id,
+                                         view=settings_notice_modal(":hourglass_flowing_sand: Asking Google…"))
+        view_id = str(opened["view"]["id"])
+        try:
+            space = await self.meetings.settings(actor, reference)
+        except UserFacingError as refusal:
+            await client.views_update(view_id=view_id, view=settings_notice_modal(f":no_entry: {refusal.reason}"))
+            return
+        label = space.meeting_code or space.name
+        await client.views_update(view_id=view_id, view=settings_modal(space, label, channel_id))
+
+    async def save_settings(self, actor: Actor, view: dict[str, Any], client: AsyncWebClient) -> None:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        changes = parse_assignments(selected_settings(view))
+        try:
+            _, report = await self.meetings.change_settings(actor, meta["space"], changes)
+        except UserFacingError as refusal:
+            await client.views_update(view_id=view["id"], view=settings_notice_modal(f":no_entry: {refusal.reason}"))
+            return
+        result = settings_changed_message(meta.get("label", meta["space"]), report)
+        await client.views_update(view_id=view["id"], view=settings_notice_modal(result["blocks"][0]["text"]["text"]))
+
+    # --- cards -------------------------------------------------------------------------------------------------
+
+    async def refresh_cards(self, actor: Actor, space_name: str, client: AsyncWebClient,
+                            ended: EndedMeeting | None, ended_by: str | None, also: Card | None = None) -> None:
+        """The meeting ended: turn every live card that shows it into an "ended" card, once."""
+        cards = await self.meetings.cards(actor.tenant, space_name)
+        if also is not None and also not in cards:
+            cards.append(also)
+        if not cards:
+            return
+        info = ended.info if ended and ended.info else await self.meetings.info(actor.tenant, space_name)
+        content = CardContent(space_name, info.meeting_code if info else None, info.meeting_uri if info else None,
+                              info.title if info else None, info.owner_user_id if info else None)
+        message = ended_card(content, ended, ended_by)
+        for card in cards:
+            try:
+                await client.chat_update(channel=card.channel, ts=card.ts, **message)
+            except SlackApiError as error:
+                log.warning("could not update a meeting card: %s", error.response.get("error"))
+        await self.meetings.forget_cards(actor.tenant, space_name)
+
+
+def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The settings modal's choices as `(key, word)` pairs; unchosen selects are skipped."""
+    values = view.get("state", {}).get("values", {})
+    chosen = []
+    for setting in SETTINGS:
+        option = values.get(setting.key, {}).get("value", {}).get("selected_option")
+        if option:
+            chosen.append((setting.key, str(option["value"])))
+    return tuple(chosen)
+
+
+def settings_errors(view: dict[str, Any]) -> dict[str, str]:
+    """Inline validation for the modal: limits on chat, reactions… need host management on."""
+    chosen = dict(selected_settings(view))
+    errors: dict[str, str] = {}
+    try:
+        parse_assignments(tuple(chosen.items()))
+    except InvalidSettings as invalid:
+        return {SETTINGS[0].key: invalid.reason}
+    if chosen.get("moderation") == "off":
+        for setting in SETTINGS:
+            if setting.needs_moderation and chosen.get(setting.key) in ("hosts", "on"):
+                errors[setting.key] = "This needs Host management on."
+    return errors
+
+
+def reply_for(refusal: UserFacingError) -> Message:
+    return notice(refusal.reason, emoji=":no_entry:")

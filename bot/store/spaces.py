@@ -1,0 +1,103 @@
+"""What meetbot remembers about spaces: code → id (a cache), and per space its owner, title and the cards showing it.
+
+Codes are cached with a TTL because Google may reassign them. Space records and card lists expire too (several
+days): they make cards nicer, but losing them loses nothing a user relies on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from redis.asyncio import Redis
+
+from bot.store.keys import Keys, Tenant
+
+__all__ = ["Card", "SpaceInfo", "SpaceRecords"]
+
+CODE_TTL = 6 * 60 * 60
+SPACE_TTL = 14 * 24 * 60 * 60
+CARD_TTL = 7 * 24 * 60 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceInfo:
+    """Facts meetbot learned when it created or adopted a space; Google doesn't tell them to non-owners."""
+
+    space_name: str
+    meeting_code: str | None
+    meeting_uri: str | None
+    owner_user_id: str | None
+    title: str | None = None
+    created_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A Slack message that shows a meeting, so it can be updated in place when the meeting ends."""
+
+    channel: str
+    ts: str
+
+    @property
+    def field(self) -> str:
+        return f"{self.channel}:{self.ts}"
+
+
+class SpaceRecords:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def space_for_code(self, code: str) -> str | None:
+        value = await self._redis.get(self._keys.space_by_code(code))
+        return _text(value) if value else None
+
+    async def remember_code(self, code: str, space_name: str) -> None:
+        await self._redis.set(self._keys.space_by_code(code), space_name, ex=CODE_TTL)
+
+    async def forget_code(self, code: str) -> None:
+        await self._redis.delete(self._keys.space_by_code(code))
+
+    async def info(self, tenant: Tenant, space_id: str) -> SpaceInfo | None:
+        raw = await self._redis.get(self._keys.space_owner(tenant, space_id))
+        if not raw:
+            return None
+        try:
+            return SpaceInfo(**json.loads(raw))
+        except (ValueError, TypeError):
+            return None
+
+    async def remember_created(self, tenant: Tenant, info: SpaceInfo, card: Card | None) -> None:
+        """One round trip: the space record, its code, and the card that shows it."""
+        space_id = info.space_name.partition("/")[2]
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._keys.space_owner(tenant, space_id), json.dumps(asdict(info)), ex=SPACE_TTL)
+        if info.meeting_code:
+            pipe.set(self._keys.space_by_code(info.meeting_code), info.space_name, ex=CODE_TTL)
+        if card is not None:
+            cards_key = self._keys.cards(tenant, space_id)
+            pipe.hset(cards_key, card.field, "1")
+            pipe.expire(cards_key, CARD_TTL)
+        await pipe.execute()
+
+    async def add_card(self, tenant: Tenant, space_id: str, card: Card) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(self._keys.cards(tenant, space_id), card.field, "1")
+        pipe.expire(self._keys.cards(tenant, space_id), CARD_TTL)
+        await pipe.execute()
+
+    async def forget_cards(self, tenant: Tenant, space_id: str) -> None:
+        await self._redis.delete(self._keys.cards(tenant, space_id))
+
+    async def cards(self, tenant: Tenant, space_id: str) -> list[Card]:
+        fields = await self._redis.hkeys(self._keys.cards(tenant, space_id))
+        cards = []
+        for raw in fields:
+            channel, _, ts = _text(raw).partition(":")
+            cards.append(Card(channel, ts))
+        return sorted(cards, key=lambda c: (c.channel, c.ts))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,41 @@
+"""The small HTML pages the browser sees after Google's consent screen. Nothing secret is ever rendered."""
+
+from __future__ import annotations
+
+from html import escape
+
+__all__ = ["FAILURES", "callback_page"]
+
+# Outcome reason → (title, advice). Reasons come from bot.core.accounts.
+FAILURES: dict[str, tuple[str, str]] = {
+    "denied": ("You didn't allow access", "Nothing was connected. Run /meet connect in Slack whenever you're ready."),
+    "bad_state": ("This link has expired or was already used",
+                  "Connect links work once, for 10 minutes. Run /meet connect in Slack for a fresh one."),
+    "missing_code": ("Google didn't send an authorization code", "Run /meet connect in Slack and try again."),
+    "exchange_failed": ("Google didn't accept the sign-in",
+                        "Nothing was connected. Run /meet connect in Slack and try again."),
+    "no_refresh_token": ("Google didn't grant lasting access",
+                         "Remove meetbot at myaccount.google.com/permissions, then run /meet connect again."),
+    "missing_scope": ("meetbot needs access to Google Meet",
+                      "Run /meet connect again and tick the Google Meet permissions on the consent screen."),
+    "unavailable": ("meetbot is temporarily unavailable", "Nothing was connected. Please try again in a minute."),
+}
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · meetbot</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#202124}}
+h1{{font-size:1.4rem}} .ok{{color:#188038}} .fail{{color:#c5221f}}</style></head>
+<body><h1 class="{kind}">{title}</h1><p>{advice}</p></body></html>
+"""
+
+
+def callback_page(reason: str, email: str | None = None) -> tuple[int, str]:
+    """(HTTP status, HTML) for an outcome reason; "linked" is the one success."""
+    if reason == "linked":
+        who = f" as {escape(email)}" if email else ""
+        return 200, _PAGE.format(kind="ok", title=f"Connected{who}",
+                                 advice="You can close this tab and go back to Slack.")
+    title, advice = FAILURES.get(reason, FAILURES["exchange_failed"])
+    status = 503 if reason == "unavailable" else 400
+    return status, _PAGE.format(kind="fail", title=escape(title), advice=escape(advice))

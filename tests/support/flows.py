@@ -1,0 +1,78 @@
+"""Multi-step user journeys through the real routes, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from tests.emulators.meet import MeetEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.slack_requests import interactive, slash_command
+
+TEAM_ID = "T0001"
+
+
+def button_urls(reply: dict[str, Any]) -> list[str]:
+    return [el["url"] for block in reply.get("blocks", []) if block.get("type") == "actions"
+            for el in block["elements"] if "url" in el]
+
+
+def all_text(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks", [])) + str(message.get("text", ""))
+
+
+async def link_google(bot: BotProcess, slack: SlackEmulator, meet: MeetEmulator, user_id: str, email: str,
+                      scopes: list[str] | None = None) -> httpx.Response:
+    """The whole connect journey: signed `/meet connect`, Google's consent redirect, the bot's callback."""
+    if user_id not in slack.state.users():
+        slack.state.add_user(user_id, email.split("@")[0], email=email)
+    meet.state.set_consent(email, scopes)
+    response_url = slack.response_url(f"connect-{user_id}-{time.monotonic_ns()}")
+    reply = (await bot.post(slash_command("connect", user_id=user_id, response_url=response_url))).json()
+    (consent_url,) = button_urls(reply)
+    async with httpx.AsyncClient(timeout=5) as client:
+        redirect = await client.get(consent_url, follow_redirects=False)
+        assert redirect.status_code == 302, redirect.text
+        callback = await client.get(redirect.headers["location"], follow_redirects=False)
+    return callback
+
+
+def block_action(action_id: str, value: str, *, user_id: str, channel: str, message_ts: str | None,
+                 response_url: str, trigger_id: str = "0.0.x") -> tuple[str, str]:
+    """A click on a card button, as Slack sends it."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "team": {"id": TEAM_ID, "domain": "acme"},
+        "api_app_id": "A0MEETBOT",
+        "trigger_id": trigger_id,
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "channel": {"id": channel, "name": "general"},
+        "message": {"ts": message_ts, "text": "card"} if message_ts else None,
+        "response_url": response_url,
+        "actions": [{"action_id": action_id, "block_id": "meeting", "type": "button", "value": value,
+                     "action_ts": f"{time.time():.6f}"}],
+    }
+    return interactive(payload)
+
+
+def view_submission(view: dict[str, Any], values: dict[str, str], *, user_id: str) -> tuple[str, str]:
+    """Submitting a modal with the given select choices (block_id → option value)."""
+    state = {"values": {block: {"value": {"type": "static_select",
+                                          "selected_option": {"value": word, "text": {"type": "plain_text",
+                                                                                      "text": word}}}}
+                        for block, word in values.items()}}
+    payload = {
+        "type": "view_submission",
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "team": {"id": TEAM_ID, "domain": "acme"},
+        "api_app_id": "A0MEETBOT",
+        "trigger_id": "0.0.y",
+        "view": {**view, "state": state},
+        "response_urls": [],
+    }
+    return interactive(payload)
