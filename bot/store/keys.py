@@ -90,3 +90,8 @@ class Keys:
 
     def install_state(self, state: str) -> str:
         return f"{self.prefix}:{{install-state:{_clean(state)}}}"
+
+    # Domain-wide delegation: the impersonated access token, cached (encrypted, with a TTL) until shortly before
+    # it expires. Not matched by google_link_pattern(): it is a cache, not a link.
+    def delegated_token(self, tenant: Tenant, user_id: str) -> str:
+        return self._user(tenant, user_id, "google-delegated")

@@ -22,7 +22,7 @@ def button_urls(reply: dict[str, Any]) -> list[str]:
 
 
 def all_text(message: dict[str, Any]) -> str:
-    return json.dumps(message.get("blocks", [])) + str(message.get("text", ""))
+    return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
 
 
 async def link_google(bot: BotProcess, slack: SlackEmulator, meet: MeetEmulator, user_id: str, email: str,

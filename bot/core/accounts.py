@@ -1,0 +1,356 @@
+"""Account linking and credentials: who a Slack user is at Google, and a valid access token to act as them.
+
+Two modes. Per-user OAuth: `start_link` → Google's consent page → `complete_link` stores an encrypted link;
+`get_access_token` refreshes it when needed. Domain-wide delegation (a service account file is configured): no
+linking, tokens are minted for the user's Slack email and cached until expiry.
+
+Refreshes are single-flight: within a process callers share one task, across processes a Redis lock (SET NX PX,
+owner token, compare-and-delete) lets one process refresh while the others wait for its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.config import MEET_SCOPE_PREFIX
+from bot.core.errors import (
+    DelegationInUse,
+    DelegationRefused,
+    NotLinked,
+    ReauthRequired,
+    ServiceUnavailable,
+)
+from bot.google import errors as google
+from bot.google.delegation import DelegatedCredentials
+from bot.google.oauth import GoogleOAuth, TokenGrant
+from bot.google.pkce import make_verifier, s256_challenge
+from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
+from bot.store.keys import Keys, Tenant
+from bot.store.oauth_state import OAuthStateStore, PendingLink
+
+__all__ = ["Accounts", "DisconnectOutcome", "EmailLookup", "LinkOutcome", "LinkReason", "TokenProvider"]
+
+log = logging.getLogger(__name__)
+
+TokenProvider = Callable[[], Awaitable[str]]
+EmailLookup = Callable[[Tenant, str], Awaitable[str | None]]
+LinkReason = Literal[
+    "linked", "denied", "bad_state", "missing_code", "exchange_failed", "no_refresh_token", "missing_scope",
+    "unavailable",
+]
+
+MEET_SCOPES_PREFIX = MEET_SCOPE_PREFIX + "meetings."
+REFRESH_MARGIN = 60.0  # seconds before expiry at which a cached access token counts as stale
+LOCK_TTL_MS = 30_000  # covers google-auth's own retries (3 attempts, 1 s + 2 s backoff, 5 s timeouts)
+WAIT_SECONDS = 5.0  # how long a caller waits for another process's refresh before giving up
+POLL_SECONDS = 0.05
+
+_STORE_DOWN = "meetbot can't reach its database right now. Try again in a minute."
+_GOOGLE_DOWN = "Google sign-in isn't answering right now. Try again in a minute."
+_MISCONFIGURED = "meetbot's Google sign-in is misconfigured, so it can't act for you. Please tell your Slack admin."
+_NO_EMAIL = (
+    "Your Slack profile has no email address meetbot can see, so it can't tell which Google Workspace account "
+    "to act as. Ask a Slack admin to add it (meetbot needs the users:read.email permission)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOutcome:
+    ok: bool
+    reason: LinkReason
+    pending: PendingLink | None = None  # who asked and where to answer; None when the state was bad
+    email: str | None = None  # the Google account, once known
+    scopes: tuple[str, ...] = ()  # what the user granted, once known
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectOutcome:
+    was_linked: bool
+    revoked: bool  # Google confirmed the token no longer works
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, OSError):
+        raise ServiceUnavailable(_STORE_DOWN) from None
+
+
+class Accounts:
+    def __init__(
+        self,
+        links: GoogleLinkStore,
+        states: OAuthStateStore,
+        oauth: GoogleOAuth | None,
+        delegation: DelegatedCredentials | None,
+        email_lookup: EmailLookup | None,
+        redis: Redis,
+        keys: Keys,
+        required_scopes: Sequence[str],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._links = links
+        self._states = states
+        self._oauth = oauth
+        self._delegation = delegation
+        self._email_lookup = email_lookup
+        self._lock = RefreshLock(redis, keys)
+        self._token_cache = DelegatedTokenCache(redis, keys, links.cipher)
+        self._required = tuple(required_scopes)
+        self._clock = clock
+        self._inflight: dict[tuple[Tenant, str], asyncio.Task[str]] = {}
+
+    @property
+    def uses_delegation(self) -> bool:
+        return self._delegation is not None
+
+    # -- linking ------------------------------------------------------------------------------------------------
+    async def start_link(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        response_url: str | None,
+        login_hint: str | None,
+        retry_text: str | None = None,
+    ) -> str:
+        """The Google authorization URL for this user; its state is single-use and lives 10 minutes."""
+        if self._delegation is not None:
+            raise DelegationInUse()
+        if self._oauth is None:
+            raise ServiceUnavailable(_MISCONFIGURED)
+        verifier = make_verifier()
+        pending = PendingLink(tenant, user_id, verifier, response_url, self._clock(), retry_text)
+        with _store_errors():
+            state = await self._states.issue(pending)
+        return self._oauth.authorization_url(state, s256_challenge(verifier), login_hint)
+
+    async def complete_link(self, state: str | None, code: str | None, error: str | None) -> LinkOutcome:
+        """The OAuth callback. Stores the link only when everything checked out; on any failure nothing is stored.
+
+        The Slack user comes from the state alone, never from the request, so a state links only its own user.
+        """
+        if not state or self._oauth is None:
+            return LinkOutcome(False, "bad_state")
+        try:
+            pending = await self._states.consume(state)  # consumed first, whatever follows: single-use
+        except (RedisError, OSError):
+            return LinkOutcome(False, "unavailable")
+        if pending is None:
+            return LinkOutcome(False, "bad_state")
+        if error:
+            reason: LinkReason = "unavailable" if error in ("server_error", "temporarily_unavailable") else "denied"
+            return LinkOutcome(False, reason, pending)
+        if not code:
+            return LinkOutcome(False, "missing_code", pending)
+        try:
+            grant = await self._oauth.exchange_code(code, pending.code_verifier)
+        except google.GoogleAuthUnavailable:
+            return LinkOutcome(False, "unavailable", pending)
+        except google.GoogleAuthError as failure:
+            log.info("Google refused a sign-in code for %s user %s: %s", pending.tenant.tag, pending.user_id,
+                     failure.error or type(failure).__name__)
+            return LinkOutcome(False, "exchange_failed", pending)
+        if grant.refresh_token is None:
+            return LinkOutcome(False, "no_refresh_token", pending, scopes=grant.scopes)
+        if not self._meet_scopes(grant.scopes):
+            return LinkOutcome(False, "missing_scope", pending, scopes=grant.scopes)
+        return await self._store_link(pending, grant)
+
+    def _meet_scopes(self, scopes: Sequence[str]) -> list[str]:
+        return [s for s in scopes if s in self._required or s.startswith(MEET_SCOPES_PREFIX)]
+
+    async def _store_link(self, pending: PendingLink, grant: TokenGrant) -> LinkOutcome:
+        assert self._oauth is not None and grant.refresh_token is not None
+        try:
+            identity = await self._oauth.userinfo(grant.access_token)
+        except google.GoogleAuthUnavailable:
+            return LinkOutcome(False, "unavailable", pending, scopes=grant.scopes)
+        except google.GoogleAuthError:
+            return LinkOutcome(False, "exchange_failed", pending, scopes=grant.scopes)
+        link = GoogleLink(
+            google_sub=identity.sub,
+            google_email=identity.email,
+            scopes=grant.scopes,
+            refresh_token=grant.refresh_token,
+            access_token=grant.access_token,
+            access_expires_at=grant.expires_at,
+            linked_at=self._clock(),
+        )
+        try:
+            await self._links.save(pending.tenant, pending.user_id, link)
+        except (RedisError, OSError):
+            return LinkOutcome(False, "unavailable", pending, identity.email, grant.scopes)
+        log.info("Google account linked for %s user %s", pending.tenant.tag, pending.user_id)
+        return LinkOutcome(True, "linked", pending, identity.email, grant.scopes)
+
+    async def disconnect(self, tenant: Tenant, user_id: str) -> DisconnectOutcome:
+        """Revoke at Google, then delete the link, even when revocation fails."""
+        with _store_errors():
+            link = await self._links.get(tenant, user_id)
+        revoked = False
+        token = link and (link.refresh_token or link.access_token)
+        if token and self._oauth is not None:
+            try:
+                revoked = await self._oauth.revoke(token)  # a refresh token takes its access tokens with it
+            except google.GoogleAuthError:
+                revoked = False
+        with _store_errors():
+            deleted = await self._links.delete(tenant, user_id)  # also clears a record we couldn't read
+            await self._token_cache.delete(tenant, user_id)
+        return DisconnectOutcome(was_linked=deleted or link is not None, revoked=revoked)
+
+    async def describe(self, tenant: Tenant, user_id: str) -> GoogleLink | None:
+        with _store_errors():
+            return await self._links.get(tenant, user_id)
+
+    # -- tokens -------------------------------------------------------------------------------------------------
+    def token_provider(self, tenant: Tenant, user_id: str) -> TokenProvider:
+        async def provide() -> str:
+            return await self.get_access_token(tenant, user_id)
+
+        return provide
+
+    async def get_access_token(self, tenant: Tenant, user_id: str) -> str:
+        """A valid access token. Raises NotLinked, ReauthRequired, DelegationRefused or ServiceUnavailable."""
+        key = (tenant, user_id)
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._token(tenant, user_id))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
+        # shield: one caller giving up (cancelled) must not cancel the refresh the others wait on.
+        return await asyncio.shield(task)
+
+    def _forget(self, key: tuple[Tenant, str], task: asyncio.Task[str]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # mark retrieved: every waiter may have been cancelled
+
+    async def _token(self, tenant: Tenant, user_id: str) -> str:
+        if self._delegation is not None:
+            return await self._delegated_token(self._delegation, tenant, user_id)
+        oauth = self._oauth
+        if oauth is None:
+            raise ServiceUnavailable(_MISCONFIGURED)
+        with _store_errors():
+            link = await self._links.get(tenant, user_id)
+        if link is None:
+            raise NotLinked()
+        if link.access_token and link.access_token_valid(self._clock(), REFRESH_MARGIN):
+            return link.access_token
+
+        async def current() -> GoogleLink:
+            now = await self._links.get(tenant, user_id)
+            if now is None:  # removed meanwhile: most likely the refresher met invalid_grant
+                raise ReauthRequired()
+            return now
+
+        async def peek() -> str | None:
+            now = await current()
+            return now.access_token if now.access_token_valid(self._clock(), REFRESH_MARGIN) else None
+
+        async def refresh() -> str:
+            now = await current()
+            if now.access_token and now.access_token_valid(self._clock(), REFRESH_MARGIN):
+                return now.access_token  # another process refreshed between our read and our lock
+            return await self._refresh(oauth, tenant, user_id, now)
+
+        return await self._single_flight(tenant, user_id, peek, refresh)
+
+    async def _refresh(self, oauth: GoogleOAuth, tenant: Tenant, user_id: str, link: GoogleLink) -> str:
+        if not link.refresh_token:
+            await self._links.delete(tenant, user_id, linked_at=link.linked_at)
+            raise ReauthRequired()
+        try:
+            grant = await oauth.refresh(link.refresh_token)
+        except google.InvalidGrant:
+            # Revoked, expired, or a Testing-mode app's 7-day limit: the link is dead. Remove exactly this link
+            # (not one the user re-made meanwhile) so the next command offers Connect.
+            await self._links.delete(tenant, user_id, linked_at=link.linked_at)
+            log.info("Google refused the refresh token of %s user %s; link removed", tenant.tag, user_id)
+            raise ReauthRequired() from None
+        except google.GoogleAuthUnavailable:
+            raise ServiceUnavailable(_GOOGLE_DOWN) from None
+        except google.GoogleAuthError as failure:
+            log.error("Google token refresh failed for %s user %s: %s", tenant.tag, user_id, failure)
+            raise ServiceUnavailable(_MISCONFIGURED) from None
+        await self._links.save_access_token(
+            tenant, user_id, grant.access_token, grant.expires_at,
+            refresh_token=grant.refresh_token, linked_at=link.linked_at,
+        )
+        return grant.access_token
+
+    async def _delegated_token(self, delegation: DelegatedCredentials, tenant: Tenant, user_id: str) -> str:
+        email = await self._email_lookup(tenant, user_id) if self._email_lookup is not None else None
+        if not email:
+            raise DelegationRefused(_NO_EMAIL)
+
+        async def peek() -> str | None:
+            cached = await self._token_cache.get(tenant, user_id)
+            fresh = cached is not None and cached.email == email and cached.expires_at - REFRESH_MARGIN > self._clock()
+            return cached.token if fresh and cached is not None else None
+
+        async def mint() -> str:
+            token = await peek()
+            if token:
+                return token
+            try:
+                grant = await delegation.token_for(email)
+            except google.DelegationRefused as refused:
+                raise DelegationRefused(refused.reason) from None
+            except google.GoogleAuthUnavailable:
+                raise ServiceUnavailable(_GOOGLE_DOWN) from None
+            except google.GoogleAuthError as failure:
+                log.error("domain-wide delegation failed for %s user %s: %s", tenant.tag, user_id, failure)
+                raise ServiceUnavailable(_MISCONFIGURED) from None
+            await self._token_cache.put(tenant, user_id, CachedToken(grant.access_token, grant.expires_at, email))
+            return grant.access_token
+
+        with _store_errors():
+            token = await peek()
+        return token or await self._single_flight(tenant, user_id, peek, mint)
+
+    async def _single_flight(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        peek: Callable[[], Awaitable[str | None]],
+        mint: Callable[[], Awaitable[str]],
+    ) -> str:
+        """`mint` under the user's Redis lock; without the lock, poll `peek` for the holder's result instead."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        with _store_errors():
+            while True:
+                owner = await self._lock.acquire(tenant, user_id, LOCK_TTL_MS)
+                if owner is not None:
+                    try:
+                        return await mint()
+                    finally:
+                        await self._release(tenant, user_id, owner)
+                while True:
+                    if time.monotonic() >= deadline:
+                        raise ServiceUnavailable(_GOOGLE_DOWN)
+                    await asyncio.sleep(POLL_SECONDS)
+                    token = await peek()
+                    if token:
+                        return token
+                    if not await self._lock.held(tenant, user_id):
+                        break  # the holder gave up without a token (Google down?): try ourselves
+
+    async def _release(self, tenant: Tenant, user_id: str, owner: str) -> None:
+        try:
+            await self._lock.release(tenant, user_id, owner)
+        except (RedisError, OSError):
+            log.warning("could not release the refresh lock of %s user %s; it expires on its own", tenant.tag, user_id)

@@ -1,0 +1,52 @@
+"""`python -m bot rotate-keys`: re-encrypt every stored Google link with the first TOKEN_ENCRYPTION_KEYS key.
+
+Rotation: put a new key first in TOKEN_ENCRYPTION_KEYS, keep the old ones after it, run this, then drop the old
+keys. Pending sign-ins (10 minutes) and cached delegated tokens (under an hour) simply expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from redis.exceptions import RedisError
+
+from bot.config import ConfigError, load_settings
+from bot.store.connection import connect
+from bot.store.crypto import TokenCipher
+from bot.store.google_links import GoogleLinkStore, RotationReport
+from bot.store.keys import Keys
+
+__all__ = ["cmd_rotate_keys"]
+
+
+async def _rotate(redis_url: str, keys: tuple[bytes, ...]) -> RotationReport:
+    redis = connect(redis_url)
+    try:
+        return await GoogleLinkStore(redis, Keys(), TokenCipher(keys)).rotate_report()
+    finally:
+        await redis.aclose()
+
+
+def cmd_rotate_keys() -> int:
+    """0 when every link is now under the first key; 1 when some couldn't be read (or Redis failed); 2: config."""
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"FAIL  config   {problem}", file=sys.stderr)
+        return 2
+    try:
+        report = asyncio.run(_rotate(settings.redis_url, settings.token_encryption_keys))
+    except (RedisError, OSError) as error:
+        print(f"rotate-keys: Redis failed ({type(error).__name__}); nothing was lost, run it again", file=sys.stderr)
+        return 1
+    print(f"re-encrypted {report.rotated} Google link(s) with the first key")
+    if report.unreadable:
+        print(
+            f"{report.unreadable} link(s) could not be read with any configured key and were left as they are "
+            "(was a key removed too early?)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,989 @@
+"""A faithful local stand-in for the Google Meet REST API v2 and Google OAuth 2.0, served on 127.0.0.1.
+
+    with MeetEmulator() as emu:                 # emu.url = http://127.0.0.1:PORT (MEET_API_URL)
+        token = emu.state.mint_token("alice@example.com", ["meetings.space.created"])
+        ...                                      # GET/POST emu.url + "/v2/spaces"..., OAuth at emu.auth_url etc.
+        emu.state.join("spaces/abc", user="bob@example.com")
+
+Meet routes (Google's paths): POST /v2/spaces, GET|PATCH /v2/spaces/{id|code}, POST /v2/spaces/{id}:endActiveConference,
+GET /v2/conferenceRecords[/{id}[/participants]]. OAuth: GET /o/oauth2/v2/auth, POST /token, POST /revoke,
+GET /v1/userinfo, GET /oauth2/v3/certs. Test controls under /_emulator/ mirror the `MeetState` methods.
+Standalone: `python -m tests.emulators.meet --port N`.
+
+Behaviour follows /work/shared/reference/meet-api.md. Where the reference marks a behaviour unverified or inferred,
+the code says `# unverified:` and the behaviour is a constructor option of `MeetState` / `MeetEmulator`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import fnmatch
+import json
+import secrets
+import string
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+
+from tests.emulators._server import BackgroundServer, run_standalone
+from tests.emulators.meet_models import (
+    METHOD_PARAMS,
+    METHODS,
+    PARTICIPANT_FILTER_FIELDS,
+    RECORD_FILTER_FIELDS,
+    SPACE,
+    SPACE_CONFIG,
+    SYSTEM_PARAMS,
+    ApiError,
+    Caller,
+    Fault,
+    Participant,
+    Record,
+    Space,
+    apply_update,
+    build_defaults,
+    config_from_input,
+    emit_message,
+    error_info,
+    fmt_time,
+    invalid_argument,
+    matches,
+    meet_route,
+    paginate,
+    parse_filter,
+    parse_message,
+    parse_page_size,
+    parse_update_mask,
+    query_digest,
+    retry_info,
+    time_key,
+    to_camel,
+)
+from tests.emulators.meet_oauth import CREATED, READONLY, SETTINGS, OAuthReply, OAuthState
+
+__all__ = ["MeetEmulator", "MeetState", "build_app"]
+
+MEET_URI = "https://meet.google.com/"
+_ALNUM = string.ascii_letters + string.digits
+
+OAUTH_ROUTES = {
+    "/o/oauth2/v2/auth": ("GET", "oauth.authorize"),
+    "/token": ("POST", "oauth.token"),
+    "/revoke": ("POST", "oauth.revoke"),
+    "/v1/userinfo": ("GET", "oauth.userinfo"),
+    "/oauth2/v3/certs": ("GET", "oauth.certs"),
+}
+AUTH_HELP = (
+    "Expected OAuth 2 access token, login cookie or other valid authentication credential. "
+    "See https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+REALM = 'Bearer realm="https://accounts.google.com/"'
+STATE_KEY: web.AppKey[MeetState] = web.AppKey("meet_state")  # the MeetState behind an app
+BODY_KEY: web.RequestKey[Any] = web.RequestKey("body")  # parsed request body (JSON, form dict, raw text or None)
+USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call acted for, for the call log
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# State
+
+
+class MeetState(OAuthState):
+    """Everything the emulator knows; every public method is thread-safe (tests call them from any thread)."""
+
+    def __init__(
+        self,
+        *,
+        # unverified: a user's/org's default access type (reference §2.2: "user's default / admin-controlled").
+        default_access_type: str = "TRUSTED",
+        # overrides of the other effective SpaceConfig defaults (camelCase, enum names), e.g. {"moderation": "ON"}
+        default_config: Mapping[str, Any] | None = None,
+        # unverified: status for non-owner patch/endActiveConference (403 PERMISSION_DENIED, or 404).
+        non_owner_status: int = 403,
+        # unverified: status for a meeting-code alias on patch/endActiveConference (400 INVALID_ARGUMENT or 404).
+        alias_write_status: int = 400,
+        # unverified: endActiveConference without a live conference (400 FAILED_PRECONDITION; 200 = silently {}).
+        end_without_conference_status: int = 400,
+        # unverified: a meetings.space.created-only token on a space another app created (403 "Permission denied on
+        # resource MeetingSpace (or it might not exist)", third-party report).
+        foreign_app_status: int = 403,
+        # unverified: whether non-owners' spaces.get omits `config` (True) or returns it (False).
+        hide_config_from_non_owners: bool = True,
+        # unverified: status for a conference record the caller may not see (403, or 404).
+        hidden_record_status: int = 403,
+        # unverified: a participant of one conference sees every record of the space (True) or only their own.
+        participant_sees_all_space_records: bool = False,
+        # unverified: output-only paths (meetingUri, activeConference, ...) in updateMask: "ignore" or "reject" (400).
+        output_only_mask_paths: str = "ignore",
+        # unverified: end the conference when the last participant leaves (real Meet does, after a while).
+        end_when_empty: bool = False,
+        # unverified: a space whose code expired gets a fresh code (True) or none (False).
+        reassign_code_on_expiry: bool = True,
+        # documented: a conference record expires 30 days after the conference ends (then 404).
+        record_ttl_seconds: float = 30 * 86400,
+        # inferred (§11.17): requests without Authorization act as this user with every Meet scope (None: 401).
+        anonymous_user: str | None = None,
+        **oauth_options: Any,
+    ) -> None:
+        super().__init__(**oauth_options)
+        self.defaults = build_defaults(default_access_type, default_config)
+        self.non_owner_status = non_owner_status
+        self.alias_write_status = alias_write_status
+        self.end_without_conference_status = end_without_conference_status
+        self.foreign_app_status = foreign_app_status
+        self.hide_config_from_non_owners = hide_config_from_non_owners
+        self.hidden_record_status = hidden_record_status
+        self.participant_sees_all_space_records = participant_sees_all_space_records
+        if output_only_mask_paths not in ("ignore", "reject"):
+            raise ValueError("output_only_mask_paths is 'ignore' or 'reject'")
+        self.output_only_mask_paths = output_only_mask_paths
+        self.end_when_empty = end_when_empty
+        self.reassign_code_on_expiry = reassign_code_on_expiry
+        self.record_ttl_seconds = record_ttl_seconds
+        self.anonymous_user = anonymous_user
+        self._reset_meet()
+
+    def _reset_meet(self) -> None:
+        self._spaces: dict[str, Space] = {}
+        self._code_index: dict[str, str] = {}  # meeting code → space id
+        self._records: dict[str, Record] = {}
+        self._faults: list[Fault] = []
+        self._calls: list[dict[str, Any]] = []
+        self.latency = 0.0
+        self._last_time = datetime.fromtimestamp(0, UTC)
+
+    def reset(self) -> None:
+        """Forget everything: spaces, records, users, tokens, clients, faults, calls, latency, clock offset."""
+        with self._lock:
+            self._reset_oauth()
+            self._reset_meet()
+            self._time_offset = 0.0
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        """Strictly increasing timestamps, so every start/join has a distinct, ordered time."""
+        now = datetime.fromtimestamp(self.now(), UTC)
+        if now <= self._last_time:
+            now = self._last_time + timedelta(microseconds=1)
+        self._last_time = now
+        return now
+
+    def _new_code(self) -> str:
+        while True:
+            parts = ("".join(secrets.choice(string.ascii_lowercase) for _ in range(n)) for n in (3, 4, 3))
+            code = "-".join(parts)
+            if code not in self._code_index:
+                return code
+
+    def _new_id(self, taken: Mapping[str, Any], length: int = 12) -> str:
+        while True:
+            ident = "".join(secrets.choice(_ALNUM) for _ in range(length))
+            if ident not in taken:
+                return ident
+
+    def _resolve(self, ref: str) -> Space | None:
+        """`spaces/{id}`, a bare id (case-sensitive) or a meeting code, with or without `spaces/` (any case)."""
+        ref = ref.strip()
+        ident = ref.removeprefix("spaces/")
+        if ident in self._spaces:
+            return self._spaces[ident]
+        code = ident.lower().removeprefix(MEET_URI)
+        return self._spaces.get(self._code_index.get(code, ""))
+
+    def _space_or_raise(self, ref: str) -> Space:
+        found = self._resolve(ref)
+        if found is None:
+            raise KeyError(f"no space {ref!r}")
+        return found
+
+    def _live_records(self) -> list[Record]:
+        """Records not yet past their expireTime (expired ones answer 404, §11.14)."""
+        now = datetime.fromtimestamp(self.now(), UTC)
+        return [r for r in self._records.values() if r.expire is None or r.expire > now]
+
+    # -- test controls: spaces ----------------------------------------------------------------------------------
+    def create_space(
+        self, owner: str, client_id: str = "meetbot", config: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A space owned by `owner` as if `client_id` created it (another app, or meet.google.com)."""
+        try:
+            body_config = parse_message(SPACE_CONFIG, dict(config or {}), "config")
+            with self._lock:
+                space = self._create(self._user(owner).email, client_id, body_config)
+                return self._raw(space)
+        except ApiError as exc:
+            raise ValueError(exc.message) from None
+
+    def _create(self, owner: str, client_id: str, body_config: Mapping[str, Any]) -> Space:
+        space = Space(
+            id=self._new_id(self._spaces),
+            code=self._new_code(),
+            owner=owner,
+            client_id=client_id,
+            config=config_from_input(self.defaults, body_config),
+        )
+        self._spaces[space.id] = space
+        assert space.code is not None
+        self._code_index[space.code] = space.id
+        return space
+
+    def space(self, name_or_code: str) -> dict[str, Any]:
+        """Raw state of a space for assertions (config with enum names, owner, client, records)."""
+        with self._lock:
+            return self._raw(self._space_or_raise(name_or_code))
+
+    def _raw(self, space: Space) -> dict[str, Any]:
+        return {
+            "name": f"spaces/{space.id}",
+            "meetingCode": space.code,
+            "meetingUri": MEET_URI + space.code if space.code else None,
+            "owner": space.owner,
+            "clientId": space.client_id,
+            "config": emit_message(SPACE_CONFIG, space.config, enum_ints=False),
+            "activeConference": f"conferenceRecords/{space.active}" if space.active else None,
+            "conferenceRecords": [self._raw_record(self._records[r]) for r in space.records],
+        }
+
+    def _raw_record(self, record: Record) -> dict[str, Any]:
+        return {
+            **self._record_json(record),
+            "participants": [self._participant_json(record, p) for p in record.participants.values()],
+        }
+
+    def expire_code(self, space: str) -> str | None:
+        """The space's meeting code stops resolving (code expiry). Returns the space's new code, if any."""
+        with self._lock:
+            found = self._space_or_raise(space)
+            if found.code:
+                del self._code_index[found.code]
+            found.code = self._new_code() if self.reassign_code_on_expiry else None
+            if found.code:
+                self._code_index[found.code] = found.id
+            return found.code
+
+    # -- test controls: conferences -----------------------------------------------------------------------------
+    def join(self, space: str, user: str | None = None, anonymous: str | None = None, phone: str | None = None) -> str:
+        """Someone joins the space's conference (starting one if none is live). Returns the participant name."""
+        with self._lock:
+            found = self._space_or_raise(space)
+            kind, key, display, user_id = self._identity(user, anonymous, phone)
+            now = self._now()
+            if found.active is None:
+                record = Record(self._new_id(self._records, 16), found.id, now)
+                self._records[record.id] = record
+                found.records.append(record.id)
+                found.active = record.id
+            record = self._records[found.active]
+            participant = record.participants.get((kind, key))
+            if participant is None:
+                participant = Participant(self._new_id({}, 20), kind, key, display, user_id, now)
+                record.participants[(kind, key)] = participant
+            elif participant.latest_end is None:
+                raise ValueError(f"{key} is already in the conference")
+            participant.latest_end = None
+            return f"conferenceRecords/{record.id}/participants/{participant.id}"
+
+    def _identity(self, user: str | None, anonymous: str | None, phone: str | None) -> tuple[str, str, str, str | None]:
+        if sum(x is not None for x in (user, anonymous, phone)) != 1:
+            raise ValueError("give exactly one of user=, anonymous=, phone=")
+        if user is not None:
+            u = self._user(user)
+            return "signedin", u.email, u.display_name, u.id
+        if anonymous is not None:
+            return "anonymous", anonymous, anonymous, None
+        assert phone is not None
+        digits = phone.strip()
+        redacted = digits[:4] + "".join("*" if c.isdigit() else c for c in digits[4:-2]) + digits[-2:]
+        return "phone", digits, redacted, None
+
+    def leave(
+        self, space: str, user: str | None = None, anonymous: str | None = None, phone: str | None = None
+    ) -> None:
+        """Someone leaves the live conference; it stays live (unless `end_when_empty`)."""
+        with self._lock:
+            found = self._space_or_raise(space)
+            if found.active is None:
+                raise ValueError(f"no active conference in spaces/{found.id}")
+            kind, key, _, _ = self._identity(user, anonymous, phone)
+            record = self._records[found.active]
+            participant = record.participants.get((kind, key))
+            if participant is None or participant.latest_end is not None:
+                raise ValueError(f"{key} is not in the conference")
+            participant.latest_end = self._now()
+            if self.end_when_empty and all(p.latest_end for p in record.participants.values()):
+                self._end(found)
+
+    def end_conference(self, space: str) -> str | None:
+        """End the live conference as the system. Returns the record name, or None when none was live."""
+        with self._lock:
+            found = self._space_or_raise(space)
+            return self._end(found) if found.active else None
+
+    def _end(self, space: Space) -> str:
+        assert space.active is not None
+        record = self._records[space.active]
+        now = self._now()
+        for participant in record.participants.values():
+            if participant.latest_end is None:
+                participant.latest_end = now
+        record.end = now
+        record.expire = now + timedelta(seconds=self.record_ttl_seconds)
+        space.active = None
+        return f"conferenceRecords/{record.id}"
+
+    # -- test controls: faults and calls -----------------------------------------------------------------------
+    def inject_fault(
+        self,
+        route: str,
+        status: int,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        count: int = 1,
+        body: str | None = None,
+    ) -> None:
+        """The next `count` calls of `route` ("spaces.get", "oauth.token", ...; fnmatch patterns; "*" = every
+        Meet route) wait `delay` seconds, then answer `status` (0: answer normally). 429 adds Retry-After and
+        RetryInfo when `retry_after` is given; `body` replaces the error body verbatim."""
+        with self._lock:
+            self._faults.append(Fault(route, status, retry_after, delay, count, body))
+
+    def _take_fault(self, route: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                hit = route in METHODS if fault.route == "*" else fnmatch.fnmatchcase(route, fault.route)
+                if hit:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    return fault
+            return None
+
+    def set_latency(self, seconds: float) -> None:
+        """Every Meet route answers after this many seconds."""
+        with self._lock:
+            self.latency = seconds
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """Every Meet/OAuth call so far: {route, method, path, query, body, user, status}."""
+        with self._lock:
+            return copy.deepcopy(self._calls)
+
+    def calls_to(self, route: str) -> list[dict[str, Any]]:
+        return [c for c in self.calls if c["route"] == route]
+
+    def _record_call(self, call: dict[str, Any]) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    # -- Meet API ---------------------------------------------------------------------------------------------
+    def authenticate(self, token: str | None, route: str, enum_ints: bool) -> Caller:
+        """Bearer token → caller, enforcing the method's scopes (401 / 403 ACCESS_TOKEN_SCOPE_INSUFFICIENT)."""
+        allowed, rpc = METHODS[route]
+        if not token and self.anonymous_user:
+            with self._lock:
+                email = self._user(self.anonymous_user).email
+            return Caller(email, frozenset({CREATED, READONLY, SETTINGS}), "meetbot", enum_ints, False)
+        found, reason = self.lookup_token(token)
+        if found is None or reason:
+            missing = reason == "CREDENTIALS_MISSING"
+            message = (
+                "Request is missing required authentication credential. "
+                if missing
+                else "Request had invalid authentication credentials. "
+            ) + AUTH_HELP
+            raise ApiError(
+                401,
+                message,
+                details=[error_info(reason, {"service": "meet.googleapis.com", "method": rpc})],
+                headers={"WWW-Authenticate": REALM if missing else f'{REALM}, error="invalid_token"'},
+            )
+        if not allowed & set(found.scopes):
+            raise ApiError(
+                403,
+                "Request had insufficient authentication scopes.",
+                details=[
+                    error_info("ACCESS_TOKEN_SCOPE_INSUFFICIENT", {"service": "meet.googleapis.com", "method": rpc})
+                ],
+                headers={
+                    "WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{" ".join(sorted(allowed))}"'
+                },
+            )
+        created_only = allowed & set(found.scopes) == {CREATED}
+        return Caller(found.user, frozenset(found.scopes), found.client_id, enum_ints, created_only)
+
+    def _visible_space(self, caller: Caller, ref: str, *, write: bool = False) -> Space:
+        space = self._spaces.get(ref)
+        if space is None:
+            aliased = self._resolve(ref)
+            if aliased is not None and write:
+                # unverified: patch/end accept only spaces/{id}; the status for a code alias is undocumented.
+                raise ApiError(
+                    self.alias_write_status,
+                    "Meeting code aliases are not supported by this method; use spaces/{space}.",
+                    details=[
+                        {
+                            "@type": "type.googleapis.com/google.rpc.BadRequest",
+                            "fieldViolations": [
+                                {"field": "name", "description": "Expected spaces/{space}, got a meeting code."}
+                            ],
+                        }
+                    ]
+                    if self.alias_write_status == 400
+                    else [],
+                )
+            space = aliased
+        if space is None:
+            raise ApiError(404)
+        if caller.created_only and space.client_id != caller.client_id:
+            # unverified: reported by third parties for spaces made at meet.google.com or by another project.
+            raise ApiError(
+                self.foreign_app_status, "Permission denied on resource MeetingSpace (or it might not exist)"
+            )
+        return space
+
+    def _role(self, caller: Caller, space: Space) -> str:
+        if space.owner == caller.user:
+            return "owner"
+        if space.active and ("signedin", caller.user) in self._records[space.active].participants:
+            return "participant"
+        return "other"
+
+    def _space_json(self, space: Space, role: str, enum_ints: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": f"spaces/{space.id}"}
+        if space.code:
+            out.update(meetingUri=MEET_URI + space.code, meetingCode=space.code)
+        if role == "owner" or not self.hide_config_from_non_owners:
+            out["config"] = emit_message(SPACE_CONFIG, space.config, enum_ints)
+        if role in ("owner", "participant") and space.active:
+            out["activeConference"] = {"conferenceRecord": f"conferenceRecords/{space.active}"}
+        return out
+
+    def api_create(self, caller: Caller, body: Any) -> dict[str, Any]:
+        parsed = parse_message(SPACE, body, "space")
+        with self._lock:
+            space = self._create(caller.user, caller.client_id, parsed.get("config", {}))
+            return self._space_json(space, "owner", caller.enum_ints)
+
+    def api_get(self, caller: Caller, ref: str) -> dict[str, Any]:
+        with self._lock:
+            space = self._visible_space(caller, ref)
+            return self._space_json(space, self._role(caller, space), caller.enum_ints)
+
+    def _owned_space(self, caller: Caller, ref: str) -> Space:
+        space = self._visible_space(caller, ref, write=True)
+        if space.owner != caller.user:
+            # unverified: non-owner status is undocumented (403 expected, some report 404).
+            raise ApiError(self.non_owner_status, "The caller does not have permission")
+        return space
+
+    def api_patch(self, caller: Caller, ref: str, body: Any, raw_mask: str | None) -> dict[str, Any]:
+        parsed = parse_message(SPACE, body, "space")
+        mask = parse_update_mask(raw_mask)
+        if mask is not None and mask != [("*",)]:
+            output_only = [p for p in mask if p[0] in SPACE.output_only]
+            if output_only and self.output_only_mask_paths == "reject":
+                # unverified: how Meet treats output-only paths in the mask (§12).
+                path = ".".join(output_only[0])
+                raise invalid_argument(f'Invalid update_mask: "{path}" is output only.', "update_mask")
+        with self._lock:
+            space = self._owned_space(caller, ref)
+            space.config = apply_update(space.config, parsed, mask, self.defaults)
+            return self._space_json(space, "owner", caller.enum_ints)
+
+    def api_end(self, caller: Caller, ref: str, body: Any) -> dict[str, Any]:
+        unknown = sorted(set(body) - {"name"}) if isinstance(body, dict) else [json.dumps(body)]
+        if unknown:  # EndActiveConferenceRequest has no body fields; `name` is bound to the path
+            message = f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.'
+            raise invalid_argument(message, "")
+        with self._lock:
+            space = self._owned_space(caller, ref)
+            if space.active is None:
+                if self.end_without_conference_status in (0, 200):
+                    return {}
+                # unverified: one third-party report of 400 FAILED_PRECONDITION; the message is unknown.
+                status = self.end_without_conference_status
+                raise ApiError(
+                    status,
+                    "There is no active conference in this meeting space.",
+                    code_name="FAILED_PRECONDITION" if status == 400 else None,
+                )
+            self._end(space)
+            return {}
+
+    def _record_visible(self, caller: Caller, record: Record) -> bool:
+        space = self._spaces[record.space_id]
+        if caller.created_only and space.client_id != caller.client_id:
+            return False
+        if space.owner == caller.user:
+            return True
+        # unverified: "owner or participant" (§3); whether one conference's participant sees the space's others.
+        records = [self._records[r] for r in space.records] if self.participant_sees_all_space_records else [record]
+        return any(("signedin", caller.user) in r.participants for r in records)
+
+    def _record_json(self, record: Record) -> dict[str, Any]:
+        out = {"name": f"conferenceRecords/{record.id}", "startTime": fmt_time(record.start)}
+        if record.end:
+            out["endTime"] = fmt_time(record.end)
+        if record.expire:
+            out["expireTime"] = fmt_time(record.expire)
+        out["space"] = f"spaces/{record.space_id}"
+        return out
+
+    def api_list_records(self, caller: Caller, query: Mapping[str, str]) -> dict[str, Any]:
+        size = parse_page_size(query.get("pageSize"), 25, 100)
+        filter_text = query.get("filter", "")
+        conditions = parse_filter(filter_text, RECORD_FILTER_FIELDS)
+        with self._lock:
+
+            def value(record: Record, name: str) -> Any:
+                space = self._spaces[record.space_id]
+                return {
+                    "space.name": f"spaces/{space.id}",
+                    "space.meeting_code": space.code,
+                    "start_time": record.start,
+                    "end_time": record.end,
+                }[name]
+
+            records = [
+                r
+                for r in self._live_records()
+                if self._record_visible(caller, r) and matches(conditions, partial(value, r))
+            ]
+            digest = query_digest("conferenceRecords", filter_text, caller.user)
+            page, token = paginate(records, _by_start, size, query.get("pageToken"), digest)
+            return _list_body("conferenceRecords", [self._record_json(r) for r in page], token)
+
+    def _visible_record(self, caller: Caller, ident: str) -> Record:
+        record = self._records.get(ident)
+        if record is None or record not in self._live_records():
+            raise ApiError(404)
+        if not self._record_visible(caller, record):
+            # unverified: status for a record that exists but the caller may not read.
+            raise ApiError(
+                self.hidden_record_status,
+                "Permission denied on resource ConferenceRecord (or it might not exist)"
+                if self.hidden_record_status == 403
+                else None,
+            )
+        return record
+
+    def api_get_record(self, caller: Caller, ident: str) -> dict[str, Any]:
+        with self._lock:
+            return self._record_json(self._visible_record(caller, ident))
+
+    def _participant_json(self, record: Record, p: Participant) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": f"conferenceRecords/{record.id}/participants/{p.id}"}
+        if p.kind == "signedin":
+            out["signedinUser"] = {"user": p.user_id, "displayName": p.display_name}
+        elif p.kind == "anonymous":
+            out["anonymousUser"] = {"displayName": p.display_name}
+        else:
+            out["phoneUser"] = {"displayName": p.display_name}
+        out["earliestStartTime"] = fmt_time(p.earliest_start)
+        if p.latest_end:
+            out["latestEndTime"] = fmt_time(p.latest_end)
+        return out
+
+    def api_list_participants(self, caller: Caller, ident: str, query: Mapping[str, str]) -> dict[str, Any]:
+        size = parse_page_size(query.get("pageSize"), 100, 250)
+        filter_text = query.get("filter", "")
+        conditions = parse_filter(filter_text, PARTICIPANT_FILTER_FIELDS)
+        with self._lock:
+            record = self._visible_record(caller, ident)
+
+            people = [p for p in record.participants.values() if matches(conditions, partial(_participant_field, p))]
+            digest = query_digest("participants", ident, filter_text, caller.user)
+            page, token = paginate(people, _by_join, size, query.get("pageToken"), digest)
+            out = _list_body("participants", [self._participant_json(record, p) for p in page], token)
+            fields = query.get("fields", "")
+            if "totalSize" in fields or "total_size" in fields:
+                out["totalSize"] = len(people)
+            return out
+
+
+def _by_start(record: Record) -> tuple[str, str]:
+    return (time_key(record.start), record.id)
+
+
+def _by_join(participant: Participant) -> tuple[str, str]:
+    return (time_key(participant.earliest_start), participant.id)
+
+
+def _participant_field(participant: Participant, name: str) -> datetime | None:
+    return participant.earliest_start if name == "earliest_start_time" else participant.latest_end
+
+
+def _list_body(key: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    """A list response in proto3 JSON: empty list and last-page token omitted."""
+    out: dict[str, Any] = {}
+    if items:
+        out[key] = items
+    if token:
+        out["nextPageToken"] = token
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HTTP
+
+
+def _route_of(request: web.Request) -> str | None:
+    """The method name the call log and faults use; None for control routes."""
+    path = request.rel_url.raw_path
+    if path.startswith("/_emulator/"):
+        return None
+    if path in OAUTH_ROUTES:
+        return OAUTH_ROUTES[path][1]
+    found = meet_route(request.method, path)
+    return found[0] if found else "unknown"
+
+
+def _query(request: web.Request, strip_dollar: bool = True) -> dict[str, str]:
+    """Query parameters (last value wins; ';' is not a separator), `$`-prefixed system names without the `$`."""
+    pairs = urllib.parse.parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True, separator="&")
+    return {(k[1:] if strip_dollar and k.startswith("$") else k): v for k, v in pairs}
+
+
+def _bearer(request: web.Request, query: Mapping[str, str]) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return query.get("access_token") or query.get("oauth_token") or None
+
+
+def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(body), content_type="application/json", charset="UTF-8", headers=headers
+    )
+
+
+def _error_response(exc: ApiError) -> web.Response:
+    return _json_response(exc.status, exc.envelope(), exc.headers)
+
+
+def _fault_response(fault: Fault, route: str) -> web.Response:
+    headers = {}
+    if fault.retry_after is not None:
+        headers["Retry-After"] = f"{fault.retry_after:g}"
+    if fault.body is not None:
+        try:
+            json.loads(fault.body)
+            kind = "application/json"
+        except ValueError:
+            kind = "text/html"
+        return web.Response(status=fault.status, text=fault.body, content_type=kind, charset="UTF-8", headers=headers)
+    if route.startswith("oauth."):
+        error = "temporarily_unavailable" if fault.status in (429, 503) else "server_error"
+        body: dict[str, Any] = {"error": error, "error_description": f"Injected fault {fault.status}."}
+        return _json_response(fault.status, body, headers)
+    details: list[dict[str, Any]] = []
+    message = None
+    if fault.status == 429:
+        message = (
+            "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' "
+            "of service 'meet.googleapis.com'."
+        )
+        details.append(
+            error_info(
+                "RATE_LIMIT_EXCEEDED", {"service": "meet.googleapis.com", "quota_limit": "RequestsPerMinutePerUser"}
+            )
+        )
+    if fault.retry_after is not None:
+        details.append(retry_info(fault.retry_after))
+    return _error_response(ApiError(fault.status, message, details=details, headers=headers))
+
+
+async def _parse_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        return None
+    text = raw.decode("utf-8", "replace")
+    if request.content_type == "application/x-www-form-urlencoded":
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def build_app(state: MeetState | None = None) -> web.Application:
+    """The aiohttp application serving `state` (a fresh MeetState when None)."""
+    state = state if state is not None else MeetState()
+
+    @web.middleware
+    async def instrument(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        route = _route_of(request)
+        if route is None:
+            return await _plain_errors(request, handler)
+        body = await _parse_body(request)
+        request[BODY_KEY] = body
+        query = _query(request, strip_dollar=False)
+        request[USER_KEY] = state.token_user(_bearer(request, query))
+        if route in METHODS and state.latency:
+            await asyncio.sleep(state.latency)
+        fault = state._take_fault(route)
+        response: web.StreamResponse | None = None
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status:
+                response = _fault_response(fault, route)
+        if response is None:
+            response = await _plain_errors(request, handler)
+        state._record_call(
+            {
+                "route": route,
+                "method": request.method,
+                "path": request.path,
+                "query": query,
+                "body": body,
+                "user": request.get(USER_KEY),
+                "status": response.status,
+            }
+        )
+        return response
+
+    async def meet_api(request: web.Request) -> web.StreamResponse:
+        found = meet_route(request.method, request.rel_url.raw_path)
+        if found is None:
+            raise web.HTTPNotFound()
+        route, ident = found
+        query = _query(request)
+        try:
+            caller = state.authenticate(_bearer(request, query), route, "enum-encoding=int" in query.get("alt", ""))
+            allowed = METHOD_PARAMS.get(route, frozenset())
+            for name in query:
+                if name not in SYSTEM_PARAMS and to_camel(name) not in allowed:
+                    raise invalid_argument(
+                        f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter. '
+                        f"Field '{name}' could not be found in request message.",
+                        name,
+                    )
+            params = {to_camel(k): v for k, v in query.items()}
+            body = request[BODY_KEY]
+            if isinstance(body, str):
+                raise invalid_argument("Invalid JSON payload received. Unexpected token.")
+            if body is None:
+                body = {}
+            if route == "spaces.create":
+                return _json_response(200, state.api_create(caller, body))
+            if route == "spaces.get":
+                return _json_response(200, state.api_get(caller, ident))
+            if route == "spaces.patch":
+                return _json_response(200, state.api_patch(caller, ident, body, params.get("updateMask")))
+            if route == "spaces.endActiveConference":
+                return _json_response(200, state.api_end(caller, ident, body))
+            if route == "conferenceRecords.list":
+                return _json_response(200, state.api_list_records(caller, params))
+            if route == "conferenceRecords.get":
+                return _json_response(200, state.api_get_record(caller, ident))
+            return _json_response(200, state.api_list_participants(caller, ident, params))
+        except ApiError as exc:
+            return _error_response(exc)
+
+    def _oauth(reply: OAuthReply, request: web.Request) -> web.Response:
+        if reply.user:
+            request[USER_KEY] = reply.user
+        if reply.location:
+            return web.Response(status=reply.status, headers={"Location": reply.location, **reply.headers})
+        headers = {"Cache-Control": "no-store", **reply.headers}
+        return _json_response(reply.status, reply.body, headers)
+
+    async def authorize(request: web.Request) -> web.Response:
+        return _oauth(state.authorize(dict(request.query)), request)
+
+    async def token(request: web.Request) -> web.Response:
+        form = request[BODY_KEY] if isinstance(request[BODY_KEY], dict) else {}
+        basic = None
+        auth = request.headers.get("Authorization", "")
+        if auth[:6].lower() == "basic ":
+            try:
+                client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                basic = (urllib.parse.unquote(client_id), urllib.parse.unquote(secret))
+            except ValueError:
+                basic = ("", "")
+        token_urls = [f"{request.scheme}://{request.host}/token"]
+        return _oauth(state.token({k: str(v) for k, v in form.items()}, basic, token_urls), request)
+
+    async def revoke(request: web.Request) -> web.Response:
+        form = request[BODY_KEY] if isinstance(request[BODY_KEY], dict) else {}
+        value = str(form.get("token") or request.query.get("token", ""))
+        return _oauth(state.revoke(value), request)
+
+    async def userinfo(request: web.Request) -> web.Response:
+        return _oauth(state.userinfo(_bearer(request, _query(request))), request)
+
+    async def certs(request: web.Request) -> web.Response:
+        return _json_response(200, state.jwks())
+
+    app = web.Application(middlewares=[instrument])
+    app[STATE_KEY] = state
+    app.router.add_route("*", "/v2/{tail:.*}", meet_api)
+    app.router.add_get("/o/oauth2/v2/auth", authorize)
+    app.router.add_post("/token", token)
+    app.router.add_post("/revoke", revoke)
+    app.router.add_get("/v1/userinfo", userinfo)
+    app.router.add_post("/v1/userinfo", userinfo)
+    app.router.add_get("/oauth2/v3/certs", certs)
+    _add_controls(app, state)
+    return app
+
+
+async def _plain_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Unmatched routes and methods → 404 google.rpc.Status envelope (Google's routing answers 404)."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        return _error_response(ApiError(404, f"The requested URL {request.path} was not found on this server."))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Control API: /_emulator/*
+
+
+def _iter_scopes(scopes: Iterable[str] | str) -> list[str]:
+    return scopes.split() if isinstance(scopes, str) else list(scopes)
+
+
+def _add_controls(app: web.Application, state: MeetState) -> None:
+    def control(fn: Callable[[dict[str, Any]], Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handler(request: web.Request) -> web.Response:
+            try:
+                raw = await request.read()
+                data = json.loads(raw) if raw else {}
+                if not isinstance(data, dict):
+                    raise ValueError("expected a JSON object")
+                data.update(request.query)
+                result = fn(data)
+            except KeyError as exc:
+                return _json_response(404, {"error": str(exc.args[0] if exc.args else exc)})
+            except (ValueError, TypeError) as exc:
+                return _json_response(400, {"error": str(exc)})
+            return _json_response(200, {} if result is None else result)
+
+        return handler
+
+    def ref(data: Mapping[str, Any]) -> str:
+        return str(data.get("space") or data["name"])
+
+    def who(data: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: data.get(k) for k in ("user", "anonymous", "phone")}
+
+    routes: list[tuple[str, str, Callable[[dict[str, Any]], Any]]] = [
+        (
+            "POST",
+            "tokens",
+            lambda d: {
+                "access_token": state.mint_token(
+                    d["user"], _iter_scopes(d.get("scopes", [])), d.get("client_id", "meetbot"), d.get("expires_in")
+                )
+            },
+        ),
+        ("POST", "expire", lambda d: state.expire_token(d["token"])),
+        ("POST", "join", lambda d: {"participant": state.join(ref(d), **who(d))}),
+        ("POST", "leave", lambda d: state.leave(ref(d), **who(d))),
+        ("POST", "end", lambda d: {"conferenceRecord": state.end_conference(ref(d))}),
+        (
+            "POST",
+            "faults",
+            lambda d: state.inject_fault(
+                d["route"],
+                int(d["status"]),
+                d.get("retry_after"),
+                float(d.get("delay", 0.0)),
+                int(d.get("count", 1)),
+                d.get("body"),
+            ),
+        ),
+        ("POST", "latency", lambda d: state.set_latency(float(d["seconds"]))),
+        ("GET", "calls", lambda d: {"calls": state.calls_to(d["route"]) if d.get("route") else state.calls}),
+        ("POST", "reset", lambda d: state.reset()),
+        ("POST", "spaces", lambda d: state.create_space(d["owner"], d.get("client_id", "meetbot"), d.get("config"))),
+        ("GET", "space", lambda d: state.space(ref(d))),
+        ("POST", "expire_code", lambda d: {"meetingCode": state.expire_code(ref(d))}),
+        ("POST", "consent", lambda d: state.set_consent(d["user"], d.get("granted_scopes"), bool(d.get("deny")))),
+        (
+            "POST",
+            "clients",
+            lambda d: state.register_client(d["client_id"], d["client_secret"], d.get("redirect_uris")),
+        ),
+        (
+            "POST",
+            "service_accounts",
+            lambda d: state.register_service_account(
+                d["client_email"], d["public_key_pem"], d.get("domain", "example.com"), d.get("client_id")
+            ),
+        ),
+        ("GET", "oauth", lambda d: state.oauth_status()),
+        ("POST", "time", lambda d: state.advance_time(float(d["advance"]))),
+        ("GET", "user", lambda d: state.user(d["email"])),
+    ]
+    for method, name, fn in routes:
+        app.router.add_route(method, f"/_emulator/{name}", control(fn))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running it
+
+
+class MeetEmulator:
+    """The emulator on a background thread: `MeetEmulator(**options).start()` or a `with` block.
+
+    Options are `MeetState`'s keyword arguments (including OAuthState's). Unknown attributes are looked up on
+    `.state`, so `emu.join(...)` is `emu.state.join(...)`."""
+
+    def __init__(self, state: MeetState | None = None, **options: Any) -> None:
+        self.state = state if state is not None else MeetState(**options)
+        self._server = BackgroundServer(build_app(self.state))
+
+    def start(self) -> MeetEmulator:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> MeetEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "state":
+            raise AttributeError(name)
+        return getattr(self.state, name)
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def auth_url(self) -> str:
+        return self.url + "/o/oauth2/v2/auth"
+
+    @property
+    def token_url(self) -> str:
+        return self.url + "/token"
+
+    @property
+    def revoke_url(self) -> str:
+        return self.url + "/revoke"
+
+    @property
+    def userinfo_url(self) -> str:
+        return self.url + "/v1/userinfo"
+
+
+if __name__ == "__main__":
+    run_standalone(build_app, "Google Meet REST v2 + Google OAuth emulator")

@@ -1,0 +1,236 @@
+"""Meetings from Slack, end to end: signed requests into `python -m bot`, emulator-recorded calls out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.emulators.meet import MeetEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.flows import all_text, block_action, link_google, view_submission
+from tests.support.slack_requests import slash_command
+
+pytestmark = pytest.mark.e2e
+
+ALICE, BOB, CAROL = ("U0ALICE", "alice@example.com"), ("U0BOB", "bob@example.com"), ("U0CAROL", "carol@example.com")
+CHANNEL = "C0GENERAL"
+
+
+class World:
+    """The bot, both emulators, and three linked people: Alice owns meetings, Bob joins them, Carol doesn't."""
+
+    def __init__(self, bot: BotProcess, slack: SlackEmulator, meet: MeetEmulator) -> None:
+        self.bot, self.slack, self.meet = bot, slack, meet
+        self._replies = 0
+
+    async def link_everyone(self) -> None:
+        for user_id, email in (ALICE, BOB, CAROL):
+            callback = await link_google(self.bot, self.slack, self.meet, user_id, email)
+            assert callback.status_code == 200, callback.text
+
+    async def command(self, text: str, user: tuple[str, str] = ALICE, *, wait: bool = True) -> dict[str, Any]:
+        """Run `/meet text` as `user`; returns the ack body, or (wait=True and empty ack) the first reply."""
+        self._replies += 1
+        name = f"reply-{self._replies}"
+        url = self.slack.response_url(name, channel=CHANNEL, user=user[0])
+        trigger = self.slack.state.issue_trigger_id()
+        started = time.monotonic()
+        response = await self.bot.post(slash_command(text, user_id=user[0], response_url=url, trigger_id=trigger))
+        assert response.status_code == 200
+        assert time.monotonic() - started < 3, "Slack needs the ack within 3 seconds"
+        if response.content or not wait:
+            return response.json() if response.content else {}
+        return self.slack.state.wait_for_response_posts_blocking(name, 1, timeout=10)[0]["body"]
+
+    async def click(self, action_id: str, value: str, user: tuple[str, str], message_ts: str | None
+                    ) -> tuple[int, str]:
+        self._replies += 1
+        name = f"click-{self._replies}"
+        url = self.slack.response_url(name, channel=CHANNEL, user=user[0], message_ts=message_ts)
+        request = block_action(action_id, value, user_id=user[0], channel=CHANNEL, message_ts=message_ts,
+                               response_url=url, trigger_id=self.slack.state.issue_trigger_id())
+        response = await self.bot.post(request)
+        return response.status_code, name
+
+    def card(self) -> dict[str, Any]:
+        (post,) = self.slack.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+        return post
+
+
+@pytest.fixture
+async def world(bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator) -> World:
+    w = World(bot, slack_emulator, meet_emulator)
+    await w.link_everyone()
+    return w
+
+
+def space_of(card_call: dict[str, Any]) -> str:
+    blocks = card_call["args"]["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    end = next(el for b in blocks if b["type"] == "actions" for el in b["elements"] if el["action_id"] == "meet_end")
+    return str(end["value"])
+
+
+async def test_full_meeting_lifecycle(world: World) -> None:
+    slack, meet = world.slack, world.meet
+
+    # Alice starts a meeting: the ack is immediate, the card lands in the channel.
+    assert await world.command("new Weekly sync --trusted", wait=False) == {}
+    card = world.card()
+    space = space_of(card)
+    created = meet.state.calls_to("spaces.create")
+    assert len(created) == 1 and created[0]["user"] == ALICE[1]
+    assert meet.state.space(space)["config"]["accessType"] == "TRUSTED"
+    assert "Weekly sync" in all_text(card["args"]) and f"<@{ALICE[0]}>" in all_text(card["args"])
+    code = meet.state.space(space)["meetingCode"]
+    card_ts = card["response"]["ts"]
+
+    # Bob joins; each person sees what Google lets them see.
+    meet.state.join(space, user=BOB[1])
+    owner_view = all_text(await world.command(f"https://meet.google.com/{code.upper()}?authuser=0"))
+    assert "is *live*" in owner_view and "In the call (1):* Bob" in owner_view and "*Settings*" in owner_view
+    participant_view = all_text(await world.command(f"status {code}", BOB))
+    assert "is *live*" in participant_view and "*Settings*" not in participant_view
+    assert f"shown only to the meeting's owner (<@{ALICE[0]}>)" in participant_view
+    other_view = all_text(await world.command(code, CAROL))
+    assert "only to its owner and the people in the call" in other_view and "Bob" not in other_view
+
+    # Bob clicks End: refused in plain words, the call goes on.
+    status, reply = await world.click("meet_end", space, BOB, card_ts)
+    assert status == 200
+    refusal = slack.state.wait_for_response_posts_blocking(reply, 1, timeout=10)[0]["body"]
+    assert "Only the meeting's owner can end" in all_text(refusal) and f"<@{ALICE[0]}> owns it" in all_text(refusal)
+    assert refusal["replace_original"] is False
+    assert meet.state.space(space).get("activeConference")
+    assert [c["user"] for c in meet.state.calls_to("spaces.endActiveConference")] == [BOB[1]]
+
+    # Alice clicks End: the call ends with her token and the card says so in place.
+    await world.click("meet_end", space, ALICE, card_ts)
+    (update,) = slack.state.wait_for_calls_blocking("chat.update", 1, timeout=10)
+    assert update["args"]["ts"] == card_ts and f"ended by <@{ALICE[0]}>" in all_text(update["args"])
+    assert not meet.state.space(space).get("activeConference")
+    ends = meet.state.calls_to("spaces.endActiveConference")
+    assert [c["user"] for c in ends] == [BOB[1], ALICE[1]]
+    assert all(c["path"] == f"/v2/{space}:endActiveConference" for c in ends), "never a code alias"
+
+
+async def test_settings_by_command_and_by_modal(world: World) -> None:
+    slack, meet = world.slack, world.meet
+    await world.command("new", wait=False)
+    space = space_of(world.card())
+    code = meet.state.space(space)["meetingCode"]
+
+    reply = all_text(await world.command(f"set {code} moderation=on chat=hosts access=trusted"))
+    assert "Host management: off → *on*" in reply and "Who can chat: all → *hosts*" in reply
+    (patch,) = meet.state.calls_to("spaces.patch")
+    assert patch["path"] == f"/v2/{space}"
+    mask = patch["query"]["updateMask"].split(",")
+    # access was already trusted: only what changes goes into the mask.
+    assert sorted(mask) == ["config.moderation", "config.moderationRestrictions.chatRestriction"]
+
+    refusal = all_text(await world.command(f"set {code} chat=hosts", BOB))
+    assert "Only the meeting's owner can see or change the settings" in refusal
+    assert len(meet.state.calls_to("spaces.patch")) == 1
+
+    # The modal: Settings button → placeholder → filled modal → submit → patch with an exact mask.
+    await world.click("meet_settings", space, ALICE, None)
+    slack.state.wait_for_calls_blocking("views.open", 1, timeout=10)
+    filled = slack.state.wait_for_calls_blocking("views.update", 1, timeout=10)[0]["args"]
+    view = json.loads(filled["view"]) if isinstance(filled["view"], str) else filled["view"]
+    assert view["callback_id"] == "meet_settings_submit"
+    view["id"] = filled["view_id"]
+    invalid = await world.bot.post(view_submission(view, {"moderation": "off", "chat": "hosts"}, user_id=ALICE[0]))
+    assert invalid.json() == {"response_action": "errors", "errors": {"chat": "This needs Host management on."}}
+    saved = await world.bot.post(view_submission(view, {"access": "open", "moderation": "on", "chat": "hosts"},
+                                                 user_id=ALICE[0]))
+    assert saved.json()["response_action"] == "update"
+    deadline = time.monotonic() + 10
+    while len(meet.state.calls_to("spaces.patch")) < 2:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    second = meet.state.calls_to("spaces.patch")[1]
+    assert second["query"]["updateMask"] == "config.accessType"
+    assert meet.state.space(space)["config"]["accessType"] == "OPEN"
+    final = slack.state.wait_for_calls_blocking("views.update", 2, timeout=10)[-1]["args"]
+    assert "→ *open*" in json.dumps(final["view"], ensure_ascii=False)
+
+
+async def test_history_after_two_conferences(world: World) -> None:
+    meet = world.meet
+    await world.command("new Retro", wait=False)
+    space = space_of(world.card())
+    code = meet.state.space(space)["meetingCode"]
+    for guest in ("Sam", "Kim"):
+        meet.state.join(space, user=BOB[1])
+        meet.state.join(space, anonymous=guest)
+        meet.state.end_conference(space)
+    meet.state.join(space, phone="+1 555-0100")
+    meet.state.end_conference(space)
+    reply = all_text(await world.command(f"history {code}"))
+    assert reply.count("• ") == 3
+    assert "Kim (guest)" in reply and "Sam (guest)" in reply and "(phone)" in reply and "Bob" in reply
+    assert "*2* people" in reply and "*1* person" in reply
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://meet.google.com/new", "starts a new meeting each time"),
+        ("status " + "a" * 60 + "-" + "b" * 60 + "-" + "c" * 10, "128"),
+        ("set abc-mnop-xyz colour=blue", "`colour` is not a setting"),
+        ("set abc-mnop-xyz chat=everyone", "`chat` can be `all` or `hosts`"),
+    ],
+)
+async def test_bad_input_is_answered_in_the_ack(world: World, text: str, expected: str) -> None:
+    reply = await world.command(text)
+    assert expected in all_text(reply)
+    assert world.meet.state.calls_to("spaces.get") == []
+
+
+async def test_unknown_code_is_explained(world: World) -> None:
+    reply = all_text(await world.command("zzz-zzzz-zzz"))
+    assert "Google doesn't know the meeting zzz-zzzz-zzz" in reply
+
+
+async def test_unlinked_user_gets_connect_prompt_then_one_click_retry(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    world = World(bot, slack_emulator, meet_emulator)
+    slack_emulator.state.add_user("U0DAVE", "dave", email="dave@example.com")
+    prompt = await world.command("new Planning", ("U0DAVE", "dave@example.com"))
+    text = all_text(prompt)
+    assert "isn't connected" in text and "Connect Google account" in text
+    assert meet_emulator.state.calls_to("spaces.create") == []
+    consent = next(el["url"] for b in prompt["blocks"] if b["type"] == "actions" for el in b["elements"])
+    assert "login_hint=dave%40example.com" in consent and "code_challenge_method=S256" in consent
+
+
+async def test_google_errors_reach_the_user_in_plain_words(world: World) -> None:
+    meet = world.meet
+    meet.state.inject_fault("spaces.create", 429, retry_after=17)
+    assert "Try again in 17 seconds" in all_text(await world.command("new"))
+    meet.state.inject_fault("spaces.create", 503)
+    assert "isn't answering right now, so no meeting was posted" in all_text(await world.command("new"))
+    assert len(meet.state.calls_to("spaces.create")) == 2, "create is never retried"
+    meet.state.inject_fault("spaces.get", 0, delay=6)
+    assert "took too long to answer" in all_text(await world.command("abc-mnop-xyz"))
+    meet.state.inject_fault("spaces.get", 503, count=50)
+    assert "Google Meet isn't answering right now" in all_text(await world.command("abc-mnop-xyz"))
+    assert 1 < len(meet.state.calls_to("spaces.get")) <= 7, "reads retry, within a deadline"
+
+
+async def test_missing_scope_for_spaces_created_elsewhere(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    world = World(bot, slack_emulator, meet_emulator)
+    erin = ("U0ERIN", "erin@example.com")
+    await link_google(bot, slack_emulator, meet_emulator, *erin,
+                      scopes=["https://www.googleapis.com/auth/meetings.space.created", "openid", "email"])
+    foreign = meet_emulator.state.create_space(erin[1], client_id="another-app")
+    reply = all_text(await world.command(f"status {foreign['meetingCode']}", erin))
+    assert "created outside meetbot" in reply and "meetings.space.readonly" in reply
