@@ -1,4 +1,4 @@
-"""Command line: `python -m bot` runs the bot; `python -m bot check` checks the set-up."""
+"""Command line: `python -m bot` runs the bot; `check` checks the set-up; `rotate-keys` re-encrypts tokens."""
 
 from __future__ import annotations
 
@@ -44,7 +44,14 @@ def _cmd_run() -> int:
     configure_logging(settings.log_level)
     from bot.server import serve
 
-    _run(serve(settings))
+    def serve_one() -> None:
+        _run(serve(settings))
+
+    if settings.web_concurrency > 1:
+        from bot.workers import run_workers
+
+        return run_workers(settings.web_concurrency, serve_one)
+    serve_one()
     return 0
 
 
@@ -66,9 +73,15 @@ def _cmd_check() -> int:
     return _run(checks()) or 0
 
 
+def _cmd_rotate() -> int:
+    from bot.rotate import cmd_rotate_keys
+
+    return cmd_rotate_keys()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="meetbot: Google Meet from Slack")
-    commands: dict[str, Callable[[], int]] = {"run": _cmd_run, "check": _cmd_check}
+    commands: dict[str, Callable[[], int]] = {"run": _cmd_run, "check": _cmd_check, "rotate-keys": _cmd_rotate}
     parser.add_argument("command", nargs="?", default="run", choices=list(commands))
     args = parser.parse_args(argv)
     return commands[args.command]()

@@ -32,6 +32,7 @@ from bot.store.google_links import GoogleLinkStore
 from bot.store.keys import Keys, Tenant
 from bot.store.oauth_state import OAuthStateStore
 from tests.support.redis_server import RedisServer
+from tests.test_google_links import every_value
 
 ROOT = Path(__file__).resolve().parent.parent
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
@@ -125,13 +126,7 @@ async def test_no_token_in_redis_or_logs(world: World, caplog: pytest.LogCapture
     await world.expire_access()
     second = await world.accounts.get_access_token(TENANT, "U1")
     secrets = [first.refresh_token, first.access_token, second]
-    values: list[bytes] = []
-    async for name in world.redis.scan_iter():
-        kind = (await world.redis.type(name)).decode()
-        values += [name, *(await world.redis.hgetall(name)).values()] if kind == "hash" else [name]
-        if kind == "string":
-            values.append(await world.redis.get(name))
-    blob = b"\n".join(values)
+    blob = b"\n".join(await every_value(world.redis))
     for secret in secrets:
         assert secret.encode() not in blob
     world.emulator.state.revoke(first.refresh_token)
@@ -145,7 +140,7 @@ async def test_no_token_in_redis_or_logs(world: World, caplog: pytest.LogCapture
     assert "linked" in caplog.text  # the test captured what the bot logs
 
 
-# -- bad input and attacks ---------------------------------------------------------------------------------------------
+# -- bad input and attacks --------------------------------------------------------------------------------------
 async def assert_nothing_stored(world: World) -> None:
     assert await world.google_link_keys() == []
 
@@ -205,6 +200,18 @@ async def test_access_denied(world: World) -> None:
     assert (outcome.ok, outcome.reason) == (False, "denied") and outcome.pending is not None
     await assert_nothing_stored(world)
     assert await world.redis.dbsize() == 0  # the state was consumed too
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [("access_denied", "denied"), ("temporarily_unavailable", "unavailable"), ("invalid_scope", "exchange_failed")],
+)
+async def test_error_on_the_callback(world: World, error: str, reason: str) -> None:
+    params = await world.authorize(await world.accounts.start_link(TENANT, "U1", None, None))
+    outcome = await world.accounts.complete_link(params["state"], params["code"], error)
+    assert (outcome.ok, outcome.reason) == (False, reason)
+    assert world.emulator.state.calls_to("oauth.token") == []  # a code that came with an error isn't used
+    await assert_nothing_stored(world)
 
 
 async def test_pkce_mismatch(world: World) -> None:
@@ -289,7 +296,7 @@ def own_redis() -> Iterator[OwnRedis]:
     server.stop()
 
 
-async def test_redis_down_mid_flow(own_redis: OwnRedis, meet_emulator: Any) -> None:
+async def test_redis_down_mid_flow(own_redis: OwnRedis, meet_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     redis = connect(own_redis.url)
     async with httpx.AsyncClient(timeout=5) as http:
         key = Fernet.generate_key()
@@ -310,47 +317,42 @@ async def test_redis_down_mid_flow(own_redis: OwnRedis, meet_emulator: Any) -> N
                 await call
         own_redis.restart()
         # Down between the code exchange and the save: nothing partial, and the code isn't retried.
-        original = world.accounts._oauth
-        assert original is not None
+        oauth = world.accounts._oauth
+        assert oauth is not None
+        userinfo, refresh = oauth.userinfo, oauth.refresh
 
-        class StopsRedis(GoogleOAuth):
-            async def userinfo(self, access_token: str) -> GoogleIdentity:
-                identity = await original.userinfo(access_token)
-                own_redis.stop()
-                return identity
+        async def userinfo_then_redis_dies(access_token: str) -> GoogleIdentity:
+            identity = await userinfo(access_token)
+            own_redis.stop()
+            return identity
 
-        stopping = StopsRedis.__new__(StopsRedis)
-        stopping.__dict__.update(original.__dict__)
-        world.accounts._oauth = stopping
+        monkeypatch.setattr(oauth, "userinfo", userinfo_then_redis_dies)
         outcome = await world.link("U3")
         assert (outcome.ok, outcome.reason) == (False, "unavailable")
         own_redis.restart()
-        world.accounts._oauth = original
+        monkeypatch.setattr(oauth, "userinfo", userinfo)
         assert await world.google_link_keys() == []
         # Down in the middle of a refresh: ServiceUnavailable, then it works again once Redis is back.
         assert (await world.link()).ok
         await world.expire_access()
 
-        class StopsOnRefresh(GoogleOAuth):
-            async def refresh(self, refresh_token: str) -> TokenGrant:
-                grant = await original.refresh(refresh_token)
-                own_redis.stop()
-                return grant
+        async def refresh_then_redis_dies(refresh_token: str) -> TokenGrant:
+            grant = await refresh(refresh_token)
+            own_redis.stop()
+            return grant
 
-        stopping = StopsOnRefresh.__new__(StopsOnRefresh)
-        stopping.__dict__.update(original.__dict__)
-        world.accounts._oauth = stopping
+        monkeypatch.setattr(oauth, "refresh", refresh_then_redis_dies)
         with pytest.raises(ServiceUnavailable):
             await world.accounts.get_access_token(TENANT, "U1")
         own_redis.restart()
-        world.accounts._oauth = original
+        monkeypatch.setattr(oauth, "refresh", refresh)
         with pytest.raises(NotLinked):  # the restarted server kept nothing (no persistence in tests)
             await world.accounts.get_access_token(TENANT, "U1")
         assert (await world.link()).ok
     await redis.aclose()
 
 
-# -- refresh ------------------------------------------------------------------------------------------------------------
+# -- refresh ----------------------------------------------------------------------------------------------------
 async def test_expired_access_token_is_refreshed_once_then_cached(world: World) -> None:
     assert (await world.link()).ok
     old = await world.expire_access()
@@ -497,7 +499,7 @@ async def test_single_flight_across_four_processes(world: World, redis_url: str,
     assert world.emulator.state.refresh_grants == 1
 
 
-# -- disconnect ----------------------------------------------------------------------------------------------------------
+# -- disconnect -------------------------------------------------------------------------------------------------
 async def test_disconnect_revokes_then_deletes(world: World) -> None:
     assert (await world.link()).ok
     link = await world.links.get(TENANT, "U1")

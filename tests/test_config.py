@@ -51,7 +51,8 @@ def test_malformed_values_name_variable_and_source(tmp_path: Path) -> None:
     assert f"PORT: must be a whole number from 1 to 65535 (from {env_file} line 2)" in found
     assert any(p.startswith("REDIS_URL: must be an absolute redis or rediss or unix URL") and "line 3" in p
                for p in found)
-    assert "TOKEN_ENCRYPTION_KEYS: key #2 is not a Fernet key (32 url-safe base64 bytes) (from the environment)" in found
+    expected = "TOKEN_ENCRYPTION_KEYS: key #2 is not a Fernet key (32 url-safe base64 bytes) (from the environment)"
+    assert expected in found
     assert any(p.startswith("LOG_LEVEL:") for p in found)
     assert not any("short" in p or KEY in p for p in found), "secrets must not be echoed"
 
@@ -83,7 +84,8 @@ def test_service_account_replaces_google_client(tmp_path: Path) -> None:
     environ = {k: v for k, v in COMPLETE.items() if not k.startswith("GOOGLE_")}
     assert load_settings({**environ, "GOOGLE_SERVICE_ACCOUNT_FILE": str(key_file)}, None).uses_delegation
     found = problems({**environ, "GOOGLE_SERVICE_ACCOUNT_FILE": str(tmp_path / "missing.json")})
-    assert found == [f"GOOGLE_SERVICE_ACCOUNT_FILE: cannot read the file {tmp_path / 'missing.json'} (from the environment)"]
+    missing = tmp_path / "missing.json"
+    assert found == [f"GOOGLE_SERVICE_ACCOUNT_FILE: cannot read the file {missing} (from the environment)"]
 
 
 def test_scopes_accept_short_names_and_reject_others() -> None:

@@ -126,7 +126,8 @@ def test_check_passes_against_the_emulators(bot_env: dict[str, str], tmp_path: P
     result = _run_bot(["check"], bot_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split()[:2] for line in lines] == [["ok", "config"], ["ok", "redis"], ["ok", "slack"], ["ok", "google"]]
+    expected = [["ok", "config"], ["ok", "redis"], ["ok", "slack"], ["ok", "google"]]
+    assert [line.split()[:2] for line in lines] == expected
     assert "auth.test ok" in lines[2]
 
 
@@ -144,3 +145,14 @@ def test_check_reports_configuration_problems(tmp_path: Path) -> None:
     result = _run_bot(["check"], {"PORT": "0"}, tmp_path)
     assert result.returncode == 1
     assert "FAIL  config   PORT: must be a whole number from 1 to 65535 (from the environment)" in result.stdout
+
+
+def test_several_workers_share_the_port(start_bot: Callable[..., BotProcess]) -> None:
+    bot = start_bot(WEB_CONCURRENCY="2")
+    log_deadline = time.monotonic() + 10
+    while bot.log_text().count("meetbot serving HTTP") < 2:
+        assert time.monotonic() < log_deadline, bot.log_text()
+        time.sleep(0.05)
+    assert all(httpx.get(bot.url + "/healthz").status_code == 200 for _ in range(20))
+    assert bot.stop() == 0
+    assert bot.log_text().count("stopped") == 2

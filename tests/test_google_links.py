@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -41,16 +42,17 @@ def store(redis_client: aioredis.Redis, key: bytes) -> GoogleLinkStore:
 
 
 async def every_value(redis: aioredis.Redis) -> list[bytes]:
-    """Every byte Redis holds under every key (strings and hash fields and values)."""
+    """Every byte Redis holds: key names, string values, hash fields and values."""
+    client: Any = redis  # decode_responses=False: everything below is bytes
     values: list[bytes] = []
-    async for name in redis.scan_iter():
+    async for name in client.scan_iter():
         values.append(name)
-        kind = (await redis.type(name)).decode()
-        if kind == "hash":
-            for field, value in (await redis.hgetall(name)).items():
+        kind = await client.type(name)
+        if kind == b"hash":
+            for field, value in (await client.hgetall(name)).items():
                 values += [field, value]
-        elif kind == "string":
-            values.append(await redis.get(name))
+        elif kind == b"string":
+            values.append(await client.get(name))
     return values
 
 

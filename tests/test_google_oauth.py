@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +28,9 @@ def test_pkce_verifier_and_rfc7636_s256_example() -> None:
     assert 43 <= len(verifier) <= 128 and is_valid_verifier(verifier)
     assert make_verifier() != verifier
     # RFC 7636 appendix B
-    assert s256_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    rfc_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    rfc_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    assert s256_challenge(rfc_verifier) == rfc_challenge
     for bad in ("short", "x" * 129, "a" * 42 + "!"):
         assert not is_valid_verifier(bad)
         with pytest.raises(ValueError):
@@ -57,9 +59,9 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def oauth(http: httpx.AsyncClient, meet_emulator: Any) -> GoogleOAuth:
+def oauth(http: httpx.AsyncClient, meet_emulator: Any) -> Iterator[GoogleOAuth]:
     client = make_oauth(http, meet_emulator)
-    yield client  # type: ignore[misc]
+    yield client
     client.close()
 
 
@@ -205,6 +207,25 @@ async def test_userinfo_errors(http: httpx.AsyncClient, oauth: GoogleOAuth, meet
     meet_emulator.state.inject_fault("oauth.userinfo", 500)
     with pytest.raises(GoogleAuthUnavailable):
         await oauth.userinfo("ya29.bogus")
+
+
+def test_google_auth_errors_map_onto_our_tree() -> None:
+    from google.auth import exceptions as gexc
+
+    from bot.google.errors import from_refresh_error
+
+    def refresh_error(*args: object, retryable: bool = False) -> gexc.RefreshError:
+        return gexc.RefreshError(*args, retryable=retryable)  # type: ignore[no-untyped-call]
+
+    body = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+    assert isinstance(from_refresh_error(refresh_error("x", body)), InvalidGrant)
+    assert isinstance(from_refresh_error(refresh_error("x", {"error": "invalid_client"})), InvalidClient)
+    assert isinstance(from_refresh_error(refresh_error("Reauthentication is needed. Please run…")), InvalidGrant)
+    assert isinstance(from_refresh_error(refresh_error("<html>502</html>")), GoogleAuthUnavailable)
+    retryable = refresh_error("x", {"error": "internal_failure"}, retryable=True)
+    assert isinstance(from_refresh_error(retryable), GoogleAuthUnavailable)
+    transport = gexc.TransportError("ConnectError")  # type: ignore[no-untyped-call]
+    assert isinstance(from_refresh_error(transport), GoogleAuthUnavailable)
 
 
 def test_no_requests_anywhere_in_bot() -> None:

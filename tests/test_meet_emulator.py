@@ -582,7 +582,7 @@ def test_record_expiry() -> None:
         (name,) = run_conferences(emu, space, 1)
         assert api.get("/v2/" + name).status_code == 200
         emu.state.advance_time(61)
-        api = client(emu)  # the old token expired too? no: 3599 s; a new one keeps the test explicit
+        api = client(emu)  # a fresh token, so only the record has aged out
         assert api.get("/v2/" + name).status_code == 404
         assert api.get("/v2/conferenceRecords").json() == {}
 

@@ -78,6 +78,15 @@ class DisconnectOutcome:
     revoked: bool  # Google confirmed the token no longer works
 
 
+def _callback_error(error: str) -> LinkReason:
+    """Google's `error` on the redirect: the user said no, Google is down, or (anything else) the request was bad."""
+    if error == "access_denied":
+        return "denied"
+    if error in ("server_error", "temporarily_unavailable"):
+        return "unavailable"
+    return "exchange_failed"
+
+
 @contextmanager
 def _store_errors() -> Iterator[None]:
     try:
@@ -149,8 +158,7 @@ class Accounts:
         if pending is None:
             return LinkOutcome(False, "bad_state")
         if error:
-            reason: LinkReason = "unavailable" if error in ("server_error", "temporarily_unavailable") else "denied"
-            return LinkOutcome(False, reason, pending)
+            return LinkOutcome(False, _callback_error(error), pending)
         if not code:
             return LinkOutcome(False, "missing_code", pending)
         try:
@@ -211,6 +219,13 @@ class Accounts:
         return DisconnectOutcome(was_linked=deleted or link is not None, revoked=revoked)
 
     async def describe(self, tenant: Tenant, user_id: str) -> GoogleLink | None:
+        """The user's link. Under delegation: who meetbot acts as (`via="delegation"`, no tokens, linked_at 0.0),
+        or None when the user's Slack email is unknown."""
+        if self._delegation is not None:
+            email = await self._email_lookup(tenant, user_id) if self._email_lookup is not None else None
+            if not email:
+                return None
+            return GoogleLink("", email, self._delegation.scopes, None, None, None, 0.0, via="delegation")
         with _store_errors():
             return await self._links.get(tenant, user_id)
 

@@ -79,6 +79,9 @@ def from_refresh_error(error: gexc.GoogleAuthError) -> GoogleAuthError:
     if isinstance(error, gexc.TransportError):
         return GoogleAuthUnavailable("Google sign-in is unreachable", error=None, status=None)
     body = error.args[1] if len(error.args) > 1 else None
+    if "Reauthentication is needed" in str(error.args[0] if error.args else ""):
+        # invalid_grant with error_subtype rapt_required: Google wants the user to sign in again.
+        return InvalidGrant("invalid_grant: reauthentication required", error="invalid_grant", status=400)
     if not isinstance(body, Mapping) or not isinstance(body.get("error"), str):
         # A body that isn't an OAuth error object comes from a proxy or an outage, not from Google's OAuth logic.
         return GoogleAuthUnavailable("Google sign-in gave no usable answer")

@@ -41,8 +41,9 @@ class BackgroundServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1]
+        server = site._server  # aiohttp keeps the bound asyncio.Server private
+        sockets = getattr(server, "sockets", None) or []
+        self.port = int(sockets[0].getsockname()[1])
 
     def stop(self) -> None:
         if self._runner is not None:

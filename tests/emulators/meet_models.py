@@ -277,7 +277,9 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
 
 def parse_message(schema: MessageType, value: Any, where: str) -> dict[str, Any]:
     """proto3 JSON → dict of the fields present (camelCase keys, int enums). Accepts camelCase and snake_case keys,
-    string or int enums; `null` means absent. Unknown keys and bad values raise 400 like Google's JSON parser."""
+    string or int enums; `null` means absent. Unknown keys and bad values raise 400 like Google's JSON parser.
+    Out-of-range enum ints are refused too (proto3 would keep them as unknown values)."""
+    # unverified (inferred, standard ESF): the 400 messages and BadRequest fieldViolations of the JSON parser.
     if not isinstance(value, dict):
         shown = json.dumps(value)
         raise invalid_argument(f"Invalid value at '{where}' (type.googleapis.com/{schema.proto}), {shown}", where)
@@ -398,6 +400,7 @@ def parse_update_mask(raw: str | None) -> list[tuple[str, ...]] | None:
         return [("*",)]
     out = []
     for path in paths:
+        # unverified (inferred, §1/§4.3): snake_case paths are accepted like camelCase; unknown paths are a 400.
         segments = tuple(to_camel(s) for s in path.split("."))
         node: FieldType = SPACE
         for seg in segments:

@@ -81,11 +81,11 @@ class BotProcess:
         *,
         path: str = "/slack/events",
         headers: dict[str, str] | None = None,
-        timeout: float = 5.0,
+        wait: float = 5.0,
         **sign_args: Any,
     ) -> httpx.Response:
         """POST a (body, content type) pair, signed unless `headers` already carries a signature."""
         body, content_type = request
         all_headers = {"Content-Type": content_type, **sign(body, **sign_args), **(headers or {})}
-        async with httpx.AsyncClient(base_url=self.url, timeout=timeout) as client:
+        async with httpx.AsyncClient(base_url=self.url, timeout=wait) as client:
             return await client.post(path, content=body.encode(), headers=all_headers)
