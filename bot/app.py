@@ -106,7 +106,7 @@ async def open_services(settings: Settings) -> Services:
         required_scopes=settings.google_scopes,
     )
     meet_http = build_http_client(timeout_read=4.0, max_connections=200, max_keepalive_connections=100)
-    meetings = Meetings(MeetClient(meet_http, settings.meet_api_url), accounts.get_access_token, redis, keys)
+    meetings = Meetings(MeetClient(meet_http, settings.meet_api_url), accounts, redis, keys)
     return Services(
         settings=settings,
         redis=redis,

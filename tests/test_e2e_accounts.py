@@ -103,7 +103,9 @@ async def test_revoked_grant_turns_into_a_reconnect_prompt(
     meet_emulator.state.advance_time(4000)  # the cached access token has expired too
     prompt = all_text(await command(bot, slack_emulator, "new"))
     assert "no longer accepts" in prompt and "Connect Google account" in prompt
-    assert meet_emulator.state.calls_to("spaces.create") == []
+    # Google refused the stale token (401); meetbot refreshed, met invalid_grant, and forgot the dead link.
+    assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [401]
+    assert meet_emulator.state.refresh_grants == 0
     assert [k async for k in redis_client.scan_iter("meetbot:*:google")] == []
 
 
@@ -150,3 +152,16 @@ async def test_domain_wide_delegation(
     refused = all_text(await command(bot, slack_emulator, "new", "U0OUT"))
     assert "out@elsewhere.org" in refused
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
+
+
+async def test_a_token_google_refuses_early_is_refreshed_once_and_retried(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    await link_google(bot, slack_emulator, meet_emulator, ALICE, EMAIL)
+    for token in list(meet_emulator.state._access):  # Google drops the access token before its expiry
+        meet_emulator.state.expire_token(token)
+    url = slack_emulator.response_url("early-401")
+    await bot.post(slash_command("new", user_id=ALICE, response_url=url))
+    slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [401, 200]
+    assert meet_emulator.state.refresh_grants == 1

@@ -36,14 +36,15 @@ def pending(user_id: str = "U1", retry_text: str | None = "new standup") -> Pend
 async def test_issue_makes_a_random_url_safe_state_with_a_ttl_and_an_encrypted_record(
     states: OAuthStateStore, redis_client: aioredis.Redis
 ) -> None:
-    state = await states.issue(pending())
+    state = await states.issue(pending("U0SLACKUSER"))
     assert re.fullmatch(r"[A-Za-z0-9_-]{43,}", state)  # 32 random bytes
     assert state != await states.issue(pending())
     key = Keys().oauth_state(state)
     assert 590 <= await redis_client.ttl(key) <= STATE_TTL_SECONDS
     raw = await redis_client.get(key)
     assert raw is not None
-    for secret in (VERIFIER, RESPONSE_URL, "standup", "U1"):
+    # Long markers only: a two-letter id could turn up in random base64 ciphertext by chance.
+    for secret in (VERIFIER, RESPONSE_URL, "new standup", "U0SLACKUSER"):
         assert secret.encode() not in raw
     assert VERIFIER not in repr(pending()) and RESPONSE_URL not in repr(pending())
 

@@ -253,6 +253,17 @@ class Accounts:
         if not task.cancelled():
             task.exception()  # mark retrieved: every waiter may have been cancelled
 
+    async def reject_access_token(self, tenant: Tenant, user_id: str, token: str) -> None:
+        """Google refused `token` before its expiry (revoked, or the clocks disagree): stop reusing it, so the
+        next get_access_token refreshes, which either works or finds the grant dead and asks to reconnect."""
+        with _store_errors():
+            if self._delegation is not None:
+                await self._token_cache.delete(tenant, user_id)
+                return
+            link = await self._links.get(tenant, user_id)
+            if link is not None and link.access_token == token:
+                await self._links.save_access_token(tenant, user_id, token, 0.0, linked_at=link.linked_at)
+
     async def _token(self, tenant: Tenant, user_id: str) -> str:
         if self._delegation is not None:
             return await self._delegated_token(self._delegation, tenant, user_id)

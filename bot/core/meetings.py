@@ -12,15 +12,15 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from redis.asyncio import Redis
 
-from bot.core.errors import BadReference, NotOwner
+from bot.core.errors import BadReference, NotOwner, UnknownMeeting, UserFacingError
 from bot.core.explain import Operation, explain
 from bot.core.settings_catalog import config_with, read_path
 from bot.meet.client import MeetClient
-from bot.meet.errors import InvalidMeetingReference, MeetError, NotFound
+from bot.meet.errors import InvalidMeetingReference, MeetError, Unauthenticated
 from bot.meet.links import MeetingRef, parse_reference
 from bot.meet.models import AccessType, ConferenceRecord, Participant, Space, SpaceConfig
 from bot.store.dedupe import claim
@@ -35,10 +35,42 @@ __all__ = [
     "Meetings",
     "SettingChange",
     "StartedMeeting",
-    "TokenSource",
 ]
 
-TokenSource = Callable[[Tenant, str], Awaitable[str]]
+class Credentials(Protocol):
+    async def get_access_token(self, tenant: Tenant, user_id: str) -> str: ...
+
+    async def reject_access_token(self, tenant: Tenant, user_id: str, token: str) -> None: ...
+
+
+class _Caller:
+    """One operation's credential: read once (one Redis round trip), and on a 401 refreshed and retried once.
+
+    A 401 means Google refused the request before doing anything, so repeating it (even a create) is safe.
+    """
+
+    def __init__(self, credentials: Credentials, actor: Actor) -> None:
+        self._credentials = credentials
+        self._actor = actor
+        self._token: str | None = None
+
+    async def token(self) -> str:
+        if self._token is None:
+            self._token = await self._credentials.get_access_token(self._actor.tenant, self._actor.user_id)
+        return self._token
+
+    async def call(self, operation: Operation, label: str, request: Callable[[str], Awaitable[T]],
+                   owner_user_id: str | None = None) -> T:
+        token = await self.token()
+        try:
+            try:
+                return await request(token)
+            except Unauthenticated:
+                await self._credentials.reject_access_token(self._actor.tenant, self._actor.user_id, token)
+                self._token = None
+                return await request(await self.token())
+        except MeetError as error:
+            raise explain(error, operation, label, owner_user_id) from error
 Role = Literal["owner", "participant", "other"]
 T = TypeVar("T")
 PRESENT = "latest_end_time IS NULL"
@@ -106,9 +138,9 @@ def label_of(ref: MeetingRef) -> str:
 
 
 class Meetings:
-    def __init__(self, meet: MeetClient, tokens: TokenSource, redis: Redis, keys: Keys) -> None:
+    def __init__(self, meet: MeetClient, credentials: Credentials, redis: Redis, keys: Keys) -> None:
         self._meet = meet
-        self._tokens = tokens
+        self._credentials = credentials
         self._redis = redis
         self._keys = keys
         self._records = SpaceRecords(redis, keys)
@@ -117,18 +149,15 @@ class Meetings:
         """True for the first delivery of a command (trigger_id) or click (action_ts); False for repeats."""
         return await claim(self._redis, self._keys.request_seen(actor.tenant, kind, request_id), REQUEST_DEDUPE_TTL)
 
-    async def _call(self, operation: Operation, label: str, call: Awaitable[T], owner_user_id: str | None = None) -> T:
-        try:
-            return await call
-        except MeetError as error:
-            raise explain(error, operation, label, owner_user_id) from error
+    def _as(self, actor: Actor) -> _Caller:
+        return _Caller(self._credentials, actor)
 
     # --- start -------------------------------------------------------------------------------------------------
 
     async def start(self, actor: Actor, title: str | None, access: AccessType | None) -> StartedMeeting:
-        token = await self._tokens(actor.tenant, actor.user_id)
         config = SpaceConfig(access_type=access) if access is not None else None
-        space = await self._call("create", "a new meeting", self._meet.create_space(token, config))
+        space = await self._as(actor).call(
+            "create", "a new meeting", lambda token: self._meet.create_space(token, config))
         return StartedMeeting(space, title, access)
 
     async def remember_started(self, actor: Actor, started: StartedMeeting, card: Card | None) -> None:
@@ -154,45 +183,50 @@ class Meetings:
     async def info(self, tenant: Tenant, space_name: str) -> SpaceInfo | None:
         return await self._records.info(tenant, space_name.partition("/")[2])
 
+    async def recent(self, actor: Actor, limit: int = 10) -> list[SpaceInfo]:
+        return await self._records.recent(actor.tenant, actor.user_id, limit)
+
     # --- reading -----------------------------------------------------------------------------------------------
 
-    async def _fetch(self, ref: MeetingRef, token: str) -> Space:
+    async def _fetch(self, ref: MeetingRef, caller: _Caller) -> Space:
         """Get by the cached id when the code is known (ids never change), else by the code alias."""
         label = label_of(ref)
         if ref.kind == "code":
             cached = await self._records.space_for_code(ref.value)
             if cached is not None:
                 try:
-                    return await self._meet.get_space(token, cached)
-                except NotFound:
+                    return await caller.call("read", label, lambda token: self._meet.get_space(token, cached))
+                except UnknownMeeting:
                     await self._records.forget_code(ref.value)  # the code moved on; ask Google afresh
-                except MeetError as error:
-                    raise explain(error, "read", label) from error
-        space = await self._call("read", label, self._meet.get_space(token, ref.resource_name))
+        space = await caller.call("read", label, lambda token: self._meet.get_space(token, ref.resource_name))
         if ref.kind == "code":
             await self._records.remember_code(ref.value, space.name)
         return space
 
-    async def _space_name(self, ref: MeetingRef, token: str) -> str:
+    async def _space_name(self, ref: MeetingRef, caller: _Caller) -> str:
         """Writes take only `spaces/{id}`: resolve a code to its id first, never send the alias."""
         if ref.kind == "space":
             return ref.resource_name
         cached = await self._records.space_for_code(ref.value)
-        return cached if cached is not None else (await self._fetch(ref, token)).name
+        return cached if cached is not None else (await self._fetch(ref, caller)).name
+
+    async def lookup(self, actor: Actor, reference: str) -> Space:
+        """The space as Google shows it to this caller (at least its id, code and link)."""
+        return await self._fetch(parse(reference), self._as(actor))
 
     async def status(self, actor: Actor, reference: str) -> MeetingStatus:
         ref = parse(reference)
         label = label_of(ref)
-        token = await self._tokens(actor.tenant, actor.user_id)
-        space = await self._fetch(ref, token)
+        caller = self._as(actor)
+        space = await self._fetch(ref, caller)
         role: Role = "owner" if space.config is not None else "participant" if space.is_live else "other"
         info = await self._records.info(actor.tenant, space.space_id)
-        if not space.is_live or space.active_conference is None or not space.active_conference.conference_record:
+        record_name = space.active_conference.conference_record if space.active_conference else None
+        if not record_name:
             return MeetingStatus(space, role, label, info)
-        record_name = space.active_conference.conference_record
         record, present = await asyncio.gather(
-            self._call("read", label, self._meet.get_conference_record(token, record_name)),
-            self._call("read", label, self._meet.list_participants(
+            caller.call("read", label, lambda token: self._meet.get_conference_record(token, record_name)),
+            caller.call("read", label, lambda token: self._meet.list_participants(
                 token, record_name, limit=MAX_LISTED_PARTICIPANTS + 1, filter=PRESENT)),
         )
         return MeetingStatus(space, role, label, info, record.start_time, tuple(present))
@@ -202,35 +236,30 @@ class Meetings:
     async def end(self, actor: Actor, reference: str) -> EndedMeeting:
         ref = parse(reference)
         label = label_of(ref)
-        token = await self._tokens(actor.tenant, actor.user_id)
-        name = await self._space_name(ref, token)
+        caller = self._as(actor)
+        name = await self._space_name(ref, caller)
         info = await self._records.info(actor.tenant, name.partition("/")[2])
         owner = info.owner_user_id if info else None
         try:
-            await self._meet.end_active_conference(token, name)
-        except NotFound as error:
+            await caller.call("end", label, lambda token: self._meet.end_active_conference(token, name), owner)
+        except UnknownMeeting:
             if ref.kind == "code":
                 await self._records.forget_code(ref.value)
-            raise explain(error, "end", label) from error
-        except MeetError as error:
-            raise explain(error, "end", label, owner) from error
-        record = await self._latest_record(token, name)
-        return EndedMeeting(name, label, info, record)
+            raise
+        return EndedMeeting(name, label, info, await self._latest_record(caller, name))
 
-    async def _latest_record(self, token: str, space_name: str) -> ConferenceRecord | None:
+    async def _latest_record(self, caller: _Caller, space_name: str) -> ConferenceRecord | None:
         try:
-            records = await self._meet.list_conference_records(token, f'space.name = "{space_name}"', limit=1)
-        except MeetError:
+            records = await caller.call("history", space_name, lambda token: self._meet.list_conference_records(
+                token, f'space.name = "{space_name}"', limit=1))
+        except UserFacingError:
             return None  # the call did end; only the "after N min" detail is missing
         return records[0] if records else None
 
     # --- settings ----------------------------------------------------------------------------------------------
 
-    async def settings(self, actor: Actor, reference: str) -> Space:
-        """The space with its config; only its owner may see that."""
-        ref = parse(reference)
-        token = await self._tokens(actor.tenant, actor.user_id)
-        space = await self._fetch(ref, token)
+    async def _owned(self, actor: Actor, ref: MeetingRef, caller: _Caller) -> Space:
+        space = await self._fetch(ref, caller)
         if space.config is None:
             info = await self._records.info(actor.tenant, space.space_id)
             owner = info.owner_user_id if info else None
@@ -238,20 +267,24 @@ class Meetings:
             raise NotOwner(f"Only the meeting's owner can see or change the settings of {label_of(ref)}.{who}", owner)
         return space
 
+    async def settings(self, actor: Actor, reference: str) -> Space:
+        """The space with its config; only its owner may see that."""
+        return await self._owned(actor, parse(reference), self._as(actor))
+
     async def change_settings(
         self, actor: Actor, reference: str, changes: Mapping[str, enum.Enum]
     ) -> tuple[Space, list[SettingChange]]:
         """Patch only the fields whose value differs, with an exact mask; report old → new per field."""
-        space = await self.settings(actor, reference)
+        ref = parse(reference)
+        caller = self._as(actor)
+        space = await self._owned(actor, ref, caller)
         current = space.config or SpaceConfig()
         differing = {path: value for path, value in changes.items() if read_path(current, path) is not value}
         if not differing:
             return space, []
-        token = await self._tokens(actor.tenant, actor.user_id)
-        label = label_of(parse(reference))
-        updated = await self._call(
-            "patch", label, self._meet.patch_space(token, space.name, config_with(SpaceConfig(), differing),
-                                                   list(differing)))
+        patch = config_with(SpaceConfig(), differing)
+        updated = await caller.call("patch", label_of(ref), lambda token: self._meet.patch_space(
+            token, space.name, patch, list(differing)))
         report = [SettingChange(p, read_path(current, p), read_path(updated.config, p)) for p in differing]
         return updated, report
 
@@ -260,11 +293,14 @@ class Meetings:
     async def history(self, actor: Actor, reference: str, limit: int = 10) -> tuple[str, list[ConferenceSummary]]:
         ref = parse(reference)
         label = label_of(ref)
-        token = await self._tokens(actor.tenant, actor.user_id)
-        name = await self._space_name(ref, token)
-        records = await self._call(
-            "history", label, self._meet.list_conference_records(token, f'space.name = "{name}"', limit=limit))
-        people = await asyncio.gather(
-            *(self._call("history", label, self._meet.list_participants(token, r.name)) for r in records)
-        )
-        return name, [ConferenceSummary(r, tuple(p)) for r, p in zip(records, people, strict=True)]
+        caller = self._as(actor)
+        name = await self._space_name(ref, caller)
+        records = await caller.call("history", label, lambda token: self._meet.list_conference_records(
+            token, f'space.name = "{name}"', limit=limit))
+
+        async def people(record: ConferenceRecord) -> tuple[Participant, ...]:
+            found = await caller.call("history", label, lambda token: self._meet.list_participants(token, record.name))
+            return tuple(found)
+
+        everyone = await asyncio.gather(*(people(r) for r in records))
+        return name, [ConferenceSummary(r, p) for r, p in zip(records, everyone, strict=True)]

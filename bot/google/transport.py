@@ -62,7 +62,7 @@ class HttpxRequest(transport.Request):
                 method, url, content=body, headers=headers, timeout=self._timeout if timeout is None else timeout
             )
         except httpx.HTTPError as error:
-            # The type name only: httpx messages can include the URL, and ours never carry secrets, but be strict.
+            # Only the exception's type: its message may quote the request, and nothing of a request may reach a log.
             message = f"{type(error).__name__} talking to Google"
             raise gexc.TransportError(message) from None  # type: ignore[no-untyped-call]
         return HttpxResponse(response)

@@ -80,9 +80,19 @@ class Keys:
     def recent_meetings(self, tenant: Tenant, user_id: str) -> str:
         return self._user(tenant, user_id, "recent")
 
-    # Channel rooms.
+    # Channel rooms. The room and its lock share the team's hash tag, so one script can touch both.
     def room(self, tenant: Tenant, channel_id: str) -> str:
         return self._team(tenant, f"room:{_clean(channel_id)}")
+
+    def room_lock(self, tenant: Tenant, channel_id: str) -> str:
+        return self._team(tenant, f"room-lock:{_clean(channel_id)}")
+
+    def rooms_started(self, tenant: Tenant, user_id: str) -> str:
+        return self._user(tenant, user_id, "rooms")
+
+    # App Home: the hash of the last published view, so concurrent publishes can't clobber a newer one.
+    def home_hash(self, tenant: Tenant, user_id: str) -> str:
+        return self._user(tenant, user_id, "home-hash")
 
     # Slack installations (many-workspace mode).
     def installation(self, tenant: Tenant) -> str:

@@ -18,6 +18,7 @@ __all__ = ["Card", "SpaceInfo", "SpaceRecords"]
 CODE_TTL = 6 * 60 * 60
 SPACE_TTL = 14 * 24 * 60 * 60
 CARD_TTL = 7 * 24 * 60 * 60
+RECENT_KEPT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,29 @@ class SpaceRecords:
             cards_key = self._keys.cards(tenant, space_id)
             pipe.hset(cards_key, card.field, "1")
             pipe.expire(cards_key, CARD_TTL)
+        if info.owner_user_id:
+            recent = self._keys.recent_meetings(tenant, info.owner_user_id)
+            pipe.lrem(recent, 0, space_id)
+            pipe.lpush(recent, space_id)
+            pipe.ltrim(recent, 0, RECENT_KEPT - 1)
+            pipe.expire(recent, SPACE_TTL)
         await pipe.execute()
+
+    async def recent(self, tenant: Tenant, user_id: str, limit: int) -> list[SpaceInfo]:
+        """The spaces this user started lately, newest first, with what meetbot remembers of each."""
+        ids = await self._redis.lrange(self._keys.recent_meetings(tenant, user_id), 0, limit - 1)
+        if not ids:
+            return []
+        raws = await self._redis.mget([self._keys.space_owner(tenant, _text(i)) for i in ids])
+        found = []
+        for raw in raws:
+            if not raw:
+                continue  # the space record expired; the id alone says nothing useful
+            try:
+                found.append(SpaceInfo(**json.loads(raw)))
+            except (TypeError, ValueError):
+                continue
+        return found
 
     async def add_card(self, tenant: Tenant, space_id: str, card: Card) -> None:
         pipe = self._redis.pipeline(transaction=False)

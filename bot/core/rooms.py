@@ -1,0 +1,139 @@
+"""Channel rooms: a standing meeting per channel that anyone in it can post or join.
+
+Who may do what: anyone may show or join the room; only its creator or a workspace admin may replace or clear it;
+ending it or changing its settings follows Google's role table like any other meeting (see meetings.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.core.errors import UnknownMeeting, UserFacingError
+from bot.core.meetings import Actor, Meetings
+from bot.store.keys import Tenant
+from bot.store.rooms import Room, RoomStore
+
+__all__ = ["NoRoom", "RoomBusy", "RoomChange", "RoomExpired", "RoomNotYours", "Rooms"]
+
+Lookup = Callable[[Tenant, str], Awaitable[str | None]]
+AdminCheck = Callable[[Tenant, str], Awaitable[bool]]
+
+
+class NoRoom(UserFacingError):
+    def __init__(self) -> None:
+        super().__init__("This channel has no Meet room yet.")
+
+
+class RoomBusy(UserFacingError):
+    def __init__(self) -> None:
+        super().__init__("Someone else is changing this channel's room right now. Nothing was changed; try "
+                         "`/meet room` in a moment to see the result.")
+
+
+class RoomNotYours(UserFacingError):
+    def __init__(self, creator: str) -> None:
+        super().__init__(f"Only <@{creator}>, who set up this channel's room, or a workspace admin can replace or "
+                         "clear it.")
+
+
+class RoomExpired(UserFacingError):
+    def __init__(self, room: Room) -> None:
+        super().__init__(f"This channel's room `{room.meeting_code}` no longer exists at Google: meeting codes "
+                         "expire after a year without use. Create a new room with `/meet room new`.")
+        self.room = room
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChange:
+    room: Room | None  # None after a clear
+    previous: Room | None
+
+
+class Rooms:
+    def __init__(self, meetings: Meetings, store: RoomStore, google_email: Lookup, is_admin: AdminCheck) -> None:
+        self._meetings = meetings
+        self._store = store
+        self._google_email = google_email
+        self._is_admin = is_admin
+
+    async def current(self, tenant: Tenant, channel_id: str) -> Room | None:
+        return await self._store.get(tenant, channel_id)
+
+    async def rooms_started_by(self, actor: Actor) -> list[tuple[str, Room]]:
+        found = []
+        for channel in await self._store.channels_started_by(actor.tenant, actor.user_id):
+            room = await self._store.get(actor.tenant, channel)
+            if room is not None:
+                found.append((channel, room))
+        return found
+
+    async def verify(self, actor: Actor, room: Room) -> None:
+        """Ask Google, as the caller, whether the room's link still works. A space that is gone, or whose code
+        Google has replaced, means the link people saved is dead: say so rather than post a broken card."""
+        try:
+            space = await self._meetings.lookup(actor, room.space_name)
+        except UnknownMeeting:
+            raise RoomExpired(room) from None
+        if room.meeting_code and space.meeting_code and space.meeting_code != room.meeting_code:
+            raise RoomExpired(room)
+
+    async def create(self, actor: Actor, channel_id: str) -> RoomChange:
+        async def make(previous: Room | None) -> Room:
+            started = await self._meetings.start(actor, None, None)
+            space = started.space
+            return Room(space.name, space.meeting_code, space.meeting_uri, actor.user_id,
+                        await self._google_email(actor.tenant, actor.user_id), actor.user_id, time.time(),
+                        previous.bookmark_id if previous else None)
+
+        return await self._change(actor, channel_id, make)
+
+    async def adopt(self, actor: Actor, channel_id: str, reference: str) -> RoomChange:
+        async def take(previous: Room | None) -> Room:
+            space = await self._meetings.lookup(actor, reference)
+            info = await self._meetings.info(actor.tenant, space.name)
+            owns = space.config is not None
+            owner = actor.user_id if owns else (info.owner_user_id if info else None)
+            email = await self._google_email(actor.tenant, actor.user_id) if owns else None
+            return Room(space.name, space.meeting_code, space.meeting_uri, owner, email, actor.user_id, time.time(),
+                        previous.bookmark_id if previous else None)
+
+        return await self._change(actor, channel_id, take)
+
+    async def clear(self, actor: Actor, channel_id: str) -> RoomChange:
+        owner = await self._store.lock(actor.tenant, channel_id)
+        if owner is None:
+            raise RoomBusy()
+        try:
+            previous = await self._store.get(actor.tenant, channel_id)
+            if previous is None:
+                raise NoRoom()
+            await self._check_may_change(actor, previous)
+            await self._store.delete(actor.tenant, previous, channel_id)
+            return RoomChange(None, previous)
+        finally:
+            await self._store.unlock(actor.tenant, channel_id, owner)
+
+    async def save_bookmark(self, tenant: Tenant, channel_id: str, room: Room, bookmark_id: str | None) -> None:
+        await self._store.put(tenant, channel_id, room.with_bookmark(bookmark_id))
+
+    async def _change(self, actor: Actor, channel_id: str, build: Callable[[Room | None], Awaitable[Room]]
+                      ) -> RoomChange:
+        """Lock, check who may change it, build the new room (Google calls), then write it in one step."""
+        owner = await self._store.lock(actor.tenant, channel_id)
+        if owner is None:
+            raise RoomBusy()
+        try:
+            previous = await self._store.get(actor.tenant, channel_id)
+            if previous is not None:
+                await self._check_may_change(actor, previous)
+            room = await build(previous)
+            await self._store.put(actor.tenant, channel_id, room, previous=previous)
+            return RoomChange(room, previous)
+        finally:
+            await self._store.unlock(actor.tenant, channel_id, owner)
+
+    async def _check_may_change(self, actor: Actor, room: Room) -> None:
+        if room.creator_user_id != actor.user_id and not await self._is_admin(actor.tenant, actor.user_id):
+            raise RoomNotYours(room.creator_user_id)

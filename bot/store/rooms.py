@@ -1,0 +1,78 @@
+"""Channel rooms: one persistent meeting per channel. Room records carry no TTL: losing one loses a team's room.
+
+Changes to a channel's room go through a short lock (SET NX EX with an owner token, released by compare-and-delete),
+so two people running `/meet room new` at once can't both win.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, replace
+
+from redis.asyncio import Redis
+
+from bot.store.keys import Keys, Tenant
+
+__all__ = ["Room", "RoomStore"]
+
+LOCK_SECONDS = 30
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    space_name: str
+    meeting_code: str | None
+    meeting_uri: str | None
+    owner_user_id: str | None  # the Slack user whose Google account owns the space, when meetbot knows
+    owner_google_email: str | None
+    creator_user_id: str  # who set the room up: they (or an admin) may replace or clear it
+    created_at: float
+    bookmark_id: str | None = None
+
+    def with_bookmark(self, bookmark_id: str | None) -> Room:
+        return replace(self, bookmark_id=bookmark_id)
+
+
+class RoomStore:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def get(self, tenant: Tenant, channel_id: str) -> Room | None:
+        raw = await self._redis.get(self._keys.room(tenant, channel_id))
+        if not raw:
+            return None
+        try:
+            return Room(**json.loads(raw))
+        except (TypeError, ValueError):
+            return None
+
+    async def put(self, tenant: Tenant, channel_id: str, room: Room, *, previous: Room | None = None) -> None:
+        """Save the room and keep the creator's list of rooms in step (one pipelined round trip)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._keys.room(tenant, channel_id), json.dumps(asdict(room)))
+        if previous is not None and previous.creator_user_id != room.creator_user_id:
+            pipe.srem(self._keys.rooms_started(tenant, previous.creator_user_id), channel_id)
+        pipe.sadd(self._keys.rooms_started(tenant, room.creator_user_id), channel_id)
+        await pipe.execute()
+
+    async def delete(self, tenant: Tenant, room: Room, channel_id: str) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(self._keys.room(tenant, channel_id))
+        pipe.srem(self._keys.rooms_started(tenant, room.creator_user_id), channel_id)
+        await pipe.execute()
+
+    async def channels_started_by(self, tenant: Tenant, user_id: str) -> list[str]:
+        members = await self._redis.smembers(self._keys.rooms_started(tenant, user_id))
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+    async def lock(self, tenant: Tenant, channel_id: str) -> str | None:
+        """An owner token when this caller may change the room now, None when someone else is changing it."""
+        owner = secrets.token_urlsafe(16)
+        taken = await self._redis.set(self._keys.room_lock(tenant, channel_id), owner, nx=True, ex=LOCK_SECONDS)
+        return owner if taken else None
+
+    async def unlock(self, tenant: Tenant, channel_id: str, owner: str) -> None:
+        await self._redis.eval(_RELEASE, 1, self._keys.room_lock(tenant, channel_id), owner)
