@@ -20,18 +20,23 @@ from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.core.accounts import Accounts
 from bot.core.meetings import Meetings
+from bot.core.rooms import Rooms
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
 from bot.meet.client import MeetClient, build_http_client
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.directory import SlackDirectory
+from bot.slack.home import HomeHandlers
 from bot.slack.listeners import SlackDeps, register
 from bot.slack.meeting_handlers import MeetingHandlers
+from bot.slack.previews import PreviewHandlers
+from bot.slack.room_handlers import RoomHandlers
 from bot.store.connection import connect
 from bot.store.crypto import TokenCipher
 from bot.store.google_links import GoogleLinkStore
-from bot.store.keys import Keys
+from bot.store.keys import Keys, Tenant
 from bot.store.oauth_state import OAuthStateStore
+from bot.store.rooms import RoomStore
 
 __all__ = ["Services", "build_bolt_app", "close_services", "open_services"]
 
@@ -49,6 +54,9 @@ class Services:
     accounts: Accounts
     meetings: Meetings
     directory: SlackDirectory
+    rooms: Rooms
+    account_handlers: AccountHandlers
+    home: HomeHandlers
     closers: list[object]
 
 
@@ -107,6 +115,13 @@ async def open_services(settings: Settings) -> Services:
     )
     meet_http = build_http_client(timeout_read=4.0, max_connections=200, max_keepalive_connections=100)
     meetings = Meetings(MeetClient(meet_http, settings.meet_api_url), accounts, redis, keys)
+
+    async def google_email(tenant: Tenant, user_id: str) -> str | None:
+        link = await accounts.describe(tenant, user_id)
+        return link.google_email if link and link.google_email else await directory.email(tenant, user_id)
+
+    rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
+    account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation)
     return Services(
         settings=settings,
         redis=redis,
@@ -119,6 +134,9 @@ async def open_services(settings: Settings) -> Services:
         accounts=accounts,
         meetings=meetings,
         directory=directory,
+        rooms=rooms,
+        account_handlers=account_handlers,
+        home=HomeHandlers(meetings, rooms, accounts, account_handlers, redis, keys),
         closers=[c for c in (oauth, delegation) if c is not None],
     )
 
@@ -134,6 +152,10 @@ async def close_services(services: Services) -> None:
 
 def build_bolt_app(services: Services) -> AsyncApp:
     settings = services.settings
+
+    async def is_linked(tenant: Tenant, user_id: str) -> bool:
+        return settings.uses_delegation or await services.accounts.describe(tenant, user_id) is not None
+
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
         client=services.slack,
@@ -147,7 +169,10 @@ def build_bolt_app(services: Services) -> AsyncApp:
             keys=services.keys,
             tasks=services.tasks,
             meetings=MeetingHandlers(services.meetings),
-            accounts=AccountHandlers(services.accounts, services.directory, settings.uses_delegation),
+            accounts=services.account_handlers,
+            rooms=RoomHandlers(services.rooms, services.meetings, is_linked),
+            previews=PreviewHandlers(services.meetings, services.account_handlers),
+            home=services.home,
         ),
     )
     return app

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.app import Services
+from bot.core.meetings import Actor
 from bot.slack.account_handlers import connected_message
 from bot.store.connection import is_unavailable
 from bot.web_pages import callback_page
@@ -55,9 +56,12 @@ def build_web_app(
                 raise
             status, page = callback_page("unavailable")
             return web.Response(status=status, text=page, content_type="text/html", headers=_NO_STORE)
-        if outcome.ok and outcome.pending is not None and outcome.pending.response_url:
-            message = connected_message(outcome.email or "", outcome.scopes, outcome.pending.retry_text)
-            await _tell_slack(services, outcome.pending.response_url, message)
+        if outcome.ok and outcome.pending is not None:
+            if outcome.pending.response_url:
+                message = connected_message(outcome.email or "", outcome.scopes, outcome.pending.retry_text)
+                await _tell_slack(services, outcome.pending.response_url, message)
+            actor = Actor(outcome.pending.tenant, outcome.pending.user_id)
+            services.tasks.spawn(services.home.refresh(actor, services.slack), name="home")
         status, page = callback_page(outcome.reason, outcome.email)
         return web.Response(status=status, text=page, content_type="text/html", headers=_NO_STORE)
 

@@ -71,7 +71,7 @@ class AccountHandlers:
     directory: SlackDirectory
     uses_delegation: bool
 
-    async def _link_url(self, actor: Actor, response_url: str | None, retry_text: str | None) -> str:
+    async def link_url(self, actor: Actor, response_url: str | None, retry_text: str | None) -> str:
         hint = await self.directory.email(actor.tenant, actor.user_id)
         return await self.accounts.start_link(actor.tenant, actor.user_id, response_url, hint, retry_text)
 
@@ -85,7 +85,7 @@ class AccountHandlers:
         lead = (f"You're connected as *{escape(link.google_email)}*. Connect again to switch accounts or grant "
                 "more access." if link else
                 "Connect your Google account so meetbot can start and manage meetings as you.")
-        url = await self._link_url(actor, response_url, None)
+        url = await self.link_url(actor, response_url, None)
         return {"response_type": "ephemeral", "text": "Connect your Google account", "blocks":
                 _connect_blocks(lead, url)}
 
@@ -94,7 +94,7 @@ class AccountHandlers:
         """An unlinked (or revoked) user asked for something: explain, and offer Connect plus a one-click retry."""
         if self.uses_delegation:
             return notice(reason, emoji=":no_entry:")
-        url = await self._link_url(actor, response_url, retry_text)
+        url = await self.link_url(actor, response_url, retry_text)
         lead = f":link: {escape(reason)} Connect it once and meetbot will offer to run your command again."
         return {"response_type": "ephemeral", "replace_original": False, "text": reason,
                 "blocks": _connect_blocks(lead, url)}

@@ -23,6 +23,7 @@ __all__ = [
     "ACTION_JOIN",
     "ACTION_SETTINGS",
     "SETTINGS_CALLBACK",
+    "START_CALLBACK",
     "CardContent",
     "ended_card",
     "history_message",
@@ -30,6 +31,8 @@ __all__ = [
     "settings_changed_message",
     "settings_modal",
     "settings_notice_modal",
+    "start_choices",
+    "start_modal",
     "status_message",
 ]
 
@@ -269,3 +272,40 @@ def settings_modal(space: Space, label: str, channel_id: str | None) -> dict[str
 def settings_notice_modal(text: str, title: str = "Meeting settings") -> dict[str, Any]:
     """A modal that only says something: loading, a refusal, or the result of a save."""
     return {"type": "modal", "title": _plain(title, 24), "close": _plain("Close", 24), "blocks": [_section(text)]}
+
+
+START_CALLBACK = "meet_start_submit"
+_ACCESS_WORDS = (("trusted", "Your organisation joins without knocking"), ("open", "Anyone with the link joins"),
+                 ("restricted", "Only invited people join"))
+
+
+def start_modal() -> dict[str, Any]:
+    """The "Start a Meet" global shortcut: a title, who may join without knocking, and where to post."""
+    return {
+        "type": "modal",
+        "callback_id": START_CALLBACK,
+        "title": _plain("Start a Meet", 24),
+        "submit": _plain("Start", 24),
+        "close": _plain("Cancel", 24),
+        "blocks": [
+            {"type": "input", "block_id": "title", "optional": True, "label": _plain("Title"),
+             "element": {"type": "plain_text_input", "action_id": "value", "max_length": 150,
+                         "placeholder": _plain("Weekly sync")}},
+            {"type": "input", "block_id": "access", "optional": True, "label": _plain("Who can join without knocking"),
+             "element": {"type": "static_select", "action_id": "value",
+                         "options": [{"text": _plain(text), "value": word} for word, text in _ACCESS_WORDS]}},
+            {"type": "input", "block_id": "channel", "label": _plain("Post the meeting card in"),
+             "element": {"type": "conversations_select", "action_id": "value",
+                         "filter": {"include": ["public", "private", "im", "mpim"],
+                                    "exclude_bot_users": True}}},
+        ],
+    }
+
+
+def start_choices(view: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(title, access word, channel id) from a submitted start modal."""
+    values = view.get("state", {}).get("values", {})
+    title = (values.get("title", {}).get("value", {}).get("value") or "").strip() or None
+    access = (values.get("access", {}).get("value", {}).get("selected_option") or {}).get("value")
+    channel = values.get("channel", {}).get("value", {}).get("selected_conversation")
+    return title, access, channel

@@ -42,6 +42,15 @@ class SlackDirectory:
         await self._redis.set(key, email or NO_EMAIL, ex=EMAIL_TTL)
         return str(email) if email else None
 
+    async def is_admin(self, tenant: Tenant, user_id: str) -> bool:
+        """Workspace admins and owners may replace or clear any channel's room. Asked fresh: roles change."""
+        try:
+            answer = await asyncio.wait_for(self._client.users_info(user=user_id), self._timeout)
+        except (SlackApiError, TimeoutError):
+            return False  # when in doubt, not an admin
+        user = answer.get("user") or {}
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value

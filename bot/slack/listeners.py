@@ -24,9 +24,21 @@ from bot.core.meetings import Actor
 from bot.core.settings_catalog import parse_assignments
 from bot.slack import grammar
 from bot.slack.account_handlers import AccountHandlers
-from bot.slack.cards import ACTION_END, ACTION_JOIN, ACTION_SETTINGS, SETTINGS_CALLBACK, settings_notice_modal
+from bot.slack.cards import (
+    ACTION_END,
+    ACTION_JOIN,
+    ACTION_SETTINGS,
+    SETTINGS_CALLBACK,
+    START_CALLBACK,
+    settings_notice_modal,
+    start_choices,
+    start_modal,
+)
+from bot.slack.home import ACTION_DISCONNECT, HomeHandlers
 from bot.slack.meeting_handlers import MeetingHandlers, reply_for, settings_errors
 from bot.slack.messages import Message, help_message, notice, unavailable_message
+from bot.slack.previews import PreviewHandlers
+from bot.slack.room_handlers import ACTION_ROOM_NEW, RoomHandlers, is_direct_message
 from bot.store.connection import is_unavailable
 from bot.store.dedupe import claim
 from bot.store.keys import Keys, Tenant
@@ -38,6 +50,8 @@ log = logging.getLogger(__name__)
 
 EVENT_DEDUPE_TTL = 60 * 60  # Slack retries for about 5 minutes; an hour is a wide margin.
 ACTION_RETRY = "meet_retry"
+START_SHORTCUT = "meet_start"
+STATUS_SHORTCUT = "meet_status_from_message"
 
 Ack = Callable[..., Awaitable[None]]
 Reply = Callable[..., Awaitable[Any]]
@@ -50,6 +64,9 @@ class SlackDeps:
     tasks: BackgroundTasks
     meetings: MeetingHandlers
     accounts: AccountHandlers
+    rooms: RoomHandlers
+    previews: PreviewHandlers
+    home: HomeHandlers
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -60,7 +77,15 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(ACTION_END)(listeners.on_end_click)
     app.action(ACTION_SETTINGS)(listeners.on_settings_click)
     app.action(ACTION_RETRY)(listeners.on_retry_click)
+    app.action(ACTION_ROOM_NEW)(listeners.on_room_new_click)
+    app.action(ACTION_DISCONNECT)(listeners.on_disconnect_click)
+    app.action("meet_connect")(listeners.on_link_click)
     app.view(SETTINGS_CALLBACK)(listeners.on_settings_submit)
+    app.view(START_CALLBACK)(listeners.on_start_submit)
+    app.shortcut(START_SHORTCUT)(listeners.on_start_shortcut)
+    app.shortcut(STATUS_SHORTCUT)(listeners.on_status_shortcut)
+    app.event("link_shared")(listeners.on_link_shared)
+    app.event("app_home_opened")(listeners.on_home_opened)
     app.event("app_uninstalled")(listeners.on_ignored_event)
     app.event("tokens_revoked")(listeners.on_ignored_event)
 
@@ -97,6 +122,17 @@ def actor_from(body: dict[str, Any]) -> Actor:
     enterprise = body.get("enterprise") or {}
     team_id = str(user.get("team_id") or team.get("id") or "")
     return Actor(Tenant(team_id, enterprise.get("id") or team.get("enterprise_id")), str(user["id"]))
+
+
+def event_actor(body: dict[str, Any], event: dict[str, Any]) -> Actor:
+    """The user behind an event, in the workspace the event came from."""
+    authorizations = body.get("authorizations") or [{}]
+    enterprise = body.get("enterprise_id") or (authorizations[0] or {}).get("enterprise_id")
+    return Actor(Tenant(str(body.get("team_id") or ""), enterprise or None), str(event.get("user") or ""))
+
+
+async def _no_reply(**_: Any) -> None:
+    """For work started where Slack gives no response_url (App Home buttons); the Home tab shows the result."""
 
 
 class _Listeners:
@@ -156,12 +192,14 @@ class _Listeners:
                 return help_message()
             case grammar.Unknown(problem=problem, suggestion=suggestion):
                 return help_message(problem, suggestion)
-            case grammar.New():
-                later(meetings.start(actor, parsed, command, client, respond), "start")
+            case grammar.New(title=title, access=access):
+                later(self._then_home(actor, client, meetings.start(
+                    actor, title, access, command["channel_id"], command.get("trigger_id") or "", client, respond)),
+                    "start")
             case grammar.Status(reference=reference):
                 later(meetings.status(actor, reference, respond, client), "status")
             case grammar.End(reference=reference):
-                later(meetings.end(actor, reference, respond, client), "end")
+                later(self._then_home(actor, client, meetings.end(actor, reference, respond, client)), "end")
             case grammar.Set():
                 try:
                     parse_assignments(parsed.assignments)
@@ -179,9 +217,31 @@ class _Listeners:
                 later(accounts.disconnect(actor, respond), "disconnect")
             case grammar.Me():
                 return await accounts.me(actor)
-            case grammar.Room():
-                return notice("Channel rooms are coming soon. For now, start a meeting with `/meet`.")
+            case grammar.Room(action=action, reference=reference):
+                channel = command.get("channel_id") or ""
+                if is_direct_message(channel, command.get("channel_name")):
+                    return notice("Rooms belong to channels. Run `/meet room` in the channel that should have one.")
+                rooms = self._deps.rooms
+                work = {
+                    "show": lambda: rooms.show(actor, channel, respond, client),
+                    "new": lambda: rooms.create(actor, channel, respond, client),
+                    "set": lambda: rooms.adopt(actor, channel, reference or "", respond, client),
+                    "clear": lambda: rooms.clear(actor, channel, respond, client),
+                }[action]()
+                later(self._then_home(actor, client, work), f"room-{action}")
         return None
+
+    def _then_home(self, actor: Actor, client: AsyncWebClient, work: Coroutine[Any, Any, None]
+                   ) -> Coroutine[Any, Any, None]:
+        """After work that changes what the Home tab shows, republish it (in the background, never failing)."""
+
+        async def chained() -> None:
+            try:
+                await work
+            finally:
+                self._deps.tasks.spawn(self._deps.home.refresh(actor, client), name="home")
+
+        return chained()
 
     # --- buttons and modals ------------------------------------------------------------------------------------
 
@@ -245,6 +305,68 @@ class _Listeners:
                     ":warning: Google didn't take the change. Nothing was saved; please try again."))
 
         self._deps.tasks.spawn(save(), name="settings-save")
+
+    async def on_room_new_click(self, ack: Ack, body: dict[str, Any], respond: Reply, client: AsyncWebClient
+                                ) -> None:
+        await ack()
+        actor = actor_from(body)
+        channel = str((body.get("channel") or {}).get("id") or "")
+        reply = _ephemeral(respond)
+        self._background(actor, reply, self._then_home(actor, client, self._deps.rooms.create(
+            actor, channel, reply, client)), name="room-new", response_url=body.get("response_url"))
+
+    async def on_disconnect_click(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        actor = actor_from(body)
+        work = self._then_home(actor, client, self._deps.accounts.disconnect(actor, _no_reply))
+        self._background(actor, _no_reply, work, name="home-disconnect")
+
+    async def on_link_click(self, ack: Ack) -> None:
+        await ack()  # a URL button (Connect): Slack opens the link itself
+
+    async def on_start_shortcut(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=start_modal())
+
+    async def on_start_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                              client: AsyncWebClient) -> None:
+        title, access_word, channel = start_choices(view)
+        if not channel:
+            await ack(response_action="errors", errors={"channel": "Choose where to post the meeting."})
+            return
+        await ack()
+        actor = actor_from(body)
+        access = grammar.Access(access_word) if access_word else None
+
+        async def tell(**message: Any) -> None:
+            # No response_url from a modal: tell the user in their DM with meetbot.
+            await client.chat_postMessage(channel=actor.user_id, text=str(message.get("text", "")),
+                                          blocks=message.get("blocks"))
+
+        work = self._deps.meetings.start(actor, title, access, channel, str(view.get("id") or ""), client, None)
+        self._background(actor, tell, self._then_home(actor, client, work), name="start-modal")
+
+    async def on_status_shortcut(self, ack: Ack, body: dict[str, Any], respond: Reply) -> None:
+        await ack()
+        actor = actor_from(body)
+        reply = _ephemeral(respond)
+
+        async def show() -> None:
+            await reply(**await self._deps.previews.shortcut(actor, body.get("message") or {}))
+
+        self._background(actor, reply, show(), name="status-shortcut", response_url=body.get("response_url"))
+
+    async def on_link_shared(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
+                             client: AsyncWebClient) -> None:
+        await ack()
+        actor = event_actor(body, event)
+        self._background(actor, _no_reply, self._deps.previews.unfurl(actor, event, client), name="unfurl")
+
+    async def on_home_opened(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
+                             client: AsyncWebClient) -> None:
+        await ack()
+        if event.get("tab") == "home":
+            self._deps.tasks.spawn(self._deps.home.refresh(event_actor(body, event), client), name="home")
 
     async def on_ignored_event(self, ack: Ack) -> None:
         await ack()

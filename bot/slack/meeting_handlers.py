@@ -50,22 +50,22 @@ class MeetingHandlers:
 
     # --- commands ----------------------------------------------------------------------------------------------
 
-    async def start(self, actor: Actor, parsed: grammar.New, command: dict[str, Any], client: AsyncWebClient,
-                    respond: Reply) -> None:
-        if not await self.meetings.first_request(actor, "command", command.get("trigger_id") or ""):
-            log.info("repeated /meet ignored")
+    async def start(self, actor: Actor, title: str | None, access: grammar.Access | None, channel_id: str,
+                    request_id: str, client: AsyncWebClient, respond: Reply | None) -> None:
+        """Create the space as the caller and post its card; `request_id` (trigger_id) makes repeats harmless."""
+        if not await self.meetings.first_request(actor, "start", request_id or "none"):
+            log.info("repeated start ignored")
             return
-        access = _ACCESS[parsed.access] if parsed.access else None
-        started = await self.meetings.start(actor, parsed.title, access)
+        started = await self.meetings.start(actor, title, _ACCESS[access] if access else None)
         space = started.space
-        card_message = meeting_card(CardContent(space.name, space.meeting_code, space.meeting_uri, parsed.title,
+        card_message = meeting_card(CardContent(space.name, space.meeting_code, space.meeting_uri, title,
                                                 actor.user_id))
         card: Card | None = None
         try:
-            posted = await client.chat_postMessage(channel=command["channel_id"], **card_message)
+            posted = await client.chat_postMessage(channel=channel_id, **card_message)
             card = Card(str(posted["channel"]), str(posted["ts"]))
         except SlackApiError as error:
-            if error.response.get("error") not in _CANNOT_POST:
+            if error.response.get("error") not in _CANNOT_POST or respond is None:
                 raise
             await respond(response_type="in_channel", **card_message)
         await self.meetings.remember_started(actor, started, card)

@@ -7,7 +7,7 @@ from typing import Any
 from bot.slack.grammar import SUBCOMMANDS
 from bot.slack.mrkdwn import code, escape
 
-__all__ = ["Message", "help_message", "notice", "unavailable_message"]
+__all__ = ["Message", "help_message", "notice", "unavailable_message", "usage_text"]
 
 Message = dict[str, Any]
 
@@ -28,6 +28,10 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
+def usage_text() -> str:
+    return "\n".join(f"{code(cmd)}  {escape(what)}" for cmd, what in _HELP_LINES)
+
+
 def help_message(problem: str | None = None, suggestion: str | None = None) -> Message:
     """Usage, led by what went wrong and the closest valid command when the input didn't parse."""
     blocks: list[dict[str, Any]] = []
@@ -38,8 +42,7 @@ def help_message(problem: str | None = None, suggestion: str | None = None) -> M
             lead += f" Did you mean {code(suggestion)}?"
         blocks.append(_section(lead))
         fallback = f"{problem}." + (f" Did you mean {suggestion}?" if suggestion else "")
-    usage = "\n".join(f"{code(cmd)}  {escape(what)}" for cmd, what in _HELP_LINES)
-    blocks.append(_section("*How to use /meet*\n" + usage))
+    blocks.append(_section("*How to use /meet*\n" + usage_text()))
     blocks.append(
         {
             "type": "context",

@@ -1,0 +1,146 @@
+"""Slack side of channel rooms: `/meet room [new | set <meeting> | clear]`, the room card and the channel bookmark."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.meetings import Actor, Meetings
+from bot.core.rooms import RoomChange, RoomExpired, Rooms
+from bot.slack.cards import ACTION_END, ACTION_JOIN, ACTION_SETTINGS
+from bot.slack.messages import Message, notice
+from bot.slack.mrkdwn import code
+from bot.store.keys import Tenant
+from bot.store.rooms import Room
+from bot.store.spaces import Card
+
+__all__ = ["ACTION_ROOM_NEW", "RoomHandlers", "is_direct_message", "room_card"]
+
+log = logging.getLogger(__name__)
+
+ACTION_ROOM_NEW = "meet_room_new"
+BOOKMARK_TITLE = "Meet room"
+_CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived"}
+
+
+def is_direct_message(channel_id: str | None, channel_name: str | None) -> bool:
+    return bool(channel_id and channel_id.startswith("D")) or channel_name == "directmessage"
+
+
+def room_card(room: Room) -> Message:
+    label = room.meeting_code or room.space_name
+    owner = f" · owned by <@{room.owner_user_id}>" if room.owner_user_id else ""
+    buttons: list[dict[str, Any]] = []
+    if room.meeting_uri:
+        buttons.append({"type": "button", "action_id": ACTION_JOIN, "style": "primary", "url": room.meeting_uri,
+                        "text": {"type": "plain_text", "text": "Join the room"}})
+    buttons.append({"type": "button", "action_id": ACTION_END, "style": "danger", "value": room.space_name,
+                    "text": {"type": "plain_text", "text": "End meeting"},
+                    "confirm": {"title": {"type": "plain_text", "text": "End the room's call?"},
+                                "text": {"type": "mrkdwn", "text": "Everyone in the room will be removed."},
+                                "confirm": {"type": "plain_text", "text": "End meeting"},
+                                "deny": {"type": "plain_text", "text": "Cancel"}, "style": "danger"}})
+    buttons.append({"type": "button", "action_id": ACTION_SETTINGS, "value": room.space_name,
+                    "text": {"type": "plain_text", "text": "Settings"}})
+    return {
+        "text": f"This channel's Meet room: {room.meeting_uri or label}",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text":
+                f":door: *This channel's Meet room* · {code(label)}{owner}\nAnyone here can join at any time."}},
+            {"type": "actions", "block_id": "meeting", "elements": buttons},
+        ],
+    }
+
+
+def _offer(text: str, button: str) -> Message:
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {"type": "actions", "block_id": "room", "elements": [{
+                "type": "button", "action_id": ACTION_ROOM_NEW, "style": "primary",
+                "text": {"type": "plain_text", "text": button}}]},
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RoomHandlers:
+    rooms: Rooms
+    meetings: Meetings
+    linked: Callable[[Tenant, str], Awaitable[bool]]  # whether the caller can ask Google anything
+
+    async def show(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
+        room = await self.rooms.current(actor.tenant, channel_id)
+        if room is None:
+            await respond(**_offer(":door: This channel has no Meet room yet. Create one that anyone here can "
+                                   "join; you'll own it.", "Create a room"))
+            return
+        if await self.linked(actor.tenant, actor.user_id):
+            try:
+                await self.rooms.verify(actor, room)
+            except RoomExpired as expired:
+                await respond(**_offer(f":warning: {expired.reason}", "Create a new room"))
+                return
+        await self._post(actor, channel_id, room, respond, client)
+
+    async def create(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
+        change = await self.rooms.create(actor, channel_id)
+        await self._settle(actor, channel_id, change, client)
+        verb = "replaced" if change.previous else "created"
+        await respond(**notice(f"Room {verb}. Everyone here can join it with `/meet room`.",
+                               emoji=":white_check_mark:"))
+        if change.room is not None:
+            await self._post(actor, channel_id, change.room, respond, client)
+
+    async def adopt(self, actor: Actor, channel_id: str, reference: str, respond: Any,
+                    client: AsyncWebClient) -> None:
+        change = await self.rooms.adopt(actor, channel_id, reference)
+        await self._settle(actor, channel_id, change, client)
+        label = change.room.meeting_code if change.room else reference
+        await respond(**notice(f"This channel's room is now {code(label or reference)}.", emoji=":white_check_mark:"))
+
+    async def clear(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
+        change = await self.rooms.clear(actor, channel_id)
+        await self._settle(actor, channel_id, change, client)
+        await respond(**notice("This channel's room is forgotten. The meeting itself still exists at Google.",
+                               emoji=":wave:"))
+
+    async def _post(self, actor: Actor, channel_id: str, room: Room, respond: Any, client: AsyncWebClient) -> None:
+        message = room_card(room)
+        try:
+            posted = await client.chat_postMessage(channel=channel_id, **message)
+        except SlackApiError as error:
+            if error.response.get("error") not in _CANNOT_POST:
+                raise
+            await respond(response_type="in_channel", **message)
+            return
+        await self.meetings.add_card(actor, room.space_name, Card(str(posted["channel"]), str(posted["ts"])))
+
+    async def _settle(self, actor: Actor, channel_id: str, change: RoomChange, client: AsyncWebClient) -> None:
+        """Keep the channel's "Meet room" bookmark in step with the room. A failed bookmark never undoes the room."""
+        old_bookmark = change.previous.bookmark_id if change.previous else None
+        try:
+            if change.room is None:
+                if old_bookmark:
+                    await client.bookmarks_remove(channel_id=channel_id, bookmark_id=old_bookmark)
+                return
+            link = change.room.meeting_uri or ""
+            if old_bookmark:
+                await client.bookmarks_edit(channel_id=channel_id, bookmark_id=old_bookmark, link=link,
+                                            title=BOOKMARK_TITLE)
+                bookmark_id: str | None = old_bookmark
+            else:
+                added = await client.bookmarks_add(channel_id=channel_id, title=BOOKMARK_TITLE, type="link",
+                                                   link=link, emoji=":door:")
+                bookmark_id = str(added["bookmark"]["id"])
+            await self.rooms.save_bookmark(actor.tenant, channel_id, change.room, bookmark_id)
+        except SlackApiError as error:
+            log.warning("room bookmark not updated: %s", error.response.get("error"))
