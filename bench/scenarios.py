@@ -65,7 +65,7 @@ class Watch:
     def __init__(self, h: Harness) -> None:
         self._loop = asyncio.get_running_loop()
         self._pending: dict[str, asyncio.Future[Arrival]] = {}
-        self._unfurls: dict[str, tuple[set[str], asyncio.Future[Arrival]]] = {}
+        self._unfurls: dict[str, _Unfurl] = {}
         self._h = h
         state = h.slack_state
         state.taps["chat.postMessage"] = self._on_card
@@ -85,9 +85,10 @@ class Watch:
 
     def expect_unfurl(self, channel: str, ts: str, unfurl_id: str, urls: list[str]) -> asyncio.Future[Arrival]:
         future = self._loop.create_future()
-        entry = (set(urls), future)
-        self._unfurls[f"ts:{channel}:{ts}"] = entry
-        self._unfurls[f"id:{unfurl_id}"] = entry
+        keys = (f"ts:{channel}:{ts}", f"id:{unfurl_id}")
+        entry = _Unfurl(set(urls), future, keys)
+        for key in keys:
+            self._unfurls[key] = entry
         return future
 
     def forget(self, key: str) -> None:
@@ -115,25 +116,33 @@ class Watch:
 
     def _unfurled(self, args: JSON, at: float) -> None:
         self.unfurl_calls += 1
-        keys = [f"ts:{args.get('channel')}:{args.get('ts')}", f"id:{args.get('unfurl_id')}"]
         unfurls = args.get("unfurls")
         if isinstance(unfurls, str):
             try:
                 unfurls = json.loads(unfurls)
             except ValueError:
                 unfurls = {}
-        done = set(unfurls) if isinstance(unfurls, dict) else set()
-        for key in keys:
+        for key in (f"ts:{args.get('channel')}:{args.get('ts')}", f"id:{args.get('unfurl_id')}"):
             entry = self._unfurls.get(key)
             if entry is None:
                 continue
-            remaining, future = entry
-            remaining -= done
-            if not remaining and not future.done():
-                future.set_result(Arrival(at, "unfurl"))
-            for k in keys:
-                self._unfurls.pop(k, None) if not remaining else None
-            break
+            entry.remaining -= set(unfurls) if isinstance(unfurls, dict) else set()
+            if not entry.remaining:
+                self.forget_unfurl(entry.future)
+                if not entry.future.done():
+                    entry.future.set_result(Arrival(at, "unfurl"))
+            return
+
+    def forget_unfurl(self, future: asyncio.Future[Arrival]) -> None:
+        for key in [k for k, e in self._unfurls.items() if e.future is future]:
+            del self._unfurls[key]
+
+
+@dataclass
+class _Unfurl:
+    remaining: set[str]
+    future: asyncio.Future[Arrival]
+    keys: tuple[str, str]
 
 
 # --- a closed-loop driver ---------------------------------------------------------------------------------------
@@ -515,7 +524,7 @@ async def unfurls(h: Harness, cfg: Config, users: list[tuple[str, str]]) -> JSON
     try:
         async with _session(cfg.unfurl_conns) as session:
 
-            def op_for(per_message: int) -> Op:
+            def op_for(per_message: int, timeout: float = OP_TIMEOUT) -> Op:
                 async def op(worker: int, n: int) -> Sample:
                     urls = [links[(n + i) % len(links)] for i in range(per_message)]
                     event = h.slack_state.share_links(urls, channel=CHANNEL, user=sharer)
@@ -525,17 +534,17 @@ async def unfurls(h: Harness, cfg: Config, users: list[tuple[str, str]]) -> JSON
                     try:
                         await post_signed(session, url, body, "application/json")
                         sample.ack = time.perf_counter()
-                        sample.done = (await asyncio.wait_for(arrival, OP_TIMEOUT)).at
+                        sample.done = (await asyncio.wait_for(arrival, timeout)).at
                     except asyncio.TimeoutError:
                         sample.error = "no chat.unfurl for every link"
+                        watch.forget_unfurl(arrival)
                     return sample
 
                 return op
 
             # Is unfurling implemented? One event, a few seconds to answer.
-            probe = op_for(1)
-            first = await asyncio.wait_for(_first_unfurl(probe, watch), 15.0)
-            if first is None:
+            first = await op_for(1, timeout=3.0)(0, 0)
+            if first.error and watch.unfurl_calls == 0:
                 return {"implemented": False, "note": "n/a (unfurls not implemented): no chat.unfurl within 3 s"}
             results = {}
             for per_message in (1, 10):
@@ -545,13 +554,3 @@ async def unfurls(h: Harness, cfg: Config, users: list[tuple[str, str]]) -> JSON
                     "per_message": results}
     finally:
         watch.close()
-
-
-async def _first_unfurl(op: Op, watch: Watch) -> Sample | None:
-    global OP_TIMEOUT
-    saved, OP_TIMEOUT = OP_TIMEOUT, 3.0
-    try:
-        sample = await op(0, 0)
-    finally:
-        OP_TIMEOUT = saved
-    return None if sample.error and watch.unfurl_calls == 0 else sample

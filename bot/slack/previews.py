@@ -75,9 +75,10 @@ class PreviewHandlers:
         if not links:
             return  # nothing of ours: no chat.unfurl call at all
         previews = await preview_links(self.meetings, actor, links)
+        # A link still in the composer has no real message yet (its channel/ts are placeholders): use unfurl_id.
         where: dict[str, Any] = (
             {"unfurl_id": event["unfurl_id"], "source": event["source"]}
-            if event.get("unfurl_id") and event.get("source")
+            if event.get("source") == "composer" and event.get("unfurl_id")
             else {"channel": event["channel"], "ts": event["message_ts"]}
         )
         extra: dict[str, Any] = {}

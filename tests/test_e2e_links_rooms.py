@@ -1,0 +1,252 @@
+"""Pasted links, channel rooms, App Home and shortcuts, end to end through `python -m bot`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from tests.emulators.meet import MeetEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.flows import all_text, link_google
+from tests.support.slack_requests import interactive, slash_command
+
+pytestmark = pytest.mark.e2e
+
+ALICE, BOB = ("U0ALICE", "alice@example.com"), ("U0BOB", "bob@example.com")
+CHANNEL = "C0GENERAL"
+
+
+def unfurl_calls(slack: SlackEmulator) -> list[dict[str, Any]]:
+    return slack.state.calls_to("chat.unfurl")
+
+
+def decoded(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def send_event(bot: BotProcess, slack: SlackEmulator, event: dict[str, Any], event_id: str | None = None
+                     ) -> dict[str, Any]:
+    envelope = slack.state.event_envelope(event)
+    if event_id:
+        envelope["event_id"] = event_id
+    response = await bot.post((json.dumps(envelope), "application/json"))
+    assert response.status_code == 200
+    return envelope
+
+
+async def wait_until(check: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def run(bot: BotProcess, slack: SlackEmulator, text: str, user: tuple[str, str] = ALICE,
+              channel: str = CHANNEL, channel_name: str = "general", wait: bool = True) -> dict[str, Any]:
+    name = f"r-{time.monotonic_ns()}"
+    url = slack.response_url(name, channel=channel, user=user[0])
+    body, kind = slash_command(text, user_id=user[0], channel_id=channel, response_url=url,
+                               trigger_id=slack.state.issue_trigger_id())
+    body = body.replace("channel_name=general", f"channel_name={channel_name}")
+    response = await bot.post((body, kind))
+    assert response.status_code == 200
+    if response.content or not wait:
+        return dict(response.json()) if response.content else {}
+    return dict(slack.state.wait_for_response_posts_blocking(name, 1, timeout=10)[-1]["body"])
+
+
+@pytest.fixture
+async def linked(bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator) -> None:
+    for user_id, email in (ALICE, BOB):
+        await link_google(bot, slack_emulator, meet_emulator, user_id, email)
+
+
+async def test_composer_and_posted_unfurls_with_dedupe(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+) -> None:
+    space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
+    meet_emulator.state.join(space["name"], user=BOB[1])
+    link = f"https://meet.google.com/{space['meetingCode']}"
+    urls = [link, link, "https://example.com/page", "https://meet.google.com/new"]
+
+    composer = slack_emulator.state.share_links(urls, channel=CHANNEL, user=ALICE[0], source="composer")
+    envelope = await send_event(bot, slack_emulator, composer)
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    (call,) = unfurl_calls(slack_emulator)
+    assert call["args"]["unfurl_id"] == composer["unfurl_id"] and call["args"]["source"] == "composer"
+    unfurls = decoded(call["args"]["unfurls"])
+    assert list(unfurls) == [link], "one unfurl per distinct meeting link; others get none"
+    card = json.dumps(unfurls[link], ensure_ascii=False)
+    assert "is *live*" in card and "Bob" in card and "End meeting" in card
+
+    # Slack retries the same event: no second chat.unfurl.
+    await send_event(bot, slack_emulator, composer, event_id=envelope["event_id"])
+    await asyncio.sleep(0.5)
+    assert len(unfurl_calls(slack_emulator)) == 1
+
+    posted = slack_emulator.state.share_links([link], channel=CHANNEL, user=BOB[0])
+    await send_event(bot, slack_emulator, posted)
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 2)
+    second = unfurl_calls(slack_emulator)[1]["args"]
+    assert second["channel"] == CHANNEL and second["ts"] == posted["message_ts"]
+    participant_card = json.dumps(decoded(second["unfurls"])[link])
+    assert "is *live*" in participant_card and "End meeting" not in participant_card, "End is for owners only"
+
+
+async def test_unlinked_sharer_is_invited_to_connect(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    space = meet_emulator.state.create_space(ALICE[1])
+    link = f"https://meet.google.com/{space['meetingCode']}"
+    slack_emulator.state.add_user("U0NEW", "newbie", email="newbie@example.com")
+    await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user="U0NEW"))
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    args = unfurl_calls(slack_emulator)[0]["args"]
+    assert args["user_auth_required"] in (True, "true", "1")
+    assert args["user_auth_url"].startswith(meet_emulator.auth_url)
+    card = json.dumps(decoded(args["unfurls"])[link])
+    assert space["meetingCode"] in card and '"Join"' in card
+    assert meet_emulator.state.calls_to("spaces.get") == []
+
+
+async def test_bad_link_events(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+) -> None:
+    nothing = [[], ["https://example.com/x", "https://meet.google.com.evil.com/abc-mnop-xyz"],
+               ["https://meet.google.com/landing", "https://meet.google.com/lookup/team-sync", "http://%zz"]]
+    for urls in nothing:
+        await send_event(bot, slack_emulator, {"type": "link_shared", "channel": CHANNEL, "user": ALICE[0],
+                                               "message_ts": "1.2", "source": "conversations_history",
+                                               "links": [{"domain": "x", "url": u} for u in urls]})
+    many = [f"https://meet.google.com/zzz-zzzz-{chr(97 + n)}{chr(97 + n)}{chr(97 + n)}" for n in range(20)]
+    event = slack_emulator.state.share_links(many, channel=CHANNEL, user=ALICE[0])
+    await send_event(bot, slack_emulator, event)
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    await asyncio.sleep(0.3)
+    (call,) = unfurl_calls(slack_emulator)
+    unfurls = decoded(call["args"]["unfurls"])
+    assert len(unfurls) == 20
+    assert all("doesn't know the meeting" in json.dumps(u) for u in unfurls.values())
+    assert "Traceback" not in bot.log_text()
+
+
+async def test_room_lifecycle_with_bookmarks(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None,
+    redis_client: aioredis.Redis
+) -> None:
+    offer = all_text(await run(bot, slack_emulator, "room"))
+    assert "has no Meet room yet" in offer and "Create a room" in offer
+
+    created = all_text(await run(bot, slack_emulator, "room new"))
+    assert "Room created" in created
+    (bookmark,) = slack_emulator.state.calls_to("bookmarks.add")
+    assert bookmark["args"]["title"] == "Meet room" and bookmark["args"]["link"].startswith("https://meet.google.com/")
+    room = json.loads(await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}"))
+    assert room["creator_user_id"] == ALICE[0] and room["owner_google_email"] == ALICE[1]
+    assert room["bookmark_id"] and await redis_client.ttl(f"meetbot:{{-:T0001}}:room:{CHANNEL}") == -1
+
+    await run(bot, slack_emulator, "room", BOB, wait=False)
+    await wait_until(lambda: len(slack_emulator.state.calls_to("chat.postMessage")) >= 2)
+    assert "This channel's Meet room" in all_text(slack_emulator.state.calls_to("chat.postMessage")[-1]["args"])
+
+    refused = all_text(await run(bot, slack_emulator, "room clear", BOB))
+    assert f"Only <@{ALICE[0]}>, who set up this channel's room" in refused
+
+    other = meet_emulator.state.create_space(ALICE[1])
+    adopted = all_text(await run(bot, slack_emulator, f"room set https://meet.google.com/{other['meetingCode']}"))
+    assert other["meetingCode"] in adopted
+    (edit,) = slack_emulator.state.calls_to("bookmarks.edit")
+    assert edit["args"]["link"].endswith(other["meetingCode"])
+
+    bad = all_text(await run(bot, slack_emulator, "room set https://meet.google.com/new"))
+    assert "starts a new meeting each time" in bad
+
+    cleared = all_text(await run(bot, slack_emulator, "room clear"))
+    assert "forgotten" in cleared
+    assert len(slack_emulator.state.calls_to("bookmarks.remove")) == 1
+    assert await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}") is None
+
+    dm = all_text(await run(bot, slack_emulator, "room", channel="D0ALICE", channel_name="directmessage"))
+    assert "Rooms belong to channels" in dm
+
+
+async def test_expired_room_code_offers_a_new_room(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None,
+    redis_client: aioredis.Redis
+) -> None:
+    await run(bot, slack_emulator, "room new")
+    room = json.loads(await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}"))
+    meet_emulator.state.expire_code(room["space_name"])
+    reply = all_text(await run(bot, slack_emulator, "room", BOB))
+    assert "no longer exists at Google" in reply and "Create a new room" in reply
+
+
+async def test_concurrent_room_new_has_exactly_one_winner(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+) -> None:
+    meet_emulator.state.set_latency(0.3)
+    replies = await asyncio.gather(run(bot, slack_emulator, "room new", ALICE),
+                                   run(bot, slack_emulator, "room new", BOB))
+    texts = [all_text(r) for r in replies]
+    assert sum("Room created" in t for t in texts) == 1
+    assert sum("changing this channel's room right now" in t or "who set up this channel's room" in t
+               for t in texts) == 1
+    assert len(meet_emulator.state.calls_to("spaces.create")) == 1
+
+
+async def test_app_home_is_published(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+) -> None:
+    await run(bot, slack_emulator, "new Daily", wait=False)
+    slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    await send_event(bot, slack_emulator, {"type": "app_home_opened", "user": ALICE[0], "channel": "D0ALICE",
+                                           "tab": "home", "event_ts": "1.1"})
+    await wait_until(lambda: slack_emulator.state.home_view(ALICE[0]) is not None
+                     and "Daily" in json.dumps(slack_emulator.state.home_view(ALICE[0])))
+    home = json.dumps(slack_emulator.state.home_view(ALICE[0]))
+    assert "Connected to Google as *alice@example.com*" in home and "How to use" in home
+    publishes = slack_emulator.state.calls_to("views.publish")
+    assert any("hash" in c["args"] for c in publishes[1:]), "later publishes pass the last hash"
+
+
+async def test_shortcuts(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+) -> None:
+    space = meet_emulator.state.create_space(ALICE[1])
+    meet_emulator.state.join(space["name"], user=BOB[1])
+    response_url = slack_emulator.response_url("shortcut", channel=CHANNEL, user=ALICE[0])
+    team = {"id": "T0001", "domain": "acme"}
+    user = {"id": ALICE[0], "team_id": "T0001"}
+    message = {"type": "message", "ts": "1.5",
+               "text": f"standup here <https://meet.google.com/{space['meetingCode']}|join>"}
+    status = await bot.post(interactive({"type": "message_action", "callback_id": "meet_status_from_message",
+                                         "trigger_id": slack_emulator.state.issue_trigger_id(), "team": team,
+                                         "user": user, "channel": {"id": CHANNEL}, "message": message,
+                                         "message_ts": "1.5", "response_url": response_url}))
+    assert status.status_code == 200
+    reply = slack_emulator.state.wait_for_response_posts_blocking("shortcut", 1, timeout=10)[0]["body"]
+    assert "is *live*" in all_text(reply) and "Bob" in all_text(reply)
+
+    opened = await bot.post(interactive({"type": "shortcut", "callback_id": "meet_start", "team": team, "user": user,
+                                         "trigger_id": slack_emulator.state.issue_trigger_id(),
+                                         "action_ts": "1.6"}))
+    assert opened.status_code == 200
+    (view_call,) = slack_emulator.state.wait_for_calls_blocking("views.open", 1, timeout=10)
+    view = decoded(view_call["args"]["view"])
+    assert view["callback_id"] == "meet_start_submit"
+    state = {"values": {"title": {"value": {"type": "plain_text_input", "value": "Design review"}},
+                        "access": {"value": {"type": "static_select", "selected_option": {"value": "open"}}},
+                        "channel": {"value": {"type": "conversations_select", "selected_conversation": CHANNEL}}}}
+    submitted = await bot.post(interactive({"type": "view_submission", "team": team, "user": user,
+                                            "view": {**view, "id": "V0START", "state": state}}))
+    assert submitted.status_code == 200
+    (card,) = slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    assert "Design review" in all_text(card["args"]) and card["args"]["channel"] == CHANNEL
+    (created,) = meet_emulator.state.calls_to("spaces.create")
+    assert created["body"]["config"]["accessType"] == "OPEN"
