@@ -1,0 +1,174 @@
+"""Block Kit builders are pure: data in, dict out. These pin escaping, limits and wording."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.core.errors import InvalidSettings
+from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
+from bot.core.settings_catalog import config_with, parse_assignments, read_path
+from bot.meet.models import (
+    AccessType,
+    ActiveConference,
+    ConferenceRecord,
+    Moderation,
+    Participant,
+    ParticipantKind,
+    RestrictionType,
+    Space,
+    SpaceConfig,
+)
+from bot.slack.cards import (
+    CardContent,
+    ended_card,
+    history_message,
+    meeting_card,
+    settings_changed_message,
+    settings_modal,
+    status_message,
+)
+from bot.slack.meeting_handlers import settings_errors
+from bot.slack.messages import help_message
+from bot.slack.mrkdwn import code, escape, link, truncate
+from bot.store.spaces import SpaceInfo
+
+T0 = datetime(2026, 11, 24, 14, 9, tzinfo=UTC)
+SPACE = Space("spaces/AbC123", "https://meet.google.com/abc-mnop-xyz", "abc-mnop-xyz",
+              SpaceConfig(access_type=AccessType.TRUSTED, moderation=Moderation.OFF),
+              ActiveConference("conferenceRecords/r1"))
+
+
+def texts(message: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text"):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.get("blocks", []))
+    return found
+
+
+def within_limits(message: dict[str, Any], max_blocks: int = 50) -> None:
+    assert len(message["blocks"]) <= max_blocks
+    for block in message["blocks"]:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+        if block["type"] == "actions":
+            for element in block["elements"]:
+                assert len(element["text"]["text"]) <= 75 and len(element.get("value", "")) <= 2000
+
+
+def test_mrkdwn_escapes_exactly_three_characters() -> None:
+    assert escape("<b> & \"quotes\" 'x'") == "&lt;b&gt; &amp; \"quotes\" 'x'"
+    assert link("https://x.test/a|b>c", "<Alice & Bob>") == "<https://x.test/a%7Cb%3Ec|&lt;Alice &amp; Bob&gt;>"
+    assert code("a`b<") == "`a'b&lt;`"
+    assert truncate("abcdef", 4) == "abc…" and truncate("abc", 4) == "abc"
+
+
+def test_meeting_card_escapes_titles_and_confirms_end() -> None:
+    card = meeting_card(CardContent(SPACE.name, "abc-mnop-xyz", SPACE.meeting_uri, "<!channel> & co", "U1"))
+    rendered = json.dumps(card["blocks"])
+    assert "&lt;!channel&gt; &amp; co" in rendered and "<!channel>" not in rendered
+    (actions,) = [b for b in card["blocks"] if b["type"] == "actions"]
+    join, end, settings = actions["elements"]
+    assert join["url"] == SPACE.meeting_uri and end["style"] == "danger" and end["confirm"]["style"] == "danger"
+    assert end["value"] == settings["value"] == "spaces/AbC123"
+    within_limits(card)
+
+
+def test_ended_card_says_who_when_and_how_long() -> None:
+    record = ConferenceRecord("conferenceRecords/r1", T0, T0 + timedelta(minutes=23), None, SPACE.name)
+    ended = ended_card(CardContent(SPACE.name, "abc-mnop-xyz", SPACE.meeting_uri, "Sync", "U1"),
+                       EndedMeeting(SPACE.name, "abc-mnop-xyz", None, record), "U2")
+    line = texts(ended)[0]
+    assert "ended by <@U2> at <!date^" in line and "|14:32 UTC>" in line and "after 23 min" in line
+    assert all(e["action_id"] != "meet_end" for b in ended["blocks"] if b["type"] == "actions" for e in b["elements"])
+
+
+def people(count: int) -> tuple[Participant, ...]:
+    kinds = [ParticipantKind.SIGNED_IN, ParticipantKind.ANONYMOUS, ParticipantKind.PHONE]
+    return tuple(Participant(f"p{n}", kinds[n % 3], f"Person {n} <x>") for n in range(count))
+
+
+def test_status_lists_people_with_kinds_and_truncates() -> None:
+    status = MeetingStatus(SPACE, "owner", "abc-mnop-xyz", SpaceInfo(SPACE.name, None, None, "U1", "Sync"),
+                           T0, people(30))
+    message = status_message(status)
+    joined = "\n".join(texts(message))
+    assert "In the call (30):" in joined and "+10 more" in joined
+    assert "Person 1 &lt;x&gt; (guest)" in joined and "Person 2 &lt;x&gt; (phone)" in joined
+    assert "*Settings*" in joined and "Who can join without knocking: *trusted*" in joined
+    within_limits(message)
+
+
+def test_status_for_people_google_keeps_in_the_dark() -> None:
+    hidden = Space(SPACE.name, SPACE.meeting_uri, SPACE.meeting_code)
+    message = status_message(MeetingStatus(hidden, "other", "abc-mnop-xyz",
+                                           SpaceInfo(SPACE.name, None, None, "U9")))
+    joined = "\n".join(texts(message))
+    assert "only to its owner and the people in the call" in joined
+    assert "shown only to the meeting's owner (<@U9>)" in joined
+    assert [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == ["Join"]
+
+
+def test_history_counts_and_names() -> None:
+    records = [
+        ConferenceSummary(ConferenceRecord("conferenceRecords/a", T0, T0 + timedelta(minutes=75)), people(1)),
+        ConferenceSummary(ConferenceRecord("conferenceRecords/b", T0, None), people(3)),
+    ]
+    joined = "\n".join(texts(history_message("abc-mnop-xyz", records)))
+    assert "1 h 15 min · *1* person" in joined and "live now · *3* people" in joined
+    assert "Nobody has met" in texts(history_message("abc-mnop-xyz", []))[0]
+
+
+def test_settings_change_report_and_modal() -> None:
+    report = settings_changed_message("abc-mnop-xyz", [
+        SettingChange("moderation", Moderation.OFF, Moderation.ON),
+        SettingChange("moderation_restrictions.chat_restriction", None, RestrictionType.HOSTS_ONLY),
+    ])
+    joined = texts(report)[0]
+    assert "Host management: off → *on*" in joined and "Who can chat: default → *hosts*" in joined
+    modal = settings_modal(SPACE, "abc-mnop-xyz", "C1")
+    assert len(modal["blocks"]) <= 100 and len(modal["private_metadata"]) <= 3000
+    access = next(b for b in modal["blocks"] if b.get("block_id") == "access")
+    assert access["element"]["initial_option"]["value"] == "trusted"
+
+
+def test_settings_validation() -> None:
+    def submitted(**values: str) -> dict[str, Any]:
+        return {"state": {"values": {k: {"value": {"selected_option": {"value": v}}} for k, v in values.items()}}}
+
+    assert settings_errors(submitted(moderation="off", chat="hosts", viewers="on")) == {
+        "chat": "This needs Host management on.", "viewers": "This needs Host management on."}
+    assert settings_errors(submitted(moderation="on", chat="hosts")) == {}
+
+
+def test_assignments_parse_into_config_paths() -> None:
+    changes = parse_assignments((("access", "open"), ("chat", "hosts"), ("recording", "on")))
+    config = config_with(SpaceConfig(), changes)
+    assert read_path(config, "access_type") is AccessType.OPEN
+    assert read_path(config, "moderation_restrictions.chat_restriction") is RestrictionType.HOSTS_ONLY
+    assert config.artifact_config is not None and config.artifact_config.recording_config is not None
+    for bad, message in [((("colour", "red"),), "`colour` is not a setting"),
+                         ((("chat", "some"),), "`chat` can be `all` or `hosts`, not `some`"),
+                         ((("chat", "all"), ("chat", "hosts")), "given twice")]:
+        with pytest.raises(InvalidSettings, match=message):
+            parse_assignments(bad)
+
+
+def test_help_leads_with_the_problem() -> None:
+    message = help_message("`stauts` is not a /meet command", "/meet status abc")
+    assert texts(message)[0].startswith(":warning: `stauts` is not a /meet command.")
+    assert "Did you mean `/meet status abc`?" in texts(message)[0]
+    within_limits(message)
