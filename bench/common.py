@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import httpx
 import redis
 from cryptography.fernet import Fernet
 
-from tests.emulators.meet import MeetEmulator
+from tests.emulators.meet import MeetEmulator, MeetState
 from tests.emulators.slack import SlackEmulator, SlackState
 from tests.support.bot_process import BotProcess
 from tests.support.ports import free_port
@@ -56,18 +57,37 @@ class TappedSlackState(SlackState):
         super().__init__(*args, **kwargs)
         self.taps: dict[str, Tap] = {}
         self.response_tap: Callable[[str, bytes, float], None] | None = None
+        self.counts: Counter[str] = Counter()  # Web API method (or "response_url") → calls so far
 
     def record_call(self, method: str, args: JSON, token: str | None, status: int, response: JSON | str,
                     **kwargs: Any) -> None:
         super().record_call(method, args, token, status, response, **kwargs)
+        self.counts[method] += 1
         tap = self.taps.get(method)
         if tap is not None:
             tap(args, time.perf_counter())
 
     def record_response_post(self, name: str, raw: bytes, status: int, response: JSON | str) -> None:
         super().record_response_post(name, raw, status, response)
+        self.counts["response_url"] += 1
         if self.response_tap is not None:
             self.response_tap(name, raw, time.perf_counter())
+
+
+class CountingMeetState(MeetState):
+    """The Meet emulator's state, also counting calls per route (cheap, unlike `calls`, which deep-copies)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counts: Counter[str] = Counter()
+
+    def _record_call(self, call: dict[str, Any]) -> None:
+        super()._record_call(call)
+        self.counts[str(call.get("route"))] += 1
+
+
+def counts_delta(after: Counter[str], before: Counter[str], per: int = 1) -> dict[str, float]:
+    return {k: round((after[k] - before[k]) / per, 2) for k in sorted(after) if after[k] != before[k]}
 
 
 # --- servers ----------------------------------------------------------------------------------------------------
@@ -175,7 +195,7 @@ class Harness:
             state = TappedSlackState(bot_token=BOT_TOKEN, team_id=TEAM_ID)
             self.slack = SlackEmulator(state=state).start()
             self.slack.state.add_channel(CHANNEL, "general")
-            self.meet = MeetEmulator().start()
+            self.meet = MeetEmulator(state=CountingMeetState()).start()
             self.bot = BotProcess(self.bot_env(), self.workdir / "bot").start()
             for name in self.baselines_wanted:
                 self.baselines[name] = Baseline(name, BASELINES[name], free_port(), self.workdir).start(
@@ -198,6 +218,37 @@ class Harness:
             self.redis.stop()
         if not self.keep_workdir and not any(exc):
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    @property
+    def meet_state(self) -> CountingMeetState:
+        assert self.meet is not None
+        state = self.meet.state
+        assert isinstance(state, CountingMeetState)
+        return state
+
+    async def quiesce(self, quiet: float = 1.0, limit: float = 90.0) -> float:
+        """Wait (bounded) until the bot has stopped working: no Redis command, Meet call or Slack call for `quiet`
+        seconds. Background work of one scenario (e.g. Home tab refreshes) must not leak into the next one's
+        figures. Returns the seconds waited."""
+        client = self.redis_client()
+        started = last_change = time.monotonic()
+        try:
+            def snapshot() -> tuple[int, int, int]:
+                commands = int(client.info("stats")["total_commands_processed"])
+                return commands, sum(self.meet_state.counts.values()), sum(self.slack_state.counts.values())
+
+            previous = snapshot()
+            while time.monotonic() - started < limit:
+                await asyncio.sleep(0.25)
+                now = snapshot()
+                if now[0] - previous[0] > 1 or now[1:] != previous[1:]:  # one command is our own INFO
+                    last_change = time.monotonic()
+                elif time.monotonic() - last_change >= quiet:
+                    break
+                previous = now
+        finally:
+            client.close()
+        return round(time.monotonic() - started, 1)
 
     def redis_client(self) -> redis.Redis:
         assert self.redis is not None

@@ -25,9 +25,12 @@ __all__ = [
     "SETTINGS_CALLBACK",
     "START_CALLBACK",
     "CardContent",
+    "end_button",
     "ended_card",
     "history_message",
+    "join_button",
     "meeting_card",
+    "settings_button",
     "settings_changed_message",
     "settings_modal",
     "settings_notice_modal",
@@ -67,13 +70,13 @@ def _plain(text: str, limit: int = 75) -> dict[str, Any]:
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
-def _join_button(uri: str | None, label: str = "Join") -> list[Block]:
+def join_button(uri: str | None, label: str = "Join") -> list[Block]:
     if not uri:
         return []
     return [{"type": "button", "action_id": ACTION_JOIN, "text": _plain(label), "url": uri, "style": "primary"}]
 
 
-def _end_button(space_name: str, label: str) -> Block:
+def end_button(space_name: str, label: str) -> Block:
     return {
         "type": "button",
         "action_id": ACTION_END,
@@ -90,7 +93,7 @@ def _end_button(space_name: str, label: str) -> Block:
     }
 
 
-def _settings_button(space_name: str) -> Block:
+def settings_button(space_name: str) -> Block:
     return {"type": "button", "action_id": ACTION_SETTINGS, "text": _plain("Settings"), "value": space_name}
 
 
@@ -121,9 +124,9 @@ def meeting_card(content: CardContent) -> Message:
                 "type": "actions",
                 "block_id": "meeting",
                 "elements": [
-                    *_join_button(content.meeting_uri),
-                    _end_button(content.space_name, label),
-                    _settings_button(content.space_name),
+                    *join_button(content.meeting_uri),
+                    end_button(content.space_name, label),
+                    settings_button(content.space_name),
                 ],
             },
         ],
@@ -142,7 +145,7 @@ def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str |
         parts.append(f"after {duration}")
     label = content.meeting_code or content.space_name
     blocks: list[Block] = [_section(" ".join(parts) + f"\n{code(label)} can be joined again at any time.")]
-    rejoin = _join_button(content.meeting_uri, "Rejoin")
+    rejoin = join_button(content.meeting_uri, "Rejoin")
     if rejoin:
         blocks.append({"type": "actions", "block_id": "meeting", "elements": rejoin})
     return {"text": f"{content.title or 'Google Meet'} ended", "blocks": blocks}
@@ -198,11 +201,11 @@ def status_message(status: MeetingStatus) -> Message:
     else:
         who = f" (<@{owner}>)" if owner else ""
         blocks.append(_context(f"Settings are shown only to the meeting's owner{who}."))
-    buttons = _join_button(space.meeting_uri)
+    buttons = join_button(space.meeting_uri)
     if status.role == "owner":
         if space.is_live:
-            buttons.append(_end_button(space.name, label))
-        buttons.append(_settings_button(space.name))
+            buttons.append(end_button(space.name, label))
+        buttons.append(settings_button(space.name))
     if buttons:
         blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})
     return {"response_type": "ephemeral", "text": fallback, "blocks": blocks}

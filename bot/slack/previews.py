@@ -12,7 +12,7 @@ from bot.core.meetings import Actor, Meetings
 from bot.core.previews import LinkPreview, meeting_links, preview_links
 from bot.meet.links import find_references
 from bot.slack.account_handlers import AccountHandlers
-from bot.slack.cards import ACTION_END, ACTION_JOIN, status_message
+from bot.slack.cards import end_button, join_button, status_message
 from bot.slack.messages import Message, notice
 from bot.slack.mrkdwn import code, escape, truncate
 
@@ -49,17 +49,9 @@ def unfurl_blocks(preview: LinkPreview) -> list[Block]:
         else:
             line = f":white_circle: {title}{label} · nobody in it right now"
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(line, 3000)}}]
-    buttons: list[Block] = []
-    if uri:
-        buttons.append({"type": "button", "action_id": ACTION_JOIN, "text": {"type": "plain_text", "text": "Join"},
-                        "url": uri, "style": "primary"})
+    buttons = join_button(uri)
     if status is not None and status.role == "owner" and status.space.is_live:
-        buttons.append({"type": "button", "action_id": ACTION_END, "style": "danger", "value": status.space.name,
-                        "text": {"type": "plain_text", "text": "End meeting"},
-                        "confirm": {"title": {"type": "plain_text", "text": "End this meeting?"},
-                                    "text": {"type": "mrkdwn", "text": "Everyone will be removed from the call."},
-                                    "confirm": {"type": "plain_text", "text": "End meeting"},
-                                    "deny": {"type": "plain_text", "text": "Cancel"}, "style": "danger"}})
+        buttons.append(end_button(status.space.name, status.label))
     if buttons:
         blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})
     return blocks

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.meetings import Actor, Meetings
 from bot.core.rooms import RoomChange, RoomExpired, Rooms
-from bot.slack.cards import ACTION_END, ACTION_JOIN, ACTION_SETTINGS
+from bot.slack.cards import end_button, join_button, settings_button
 from bot.slack.messages import Message, notice
 from bot.slack.mrkdwn import code
 from bot.store.keys import Tenant
@@ -35,18 +35,8 @@ def is_direct_message(channel_id: str | None, channel_name: str | None) -> bool:
 def room_card(room: Room) -> Message:
     label = room.meeting_code or room.space_name
     owner = f" · owned by <@{room.owner_user_id}>" if room.owner_user_id else ""
-    buttons: list[dict[str, Any]] = []
-    if room.meeting_uri:
-        buttons.append({"type": "button", "action_id": ACTION_JOIN, "style": "primary", "url": room.meeting_uri,
-                        "text": {"type": "plain_text", "text": "Join the room"}})
-    buttons.append({"type": "button", "action_id": ACTION_END, "style": "danger", "value": room.space_name,
-                    "text": {"type": "plain_text", "text": "End meeting"},
-                    "confirm": {"title": {"type": "plain_text", "text": "End the room's call?"},
-                                "text": {"type": "mrkdwn", "text": "Everyone in the room will be removed."},
-                                "confirm": {"type": "plain_text", "text": "End meeting"},
-                                "deny": {"type": "plain_text", "text": "Cancel"}, "style": "danger"}})
-    buttons.append({"type": "button", "action_id": ACTION_SETTINGS, "value": room.space_name,
-                    "text": {"type": "plain_text", "text": "Settings"}})
+    buttons = [*join_button(room.meeting_uri, "Join the room"), end_button(room.space_name, label),
+               settings_button(room.space_name)]
     return {
         "text": f"This channel's Meet room: {room.meeting_uri or label}",
         "blocks": [
