@@ -154,7 +154,7 @@ class Harness:
     baselines_wanted: tuple[str, ...] = tuple(BASELINES)
     keep_workdir: bool = False
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="meetbot-bench-")))
-    redis: RedisServer | None = None
+    redis_server: RedisServer | None = None
     slack: SlackEmulator | None = None
     meet: MeetEmulator | None = None
     bot: BotProcess | None = None
@@ -170,7 +170,7 @@ class Harness:
 
     def bot_env(self, redis_url: str | None = None) -> dict[str, str]:
         """The configuration of tests/conftest.py's `bot_env`: every outside service is an emulator."""
-        assert self.redis and self.slack and self.meet
+        assert self.redis_server and self.slack and self.meet
         meet_url = self.meet.url
         return {
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -184,14 +184,14 @@ class Harness:
             "GOOGLE_REVOKE_URL": meet_url + "/revoke",
             "GOOGLE_USERINFO_URL": meet_url + "/v1/userinfo",
             "TOKEN_ENCRYPTION_KEYS": self.encryption_key,
-            "REDIS_URL": redis_url or self.redis.url,
+            "REDIS_URL": redis_url or self.redis_server.url,
             "HOST": "127.0.0.1",
             "LOG_LEVEL": "INFO",
         }
 
     def __enter__(self) -> Harness:
         try:
-            self.redis = RedisServer().start()
+            self.redis_server = RedisServer().start()
             state = TappedSlackState(bot_token=BOT_TOKEN, team_id=TEAM_ID)
             self.slack = SlackEmulator(state=state).start()
             self.slack.state.add_channel(CHANNEL, "general")
@@ -214,8 +214,8 @@ class Harness:
             self.meet.stop()
         if self.slack is not None:
             self.slack.stop()
-        if self.redis is not None:
-            self.redis.stop()
+        if self.redis_server is not None:
+            self.redis_server.stop()
         if not self.keep_workdir and not any(exc):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -251,8 +251,8 @@ class Harness:
         return round(time.monotonic() - started, 1)
 
     def redis_client(self) -> redis.Redis:
-        assert self.redis is not None
-        return redis.Redis.from_url(self.redis.url)
+        assert self.redis_server is not None
+        return redis.Redis.from_url(self.redis_server.url)
 
     def targets(self) -> dict[str, str]:
         """Name → base URL of every server driven in scenario 1: the baselines, then meetbot."""
@@ -299,15 +299,15 @@ end
 """
 
 
-async def _run_subprocess(argv: list[str], timeout: float) -> str:
+async def _run_subprocess(argv: list[str], limit: float) -> str:
     process = await asyncio.create_subprocess_exec(
         *argv, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except asyncio.TimeoutError:
+        out, err = await asyncio.wait_for(process.communicate(), limit)
+    except TimeoutError:
         process.kill()
         await process.wait()
-        raise RuntimeError(f"{argv[0]} ran past {timeout} s and was killed") from None
+        raise RuntimeError(f"{argv[0]} ran past {limit} s and was killed") from None
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:3])} failed ({process.returncode}): {err.decode()[-2000:]}")
     return out.decode()
@@ -388,7 +388,7 @@ class RedisCounters:
 
     @staticmethod
     def take(client: redis.Redis) -> RedisCounters:
-        info = client.execute_command("INFO", "stats", "commandstats")
+        info = client.execute_command("INFO", "stats", "commandstats")  # type: ignore[no-untyped-call]
         commands = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items() if k.startswith("cmdstat_")}
         return RedisCounters(commands, int(info["total_commands_processed"]), int(info["total_reads_processed"]))
 

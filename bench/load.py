@@ -147,7 +147,7 @@ async def run(url: str, requests: list[bytes], *, conns: int, duration: float, c
             t0 = perf_ns()
             try:
                 status = await asyncio.wait_for(conn.roundtrip(request), timeout=max(0.1, hard_stop - now))
-            except (ConnectionError, OSError, asyncio.TimeoutError):
+            except (TimeoutError, ConnectionError, OSError):
                 counters["errors"] += 1
                 if conn.transport is not None:
                     conn.transport.close()

@@ -1,4 +1,4 @@
-"""The six scenarios of issue 7, each returning plain JSON-able results. `bench.__main__` runs them and builds the table.
+"""The six scenarios of issue 7, each returning plain JSON-able results; `bench.__main__` builds the table.
 
 Scenario 1 and 5 drive the servers with an outside load tool (wrk, or `bench.load`); scenarios 2, 3, 4 and 6 need to
 see what reaches the Slack emulator, so their closed-loop driver runs in this process on asyncio, next to the
@@ -16,7 +16,17 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import CHANNEL, EVENTS_PATH, JSON, Harness, RedisCounters, rss_bytes, run_load, signed_spec
+from bench.common import (
+    CHANNEL,
+    EVENTS_PATH,
+    JSON,
+    Harness,
+    RedisCounters,
+    counts_delta,
+    rss_bytes,
+    run_load,
+    signed_spec,
+)
 from bench.load import summarize
 from tests.support.flows import link_google
 from tests.support.slack_requests import sign, slash_command
@@ -70,6 +80,7 @@ class Watch:
         state = h.slack_state
         state.taps["chat.postMessage"] = self._on_card
         state.taps["chat.unfurl"] = self._on_unfurl
+        state.taps["views.publish"] = self._on_publish
         state.response_tap = self._on_reply
         self.unfurl_calls = 0
 
@@ -102,6 +113,9 @@ class Watch:
     def _on_card(self, args: JSON, at: float) -> None:
         key = str(args.get("text", "")).split(":", 1)[0]
         self._loop.call_soon_threadsafe(self._resolve, key, Arrival(at, "card", args.get("text")))
+
+    def _on_publish(self, args: JSON, at: float) -> None:
+        self._loop.call_soon_threadsafe(self._resolve, f"home:{args.get('user_id')}", Arrival(at, "home"))
 
     def _on_reply(self, name: str, raw: bytes, at: float) -> None:
         self._loop.call_soon_threadsafe(self._resolve, name.removeprefix("r-"), Arrival(at, "reply", raw))
@@ -185,6 +199,7 @@ async def closed_loop(workers: int, warmup: float, duration: float, op: Op) -> J
     return {
         "workers": workers,
         "duration_s": duration,
+        "total_ops": len(samples),
         "started": len(window),
         "completed": len(ok),
         "failed": len(window) - len(ok),
@@ -318,7 +333,7 @@ class Creates:
                 sample.error = f"ack {status}"
                 return sample
             got = await asyncio.wait_for(arrival, OP_TIMEOUT)
-        except (asyncio.TimeoutError, aiohttp.ClientError) as error:
+        except (TimeoutError, aiohttp.ClientError) as error:
             sample.error = f"{type(error).__name__}: no card within {OP_TIMEOUT:.0f} s"
             return sample
         finally:
@@ -370,7 +385,7 @@ async def meet_capacity(h: Harness, cfg: Config) -> JSON:
                     await response.read()
                 try:
                     sample.done = (await asyncio.wait_for(arrival, OP_TIMEOUT)).at
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     sample.error = "card not seen"
                 finally:
                     watch.forget(key)
@@ -392,7 +407,16 @@ async def creates(h: Harness, cfg: Config, users: list[tuple[str, str]], *, prob
     try:
         async with _session(cfg.create_conns) as session:
             driver = Creates(h, watch, session, users, prefix="p" if probe else "c")
-            load = closed_loop(cfg.create_conns, cfg.create_warmup, cfg.create_duration, driver.op)
+            meet_before, slack_before = h.meet_state.counts.copy(), h.slack_state.counts.copy()
+
+            async def load_run() -> JSON:
+                result = await closed_loop(cfg.create_conns, cfg.create_warmup, cfg.create_duration, driver.op)
+                ops = max(1, result["total_ops"])
+                result["meet_calls_per_create"] = counts_delta(h.meet_state.counts, meet_before, ops)
+                result["slack_calls_per_create"] = counts_delta(h.slack_state.counts, slack_before, ops)
+                return result
+
+            load = load_run()
             if not probe:
                 return await load
             body, content_type = HELP
@@ -449,30 +473,50 @@ async def redis_per_op(h: Harness, cfg: Config, users: list[tuple[str, str]]) ->
         async with _session(4) as session:
             driver = Creates(h, watch, session, [(user_id, email)], prefix="r")
 
-            async def sequential(op: Callable[[int], Awaitable[Sample]], n: int) -> tuple[JSON, JSON, int, int]:
+            async def sequential(op: Callable[[int], Awaitable[Sample]], n: int) -> tuple[JSON, int]:
                 await op(10**6)  # warm: pool connection, token, code cache
-                await asyncio.sleep(0.3)
-                meet_calls, slack_calls = len(h.meet.state.calls) if h.meet else 0, len(h.slack_state.calls)
+                await h.quiesce(quiet=0.5)
+                meet_before, slack_before = h.meet_state.counts.copy(), h.slack_state.counts.copy()
                 before = RedisCounters.take(client)
                 failures = 0
                 for i in range(n):
                     sample = await op(i)
                     failures += sample.error is not None
-                await asyncio.sleep(0.3)  # work after the card/reply (e.g. remembering the card) finishes
+                await h.quiesce(quiet=0.5)  # work after the card or reply (remembering it, Home tab...) counts too
                 delta = RedisCounters.take(client).since(before)
                 per_op = {
                     "commands": round(delta["commands"] / n, 2),
                     "round_trips": round(delta["round_trips"] / n, 2),
                     "by_command": {k: round(v / n, 2) for k, v in delta["by_command"].items()},
-                    "meet_calls": round(((len(h.meet.state.calls) if h.meet else 0) - meet_calls) / n, 2),
-                    "slack_calls": round((len(h.slack_state.calls) - slack_calls) / n, 2),
+                    "meet_calls": counts_delta(h.meet_state.counts, meet_before, n),
+                    "slack_calls": counts_delta(h.slack_state.counts, slack_before, n),
+                    "ops": n,
+                    "failed": failures,
                 }
-                return per_op, delta, n, failures
+                return per_op, failures
 
             async def create(i: int) -> Sample:
                 return await driver.op(0, i)
 
-            create_per_op, create_total, n_create, create_failures = await sequential(create, cfg.redis_ops)
+            create_per_op, _ = await sequential(create, cfg.redis_ops)
+
+            async def home(i: int) -> Sample:
+                """What a create triggers after its card: the Home tab republished (app_home_opened does only that)."""
+                arrival = watch.expect(f"home:{user_id}")
+                event = {"type": "app_home_opened", "user": user_id, "channel": "D0BENCH", "tab": "home",
+                         "event_ts": f"{time.time():.6f}"}
+                body = json.dumps(h.slack_state.event_envelope(event))
+                sample = Sample(time.perf_counter())
+                try:
+                    await post_signed(session, h.bot.url + EVENTS_PATH if h.bot else "", body, "application/json")
+                    sample.done = (await asyncio.wait_for(arrival, OP_TIMEOUT)).at
+                except TimeoutError:
+                    sample.error = "no views.publish"
+                finally:
+                    watch.forget(f"home:{user_id}")
+                return sample
+
+            home_per_op, _ = await sequential(home, cfg.redis_ops)
 
             # a meeting to ask about: created through the bot (so its code and owner are known), made live
             made = await driver.op(0, 10**7)
@@ -494,20 +538,21 @@ async def redis_per_op(h: Harness, cfg: Config, users: list[tuple[str, str]]) ->
                     await post_signed(session, h.bot.url + EVENTS_PATH if h.bot else "", body, content_type)
                     got = await asyncio.wait_for(arrival, OP_TIMEOUT)
                     sample.done = got.at
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     sample.error = "no status reply"
                 finally:
                     watch.forget(key)
                 return sample
 
-            status_per_op, status_total, n_status, status_failures = await sequential(status, cfg.redis_ops)
+            status_per_op, _ = await sequential(status, cfg.redis_ops)
     finally:
         watch.close()
         client.close()
     return {
         "calibration": calibration,
-        "create": {**create_per_op, "ops": n_create, "failed": create_failures},
-        "status": {**status_per_op, "ops": n_status, "failed": status_failures, "meeting": code, "live": True},
+        "create": create_per_op,
+        "home_refresh": home_per_op,
+        "status": {**status_per_op, "meeting": code, "live": True},
     }
 
 
@@ -535,7 +580,7 @@ async def unfurls(h: Harness, cfg: Config, users: list[tuple[str, str]]) -> JSON
                         await post_signed(session, url, body, "application/json")
                         sample.ack = time.perf_counter()
                         sample.done = (await asyncio.wait_for(arrival, timeout)).at
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         sample.error = "no chat.unfurl for every link"
                         watch.forget_unfurl(arrival)
                     return sample
@@ -548,8 +593,12 @@ async def unfurls(h: Harness, cfg: Config, users: list[tuple[str, str]]) -> JSON
                 return {"implemented": False, "note": "n/a (unfurls not implemented): no chat.unfurl within 3 s"}
             results = {}
             for per_message in (1, 10):
-                results[str(per_message)] = await closed_loop(cfg.unfurl_conns, 1.0, cfg.unfurl_duration,
-                                                              op_for(per_message))
+                await h.quiesce()
+                meet_before = h.meet_state.counts.copy()
+                result = await closed_loop(cfg.unfurl_conns, 1.0, cfg.unfurl_duration, op_for(per_message))
+                result["meet_calls_per_link"] = counts_delta(h.meet_state.counts, meet_before,
+                                                             max(1, result["total_ops"] * per_message))
+                results[str(per_message)] = result
             return {"implemented": True, "conns": cfg.unfurl_conns, "latency_s": UNFURL_LATENCY,
                     "per_message": results}
     finally:

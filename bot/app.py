@@ -8,6 +8,7 @@ import aiohttp
 import httpx
 from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -25,6 +26,7 @@ from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
 from bot.meet.client import MeetClient, build_http_client
 from bot.slack.account_handlers import AccountHandlers
+from bot.slack.clients import SlackClients
 from bot.slack.directory import SlackDirectory
 from bot.slack.home import HomeHandlers
 from bot.slack.listeners import SlackDeps, register
@@ -34,6 +36,7 @@ from bot.slack.room_handlers import RoomHandlers
 from bot.store.connection import connect
 from bot.store.crypto import TokenCipher
 from bot.store.google_links import GoogleLinkStore
+from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys, Tenant
 from bot.store.oauth_state import OAuthStateStore
 from bot.store.rooms import RoomStore
@@ -56,6 +59,8 @@ class Services:
     directory: SlackDirectory
     rooms: Rooms
     account_handlers: AccountHandlers
+    clients: SlackClients
+    installations: RedisInstallationStore | None
     home: HomeHandlers
     closers: list[object]
 
@@ -86,7 +91,9 @@ async def open_services(settings: Settings) -> Services:
     redis = connect(settings.redis_url)
     keys = Keys()
     cipher = TokenCipher(settings.token_encryption_keys)
-    directory = SlackDirectory(slack, redis, keys)
+    installations = RedisInstallationStore(redis, keys, cipher) if settings.multi_workspace else None
+    clients = SlackClients(slack, installations)
+    directory = SlackDirectory(clients, redis, keys)
     oauth = delegation = None
     if settings.google_service_account_file is not None:
         delegation = DelegatedCredentials(settings.google_service_account_file, settings.google_scopes,
@@ -136,6 +143,8 @@ async def open_services(settings: Settings) -> Services:
         directory=directory,
         rooms=rooms,
         account_handlers=account_handlers,
+        clients=clients,
+        installations=installations,
         home=HomeHandlers(meetings, rooms, accounts, account_handlers, redis, keys),
         closers=[c for c in (oauth, delegation) if c is not None],
     )
@@ -150,18 +159,54 @@ async def close_services(services: Services) -> None:
         closer.close()  # type: ignore[attr-defined]
 
 
+# The bot scopes asked for at install; manifest.yaml lists the same (a test keeps them in step).
+BOT_SCOPES = (
+    "commands", "chat:write", "chat:write.public", "links:read", "links:write", "users:read", "users:read.email",
+    "bookmarks:read", "bookmarks:write", "channels:read", "groups:read", "im:read", "mpim:read",
+)
+SLACK_INSTALL_PATH = "/slack/install"
+SLACK_REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def slack_authorize_url(api_url: str) -> str:
+    """Slack's consent page lives beside its Web API: https://slack.com/api/ → https://slack.com/oauth/v2/authorize."""
+    return api_url.rstrip("/").removesuffix("/api") + "/oauth/v2/authorize"
+
+
 def build_bolt_app(services: Services) -> AsyncApp:
     settings = services.settings
 
     async def is_linked(tenant: Tenant, user_id: str) -> bool:
         return settings.uses_delegation or await services.accounts.describe(tenant, user_id) is not None
 
+    oauth: dict[str, object] = {}
+    if services.installations is not None:
+        oauth = {
+            "installation_store": services.installations,
+            "oauth_settings": AsyncOAuthSettings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=services.installations,
+                state_store=RedisInstallStateStore(services.redis, services.keys),
+                redirect_uri=settings.public_url.rstrip("/") + SLACK_REDIRECT_PATH,
+                install_path=SLACK_INSTALL_PATH,
+                redirect_uri_path=SLACK_REDIRECT_PATH,
+                authorization_url=slack_authorize_url(settings.slack_api_url),
+                install_page_rendering_enabled=False,
+            ),
+        }
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
         client=services.slack,
         process_before_response=True,
         request_verification_enabled=not settings.socket_mode,
+        **oauth,  # type: ignore[arg-type]
     )
+
+    if services.installations is not None:
+        # Before register(): Bolt runs the first matching listener, and register() adds no-ops for these events.
+        app.enable_token_revocation_listeners()
     register(
         app,
         SlackDeps(

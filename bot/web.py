@@ -61,7 +61,7 @@ def build_web_app(
                 message = connected_message(outcome.email or "", outcome.scopes, outcome.pending.retry_text)
                 await _tell_slack(services, outcome.pending.response_url, message)
             actor = Actor(outcome.pending.tenant, outcome.pending.user_id)
-            services.tasks.spawn(services.home.refresh(actor, services.slack), name="home")
+            services.tasks.spawn(_refresh_home(services, actor), name="home")
         status, page = callback_page(outcome.reason, outcome.email)
         return web.Response(status=status, text=page, content_type="text/html", headers=_NO_STORE)
 
@@ -71,6 +71,17 @@ def build_web_app(
     app.router.add_get("/readyz", readyz)
     if serve_slack:
         app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    if bolt.oauth_flow is not None:
+        flow = bolt.oauth_flow
+
+        async def install(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+        async def installed(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+        app.router.add_get(flow.install_path, install)
+        app.router.add_get(flow.redirect_uri_path, installed)
     return app
 
 
@@ -83,6 +94,14 @@ async def _tell_slack(services: Services, response_url: str, message: dict[str, 
         await AsyncWebhookClient(response_url, session=services.slack_session, timeout=5).send_dict(message)
     except Exception as error:
         log.warning("could not tell Slack about the new link: %s", type(error).__name__)
+
+
+async def _refresh_home(services: Services, actor: Actor) -> None:
+    try:
+        client = await services.clients.for_tenant(actor.tenant)
+    except LookupError:
+        return
+    await services.home.refresh(actor, client)
 
 
 async def _redis_answers(services: Services) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
+from tests.emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import event, slash_command
@@ -156,3 +159,35 @@ def test_several_workers_share_the_port(start_bot: Callable[..., BotProcess]) ->
     assert all(httpx.get(bot.url + "/healthz").status_code == 200 for _ in range(20))
     assert bot.stop() == 0
     assert bot.log_text().count("stopped") == 2
+
+
+async def test_many_workspace_install_round_trip(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, redis_client: aioredis.Redis
+) -> None:
+    state = slack_emulator.state
+    bot = start_bot(SLACK_BOT_TOKEN="", SLACK_CLIENT_ID=state.client_id, SLACK_CLIENT_SECRET=state.client_secret)
+    async with httpx.AsyncClient(timeout=5) as client:
+        install = await client.get(bot.url + "/slack/install", follow_redirects=False)
+        assert install.status_code == 302
+        consent = install.headers["location"]
+        assert consent.startswith(slack_emulator.url + "/oauth/v2/authorize") and "chat:write" in consent
+        cookie = install.headers["set-cookie"].split(";")[0]
+        back = await client.get(consent, follow_redirects=False)
+        callback = back.headers["location"]
+        assert callback.startswith(bot.url + "/slack/oauth_redirect")
+        done = await client.get(callback, headers={"Cookie": cookie}, follow_redirects=False)
+        assert done.status_code in (200, 302), done.text
+        replay = await client.get(callback, headers={"Cookie": cookie}, follow_redirects=False)
+        assert replay.status_code >= 400
+
+    raw = await redis_client.get("meetbot:{-:T0001}:installation")
+    assert raw is not None and b"xoxb-" not in raw, "the bot token is stored encrypted"
+
+    help_reply = await bot.post(slash_command("help"))
+    assert help_reply.status_code == 200 and "How to use /meet" in help_reply.text
+
+    await bot.post(event({"type": "app_uninstalled"}))
+    deadline = time.monotonic() + 5
+    while await redis_client.get("meetbot:{-:T0001}:installation") is not None:
+        assert time.monotonic() < deadline, "uninstall did not remove the installation"
+        await asyncio.sleep(0.05)

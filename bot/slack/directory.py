@@ -7,8 +7,8 @@ import logging
 
 from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.clients import NotInstalled, SlackClients
 from bot.store.keys import Keys, Tenant
 
 __all__ = ["SlackDirectory"]
@@ -20,8 +20,8 @@ NO_EMAIL = b"-"
 
 
 class SlackDirectory:
-    def __init__(self, client: AsyncWebClient, redis: Redis, keys: Keys, timeout: float = 1.5) -> None:
-        self._client = client
+    def __init__(self, clients: SlackClients, redis: Redis, keys: Keys, timeout: float = 1.5) -> None:
+        self._clients = clients
         self._redis = redis
         self._keys = keys
         self._timeout = timeout
@@ -33,8 +33,9 @@ class SlackDirectory:
         if cached is not None:
             return None if cached == NO_EMAIL else _text(cached)
         try:
-            answer = await asyncio.wait_for(self._client.users_info(user=user_id), self._timeout)
-        except (SlackApiError, TimeoutError) as error:
+            client = await self._clients.for_tenant(tenant)
+            answer = await asyncio.wait_for(client.users_info(user=user_id), self._timeout)
+        except (SlackApiError, TimeoutError, NotInstalled) as error:
             log.warning("users.info failed for a user: %s", type(error).__name__)
             return None
         profile = (answer.get("user") or {}).get("profile") or {}
@@ -45,8 +46,9 @@ class SlackDirectory:
     async def is_admin(self, tenant: Tenant, user_id: str) -> bool:
         """Workspace admins and owners may replace or clear any channel's room. Asked fresh: roles change."""
         try:
-            answer = await asyncio.wait_for(self._client.users_info(user=user_id), self._timeout)
-        except (SlackApiError, TimeoutError):
+            client = await self._clients.for_tenant(tenant)
+            answer = await asyncio.wait_for(client.users_info(user=user_id), self._timeout)
+        except (SlackApiError, TimeoutError, NotInstalled):
             return False  # when in doubt, not an admin
         user = answer.get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))

@@ -1,0 +1,33 @@
+"""manifest.yaml must match what the code registers and asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.app import BOT_SCOPES, SLACK_REDIRECT_PATH
+from bot.slack.listeners import START_SHORTCUT, STATUS_SHORTCUT
+from bot.web import SLACK_EVENTS_PATH
+
+MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "manifest.yaml").read_text())
+
+
+def test_scopes_match_the_install_request() -> None:
+    assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
+    assert MANIFEST["oauth_config"]["redirect_urls"][0].endswith(SLACK_REDIRECT_PATH)
+
+
+def test_command_events_shortcuts_and_urls() -> None:
+    features, settings = MANIFEST["features"], MANIFEST["settings"]
+    (command,) = features["slash_commands"]
+    assert command["command"] == "/meet" and command["should_escape"] is True and command["usage_hint"]
+    assert {s["callback_id"]: s["type"] for s in features["shortcuts"]} == {
+        START_SHORTCUT: "global", STATUS_SHORTCUT: "message"}
+    assert features["unfurl_domains"] == ["meet.google.com"] and features["app_home"]["home_tab_enabled"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "link_shared", "app_home_opened", "app_uninstalled", "tokens_revoked"}
+    for url in (command["url"], settings["event_subscriptions"]["request_url"],
+                settings["interactivity"]["request_url"]):
+        assert url.endswith(SLACK_EVENTS_PATH)
+    assert settings["interactivity"]["is_enabled"] is True
