@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -191,3 +192,20 @@ async def test_many_workspace_install_round_trip(
     while await redis_client.get("meetbot:{-:T0001}:installation") is not None:
         assert time.monotonic() < deadline, "uninstall did not remove the installation"
         await asyncio.sleep(0.05)
+
+
+def test_socket_mode_serves_commands_and_keeps_health_routes(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator
+) -> None:
+    bot = start_bot(SLACK_APP_TOKEN="xapp-1-test", SLACK_SIGNING_SECRET="")
+    socket = slack_emulator.state.socket_mode
+    deadline = time.monotonic() + 10
+    while not socket.connected or httpx.get(bot.url + "/readyz").status_code != 200:
+        assert time.monotonic() < deadline, bot.log_text()
+        time.sleep(0.05)
+    assert httpx.get(bot.url + "/readyz").json()["checks"]["slack_socket"] is True
+    payload = dict(parse_qsl(slash_command("help")[0]))
+    ack = socket.deliver("slash_commands", payload)
+    assert "How to use /meet" in json.dumps(ack["payload"])
+    assert httpx.post(bot.url + "/slack/events", content=b"{}").status_code == 404, "no HTTP request URL"
+    assert bot.stop() == 0

@@ -44,6 +44,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from aiohttp import web
 
 from tests.emulators._server import BackgroundServer, run_standalone
+from tests.emulators.slack_socket import SocketMode
 
 JSON = dict[str, Any]
 
@@ -431,6 +432,7 @@ class SlackState:
         oauth_redirect_uri: str | None = None,
     ) -> None:
         self._lock = threading.RLock()
+        self.socket_mode = SocketMode()
         self.bot_token = bot_token
         self.team_id = team_id
         self.team_name = team_name
@@ -2367,6 +2369,7 @@ async def _ctl_state(request: web.Request) -> web.StreamResponse:
 def build_app(state: SlackState | None = None) -> web.Application:
     app = web.Application()
     app[STATE_KEY] = state if state is not None else SlackState()
+    app[STATE_KEY].socket_mode.install(app)
     app.router.add_route("*", "/api/{method}", _api_handler)
     app.router.add_post("/commands/{name}", _response_url_handler)
     app.router.add_get("/oauth/v2/authorize", _authorize_handler)
