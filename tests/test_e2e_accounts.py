@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.emulators.meet import MeetEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, button_urls, link_google
+from tests.support.flows import all_text, block_action, button_urls, link_google
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import slash_command
 
@@ -165,3 +165,26 @@ async def test_a_token_google_refuses_early_is_refreshed_once_and_retried(
     slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
     assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [401, 200]
     assert meet_emulator.state.refresh_grants == 1
+
+
+async def test_connect_prompt_offers_the_waiting_command_again(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    slack_emulator.state.add_user(ALICE, "alice", email=EMAIL)
+    prompt_url = slack_emulator.response_url("waiting", channel="C0GENERAL", user=ALICE)
+    await bot.post(slash_command("new Planning", user_id=ALICE, response_url=prompt_url))
+    prompt = slack_emulator.state.wait_for_response_posts_blocking("waiting", 1, timeout=10)[0]["body"]
+    (consent,) = button_urls(prompt)
+    async with httpx.AsyncClient() as client:
+        redirect = await client.get(consent, follow_redirects=False)
+        assert (await client.get(redirect.headers["location"])).status_code == 200
+    connected = slack_emulator.state.wait_for_response_posts_blocking("waiting", 2, timeout=10)[1]["body"]
+    retry = next(el for b in connected["blocks"] if b["type"] == "actions" for el in b["elements"])
+    assert retry["action_id"] == "meet_retry" and retry["value"] == "new Planning"
+
+    click = block_action("meet_retry", retry["value"], user_id=ALICE, channel="C0GENERAL", message_ts=None,
+                         response_url=slack_emulator.response_url("retry", channel="C0GENERAL", user=ALICE))
+    assert (await bot.post(click)).status_code == 200
+    (card,) = slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    assert "Planning" in all_text(card["args"])
+    assert [c["user"] for c in meet_emulator.state.calls_to("spaces.create")] == [EMAIL]
