@@ -234,3 +234,18 @@ async def test_missing_scope_for_spaces_created_elsewhere(
     foreign = meet_emulator.state.create_space(erin[1], client_id="another-app")
     reply = all_text(await world.command(f"status {foreign['meetingCode']}", erin))
     assert "created outside meetbot" in reply and "meetings.space.readonly" in reply
+
+
+async def test_cards_follow_an_end_seen_by_a_status_check(world: World) -> None:
+    slack, meet = world.slack, world.meet
+    await world.command("new Standup", wait=False)
+    card = world.card()
+    space = space_of(card)
+    meet.state.join(space, user=BOB[1])
+    meet.state.end_conference(space)  # ended in Meet itself, not through meetbot
+    assert "is idle" in all_text(await world.command(meet.state.space(space)["meetingCode"]))
+    (update,) = slack.state.wait_for_calls_blocking("chat.update", 1, timeout=10)
+    assert update["args"]["ts"] == card["response"]["ts"] and "ended" in all_text(update["args"])
+    await world.command(meet.state.space(space)["meetingCode"])
+    await asyncio.sleep(0.3)
+    assert len(slack.state.calls_to("chat.update")) == 1, "a card is turned into 'ended' once"

@@ -31,6 +31,7 @@ __all__ = [
     "Actor",
     "ConferenceSummary",
     "EndedMeeting",
+    "History",
     "MeetingStatus",
     "Meetings",
     "SettingChange",
@@ -124,6 +125,13 @@ class SettingChange:
 class ConferenceSummary:
     record: ConferenceRecord
     participants: tuple[Participant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    space_name: str
+    label: str
+    calls: list[ConferenceSummary]  # newest first
 
 
 def parse(reference: str) -> MeetingRef:
@@ -290,7 +298,7 @@ class Meetings:
 
     # --- history -----------------------------------------------------------------------------------------------
 
-    async def history(self, actor: Actor, reference: str, limit: int = 10) -> tuple[str, list[ConferenceSummary]]:
+    async def history(self, actor: Actor, reference: str, limit: int = 10) -> History:
         ref = parse(reference)
         label = label_of(ref)
         caller = self._as(actor)
@@ -303,4 +311,4 @@ class Meetings:
             return tuple(found)
 
         everyone = await asyncio.gather(*(people(r) for r in records))
-        return name, [ConferenceSummary(r, p) for r, p in zip(records, everyone, strict=True)]
+        return History(name, label, [ConferenceSummary(r, p) for r, p in zip(records, everyone, strict=True)])

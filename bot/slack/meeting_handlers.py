@@ -95,12 +95,12 @@ class MeetingHandlers:
                                                  report))
 
     async def history(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
-        space_name, summaries = await self.meetings.history(actor, reference)
-        label = reference if "meet.google.com" not in reference else reference.rsplit("/", 1)[-1].strip("<>")
-        await respond(**history_message(label, summaries))
-        if summaries and summaries[0].record.end_time is not None:
-            await self.refresh_cards(actor, space_name, client, EndedMeeting(space_name, label, None,
-                                                                              summaries[0].record), None)
+        found = await self.meetings.history(actor, reference)
+        await respond(**history_message(found.label, found.calls))
+        latest = found.calls[0].record if found.calls else None
+        if latest is not None and latest.end_time is not None:
+            ended = EndedMeeting(found.space_name, found.label, None, latest)
+            await self.refresh_cards(actor, found.space_name, client, ended, None)
 
     async def open_settings(self, actor: Actor, reference: str, trigger_id: str, channel_id: str | None,
                             client: AsyncWebClient) -> None:
