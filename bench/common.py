@@ -67,11 +67,12 @@ class TappedSlackState(SlackState):
         if tap is not None:
             tap(args, time.perf_counter())
 
-    def record_response_post(self, name: str, raw: bytes, status: int, response: JSON | str) -> None:
-        super().record_response_post(name, raw, status, response)
+    def handle_response_post(self, name: str, raw: bytes, content_type: str) -> tuple[int, str]:
+        answer = super().handle_response_post(name, raw, content_type)
         self.counts["response_url"] += 1
         if self.response_tap is not None:
             self.response_tap(name, raw, time.perf_counter())
+        return answer
 
 
 class CountingMeetState(MeetState):
@@ -226,15 +227,16 @@ class Harness:
         assert isinstance(state, CountingMeetState)
         return state
 
-    async def quiesce(self, quiet: float = 1.0, limit: float = 90.0) -> float:
+    async def quiesce(self, quiet: float = 1.0, limit: float = 90.0, *, watch_redis: bool = True) -> float:
         """Wait (bounded) until the bot has stopped working: no Redis command, Meet call or Slack call for `quiet`
         seconds. Background work of one scenario (e.g. Home tab refreshes) must not leak into the next one's
-        figures. Returns the seconds waited."""
+        figures. `watch_redis=False` leaves Redis alone (while its counters are being read). Returns the seconds
+        waited."""
         client = self.redis_client()
         started = last_change = time.monotonic()
         try:
             def snapshot() -> tuple[int, int, int]:
-                commands = int(client.info("stats")["total_commands_processed"])
+                commands = int(client.info("stats")["total_commands_processed"]) if watch_redis else 0
                 return commands, sum(self.meet_state.counts.values()), sum(self.slack_state.counts.values())
 
             previous = snapshot()
