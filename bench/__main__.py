@@ -169,6 +169,7 @@ def unfurl_rows(result: JSON) -> list[Row]:
     rows = []
     for n, r in result["per_message"].items():
         failed = f", {r['failed']} failed" if r["failed"] else ""
+        failed += f", {r['degraded_pct']:g}% of links without status" if r.get("degraded_pct") else ""
         rows.append(Row("6 unfurls", f"events/s, {n} link/msg @{r['workers']}",
                         f"{rate(r['per_s'])} (p50 {ms(r['completion']['p50_ms'])}, p99 "
                         f"{ms(r['completion']['p99_ms'])}{failed})", f"{rate(r['per_s'] * int(n))} links"))

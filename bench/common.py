@@ -63,6 +63,9 @@ class TappedSlackState(SlackState):
                     **kwargs: Any) -> None:
         super().record_call(method, args, token, status, response, **kwargs)
         self.counts[method] += 1
+        if not (isinstance(response, dict) and response.get("ok") is True):
+            error = response.get("error") if isinstance(response, dict) else status
+            self.counts[f"{method}!{error}"] += 1
         tap = self.taps.get(method)
         if tap is not None:
             tap(args, time.perf_counter())

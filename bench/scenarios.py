@@ -83,6 +83,8 @@ class Watch:
         state.taps["views.publish"] = self._on_publish
         state.response_tap = self._on_reply
         self.unfurl_calls = 0
+        self.unfurled_links = 0
+        self.degraded_links = 0  # unfurls that carry a :warning: (no status: Google too slow, lookup failed...)
 
     def close(self) -> None:
         state = self._h.slack_state
@@ -136,6 +138,9 @@ class Watch:
                 unfurls = json.loads(unfurls)
             except ValueError:
                 unfurls = {}
+        if isinstance(unfurls, dict):
+            self.unfurled_links += len(unfurls)
+            self.degraded_links += sum(":warning:" in json.dumps(card) for card in unfurls.values())
         for key in (f"ts:{args.get('channel')}:{args.get('ts')}", f"id:{args.get('unfurl_id')}"):
             entry = self._unfurls.get(key)
             if entry is None:
@@ -596,7 +601,9 @@ async def unfurls(h: Harness, cfg: Config, users: list[tuple[str, str]]) -> JSON
             for per_message in (1, 10):
                 await h.quiesce()
                 meet_before = h.meet_state.counts.copy()
+                watch.unfurled_links = watch.degraded_links = 0
                 result = await closed_loop(cfg.unfurl_conns, 1.0, cfg.unfurl_duration, op_for(per_message))
+                result["degraded_pct"] = round(100 * watch.degraded_links / max(1, watch.unfurled_links), 1)
                 result["meet_calls_per_link"] = counts_delta(h.meet_state.counts, meet_before,
                                                              max(1, result["total_ops"] * per_message))
                 results[str(per_message)] = result

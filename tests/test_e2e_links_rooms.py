@@ -200,19 +200,31 @@ async def test_concurrent_room_new_has_exactly_one_winner(
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
 
 
-async def test_app_home_is_published(
-    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+async def test_app_home_is_published_and_follows_changes(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None,
+    redis_client: aioredis.Redis
 ) -> None:
-    await run(bot, slack_emulator, "new Daily", wait=False)
-    slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    def alice_publishes() -> list[dict[str, Any]]:
+        return [c for c in slack_emulator.state.calls_to("views.publish") if c["args"]["user_id"] == ALICE[0]]
+
+    await wait_until(lambda: len(alice_publishes()) == 1)  # connecting publishes the Home tab
     await send_event(bot, slack_emulator, {"type": "app_home_opened", "user": ALICE[0], "channel": "D0ALICE",
                                            "tab": "home", "event_ts": "1.1"})
-    await wait_until(lambda: slack_emulator.state.home_view(ALICE[0]) is not None
-                     and "Daily" in json.dumps(slack_emulator.state.home_view(ALICE[0])))
+    await wait_until(lambda: len(alice_publishes()) == 2)
     home = json.dumps(slack_emulator.state.home_view(ALICE[0]))
     assert "Connected to Google as *alice@example.com*" in home and "How to use" in home
-    publishes = slack_emulator.state.calls_to("views.publish")
-    assert any("hash" in c["args"] for c in publishes[1:]), "later publishes pass the last hash"
+    assert "hash" in alice_publishes()[1]["args"], "a re-render passes the last hash"
+
+    await run(bot, slack_emulator, "new Daily", wait=False)
+    await wait_until(lambda: "Daily" in json.dumps(slack_emulator.state.home_view(ALICE[0])))
+
+    # A user without a Home tab costs nothing: no re-render after their meeting changes.
+    await redis_client.delete(f"meetbot:{{-:T0001:{ALICE[0]}}}:home-hash")
+    before = len(alice_publishes())
+    await run(bot, slack_emulator, "new Retro", wait=False)
+    slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 2, timeout=10)
+    await asyncio.sleep(0.3)
+    assert len(alice_publishes()) == before
 
 
 async def test_shortcuts(

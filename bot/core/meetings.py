@@ -168,7 +168,8 @@ class Meetings:
             "create", "a new meeting", lambda token: self._meet.create_space(token, config))
         return StartedMeeting(space, title, access)
 
-    async def remember_started(self, actor: Actor, started: StartedMeeting, card: Card | None) -> None:
+    async def remember_started(self, actor: Actor, started: StartedMeeting, card: Card | None) -> bool:
+        """Remember who started what and where its card is; True when the starter's Home tab shows meetings."""
         info = SpaceInfo(
             space_name=started.space.name,
             meeting_code=started.space.meeting_code,
@@ -177,7 +178,7 @@ class Meetings:
             title=started.title,
             created_at=time.time(),
         )
-        await self._records.remember_created(actor.tenant, info, card)
+        return await self._records.remember_created(actor.tenant, info, card)
 
     async def add_card(self, actor: Actor, space_name: str, card: Card) -> None:
         await self._records.add_card(actor.tenant, space_name.partition("/")[2], card)

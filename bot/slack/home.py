@@ -7,7 +7,7 @@ once more with the newer hash, so an older render never overwrites a newer one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -72,7 +72,7 @@ def home_view(connection: str, connect_button: Block | None, recent: list[tuple[
     return {"type": "home", "blocks": blocks[:100]}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HomeHandlers:
     meetings: Meetings
     rooms: Rooms
@@ -80,6 +80,18 @@ class HomeHandlers:
     account_handlers: AccountHandlers
     redis: Redis
     keys: Keys
+    # Per user: a refresh is running; True if another was asked for meanwhile (it runs once more, then stops).
+    _running: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    async def refresh_if_published(self, actor: Actor, client: AsyncWebClient) -> None:
+        """After a change: re-render only for users who have a Home tab (they opened it at least once)."""
+        try:
+            published = await self.redis.exists(self.keys.home_hash(actor.tenant, actor.user_id))
+        except Exception as error:
+            log.warning("home tab check failed: %s", type(error).__name__)
+            return
+        if published:
+            await self.refresh(actor, client)
 
     async def _connection(self, actor: Actor) -> tuple[str, Block | None, bool]:
         if self.accounts.uses_delegation:
@@ -110,11 +122,26 @@ class HomeHandlers:
         return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms)
 
     async def refresh(self, actor: Actor, client: AsyncWebClient) -> None:
-        """Publish, logging instead of raising: the Home tab is a convenience and must never disturb a command."""
+        """Publish, logging instead of raising: the Home tab is a convenience and must never disturb a command.
+
+        Bursts coalesce: while one render runs for a user, further requests fold into a single re-run.
+        """
+        key = (actor.tenant.tag, actor.user_id)
+        if key in self._running:
+            self._running[key] = True
+            return
+        self._running[key] = False
         try:
-            await self.publish(actor, client)
-        except Exception as error:
-            log.warning("home tab not published: %s", type(error).__name__)
+            while True:
+                try:
+                    await self.publish(actor, client)
+                except Exception as error:
+                    log.warning("home tab not published: %s", type(error).__name__)
+                if not self._running[key]:
+                    break
+                self._running[key] = False
+        finally:
+            del self._running[key]
 
     async def publish(self, actor: Actor, client: AsyncWebClient) -> None:
         key = self.keys.home_hash(actor.tenant, actor.user_id)

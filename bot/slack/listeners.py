@@ -193,9 +193,8 @@ class _Listeners:
             case grammar.Unknown(problem=problem, suggestion=suggestion):
                 return help_message(problem, suggestion)
             case grammar.New(title=title, access=access):
-                later(self._then_home(actor, client, meetings.start(
-                    actor, title, access, command["channel_id"], command.get("trigger_id") or "", client, respond)),
-                    "start")
+                later(self._start(actor, title, access, command["channel_id"], command.get("trigger_id") or "",
+                                  client, respond), "start")
             case grammar.Status(reference=reference):
                 later(meetings.status(actor, reference, respond, client), "status")
             case grammar.End(reference=reference):
@@ -231,15 +230,20 @@ class _Listeners:
                 later(self._then_home(actor, client, work), f"room-{action}")
         return None
 
+    async def _start(self, actor: Actor, title: str | None, access: grammar.Access | None, channel: str,
+                     request_id: str, client: AsyncWebClient, respond: Reply | None) -> None:
+        if await self._deps.meetings.start(actor, title, access, channel, request_id, client, respond):
+            self._deps.tasks.spawn(self._deps.home.refresh(actor, client), name="home")
+
     def _then_home(self, actor: Actor, client: AsyncWebClient, work: Coroutine[Any, Any, None]
                    ) -> Coroutine[Any, Any, None]:
-        """After work that changes what the Home tab shows, republish it (in the background, never failing)."""
+        """After work that changes what the Home tab shows, republish it if the user has one (never failing)."""
 
         async def chained() -> None:
             try:
                 await work
             finally:
-                self._deps.tasks.spawn(self._deps.home.refresh(actor, client), name="home")
+                self._deps.tasks.spawn(self._deps.home.refresh_if_published(actor, client), name="home")
 
         return chained()
 
@@ -343,8 +347,8 @@ class _Listeners:
             await client.chat_postMessage(channel=actor.user_id, text=str(message.get("text", "")),
                                           blocks=message.get("blocks"))
 
-        work = self._deps.meetings.start(actor, title, access, channel, str(view.get("id") or ""), client, None)
-        self._background(actor, tell, self._then_home(actor, client, work), name="start-modal")
+        work = self._start(actor, title, access, channel, str(view.get("id") or ""), client, None)
+        self._background(actor, tell, work, name="start-modal")
 
     async def on_status_shortcut(self, ack: Ack, body: dict[str, Any], respond: Reply) -> None:
         await ack()

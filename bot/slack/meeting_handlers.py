@@ -51,11 +51,14 @@ class MeetingHandlers:
     # --- commands ----------------------------------------------------------------------------------------------
 
     async def start(self, actor: Actor, title: str | None, access: grammar.Access | None, channel_id: str,
-                    request_id: str, client: AsyncWebClient, respond: Reply | None) -> None:
-        """Create the space as the caller and post its card; `request_id` (trigger_id) makes repeats harmless."""
+                    request_id: str, client: AsyncWebClient, respond: Reply | None) -> bool:
+        """Create the space as the caller and post its card; `request_id` (trigger_id) makes repeats harmless.
+
+        Returns whether the caller's Home tab should be re-rendered.
+        """
         if not await self.meetings.first_request(actor, "start", request_id or "none"):
             log.info("repeated start ignored")
-            return
+            return False
         started = await self.meetings.start(actor, title, _ACCESS[access] if access else None)
         space = started.space
         card_message = meeting_card(CardContent(space.name, space.meeting_code, space.meeting_uri, title,
@@ -68,7 +71,7 @@ class MeetingHandlers:
             if error.response.get("error") not in _CANNOT_POST or respond is None:
                 raise
             await respond(response_type="in_channel", **card_message)
-        await self.meetings.remember_started(actor, started, card)
+        return await self.meetings.remember_started(actor, started, card)
 
     async def status(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
         status = await self.meetings.status(actor, reference)

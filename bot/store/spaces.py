@@ -69,8 +69,12 @@ class SpaceRecords:
         except (ValueError, TypeError):
             return None
 
-    async def remember_created(self, tenant: Tenant, info: SpaceInfo, card: Card | None) -> None:
-        """One round trip: the space record, its code, and the card that shows it."""
+    async def remember_created(self, tenant: Tenant, info: SpaceInfo, card: Card | None) -> bool:
+        """One round trip: the space record, its code, the card that shows it, the owner's recent list.
+
+        Returns whether the owner has a published Home tab (asked in the same round trip), so the caller knows
+        whether re-rendering it is worth anything.
+        """
         space_id = info.space_name.partition("/")[2]
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(self._keys.space_owner(tenant, space_id), json.dumps(asdict(info)), ex=SPACE_TTL)
@@ -86,7 +90,9 @@ class SpaceRecords:
             pipe.lpush(recent, space_id)
             pipe.ltrim(recent, 0, RECENT_KEPT - 1)
             pipe.expire(recent, SPACE_TTL)
-        await pipe.execute()
+            pipe.exists(self._keys.home_hash(tenant, info.owner_user_id))
+        results = await pipe.execute()
+        return bool(info.owner_user_id and results[-1])
 
     async def recent(self, tenant: Tenant, user_id: str, limit: int) -> list[SpaceInfo]:
         """The spaces this user started lately, newest first, with what meetbot remembers of each."""
