@@ -101,7 +101,7 @@ async def _refresh_home(services: Services, actor: Actor) -> None:
         client = await services.clients.for_tenant(actor.tenant)
     except LookupError:
         return
-    await services.home.refresh(actor, client)  # linking changes the Home tab even if never opened yet
+    await services.home.refresh_if_published(actor, client)
 
 
 async def _redis_answers(services: Services) -> bool:
