@@ -197,39 +197,30 @@ class Meetings:
 
     # --- reading -----------------------------------------------------------------------------------------------
 
-    async def _fetch(self, ref: MeetingRef, caller: _Caller) -> Space:
-        """Get by the cached id when the code is known (ids never change), else by the code alias."""
-        label = label_of(ref)
-        if ref.kind == "code":
-            cached = await self._records.space_for_code(ref.value)
-            if cached is not None:
-                try:
-                    return await caller.call("read", label, lambda token: self._meet.get_space(token, cached))
-                except UnknownMeeting:
-                    await self._records.forget_code(ref.value)  # the code moved on; ask Google afresh
-        space = await caller.call("read", label, lambda token: self._meet.get_space(token, ref.resource_name))
-        if ref.kind == "code":
-            await self._records.remember_code(ref.value, space.name)
-        return space
+    async def _read(self, actor: Actor, ref: MeetingRef, caller: _Caller) -> tuple[Space, SpaceInfo | None]:
+        """Get the space as the caller sees it (a code alias is fine for reads), then, in one Redis round trip,
+        remember its code → id for later writes and load what meetbot knows of it."""
+        space = await caller.call("read", label_of(ref), lambda token: self._meet.get_space(token, ref.resource_name))
+        info = await self._records.learned(actor.tenant, space.name, ref.value if ref.kind == "code" else None)
+        return space, info
 
-    async def _space_name(self, ref: MeetingRef, caller: _Caller) -> str:
-        """Writes take only `spaces/{id}`: resolve a code to its id first, never send the alias."""
+    async def _space_name(self, actor: Actor, ref: MeetingRef, caller: _Caller) -> str:
+        """Writes take only `spaces/{id}`: resolve a code to its id first (cached), never send the alias."""
         if ref.kind == "space":
             return ref.resource_name
         cached = await self._records.space_for_code(ref.value)
-        return cached if cached is not None else (await self._fetch(ref, caller)).name
+        return cached if cached is not None else (await self._read(actor, ref, caller))[0].name
 
     async def lookup(self, actor: Actor, reference: str) -> Space:
         """The space as Google shows it to this caller (at least its id, code and link)."""
-        return await self._fetch(parse(reference), self._as(actor))
+        return (await self._read(actor, parse(reference), self._as(actor)))[0]
 
     async def status(self, actor: Actor, reference: str) -> MeetingStatus:
         ref = parse(reference)
         label = label_of(ref)
         caller = self._as(actor)
-        space = await self._fetch(ref, caller)
+        space, info = await self._read(actor, ref, caller)
         role: Role = "owner" if space.config is not None else "participant" if space.is_live else "other"
-        info = await self._records.info(actor.tenant, space.space_id)
         record_name = space.active_conference.conference_record if space.active_conference else None
         if not record_name:
             return MeetingStatus(space, role, label, info)
@@ -246,7 +237,7 @@ class Meetings:
         ref = parse(reference)
         label = label_of(ref)
         caller = self._as(actor)
-        name = await self._space_name(ref, caller)
+        name = await self._space_name(actor, ref, caller)
         info = await self._records.info(actor.tenant, name.partition("/")[2])
         owner = info.owner_user_id if info else None
         try:
@@ -268,9 +259,8 @@ class Meetings:
     # --- settings ----------------------------------------------------------------------------------------------
 
     async def _owned(self, actor: Actor, ref: MeetingRef, caller: _Caller) -> Space:
-        space = await self._fetch(ref, caller)
+        space, info = await self._read(actor, ref, caller)
         if space.config is None:
-            info = await self._records.info(actor.tenant, space.space_id)
             owner = info.owner_user_id if info else None
             who = f" <@{owner}> owns it." if owner else ""
             raise NotOwner(f"Only the meeting's owner can see or change the settings of {label_of(ref)}.{who}", owner)
@@ -303,7 +293,7 @@ class Meetings:
         ref = parse(reference)
         label = label_of(ref)
         caller = self._as(actor)
-        name = await self._space_name(ref, caller)
+        name = await self._space_name(actor, ref, caller)
         records = await caller.call("history", label, lambda token: self._meet.list_conference_records(
             token, f'space.name = "{name}"', limit=limit))
 

@@ -54,20 +54,21 @@ class SpaceRecords:
         value = await self._redis.get(self._keys.space_by_code(code))
         return _text(value) if value else None
 
-    async def remember_code(self, code: str, space_name: str) -> None:
-        await self._redis.set(self._keys.space_by_code(code), space_name, ex=CODE_TTL)
-
     async def forget_code(self, code: str) -> None:
         await self._redis.delete(self._keys.space_by_code(code))
 
     async def info(self, tenant: Tenant, space_id: str) -> SpaceInfo | None:
-        raw = await self._redis.get(self._keys.space_owner(tenant, space_id))
-        if not raw:
-            return None
-        try:
-            return SpaceInfo(**json.loads(raw))
-        except (ValueError, TypeError):
-            return None
+        return _info(await self._redis.get(self._keys.space_owner(tenant, space_id)))
+
+    async def learned(self, tenant: Tenant, space_name: str, code: str | None) -> SpaceInfo | None:
+        """After Google answered a read: remember code → id (for later writes) and return what meetbot knows of
+        the space, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        if code:
+            pipe.set(self._keys.space_by_code(code), space_name, ex=CODE_TTL)
+        pipe.get(self._keys.space_owner(tenant, space_name.partition("/")[2]))
+        results = await pipe.execute()
+        return _info(results[-1])
 
     async def remember_created(self, tenant: Tenant, info: SpaceInfo, card: Card | None) -> bool:
         """One round trip: the space record, its code, the card that shows it, the owner's recent list.
@@ -126,6 +127,15 @@ class SpaceRecords:
             channel, _, ts = _text(raw).partition(":")
             cards.append(Card(channel, ts))
         return sorted(cards, key=lambda c: (c.channel, c.ts))
+
+
+def _info(raw: bytes | str | None) -> SpaceInfo | None:
+    if not raw:
+        return None
+    try:
+        return SpaceInfo(**json.loads(raw))
+    except (ValueError, TypeError):
+        return None
 
 
 def _text(value: bytes | str) -> str:
