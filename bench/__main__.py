@@ -210,49 +210,58 @@ async def run(args: argparse.Namespace, h: Harness, cfg: scenarios.Config, only:
     users: list[tuple[str, str]] = []
 
     async def step(number: int, name: str, work: Callable[[], Any]) -> Any:
+        """Run one scenario; a scenario that breaks is reported (table and JSON) and the others still run."""
         waited = await h.quiesce()
         print(f"[{time.strftime('%H:%M:%S')}] scenario {number}: {name}"
               + (f" (waited {waited:.0f} s for the bot to go idle)" if waited > 2 else ""), flush=True)
-        return await work()
+        try:
+            return await work()
+        except Exception as error:
+            print(f"  scenario {number} failed: {type(error).__name__}: {error}", flush=True)
+            rows.append(Row(f"{number} FAILED", name, f"{type(error).__name__}: {str(error)[:80]}"))
+            results.setdefault("errors", {})[f"{number} {name}"] = f"{type(error).__name__}: {error}"
+            return None
 
     if only & {2, 3, 4, 6}:
         users = await scenarios.link_users(h, cfg.users)
-    if 1 in only:
-        results["1_help_ack"] = await step(1, "/meet help acknowledgement", lambda: scenarios.help_ack(h, cfg))
-        rows += help_rows(results["1_help_ack"])
-    if 5 in only:
-        results["5_rss"] = await step(5, "RSS over 20,000 commands", lambda: scenarios.rss_growth(h, cfg))
+    if 1 in only and (r := await step(1, "/meet help acknowledgement", lambda: scenarios.help_ack(h, cfg))):
+        results["1_help_ack"] = r
+        rows += help_rows(r)
+    if 5 in only and (r := await step(5, "RSS over 20,000 commands", lambda: scenarios.rss_growth(h, cfg))):
+        results["5_rss"] = r
     if 2 in only:
         capacity = await step(2, "harness capacity (no bot)", lambda: scenarios.meet_capacity(h, cfg))
         results["2_harness_capacity"] = capacity
-        results["2_create"] = await step(2, "/meet create, Meet answering in 150 ms",
-                                         lambda: scenarios.creates(h, cfg, users))
-        rows += create_rows(results["2_create"], capacity)
-        r = results["2_create"]
-        notes.append("  create under load, per create: Meet "
-                     + (", ".join(f"{k}x{v:g}" for k, v in r["meet_calls_per_create"].items()) or "none")
-                     + " | Slack " + (", ".join(f"{k}x{v:g}" for k, v in r["slack_calls_per_create"].items())
-                                      or "none"))
-        if r["failures"]:
-            notes.append(f"  create failures: {r['failures']}")
+        r = await step(2, "/meet create, Meet answering in 150 ms", lambda: scenarios.creates(h, cfg, users))
+        if r is not None:
+            results["2_create"] = r
+            rows += create_rows(r, capacity)
+            notes.append(f"  create under load: bot CPU {r['bot_cpu_pct']:g}% of one core; per create: Meet "
+                         + (", ".join(f"{k}x{v:g}" for k, v in r["meet_calls_per_create"].items()) or "none")
+                         + " | Slack " + (", ".join(f"{k}x{v:g}" for k, v in r["slack_calls_per_create"].items())
+                                          or "none"))
+            if r["failures"]:
+                notes.append(f"  create failures: {r['failures']}")
     if 3 in only:
         idle = await step(3, "help ack probe, idle", lambda: scenarios.ack_idle_probe(h, cfg))
         loaded = await step(3, "help ack probe during scenario 2's load",
                             lambda: scenarios.creates(h, cfg, users, probe=True))
-        results["3_ack_under_load"] = {"idle": idle, **loaded}
-        rows += probe_rows(loaded, idle)
-    if 4 in only:
-        results["4_redis"] = await step(4, "Redis commands per operation",
-                                        lambda: scenarios.redis_per_op(h, cfg, users))
-        rows += redis_rows(results["4_redis"])
-        notes += redis_notes(results["4_redis"])
-    if 5 in only:
+        if idle is not None and loaded is not None:
+            results["3_ack_under_load"] = {"idle": idle, **loaded}
+            rows += probe_rows(loaded, idle)
+    if 4 in only and (r := await step(4, "Redis commands per operation",
+                                      lambda: scenarios.redis_per_op(h, cfg, users))):
+        results["4_redis"] = r
+        rows += redis_rows(r)
+        notes += redis_notes(r)
+    if "5_rss" in results:
         rows += rss_rows(results["5_rss"])
     if 6 in only:
-        results["6_unfurls"] = await step(6, "link_shared unfurls", lambda: scenarios.unfurls(h, cfg, users))
-        rows += unfurl_rows(results["6_unfurls"])
-        for n, r in (results["6_unfurls"].get("per_message") or {}).items():
-            notes.append(f"  unfurl {n} link/msg, per link: Meet "
+        if (u := await step(6, "link_shared unfurls", lambda: scenarios.unfurls(h, cfg, users))) is not None:
+            results["6_unfurls"] = u
+            rows += unfurl_rows(u)
+        for n, r in (results.get("6_unfurls", {}).get("per_message") or {}).items():
+            notes.append(f"  unfurl {n} link/msg: bot CPU {r.get('bot_cpu_pct', 0):g}%; per link: Meet "
                          + (", ".join(f"{k}x{v:g}" for k, v in r["meet_calls_per_link"].items()) or "none")
                          + (f" | failures {r['failures']}" if r["failures"] else ""))
     return results, rows, notes

@@ -91,7 +91,8 @@ class CountingMeetState(MeetState):
 
 
 def counts_delta(after: Counter[str], before: Counter[str], per: int = 1) -> dict[str, float]:
-    return {k: round((after[k] - before[k]) / per, 2) for k in sorted(after) if after[k] != before[k]}
+    deltas = {k: round((after[k] - before[k]) / per, 2) for k in sorted(after) if after[k] != before[k]}
+    return {k: v for k, v in deltas.items() if v}
 
 
 # --- servers ----------------------------------------------------------------------------------------------------
@@ -378,6 +379,28 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """`with CpuMeter(pid) as m: ...` then `m.percent`: the process's CPU use over the block (100 = one core)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.percent = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self._cpu, self._wall = cpu_seconds(self.pid), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self._wall
+        self.percent = round(100 * (cpu_seconds(self.pid) - self._cpu) / wall, 1) if wall > 0 else 0.0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 REQUEST_DRAIN_SECONDS = 10.0
 BACKGROUND_DRAIN_SECONDS = 10.0
+LISTEN_BACKLOG = 2048
 
 
 async def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
@@ -50,7 +51,9 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
     if sock is not None:
         site = web.SockSite(runner, sock)
     else:
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.web_concurrency > 1)
+        # A deep backlog: a burst of new connections (an all-hands starting) must queue, not be dropped and retried.
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.web_concurrency > 1,
+                           backlog=LISTEN_BACKLOG)
     await site.start()
     if socket_handler is not None:
         await socket_handler.connect_async()  # type: ignore[no-untyped-call]

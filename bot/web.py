@@ -9,11 +9,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.app import Services
 from bot.core.meetings import Actor
 from bot.slack.account_handlers import connected_message
+from bot.slack.fast_path import FastPath
 from bot.store.connection import is_unavailable
 from bot.web_pages import callback_page
 
@@ -33,9 +35,16 @@ def build_web_app(
 ) -> web.Application:
     """`serve_slack=False` in Socket Mode: Slack requests arrive over the socket, health routes stay."""
 
+    fast = FastPath(services.settings.slack_signing_secret or "") if serve_slack else None
+
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        assert fast is not None
+        body = await request.text()
+        quick = fast.answer(body, request.headers)
+        if quick is not None:
+            return web.Response(text=quick, content_type="application/json")
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

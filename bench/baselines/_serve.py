@@ -23,6 +23,7 @@ def parse_args(description: str) -> argparse.Namespace:
     parser.add_argument("--slack-api-url", default=None, help="Web API base URL (Bolt's one auth.test call)")
     parser.add_argument("--token", default="xoxb-test-bot-token")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--backlog", type=int, default=128, help="listen backlog (aiohttp's default: 128)")
     return parser.parse_args()
 
 
@@ -30,10 +31,10 @@ async def healthz(_: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-async def _serve(app: web.Application, host: str, port: int) -> None:
+async def _serve(app: web.Application, host: str, port: int, backlog: int) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, backlog=backlog).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -56,7 +57,7 @@ def serve(build: Callable[[argparse.Namespace], Coroutine[Any, Any, web.Applicat
     async def main() -> None:
         app = await build(args)
         app.router.add_get("/healthz", healthz)
-        await _serve(app, args.host, args.port)
+        await _serve(app, args.host, args.port, args.backlog)
 
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(main())

@@ -17,7 +17,7 @@ from bot.meet.links import MeetingRef, find_references
 __all__ = ["LinkPreview", "meeting_links", "preview_links"]
 
 MAX_LINKS = 20
-MAX_CONCURRENT = 8
+MAX_CONCURRENT = 10
 
 
 @dataclass(frozen=True, slots=True)

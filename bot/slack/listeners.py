@@ -14,8 +14,6 @@ from typing import Any
 
 from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
@@ -70,7 +68,6 @@ class SlackDeps:
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    app.use(_event_dedupe(deps))
     listeners = _Listeners(deps)
     app.command("/meet")(listeners.on_meet)
     app.action(ACTION_JOIN)(listeners.on_join)
@@ -88,29 +85,6 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("app_home_opened")(listeners.on_home_opened)
     app.event("app_uninstalled")(listeners.on_ignored_event)
     app.event("tokens_revoked")(listeners.on_ignored_event)
-
-
-def _event_dedupe(deps: SlackDeps) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """Slack retries an event it thinks failed; the first delivery of each event_id wins, across processes."""
-
-    async def skip_seen_events(
-        req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
-    ) -> BoltResponse | None:
-        event_id = req.body.get("event_id") if req.body.get("type") == "event_callback" else None
-        if isinstance(event_id, str):
-            try:
-                first = await claim(deps.redis, deps.keys.event_seen(event_id), EVENT_DEDUPE_TTL)
-            except Exception as error:
-                if not is_unavailable(error):
-                    raise
-                first = True  # Better a rare duplicate than a lost event while Redis is down.
-                log.warning("event dedupe skipped: Redis unavailable")
-            if not first:
-                log.info("duplicate delivery of %s ignored", event_id)
-                return BoltResponse(status=200, body="")
-        return await next()
-
-    return skip_seen_events
 
 
 def actor_from(body: dict[str, Any]) -> Actor:
@@ -360,16 +334,38 @@ class _Listeners:
 
         self._background(actor, reply, show(), name="status-shortcut", response_url=body.get("response_url"))
 
+    async def _first_delivery(self, body: dict[str, Any]) -> bool:
+        """Slack retries an event it thinks failed; the first delivery of each event_id wins, across processes.
+
+        Checked inside the event listeners that act, not as global middleware: Bolt builds a middleware's
+        arguments on every request, which cost a fifth of the ack path for commands that never need it.
+        """
+        event_id = body.get("event_id")
+        if not isinstance(event_id, str):
+            return True
+        try:
+            first = await claim(self._deps.redis, self._deps.keys.event_seen(event_id), EVENT_DEDUPE_TTL)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning("event dedupe skipped: Redis unavailable")
+            return True  # better a rare duplicate than a lost event while Redis is down
+        if not first:
+            log.info("duplicate delivery of %s ignored", event_id)
+        return first
+
     async def on_link_shared(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
                              client: AsyncWebClient) -> None:
         await ack()
+        if not await self._first_delivery(body):
+            return
         actor = event_actor(body, event)
         self._background(actor, _no_reply, self._deps.previews.unfurl(actor, event, client), name="unfurl")
 
     async def on_home_opened(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
                              client: AsyncWebClient) -> None:
         await ack()
-        if event.get("tab") == "home":
+        if event.get("tab") == "home" and await self._first_delivery(body):
             self._deps.tasks.spawn(self._deps.home.refresh(event_actor(body, event), client), name="home")
 
     async def on_ignored_event(self, ack: Ack) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -19,9 +19,11 @@ def connect(url: str, *, max_connections: int = 64) -> Redis:
 
     The pool reconnects on its own, so the bot recovers when Redis comes back without a restart.
     """
-    return Redis.from_url(
+    # A blocking pool: a burst waits briefly for a free connection instead of failing as if Redis were down.
+    pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
+        timeout=1.0,
         socket_connect_timeout=1.0,
         socket_timeout=1.0,
         health_check_interval=30,
@@ -29,6 +31,7 @@ def connect(url: str, *, max_connections: int = 64) -> Redis:
         retry_on_error=[RedisConnectionError],
         decode_responses=False,
     )
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
 def is_unavailable(error: BaseException) -> bool:
