@@ -199,6 +199,8 @@ def config(args: argparse.Namespace, tool: str) -> scenarios.Config:
         cfg.rss_warmup, cfg.rss_commands, cfg.redis_ops, cfg.unfurl_duration = 500, 3000, 5, 2.0
     if args.duration:
         cfg.duration = args.duration
+    if args.create_conns:
+        cfg.create_conns = args.create_conns
     return cfg
 
 
@@ -283,6 +285,8 @@ def main() -> int:
                         help="load tool for scenario 1 (auto: wrk when installed)")
     parser.add_argument("--quick", action="store_true", help="short runs: a smoke test, not a measurement")
     parser.add_argument("--duration", type=float, default=None, help="seconds per scenario-1 run (default 5)")
+    parser.add_argument("--create-conns", type=int, default=None,
+                        help="concurrent creates in scenario 2 (default 64; throughput at 64 is latency-bound)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (bot and baseline logs)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})")
     args = parser.parse_args()

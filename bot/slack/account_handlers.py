@@ -18,7 +18,8 @@ from bot.slack.mrkdwn import code, escape
 
 __all__ = ["SCOPE_FEATURES", "AccountHandlers", "connected_message"]
 
-CONNECT_ACTION = "meet_connect"
+ACTION_CONNECT = "meet_connect"
+ACTION_RETRY = "meet_retry"
 _SCOPE = "https://www.googleapis.com/auth/meetings.space."
 # What each Meet scope lets meetbot do, in the words users see in `/meet me`.
 SCOPE_FEATURES = {
@@ -36,7 +37,7 @@ def _connect_blocks(lead: str, url: str) -> list[dict[str, Any]]:
             "block_id": "connect",
             "elements": [{
                 "type": "button",
-                "action_id": CONNECT_ACTION,
+                "action_id": ACTION_CONNECT,
                 "text": {"type": "plain_text", "text": "Connect Google account"},
                 "url": url,
                 "style": "primary",
@@ -57,7 +58,7 @@ def connected_message(email: str, scopes: tuple[str, ...], retry_text: str | Non
     if retry_text is not None:
         blocks.append({"type": "actions", "block_id": "retry", "elements": [{
             "type": "button",
-            "action_id": "meet_retry",
+            "action_id": ACTION_RETRY,
             "text": {"type": "plain_text", "text": f"Run /meet {retry_text}"[:75]},
             "value": retry_text[:2000],
         }]})

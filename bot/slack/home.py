@@ -19,7 +19,8 @@ from bot.core.meetings import Actor, Meetings
 from bot.core.previews import LinkPreview, preview_links
 from bot.core.rooms import Rooms
 from bot.meet.links import parse_reference
-from bot.slack.account_handlers import AccountHandlers
+from bot.slack.account_handlers import ACTION_CONNECT, AccountHandlers
+from bot.slack.cards import join_button
 from bot.slack.messages import usage_text
 from bot.slack.mrkdwn import code, escape
 from bot.store.keys import Keys
@@ -62,9 +63,9 @@ def home_view(connection: str, connect_button: Block | None, recent: list[tuple[
         blocks.append(_section("None yet. Type `/meet` in any channel to start one."))
     for info, preview in recent:
         title = escape(info.title) if info.title else "Google Meet"
-        join = {"type": "button", "action_id": "meet_join", "text": {"type": "plain_text", "text": "Join"},
-                "url": info.meeting_uri} if info.meeting_uri else None
-        blocks.append(_section(f"*{title}* {code(info.meeting_code or info.space_name)}{_state(preview)}", join))
+        join = join_button(info.meeting_uri)
+        blocks.append(_section(f"*{title}* {code(info.meeting_code or info.space_name)}{_state(preview)}",
+                               join[0] if join else None))
     blocks += [{"type": "divider"}, {"type": "header", "text": {"type": "plain_text", "text": "Rooms you set up"}}]
     blocks.append(_section("\n".join(f"• <#{channel}> {code(room.meeting_code or room.space_name)}"
                                      for channel, room in rooms) or "None. `/meet room` gives a channel one."))
@@ -100,7 +101,7 @@ class HomeHandlers:
         link = await self.accounts.describe(actor.tenant, actor.user_id)
         if link is None:
             url = await self.account_handlers.link_url(actor, None, None)
-            button = {"type": "button", "action_id": "meet_connect", "style": "primary", "url": url,
+            button = {"type": "button", "action_id": ACTION_CONNECT, "style": "primary", "url": url,
                       "text": {"type": "plain_text", "text": "Connect Google account"}}
             return ":link: Your Google account isn't connected.", button, False
         button = {"type": "button", "action_id": ACTION_DISCONNECT,

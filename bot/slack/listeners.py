@@ -21,7 +21,7 @@ from bot.core.errors import InvalidSettings, NotLinked, ReauthRequired, UserFaci
 from bot.core.meetings import Actor
 from bot.core.settings_catalog import parse_assignments
 from bot.slack import grammar
-from bot.slack.account_handlers import AccountHandlers
+from bot.slack.account_handlers import ACTION_CONNECT, ACTION_RETRY, AccountHandlers
 from bot.slack.cards import (
     ACTION_END,
     ACTION_JOIN,
@@ -47,7 +47,6 @@ __all__ = ["SlackDeps", "register"]
 log = logging.getLogger(__name__)
 
 EVENT_DEDUPE_TTL = 60 * 60  # Slack retries for about 5 minutes; an hour is a wide margin.
-ACTION_RETRY = "meet_retry"
 START_SHORTCUT = "meet_start"
 STATUS_SHORTCUT = "meet_status_from_message"
 
@@ -76,7 +75,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(ACTION_RETRY)(listeners.on_retry_click)
     app.action(ACTION_ROOM_NEW)(listeners.on_room_new_click)
     app.action(ACTION_DISCONNECT)(listeners.on_disconnect_click)
-    app.action("meet_connect")(listeners.on_link_click)
+    app.action(ACTION_CONNECT)(listeners.on_link_click)
     app.view(SETTINGS_CALLBACK)(listeners.on_settings_submit)
     app.view(START_CALLBACK)(listeners.on_start_submit)
     app.shortcut(START_SHORTCUT)(listeners.on_start_shortcut)
