@@ -26,7 +26,7 @@ from cryptography.fernet import Fernet
 
 from tests.emulators.meet import MeetEmulator, MeetState
 from tests.emulators.slack import SlackEmulator, SlackState
-from tests.support.bot_process import BotProcess
+from tests.support.bot_process import BotProcess, emulator_env
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET, sign
@@ -176,23 +176,9 @@ class Harness:
     def bot_env(self, redis_url: str | None = None) -> dict[str, str]:
         """The configuration of tests/conftest.py's `bot_env`: every outside service is an emulator."""
         assert self.redis_server and self.slack and self.meet
-        meet_url = self.meet.url
-        return {
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_URL": self.slack.api_url,
-            "GOOGLE_CLIENT_ID": "meetbot",
-            "GOOGLE_CLIENT_SECRET": "meetbot-secret",
-            "MEET_API_URL": meet_url,
-            "GOOGLE_AUTH_URL": meet_url + "/o/oauth2/v2/auth",
-            "GOOGLE_TOKEN_URL": meet_url + "/token",
-            "GOOGLE_REVOKE_URL": meet_url + "/revoke",
-            "GOOGLE_USERINFO_URL": meet_url + "/v1/userinfo",
-            "TOKEN_ENCRYPTION_KEYS": self.encryption_key,
-            "REDIS_URL": redis_url or self.redis_server.url,
-            "HOST": "127.0.0.1",
-            "LOG_LEVEL": "INFO",
-        }
+        return emulator_env(slack_api_url=self.slack.api_url, meet_url=self.meet.url,
+                            redis_url=redis_url or self.redis_server.url, encryption_key=self.encryption_key,
+                            bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET)
 
     def __enter__(self) -> Harness:
         try:

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from tests.emulators.meet import MeetEmulator
 from tests.emulators.slack import SlackEmulator
-from tests.support.bot_process import BotProcess
+from tests.support.bot_process import BotProcess, emulator_env
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET
 
@@ -64,23 +64,8 @@ def meet_emulator() -> Iterator[MeetEmulator]:
 def bot_env(redis_url: str, encryption_key: str, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
             ) -> dict[str, str]:
     """A complete configuration that points every outside service at the emulators."""
-    meet_url = meet_emulator.url
-    return {
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": slack_emulator.api_url,
-        "GOOGLE_CLIENT_ID": "meetbot",
-        "GOOGLE_CLIENT_SECRET": "meetbot-secret",
-        "MEET_API_URL": meet_url,
-        "GOOGLE_AUTH_URL": meet_url + "/o/oauth2/v2/auth",
-        "GOOGLE_TOKEN_URL": meet_url + "/token",
-        "GOOGLE_REVOKE_URL": meet_url + "/revoke",
-        "GOOGLE_USERINFO_URL": meet_url + "/v1/userinfo",
-        "TOKEN_ENCRYPTION_KEYS": encryption_key,
-        "REDIS_URL": redis_url,
-        "HOST": "127.0.0.1",
-        "LOG_LEVEL": "INFO",
-    }
+    return emulator_env(slack_api_url=slack_emulator.api_url, meet_url=meet_emulator.url, redis_url=redis_url,
+                        encryption_key=encryption_key, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET)
 
 
 @pytest.fixture
