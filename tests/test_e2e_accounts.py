@@ -118,6 +118,8 @@ async def test_redis_down_gets_a_clear_reply_and_the_bot_recovers(
         own.stop()
         reply = all_text(await command(bot, slack_emulator, "me"))
         assert "can't reach its database right now. Try again in a minute." in reply
+        started = all_text(await command(bot, slack_emulator, "new"))
+        assert "temporarily unavailable" in started and "Nothing was changed" in started
         assert "Traceback" not in bot.log_text()
         own.start()
         assert "isn't connected" in all_text(await command(bot, slack_emulator, "me"))

@@ -157,6 +157,7 @@ async def test_room_lifecycle_with_bookmarks(
 
     refused = all_text(await run(bot, slack_emulator, "room clear", BOB))
     assert f"Only <@{ALICE[0]}>, who set up this channel's room" in refused
+    assert await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}") is not None
 
     other = meet_emulator.state.create_space(ALICE[1])
     adopted = all_text(await run(bot, slack_emulator, f"room set https://meet.google.com/{other['meetingCode']}"))
@@ -262,3 +263,14 @@ async def test_shortcuts(
     assert "Design review" in all_text(card["args"]) and card["args"]["channel"] == CHANNEL
     (created,) = meet_emulator.state.calls_to("spaces.create")
     assert created["body"]["config"]["accessType"] == "OPEN"
+
+
+async def test_a_workspace_admin_may_clear_any_room(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None,
+    redis_client: aioredis.Redis
+) -> None:
+    await run(bot, slack_emulator, "room new")
+    slack_emulator.state.add_user("U0ADMIN", "admin", email="admin@example.com", is_admin=True)
+    cleared = all_text(await run(bot, slack_emulator, "room clear", ("U0ADMIN", "admin@example.com")))
+    assert "forgotten" in cleared
+    assert await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}") is None

@@ -249,3 +249,27 @@ async def test_cards_follow_an_end_seen_by_a_status_check(world: World) -> None:
     await world.command(meet.state.space(space)["meetingCode"])
     await asyncio.sleep(0.3)
     assert len(slack.state.calls_to("chat.update")) == 1, "a card is turned into 'ended' once"
+
+
+async def test_end_with_nothing_live_says_so(world: World) -> None:
+    await world.command("new", wait=False)
+    space = space_of(world.card())
+    reply = all_text(await world.command(f"end {world.meet.state.space(space)['meetingCode']}"))
+    assert "There's no live call in" in reply and "nobody is in it right now" in reply
+
+
+async def test_channels_the_bot_is_not_in_get_the_card_through_response_url(world: World) -> None:
+    world.slack.state.add_channel("C0PRIVATE", "secret-project", is_member=False, is_private=True)
+    url = world.slack.response_url("private", channel="C0PRIVATE", user=ALICE[0])
+    await world.bot.post(slash_command("new Private sync", user_id=ALICE[0], channel_id="C0PRIVATE",
+                                       response_url=url))
+    (post,) = world.slack.state.wait_for_response_posts_blocking("private", 1, timeout=10)
+    assert post["body"]["response_type"] == "in_channel" and "Private sync" in all_text(post["body"])
+
+
+async def test_graceful_shutdown_finishes_work_in_flight(world: World) -> None:
+    world.meet.state.set_latency(1.0)
+    await world.command("new Late", wait=False)
+    assert world.bot.stop() == 0  # SIGTERM while Google is still answering
+    (card,) = world.slack.state.calls_to("chat.postMessage")
+    assert "Late" in all_text(card["args"])
