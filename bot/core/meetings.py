@@ -101,10 +101,6 @@ class MeetingStatus:
     started_at: datetime | None = None
     participants: tuple[Participant, ...] | None = None  # None: not visible to the caller
 
-    @property
-    def live_visible(self) -> bool:
-        return self.role != "other"
-
 
 @dataclass(frozen=True, slots=True)
 class EndedMeeting:

@@ -33,7 +33,7 @@ from bot.slack.cards import (
     start_modal,
 )
 from bot.slack.home import ACTION_DISCONNECT, HomeHandlers
-from bot.slack.meeting_handlers import MeetingHandlers, reply_for, settings_errors
+from bot.slack.meeting_handlers import MeetingHandlers, Reply, reply_for, settings_errors
 from bot.slack.messages import Message, help_message, notice, unavailable_message
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import ACTION_ROOM_NEW, RoomHandlers, is_direct_message
@@ -51,7 +51,6 @@ START_SHORTCUT = "meet_start"
 STATUS_SHORTCUT = "meet_status_from_message"
 
 Ack = Callable[..., Awaitable[None]]
-Reply = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,8 +96,8 @@ class PreviewHandlers:
         blocks: list[Block] = []
         for preview in previews:
             if preview.needs_connect:
-                raise_connect = preview.problem or "Your Google account isn't connected."
-                return await self.accounts.connect_prompt(actor, None, raise_connect, None)
+                reason = preview.problem or "Your Google account isn't connected."
+                return await self.accounts.connect_prompt(actor, None, reason, None)
             blocks.extend(status_message(preview.status)["blocks"] if preview.status else unfurl_blocks(preview))
             blocks.append({"type": "divider"})
         return {"response_type": "ephemeral", "replace_original": False, "text": "Meeting status",
