@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
+import yaml
 from cryptography.fernet import Fernet
 
 from tests.emulators.meet import MeetEmulator
@@ -16,8 +17,17 @@ from tests.support.bot_process import BotProcess, emulator_env
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET
 
+pytest_plugins = ["tests.support.world"]  # the `world` fixture of the end-to-end meeting tests
+
 BOT_TOKEN = "xoxb-test-bot-token"
 TEAM_ID = "T0001"
+MANIFEST_PATH = Path(__file__).resolve().parents[1] / "manifest.yaml"
+
+
+def manifest_bot_scopes() -> tuple[str, ...]:
+    """The bot scopes manifest.yaml asks for: the bot's token in tests carries these and no others."""
+    manifest = yaml.safe_load(MANIFEST_PATH.read_text())
+    return tuple(str(scope) for scope in manifest["oauth_config"]["scopes"]["bot"])
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +59,7 @@ def encryption_key() -> str:
 
 @pytest.fixture
 def slack_emulator() -> Iterator[SlackEmulator]:
-    with SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM_ID) as emulator:
+    with SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM_ID, scopes=manifest_bot_scopes()) as emulator:
         emulator.state.add_channel("C0GENERAL", "general")
         yield emulator
 

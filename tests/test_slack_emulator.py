@@ -202,6 +202,207 @@ async def test_unfurl_via_json(emu: SlackEmulator) -> None:
         assert err.response["error"] == error, kwargs
 
 
+def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+def _messages(err: SlackApiError) -> list[str]:
+    messages: list[str] = err.response["response_metadata"]["messages"]
+    return messages
+
+
+async def test_duplicate_block_ids_are_refused(emu: SlackEmulator) -> None:
+    client = web_client(emu)
+    dup = [_section("a", "meeting"), _section("b"), _section("c", "meeting")]
+    expected = '[ERROR] duplicate block_id "meeting" [json-pointer:/blocks/2/block_id]'
+    err = await api_error(client.chat_postMessage(channel="C1", text="x", blocks=dup))
+    assert err.response["error"] == "invalid_blocks" and _messages(err) == [expected]
+    err = await api_error(client.chat_postEphemeral(channel="C1", user="U1", text="x", blocks=dup))
+    assert err.response["error"] == "invalid_blocks" and _messages(err) == [expected]
+
+    # Blocks without a block_id get distinct random ones: only the ids the caller sent are compared.
+    posted = await client.chat_postMessage(
+        channel="C1", text="x", blocks=[_section("a"), _section("b"), _section("c", "meeting")]
+    )
+    ids = [b["block_id"] for b in emu.state.messages("C1")[0]["blocks"]]
+    assert len(set(ids)) == 3 and ids[2] == "meeting"
+    err = await api_error(client.chat_update(channel="C1", ts=posted["ts"], text="x", blocks=dup))
+    assert err.response["error"] == "invalid_blocks" and _messages(err) == [expected]
+    assert emu.state.messages("C1")[0]["blocks"][0]["text"]["text"] == "a"  # unchanged
+
+    resp = await AsyncWebhookClient(emu.response_url("r1", channel="C1", user="U1")).send(text="x", blocks=dup)
+    assert (resp.status_code, resp.body) == (400, "invalid_blocks")
+    assert emu.state.ephemeral_messages("C1") == []
+
+    # Unfurls: ids are unique per URL's blocks; two URLs may each carry a "meeting" block.
+    other = MEET_URL.replace("xyz", "xyw")
+    event = emu.state.share_links([MEET_URL, other], channel="C1", user="U1")
+    ok = {"blocks": [_section("a", "meeting")]}
+    await client.chat_unfurl(channel="C1", ts=event["message_ts"], unfurls={MEET_URL: ok, other: ok})
+    err = await api_error(
+        client.chat_unfurl(channel="C1", ts=event["message_ts"], unfurls={MEET_URL: {"blocks": dup}})
+    )
+    assert err.response["error"] == "invalid_blocks"
+    pointer = f"/unfurls/{MEET_URL}/blocks/2/block_id"
+    assert _messages(err) == [f'[ERROR] duplicate block_id "meeting" [json-pointer:{pointer}]']
+    assert len(emu.state.unfurls()) == 1
+
+    view_expected = '[ERROR] duplicate block_id "meeting" [json-pointer:/view/blocks/2/block_id]'
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Settings"}, "blocks": dup}
+    err = await api_error(client.views_open(trigger_id=emu.state.issue_trigger_id(), view=modal))
+    assert err.response["error"] == "invalid_arguments" and _messages(err) == [view_expected]
+    err = await api_error(client.views_push(trigger_id=emu.state.issue_trigger_id(), view=modal))
+    assert err.response["error"] == "invalid_arguments" and _messages(err) == [view_expected]
+    err = await api_error(client.views_publish(user_id="U1", view={"type": "home", "blocks": dup}))
+    assert err.response["error"] == "invalid_arguments" and _messages(err) == [view_expected]
+    opened = await client.views_open(
+        trigger_id=emu.state.issue_trigger_id(), view=modal | {"blocks": [_section("a", "meeting")]}
+    )
+    err = await api_error(client.views_update(view_id=opened["view"]["id"], view=modal))
+    assert err.response["error"] == "invalid_arguments" and _messages(err) == [view_expected]
+    # Two empty block_ids are duplicates too.
+    err = await api_error(
+        client.views_publish(user_id="U1", view={"type": "home", "blocks": [_section("a", ""), _section("b", "")]})
+    )
+    assert _messages(err) == ['[ERROR] duplicate block_id "" [json-pointer:/view/blocks/1/block_id]']
+
+
+def _option(text: str, value: str | None = None) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text}, "value": value if value is not None else text}
+
+
+async def test_initial_options_must_be_among_the_options(emu: SlackEmulator) -> None:
+    client = web_client(emu)
+    options = [_option("on"), _option("off")]
+
+    def modal(element: dict[str, Any]) -> dict[str, Any]:
+        block = {"type": "input", "block_id": "b", "label": {"type": "plain_text", "text": "L"}, "element": element}
+        return {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": [block]}
+
+    async def open_modal(element: dict[str, Any]) -> Any:
+        return await client.views_open(trigger_id=emu.state.issue_trigger_id(), view=modal(element))
+
+    select = {"type": "static_select", "action_id": "v", "options": options}
+    assert (await open_modal(select | {"initial_option": _option("off")}))["ok"]
+    for wrong in (_option("maybe"), _option("On", "on"), _option("on", "off")):
+        err = await api_error(open_modal(select | {"initial_option": wrong}))
+        assert err.response["error"] == "invalid_arguments", wrong
+        assert _messages(err) == [
+            "[ERROR] must match one of the provided options [json-pointer:/view/blocks/0/element/initial_option]"
+        ]
+    groups = {"type": "static_select", "action_id": "v", "option_groups": [
+        {"label": {"type": "plain_text", "text": "G1"}, "options": [_option("a")]},
+        {"label": {"type": "plain_text", "text": "G2"}, "options": [_option("b")]},
+    ]}
+    assert (await open_modal(groups | {"initial_option": _option("b")}))["ok"]
+    err = await api_error(open_modal(groups | {"initial_option": _option("c")}))
+    assert err.response["error"] == "invalid_arguments"
+
+    multi = {"type": "multi_static_select", "action_id": "v", "options": options}
+    assert (await open_modal(multi | {"initial_options": options}))["ok"]
+    err = await api_error(open_modal(multi | {"initial_options": [_option("on"), _option("nope")]}))
+    assert _messages(err) == [
+        "[ERROR] must match one of the provided options [json-pointer:/view/blocks/0/element/initial_options/1]"
+    ]
+    checkboxes = {"type": "checkboxes", "action_id": "v", "options": options}
+    err = await api_error(open_modal(checkboxes | {"initial_options": [_option("nope")]}))
+    assert err.response["error"] == "invalid_arguments"
+
+    # In messages: radio buttons in an actions block and a select as a section accessory.
+    radio = {"type": "radio_buttons", "action_id": "v", "options": options, "initial_option": _option("nope")}
+    err = await api_error(
+        client.chat_postMessage(channel="C1", text="x", blocks=[{"type": "actions", "elements": [radio]}])
+    )
+    assert err.response["error"] == "invalid_blocks"
+    assert _messages(err) == [
+        "[ERROR] must match one of the provided options [json-pointer:/blocks/0/elements/0/initial_option]"
+    ]
+    accessory = _section("pick") | {"accessory": select | {"initial_option": _option("nope")}}
+    err = await api_error(client.chat_postMessage(channel="C1", text="x", blocks=[accessory]))
+    assert _messages(err) == [
+        "[ERROR] must match one of the provided options [json-pointer:/blocks/0/accessory/initial_option]"
+    ]
+    fine = _section("pick") | {"accessory": select | {"initial_option": _option("on")}}
+    assert (await client.chat_postMessage(channel="C1", text="x", blocks=[fine]))["ok"]
+
+
+async def test_unfurl_cannot_prompt_a_user_who_dismissed_the_prompt(emu: SlackEmulator) -> None:
+    state, client = emu.state, web_client(emu)
+    state.add_user("U2", "bob")
+    unfurl = {"blocks": [_section("Meet *live*")]}
+    mine = state.share_links([MEET_URL], channel="C1", user="U1")
+    state.dismiss_auth_prompt("U1")
+    auth_asks: list[dict[str, Any]] = [
+        {"user_auth_required": True},
+        {"user_auth_url": "https://bot.example/connect"},
+        {"user_auth_message": "Connect your Google account"},
+        {"user_auth_blocks": [_section("Connect")]},
+    ]
+    for ask in auth_asks:
+        err = await api_error(
+            client.chat_unfurl(channel="C1", ts=mine["message_ts"], unfurls={MEET_URL: unfurl}, **ask)
+        )
+        assert err.response.data == {"ok": False, "error": "cannot_prompt"}, ask
+    composer = state.share_links([MEET_URL], channel="C1", user="U1", source="composer")
+    err = await api_error(
+        client.chat_unfurl(
+            unfurl_id=composer["unfurl_id"], source="composer", unfurls={MEET_URL: unfurl}, user_auth_required=True
+        )
+    )
+    assert err.response["error"] == "cannot_prompt"
+    assert state.unfurls() == [] and "attachments" not in state.message("C1", mine["message_ts"])  # type: ignore[operator]
+
+    # An unfurl that does not ask for authentication still works for that user.
+    await client.chat_unfurl(channel="C1", ts=mine["message_ts"], unfurls={MEET_URL: unfurl})
+    assert [u["user"] for u in state.unfurls()] == ["U1"]
+
+    # Somebody who has not dismissed it is prompted; the flag is recorded.
+    theirs = state.share_links([MEET_URL], channel="C1", user="U2")
+    await client.chat_unfurl(
+        channel="C1", ts=theirs["message_ts"], unfurls={MEET_URL: unfurl}, user_auth_required=True
+    )
+    record = state.unfurls()[-1]
+    assert record["user"] == "U2" and record["user_auth_required"] is True
+
+    # The control route dismisses (and undoes) for processes that cannot reach the state object.
+    async with aiohttp.ClientSession() as http:
+        async with http.post(emu.url + "/_emulator/auth_prompts", json={"user": "U2"}) as r:
+            assert (await r.json()) == {"ok": True, "dismissed": ["U1", "U2"]}
+        err = await api_error(
+            client.chat_unfurl(channel="C1", ts=theirs["message_ts"], unfurls={MEET_URL: unfurl},
+                               user_auth_required=True)
+        )
+        assert err.response["error"] == "cannot_prompt"
+        async with http.post(emu.url + "/_emulator/auth_prompts", json={"user": "U1", "dismissed": False}) as r:
+            assert (await r.json())["dismissed"] == ["U2"]
+        async with http.get(emu.url + "/_emulator/auth_prompts") as r:
+            assert (await r.json())["dismissed"] == ["U2"]
+        async with http.post(emu.url + "/_emulator/auth_prompts", json={}) as r:
+            assert r.status == 400
+    await client.chat_unfurl(
+        channel="C1", ts=mine["message_ts"], unfurls={MEET_URL: unfurl}, user_auth_required=True
+    )
+    assert state.unfurls()[-1]["user_auth_required"] is True
+
+
+async def test_auth_prompt_dismissals_as_a_constructor_option() -> None:
+    with SlackEmulator(auth_prompt_dismissed_by=["U1"]) as emu:
+        emu.state.add_channel("C1", "general")
+        event = emu.state.share_links([MEET_URL], channel="C1", user="U1")
+        err = await api_error(
+            web_client(emu).chat_unfurl(
+                channel="C1", ts=event["message_ts"], unfurls={MEET_URL: {"blocks": []}}, user_auth_required=True
+            )
+        )
+        assert err.response["error"] == "cannot_prompt"
+        emu.state.dismiss_auth_prompt("U2")
+        emu.state.reset()  # back to the configured set
+        assert emu.state.dismissed_auth_prompts() == {"U1"}
+
+
 async def test_views_publish_hash_conflict(emu: SlackEmulator) -> None:
     client = web_client(emu)
     home = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}]}

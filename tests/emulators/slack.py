@@ -336,18 +336,71 @@ def _validate_element(errs: list[str], el: Any, pointer: str) -> None:
             if isinstance(opt, dict):
                 _text_object(errs, opt.get("text"), 75, f"{pointer}/options/{i}/text")
                 _too_long(errs, opt.get("value"), 150, f"{pointer}/options/{i}/value")
+    _initial_options(errs, el, pointer)
+
+
+def _option_key(opt: Any) -> tuple[Any, Any, Any] | None:
+    """What makes two option objects "the same option": value and text (type and string)."""
+    if not isinstance(opt, dict):
+        return None
+    text = opt.get("text")
+    # guess: Slack's exact comparison is undocumented; `emoji` and `description` are not compared.
+    if isinstance(text, dict):
+        return (opt.get("value"), text.get("type"), text.get("text"))
+    return (opt.get("value"), None, text)
+
+
+def _all_options(el: JSON) -> list[Any]:
+    """The element's `options`, or the options inside its `option_groups`."""
+    found: list[Any] = []
+    if isinstance(el.get("options"), list):
+        found.extend(el["options"])
+    groups = el.get("option_groups")
+    if isinstance(groups, list):
+        for group in groups:
+            if isinstance(group, dict) and isinstance(group.get("options"), list):
+                found.extend(group["options"])
+    return found
+
+
+def _initial_options(errs: list[str], el: JSON, pointer: str) -> None:
+    """`initial_option(s)` of static menus, radio buttons and checkboxes must be among the element's options."""
+    kind = el["type"]
+    # guess: wording; Slack documents only that an initial option must exactly match one of the options.
+    message = "[ERROR] must match one of the provided options [json-pointer:{}]"
+    if kind in ("static_select", "radio_buttons") and el.get("initial_option") is not None:
+        choices = {_option_key(o) for o in _all_options(el)} - {None}
+        if _option_key(el["initial_option"]) not in choices:
+            errs.append(message.format(f"{pointer}/initial_option"))
+    elif kind in ("multi_static_select", "checkboxes") and el.get("initial_options") is not None:
+        initial = el["initial_options"]
+        if not isinstance(initial, list):
+            errs.append(f"[ERROR] must be an array [json-pointer:{pointer}/initial_options]")
+            return
+        choices = {_option_key(o) for o in _all_options(el)} - {None}
+        for i, opt in enumerate(initial):
+            if _option_key(opt) not in choices:
+                errs.append(message.format(f"{pointer}/initial_options/{i}"))
 
 
 def validate_blocks(blocks: list[Any], pointer: str, max_blocks: int) -> list[str]:
     """Slack-style error messages for a block list (empty when valid)."""
     errs: list[str] = []
     _too_many(errs, blocks, max_blocks, pointer)
+    # Only the block_ids the caller sent: Slack fills in the missing ones after validation (_with_block_ids).
+    seen_ids: set[str] = set()
     for i, block in enumerate(blocks):
         bp = f"{pointer}/{i}"
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             errs.append(f"[ERROR] missing required field: type [json-pointer:{bp}]")
             continue
-        _too_long(errs, block.get("block_id"), 255, f"{bp}/block_id")
+        block_id = block.get("block_id")
+        _too_long(errs, block_id, 255, f"{bp}/block_id")
+        if isinstance(block_id, str):
+            # guess: wording. An empty block_id counts as an id too (slack-go#823: two empty ones are refused).
+            if block_id in seen_ids:
+                errs.append(f"[ERROR] duplicate block_id {json.dumps(block_id)} [json-pointer:{bp}/block_id]")
+            seen_ids.add(block_id)
         kind = block["type"]
         if kind == "section":
             fields = block.get("fields")
@@ -430,6 +483,7 @@ class SlackState:
         strict_unfurls: bool = False,
         installer_user_id: str = "U0INSTALLER",
         oauth_redirect_uri: str | None = None,
+        auth_prompt_dismissed_by: Iterable[str] = (),
     ) -> None:
         self._lock = threading.RLock()
         self.socket_mode = SocketMode()
@@ -453,6 +507,9 @@ class SlackState:
         self.installer_user_id = installer_user_id
         # The app's configured redirect URL: /oauth/v2/authorize falls back to it when the request has none.
         self.oauth_redirect_uri = oauth_redirect_uri
+        # Users who answered chat.unfurl's authentication prompt with "never ask again": a later chat.unfurl
+        # that asks them to authenticate fails with cannot_prompt.
+        self.auth_prompt_dismissed_by = tuple(auth_prompt_dismissed_by)
         self._clock_offset = 0.0
         self._seq = 0
         self._last_ts_micro = 0
@@ -467,6 +524,7 @@ class SlackState:
         self._channels: dict[str, JSON] = {}
         self._tokens: dict[str, TokenInfo] = {}
         self._refresh_tokens: dict[str, TokenInfo] = {}
+        self._dismissed_auth_prompts: set[str] = set(self.auth_prompt_dismissed_by)
         self.add_team(
             self.team_id,
             self.team_name,
@@ -635,6 +693,22 @@ class SlackState:
             )
             self._tokens[token] = info
             return info
+
+    def dismiss_auth_prompt(self, user_id: str, dismissed: bool = True) -> None:
+        """`user_id` chose "never ask again" on an unfurl's authentication prompt (dismissed=False undoes it).
+
+        From then on chat.unfurl calls that ask for user authentication (user_auth_required, user_auth_message,
+        user_auth_url or user_auth_blocks) for links this user shared answer cannot_prompt.
+        """
+        with self._lock:
+            if dismissed:
+                self._dismissed_auth_prompts.add(user_id)
+            else:
+                self._dismissed_auth_prompts.discard(user_id)
+
+    def dismissed_auth_prompts(self) -> set[str]:
+        with self._lock:
+            return set(self._dismissed_auth_prompts)
 
     def revoke_token(self, token: str) -> None:
         with self._lock:
@@ -869,7 +943,7 @@ class SlackState:
             return copy.deepcopy(self._slack_calls)
 
     def unfurls(self) -> list[JSON]:
-        """Accepted chat.unfurl requests, oldest first."""
+        """Accepted chat.unfurl requests, oldest first. `user` (emulator-only) is who shared the links."""
         with self._lock:
             return copy.deepcopy(self._unfurls)
 
@@ -1634,6 +1708,18 @@ def _chat_unfurl(s: SlackState, c: _Call) -> JSON:
             raise ApiError("cannot_unfurl_url")
         if share is None and message is not None and url not in str(message.get("text", "")):
             raise ApiError("cannot_unfurl_message")
+    user_auth_blocks = p.obj("user_auth_blocks", "invalid_blocks_format")
+    asks_for_auth = (
+        p.flag("user_auth_required")
+        or p.get("user_auth_message") is not None
+        or p.get("user_auth_url") is not None
+        or user_auth_blocks is not None
+    )
+    # guess: the prompted user is the one who shared the links (or, with no recorded share, the author of the
+    # message); Slack does not say how it decides, nor whether anything is shown when it refuses: nothing is.
+    sharer = share.user if share else (message.get("user") if message else None)
+    if asks_for_auth and sharer in s._dismissed_auth_prompts:
+        raise ApiError("cannot_prompt")
     record: JSON = {
         "channel": share.channel if share else channel,
         "ts": share.message_ts if share else ts,
@@ -1643,7 +1729,8 @@ def _chat_unfurl(s: SlackState, c: _Call) -> JSON:
         "user_auth_required": p.flag("user_auth_required"),
         "user_auth_message": p.get("user_auth_message"),
         "user_auth_url": p.get("user_auth_url"),
-        "user_auth_blocks": p.obj("user_auth_blocks", "invalid_blocks_format"),
+        "user_auth_blocks": user_auth_blocks,
+        "user": sharer,
         "metadata": metadata,
         "time": s.now(),
     }
@@ -2343,6 +2430,15 @@ async def _ctl_links(request: web.Request) -> web.StreamResponse:
     return _json_response({"ok": True, "event": event, "envelope": state.event_envelope(event)})
 
 
+async def _ctl_auth_prompts(request: web.Request) -> web.StreamResponse:
+    """GET: who dismissed the unfurl authentication prompt. POST {"user", "dismissed"?}: dismiss (or undo)."""
+    state = request.app[STATE_KEY]
+    if request.method == "POST":
+        body = await _control_body(request)
+        state.dismiss_auth_prompt(str(_need(body, "user")), bool(body.get("dismissed", True)))
+    return _json_response({"ok": True, "dismissed": sorted(state.dismissed_auth_prompts())})
+
+
 async def _ctl_triggers(request: web.Request) -> web.StreamResponse:
     return _json_response({"ok": True, "trigger_id": request.app[STATE_KEY].issue_trigger_id()})
 
@@ -2385,6 +2481,7 @@ def build_app(state: SlackState | None = None) -> web.Application:
     app.router.add_route("*", "/_emulator/messages", _ctl_messages)
     app.router.add_post("/_emulator/links", _ctl_links)
     app.router.add_post("/_emulator/triggers", _ctl_triggers)
+    app.router.add_route("*", "/_emulator/auth_prompts", _ctl_auth_prompts)
     app.router.add_post("/_emulator/oauth_codes", _ctl_oauth_codes)
     app.router.add_post("/_emulator/clock", _ctl_clock)
     app.router.add_get("/_emulator/state", _ctl_state)

@@ -41,6 +41,20 @@ async def link_google(bot: BotProcess, slack: SlackEmulator, meet: MeetEmulator,
     return callback
 
 
+def channel_posts(slack: SlackEmulator, n: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """chat.postMessage calls into channels, waiting for at least `n`; DMs to users (the link announcements
+    every new Google link gets) are left out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        posts = [c for c in slack.state.calls_to("chat.postMessage")
+                 if not str(c["args"].get("channel", "")).startswith("U")]
+        if len(posts) >= n or time.monotonic() >= deadline:
+            if len(posts) < n:
+                raise TimeoutError(f"waited {timeout}s for {n} channel post(s), saw {len(posts)}")
+            return posts
+        time.sleep(0.01)
+
+
 def block_action(action_id: str, value: str, *, user_id: str, channel: str, message_ts: str | None,
                  response_url: str, trigger_id: str = "0.0.x") -> tuple[str, str]:
     """A click on a card button, as Slack sends it."""
