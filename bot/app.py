@@ -38,7 +38,7 @@ from bot.store.crypto import TokenCipher
 from bot.store.google_links import GoogleLinkStore
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys, Tenant
-from bot.store.oauth_state import OAuthStateStore
+from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.rooms import RoomStore
 
 __all__ = ["Services", "build_bolt_app", "close_services", "open_services"]
@@ -119,6 +119,8 @@ async def open_services(settings: Settings) -> Services:
         redis=redis,
         keys=keys,
         required_scopes=settings.google_scopes,
+        confirmations=LinkConfirmations(redis, keys, cipher),
+        allow_other_emails=settings.google_allow_other_emails,
     )
     meet_http = build_http_client(timeout_read=4.0, max_connections=200, max_keepalive_connections=100)
     meetings = Meetings(MeetClient(meet_http, settings.meet_api_url), accounts, redis, keys)
@@ -128,7 +130,7 @@ async def open_services(settings: Settings) -> Services:
         return link.google_email if link and link.google_email else await directory.email(tenant, user_id)
 
     rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
-    account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation)
+    account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
     return Services(
         settings=settings,
         redis=redis,
@@ -200,7 +202,9 @@ def build_bolt_app(services: Services) -> AsyncApp:
         signing_secret=settings.slack_signing_secret or "",
         client=services.slack,
         process_before_response=True,
-        request_verification_enabled=not settings.socket_mode,
+        # HTTP requests are verified by the front door (bot/slack/front_door.py) before Bolt sees them, and
+        # Socket Mode needs no signature.
+        request_verification_enabled=False,
         **oauth,  # type: ignore[arg-type]
     )
 

@@ -57,6 +57,7 @@ class Settings:
     google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
     log_level: str = "INFO"
     web_concurrency: int = 1
+    google_allow_other_emails: bool = False  # link Google accounts whose email isn't the Slack one, if confirmed
 
     @property
     def socket_mode(self) -> bool:
@@ -126,6 +127,17 @@ class _Reader:
         if parts.scheme not in schemes or not parts.netloc:
             self.problem(name, f"must be an absolute {' or '.join(schemes)} URL, like {default}")
         return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.get(name)
+        if value is None:
+            return default
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        self.problem(name, "must be true or false")
+        return default
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         value = self.get(name)
@@ -260,6 +272,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         ),
         log_level=log_level,
         web_concurrency=reader.integer("WEB_CONCURRENCY", 1, 1, 64),
+        google_allow_other_emails=reader.flag("GOOGLE_ALLOW_OTHER_EMAILS", False),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.app import Services
+from bot.core.accounts import LinkOutcome
 from bot.core.meetings import Actor
-from bot.slack.account_handlers import connected_message
-from bot.slack.fast_path import FastPath
+from bot.slack.fast_path import fast_answer
+from bot.slack.front_door import FrontDoor, Refused
 from bot.store.connection import is_unavailable
-from bot.web_pages import callback_page
+from bot.store.dedupe import SignedDeliveries
+from bot.store.oauth_state import STATE_TTL_SECONDS
+from bot.web_pages import callback_page, confirm_page, mismatch_page
 
-__all__ = ["GOOGLE_CALLBACK_PATH", "SLACK_EVENTS_PATH", "build_web_app"]
+__all__ = ["GOOGLE_CALLBACK_PATH", "GOOGLE_CONFIRM_PATH", "SLACK_EVENTS_PATH", "build_web_app"]
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
 GOOGLE_CALLBACK_PATH = "/google/oauth/callback"
+GOOGLE_CONFIRM_PATH = "/google/oauth/confirm"
+CSRF_COOKIE = "meetbot_confirm"
 READY_TIMEOUT = 0.5
 
 ReadyProbe = Callable[[], Awaitable[bool]]
@@ -35,16 +40,19 @@ def build_web_app(
 ) -> web.Application:
     """`serve_slack=False` in Socket Mode: Slack requests arrive over the socket, health routes stay."""
 
-    fast = FastPath(services.settings.slack_signing_secret or "") if serve_slack else None
+    door = FrontDoor(services.settings.slack_signing_secret or "")
+    deliveries = SignedDeliveries(services.redis, services.keys)
 
     async def slack_events(request: web.Request) -> web.Response:
-        assert fast is not None
-        body = await request.text()
-        quick = fast.answer(body, request.headers)
+        admitted = door.admit(await request.read(), request.headers, request.query_string)
+        if isinstance(admitted, Refused):
+            return web.json_response({"error": admitted.why}, status=admitted.status)
+        quick = fast_answer(admitted.text)
         if quick is not None:
             return web.Response(text=quick, content_type="application/json")
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
-        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+        if not await _first_delivery(deliveries, admitted.signature):
+            return web.Response(status=200)  # the same signed bytes again: acknowledged, not acted on twice
+        return await to_aiohttp_response(await bolt.async_dispatch(admitted.request))
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -63,19 +71,48 @@ def build_web_app(
         except Exception as error:
             if not is_unavailable(error):
                 raise
-            status, page = callback_page("unavailable")
-            return web.Response(status=status, text=page, content_type="text/html", headers=_NO_STORE)
+            return _page(*callback_page("unavailable"))
+        if outcome.reason == "confirm" and outcome.pending is not None and outcome.confirm_id:
+            who, workspace = await services.account_handlers.receiver(_actor(outcome))
+            csrf = secrets.token_urlsafe(32)
+            page = confirm_page(outcome.confirm_id, csrf, outcome.email or "", who, workspace)
+            response = _page(200, page)
+            response.set_cookie(CSRF_COOKIE, csrf, max_age=STATE_TTL_SECONDS, path=GOOGLE_CONFIRM_PATH,
+                                httponly=True, samesite="Strict", secure=services.settings.public_url.startswith(
+                                    "https:"))
+            return response
+        return await _settled(outcome)
+
+    async def google_confirm(request: web.Request) -> web.Response:
+        """The consenter's answer on the confirmation page: a same-site POST whose token matches its cookie."""
+        form = await request.post()
+        csrf, cookie = str(form.get("csrf") or ""), request.cookies.get(CSRF_COOKIE, "")
+        if not csrf or not hmac.compare_digest(csrf.encode(), cookie.encode()):
+            return _page(*callback_page("bad_state"))
+        try:
+            outcome = await services.accounts.confirm_link(str(form.get("confirm") or ""),
+                                                           accept=form.get("answer") == "confirm")
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            return _page(*callback_page("unavailable"))
+        response = await _settled(outcome)
+        response.del_cookie(CSRF_COOKIE, path=GOOGLE_CONFIRM_PATH)
+        return response
+
+    async def _settled(outcome: LinkOutcome) -> web.Response:
+        """Tell Slack and the browser how a sign-in ended."""
+        await services.account_handlers.announce(outcome)
         if outcome.ok and outcome.pending is not None:
-            if outcome.pending.response_url:
-                message = connected_message(outcome.email or "", outcome.scopes, outcome.pending.retry_text)
-                await _tell_slack(services, outcome.pending.response_url, message)
-            actor = Actor(outcome.pending.tenant, outcome.pending.user_id)
-            services.tasks.spawn(_refresh_home(services, actor), name="home")
-        status, page = callback_page(outcome.reason, outcome.email)
-        return web.Response(status=status, text=page, content_type="text/html", headers=_NO_STORE)
+            services.tasks.spawn(_refresh_home(services, _actor(outcome)), name="home")
+        if outcome.reason == "email_mismatch" and outcome.pending is not None:
+            who, workspace = await services.account_handlers.receiver(_actor(outcome))
+            return _page(*mismatch_page(outcome.email or "", who, workspace))
+        return _page(*callback_page(outcome.reason, outcome.email))
 
     app = web.Application(client_max_size=1024**2)
     app.router.add_get(GOOGLE_CALLBACK_PATH, google_callback)
+    app.router.add_post(GOOGLE_CONFIRM_PATH, google_confirm)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if serve_slack:
@@ -94,15 +131,17 @@ def build_web_app(
     return app
 
 
-_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
 
 
-async def _tell_slack(services: Services, response_url: str, message: dict[str, object]) -> None:
-    """Best effort: the link is stored either way; a response_url older than 30 minutes just won't answer."""
-    try:
-        await AsyncWebhookClient(response_url, session=services.slack_session, timeout=5).send_dict(message)
-    except Exception as error:
-        log.warning("could not tell Slack about the new link: %s", type(error).__name__)
+def _page(status: int, html: str) -> web.Response:
+    return web.Response(status=status, text=html, content_type="text/html", headers=_NO_STORE)
+
+
+def _actor(outcome: LinkOutcome) -> Actor:
+    assert outcome.pending is not None
+    return Actor(outcome.pending.tenant, outcome.pending.user_id)
 
 
 async def _refresh_home(services: Services, actor: Actor) -> None:
@@ -111,6 +150,18 @@ async def _refresh_home(services: Services, actor: Actor) -> None:
     except LookupError:
         return
     await services.home.refresh_if_published(actor, client)
+
+
+async def _first_delivery(deliveries: SignedDeliveries, signature: str) -> bool:
+    try:
+        first = await deliveries.first(signature)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        return True  # Redis down: the command will say so itself; refusing here would hide why
+    if not first:
+        log.info("a replayed Slack request was dropped")
+    return first
 
 
 async def _redis_answers(services: Services) -> bool:

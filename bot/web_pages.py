@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-__all__ = ["FAILURES", "callback_page"]
+__all__ = ["FAILURES", "callback_page", "confirm_page", "mismatch_page"]
 
 # Outcome reason → (title, advice). Reasons come from bot.core.accounts.
 FAILURES: dict[str, tuple[str, str]] = {
@@ -19,6 +19,11 @@ FAILURES: dict[str, tuple[str, str]] = {
     "missing_scope": ("meetbot needs access to Google Meet",
                       "Run /meet connect again and tick the Google Meet permissions on the consent screen."),
     "unavailable": ("meetbot is temporarily unavailable", "Nothing was connected. Please try again in a minute."),
+    "no_slack_email": ("meetbot can't check whose account this is",
+                       "The Slack profile that asked has no email meetbot can see, so nothing was connected and "
+                       "meetbot gave up the access Google granted. Ask your Slack admin to add the email."),
+    "declined": ("Nothing was connected", "You cancelled, and meetbot gave up the access Google granted. "
+                                          "You can close this tab."),
 }
 
 _PAGE = """<!doctype html>
@@ -26,8 +31,31 @@ _PAGE = """<!doctype html>
 <title>{title} · meetbot</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#202124}}
 h1{{font-size:1.4rem}} .ok{{color:#188038}} .fail{{color:#c5221f}}</style></head>
-<body><h1 class="{kind}">{title}</h1><p>{advice}</p></body></html>
+<body><h1 class="{kind}">{title}</h1><p>{advice}</p>{extra}</body></html>
 """
+
+_CONFIRM_FORM = """<form method="post" action="/google/oauth/confirm">
+<input type="hidden" name="confirm" value="{confirm}"><input type="hidden" name="csrf" value="{csrf}">
+<p><button type="submit" name="answer" value="confirm">Yes, give {receiver} my Google account</button>
+<button type="submit" name="answer" value="cancel">No, cancel</button></p></form>"""
+
+
+def confirm_page(confirm_id: str, csrf: str, email: str, who: str, workspace: str) -> str:
+    """Other emails are allowed: before anything is stored, the consenter sees exactly who gets the account."""
+    advice = (f"The Slack user <b>{escape(who)}</b> in the workspace <b>{escape(workspace)}</b> asked to use the "
+              f"Google account <b>{escape(email)}</b>. meetbot will then start, change and end meetings as "
+              f"{escape(email)} whenever {escape(who)} asks. Only confirm if you are {escape(who)}, or you "
+              "want them to act as you.")
+    form = _CONFIRM_FORM.format(confirm=escape(confirm_id), csrf=escape(csrf), receiver=escape(who))
+    return _PAGE.format(kind="", title="Give this Google account to a Slack user?", advice=advice, extra=form)
+
+
+def mismatch_page(email: str, who: str, workspace: str) -> tuple[int, str]:
+    advice = (f"This Connect link belongs to the Slack user {who} in {workspace}, whose Slack email is not "
+              f"{email}. Nothing was connected, and meetbot gave up the access Google granted. If the link was "
+              "yours, run /meet connect in Slack and sign in with the Google account that uses your Slack email.")
+    return 403, _PAGE.format(kind="fail", title=escape("This Google account isn't the one for that Slack user"),
+                             advice=escape(advice), extra="")
 
 
 def callback_page(reason: str, email: str | None = None) -> tuple[int, str]:
@@ -35,7 +63,7 @@ def callback_page(reason: str, email: str | None = None) -> tuple[int, str]:
     if reason == "linked":
         who = f" as {escape(email)}" if email else ""
         return 200, _PAGE.format(kind="ok", title=f"Connected{who}",
-                                 advice="You can close this tab and go back to Slack.")
+                                 advice="You can close this tab and go back to Slack.", extra="")
     title, advice = FAILURES.get(reason, FAILURES["exchange_failed"])
     status = 503 if reason == "unavailable" else 400
-    return status, _PAGE.format(kind="fail", title=escape(title), advice=escape(advice))
+    return status, _PAGE.format(kind="fail", title=escape(title), advice=escape(advice), extra="")

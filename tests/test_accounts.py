@@ -43,6 +43,14 @@ TENANT = Tenant("T0001")
 RESPONSE_URL = "https://hooks.slack.com/commands/T0001/1/abc"
 
 
+# Each test user's Slack profile email; a link is made only when the Google account's email is the same.
+SLACK_EMAILS: dict[str, str] = {}
+
+
+async def slack_email(_: Tenant, user_id: str) -> str | None:
+    return SLACK_EMAILS.get(user_id)
+
+
 def build(redis: aioredis.Redis, emulator: Any, http: httpx.AsyncClient, key: bytes, **kw: Any) -> Accounts:
     cipher = TokenCipher([key])
     oauth = GoogleOAuth(
@@ -52,7 +60,7 @@ def build(redis: aioredis.Redis, emulator: Any, http: httpx.AsyncClient, key: by
     )
     return Accounts(
         GoogleLinkStore(redis, Keys(), cipher), OAuthStateStore(redis, Keys(), cipher), kw.pop("oauth", oauth),
-        None, None, redis, Keys(), SCOPES, **kw,
+        None, kw.pop("email_lookup", slack_email), redis, Keys(), SCOPES, **kw,
     )
 
 
@@ -71,6 +79,7 @@ class World:
         return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
 
     async def link(self, user: str = "U1", email: str = "alice@example.com", retry: str | None = None) -> LinkOutcome:
+        SLACK_EMAILS[user] = email
         url = await self.accounts.start_link(TENANT, user, RESPONSE_URL, email, retry)
         params = await self.authorize(url)
         return await self.accounts.complete_link(params.get("state"), params.get("code"), params.get("error"))
@@ -173,6 +182,8 @@ async def test_expired_state_is_refused(world: World) -> None:
 
 
 async def test_a_state_links_only_the_user_it_was_issued_for(world: World) -> None:
+    SLACK_EMAILS.update(U1="alice@example.com", U2="alice@example.com")
+    world.emulator.state.set_consent("alice@example.com")
     mine = await world.authorize(await world.accounts.start_link(TENANT, "U1", None, None))
     theirs = await world.authorize(await world.accounts.start_link(TENANT, "U2", None, None))
     # Someone replays U2's code with U1's state: the PKCE verifier bound to U1's state doesn't fit U2's code.
@@ -529,10 +540,12 @@ async def test_disconnect_when_not_linked(world: World) -> None:
 async def test_relinking_replaces_the_link(world: World) -> None:
     assert (await world.link()).ok
     world.emulator.state.set_consent("bob@example.com")
-    outcome = await world.link()
-    assert outcome.ok and outcome.email == "bob@example.com"
+    outcome = await world.link(email="alice@example.com")  # Slack says alice@, but bob@ consents
+    assert (outcome.ok, outcome.reason, outcome.slack_email) == (False, "email_mismatch", "alice@example.com")
     link = await world.accounts.describe(TENANT, "U1")
-    assert link is not None and link.google_email == "bob@example.com"
+    assert link is not None and link.google_email == "alice@example.com", "the old link stays"
+    world.emulator.state.set_consent("alice@example.com")
+    assert (await world.link()).ok
 
 
 async def test_start_link_is_refused_under_delegation(world: World) -> None:

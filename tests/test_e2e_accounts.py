@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.emulators.meet import MeetEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, block_action, button_urls, link_google
+from tests.support.flows import all_text, block_action, button_urls, channel_posts, link_google
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import slash_command
 
@@ -147,7 +147,7 @@ async def test_domain_wide_delegation(
     assert "domain-wide delegation" in all_text(await command(bot, slack_emulator, "connect"))
     url = slack_emulator.response_url("dwd-new")
     await bot.post(slash_command("new", user_id=ALICE, response_url=url))
-    slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    channel_posts(slack_emulator, 1)
     (created,) = meet_emulator.state.calls_to("spaces.create")
     assert created["user"] == EMAIL
 
@@ -164,7 +164,7 @@ async def test_a_token_google_refuses_early_is_refreshed_once_and_retried(
         meet_emulator.state.expire_token(token)
     url = slack_emulator.response_url("early-401")
     await bot.post(slash_command("new", user_id=ALICE, response_url=url))
-    slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    channel_posts(slack_emulator, 1)
     assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [401, 200]
     assert meet_emulator.state.refresh_grants == 1
 
@@ -187,6 +187,6 @@ async def test_connect_prompt_offers_the_waiting_command_again(
     click = block_action("meet_retry", retry["value"], user_id=ALICE, channel="C0GENERAL", message_ts=None,
                          response_url=slack_emulator.response_url("retry", channel="C0GENERAL", user=ALICE))
     assert (await bot.post(click)).status_code == 200
-    (card,) = slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    (card,) = channel_posts(slack_emulator, 1)
     assert "Planning" in all_text(card["args"])
     assert [c["user"] for c in meet_emulator.state.calls_to("spaces.create")] == [EMAIL]

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from tests.emulators.meet import MeetEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, link_google
+from tests.support.flows import all_text, channel_posts, link_google
 from tests.support.slack_requests import interactive, slash_command
 
 pytestmark = pytest.mark.e2e
@@ -152,8 +152,8 @@ async def test_room_lifecycle_with_bookmarks(
     assert room["bookmark_id"] and await redis_client.ttl(f"meetbot:{{-:T0001}}:room:{CHANNEL}") == -1
 
     await run(bot, slack_emulator, "room", BOB, wait=False)
-    await wait_until(lambda: len(slack_emulator.state.calls_to("chat.postMessage")) >= 2)
-    assert "This channel's Meet room" in all_text(slack_emulator.state.calls_to("chat.postMessage")[-1]["args"])
+    await wait_until(lambda: len(channel_posts(slack_emulator)) >= 2)
+    assert "This channel's Meet room" in all_text(channel_posts(slack_emulator)[-1]["args"])
 
     refused = all_text(await run(bot, slack_emulator, "room clear", BOB))
     assert f"Only <@{ALICE[0]}>, who set up this channel's room" in refused
@@ -223,7 +223,7 @@ async def test_app_home_is_published_and_follows_changes(
     await redis_client.delete(f"meetbot:{{-:T0001:{ALICE[0]}}}:home-hash")
     before = len(alice_publishes())
     await run(bot, slack_emulator, "new Retro", wait=False)
-    slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 2, timeout=10)
+    channel_posts(slack_emulator, 2)
     await asyncio.sleep(0.3)
     assert len(alice_publishes()) == before
 
@@ -259,7 +259,7 @@ async def test_shortcuts(
     submitted = await bot.post(interactive({"type": "view_submission", "team": team, "user": user,
                                             "view": {**view, "id": "V0START", "state": state}}))
     assert submitted.status_code == 200
-    (card,) = slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)
+    (card,) = channel_posts(slack_emulator, 1)
     assert "Design review" in all_text(card["args"]) and card["args"]["channel"] == CHANNEL
     (created,) = meet_emulator.state.calls_to("spaces.create")
     assert created["body"]["config"]["accessType"] == "OPEN"

@@ -35,7 +35,7 @@ from bot.google.oauth import GoogleOAuth, TokenGrant
 from bot.google.pkce import make_verifier, s256_challenge
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
 from bot.store.keys import Keys, Tenant
-from bot.store.oauth_state import OAuthStateStore, PendingLink
+from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
 
 __all__ = ["Accounts", "DisconnectOutcome", "EmailLookup", "LinkOutcome", "LinkReason", "TokenProvider"]
 
@@ -46,6 +46,10 @@ EmailLookup = Callable[[Tenant, str], Awaitable[str | None]]
 LinkReason = Literal[
     "linked", "denied", "bad_state", "missing_code", "exchange_failed", "no_refresh_token", "missing_scope",
     "unavailable",
+    "email_mismatch",  # the Google account's verified email isn't the Slack user's: nothing linked
+    "no_slack_email",  # the Slack profile has no email to compare with: nothing linked
+    "confirm",  # other emails are allowed: the consenter must confirm who gets the account (`confirm_id`)
+    "declined",  # the consenter cancelled on the confirmation page
 ]
 
 MEET_SCOPES_PREFIX = MEET_SCOPE_PREFIX + "meetings."
@@ -70,6 +74,8 @@ class LinkOutcome:
     pending: PendingLink | None = None  # who asked and where to answer; None when the state was bad
     email: str | None = None  # the Google account, once known
     scopes: tuple[str, ...] = ()  # what the user granted, once known
+    confirm_id: str | None = None  # with reason "confirm": the single-use id the confirmation page posts back
+    slack_email: str | None = None  # with "email_mismatch": the address the Google account had to have
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,8 @@ class Accounts:
         keys: Keys,
         required_scopes: Sequence[str],
         *,
+        confirmations: LinkConfirmations | None = None,
+        allow_other_emails: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._links = links
@@ -117,6 +125,8 @@ class Accounts:
         self._lock = RefreshLock(redis, keys)
         self._token_cache = DelegatedTokenCache(redis, keys, links.cipher)
         self._required = tuple(required_scopes)
+        self._confirmations = confirmations
+        self._allow_other_emails = allow_other_emails and confirmations is not None
         self._clock = clock
         self._inflight: dict[tuple[Tenant, str], asyncio.Task[str]] = {}
 
@@ -179,6 +189,12 @@ class Accounts:
         return [s for s in scopes if s in self._required or s.startswith(MEET_SCOPES_PREFIX)]
 
     async def _store_link(self, pending: PendingLink, grant: TokenGrant) -> LinkOutcome:
+        """Bind the grant to the Slack user only if the Google account is provably theirs (DESIGN §1).
+
+        The Slack user comes from the state, whoever's browser brings it back: a forwarded Connect link must not
+        give the sender the consenter's account. So the Google account's verified email has to be the Slack
+        profile's; where an admin allows other emails, the consenter confirms on a page that names the receiver.
+        """
         assert self._oauth is not None and grant.refresh_token is not None
         try:
             identity = await self._oauth.userinfo(grant.access_token)
@@ -195,24 +211,72 @@ class Accounts:
             access_expires_at=grant.expires_at,
             linked_at=self._clock(),
         )
+        slack_email = await self._slack_email(pending)
+        if identity.email_verified and slack_email and identity.email.casefold() == slack_email.casefold():
+            return await self._save(pending, link)
+        if self._allow_other_emails and self._confirmations is not None:
+            try:
+                confirm_id = await self._confirmations.hold(HeldLink(pending, link))
+            except (RedisError, OSError):
+                await self._give_back(link)
+                return LinkOutcome(False, "unavailable", pending, identity.email, grant.scopes)
+            return LinkOutcome(False, "confirm", pending, identity.email, grant.scopes, confirm_id=confirm_id)
+        await self._give_back(link)  # nothing will use this grant: don't leave it alive at Google
+        log.info("Google sign-in for %s user %s refused: the Google email isn't the Slack one",
+                 pending.tenant.tag, pending.user_id)
+        reason: LinkReason = "email_mismatch" if slack_email else "no_slack_email"
+        return LinkOutcome(False, reason, pending, identity.email, grant.scopes, slack_email=slack_email)
+
+    async def _slack_email(self, pending: PendingLink) -> str | None:
+        if self._email_lookup is None:
+            return None
         try:
+            return await self._email_lookup(pending.tenant, pending.user_id)
+        except (RedisError, OSError):
+            return None  # unknown counts as "no match": never link on a guess
+
+    async def confirm_link(self, confirm_id: str | None, accept: bool) -> LinkOutcome:
+        """The consenter's answer on the confirmation page; the held grant is taken out once, whatever the answer."""
+        if not confirm_id or self._confirmations is None:
+            return LinkOutcome(False, "bad_state")
+        try:
+            held = await self._confirmations.take(confirm_id)
+        except (RedisError, OSError):
+            return LinkOutcome(False, "unavailable")
+        if held is None:
+            return LinkOutcome(False, "bad_state")
+        if not accept:
+            await self._give_back(held.link)
+            return LinkOutcome(False, "declined", held.pending, held.link.google_email, held.link.scopes)
+        return await self._save(held.pending, held.link)
+
+    async def _save(self, pending: PendingLink, link: GoogleLink) -> LinkOutcome:
+        """Store the link; a grant it replaces is revoked at Google, so a re-link leaves no second live grant."""
+        try:
+            replaced = await self._links.get(pending.tenant, pending.user_id)
             await self._links.save(pending.tenant, pending.user_id, link)
         except (RedisError, OSError):
-            return LinkOutcome(False, "unavailable", pending, identity.email, grant.scopes)
+            return LinkOutcome(False, "unavailable", pending, link.google_email, link.scopes)
+        if replaced is not None and replaced.refresh_token and replaced.refresh_token != link.refresh_token:
+            await self._give_back(replaced)
         log.info("Google account linked for %s user %s", pending.tenant.tag, pending.user_id)
-        return LinkOutcome(True, "linked", pending, identity.email, grant.scopes)
+        return LinkOutcome(True, "linked", pending, link.google_email, link.scopes)
+
+    async def _give_back(self, link: GoogleLink) -> bool:
+        """Revoke a grant meetbot won't use (best effort: False when Google didn't confirm)."""
+        token = link.refresh_token or link.access_token
+        if not token or self._oauth is None:
+            return False
+        try:
+            return await self._oauth.revoke(token)  # a refresh token takes its access tokens with it
+        except google.GoogleAuthError:
+            return False
 
     async def disconnect(self, tenant: Tenant, user_id: str) -> DisconnectOutcome:
         """Revoke at Google, then delete the link, even when revocation fails."""
         with _store_errors():
             link = await self._links.get(tenant, user_id)
-        revoked = False
-        token = link and (link.refresh_token or link.access_token)
-        if token and self._oauth is not None:
-            try:
-                revoked = await self._oauth.revoke(token)  # a refresh token takes its access tokens with it
-            except google.GoogleAuthError:
-                revoked = False
+        revoked = await self._give_back(link) if link is not None else False
         with _store_errors():
             deleted = await self._links.delete(tenant, user_id)  # also clears a record we couldn't read
             await self._token_cache.delete(tenant, user_id)

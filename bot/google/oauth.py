@@ -45,6 +45,7 @@ class TokenGrant:
 class GoogleIdentity:
     sub: str
     email: str
+    email_verified: bool = False  # Google vouches that the account owns this address
 
 
 class GoogleOAuth:
@@ -153,7 +154,7 @@ class GoogleOAuth:
         sub, email = body.get("sub"), body.get("email")
         if not isinstance(sub, str) or not sub or not isinstance(email, str) or not email:
             raise GoogleAuthError("Google userinfo gave no sub or email (was the email scope granted?)")
-        return GoogleIdentity(sub, email)
+        return GoogleIdentity(sub, email, body.get("email_verified") is True)
 
     async def _post_json(self, url: str, form: dict[str, str]) -> dict[str, Any]:
         try:

@@ -6,17 +6,25 @@ who asked, where to answer, and the command to offer again once connected.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.accounts import Accounts
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.core.accounts import Accounts, LinkOutcome
 from bot.core.meetings import Actor
+from bot.slack.clients import NotInstalled, SlackClients
 from bot.slack.directory import SlackDirectory
 from bot.slack.messages import Message, notice
 from bot.slack.mrkdwn import code, escape
 
-__all__ = ["SCOPE_FEATURES", "AccountHandlers", "connected_message"]
+__all__ = ["SCOPE_FEATURES", "AccountHandlers", "connected_message", "link_refused_message"]
+
+log = logging.getLogger(__name__)
 
 ACTION_CONNECT = "meet_connect"
 ACTION_RETRY = "meet_retry"
@@ -66,11 +74,67 @@ def connected_message(email: str, scopes: tuple[str, ...], retry_text: str | Non
             "blocks": blocks}
 
 
+def link_refused_message(outcome: LinkOutcome) -> Message | None:
+    """Told in Slack when a sign-in came back but linked nothing; the Google account is never named here, since
+    whoever consented may not be the person reading this."""
+    if outcome.reason == "email_mismatch":
+        text = (f"Nothing was connected: the Google account that signed in doesn't use your Slack email "
+                f"(*{escape(outcome.slack_email or '')}*). Run `/meet connect` again and sign in with that "
+                "account. If your Google account has another address, ask your Slack admin.")
+    elif outcome.reason == "no_slack_email":
+        text = ("Nothing was connected: your Slack profile has no email meetbot can see, so it can't check that "
+                "the Google account is yours. Ask your Slack admin to add your email to your profile.")
+    elif outcome.reason == "declined":
+        text = "Nothing was connected: the person who signed in to Google cancelled on the confirmation page."
+    else:
+        return None
+    return {**notice(text, emoji=":no_entry:"), "replace_original": False}
+
+
+def link_announcement(email: str) -> Message:
+    """The DM sent on every new link, so a link nobody asked for can't go unnoticed."""
+    text = (f":link: Your Slack account is now connected to the Google account *{escape(email)}*. meetbot acts "
+            "in Google Meet as that account when you ask it to. If this wasn't you, run `/meet disconnect`.")
+    return {"text": f"Connected to Google as {email}", "blocks": [{"type": "section", "text": {
+        "type": "mrkdwn", "text": text}}]}
+
+
 @dataclass(frozen=True, slots=True)
 class AccountHandlers:
     accounts: Accounts
     directory: SlackDirectory
     uses_delegation: bool
+    clients: SlackClients
+    session: aiohttp.ClientSession  # for posting to response_urls
+
+    async def receiver(self, actor: Actor) -> tuple[str, str]:
+        """Who a Google account would be given to: (Slack user's name, workspace name), for the consent pages."""
+        return await self.directory.names(actor.tenant, actor.user_id)
+
+    async def announce(self, outcome: LinkOutcome) -> None:
+        """After the browser came back: answer where `/meet connect` was typed, and DM every new link."""
+        pending = outcome.pending
+        if pending is None:
+            return
+        if outcome.ok:
+            message: Message | None = connected_message(outcome.email or "", outcome.scopes, pending.retry_text)
+        else:
+            message = link_refused_message(outcome)
+        if message is not None and pending.response_url:
+            await self._respond(pending.response_url, message)
+        if outcome.ok:
+            try:
+                client = await self.clients.for_tenant(pending.tenant)
+                await client.chat_postMessage(channel=pending.user_id, **link_announcement(outcome.email or ""))
+            except (SlackApiError, NotInstalled, aiohttp.ClientError, TimeoutError) as error:
+                log.warning("could not DM a new Google link: %s", type(error).__name__)
+
+    async def _respond(self, response_url: str, message: Message) -> None:
+        """Best effort: a response_url older than 30 minutes just won't answer."""
+        try:
+            await AsyncWebhookClient(response_url, session=self.session, timeout=5).send_dict(message)
+        except Exception as error:
+            log.warning("could not answer in Slack about a Google link: %s", type(error).__name__)
 
     async def link_url(self, actor: Actor, response_url: str | None, retry_text: str | None) -> str:
         hint = await self.directory.email(actor.tenant, actor.user_id)

@@ -43,6 +43,20 @@ class SlackDirectory:
         await self._redis.set(key, email or NO_EMAIL, ex=EMAIL_TTL)
         return str(email) if email else None
 
+    async def names(self, tenant: Tenant, user_id: str) -> tuple[str, str]:
+        """(the user's name, the workspace's name) as people see them in Slack; ids when Slack won't say."""
+        user_name, team_name = user_id, tenant.team_id
+        try:
+            client = await self._clients.for_tenant(tenant)
+            user, team = await asyncio.wait_for(
+                asyncio.gather(client.users_info(user=user_id), client.auth_test()), self._timeout)
+        except (SlackApiError, TimeoutError, NotInstalled) as error:
+            log.warning("could not read Slack names: %s", type(error).__name__)
+            return user_name, team_name
+        profile = (user.get("user") or {}).get("profile") or {}
+        user_name = str(profile.get("real_name") or profile.get("display_name") or user_name)
+        return user_name, str(team.get("team") or team_name)
+
     async def is_admin(self, tenant: Tenant, user_id: str) -> bool:
         """Workspace admins and owners may replace or clear any channel's room. Asked fresh: roles change."""
         try:

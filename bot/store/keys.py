@@ -48,6 +48,9 @@ class Keys:
     def event_seen(self, event_id: str) -> str:
         return f"{self.prefix}:{{event:{_clean(event_id)}}}:seen"
 
+    def signature_seen(self, signature_hex: str) -> str:
+        return f"{self.prefix}:{{sig:{_clean(signature_hex)}}}:seen"
+
     def request_seen(self, tenant: Tenant, kind: str, request_id: str) -> str:
         return self._team(tenant, f"seen:{_clean(kind)}:{_clean(request_id)}")
 
@@ -60,6 +63,9 @@ class Keys:
 
     def oauth_state(self, state: str) -> str:
         return f"{self.prefix}:{{oauth-state:{_clean(state)}}}"
+
+    def link_confirmation(self, confirm_id: str) -> str:
+        return f"{self.prefix}:{{link-confirm:{_clean(confirm_id)}}}"
 
     def slack_email(self, tenant: Tenant, user_id: str) -> str:
         return self._user(tenant, user_id, "slack-email")

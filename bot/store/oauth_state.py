@@ -17,9 +17,10 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from bot.store.crypto import TokenCipher, UnreadableRecord
+from bot.store.google_links import GoogleLink
 from bot.store.keys import Keys, Tenant
 
-__all__ = ["STATE_TTL_SECONDS", "OAuthStateStore", "PendingLink"]
+__all__ = ["STATE_TTL_SECONDS", "HeldLink", "LinkConfirmations", "OAuthStateStore", "PendingLink"]
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,7 @@ class OAuthStateStore:
 
     async def issue(self, pending: PendingLink) -> str:
         state = secrets.token_urlsafe(32)
-        record = asdict(pending)
-        record["tenant"] = {"team_id": pending.tenant.team_id, "enterprise_id": pending.tenant.enterprise_id}
-        blob = self._cipher.encrypt(json.dumps(record))
+        blob = self._cipher.encrypt(json.dumps(_pending_record(pending)))
         # NX: a collision of 256 random bits won't happen, but if it did the first pending link must not be replaced.
         if not await self._redis.set(self._keys.oauth_state(state), blob, ex=STATE_TTL_SECONDS, nx=True):
             raise RuntimeError("OAuth state collision")
@@ -64,18 +63,69 @@ class OAuthStateStore:
         if raw is None:
             return None
         try:
-            data: dict[str, Any] = json.loads(self._cipher.decrypt(raw))
-            tenant = Tenant(str(data["tenant"]["team_id"]), _opt(data["tenant"].get("enterprise_id")))
-            return PendingLink(
-                tenant=tenant,
-                user_id=str(data["user_id"]),
-                code_verifier=str(data["code_verifier"]),
-                response_url=_opt(data.get("response_url")),
-                created_at=float(data["created_at"]),
-                retry_text=_opt(data.get("retry_text")),
-            )
+            return _pending_from(json.loads(self._cipher.decrypt(raw)))
         except (UnreadableRecord, KeyError, ValueError, TypeError) as error:
             log.warning("a pending Google sign-in is unreadable (%s); refusing it", type(error).__name__)
+            return None
+
+
+def _pending_record(pending: PendingLink) -> dict[str, Any]:
+    record = asdict(pending)
+    record["tenant"] = {"team_id": pending.tenant.team_id, "enterprise_id": pending.tenant.enterprise_id}
+    return record
+
+
+def _pending_from(data: dict[str, Any]) -> PendingLink:
+    return PendingLink(
+        tenant=Tenant(str(data["tenant"]["team_id"]), _opt(data["tenant"].get("enterprise_id"))),
+        user_id=str(data["user_id"]),
+        code_verifier=str(data["code_verifier"]),
+        response_url=_opt(data.get("response_url")),
+        created_at=float(data["created_at"]),
+        retry_text=_opt(data.get("retry_text")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HeldLink:
+    """A Google grant waiting for its consenter to confirm which Slack user it goes to (other-email mode)."""
+
+    pending: PendingLink
+    link: GoogleLink
+
+    def __repr__(self) -> str:
+        return f"HeldLink(pending={self.pending!r}, link={self.link!r})"
+
+
+class LinkConfirmations:
+    """Held grants, encrypted as a whole, for 10 minutes, taken out once (GETDEL) by the confirm or cancel POST."""
+
+    def __init__(self, redis: Redis, keys: Keys, cipher: TokenCipher) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._cipher = cipher
+
+    async def hold(self, held: HeldLink) -> str:
+        confirm_id = secrets.token_urlsafe(32)
+        record = {"pending": _pending_record(held.pending), "link": asdict(held.link)}
+        blob = self._cipher.encrypt(json.dumps(record))
+        if not await self._redis.set(self._keys.link_confirmation(confirm_id), blob, ex=STATE_TTL_SECONDS, nx=True):
+            raise RuntimeError("confirmation id collision")
+        return confirm_id
+
+    async def take(self, confirm_id: str) -> HeldLink | None:
+        if not _STATE_SHAPE.fullmatch(confirm_id):
+            return None
+        raw = cast(bytes | None, await self._redis.getdel(self._keys.link_confirmation(confirm_id)))
+        if raw is None:
+            return None
+        try:
+            data: dict[str, Any] = json.loads(self._cipher.decrypt(raw))
+            link = dict(data["link"])
+            link["scopes"] = tuple(link["scopes"])
+            return HeldLink(_pending_from(data["pending"]), GoogleLink(**link))
+        except (UnreadableRecord, KeyError, ValueError, TypeError) as error:
+            log.warning("a held Google link is unreadable (%s); refusing it", type(error).__name__)
             return None
 
 

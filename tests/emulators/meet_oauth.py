@@ -83,6 +83,7 @@ class User:
     email: str
     sub: str
     display_name: str
+    email_verified: bool = True  # Google reports unverified addresses for some consumer and imported accounts
 
     @property
     def id(self) -> str:
@@ -257,6 +258,11 @@ class OAuthState:
                 raise KeyError(f"unknown access token {token[:12]}…")
             self._access[token].expires_at = self.now() - 1
 
+    def set_email_verified(self, email: str, verified: bool) -> None:
+        """Whether userinfo (and ID tokens) report the user's email as verified."""
+        with self._lock:
+            self._user(email).email_verified = verified
+
     def set_consent(self, user: str, granted_scopes: Iterable[str] | None = None, deny: bool = False) -> None:
         """Who consents on the following authorizations (until changed or reset), and to which scopes
         (None: everything requested), or `deny` to refuse. Default without a call: the login_hint, else
@@ -356,7 +362,7 @@ class OAuthState:
             "exp": now + 3600,
         }
         if USERINFO_EMAIL in access.scopes:
-            claims.update(email=user.email, email_verified=True)
+            claims.update(email=user.email, email_verified=user.email_verified)
         if nonce:
             claims["nonce"] = nonce
         header = {"alg": "RS256", "kid": "emulator", "typ": "JWT"}
@@ -622,7 +628,7 @@ class OAuthState:
             user = self._user(found.user)
         body: dict[str, Any] = {"sub": user.sub}
         if USERINFO_EMAIL in found.scopes:
-            body.update(email=user.email, email_verified=True)
+            body.update(email=user.email, email_verified=user.email_verified)
         if USERINFO_PROFILE in found.scopes:
             body.update(name=user.display_name, given_name=user.display_name.split(" ")[0])
         return OAuthReply(200, body, user=user.email)
