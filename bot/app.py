@@ -208,9 +208,6 @@ def build_bolt_app(services: Services) -> AsyncApp:
         **oauth,  # type: ignore[arg-type]
     )
 
-    if services.installations is not None:
-        # Before register(): Bolt runs the first matching listener, and register() adds no-ops for these events.
-        app.enable_token_revocation_listeners()
     register(
         app,
         SlackDeps(
@@ -222,6 +219,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
             rooms=RoomHandlers(services.rooms, services.meetings, is_linked),
             previews=PreviewHandlers(services.meetings, services.account_handlers),
             home=services.home,
+            installations=services.installations,
         ),
     )
     return app

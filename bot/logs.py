@@ -10,12 +10,16 @@ __all__ = ["TokenRedactor", "configure_logging", "redact"]
 
 # Google access/refresh tokens, Slack tokens and Fernet ciphertexts, wherever they appear...
 _SECRET = re.compile(r"ya29\.[\w\-.]+|1//[\w\-]+|xox[abpers]-[\w\-]+|xapp-[\w\-]+|gAAAAA[\w\-=]+")
+# ...Slack's response_url and webhook URLs, each a capability to post into a channel (hooks.slack.com/commands/…,
+# /actions/…, /services/…, on any host so a proxy or emulator in front of Slack is covered too)...
+_HOOK = re.compile(r"https?://[^\s\"'<>]*?/(?:commands|actions|services|workflows|triggers)/[^\s\"'<>,]+"
+                   r"|https?://hooks\.slack\.com/[^\s\"'<>,]+")
 # ...and whatever follows a bearer header or a secret-bearing query parameter.
 _AFTER = re.compile(r"(Bearer\s+|[?&](?:code|access_token|refresh_token|state|assertion|token)=)[^&\s\"']+")
 
 
 def redact(text: str) -> str:
-    return _AFTER.sub(r"\1[redacted]", _SECRET.sub("[redacted]", text))
+    return _AFTER.sub(r"\1[redacted]", _SECRET.sub("[redacted]", _HOOK.sub("[redacted response_url]", text)))
 
 
 class TokenRedactor(logging.Filter):

@@ -33,7 +33,7 @@ from bot.slack.cards import (
 )
 from bot.slack.meeting_handlers import settings_errors
 from bot.slack.messages import help_message
-from bot.slack.mrkdwn import code, escape, link, truncate
+from bot.slack.mrkdwn import code, escape, truncate
 from bot.store.spaces import SpaceInfo
 
 T0 = datetime(2026, 11, 24, 14, 9, tzinfo=UTC)
@@ -71,7 +71,7 @@ def within_limits(message: dict[str, Any], max_blocks: int = 50) -> None:
 
 def test_mrkdwn_escapes_exactly_three_characters() -> None:
     assert escape("<b> & \"quotes\" 'x'") == "&lt;b&gt; &amp; \"quotes\" 'x'"
-    assert link("https://x.test/a|b>c", "<Alice & Bob>") == "<https://x.test/a%7Cb%3Ec|&lt;Alice &amp; Bob&gt;>"
+    assert truncate("ab&amp;cd", 5) == "ab…" and truncate("ab&amp;cd", 8) == "ab&amp;…", "never half an entity"
     assert code("a`b<") == "`a'b&lt;`"
     assert truncate("abcdef", 4) == "abc…" and truncate("abc", 4) == "abc"
 

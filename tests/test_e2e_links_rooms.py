@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from tests.emulators.meet import MeetEmulator
 from tests.emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, channel_posts, link_google
+from tests.support.flows import all_text, block_action, channel_posts, link_google
 from tests.support.slack_requests import interactive, slash_command
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +83,10 @@ async def test_composer_and_posted_unfurls_with_dedupe(
     unfurls = decoded(call["args"]["unfurls"])
     assert list(unfurls) == [link], "one unfurl per distinct meeting link; others get none"
     card = json.dumps(unfurls[link], ensure_ascii=False)
-    assert "is *live*" in card and "Bob" in card and "End meeting" in card
+    # The whole channel sees this: only what Google shows everyone, even though the owner shared it.
+    assert space["meetingCode"] in card and '"Join"' in card and "Status for me" in card
+    for hidden in ("live", "Bob", "in the call", "End meeting", "Settings"):
+        assert hidden not in card, hidden
 
     # Slack retries the same event: no second chat.unfurl.
     await send_event(bot, slack_emulator, composer, event_id=envelope["event_id"])
@@ -96,7 +99,55 @@ async def test_composer_and_posted_unfurls_with_dedupe(
     second = unfurl_calls(slack_emulator)[1]["args"]
     assert second["channel"] == CHANNEL and second["ts"] == posted["message_ts"]
     participant_card = json.dumps(decoded(second["unfurls"])[link])
-    assert "is *live*" in participant_card and "End meeting" not in participant_card, "End is for owners only"
+    assert participant_card == json.dumps(unfurls[link]), "who shared it changes nothing the channel sees"
+    assert len(meet_emulator.state.calls_to("spaces.get")) == 2, "one basic read per unfurl, nothing more"
+    assert meet_emulator.state.calls_to("conferenceRecords.participants.list") == []
+
+
+async def test_status_for_me_answers_each_clicker_privately(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+) -> None:
+    space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
+    meet_emulator.state.join(space["name"], user=BOB[1])
+    link = f"https://meet.google.com/{space['meetingCode']}"
+    await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user=ALICE[0]))
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    card = decoded(unfurl_calls(slack_emulator)[0]["args"]["unfurls"])[link]
+    (button,) = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+                 if e["action_id"] == "meet_status_me"]
+    for who, sees in ((BOB, "is *live*"), (ALICE, "*Settings*")):
+        name = f"me-{who[0]}"
+        url = slack_emulator.response_url(name, channel=CHANNEL, user=who[0])
+        await bot.post(block_action("meet_status_me", button["value"], user_id=who[0], channel=CHANNEL,
+                                    message_ts="1.2", response_url=url))
+        (reply,) = slack_emulator.state.wait_for_response_posts_blocking(name, 1, timeout=10)
+        assert reply["body"]["response_type"] == "ephemeral" and reply["body"]["replace_original"] is False
+        assert sees in all_text(reply["body"])
+    assert "*Settings*" not in all_text(slack_emulator.state.response_posts(f"me-{BOB[0]}")[0]["body"])
+
+
+async def test_an_unknown_code_gets_no_dead_join_button(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+) -> None:
+    link = "https://meet.google.com/zzz-zzzz-zzz"
+    await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user=ALICE[0]))
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    card = json.dumps(decoded(unfurl_calls(slack_emulator)[0]["args"]["unfurls"])[link])
+    assert "doesn't know this meeting" in card and '"Join"' not in card and '"url"' not in card
+
+
+async def test_a_sharer_who_dismissed_the_connect_prompt_still_gets_unfurls(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    space = meet_emulator.state.create_space(ALICE[1])
+    link = f"https://meet.google.com/{space['meetingCode']}"
+    slack_emulator.state.add_user("U0NEW", "newbie", email="newbie@example.com")
+    slack_emulator.state.dismiss_auth_prompt("U0NEW")
+    await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user="U0NEW"))
+    await wait_until(lambda: len(slack_emulator.state.unfurls()) == 1)
+    (first, second) = unfurl_calls(slack_emulator)
+    assert first["response"]["error"] == "cannot_prompt" and "user_auth_required" not in second["args"]
+    assert space["meetingCode"] in json.dumps(slack_emulator.state.unfurls()[0])
 
 
 async def test_unlinked_sharer_is_invited_to_connect(
@@ -132,7 +183,7 @@ async def test_bad_link_events(
     (call,) = unfurl_calls(slack_emulator)
     unfurls = decoded(call["args"]["unfurls"])
     assert len(unfurls) == 20
-    assert all("doesn't know the meeting" in json.dumps(u) for u in unfurls.values())
+    assert all("doesn't know this meeting" in json.dumps(u) for u in unfurls.values())
     assert "Traceback" not in bot.log_text()
 
 
@@ -156,7 +207,7 @@ async def test_room_lifecycle_with_bookmarks(
     assert "This channel's Meet room" in all_text(channel_posts(slack_emulator)[-1]["args"])
 
     refused = all_text(await run(bot, slack_emulator, "room clear", BOB))
-    assert f"Only <@{ALICE[0]}>, who set up this channel's room" in refused
+    assert f"or a workspace admin, can replace or clear it. <@{ALICE[0]}> set it up." in refused
     assert await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}") is not None
 
     other = meet_emulator.state.create_space(ALICE[1])

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text
@@ -157,3 +158,79 @@ async def test_a_replayed_click_is_dropped_but_a_fresh_one_works(world: World) -
     assert len(world.meet.state.calls_to("spaces.endActiveConference")) == 1
     assert "dropped" in world.bot.log_text()
     assert all_text(world.slack.state.calls_to("chat.update")[0]["args"])
+
+
+async def test_a_title_typed_with_channel_mentions_pings_nobody(world: World) -> None:
+    """Finding 4: Slack sends `@channel` as `<!channel>`; the card's notification text must not carry it."""
+    await world.command("new <!channel> Q&amp;A with R&amp;D &lt;2025&gt; <!here>", wait=False)
+    card = world.card()["args"]
+    everything = json.dumps(card, ensure_ascii=False)
+    assert "<!channel>" not in everything and "<!here>" not in everything
+    assert card["text"].startswith("@channel Q&amp;A with R&amp;D &lt;2025&gt; @here"), card["text"]
+    assert "&amp;amp;" not in everything, "escaped exactly once"
+
+
+async def test_settings_typed_with_mentions_and_backticks_ping_nobody(world: World) -> None:
+    await world.command("new", wait=False)
+    code = world.meet.state.space(space_of(world.card()))["meetingCode"]
+    reply = await world.command(f"set {code} x`<!here>`=1")
+    assert "<!here>" not in json.dumps(reply) and "is not a setting" in all_text(reply)
+
+
+async def send_event(bot: BotProcess, world: World, inner: dict[str, object]) -> None:
+    envelope = world.slack.state.event_envelope(inner)
+    assert (await bot.post((json.dumps(envelope), "application/json"))).status_code == 200
+
+
+async def wait_for(check: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def live_refresh_tokens(world: World) -> list[str]:
+    return [r.value for r in world.meet.state._refresh.values() if not r.revoked]  # emulator bookkeeping
+
+
+async def google_links(world: World) -> list[bytes]:
+    client = aioredis.Redis.from_url(world.bot.env["REDIS_URL"])
+    try:
+        return [k async for k in client.scan_iter("meetbot:*:google")]
+    finally:
+        await client.aclose()
+
+
+async def test_uninstalling_revokes_and_forgets_every_google_link(world: World) -> None:
+    """Finding 6: app_uninstalled revokes every grant given in the workspace and deletes the links."""
+    assert len(await google_links(world)) == 3 and len(live_refresh_tokens(world)) == 3
+    await send_event(world.bot, world, {"type": "app_uninstalled"})
+    await wait_for(lambda: live_refresh_tokens(world) == [])
+    deadline = time.monotonic() + 10
+    while await google_links(world) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert await google_links(world) == []
+
+
+async def test_revoked_user_tokens_forget_only_those_users(world: World) -> None:
+    await send_event(world.bot, world, {"type": "tokens_revoked", "tokens": {"oauth": [ALICE[0]], "bot": []}})
+    deadline = time.monotonic() + 10
+    while len(await google_links(world)) != 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    links = await google_links(world)
+    assert len(links) == 2 and not any(ALICE[0].encode() in k for k in links)
+    assert len(live_refresh_tokens(world)) == 2
+
+
+async def test_debug_logs_never_show_a_response_url(
+    start_bot: Any, slack_emulator: Any, meet_emulator: Any
+) -> None:
+    """Finding 7: a response_url is a capability to post into a channel; DEBUG logs must not print it."""
+    bot = start_bot(LOG_LEVEL="DEBUG")
+    url = slack_emulator.response_url("secret-hook-name")
+    await bot.post(slash_command("status abc-mnop-xyz", response_url=url))
+    slack_emulator.state.wait_for_response_posts_blocking("secret-hook-name", 1, timeout=10)
+    await asyncio.sleep(0.3)
+    log = bot.log_text()
+    assert "DEBUG" in log, "the bot logged at DEBUG"
+    assert "secret-hook-name" not in log and "[redacted response_url]" in log

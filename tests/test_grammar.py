@@ -18,7 +18,7 @@ from bot.slack import grammar as g
         ("help", g.Help()),
         ("HELP settings", g.Help("settings")),
         ("https://meet.google.com/abc-mnop-xyz", g.Status("https://meet.google.com/abc-mnop-xyz")),
-        ("<https://meet.google.com/abc-mnop-xyz|meet>", g.Status("<https://meet.google.com/abc-mnop-xyz|meet>")),
+        ("<https://meet.google.com/abc-mnop-xyz|meet>", g.Status("https://meet.google.com/abc-mnop-xyz")),
         ("abc-mnop-xyz", g.Status("abc-mnop-xyz")),
         ("spaces/jQCFfuBOdN5z", g.Status("spaces/jQCFfuBOdN5z")),
         ("status abc-mnop-xyz", g.Status("abc-mnop-xyz")),

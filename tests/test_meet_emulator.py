@@ -32,7 +32,7 @@ from google.auth import crypt
 from google.auth import jwt as google_jwt
 from google.oauth2 import service_account
 
-from tests.emulators.meet import MeetEmulator
+from tests.emulators.meet import NON_OWNER_CONFIG_MODES, RUNTIME_OPTIONS, MeetEmulator, MeetState
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
@@ -180,13 +180,157 @@ def test_role_table(emu: MeetEmulator) -> None:
 
 
 def test_non_owner_writes_and_option() -> None:
-    with MeetEmulator(non_owner_status=404, hide_config_from_non_owners=False) as emu:
+    with MeetEmulator(non_owner_status=404, non_owner_config="full") as emu:
         space = new_space(client(emu, ALICE))
         bob = client(emu, BOB, ("meetings.space.created", "meetings.space.settings", "meetings.space.readonly"))
         assert bob.patch("/v2/" + space["name"], json={}).status_code == 404
         emu.state.join(space["name"], user=CAROL)
         assert bob.post(f"/v2/{space['name']}:endActiveConference", json={}).status_code == 404
         assert "config" in bob.get("/v2/" + space["name"]).json()
+
+
+# What non-owners see of `config` (reference §12 could not establish it): the `non_owner_config` option.
+PICKED = {"accessType": "OPEN", "entryPointAccess": "CREATOR_APP_ONLY", "moderation": "ON"}
+PARTIAL = {"accessType": "OPEN", "entryPointAccess": "CREATOR_APP_ONLY"}
+PARTIAL_INTS = {"accessType": 1, "entryPointAccess": 2}
+
+
+def set_non_owner_config(emu: MeetEmulator, mode: str, how: str) -> None:
+    if how == "configure":
+        assert emu.state.configure(non_owner_config=mode)["non_owner_config"] == mode
+    elif how == "route":
+        resp = httpx.post(emu.url + "/_emulator/options", json={"non_owner_config": mode}, timeout=10)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["non_owner_config"] == mode
+    assert emu.state.non_owner_config == mode
+
+
+@pytest.mark.parametrize("how", ["constructor", "configure", "route"])
+@pytest.mark.parametrize("mode", NON_OWNER_CONFIG_MODES)
+def test_non_owner_config_option(mode: str, how: str) -> None:
+    options: dict[str, Any] = {"non_owner_config": mode} if how == "constructor" else {}
+    with MeetEmulator(**options) as emu:
+        set_non_owner_config(emu, mode, how)
+        owner = client(emu, ALICE)
+        participant = client(emu, BOB, ("meetings.space.readonly",))
+        other = client(emu, CAROL, ("meetings.space.readonly",))
+        space = new_space(owner, PICKED)
+        emu.state.join(space["name"], user=BOB)
+        ref = "/v2/" + space["name"]
+
+        # the owner always gets the whole config, in the encoding asked for
+        as_owner = owner.get(ref).json()
+        assert as_owner["config"] == space["config"]
+        assert as_owner["config"]["moderation"] == "ON" and "moderationRestrictions" in as_owner["config"]
+        owner_ints = owner.get(ref, params=INT_ENUMS).json()["config"]
+        assert owner_ints["accessType"] == 1 and owner_ints["moderation"] == 2
+
+        expected = {  # mode → (names, ints); None: no `config` key at all
+            "absent": (None, None),
+            "empty": ({}, {}),
+            "partial": (PARTIAL, PARTIAL_INTS),
+            "full": (as_owner["config"], owner_ints),
+        }[mode]
+        for api, role in ((participant, "participant"), (other, "other")):
+            for path, params, want in (
+                (ref, {}, expected[0]),
+                (ref, INT_ENUMS, expected[1]),
+                ("/v2/spaces/" + space["meetingCode"], {}, expected[0]),  # the meeting-code alias
+            ):
+                resp = api.get(path, params=params)
+                assert resp.status_code == 200, resp.text
+                got = resp.json()
+                assert got["name"] == space["name"] and got["meetingCode"] == space["meetingCode"]
+                assert ("activeConference" in got) == (role == "participant")
+                if want is None:
+                    assert "config" not in got
+                else:
+                    assert got["config"] == want
+
+
+@pytest.mark.parametrize(("hide", "mode"), [(True, "absent"), (False, "full")])
+def test_hide_config_from_non_owners_is_still_accepted(hide: bool, mode: str) -> None:
+    with MeetEmulator(hide_config_from_non_owners=hide) as emu:
+        assert emu.state.non_owner_config == mode
+        space = new_space(client(emu, ALICE))
+        got = client(emu, BOB, ("meetings.space.readonly",)).get("/v2/" + space["name"]).json()
+        assert ("config" in got) == (mode == "full")
+    assert MeetState(non_owner_config=mode, hide_config_from_non_owners=hide).non_owner_config == mode
+    with pytest.raises(ValueError, match="contradicts"):
+        MeetState(non_owner_config="partial", hide_config_from_non_owners=hide)
+    state = MeetState(non_owner_config="empty")
+    assert state.configure(hide_config_from_non_owners=hide)["non_owner_config"] == mode
+    assert "hide_config_from_non_owners" not in state.options()
+
+
+def test_configure_validates_and_reset_restores() -> None:
+    state = MeetState(non_owner_config="partial", non_owner_status=404)
+    with pytest.raises(TypeError, match="unknown option 'non_owner_configs'"):
+        state.configure(non_owner_configs="full")
+    with pytest.raises(ValueError, match="non_owner_config must be one of 'absent', 'empty', 'partial', 'full'"):
+        state.configure(non_owner_config="hidden")
+    with pytest.raises(ValueError, match="non_owner_config must be one of"):
+        MeetState(non_owner_config="hidden")
+    with pytest.raises(ValueError, match="'ignore' or 'reject'"):
+        MeetState(output_only_mask_paths="drop")
+    with pytest.raises(ValueError, match="non_owner_status must be an HTTP error status"):
+        state.configure(non_owner_config="full", non_owner_status=200)
+    assert state.non_owner_config == "partial"  # all or nothing
+    state.configure(non_owner_config="full", non_owner_status=403, end_when_empty=True)
+    assert (state.non_owner_config, state.non_owner_status, state.end_when_empty) == ("full", 403, True)
+    state.reset()
+    assert (state.non_owner_config, state.non_owner_status, state.end_when_empty) == ("partial", 404, False)
+
+
+def test_options_control_route() -> None:
+    with MeetEmulator(default_config={"moderation": "ON"}) as emu:
+        ctl = httpx.Client(base_url=emu.url + "/_emulator/", timeout=10)
+        constructed = ctl.get("options").json()
+        assert set(constructed) == set(RUNTIME_OPTIONS)
+        assert constructed["non_owner_config"] == "absent" and constructed["non_owner_status"] == 403
+
+        changed = {"non_owner_config": "partial", "non_owner_status": 404, "default_access_type": "RESTRICTED"}
+        resp = ctl.post("options", json=changed)
+        assert resp.status_code == 200 and resp.json() == {**constructed, **changed}
+        assert ctl.get("options").json() == resp.json()
+        # the new values take effect at once
+        space = new_space(client(emu, ALICE))
+        assert space["config"]["accessType"] == "RESTRICTED" and space["config"]["moderation"] == "ON"
+        bob = client(emu, BOB, ("meetings.space.created", "meetings.space.readonly"))
+        assert bob.get("/v2/" + space["name"]).json()["config"] == {
+            "accessType": "RESTRICTED",
+            "entryPointAccess": "ALL",
+        }
+        assert bob.patch("/v2/" + space["name"], json={}).status_code == 404
+
+        bad = [
+            ({"non_owner_configs": "full"}, "unknown option 'non_owner_configs'; options settable at run time: "),
+            ({"non_owner_config": "hidden"}, "non_owner_config must be one of 'absent', 'empty', 'partial', 'full'"),
+            ({"non_owner_config": None}, "non_owner_config must be one of"),
+            ({"non_owner_status": "404"}, "non_owner_status must be an HTTP error status"),
+            ({"end_without_conference_status": 201}, "end_without_conference_status must be 0 or 200"),
+            ({"end_when_empty": 1}, "end_when_empty must be true or false (got 1)"),
+            ({"default_access_type": "ACCESS_TYPE_UNSPECIFIED"}, "default_access_type must be one of 'OPEN'"),
+            ({"extra_redirect_params": {"authuser": 0}}, "extra_redirect_params must be an object of string values"),
+            ({"hide_config_from_non_owners": "yes"}, "hide_config_from_non_owners must be true or false"),
+            ({"hide_config_from_non_owners": False, "non_owner_config": "empty"}, "contradicts"),
+            ({"non_owner_config": "full", "non_owner_status": 200}, "non_owner_status must be"),  # nothing applied
+        ]
+        for body, message in bad:
+            resp = ctl.post("options", json=body)
+            assert resp.status_code == 400, body
+            assert message in resp.json()["error"], (body, resp.json())
+        not_object = ctl.post("options", json=["non_owner_config"])
+        assert not_object.status_code == 400 and not_object.json() == {"error": "expected a JSON object"}
+        assert ctl.get("options").json() == {**constructed, **changed}  # the refused posts changed nothing
+
+        # the old name maps; an empty body changes nothing and reads the options back
+        assert ctl.post("options", json={"hide_config_from_non_owners": False}).json()["non_owner_config"] == "full"
+        assert ctl.post("options", json={}).json()["non_owner_config"] == "full"
+        # reset returns to the constructed options
+        assert ctl.post("reset").status_code == 200
+        assert ctl.get("options").json() == constructed
+        assert new_space(client(emu, ALICE))["config"]["accessType"] == "TRUSTED"
 
 
 def test_scope_enforcement(emu: MeetEmulator) -> None:
@@ -781,6 +925,8 @@ def test_standalone_startup() -> None:
             f"http://127.0.0.1:{port}/v2/spaces", json={}, headers={"Authorization": f"Bearer {token['access_token']}"}
         )
         assert resp.status_code == 200 and resp.json()["name"].startswith("spaces/")
+        options = httpx.post(f"http://127.0.0.1:{port}/_emulator/options", json={"non_owner_config": "partial"})
+        assert options.status_code == 200 and options.json()["non_owner_config"] == "partial"
     finally:
         proc.terminate()
         try:

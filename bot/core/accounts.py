@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from bot.config import MEET_SCOPE_PREFIX
 from bot.core.errors import (
@@ -33,6 +32,7 @@ from bot.google import errors as google
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth, TokenGrant
 from bot.google.pkce import make_verifier, s256_challenge
+from bot.store.connection import StoreUnavailable
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
 from bot.store.keys import Keys, Tenant
 from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
@@ -97,7 +97,7 @@ def _callback_error(error: str) -> LinkReason:
 def _store_errors() -> Iterator[None]:
     try:
         yield
-    except (RedisError, OSError):
+    except StoreUnavailable:
         raise ServiceUnavailable(_STORE_DOWN) from None
 
 
@@ -163,7 +163,7 @@ class Accounts:
             return LinkOutcome(False, "bad_state")
         try:
             pending = await self._states.consume(state)  # consumed first, whatever follows: single-use
-        except (RedisError, OSError):
+        except StoreUnavailable:
             return LinkOutcome(False, "unavailable")
         if pending is None:
             return LinkOutcome(False, "bad_state")
@@ -217,7 +217,7 @@ class Accounts:
         if self._allow_other_emails and self._confirmations is not None:
             try:
                 confirm_id = await self._confirmations.hold(HeldLink(pending, link))
-            except (RedisError, OSError):
+            except StoreUnavailable:
                 await self._give_back(link)
                 return LinkOutcome(False, "unavailable", pending, identity.email, grant.scopes)
             return LinkOutcome(False, "confirm", pending, identity.email, grant.scopes, confirm_id=confirm_id)
@@ -232,7 +232,7 @@ class Accounts:
             return None
         try:
             return await self._email_lookup(pending.tenant, pending.user_id)
-        except (RedisError, OSError):
+        except StoreUnavailable:
             return None  # unknown counts as "no match": never link on a guess
 
     async def confirm_link(self, confirm_id: str | None, accept: bool) -> LinkOutcome:
@@ -241,7 +241,7 @@ class Accounts:
             return LinkOutcome(False, "bad_state")
         try:
             held = await self._confirmations.take(confirm_id)
-        except (RedisError, OSError):
+        except StoreUnavailable:
             return LinkOutcome(False, "unavailable")
         if held is None:
             return LinkOutcome(False, "bad_state")
@@ -255,7 +255,7 @@ class Accounts:
         try:
             replaced = await self._links.get(pending.tenant, pending.user_id)
             await self._links.save(pending.tenant, pending.user_id, link)
-        except (RedisError, OSError):
+        except StoreUnavailable:
             return LinkOutcome(False, "unavailable", pending, link.google_email, link.scopes)
         if replaced is not None and replaced.refresh_token and replaced.refresh_token != link.refresh_token:
             await self._give_back(replaced)
@@ -281,6 +281,22 @@ class Accounts:
             deleted = await self._links.delete(tenant, user_id)  # also clears a record we couldn't read
             await self._token_cache.delete(tenant, user_id)
         return DisconnectOutcome(was_linked=deleted or link is not None, revoked=revoked)
+
+    async def forget(self, tenant: Tenant, user_ids: Sequence[str] | None = None) -> int:
+        """The workspace uninstalled meetbot (None: every user) or revoked these users: revoke their Google grants
+        and delete the links. Returns how many links were removed."""
+        with _store_errors():
+            users = list(user_ids) if user_ids is not None else await self._links.linked_users(tenant)
+        slots = asyncio.Semaphore(8)  # Google's revoke endpoint is not ours to flood
+
+        async def one(user_id: str) -> bool:
+            async with slots:
+                outcome = await self.disconnect(tenant, user_id)
+                return outcome.was_linked
+
+        removed = sum(await asyncio.gather(*(one(u) for u in users)))
+        log.info("forgot %d Google links of %s after Slack revoked meetbot", removed, tenant.tag)
+        return removed
 
     async def describe(self, tenant: Tenant, user_id: str) -> GoogleLink | None:
         """The user's link. Under delegation: who meetbot acts as (`via="delegation"`, no tokens, linked_at 0.0),
@@ -442,5 +458,5 @@ class Accounts:
     async def _release(self, tenant: Tenant, user_id: str, owner: str) -> None:
         try:
             await self._lock.release(tenant, user_id, owner)
-        except (RedisError, OSError):
+        except StoreUnavailable:
             log.warning("could not release the refresh lock of %s user %s; it expires on its own", tenant.tag, user_id)

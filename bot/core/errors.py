@@ -1,5 +1,9 @@
 """Domain errors. Each carries `reason`: plain words a Slack user can act on, never a token or a stack trace.
 
+`reason` is plain text, not markup: it may quote what a user typed or what Google said, and the Slack edge
+escapes all of it. A person it names travels as data (`person`, a Slack user id, and what they are to the
+meeting), so the edge can mention them without trusting the text.
+
     UserFacingError
      ├── NotLinked, ReauthRequired, DelegationRefused, DelegationInUse   (who you are at Google)
      ├── ServiceUnavailable                                              (Redis or Google is down; retry later)
@@ -32,9 +36,11 @@ __all__ = [
 class UserFacingError(Exception):
     """An expected refusal or failure, explained to the user in `reason`."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, person: str | None = None, person_is: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.person = person  # a Slack user id the reply names, e.g. the meeting's owner
+        self.person_is = person_is  # what they are, completing "<them> …", e.g. "owns it"
 
 
 class NotLinked(UserFacingError):
@@ -82,7 +88,7 @@ class UnknownMeeting(UserFacingError):
 
 class NotOwner(UserFacingError):
     def __init__(self, reason: str, owner_user_id: str | None = None) -> None:
-        super().__init__(reason)
+        super().__init__(reason, person=owner_user_id, person_is="owns it")
         self.owner_user_id = owner_user_id
 
 

@@ -33,7 +33,7 @@ SETTINGS_SCOPE = "https://www.googleapis.com/auth/meetings.space.settings"
 def explain(
     error: meet.MeetError, operation: Operation, label: str, owner_user_id: str | None = None
 ) -> UserFacingError:
-    """`label` names the meeting as the user wrote it (a code or link), already safe for mrkdwn."""
+    """`label` names the meeting as the user wrote it (a code or link)."""
     if isinstance(error, meet.NotFound):
         return UnknownMeeting(
             f"Google doesn't know the meeting {label}. Check the link or code: codes also expire after "
@@ -73,9 +73,8 @@ def _permission(
             f"`{needed.rsplit('/', 1)[1]}` access."
         )
     if operation in ("end", "patch"):
-        who = f" <@{owner_user_id}> owns it." if owner_user_id else ""
         doing = "end" if operation == "end" else "change the settings of"
-        return NotOwner(f"Only the meeting's owner can {doing} {label}.{who}", owner_user_id)
+        return NotOwner(f"Only the meeting's owner can {doing} {label}.", owner_user_id)
     return MissingScope(
         f"meetbot can't see {label} with your Google connection. It was probably created outside meetbot, and "
         "meetbot may only read meetings it created unless you allow `meetings.space.readonly` "

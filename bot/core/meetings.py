@@ -211,6 +211,10 @@ class Meetings:
         """The space as Google shows it to this caller (at least its id, code and link)."""
         return (await self._read(actor, parse(reference), self._as(actor)))[0]
 
+    async def public(self, actor: Actor, reference: str) -> tuple[Space, SpaceInfo | None]:
+        """What anyone may see: the space as Google shows it to everyone, and meetbot's record of it (title)."""
+        return await self._read(actor, parse(reference), self._as(actor))
+
     async def status(self, actor: Actor, reference: str) -> MeetingStatus:
         ref = parse(reference)
         label = label_of(ref)
@@ -258,8 +262,7 @@ class Meetings:
         space, info = await self._read(actor, ref, caller)
         if space.config is None:
             owner = info.owner_user_id if info else None
-            who = f" <@{owner}> owns it." if owner else ""
-            raise NotOwner(f"Only the meeting's owner can see or change the settings of {label_of(ref)}.{who}", owner)
+            raise NotOwner(f"Only the meeting's owner can see or change the settings of {label_of(ref)}.", owner)
         return space
 
     async def settings(self, actor: Actor, reference: str) -> Space:

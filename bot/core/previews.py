@@ -2,6 +2,10 @@
 
 Links are looked up concurrently, as the person who shared them, within one time bound: a slow or failing link
 gets its own explanation and never holds back the others.
+
+An unfurl is seen by the whole channel, so it reads only what Google shows everyone (`spaces.get`: the space
+exists, its code and link) plus the title meetbot knows; live state and participants, which Google shows only to
+the owner and the people in the call, are read only for private views (the shortcut, "Status for me").
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.errors import NotLinked, ReauthRequired, UserFacingError
+from bot.core.errors import NotLinked, ReauthRequired, UnknownMeeting, UserFacingError
 from bot.core.meetings import Actor, Meetings, MeetingStatus
 from bot.meet.links import MeetingRef, find_references
+from bot.meet.models import Space
+from bot.store.spaces import SpaceInfo
 
 __all__ = ["LinkPreview", "meeting_links", "preview_links"]
 
@@ -24,9 +30,12 @@ MAX_CONCURRENT = 10
 class LinkPreview:
     url: str  # exactly as Slack sent it: chat.unfurl is keyed by it
     ref: MeetingRef
-    status: MeetingStatus | None = None
+    status: MeetingStatus | None = None  # private previews: what Google shows the caller
+    space: Space | None = None  # public previews: what Google shows everyone
+    info: SpaceInfo | None = None  # public previews: what meetbot knows (the title)
     problem: str | None = None  # why there is no status, in plain words
     needs_connect: bool = False
+    unknown: bool = False  # Google said the meeting doesn't exist (or its code expired)
 
 
 def meeting_links(urls: Sequence[str]) -> list[tuple[str, MeetingRef]]:
@@ -39,16 +48,22 @@ def meeting_links(urls: Sequence[str]) -> list[tuple[str, MeetingRef]]:
     return list(found.items())[:MAX_LINKS]
 
 
-async def preview_links(meetings: Meetings, actor: Actor, links: Sequence[tuple[str, MeetingRef]],
-                        within: float = 2.5) -> list[LinkPreview]:
+async def preview_links(meetings: Meetings, actor: Actor, links: Sequence[tuple[str, MeetingRef]], *,
+                        private: bool, within: float = 2.5) -> list[LinkPreview]:
+    """`private`: the caller's own view (status, participants); otherwise only what everyone may see."""
     slots = asyncio.Semaphore(MAX_CONCURRENT)
 
     async def one(url: str, ref: MeetingRef) -> LinkPreview:
         async with slots:
             try:
-                return LinkPreview(url, ref, await meetings.status(actor, ref.resource_name))
+                if private:
+                    return LinkPreview(url, ref, await meetings.status(actor, ref.resource_name))
+                space, info = await meetings.public(actor, ref.resource_name)
+                return LinkPreview(url, ref, space=space, info=info)
             except (NotLinked, ReauthRequired) as missing:
                 return LinkPreview(url, ref, problem=missing.reason, needs_connect=True)
+            except UnknownMeeting as unknown:
+                return LinkPreview(url, ref, problem=unknown.reason, unknown=True)
             except UserFacingError as refusal:
                 return LinkPreview(url, ref, problem=refusal.reason)
 

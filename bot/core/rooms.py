@@ -34,8 +34,8 @@ class RoomBusy(UserFacingError):
 
 class RoomNotYours(UserFacingError):
     def __init__(self, creator: str) -> None:
-        super().__init__(f"Only <@{creator}>, who set up this channel's room, or a workspace admin can replace or "
-                         "clear it.")
+        super().__init__("Only the person who set up this channel's room, or a workspace admin, can replace or "
+                         "clear it.", person=creator, person_is="set it up")
 
 
 class RoomExpired(UserFacingError):

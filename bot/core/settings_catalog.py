@@ -78,16 +78,23 @@ def usage() -> str:
     return "; ".join(f"{s.key}={'|'.join(s.values)}" for s in SETTINGS)
 
 
+def _quoted(typed: str, limit: int = 40) -> str:
+    """What the user typed, quoted in a reply: no backtick can end the quote early, and a long value is cut."""
+    text = typed.replace("`", "'")
+    return "`" + (text if len(text) <= limit else text[: limit - 1] + "…") + "`"
+
+
 def parse_assignments(assignments: tuple[tuple[str, str], ...]) -> dict[str, enum.Enum]:
     """`(("chat", "hosts"),)` → `{"moderation_restrictions.chat_restriction": RestrictionType.HOSTS_ONLY}`."""
     changes: dict[str, enum.Enum] = {}
     for key, word in assignments:
         setting = _BY_KEY.get(key)
         if setting is None:
-            raise InvalidSettings(f"`{key}` is not a setting. Valid settings: {usage()}.")
+            raise InvalidSettings(f"{_quoted(key)} is not a setting. Valid settings: {usage()}.")
         value = setting.values.get(word)
         if value is None:
-            raise InvalidSettings(f"`{key}` can be {' or '.join(f'`{w}`' for w in setting.values)}, not `{word}`.")
+            choices = " or ".join(f"`{w}`" for w in setting.values)
+            raise InvalidSettings(f"`{key}` can be {choices}, not {_quoted(word)}.")
         if setting.path in changes and changes[setting.path] is not value:
             raise InvalidSettings(f"`{key}` is given twice with different values.")
         changes[setting.path] = value

@@ -20,7 +20,7 @@ from bot.core.meetings import Actor
 from bot.slack.clients import NotInstalled, SlackClients
 from bot.slack.directory import SlackDirectory
 from bot.slack.messages import Message, notice
-from bot.slack.mrkdwn import code, escape
+from bot.slack.mrkdwn import code, escape, plain
 
 __all__ = ["SCOPE_FEATURES", "AccountHandlers", "connected_message", "link_refused_message"]
 
@@ -70,7 +70,7 @@ def connected_message(email: str, scopes: tuple[str, ...], retry_text: str | Non
             "text": {"type": "plain_text", "text": f"Run /meet {retry_text}"[:75]},
             "value": retry_text[:2000],
         }]})
-    return {"response_type": "ephemeral", "replace_original": False, "text": f"Connected to Google as {email}",
+    return {"response_type": "ephemeral", "replace_original": False, "text": plain(f"Connected to Google as {email}"),
             "blocks": blocks}
 
 
@@ -95,7 +95,7 @@ def link_announcement(email: str) -> Message:
     """The DM sent on every new link, so a link nobody asked for can't go unnoticed."""
     text = (f":link: Your Slack account is now connected to the Google account *{escape(email)}*. meetbot acts "
             "in Google Meet as that account when you ask it to. If this wasn't you, run `/meet disconnect`.")
-    return {"text": f"Connected to Google as {email}", "blocks": [{"type": "section", "text": {
+    return {"text": plain(f"Connected to Google as {email}"), "blocks": [{"type": "section", "text": {
         "type": "mrkdwn", "text": text}}]}
 
 
@@ -161,7 +161,7 @@ class AccountHandlers:
             return notice(reason, emoji=":no_entry:")
         url = await self.link_url(actor, response_url, retry_text)
         lead = f":link: {escape(reason)} Connect it once and meetbot will offer to run your command again."
-        return {"response_type": "ephemeral", "replace_original": False, "text": reason,
+        return {"response_type": "ephemeral", "replace_original": False, "text": plain(reason),
                 "blocks": _connect_blocks(lead, url)}
 
     async def disconnect(self, actor: Actor, respond: Any) -> None:
@@ -195,5 +195,5 @@ class AccountHandlers:
         scopes = ", ".join(code(s.rsplit("/", 1)[-1]) for s in link.scopes)
         text = (f"Connected as *{escape(link.google_email)}* since {since}.\nGranted: {scopes}\n"
                 + "\n".join(allowed + blocked))
-        return {"response_type": "ephemeral", "text": f"Connected as {link.google_email}",
+        return {"response_type": "ephemeral", "text": plain(f"Connected as {link.google_email}"),
                 "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}

@@ -16,7 +16,7 @@ from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, Se
 from bot.core.settings_catalog import SETTINGS, read_path
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
 from bot.slack.messages import Message
-from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.mrkdwn import code, escape, plain, truncate
 
 __all__ = [
     "ACTION_END",
@@ -110,14 +110,14 @@ def _minutes(start: datetime | None, end: datetime | None) -> str:
 
 
 def _title(content: CardContent) -> str:
-    return escape(content.title) if content.title else "Google Meet"
+    return plain(content.title, 500) if content.title else "Google Meet"
 
 
 def meeting_card(content: CardContent) -> Message:
     label = content.meeting_code or content.space_name
     by = f"Started by <@{content.started_by}>" if content.started_by else "Meeting"
     return {
-        "text": f"{content.title or 'Google Meet'}: {content.meeting_uri or label}",
+        "text": plain(f"{content.title or 'Google Meet'}: {content.meeting_uri or label}", 500),
         "blocks": [
             _section(f":large_green_circle: *{_title(content)}*\n{by} · {code(label)}"),
             {
@@ -148,7 +148,7 @@ def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str |
     rejoin = join_button(content.meeting_uri, "Rejoin")
     if rejoin:
         blocks.append({"type": "actions", "block_id": "meeting", "elements": rejoin})
-    return {"text": f"{content.title or 'Google Meet'} ended", "blocks": blocks}
+    return {"text": plain(f"{content.title or 'Google Meet'} ended", 500), "blocks": blocks}
 
 
 def _person(participant: Participant) -> str:
@@ -215,7 +215,7 @@ def history_message(label: str, summaries: Sequence[ConferenceSummary]) -> Messa
     if not summaries:
         return {
             "response_type": "ephemeral",
-            "text": f"No calls in {label} yet",
+            "text": plain(f"No calls in {label} yet"),
             "blocks": [_section(f":calendar: Nobody has met in {code(label)} yet (Google keeps calls for 30 days).")],
         }
     blocks: list[Block] = [_section(f":calendar: *Recent calls in* {code(label)}")]
@@ -228,7 +228,7 @@ def history_message(label: str, summaries: Sequence[ConferenceSummary]) -> Messa
         people = summary.participants
         blocks.append(_section(f"• {date} {when} · {length} · *{len(people)}* "
                                f"{'person' if len(people) == 1 else 'people'}: {_people(people, 10) or 'nobody'}"))
-    return {"response_type": "ephemeral", "text": f"Recent calls in {label}", "blocks": blocks[:50]}
+    return {"response_type": "ephemeral", "text": plain(f"Recent calls in {label}"), "blocks": blocks[:50]}
 
 
 def settings_changed_message(label: str, changes: Sequence[SettingChange]) -> Message:
@@ -242,7 +242,7 @@ def settings_changed_message(label: str, changes: Sequence[SettingChange]) -> Me
             old, new = setting.word_for(change.old), setting.word_for(change.new)
             lines.append(f"• {escape(setting.label)}: {old} → *{new}*")
         text = f":white_check_mark: Updated {code(label)}:\n" + "\n".join(lines)
-    return {"response_type": "ephemeral", "text": f"Settings of {label} updated", "blocks": [_section(text)]}
+    return {"response_type": "ephemeral", "text": plain(f"Settings of {label} updated"), "blocks": [_section(text)]}
 
 
 def settings_modal(space: Space, label: str, channel_id: str | None) -> dict[str, Any]:

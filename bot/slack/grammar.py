@@ -1,4 +1,4 @@
-"""The `/meet` grammar: turns the text after `/meet` into one typed command. Pure: no I/O, no Slack types.
+"""The `/meet` grammar: turns the text after `/meet` into one typed command. Pure: no I/O, no Bolt types.
 
 Meeting references stay raw text here; `bot.meet.links` validates them, so every command gets the same rules.
 """
@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+
+from bot.slack.mrkdwn import from_slack
 
 __all__ = [
     "ACCESS_FLAGS",
@@ -197,8 +199,9 @@ def _parse_room(rest: str) -> Command:
 
 
 def parse(text: str) -> Command:
-    """Parse the text Slack sends after `/meet` (already trimmed or not)."""
-    text = " ".join(text.split())
+    """Parse the text Slack sends after `/meet` (already trimmed or not). Slack's escaping and control sequences
+    are undone first, once: everything below, a title included, is the plain text the person typed."""
+    text = " ".join(from_slack(text).split())
     if not text:
         return New()
     head, _, rest = text.partition(" ")

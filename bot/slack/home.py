@@ -22,7 +22,7 @@ from bot.meet.links import parse_reference
 from bot.slack.account_handlers import ACTION_CONNECT, AccountHandlers
 from bot.slack.cards import join_button
 from bot.slack.messages import usage_text
-from bot.slack.mrkdwn import code, escape
+from bot.slack.mrkdwn import code, escape, truncate
 from bot.store.keys import Keys
 from bot.store.rooms import Room
 from bot.store.spaces import SpaceInfo
@@ -37,7 +37,7 @@ Block = dict[str, Any]
 
 
 def _section(text: str, accessory: Block | None = None) -> Block:
-    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
     if accessory:
         block["accessory"] = accessory
     return block
@@ -118,7 +118,7 @@ class HomeHandlers:
         previews: dict[str, LinkPreview] = {}
         if linked and recent:
             links = [(info.space_name, parse_reference(info.space_name)) for info in recent]
-            previews = {p.url: p for p in await preview_links(self.meetings, actor, links, within=2.0)}
+            previews = {p.url: p for p in await preview_links(self.meetings, actor, links, private=True, within=2.0)}
         rooms = await self.rooms.rooms_started_by(actor)
         return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms)
 

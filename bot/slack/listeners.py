@@ -14,6 +14,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
@@ -33,9 +36,10 @@ from bot.slack.cards import (
     start_modal,
 )
 from bot.slack.home import ACTION_DISCONNECT, HomeHandlers
-from bot.slack.meeting_handlers import MeetingHandlers, Reply, reply_for, settings_errors
-from bot.slack.messages import Message, help_message, notice, unavailable_message
-from bot.slack.previews import PreviewHandlers
+from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
+from bot.slack.messages import Message, help_message, notice, reply_for, unavailable_message
+from bot.slack.previews import ACTION_STATUS_ME, PreviewHandlers
+from bot.slack.responder import Reply, reliable
 from bot.slack.room_handlers import ACTION_ROOM_NEW, RoomHandlers, is_direct_message
 from bot.store.connection import is_unavailable
 from bot.store.dedupe import claim
@@ -63,6 +67,7 @@ class SlackDeps:
     rooms: RoomHandlers
     previews: PreviewHandlers
     home: HomeHandlers
+    installations: AsyncInstallationStore | None = None  # many-workspace mode
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -75,14 +80,15 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(ACTION_ROOM_NEW)(listeners.on_room_new_click)
     app.action(ACTION_DISCONNECT)(listeners.on_disconnect_click)
     app.action(ACTION_CONNECT)(listeners.on_link_click)
+    app.action(ACTION_STATUS_ME)(listeners.on_status_me_click)
     app.view(SETTINGS_CALLBACK)(listeners.on_settings_submit)
     app.view(START_CALLBACK)(listeners.on_start_submit)
     app.shortcut(START_SHORTCUT)(listeners.on_start_shortcut)
     app.shortcut(STATUS_SHORTCUT)(listeners.on_status_shortcut)
     app.event("link_shared")(listeners.on_link_shared)
     app.event("app_home_opened")(listeners.on_home_opened)
-    app.event("app_uninstalled")(listeners.on_ignored_event)
-    app.event("tokens_revoked")(listeners.on_ignored_event)
+    app.event("app_uninstalled")(listeners.on_app_uninstalled)
+    app.event("tokens_revoked")(listeners.on_tokens_revoked)
 
 
 def actor_from(body: dict[str, Any]) -> Actor:
@@ -138,6 +144,7 @@ class _Listeners:
 
     async def on_meet(self, ack: Ack, command: dict[str, Any], respond: Reply, client: AsyncWebClient) -> None:
         text = command.get("text", "")
+        respond = reliable(respond)
         try:
             immediate = await self._dispatch(grammar.parse(text), command, respond, client)
         except UserFacingError as refusal:
@@ -322,6 +329,18 @@ class _Listeners:
         work = self._start(actor, title, access, channel, str(view.get("id") or ""), client, None)
         self._background(actor, tell, work, name="start-modal")
 
+    async def on_status_me_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply
+                                 ) -> None:
+        """"Status for me" on an unfurl: the clicker's own view, privately, as Google shows it to them."""
+        await ack()
+        actor = actor_from(body)
+        reply = _ephemeral(respond)
+
+        async def show() -> None:
+            await reply(**await self._deps.previews.status_for(actor, str(action.get("value") or "")))
+
+        self._background(actor, reply, show(), name="status-me", response_url=body.get("response_url"))
+
     async def on_status_shortcut(self, ack: Ack, body: dict[str, Any], respond: Reply) -> None:
         await ack()
         actor = actor_from(body)
@@ -366,17 +385,61 @@ class _Listeners:
         if event.get("tab") == "home" and await self._first_delivery(body):
             self._deps.tasks.spawn(self._deps.home.refresh(event_actor(body, event), client), name="home")
 
-    async def on_ignored_event(self, ack: Ack) -> None:
+    async def on_app_uninstalled(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
+                                 context: AsyncBoltContext) -> None:
+        """Uninstalled: every Google grant given in this workspace is revoked and forgotten, and so is the
+        installation. Nothing of the workspace stays usable."""
         await ack()
+        if not await self._first_delivery(body):
+            return
+        tenant = event_actor(body, event).tenant
+        installations = self._deps.installations
+
+        async def forget() -> None:
+            await self._deps.accounts.accounts.forget(tenant)
+            if installations is not None:
+                await AsyncTokenRevocationListeners(installations).handle_app_uninstalled_events(context)
+
+        self._deps.tasks.spawn(self._logged(forget(), "app_uninstalled"), name="uninstalled")
+
+    async def on_tokens_revoked(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
+                                context: AsyncBoltContext) -> None:
+        """Slack revoked tokens: the bot's (meetbot is gone from the workspace: forget everyone) or some users'
+        (forget those users' Google links)."""
+        await ack()
+        if not await self._first_delivery(body):
+            return
+        tenant = event_actor(body, event).tenant
+        found = event.get("tokens")
+        tokens: dict[str, Any] = found if isinstance(found, dict) else {}
+        users = [str(u) for u in tokens.get("oauth") or [] if isinstance(u, str)]
+        whole_workspace = bool(tokens.get("bot"))
+        installations = self._deps.installations
+
+        async def forget() -> None:
+            await self._deps.accounts.accounts.forget(tenant, None if whole_workspace else users)
+            if installations is not None:
+                await AsyncTokenRevocationListeners(installations).handle_tokens_revoked_events(event, context)
+
+        self._deps.tasks.spawn(self._logged(forget(), "tokens_revoked"), name="revoked")
+
+    @staticmethod
+    async def _logged(work: Coroutine[Any, Any, None], what: str) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("handling %s failed", what)
 
 
 def _ephemeral(respond: Reply) -> Reply:
     """Replies to a click go only to the clicker, and never replace the card."""
 
+    sure = reliable(respond)
+
     async def reply(**message: Any) -> Any:
         message.setdefault("response_type", "ephemeral")
         message.setdefault("replace_original", False)
-        return await respond(**message)
+        return await sure(**message)
 
     return reply
 

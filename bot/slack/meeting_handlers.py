@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +15,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import InvalidSettings, UserFacingError
-from bot.core.meetings import Actor, EndedMeeting, Meetings
+from bot.core.meetings import Actor, EndedMeeting, Meetings, StartedMeeting
 from bot.core.settings_catalog import SETTINGS, parse_assignments
-from bot.meet.models import AccessType
+from bot.meet.models import AccessType, Space
 from bot.slack import grammar
 from bot.slack.cards import (
     CardContent,
@@ -30,16 +29,17 @@ from bot.slack.cards import (
     settings_notice_modal,
     status_message,
 )
-from bot.slack.messages import Message, notice
+from bot.slack.messages import Message, notice, refusal_text
+from bot.slack.mrkdwn import plain
+from bot.slack.responder import Reply
+from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
+from bot.store.connection import StoreUnavailable
 from bot.store.spaces import Card
 
 __all__ = ["MeetingHandlers", "Reply"]
 
 log = logging.getLogger(__name__)
 
-Reply = Callable[..., Awaitable[Any]]
-# Channels the bot can't post in: fall back to the command's response_url, which works everywhere.
-_CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
 _ACCESS = {grammar.Access.OPEN: AccessType.OPEN, grammar.Access.TRUSTED: AccessType.TRUSTED,
            grammar.Access.RESTRICTED: AccessType.RESTRICTED}
 
@@ -60,18 +60,63 @@ class MeetingHandlers:
             log.info("repeated start ignored")
             return False
         started = await self.meetings.start(actor, title, _ACCESS[access] if access else None)
+        # Google has acted: from here on nothing may say "nothing changed", and every failure is worked around.
         space = started.space
+        home = await self._remember(actor, started)
         card_message = meeting_card(CardContent(space.name, space.meeting_code, space.meeting_uri, title,
                                                 actor.user_id))
-        card: Card | None = None
+        posted, card = await self._post_card(channel_id, card_message, client, respond)
+        if not posted:
+            await self._tell_it_exists(actor, space, client, respond)
+        if card is not None:
+            await self._remember_card(actor, space.name, card)
+        return home
+
+    async def _remember(self, actor: Actor, started: StartedMeeting) -> bool:
         try:
-            posted = await client.chat_postMessage(channel=channel_id, **card_message)
-            card = Card(str(posted["channel"]), str(posted["ts"]))
-        except SlackApiError as error:
-            if error.response.get("error") not in _CANNOT_POST or respond is None:
-                raise
-            await respond(response_type="in_channel", **card_message)
-        return await self.meetings.remember_started(actor, started, card)
+            return await self.meetings.remember_started(actor, started, None)
+        except StoreUnavailable:
+            log.warning("a new meeting's record was not stored: Redis unavailable")
+            return False
+
+    async def _remember_card(self, actor: Actor, space_name: str, card: Card) -> None:
+        try:
+            await self.meetings.add_card(actor, space_name, card)
+        except StoreUnavailable:
+            log.warning("a new meeting card was not recorded: Redis unavailable")
+
+    async def _post_card(self, channel_id: str, message: Message, client: AsyncWebClient,
+                         respond: Reply | None) -> tuple[bool, Card | None]:
+        """Post the card in the channel; where the bot can't (or Slack fails), in the channel through the
+        command's response_url. (posted at all, the Card when it can be updated later)."""
+        try:
+            posted = await client.chat_postMessage(channel=channel_id, **message)
+            return True, Card(str(posted["channel"]), str(posted["ts"]))
+        except SLACK_FAILURES as error:
+            log.warning("meeting card not posted with chat.postMessage: %s", slack_error_name(error))
+        if respond is not None:
+            try:
+                await respond(response_type="in_channel", **message)
+                return True, None  # a response_url message has no ts to update later
+            except SLACK_FAILURES as error:
+                log.warning("meeting card not posted through response_url either: %s", slack_error_name(error))
+        return False, None
+
+    async def _tell_it_exists(self, actor: Actor, space: Space, client: AsyncWebClient,
+                              respond: Reply | None) -> None:
+        """The meeting exists but no card could be posted: say so, with its link, wherever still works."""
+        message = notice(f"Your meeting was created, but meetbot couldn't post its card here. Join it at "
+                         f"{plain(space.meeting_uri or space.name)}", emoji=":warning:")
+        if respond is not None:
+            try:
+                await respond(**message)
+                return
+            except SLACK_FAILURES:
+                pass
+        try:
+            await client.chat_postMessage(channel=actor.user_id, text=message["text"], blocks=message["blocks"])
+        except SLACK_FAILURES as error:
+            log.error("a created meeting could not be reported anywhere: %s", slack_error_name(error))
 
     async def status(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
         status = await self.meetings.status(actor, reference)
@@ -114,7 +159,7 @@ class MeetingHandlers:
         try:
             space = await self.meetings.settings(actor, reference)
         except UserFacingError as refusal:
-            await client.views_update(view_id=view_id, view=settings_notice_modal(f":no_entry: {refusal.reason}"))
+            await client.views_update(view_id=view_id, view=refusal_modal(refusal))
             return
         label = space.meeting_code or space.name
         await client.views_update(view_id=view_id, view=settings_modal(space, label, channel_id))
@@ -125,7 +170,7 @@ class MeetingHandlers:
         try:
             _, report = await self.meetings.change_settings(actor, meta["space"], changes)
         except UserFacingError as refusal:
-            await client.views_update(view_id=view["id"], view=settings_notice_modal(f":no_entry: {refusal.reason}"))
+            await client.views_update(view_id=view["id"], view=refusal_modal(refusal))
             return
         result = settings_changed_message(meta.get("label", meta["space"]), report)
         await client.views_update(view_id=view["id"], view=settings_notice_modal(result["blocks"][0]["text"]["text"]))
@@ -150,6 +195,10 @@ class MeetingHandlers:
             except SlackApiError as error:
                 log.warning("could not update a meeting card: %s", error.response.get("error"))
         await self.meetings.forget_cards(actor.tenant, space_name)
+
+
+def refusal_modal(refusal: UserFacingError) -> dict[str, Any]:
+    return settings_notice_modal(f":no_entry: {refusal_text(refusal)}")
 
 
 def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -177,6 +226,3 @@ def settings_errors(view: dict[str, Any]) -> dict[str, str]:
                 errors[setting.key] = "This needs Host management on."
     return errors
 
-
-def reply_for(refusal: UserFacingError) -> Message:
-    return notice(refusal.reason, emoji=":no_entry:")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from bot.core.errors import UserFacingError
 from bot.slack.grammar import SUBCOMMANDS
-from bot.slack.mrkdwn import code, escape
+from bot.slack.mrkdwn import code, escape, plain, truncate
 
-__all__ = ["Message", "help_message", "notice", "unavailable_message", "usage_text"]
+__all__ = ["Message", "help_message", "notice", "refusal_text", "reply_for", "unavailable_message", "usage_text"]
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 Message = dict[str, Any]
 
@@ -25,7 +29,7 @@ _HELP_LINES = (
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
 
 
 def usage_text() -> str:
@@ -41,7 +45,7 @@ def help_message(problem: str | None = None, suggestion: str | None = None) -> M
         if suggestion:
             lead += f" Did you mean {code(suggestion)}?"
         blocks.append(_section(lead))
-        fallback = f"{problem}." + (f" Did you mean {suggestion}?" if suggestion else "")
+        fallback = plain(f"{problem}." + (f" Did you mean {suggestion}?" if suggestion else ""), 300)
     blocks.append(_section("*How to use /meet*\n" + usage_text()))
     blocks.append(
         {
@@ -60,7 +64,19 @@ def help_message(problem: str | None = None, suggestion: str | None = None) -> M
 
 def notice(text: str, *, emoji: str = ":information_source:") -> Message:
     """A one-line ephemeral reply; `text` is mrkdwn the caller has already escaped."""
-    return {"response_type": "ephemeral", "text": text, "blocks": [_section(f"{emoji} {text}")]}
+    return {"response_type": "ephemeral", "text": truncate(text, 3000), "blocks": [_section(f"{emoji} {text}")]}
+
+
+def refusal_text(refusal: UserFacingError) -> str:
+    """mrkdwn for a domain refusal: its plain words escaped, and the person it names mentioned."""
+    text = plain(refusal.reason, 2900)
+    if refusal.person and _USER_ID.fullmatch(refusal.person):
+        text += f" <@{refusal.person}> {escape(refusal.person_is)}."
+    return text
+
+
+def reply_for(refusal: UserFacingError) -> Message:
+    return notice(refusal_text(refusal), emoji=":no_entry:")
 
 
 def unavailable_message() -> Message:

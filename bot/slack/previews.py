@@ -6,17 +6,21 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.meetings import Actor, Meetings
 from bot.core.previews import LinkPreview, meeting_links, preview_links
 from bot.meet.links import find_references
 from bot.slack.account_handlers import AccountHandlers
-from bot.slack.cards import end_button, join_button, status_message
+from bot.slack.cards import join_button, status_message
 from bot.slack.messages import Message, notice
-from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.mrkdwn import code as mrkdwn_code
+from bot.slack.mrkdwn import escape, truncate
 
-__all__ = ["PreviewHandlers", "unfurl_blocks"]
+__all__ = ["ACTION_STATUS_ME", "PreviewHandlers", "status_me_button", "unfurl_blocks"]
+
+ACTION_STATUS_ME = "meet_status_me"
 
 log = logging.getLogger(__name__)
 
@@ -24,37 +28,35 @@ MAX_SHORTCUT_LINKS = 5
 Block = dict[str, Any]
 
 
-def _names(preview: LinkPreview) -> str:
-    people = (preview.status.participants or ()) if preview.status else ()
-    names = ", ".join(escape(p.display_name or "someone") for p in people[:8])
-    extra = len(people) - 8
-    return names + (f" +{extra} more" if extra > 0 else "")
+def status_me_button(reference: str) -> Block:
+    """Each clicker gets their own view, privately: what Google shows them, not what it showed the sharer."""
+    return {"type": "button", "action_id": ACTION_STATUS_ME, "text": {"type": "plain_text", "text": "Status for me"},
+            "value": reference}
 
 
 def unfurl_blocks(preview: LinkPreview) -> list[Block]:
-    """A compact status card for one link. End is offered only to the owner, and only while live."""
-    label = code(preview.ref.value if preview.ref.kind == "code" else preview.ref.resource_name)
-    status = preview.status
-    uri = (status.space.meeting_uri if status else None) or preview.ref.url
-    if status is None:
-        line = f":lock: Google Meet {label}" if preview.needs_connect else \
-            f":warning: Google Meet {label}: {escape(preview.problem or 'unknown')}"
-    else:
-        title = f"*{escape(status.info.title)}* · " if status.info and status.info.title else ""
-        if status.role == "other":
-            line = f":video_camera: {title}Google Meet {label}"
-        elif status.space.is_live:
-            count = len(status.participants or ())
-            line = f":large_green_circle: {title}{label} is *live* · {count} in the call: {_names(preview)}"
-        else:
-            line = f":white_circle: {title}{label} · nobody in it right now"
-    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(line, 3000)}}]
-    buttons = join_button(uri)
-    if status is not None and status.role == "owner" and status.space.is_live:
-        buttons.append(end_button(status.space.name, status.label))
-    if buttons:
-        blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})
+    """A card the whole channel sees: only what Google shows everyone (DESIGN §1). No live state, no
+    participants, no owner-only buttons; "Status for me" answers each clicker privately, as themselves."""
+    code = preview.space.meeting_code if preview.space and preview.space.meeting_code else None
+    label = mrkdwn_code(code or (preview.ref.value if preview.ref.kind == "code" else preview.ref.resource_name))
+    if preview.unknown:
+        line = f":warning: Google Meet {label}: Google doesn't know this meeting (the code may have expired)."
+        return [{"type": "section", "block_id": "meeting-line", "text": {"type": "mrkdwn", "text": line}}]
+    title = preview.info.title if preview.info else None
+    line = f":video_camera: *{escape(title)}* · Google Meet {label}" if title else f":video_camera: Google Meet {label}"
+    if preview.needs_connect:
+        line += "\n_Connect your Google account to see more about meetings you paste._"
+    blocks: list[Block] = [{"type": "section", "block_id": "meeting-line",
+                            "text": {"type": "mrkdwn", "text": truncate(line, 3000)}}]
+    uri = (preview.space.meeting_uri if preview.space else None) or preview.ref.url
+    buttons = [*join_button(uri), status_me_button(preview.ref.resource_name)]
+    blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})
     return blocks
+
+
+def _numbered(blocks: list[Block], n: int) -> list[Block]:
+    """Block ids must be unique in a message: one message shows several meetings' blocks."""
+    return [{**b, "block_id": f"{b['block_id']}-{n}"} if "block_id" in b else b for b in blocks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class PreviewHandlers:
         links = meeting_links([str(link.get("url", "")) for link in event.get("links") or []])
         if not links:
             return  # nothing of ours: no chat.unfurl call at all
-        previews = await preview_links(self.meetings, actor, links)
+        previews = await preview_links(self.meetings, actor, links, private=False)
         # A link still in the composer has no real message yet (its channel/ts are placeholders): use unfurl_id.
         where: dict[str, Any] = (
             {"unfurl_id": event["unfurl_id"], "source": event["source"]}
@@ -82,7 +84,16 @@ class PreviewHandlers:
                 "user_auth_message": "Connect your Google account so meetbot can show who's in these meetings.",
             }
         unfurls = {p.url: {"blocks": unfurl_blocks(p)} for p in previews}
-        await client.chat_unfurl(unfurls=unfurls, **where, **extra)
+        try:
+            await client.chat_unfurl(unfurls=unfurls, **where, **extra)
+        except SlackApiError as error:
+            if not extra or error.response.get("error") != "cannot_prompt":
+                raise
+            # The sharer told Slack never to ask them to connect: unfurl anyway, without the invitation.
+            await client.chat_unfurl(unfurls=unfurls, **where)
+
+    async def status_for(self, actor: Actor, reference: str) -> Message:
+        return status_message(await self.meetings.status(actor, reference))
 
     async def shortcut(self, actor: Actor, message: dict[str, Any]) -> Message:
         """The status of every meeting linked in a message, privately, for workspaces with unfurling off."""
@@ -92,13 +103,14 @@ class PreviewHandlers:
         refs = find_references(text)[:MAX_SHORTCUT_LINKS]
         if not refs:
             return notice("There are no Google Meet links in that message.")
-        previews = await preview_links(self.meetings, actor, [(r.resource_name, r) for r in refs])
+        previews = await preview_links(self.meetings, actor, [(r.resource_name, r) for r in refs], private=True)
         blocks: list[Block] = []
-        for preview in previews:
+        for n, preview in enumerate(previews):
             if preview.needs_connect:
                 reason = preview.problem or "Your Google account isn't connected."
                 return await self.accounts.connect_prompt(actor, None, reason, None)
-            blocks.extend(status_message(preview.status)["blocks"] if preview.status else unfurl_blocks(preview))
+            shown = status_message(preview.status)["blocks"] if preview.status else unfurl_blocks(preview)
+            blocks.extend(_numbered(shown, n))
             blocks.append({"type": "divider"})
         return {"response_type": "ephemeral", "replace_original": False, "text": "Meeting status",
                 "blocks": blocks[:-1][:50]}

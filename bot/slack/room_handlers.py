@@ -13,8 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.meetings import Actor, Meetings
 from bot.core.rooms import RoomChange, RoomExpired, Rooms
 from bot.slack.cards import end_button, join_button, settings_button
-from bot.slack.messages import Message, notice
-from bot.slack.mrkdwn import code
+from bot.slack.messages import Message, notice, refusal_text
+from bot.slack.mrkdwn import code, plain
 from bot.store.keys import Tenant
 from bot.store.rooms import Room
 from bot.store.spaces import Card
@@ -38,7 +38,7 @@ def room_card(room: Room) -> Message:
     buttons = [*join_button(room.meeting_uri, "Join the room"), end_button(room.space_name, label),
                settings_button(room.space_name)]
     return {
-        "text": f"This channel's Meet room: {room.meeting_uri or label}",
+        "text": plain(f"This channel's Meet room: {room.meeting_uri or label}"),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text":
                 f":door: *This channel's Meet room* · {code(label)}{owner}\nAnyone here can join at any time."}},
@@ -77,7 +77,7 @@ class RoomHandlers:
             try:
                 await self.rooms.verify(actor, room)
             except RoomExpired as expired:
-                await respond(**_offer(f":warning: {expired.reason}", "Create a new room"))
+                await respond(**_offer(f":warning: {refusal_text(expired)}", "Create a new room"))
                 return
         await self._post(actor, channel_id, room, respond, client)
 

@@ -11,7 +11,9 @@ from redis.retry import Retry
 __all__ = ["StoreUnavailable", "connect", "is_unavailable"]
 
 # Failures that mean "Redis can't be reached right now": the caller answers "try again" instead of crashing.
-StoreUnavailable = (RedisConnectionError, RedisTimeoutError, OSError)
+# Only redis-py's own connection and timeout errors (it wraps socket errors in them): a TimeoutError or an aiohttp
+# connection error is also an OSError, and counting those would blame Redis for a slow Slack or Google.
+StoreUnavailable = (RedisConnectionError, RedisTimeoutError)
 
 
 def connect(url: str, *, max_connections: int = 64) -> Redis:

@@ -184,6 +184,14 @@ class GoogleLinkStore:
         done = await self._save_access(keys=[self._keys.google_link(tenant, user_id)], args=args)
         return bool(done)
 
+    async def linked_users(self, tenant: Tenant) -> list[str]:
+        """The Slack users of one workspace who have a Google link (a SCAN: for rare, workspace-wide clean-ups)."""
+        users = []
+        async for key in self._redis.scan_iter(match=self._keys.google_link_pattern(tenant), count=500):
+            tag = _safe(key).partition("{")[2].partition("}")[0]
+            users.append(tag.rsplit(":", 1)[-1])
+        return users
+
     async def rotate_all(self) -> int:
         """Re-encrypt every link's tokens with the first key; the number of links now under it."""
         return (await self.rotate_report()).rotated

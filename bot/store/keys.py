@@ -70,8 +70,11 @@ class Keys:
     def slack_email(self, tenant: Tenant, user_id: str) -> str:
         return self._user(tenant, user_id, "slack-email")
 
-    def google_link_pattern(self) -> str:
-        return f"{self.prefix}:{{*}}:google"
+    def google_link_pattern(self, tenant: Tenant | None = None) -> str:
+        """SCAN pattern for every Google link, or for one workspace's."""
+        if tenant is None:
+            return f"{self.prefix}:{{*}}:google"
+        return f"{self.prefix}:{{{_clean(tenant.enterprise_id or '-')}:{_clean(tenant.team_id)}:*}}:google"
 
     # Meetings.
     def space_by_code(self, code: str) -> str:

@@ -11,7 +11,11 @@ GET /v1/userinfo, GET /oauth2/v3/certs. Test controls under /_emulator/ mirror t
 Standalone: `python -m tests.emulators.meet --port N`.
 
 Behaviour follows /work/shared/reference/meet-api.md. Where the reference marks a behaviour unverified or inferred,
-the code says `# unverified:` and the behaviour is a constructor option of `MeetState` / `MeetEmulator`.
+the code says `# unverified:` and the behaviour is a constructor option of `MeetState` / `MeetEmulator`. The
+`# unverified:` options (`RUNTIME_OPTIONS`) can also be changed on a running emulator, for tests that drive it from
+another process: `state.configure(non_owner_config="partial")`, or `POST /_emulator/options` with the JSON body
+`{"non_owner_config": "partial"}` (answers the effective options; `GET /_emulator/options` reads them). `reset()`
+restores the options the emulator was constructed with.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from aiohttp import web
 
 from tests.emulators._server import BackgroundServer, run_standalone
 from tests.emulators.meet_models import (
+    ACCESS_TYPE,
+    CANONICAL,
     METHOD_PARAMS,
     METHODS,
     PARTICIPANT_FILTER_FIELDS,
@@ -67,7 +73,7 @@ from tests.emulators.meet_models import (
 )
 from tests.emulators.meet_oauth import CREATED, READONLY, SETTINGS, OAuthReply, OAuthState
 
-__all__ = ["MeetEmulator", "MeetState", "build_app"]
+__all__ = ["NON_OWNER_CONFIG_MODES", "RUNTIME_OPTIONS", "MeetEmulator", "MeetState", "build_app"]
 
 MEET_URI = "https://meet.google.com/"
 _ALNUM = string.ascii_letters + string.digits
@@ -84,6 +90,38 @@ AUTH_HELP = (
     "See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
 REALM = 'Bearer realm="https://accounts.google.com/"'
+# unverified (§12): what spaces.get shows of `config` to a caller who is not the space's owner.
+NON_OWNER_CONFIG_MODES = ("absent", "empty", "partial", "full")
+# "partial": the SpaceConfig fields a joiner could infer from the join experience; the rest is omitted.
+NON_OWNER_PARTIAL_FIELDS = ("accessType", "entryPointAccess")
+# Options `configure()` / POST /_emulator/options may change at run time: the `# unverified:` ones.
+RUNTIME_OPTIONS = (
+    "default_access_type",
+    "non_owner_status",
+    "alias_write_status",
+    "end_without_conference_status",
+    "foreign_app_status",
+    "non_owner_config",
+    "hidden_record_status",
+    "participant_sees_all_space_records",
+    "output_only_mask_paths",
+    "end_when_empty",
+    "reassign_code_on_expiry",
+    # OAuthState's
+    "refresh_token_requires_prompt_consent",
+    "revoke_access_token_revokes_refresh",
+    "extra_redirect_params",
+)
+_STATUS_OPTIONS = frozenset({"non_owner_status", "alias_write_status", "foreign_app_status", "hidden_record_status"})
+_BOOL_OPTIONS = frozenset(
+    {
+        "participant_sees_all_space_records",
+        "end_when_empty",
+        "reassign_code_on_expiry",
+        "refresh_token_requires_prompt_consent",
+        "revoke_access_token_revokes_refresh",
+    }
+)
 STATE_KEY: web.AppKey[MeetState] = web.AppKey("meet_state")  # the MeetState behind an app
 BODY_KEY: web.RequestKey[Any] = web.RequestKey("body")  # parsed request body (JSON, form dict, raw text or None)
 USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call acted for, for the call log
@@ -95,6 +133,20 @@ USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call 
 
 class MeetState(OAuthState):
     """Everything the emulator knows; every public method is thread-safe (tests call them from any thread)."""
+
+    # Run-time options (RUNTIME_OPTIONS; the constructor documents them), set by `_apply_options`.
+    default_access_type: str
+    non_owner_status: int
+    alias_write_status: int
+    end_without_conference_status: int
+    foreign_app_status: int
+    non_owner_config: str
+    hidden_record_status: int
+    participant_sees_all_space_records: bool
+    output_only_mask_paths: str
+    end_when_empty: bool
+    reassign_code_on_expiry: bool
+    defaults: dict[str, Any]  # the effective SpaceConfig new spaces get (default_access_type + default_config)
 
     def __init__(
         self,
@@ -112,8 +164,11 @@ class MeetState(OAuthState):
         # unverified: a meetings.space.created-only token on a space another app created (403 "Permission denied on
         # resource MeetingSpace (or it might not exist)", third-party report).
         foreign_app_status: int = 403,
-        # unverified: whether non-owners' spaces.get omits `config` (True) or returns it (False).
-        hide_config_from_non_owners: bool = True,
+        # unverified (§12): what non-owners' spaces.get shows of `config`: "absent" (omitted; the default when None),
+        # "empty" (`config: {}`), "partial" (only accessType and entryPointAccess) or "full" (the whole config).
+        non_owner_config: str | None = None,
+        # deprecated spelling of non_owner_config: True = "absent", False = "full".
+        hide_config_from_non_owners: bool | None = None,
         # unverified: status for a conference record the caller may not see (403, or 404).
         hidden_record_status: int = 403,
         # unverified: a participant of one conference sees every record of the space (True) or only their own.
@@ -131,22 +186,51 @@ class MeetState(OAuthState):
         **oauth_options: Any,
     ) -> None:
         super().__init__(**oauth_options)
-        self.defaults = build_defaults(default_access_type, default_config)
-        self.non_owner_status = non_owner_status
-        self.alias_write_status = alias_write_status
-        self.end_without_conference_status = end_without_conference_status
-        self.foreign_app_status = foreign_app_status
-        self.hide_config_from_non_owners = hide_config_from_non_owners
-        self.hidden_record_status = hidden_record_status
-        self.participant_sees_all_space_records = participant_sees_all_space_records
-        if output_only_mask_paths not in ("ignore", "reject"):
-            raise ValueError("output_only_mask_paths is 'ignore' or 'reject'")
-        self.output_only_mask_paths = output_only_mask_paths
-        self.end_when_empty = end_when_empty
-        self.reassign_code_on_expiry = reassign_code_on_expiry
+        self._default_config = copy.deepcopy(dict(default_config or {}))
+        options = _checked_options(
+            {
+                "default_access_type": default_access_type,
+                "non_owner_status": non_owner_status,
+                "alias_write_status": alias_write_status,
+                "end_without_conference_status": end_without_conference_status,
+                "foreign_app_status": foreign_app_status,
+                "non_owner_config": non_owner_config,
+                "hide_config_from_non_owners": hide_config_from_non_owners,
+                "hidden_record_status": hidden_record_status,
+                "participant_sees_all_space_records": participant_sees_all_space_records,
+                "output_only_mask_paths": output_only_mask_paths,
+                "end_when_empty": end_when_empty,
+                "reassign_code_on_expiry": reassign_code_on_expiry,
+            },
+            defaults={"non_owner_config": "absent"},
+        )
+        self._apply_options(options)
         self.record_ttl_seconds = record_ttl_seconds
         self.anonymous_user = anonymous_user
+        self._constructed_options = self.options()  # what reset() restores
         self._reset_meet()
+
+    # -- run-time options ----------------------------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        """The current value of every run-time option (`RUNTIME_OPTIONS`)."""
+        with self._lock:
+            return {name: copy.deepcopy(getattr(self, name)) for name in RUNTIME_OPTIONS}
+
+    def configure(self, **options: Any) -> dict[str, Any]:
+        """Change `# unverified:` options of a running emulator (names in `RUNTIME_OPTIONS`, values as the constructor
+        takes them; `hide_config_from_non_owners` is accepted and mapped). All or nothing: an unknown name raises
+        TypeError and a bad value ValueError before anything changes. Returns the effective options."""
+        checked = _checked_options(options)
+        with self._lock:
+            self._apply_options(checked)
+            return self.options()
+
+    def _apply_options(self, options: Mapping[str, Any]) -> None:
+        with self._lock:
+            if "default_access_type" in options:
+                self.defaults = build_defaults(options["default_access_type"], self._default_config)
+            for name, value in options.items():
+                setattr(self, name, dict(value) if name == "extra_redirect_params" else value)
 
     def _reset_meet(self) -> None:
         self._spaces: dict[str, Space] = {}
@@ -158,11 +242,13 @@ class MeetState(OAuthState):
         self._last_time = datetime.fromtimestamp(0, UTC)
 
     def reset(self) -> None:
-        """Forget everything: spaces, records, users, tokens, clients, faults, calls, latency, clock offset."""
+        """Forget everything: spaces, records, users, tokens, clients, faults, calls, latency, clock offset; options
+        changed by `configure` return to their constructed values."""
         with self._lock:
             self._reset_oauth()
             self._reset_meet()
             self._time_offset = 0.0
+            self._apply_options(self._constructed_options)
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -458,8 +544,16 @@ class MeetState(OAuthState):
         out: dict[str, Any] = {"name": f"spaces/{space.id}"}
         if space.code:
             out.update(meetingUri=MEET_URI + space.code, meetingCode=space.code)
-        if role == "owner" or not self.hide_config_from_non_owners:
+        if role == "owner" or self.non_owner_config == "full":
             out["config"] = emit_message(SPACE_CONFIG, space.config, enum_ints)
+        elif self.non_owner_config == "empty":
+            # unverified (§12): the config message present but with nothing in it.
+            out["config"] = {}
+        elif self.non_owner_config == "partial":
+            # unverified (§12): only what a joiner could infer; enums follow the caller's encoding like the rest.
+            shown = {k: v for k, v in space.config.items() if k in NON_OWNER_PARTIAL_FIELDS}
+            out["config"] = emit_message(SPACE_CONFIG, shown, enum_ints)
+        # "absent" (unverified, §12): no `config` key at all
         if role in ("owner", "participant") and space.active:
             out["activeConference"] = {"conferenceRecord": f"conferenceRecords/{space.active}"}
         return out
@@ -605,6 +699,68 @@ class MeetState(OAuthState):
             if "totalSize" in fields or "total_size" in fields:
                 out["totalSize"] = len(people)
             return out
+
+
+def _checked_options(options: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate run-time option values (TypeError: unknown name; ValueError: bad value) and map the deprecated
+    `hide_config_from_non_owners` to `non_owner_config`. `defaults` fill options left None."""
+    values = dict(options)
+    unknown = sorted(set(values) - set(RUNTIME_OPTIONS) - {"hide_config_from_non_owners"})
+    if unknown:
+        raise TypeError(f"unknown option {unknown[0]!r}; options settable at run time: {', '.join(RUNTIME_OPTIONS)}")
+    if "hide_config_from_non_owners" in values:
+        hide = values.pop("hide_config_from_non_owners")
+        if hide is not None:
+            if not isinstance(hide, bool):
+                raise ValueError(f"hide_config_from_non_owners must be true or false (got {hide!r})")
+            mapped = "absent" if hide else "full"
+            if values.get("non_owner_config") not in (None, mapped):
+                raise ValueError(
+                    f"hide_config_from_non_owners={hide} means non_owner_config={mapped!r}, "
+                    f"which contradicts non_owner_config={values['non_owner_config']!r}; give only non_owner_config"
+                )
+            values["non_owner_config"] = mapped
+    for name, default in (defaults or {}).items():
+        if values.get(name) is None:
+            values[name] = default
+    for name, value in values.items():
+        _check_option(name, value)
+    return values
+
+
+def _check_option(name: str, value: Any) -> None:
+    def bad(expected: str) -> ValueError:
+        return ValueError(f"{name} must be {expected} (got {value!r})")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    statuses = ", ".join(str(s) for s in sorted(CANONICAL))
+    if name == "non_owner_config":
+        if value not in NON_OWNER_CONFIG_MODES:
+            raise bad("one of " + ", ".join(repr(m) for m in NON_OWNER_CONFIG_MODES))
+    elif name == "output_only_mask_paths":
+        if value not in ("ignore", "reject"):
+            raise bad("'ignore' or 'reject'")
+    elif name == "default_access_type":
+        if value not in ACCESS_TYPE.names[1:]:
+            raise bad("one of " + ", ".join(repr(n) for n in ACCESS_TYPE.names[1:]))
+    elif name in _STATUS_OPTIONS:
+        if not (is_int(value) and value in CANONICAL):
+            raise bad(f"an HTTP error status with a google.rpc code ({statuses})")
+    elif name == "end_without_conference_status":
+        if not (is_int(value) and (value in (0, 200) or value in CANONICAL)):
+            raise bad(f"0 or 200 (answer {{}}) or an HTTP error status ({statuses})")
+    elif name in _BOOL_OPTIONS:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+    elif name == "extra_redirect_params":
+        if not (
+            isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        ):
+            raise bad("an object of string values")
+    else:  # pragma: no cover - RUNTIME_OPTIONS and the checks above are kept in step
+        raise AssertionError(f"no check for option {name!r}")
 
 
 def _by_start(record: Record) -> tuple[str, str]:
@@ -929,6 +1085,8 @@ def _add_controls(app: web.Application, state: MeetState) -> None:
         ("GET", "oauth", lambda d: state.oauth_status()),
         ("POST", "time", lambda d: state.advance_time(float(d["advance"]))),
         ("GET", "user", lambda d: state.user(d["email"])),
+        ("GET", "options", lambda d: state.options()),
+        ("POST", "options", lambda d: state.configure(**d)),
     ]
     for method, name, fn in routes:
         app.router.add_route(method, f"/_emulator/{name}", control(fn))
