@@ -309,6 +309,11 @@ class Accounts:
         with _store_errors():
             return await self._links.get(tenant, user_id)
 
+    async def granted_scopes(self, tenant: Tenant, user_id: str) -> tuple[str, ...]:
+        """The Google scopes meetbot may use for the user (none when not linked)."""
+        link = await self.describe(tenant, user_id)
+        return link.scopes if link is not None else ()
+
     # -- tokens -------------------------------------------------------------------------------------------------
     def token_provider(self, tenant: Tenant, user_id: str) -> TokenProvider:
         async def provide() -> str:

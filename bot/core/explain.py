@@ -31,7 +31,8 @@ SETTINGS_SCOPE = "https://www.googleapis.com/auth/meetings.space.settings"
 
 
 def explain(
-    error: meet.MeetError, operation: Operation, label: str, owner_user_id: str | None = None
+    error: meet.MeetError, operation: Operation, label: str, owner_user_id: str | None = None, *,
+    made_by_meetbot: bool = True,
 ) -> UserFacingError:
     """`label` names the meeting as the user wrote it (a code or link)."""
     if isinstance(error, meet.NotFound):
@@ -40,7 +41,7 @@ def explain(
             "a year without use."
         )
     if isinstance(error, meet.PermissionDenied):
-        return _permission(error, operation, label, owner_user_id)
+        return _permission(error, operation, label, owner_user_id, made_by_meetbot)
     if isinstance(error, meet.Unauthenticated):
         return ReauthRequired("Google didn't accept meetbot's access to your account any more.")
     if isinstance(error, meet.RateLimited):
@@ -64,7 +65,8 @@ def _unavailable(operation: Operation, what: str) -> str:
 
 
 def _permission(
-    error: meet.PermissionDenied, operation: Operation, label: str, owner_user_id: str | None
+    error: meet.PermissionDenied, operation: Operation, label: str, owner_user_id: str | None,
+    made_by_meetbot: bool,
 ) -> UserFacingError:
     if error.is_missing_scope:
         needed = SETTINGS_SCOPE if operation == "patch" else READONLY_SCOPE
@@ -72,6 +74,16 @@ def _permission(
             "Your Google connection doesn't let meetbot do that. Run `/meet connect` again and allow "
             f"`{needed.rsplit('/', 1)[1]}` access."
         )
+    if operation in ("end", "patch") and not made_by_meetbot:
+        # The created scope reaches only spaces this app made: for the owner of any other space, Google's 403
+        # says nothing about ownership.
+        # meetbot has no record of starting it, so either could be why; say both, plainly.
+        doing = "end" if operation == "end" else "change the settings of"
+        return MissingScope(
+            f"Google didn't let meetbot {doing} {label}. Only the meeting's owner can, and through meetbot only for "
+            "meetings started with meetbot. For a meeting started in Google Meet, Calendar or another app, its "
+            "owner can do it there, or run /meet connect again and allow meetbot to manage meeting settings "
+            "(meetings.space.settings).")
     if operation in ("end", "patch"):
         doing = "end" if operation == "end" else "change the settings of"
         return NotOwner(f"Only the meeting's owner can {doing} {label}.", owner_user_id)

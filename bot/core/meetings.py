@@ -16,9 +16,9 @@ from typing import Literal, Protocol, TypeVar
 
 from redis.asyncio import Redis
 
-from bot.core.errors import BadReference, NotOwner, UnknownMeeting, UserFacingError
+from bot.core.errors import BadReference, NothingLive, NotOwner, UnknownMeeting, UserFacingError
 from bot.core.explain import Operation, explain
-from bot.core.settings_catalog import config_with, read_path
+from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference, MeetError, Unauthenticated
 from bot.meet.links import MeetingRef, parse_reference
@@ -43,6 +43,8 @@ class Credentials(Protocol):
 
     async def reject_access_token(self, tenant: Tenant, user_id: str, token: str) -> None: ...
 
+    async def granted_scopes(self, tenant: Tenant, user_id: str) -> tuple[str, ...]: ...
+
 
 class _Caller:
     """One operation's credential: read once (one Redis round trip), and on a 401 refreshed and retried once.
@@ -61,7 +63,7 @@ class _Caller:
         return self._token
 
     async def call(self, operation: Operation, label: str, request: Callable[[str], Awaitable[T]],
-                   owner_user_id: str | None = None) -> T:
+                   owner_user_id: str | None = None, *, made_by_meetbot: bool = True) -> T:
         token = await self.token()
         try:
             try:
@@ -71,7 +73,7 @@ class _Caller:
                 self._token = None
                 return await request(await self.token())
         except MeetError as error:
-            raise explain(error, operation, label, owner_user_id) from error
+            raise explain(error, operation, label, owner_user_id, made_by_meetbot=made_by_meetbot) from error
 Role = Literal["owner", "participant", "other"]
 T = TypeVar("T")
 PRESENT = "latest_end_time IS NULL"
@@ -100,6 +102,27 @@ class MeetingStatus:
     info: SpaceInfo | None
     started_at: datetime | None = None
     participants: tuple[Participant, ...] | None = None  # None: not visible to the caller
+    manageable: bool = False  # the caller may end it and change its settings through meetbot
+
+
+# Config fields Google fills for the owner; a non-owner shown a config at all (Google doesn't document whether
+# it does) is not expected to see these. Access type and entry points are left out: anyone joining sees them.
+_OWNER_ONLY_CONFIG = ("moderation", "moderation_restrictions", "artifact_config", "attendance_report_generation_type")
+SETTINGS_SCOPE = "https://www.googleapis.com/auth/meetings.space.settings"
+CLOCK_SKEW = 5.0  # seconds: Google's and our clocks may disagree this much
+
+
+def role_of(actor: Actor, space: Space, info: SpaceInfo | None) -> Role:
+    """Who the caller is to the space, from evidence: meetbot's own record of who started it first, then an
+    owner-only config field (never the mere presence of `config`), then whether Google shows the live call."""
+    if info is not None and info.owner_user_id:
+        owner = info.owner_user_id == actor.user_id
+    else:
+        config = space.config
+        owner = config is not None and any(getattr(config, f) is not None for f in _OWNER_ONLY_CONFIG)
+    if owner:
+        return "owner"
+    return "participant" if space.is_live else "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +151,7 @@ class History:
     space_name: str
     label: str
     calls: list[ConferenceSummary]  # newest first
+    info: SpaceInfo | None = None
 
 
 def parse(reference: str) -> MeetingRef:
@@ -137,8 +161,11 @@ def parse(reference: str) -> MeetingRef:
         raise BadReference(error.reason) from None
 
 
-def label_of(ref: MeetingRef) -> str:
-    return ref.value if ref.kind == "code" else ref.resource_name
+def label_of(ref: MeetingRef, info: SpaceInfo | None = None) -> str:
+    """How to name the meeting to a person: its code (as typed, or as meetbot knows it), else its resource name."""
+    if ref.kind == "code":
+        return ref.value
+    return info.meeting_code if info is not None and info.meeting_code else ref.resource_name
 
 
 class Meetings:
@@ -182,8 +209,8 @@ class Meetings:
     async def cards(self, tenant: Tenant, space_name: str) -> list[Card]:
         return await self._records.cards(tenant, space_name.partition("/")[2])
 
-    async def forget_cards(self, tenant: Tenant, space_name: str) -> None:
-        await self._records.forget_cards(tenant, space_name.partition("/")[2])
+    async def forget_cards(self, tenant: Tenant, space_name: str, cards: list[Card]) -> None:
+        await self._records.forget_cards(tenant, space_name.partition("/")[2], cards)
 
     async def info(self, tenant: Tenant, space_name: str) -> SpaceInfo | None:
         return await self._records.info(tenant, space_name.partition("/")[2])
@@ -217,57 +244,83 @@ class Meetings:
 
     async def status(self, actor: Actor, reference: str) -> MeetingStatus:
         ref = parse(reference)
-        label = label_of(ref)
         caller = self._as(actor)
         space, info = await self._read(actor, ref, caller)
-        role: Role = "owner" if space.config is not None else "participant" if space.is_live else "other"
+        label = space.meeting_code or label_of(ref, info)
+        role = role_of(actor, space, info)
+        manageable = role == "owner" and (info is not None or SETTINGS_SCOPE in await self._credentials.granted_scopes(
+            actor.tenant, actor.user_id))
         record_name = space.active_conference.conference_record if space.active_conference else None
         if not record_name:
-            return MeetingStatus(space, role, label, info)
+            return MeetingStatus(space, role, label, info, manageable=manageable)
         record, present = await asyncio.gather(
             caller.call("read", label, lambda token: self._meet.get_conference_record(token, record_name)),
             caller.call("read", label, lambda token: self._meet.list_participants(
                 token, record_name, limit=MAX_LISTED_PARTICIPANTS + 1, filter=PRESENT)),
         )
-        return MeetingStatus(space, role, label, info, record.start_time, tuple(present))
+        return MeetingStatus(space, role, label, info, record.start_time, tuple(present), manageable)
 
     # --- end ---------------------------------------------------------------------------------------------------
 
-    async def end(self, actor: Actor, reference: str) -> EndedMeeting:
+    async def end(self, actor: Actor, reference: str, label: str | None = None) -> EndedMeeting:
+        """End the live call. "Nothing live" is decided from state, not from one error code: Google's answer
+        when nothing is live is undocumented (400, 404 and an empty 200 are all plausible)."""
         ref = parse(reference)
-        label = label_of(ref)
         caller = self._as(actor)
         name = await self._space_name(actor, ref, caller)
         info = await self._records.info(actor.tenant, name.partition("/")[2])
+        label = label or label_of(ref, info)
         owner = info.owner_user_id if info else None
+        asked_at = time.time()
         try:
-            await caller.call("end", label, lambda token: self._meet.end_active_conference(token, name), owner)
+            await caller.call("end", label, lambda token: self._meet.end_active_conference(token, name), owner,
+                              made_by_meetbot=info is not None)
+        except UnknownMeeting:
+            await self._nothing_live_or_unknown(actor, ref, name, label, caller)
+            raise
+        known, record = await self._latest_record(caller, name)
+        if known and (record is None or (record.end_time is not None
+                                          and record.end_time.timestamp() < asked_at - CLOCK_SKEW)):
+            raise NothingLive(f"There's no live call in {label} to end: nobody is in it right now.")
+        return EndedMeeting(name, label, info, record)
+
+    async def _nothing_live_or_unknown(self, actor: Actor, ref: MeetingRef, name: str, label: str,
+                                       caller: _Caller) -> None:
+        """A 404 on end: the space may be gone, or (a guess about Google) merely idle. Ask which."""
+        try:
+            await caller.call("read", label, lambda token: self._meet.get_space(token, name))
         except UnknownMeeting:
             if ref.kind == "code":
                 await self._records.forget_code(ref.value)
-            raise
-        return EndedMeeting(name, label, info, await self._latest_record(caller, name))
+            return
+        raise NothingLive(f"There's no live call in {label} to end: nobody is in it right now.")
 
-    async def _latest_record(self, caller: _Caller, space_name: str) -> ConferenceRecord | None:
+    async def _latest_record(self, caller: _Caller, space_name: str) -> tuple[bool, ConferenceRecord | None]:
+        """(whether Google answered, its newest conference record of the space)."""
         try:
             records = await caller.call("history", space_name, lambda token: self._meet.list_conference_records(
                 token, f'space.name = "{space_name}"', limit=1))
         except UserFacingError:
-            return None  # the call did end; only the "after N min" detail is missing
-        return records[0] if records else None
+            return False, None
+        return True, records[0] if records else None
+
+    async def latest_call(self, actor: Actor, space_name: str) -> ConferenceRecord | None:
+        """The newest conference in the space as Google shows it to the caller (None: none, or not visible)."""
+        return (await self._latest_record(self._as(actor), space_name))[1]
 
     # --- settings ----------------------------------------------------------------------------------------------
 
-    async def _owned(self, actor: Actor, ref: MeetingRef, caller: _Caller) -> Space:
+    async def _owned(self, actor: Actor, ref: MeetingRef, caller: _Caller) -> tuple[Space, SpaceInfo | None]:
         space, info = await self._read(actor, ref, caller)
-        if space.config is None:
+        if role_of(actor, space, info) != "owner":
             owner = info.owner_user_id if info else None
-            raise NotOwner(f"Only the meeting's owner can see or change the settings of {label_of(ref)}.", owner)
-        return space
+            label = space.meeting_code or label_of(ref, info)
+            raise NotOwner(f"Only the meeting's owner can see or change the settings of {label}.", owner)
+        return space, info
 
     async def settings(self, actor: Actor, reference: str) -> Space:
         """The space with its config; only its owner may see that."""
-        return await self._owned(actor, parse(reference), self._as(actor))
+        return (await self._owned(actor, parse(reference), self._as(actor)))[0]
 
     async def change_settings(
         self, actor: Actor, reference: str, changes: Mapping[str, enum.Enum]
@@ -275,14 +328,17 @@ class Meetings:
         """Patch only the fields whose value differs, with an exact mask; report old → new per field."""
         ref = parse(reference)
         caller = self._as(actor)
-        space = await self._owned(actor, ref, caller)
+        space, info = await self._owned(actor, ref, caller)
         current = space.config or SpaceConfig()
+        check_dependencies(current, changes)
         differing = {path: value for path, value in changes.items() if read_path(current, path) is not value}
         if not differing:
             return space, []
         patch = config_with(SpaceConfig(), differing)
-        updated = await caller.call("patch", label_of(ref), lambda token: self._meet.patch_space(
-            token, space.name, patch, list(differing)))
+        label = space.meeting_code or label_of(ref, info)
+        updated = await caller.call("patch", label, lambda token: self._meet.patch_space(
+            token, space.name, patch, list(differing)), info.owner_user_id if info else None,
+            made_by_meetbot=info is not None)
         report = [SettingChange(p, read_path(current, p), read_path(updated.config, p)) for p in differing]
         return updated, report
 
@@ -290,9 +346,10 @@ class Meetings:
 
     async def history(self, actor: Actor, reference: str, limit: int = 10) -> History:
         ref = parse(reference)
-        label = label_of(ref)
         caller = self._as(actor)
         name = await self._space_name(actor, ref, caller)
+        info = await self._records.info(actor.tenant, name.partition("/")[2])
+        label = label_of(ref, info)
         records = await caller.call("history", label, lambda token: self._meet.list_conference_records(
             token, f'space.name = "{name}"', limit=limit))
 
@@ -301,4 +358,4 @@ class Meetings:
             return tuple(found)
 
         everyone = await asyncio.gather(*(people(r) for r in records))
-        return History(name, label, [ConferenceSummary(r, p) for r, p in zip(records, everyone, strict=True)])
+        return History(name, label, [ConferenceSummary(r, p) for r, p in zip(records, everyone, strict=True)], info)

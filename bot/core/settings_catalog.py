@@ -28,7 +28,8 @@ from bot.meet.models import (
     TranscriptionConfig,
 )
 
-__all__ = ["SETTINGS", "Setting", "config_with", "parse_assignments", "read_path"]
+__all__ = ["SETTINGS", "Setting", "check_dependencies", "config_with", "dependency_errors", "parse_assignments",
+           "read_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,28 @@ def parse_assignments(assignments: tuple[tuple[str, str], ...]) -> dict[str, enu
             raise InvalidSettings(f"`{key}` is given twice with different values.")
         changes[setting.path] = value
     return changes
+
+
+_RESTRICTING = ("hosts", "on")
+
+
+def dependency_errors(chosen: Mapping[str, str], moderation_now: str | None = None) -> dict[str, str]:
+    """Settings that only work with Host management on, chosen while it is (or will be) off: key → why.
+    One rule for the settings modal and `/meet set`."""
+    moderation = chosen.get("moderation", moderation_now)
+    if moderation != "off":
+        return {}
+    return {s.key: f"{s.label} needs Host management on." for s in SETTINGS
+            if s.needs_moderation and chosen.get(s.key) in _RESTRICTING}
+
+
+def check_dependencies(current: SpaceConfig, changes: Mapping[str, enum.Enum]) -> None:
+    """Refuse a change that asks for host-only restrictions while Host management ends up off."""
+    chosen = {s.key: s.word_for(changes[s.path]) for s in SETTINGS if s.path in changes}
+    moderation = _BY_KEY["moderation"]
+    errors = dependency_errors(chosen, moderation.word_for(read_path(current, moderation.path)))
+    if errors:
+        raise InvalidSettings(" ".join(errors.values()) + " Add moderation=on, or leave those settings out.")
 
 
 def read_path(config: SpaceConfig | None, path: str) -> enum.Enum | None:

@@ -26,6 +26,7 @@ __all__ = [
     "START_CALLBACK",
     "CardContent",
     "end_button",
+    "end_target",
     "ended_card",
     "history_message",
     "join_button",
@@ -77,12 +78,13 @@ def join_button(uri: str | None, label: str = "Join") -> list[Block]:
 
 
 def end_button(space_name: str, label: str) -> Block:
+    """The value carries the stable space name (codes can be reassigned) and the label replies need."""
     return {
         "type": "button",
         "action_id": ACTION_END,
         "text": _plain("End meeting"),
         "style": "danger",
-        "value": space_name,
+        "value": space_name if label == space_name else f"{space_name} {label}",
         "confirm": {
             "title": _plain("End this meeting?"),
             "text": {"type": "mrkdwn", "text": f"Everyone in {escape(label)} will be removed from the call."},
@@ -91,6 +93,12 @@ def end_button(space_name: str, label: str) -> Block:
             "style": "danger",
         },
     }
+
+
+def end_target(value: str) -> tuple[str, str | None]:
+    """(space to end, its label) from an End button's value; older cards carry the space name alone."""
+    space_name, _, label = value.strip().partition(" ")
+    return space_name, label or None
 
 
 def settings_button(space_name: str) -> Block:
@@ -176,7 +184,7 @@ def _settings_lines(config: SpaceConfig) -> str:
 
 
 def status_message(status: MeetingStatus) -> Message:
-    space, label = status.space, escape(status.label)
+    space = status.space
     owner = status.info.owner_user_id if status.info else None
     title = f"*{escape(status.info.title)}* · " if status.info and status.info.title else ""
     blocks: list[Block] = []
@@ -201,10 +209,14 @@ def status_message(status: MeetingStatus) -> Message:
     else:
         who = f" (<@{owner}>)" if owner else ""
         blocks.append(_context(f"Settings are shown only to the meeting's owner{who}."))
+    if status.role == "owner" and not status.manageable:
+        blocks.append(_context("This meeting was started outside meetbot, so meetbot can't end it or change its "
+                               "settings for you: do that in Google Meet, or run `/meet connect` again and allow "
+                               "meeting settings."))
     buttons = join_button(space.meeting_uri)
-    if status.role == "owner":
+    if status.manageable:
         if space.is_live:
-            buttons.append(end_button(space.name, label))
+            buttons.append(end_button(space.name, status.label))
         buttons.append(settings_button(space.name))
     if buttons:
         blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})
@@ -252,8 +264,9 @@ def settings_modal(space: Space, label: str, channel_id: str | None) -> dict[str
         current = read_path(config, setting.path)
         options = [{"text": _plain(word), "value": word} for word in setting.values]
         element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options}
-        if current is not None:
-            element["initial_option"] = {"text": _plain(setting.word_for(current)), "value": setting.word_for(current)}
+        word = setting.word_for(current)
+        if current is not None and word in setting.values:  # a value meetbot has no word for preselects nothing
+            element["initial_option"] = {"text": _plain(word), "value": word}
         blocks.append({
             "type": "input",
             "block_id": setting.key,

@@ -31,6 +31,7 @@ from bot.slack.cards import (
     ACTION_SETTINGS,
     SETTINGS_CALLBACK,
     START_CALLBACK,
+    end_target,
     settings_notice_modal,
     start_choices,
     start_modal,
@@ -238,8 +239,9 @@ class _Listeners:
         ephemeral = _ephemeral(respond)
 
         async def end() -> None:
-            if await self._deps.meetings.first_click(actor, str(action["action_ts"])):
-                await self._deps.meetings.end(actor, action["value"], ephemeral, client, card=_card_of(body))
+            if await self._deps.meetings.first_click(actor, str(action.get("action_ts") or "")):
+                space_name, label = end_target(str(action.get("value") or ""))
+                await self._deps.meetings.end(actor, space_name, ephemeral, client, card=_card_of(body), label=label)
 
         self._background(actor, ephemeral, end(), name="end-click", response_url=body.get("response_url"))
 
@@ -248,7 +250,8 @@ class _Listeners:
         await ack()
         actor = actor_from(body)
         channel = (body.get("channel") or {}).get("id")
-        work = self._deps.meetings.open_settings(actor, action["value"], body["trigger_id"], channel, client)
+        work = self._deps.meetings.open_settings(actor, str(action.get("value") or ""), body["trigger_id"], channel,
+                                                 client)
         self._background(actor, _ephemeral(respond), work, name="settings-click",
                          response_url=body.get("response_url"))
 

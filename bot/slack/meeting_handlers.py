@@ -11,13 +11,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import InvalidSettings, UserFacingError
-from bot.core.meetings import Actor, EndedMeeting, Meetings, StartedMeeting
-from bot.core.settings_catalog import SETTINGS, parse_assignments
-from bot.meet.models import AccessType, Space
+from bot.core.meetings import CLOCK_SKEW, Actor, EndedMeeting, Meetings, StartedMeeting
+from bot.core.settings_catalog import SETTINGS, dependency_errors, parse_assignments
+from bot.meet.models import AccessType, ConferenceRecord, Space
 from bot.slack import grammar
 from bot.slack.cards import (
     CardContent,
@@ -34,7 +33,7 @@ from bot.slack.mrkdwn import plain
 from bot.slack.responder import Reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.store.connection import StoreUnavailable
-from bot.store.spaces import Card
+from bot.store.spaces import Card, SpaceInfo
 
 __all__ = ["MeetingHandlers", "Reply"]
 
@@ -121,16 +120,20 @@ class MeetingHandlers:
     async def status(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
         status = await self.meetings.status(actor, reference)
         await respond(**status_message(status))
-        if status.role != "other" and not status.space.is_live:
-            await self.refresh_cards(actor, status.space.name, client, None, None)
+        if status.role == "owner" and not status.space.is_live:
+            await self.follow_cards(actor, status.space, client)
 
     async def first_click(self, actor: Actor, action_ts: str) -> bool:
         return await self.meetings.first_request(actor, "action", f"{actor.user_id}-{action_ts}")
 
     async def end(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient,
-                  card: Card | None = None) -> None:
-        ended = await self.meetings.end(actor, reference)
-        await self.refresh_cards(actor, ended.space_name, client, ended, actor.user_id, also=card)
+                  card: Card | None = None, label: str | None = None) -> None:
+        ended = await self.meetings.end(actor, reference, label)
+        cards = await self.meetings.cards(actor.tenant, ended.space_name)
+        if card is not None and card.field not in {c.field for c in cards}:
+            cards.append(card)
+        # The call was live and this person ended it: every meeting card of the space is now ended.
+        await self._show_ended(actor, ended, [c for c in cards if c.kind == "meeting"], client, actor.user_id)
         minutes = ""
         if ended.record and ended.record.start_time and ended.record.end_time:
             minutes = f" after {int((ended.record.end_time - ended.record.start_time).total_seconds() // 60)} min"
@@ -146,9 +149,8 @@ class MeetingHandlers:
         found = await self.meetings.history(actor, reference)
         await respond(**history_message(found.label, found.calls))
         latest = found.calls[0].record if found.calls else None
-        if latest is not None and latest.end_time is not None:
-            ended = EndedMeeting(found.space_name, found.label, None, latest)
-            await self.refresh_cards(actor, found.space_name, client, ended, None)
+        if latest is not None:
+            await self.follow_cards(actor, Space(found.space_name), client, latest, found.info)
 
     async def open_settings(self, actor: Actor, reference: str, trigger_id: str, channel_id: str | None,
                             client: AsyncWebClient) -> None:
@@ -177,24 +179,40 @@ class MeetingHandlers:
 
     # --- cards -------------------------------------------------------------------------------------------------
 
-    async def refresh_cards(self, actor: Actor, space_name: str, client: AsyncWebClient,
-                            ended: EndedMeeting | None, ended_by: str | None, also: Card | None = None) -> None:
-        """The meeting ended: turn every live card that shows it into an "ended" card, once."""
-        cards = await self.meetings.cards(actor.tenant, space_name)
-        if also is not None and also not in cards:
-            cards.append(also)
+    async def follow_cards(self, actor: Actor, space: Space, client: AsyncWebClient,
+                           latest: ConferenceRecord | None = None, info: SpaceInfo | None = None) -> None:
+        """Cards change only on Google's evidence: a card turns "ended" when a call that started after it was
+        posted has ended. Room cards stand for the room, not a call, and are left as they are."""
+        cards = [c for c in await self.meetings.cards(actor.tenant, space.name) if c.kind == "meeting"]
         if not cards:
             return
-        info = ended.info if ended and ended.info else await self.meetings.info(actor.tenant, space_name)
-        content = CardContent(space_name, info.meeting_code if info else None, info.meeting_uri if info else None,
-                              info.title if info else None, info.owner_user_id if info else None)
+        record = latest if latest is not None else await self.meetings.latest_call(actor, space.name)
+        if record is None or record.end_time is None or record.start_time is None:
+            return
+        started = record.start_time.timestamp() + CLOCK_SKEW
+        ended_cards = [c for c in cards if c.posted_at <= started]
+        if ended_cards:
+            info = info or await self.meetings.info(actor.tenant, space.name)
+            label = space.meeting_code or (info.meeting_code if info else None) or space.name
+            ended = EndedMeeting(space.name, label, info, record)
+            await self._show_ended(actor, ended, ended_cards, client, None, space)
+
+    async def _show_ended(self, actor: Actor, ended: EndedMeeting, cards: list[Card], client: AsyncWebClient,
+                          ended_by: str | None, space: Space | None = None) -> None:
+        if not cards:
+            return
+        info = ended.info or await self.meetings.info(actor.tenant, ended.space_name)
+        code = (info.meeting_code if info else None) or (space.meeting_code if space else None)
+        uri = (info.meeting_uri if info else None) or (space.meeting_uri if space else None)
+        content = CardContent(ended.space_name, code, uri, info.title if info else None,
+                              info.owner_user_id if info else None)
         message = ended_card(content, ended, ended_by)
         for card in cards:
             try:
                 await client.chat_update(channel=card.channel, ts=card.ts, **message)
-            except SlackApiError as error:
-                log.warning("could not update a meeting card: %s", error.response.get("error"))
-        await self.meetings.forget_cards(actor.tenant, space_name)
+            except SLACK_FAILURES as error:
+                log.warning("could not update a meeting card: %s", slack_error_name(error))
+        await self.meetings.forget_cards(actor.tenant, ended.space_name, cards)
 
 
 def refusal_modal(refusal: UserFacingError) -> dict[str, Any]:
@@ -215,14 +233,9 @@ def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 def settings_errors(view: dict[str, Any]) -> dict[str, str]:
     """Inline validation for the modal: limits on chat, reactions… need host management on."""
     chosen = dict(selected_settings(view))
-    errors: dict[str, str] = {}
     try:
         parse_assignments(tuple(chosen.items()))
     except InvalidSettings as invalid:
         return {SETTINGS[0].key: invalid.reason}
-    if chosen.get("moderation") == "off":
-        for setting in SETTINGS:
-            if setting.needs_moderation and chosen.get(setting.key) in ("hosts", "on"):
-                errors[setting.key] = "This needs Host management on."
-    return errors
+    return {key: "This needs Host management on." for key in dependency_errors(chosen)}
 

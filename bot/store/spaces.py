@@ -39,10 +39,19 @@ class Card:
 
     channel: str
     ts: str
+    kind: str = "meeting"  # "meeting": a card for one call; "room": a channel's standing room
 
     @property
     def field(self) -> str:
         return f"{self.channel}:{self.ts}"
+
+    @property
+    def posted_at(self) -> float:
+        """When Slack posted it: a message ts is epoch seconds."""
+        try:
+            return float(self.ts)
+        except ValueError:
+            return 0.0
 
 
 class SpaceRecords:
@@ -83,7 +92,7 @@ class SpaceRecords:
             pipe.set(self._keys.space_by_code(info.meeting_code), info.space_name, ex=CODE_TTL)
         if card is not None:
             cards_key = self._keys.cards(tenant, space_id)
-            pipe.hset(cards_key, card.field, "1")
+            pipe.hset(cards_key, card.field, card.kind)
             pipe.expire(cards_key, CARD_TTL)
         if info.owner_user_id:
             recent = self._keys.recent_meetings(tenant, info.owner_user_id)
@@ -113,19 +122,20 @@ class SpaceRecords:
 
     async def add_card(self, tenant: Tenant, space_id: str, card: Card) -> None:
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(self._keys.cards(tenant, space_id), card.field, "1")
+        pipe.hset(self._keys.cards(tenant, space_id), card.field, card.kind)
         pipe.expire(self._keys.cards(tenant, space_id), CARD_TTL)
         await pipe.execute()
 
-    async def forget_cards(self, tenant: Tenant, space_id: str) -> None:
-        await self._redis.delete(self._keys.cards(tenant, space_id))
+    async def forget_cards(self, tenant: Tenant, space_id: str, cards: list[Card]) -> None:
+        if cards:
+            await self._redis.hdel(self._keys.cards(tenant, space_id), *(c.field for c in cards))
 
     async def cards(self, tenant: Tenant, space_id: str) -> list[Card]:
-        fields = await self._redis.hkeys(self._keys.cards(tenant, space_id))
+        fields = await self._redis.hgetall(self._keys.cards(tenant, space_id))
         cards = []
-        for raw in fields:
+        for raw, kind in fields.items():
             channel, _, ts = _text(raw).partition(":")
-            cards.append(Card(channel, ts))
+            cards.append(Card(channel, ts, "room" if _text(kind) == "room" else "meeting"))
         return sorted(cards, key=lambda c: (c.channel, c.ts))
 
 

@@ -73,4 +73,4 @@ def space_of(card_call: dict[str, Any]) -> str:
     blocks = card_call["args"]["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
     end = next(el for b in blocks if b["type"] == "actions" for el in b["elements"] if el["action_id"] == "meet_end")
-    return str(end["value"])
+    return str(end["value"]).split()[0]  # "spaces/ID code": the space, then the label
