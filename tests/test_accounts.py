@@ -441,6 +441,30 @@ async def test_takes_over_when_the_lock_holder_died(world: World) -> None:
     assert world.emulator.state.refresh_grants == 1
 
 
+async def test_a_holder_that_died_with_a_real_lock_stalls_others_only_briefly(world: World) -> None:
+    """Issue 11: a process killed while holding the refresh lock used to stall the user for 30 s and then fail."""
+    assert (await world.link()).ok
+    await world.expire_access()
+    await world.redis.set(Keys().google_refresh_lock(TENANT, "U1"), b"killed-process", px=accounts_module.LOCK_TTL_MS)
+    started = time.monotonic()
+    assert await world.accounts.get_access_token(TENANT, "U1")
+    assert time.monotonic() - started < accounts_module.LOCK_TTL_MS / 1000 + 1.0
+    assert world.emulator.state.refresh_grants == 1
+
+
+async def test_a_slow_refresh_keeps_its_lock_so_no_second_refresh_starts(world: World) -> None:
+    assert (await world.link()).ok
+    await world.expire_access()
+    key = world.key
+    world.emulator.state.set_latency(accounts_module.LOCK_TTL_MS / 1000 + 1.5)  # longer than the lock lives
+    async with httpx.AsyncClient(timeout=10) as http:
+        other = build(world.redis, world.emulator, http, key)  # a second process
+        first, second = await asyncio.gather(world.accounts.get_access_token(TENANT, "U1"),
+                                             other.get_access_token(TENANT, "U1"))
+    world.emulator.state.set_latency(0)
+    assert first == second and world.emulator.state.refresh_grants == 1
+
+
 async def test_gives_up_after_the_wait_bound(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(accounts_module, "WAIT_SECONDS", 0.3)
     assert (await world.link()).ok

@@ -172,3 +172,16 @@ def test_help_leads_with_the_problem() -> None:
     assert texts(message)[0].startswith(":warning: `stauts` is not a /meet command.")
     assert "Did you mean `/meet status abc`?" in texts(message)[0]
     within_limits(message)
+
+
+def test_a_value_meetbot_has_no_word_for_preselects_nothing_and_slack_accepts_the_modal() -> None:
+    """Issue 11, finding 9: an `initial_option` that isn't among the options makes Slack reject the whole view."""
+    from tests.emulators.slack import validate_view
+
+    odd = Space(SPACE.name, SPACE.meeting_uri, SPACE.meeting_code,
+                SpaceConfig(access_type=AccessType.ACCESS_TYPE_UNSPECIFIED, moderation=Moderation.ON))
+    view = settings_modal(odd, "abc-mnop-xyz", "C1")
+    assert validate_view(view, ("modal",)) == []
+    by_block = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    assert "initial_option" not in by_block["access"]["element"]
+    assert by_block["moderation"]["element"]["initial_option"]["value"] == "on"

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -189,6 +190,23 @@ async def wait_for(check: Any, within: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def until(probe: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await probe():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def no_links(world: World) -> bool:
+    return await google_links(world) == []
+
+
+async def links_left(world: World, n: int) -> bool:
+    return len(await google_links(world)) == n
+
+
 def live_refresh_tokens(world: World) -> list[str]:
     return [r.value for r in world.meet.state._refresh.values() if not r.revoked]  # emulator bookkeeping
 
@@ -206,17 +224,12 @@ async def test_uninstalling_revokes_and_forgets_every_google_link(world: World) 
     assert len(await google_links(world)) == 3 and len(live_refresh_tokens(world)) == 3
     await send_event(world.bot, world, {"type": "app_uninstalled"})
     await wait_for(lambda: live_refresh_tokens(world) == [])
-    deadline = time.monotonic() + 10
-    while await google_links(world) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert await google_links(world) == []
+    await until(lambda: no_links(world))
 
 
 async def test_revoked_user_tokens_forget_only_those_users(world: World) -> None:
     await send_event(world.bot, world, {"type": "tokens_revoked", "tokens": {"oauth": [ALICE[0]], "bot": []}})
-    deadline = time.monotonic() + 10
-    while len(await google_links(world)) != 2 and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    await until(lambda: links_left(world, 2))
     links = await google_links(world)
     assert len(links) == 2 and not any(ALICE[0].encode() in k for k in links)
     assert len(live_refresh_tokens(world)) == 2

@@ -27,6 +27,7 @@ from bot.core.errors import (
     NotLinked,
     ReauthRequired,
     ServiceUnavailable,
+    StorageUnavailable,
 )
 from bot.google import errors as google
 from bot.google.delegation import DelegatedCredentials
@@ -54,11 +55,13 @@ LinkReason = Literal[
 
 MEET_SCOPES_PREFIX = MEET_SCOPE_PREFIX + "meetings."
 REFRESH_MARGIN = 60.0  # seconds before expiry at which a cached access token counts as stale
-LOCK_TTL_MS = 30_000  # covers google-auth's own retries (3 attempts, 1 s + 2 s backoff, 5 s timeouts)
-WAIT_SECONDS = 5.0  # how long a caller waits for another process's refresh before giving up
+# The lock lives briefly and its holder renews it while it works (google-auth may retry for ~20 s), so a process
+# that died holding it stalls the others for at most LOCK_TTL_MS, after which a waiter takes over.
+LOCK_TTL_MS = 3_000
+LOCK_RENEW_SECONDS = 1.0
+WAIT_SECONDS = 25.0  # how long a caller waits for a live holder's refresh before giving up
 POLL_SECONDS = 0.05
 
-_STORE_DOWN = "meetbot can't reach its database right now. Try again in a minute."
 _GOOGLE_DOWN = "Google sign-in isn't answering right now. Try again in a minute."
 _MISCONFIGURED = "meetbot's Google sign-in is misconfigured, so it can't act for you. Please tell your Slack admin."
 _NO_EMAIL = (
@@ -98,7 +101,7 @@ def _store_errors() -> Iterator[None]:
     try:
         yield
     except StoreUnavailable:
-        raise ServiceUnavailable(_STORE_DOWN) from None
+        raise StorageUnavailable() from None
 
 
 class Accounts:
@@ -446,9 +449,11 @@ class Accounts:
             while True:
                 owner = await self._lock.acquire(tenant, user_id, LOCK_TTL_MS)
                 if owner is not None:
+                    keeper = asyncio.ensure_future(self._keep(tenant, user_id, owner))
                     try:
                         return await mint()
                     finally:
+                        keeper.cancel()
                         await self._release(tenant, user_id, owner)
                 while True:
                     if time.monotonic() >= deadline:
@@ -459,6 +464,16 @@ class Accounts:
                         return token
                     if not await self._lock.held(tenant, user_id):
                         break  # the holder gave up without a token (Google down?): try ourselves
+
+    async def _keep(self, tenant: Tenant, user_id: str, owner: str) -> None:
+        """Renew the lock while this process refreshes; stop when it is no longer ours."""
+        try:
+            while True:
+                await asyncio.sleep(LOCK_RENEW_SECONDS)
+                if not await self._lock.renew(tenant, user_id, owner, LOCK_TTL_MS):
+                    return
+        except StoreUnavailable:
+            return  # the lock just expires; another process may take over, which is safe
 
     async def _release(self, tenant: Tenant, user_id: str, owner: str) -> None:
         try:

@@ -7,6 +7,7 @@ meeting), so the edge can mention them without trusting the text.
     UserFacingError
      ├── NotLinked, ReauthRequired, DelegationRefused, DelegationInUse   (who you are at Google)
      ├── ServiceUnavailable                                              (Redis or Google is down; retry later)
+     │    ├── StorageUnavailable                                         (Redis)
      │    └── RateLimited                                                (Google says slow down; retry_after)
      ├── BadReference, UnknownMeeting                                     (which meeting)
      ├── NotOwner, NotVisible, MissingScope                               (Google's role and scope rules)
@@ -28,6 +29,7 @@ __all__ = [
     "RateLimited",
     "ReauthRequired",
     "ServiceUnavailable",
+    "StorageUnavailable",
     "UnknownMeeting",
     "UserFacingError",
 ]
@@ -70,6 +72,14 @@ class DelegationInUse(UserFacingError):
 
 class ServiceUnavailable(UserFacingError):
     pass
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """meetbot's own storage (Redis) isn't answering: one wording wherever it shows."""
+
+    def __init__(self) -> None:
+        super().__init__("meetbot's storage isn't answering right now, so it couldn't finish that. Please try again "
+                         "in a minute.")
 
 
 class RateLimited(ServiceUnavailable):

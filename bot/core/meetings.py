@@ -16,7 +16,14 @@ from typing import Literal, Protocol, TypeVar
 
 from redis.asyncio import Redis
 
-from bot.core.errors import BadReference, NothingLive, NotOwner, UnknownMeeting, UserFacingError
+from bot.core.errors import (
+    BadReference,
+    NothingLive,
+    NotOwner,
+    ServiceUnavailable,
+    UnknownMeeting,
+    UserFacingError,
+)
 from bot.core.explain import Operation, explain
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.meet.client import MeetClient
@@ -109,7 +116,7 @@ class MeetingStatus:
 # it does) is not expected to see these. Access type and entry points are left out: anyone joining sees them.
 _OWNER_ONLY_CONFIG = ("moderation", "moderation_restrictions", "artifact_config", "attendance_report_generation_type")
 SETTINGS_SCOPE = "https://www.googleapis.com/auth/meetings.space.settings"
-CLOCK_SKEW = 5.0  # seconds: Google's and our clocks may disagree this much
+CLOCK_SKEW = 2.0  # seconds: Google's and our clocks may disagree this much (NTP keeps both far closer)
 
 
 def role_of(actor: Actor, space: Space, info: SpaceInfo | None) -> Role:
@@ -286,13 +293,20 @@ class Meetings:
 
     async def _nothing_live_or_unknown(self, actor: Actor, ref: MeetingRef, name: str, label: str,
                                        caller: _Caller) -> None:
-        """A 404 on end: the space may be gone, or (a guess about Google) merely idle. Ask which."""
+        """A 404 on end: the space may be gone, the caller may not own it, or (guesses about Google) it is merely
+        idle. Ask Google for the space as the caller sees it, and say which."""
         try:
-            await caller.call("read", label, lambda token: self._meet.get_space(token, name))
+            space = await caller.call("read", label, lambda token: self._meet.get_space(token, name))
         except UnknownMeeting:
             if ref.kind == "code":
                 await self._records.forget_code(ref.value)
             return
+        info = await self._records.info(actor.tenant, space.space_id)
+        if role_of(actor, space, info) != "owner":
+            raise NotOwner(f"Only the meeting's owner can end {label}.", info.owner_user_id if info else None)
+        if space.is_live:
+            raise ServiceUnavailable(f"Google didn't end the call in {label}. Please check it and try again in a "
+                                     "minute.")
         raise NothingLive(f"There's no live call in {label} to end: nobody is in it right now.")
 
     async def _latest_record(self, caller: _Caller, space_name: str) -> tuple[bool, ConferenceRecord | None]:

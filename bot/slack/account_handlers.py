@@ -136,8 +136,14 @@ class AccountHandlers:
         except Exception as error:
             log.warning("could not answer in Slack about a Google link: %s", type(error).__name__)
 
-    async def link_url(self, actor: Actor, response_url: str | None, retry_text: str | None) -> str:
-        hint = await self.directory.email(actor.tenant, actor.user_id)
+    async def link_url(self, actor: Actor, response_url: str | None, retry_text: str | None, *,
+                       on_ack_path: bool = False) -> str:
+        """Google's consent URL, with the Slack email as Google's login hint. On the ack path it asks Slack
+        nothing and uses the email only if it is cached (the check at the callback asks Slack itself)."""
+        if on_ack_path:
+            hint = await self.directory.cached_email(actor.tenant, actor.user_id)
+        else:
+            hint = await self.directory.email(actor.tenant, actor.user_id)
         return await self.accounts.start_link(actor.tenant, actor.user_id, response_url, hint, retry_text)
 
     async def connect(self, actor: Actor, response_url: str | None) -> Message:
@@ -150,7 +156,7 @@ class AccountHandlers:
         lead = (f"You're connected as *{escape(link.google_email)}*. Connect again to switch accounts or grant "
                 "more access." if link else
                 "Connect your Google account so meetbot can start and manage meetings as you.")
-        url = await self.link_url(actor, response_url, None)
+        url = await self.link_url(actor, response_url, None, on_ack_path=True)
         return {"response_type": "ephemeral", "text": "Connect your Google account", "blocks":
                 _connect_blocks(lead, url)}
 
@@ -160,7 +166,10 @@ class AccountHandlers:
         if self.uses_delegation:
             return notice(reason, emoji=":no_entry:")
         url = await self.link_url(actor, response_url, retry_text)
-        lead = f":link: {escape(reason)} Connect it once and meetbot will offer to run your command again."
+        # Promise a one-click retry only where there is a command to re-run and a place to offer it.
+        then = ("Connect it once and meetbot will offer to run your command again." if retry_text and response_url
+                else "Connect it once, then try again.")
+        lead = f":link: {escape(reason)} {then}"
         return {"response_type": "ephemeral", "replace_original": False, "text": plain(reason),
                 "blocks": _connect_blocks(lead, url)}
 

@@ -26,6 +26,11 @@ class SlackDirectory:
         self._keys = keys
         self._timeout = timeout
 
+    async def cached_email(self, tenant: Tenant, user_id: str) -> str | None:
+        """The email if meetbot already knows it; never asks Slack (for the ack path)."""
+        cached = await self._redis.get(self._keys.slack_email(tenant, user_id))
+        return None if cached is None or cached == NO_EMAIL else _text(cached)
+
     async def email(self, tenant: Tenant, user_id: str) -> str | None:
         """The user's Slack profile email, or None when Slack has none (or won't say in time)."""
         key = self._keys.slack_email(tenant, user_id)

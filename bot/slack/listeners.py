@@ -42,6 +42,7 @@ from bot.slack.messages import Message, help_message, notice, reply_for, unavail
 from bot.slack.previews import ACTION_STATUS_ME, PreviewHandlers
 from bot.slack.responder import Reply, reliable
 from bot.slack.room_handlers import ACTION_ROOM_NEW, RoomHandlers, is_direct_message
+from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.store.connection import is_unavailable
 from bot.store.dedupe import claim
 from bot.store.keys import Keys, Tenant
@@ -270,8 +271,13 @@ class _Listeners:
             "response_url": body.get("response_url"),
         }
         reply = await self._dispatch(grammar.parse(command["text"]), command, _ephemeral(respond), client)
-        if reply:
-            await _ephemeral(respond)(**reply)
+        if reply:  # posted after the ack: Bolt answers Slack only once the listener returns
+            ephemeral = _ephemeral(respond)
+
+            async def post() -> None:
+                await ephemeral(**reply)
+
+            self._background(actor, ephemeral, post(), name="retry-reply")
 
     async def on_settings_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any],
                                  client: AsyncWebClient) -> None:
@@ -311,8 +317,16 @@ class _Listeners:
         await ack()  # a URL button (Connect): Slack opens the link itself
 
     async def on_start_shortcut(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Bolt answers Slack only when a listener returns, so the modal opens after the ack, not before."""
         await ack()
-        await client.views_open(trigger_id=body["trigger_id"], view=start_modal())
+
+        async def open_modal() -> None:
+            try:
+                await client.views_open(trigger_id=str(body["trigger_id"]), view=start_modal())
+            except SLACK_FAILURES as error:
+                log.warning("the Start a Meet modal did not open: %s", slack_error_name(error))
+
+        self._deps.tasks.spawn(open_modal(), name="start-shortcut")
 
     async def on_start_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any],
                               client: AsyncWebClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.core.errors import UserFacingError
+from bot.core.errors import StorageUnavailable, UserFacingError
 from bot.slack.grammar import SUBCOMMANDS
 from bot.slack.mrkdwn import code, escape, plain, truncate
 
@@ -76,12 +76,11 @@ def refusal_text(refusal: UserFacingError) -> str:
 
 
 def reply_for(refusal: UserFacingError) -> Message:
+    if isinstance(refusal, StorageUnavailable):
+        return unavailable_message()
     return notice(refusal_text(refusal), emoji=":no_entry:")
 
 
 def unavailable_message() -> Message:
-    return notice(
-        "meetbot is temporarily unavailable (its storage is not answering). Nothing was changed; "
-        "please try again in a minute.",
-        emoji=":hourglass_flowing_sand:",
-    )
+    """Redis is down: the same words wherever it is noticed (core's StorageUnavailable carries them)."""
+    return notice(plain(StorageUnavailable().reason), emoji=":hourglass_flowing_sand:")

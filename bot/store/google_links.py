@@ -52,6 +52,10 @@ for i = 1, #ARGV, 3 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]) end
 return 1
 """
 
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -235,6 +239,7 @@ class RefreshLock:
         self._redis = redis
         self._keys = keys
         self._release = redis.register_script(_RELEASE)
+        self._renew = redis.register_script(_RENEW)
 
     async def acquire(self, tenant: Tenant, user_id: str, ttl_ms: int) -> str | None:
         owner = secrets.token_hex(16)
@@ -243,6 +248,11 @@ class RefreshLock:
 
     async def release(self, tenant: Tenant, user_id: str, owner: str) -> bool:
         return bool(await self._release(keys=[self._keys.google_refresh_lock(tenant, user_id)], args=[owner]))
+
+    async def renew(self, tenant: Tenant, user_id: str, owner: str, ttl_ms: int) -> bool:
+        """Extend the lock while its owner still works; False when it is no longer theirs."""
+        key = self._keys.google_refresh_lock(tenant, user_id)
+        return bool(await self._renew(keys=[key], args=[owner, ttl_ms]))
 
     async def held(self, tenant: Tenant, user_id: str) -> bool:
         return bool(await self._redis.exists(self._keys.google_refresh_lock(tenant, user_id)))

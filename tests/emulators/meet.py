@@ -101,6 +101,7 @@ RUNTIME_OPTIONS = (
     "alias_write_status",
     "end_without_conference_status",
     "foreign_app_status",
+    "unknown_created_only_status",
     "non_owner_config",
     "hidden_record_status",
     "participant_sees_all_space_records",
@@ -112,7 +113,8 @@ RUNTIME_OPTIONS = (
     "revoke_access_token_revokes_refresh",
     "extra_redirect_params",
 )
-_STATUS_OPTIONS = frozenset({"non_owner_status", "alias_write_status", "foreign_app_status", "hidden_record_status"})
+_STATUS_OPTIONS = frozenset({"non_owner_status", "alias_write_status", "foreign_app_status", "hidden_record_status",
+                             "unknown_created_only_status"})
 _BOOL_OPTIONS = frozenset(
     {
         "participant_sees_all_space_records",
@@ -140,6 +142,7 @@ class MeetState(OAuthState):
     alias_write_status: int
     end_without_conference_status: int
     foreign_app_status: int
+    unknown_created_only_status: int
     non_owner_config: str
     hidden_record_status: int
     participant_sees_all_space_records: bool
@@ -164,6 +167,9 @@ class MeetState(OAuthState):
         # unverified: a meetings.space.created-only token on a space another app created (403 "Permission denied on
         # resource MeetingSpace (or it might not exist)", third-party report).
         foreign_app_status: int = 403,
+        # unverified: a meetings.space.created-only token asking for a code or id that doesn't exist: 404, or the
+        # same 403 as for another app's space ("...or it might not exist" suggests Google may not tell them apart).
+        unknown_created_only_status: int = 404,
         # unverified (§12): what non-owners' spaces.get shows of `config`: "absent" (omitted; the default when None),
         # "empty" (`config: {}`), "partial" (only accessType and entryPointAccess) or "full" (the whole config).
         non_owner_config: str | None = None,
@@ -194,6 +200,7 @@ class MeetState(OAuthState):
                 "alias_write_status": alias_write_status,
                 "end_without_conference_status": end_without_conference_status,
                 "foreign_app_status": foreign_app_status,
+                "unknown_created_only_status": unknown_created_only_status,
                 "non_owner_config": non_owner_config,
                 "hide_config_from_non_owners": hide_config_from_non_owners,
                 "hidden_record_status": hidden_record_status,
@@ -524,6 +531,10 @@ class MeetState(OAuthState):
                     else [],
                 )
             space = aliased
+        if space is None and caller.created_only and self.unknown_created_only_status != 404:
+            raise ApiError(
+                self.unknown_created_only_status, "Permission denied on resource MeetingSpace (or it might not exist)"
+            )
         if space is None:
             raise ApiError(404)
         if caller.created_only and space.client_id != caller.client_id:
