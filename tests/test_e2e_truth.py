@@ -28,8 +28,9 @@ def action_ids(message: dict[str, Any]) -> list[str]:
 
 
 async def started(world: World, text: str = "new") -> tuple[dict[str, Any], str, str]:
+    before = len(channel_posts(world.slack))
     await world.command(text, wait=False)
-    card = world.card()
+    card = channel_posts(world.slack, before + 1)[-1]
     space = space_of(card)
     return card, space, world.meet.state.space(space)["meetingCode"]
 
@@ -167,6 +168,7 @@ async def test_a_meeting_started_elsewhere_gets_its_true_reason(world: World) ->
 
 async def test_the_shortcut_shows_two_meetings_in_one_valid_message(world: World) -> None:
     codes = [(await started(world, f"new Sync {n}"))[2] for n in (1, 2)]
+    assert codes[0] != codes[1]
     url = world.slack.response_url("shortcut", channel=CHANNEL, user=ALICE[0])
     payload = {
         "type": "message_action", "callback_id": "meet_status_from_message", "trigger_id": "1.2.x",
