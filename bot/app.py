@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import aiohttp
 import httpx
-from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -22,6 +21,7 @@ from bot.config import Settings
 from bot.core.accounts import Accounts
 from bot.core.meetings import Meetings
 from bot.core.rooms import Rooms
+from bot.domain import Tenant
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
 from bot.meet.client import MeetClient, build_http_client
@@ -33,13 +33,16 @@ from bot.slack.listeners import SlackDeps, register
 from bot.slack.meeting_handlers import MeetingHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
-from bot.store.connection import connect
+from bot.store.connection import RedisClient, connect
 from bot.store.crypto import TokenCipher
-from bot.store.google_links import GoogleLinkStore
+from bot.store.dedupe import Deliveries
+from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
-from bot.store.keys import Keys, Tenant
+from bot.store.keys import Keys
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.rooms import RoomStore
+from bot.store.slack_cache import EmailCache, HomeHashes
+from bot.store.spaces import SpaceRecords
 
 __all__ = ["Services", "build_bolt_app", "close_services", "open_services"]
 
@@ -47,7 +50,7 @@ __all__ = ["Services", "build_bolt_app", "close_services", "open_services"]
 @dataclass(slots=True)
 class Services:
     settings: Settings
-    redis: Redis
+    redis: RedisClient
     keys: Keys
     http: httpx.AsyncClient
     slack_session: aiohttp.ClientSession
@@ -62,6 +65,7 @@ class Services:
     clients: SlackClients
     installations: RedisInstallationStore | None
     home: HomeHandlers
+    deliveries: Deliveries
     closers: list[object]
 
 
@@ -93,7 +97,8 @@ async def open_services(settings: Settings) -> Services:
     cipher = TokenCipher(settings.token_encryption_keys)
     installations = RedisInstallationStore(redis, keys, cipher) if settings.multi_workspace else None
     clients = SlackClients(slack, installations)
-    directory = SlackDirectory(clients, redis, keys)
+    directory = SlackDirectory(clients, EmailCache(redis, keys))
+    deliveries = Deliveries(redis, keys)
     oauth = delegation = None
     if settings.google_service_account_file is not None:
         delegation = DelegatedCredentials(settings.google_service_account_file, settings.google_scopes,
@@ -116,14 +121,14 @@ async def open_services(settings: Settings) -> Services:
         oauth=oauth,
         delegation=delegation,
         email_lookup=directory.email,
-        redis=redis,
-        keys=keys,
+        lock=RefreshLock(redis, keys),
+        token_cache=DelegatedTokenCache(redis, keys, cipher),
         required_scopes=settings.google_scopes,
         confirmations=LinkConfirmations(redis, keys, cipher),
         allow_other_emails=settings.google_allow_other_emails,
     )
     meet_http = build_http_client(timeout_read=4.0, max_connections=200, max_keepalive_connections=100)
-    meetings = Meetings(MeetClient(meet_http, settings.meet_api_url), accounts, redis, keys)
+    meetings = Meetings(MeetClient(meet_http, settings.meet_api_url), accounts, SpaceRecords(redis, keys), deliveries)
 
     async def google_email(tenant: Tenant, user_id: str) -> str | None:
         link = await accounts.describe(tenant, user_id)
@@ -147,7 +152,8 @@ async def open_services(settings: Settings) -> Services:
         account_handlers=account_handlers,
         clients=clients,
         installations=installations,
-        home=HomeHandlers(meetings, rooms, accounts, account_handlers, redis, keys),
+        home=HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys)),
+        deliveries=deliveries,
         closers=[c for c in (oauth, delegation) if c is not None],
     )
 
@@ -211,8 +217,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
     register(
         app,
         SlackDeps(
-            redis=services.redis,
-            keys=services.keys,
+            deliveries=services.deliveries,
             tasks=services.tasks,
             meetings=MeetingHandlers(services.meetings),
             accounts=services.account_handlers,

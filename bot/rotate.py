@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from redis.exceptions import RedisError
-
 from bot.config import ConfigError, load_settings
-from bot.store.connection import connect
+from bot.store.connection import StoreUnavailable, connect
 from bot.store.crypto import TokenCipher
 from bot.store.google_links import GoogleLinkStore, RotationReport
 from bot.store.keys import Keys
@@ -38,8 +36,8 @@ def cmd_rotate_keys() -> int:
         return 2
     try:
         report = asyncio.run(_rotate(settings.redis_url, settings.token_encryption_keys))
-    except (RedisError, OSError) as error:
-        print(f"rotate-keys: Redis failed ({type(error).__name__}); nothing was lost, run it again", file=sys.stderr)
+    except StoreUnavailable as error:
+        print(f"rotate-keys: Redis failed ({error}); nothing was lost, run it again", file=sys.stderr)
         return 1
     print(f"re-encrypted {report.rotated} Google link(s) with the first key")
     if report.unreadable:

@@ -14,10 +14,10 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import Services
 from bot.core.accounts import LinkOutcome
-from bot.core.meetings import Actor
+from bot.domain import Actor
 from bot.slack.fast_path import fast_answer
 from bot.slack.front_door import FrontDoor, Refused
-from bot.store.connection import is_unavailable
+from bot.store.connection import is_unavailable, writable
 from bot.store.dedupe import SignedDeliveries
 from bot.store.oauth_state import STATE_TTL_SECONDS
 from bot.web_pages import callback_page, confirm_page, mismatch_page
@@ -166,7 +166,7 @@ async def _first_delivery(deliveries: SignedDeliveries, signature: str) -> bool:
 
 async def _redis_answers(services: Services) -> bool:
     try:
-        return bool(await asyncio.wait_for(services.redis.ping(), READY_TIMEOUT))
+        return await asyncio.wait_for(writable(services.redis, services.keys.health_probe()), READY_TIMEOUT)
     except Exception as error:  # readiness reports any failure; it must never raise
         log.warning("readiness: Redis did not answer (%s)", type(error).__name__)
         return False

@@ -25,11 +25,12 @@ from cryptography.fernet import Fernet
 from bot.core import accounts as accounts_module
 from bot.core.accounts import Accounts, LinkOutcome
 from bot.core.errors import DelegationInUse, NotLinked, ReauthRequired, ServiceUnavailable, UserFacingError
+from bot.domain import Tenant
 from bot.google.oauth import GoogleIdentity, GoogleOAuth, TokenGrant
 from bot.store.connection import connect
 from bot.store.crypto import TokenCipher
-from bot.store.google_links import GoogleLinkStore
-from bot.store.keys import Keys, Tenant
+from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
+from bot.store.keys import Keys
 from bot.store.oauth_state import OAuthStateStore
 from tests.support.redis_server import RedisServer
 from tests.test_google_links import every_value
@@ -60,7 +61,8 @@ def build(redis: aioredis.Redis, emulator: Any, http: httpx.AsyncClient, key: by
     )
     return Accounts(
         GoogleLinkStore(redis, Keys(), cipher), OAuthStateStore(redis, Keys(), cipher), kw.pop("oauth", oauth),
-        None, kw.pop("email_lookup", slack_email), redis, Keys(), SCOPES, **kw,
+        None, kw.pop("email_lookup", slack_email), RefreshLock(redis, Keys()),
+        DelegatedTokenCache(redis, Keys(), cipher), SCOPES, **kw,
     )
 
 
@@ -116,7 +118,7 @@ async def test_connect_round_trip_stores_the_link_and_the_token_works(world: Wor
     token = await world.accounts.get_access_token(TENANT, "U1")
     assert token == link.access_token and world.emulator.state.refresh_grants == 0  # cached, not refreshed
     assert world.emulator.state.lookup_token(token)[1] == ""
-    assert await world.accounts.token_provider(TENANT, "U1")() == token
+    assert await world.accounts.get_access_token(TENANT, "U1") == token
 
 
 async def test_authorization_url_has_pkce_login_hint_and_a_fresh_state(world: World) -> None:
@@ -574,7 +576,8 @@ async def test_relinking_replaces_the_link(world: World) -> None:
 
 async def test_start_link_is_refused_under_delegation(world: World) -> None:
     accounts = Accounts(
-        world.links, world.accounts._states, None, object(), None, world.redis, Keys(), SCOPES,  # type: ignore[arg-type]
+        world.links, world.accounts._states, None, object(), None, RefreshLock(world.redis, Keys()),  # type: ignore[arg-type]
+        DelegatedTokenCache(world.redis, Keys(), world.links.cipher), SCOPES,
     )
     with pytest.raises(DelegationInUse) as caught:
         await accounts.start_link(TENANT, "U1", None, None)

@@ -11,6 +11,7 @@ import pytest
 from bot.core.errors import InvalidSettings
 from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
 from bot.core.settings_catalog import config_with, parse_assignments, read_path
+from bot.domain import SpaceInfo
 from bot.meet.models import (
     AccessType,
     ActiveConference,
@@ -22,7 +23,10 @@ from bot.meet.models import (
     Space,
     SpaceConfig,
 )
-from bot.slack.cards import (
+from bot.slack.meeting_handlers import settings_errors
+from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.views.help import help_message
+from bot.slack.views.meeting import (
     CardContent,
     ended_card,
     history_message,
@@ -31,10 +35,6 @@ from bot.slack.cards import (
     settings_modal,
     status_message,
 )
-from bot.slack.meeting_handlers import settings_errors
-from bot.slack.messages import help_message
-from bot.slack.mrkdwn import code, escape, truncate
-from bot.store.spaces import SpaceInfo
 
 T0 = datetime(2026, 11, 24, 14, 9, tzinfo=UTC)
 SPACE = Space("spaces/AbC123", "https://meet.google.com/abc-mnop-xyz", "abc-mnop-xyz",

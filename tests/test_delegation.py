@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.core.accounts import Accounts
 from bot.core.errors import DelegationInUse, DelegationRefused, ServiceUnavailable
+from bot.domain import Tenant
 from bot.google import errors as google
 from bot.google.delegation import DelegatedCredentials
 from bot.store.crypto import TokenCipher
-from bot.store.google_links import GoogleLinkStore
-from bot.store.keys import Keys, Tenant
+from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
+from bot.store.keys import Keys
 from bot.store.oauth_state import OAuthStateStore
 from tests.support.ports import free_port
 
@@ -96,7 +97,8 @@ async def accounts(
     yield (
         Accounts(
             GoogleLinkStore(redis_client, Keys(), cipher), OAuthStateStore(redis_client, Keys(), cipher), None,
-            delegation, email_lookup, redis_client, Keys(), SCOPES,
+            delegation, email_lookup, RefreshLock(redis_client, Keys()),
+            DelegatedTokenCache(redis_client, Keys(), cipher), SCOPES,
         ),
         emails,
     )

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from bot.core.errors import InvalidSettings, NotOwner
 from bot.core.settings_catalog import parse_assignments
 from bot.slack import grammar
-from bot.slack.cards import CardContent, ended_card, meeting_card
-from bot.slack.messages import help_message, reply_for
 from bot.slack.mrkdwn import escape, from_slack, plain, unescape
+from bot.slack.replies import reply_for
+from bot.slack.views.help import help_message
+from bot.slack.views.meeting import CardContent, ended_card, meeting_card
 
 # What a person can type into Slack, as Slack sends it with should_escape: special mentions, user and channel
 # mentions, links, entities, and any text at all around them.

@@ -11,10 +11,11 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
+from bot.domain import Tenant
 from bot.rotate import cmd_rotate_keys
 from bot.store.crypto import TokenCipher
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
-from bot.store.keys import Keys, Tenant
+from bot.store.keys import Keys
 
 TENANT = Tenant("T0001")
 GRID = Tenant("T0001", "E0001")
@@ -148,7 +149,8 @@ async def test_rotate_all_re_encrypts_every_link_with_the_first_key(redis_client
     await redis_client.set(Keys().google_refresh_lock(TENANT, "U1"), b"owner")
     await redis_client.set(Keys().delegated_token(TENANT, "U1"), b"gAAAAA-not-rotated")
     new = Fernet.generate_key()
-    assert await GoogleLinkStore(redis_client, Keys(), TokenCipher([new, key])).rotate_all() == len(users) + 1
+    report = await GoogleLinkStore(redis_client, Keys(), TokenCipher([new, key])).rotate_report()
+    assert report.rotated == len(users) + 1
     only_new = GoogleLinkStore(redis_client, Keys(), TokenCipher([new]))
     for user in users:
         assert await only_new.get(TENANT, user) == LINK

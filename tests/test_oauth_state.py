@@ -10,8 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
+from bot.domain import Tenant
 from bot.store.crypto import TokenCipher
-from bot.store.keys import Keys, Tenant
+from bot.store.keys import Keys
 from bot.store.oauth_state import STATE_TTL_SECONDS, OAuthStateStore, PendingLink
 
 TENANT = Tenant("T0001", "E0001")

@@ -101,9 +101,6 @@ async def test_post_message_then_update(emu: SlackEmulator) -> None:
     err = await api_error(client.chat_update(channel="C1", ts=other, text="x"))
     assert err.response["error"] == "cant_update_message"
 
-    assert (await client.chat_delete(channel="C1", ts=ts))["ts"] == ts
-    assert [m["ts"] for m in emu.state.messages("C1")] == [other]
-
 
 async def test_post_message_channel_rules(emu: SlackEmulator) -> None:
     state = emu.state
@@ -130,11 +127,6 @@ async def test_post_message_channel_rules(emu: SlackEmulator) -> None:
 
     dm = await client.chat_postMessage(channel="U1", text="psst")
     assert dm["channel"].startswith("D") and state.messages(dm["channel"])[0]["text"] == "psst"
-
-    eph = await client.chat_postEphemeral(channel="C1", user="U1", text="only you")
-    assert state.ephemeral_messages("C1")[0]["ts"] == eph["message_ts"]
-    err = await api_error(client.chat_postEphemeral(channel="C1", user="U999", text="x"))
-    assert err.response["error"] == "user_not_in_channel"
 
 
 async def test_form_json_and_query_encodings(emu: SlackEmulator) -> None:
@@ -220,8 +212,6 @@ async def test_duplicate_block_ids_are_refused(emu: SlackEmulator) -> None:
     expected = '[ERROR] duplicate block_id "meeting" [json-pointer:/blocks/2/block_id]'
     err = await api_error(client.chat_postMessage(channel="C1", text="x", blocks=dup))
     assert err.response["error"] == "invalid_blocks" and _messages(err) == [expected]
-    err = await api_error(client.chat_postEphemeral(channel="C1", user="U1", text="x", blocks=dup))
-    assert err.response["error"] == "invalid_blocks" and _messages(err) == [expected]
 
     # Blocks without a block_id get distinct random ones: only the ids the caller sent are compared.
     posted = await client.chat_postMessage(
@@ -253,8 +243,6 @@ async def test_duplicate_block_ids_are_refused(emu: SlackEmulator) -> None:
     view_expected = '[ERROR] duplicate block_id "meeting" [json-pointer:/view/blocks/2/block_id]'
     modal = {"type": "modal", "title": {"type": "plain_text", "text": "Settings"}, "blocks": dup}
     err = await api_error(client.views_open(trigger_id=emu.state.issue_trigger_id(), view=modal))
-    assert err.response["error"] == "invalid_arguments" and _messages(err) == [view_expected]
-    err = await api_error(client.views_push(trigger_id=emu.state.issue_trigger_id(), view=modal))
     assert err.response["error"] == "invalid_arguments" and _messages(err) == [view_expected]
     err = await api_error(client.views_publish(user_id="U1", view={"type": "home", "blocks": dup}))
     assert err.response["error"] == "invalid_arguments" and _messages(err) == [view_expected]
@@ -450,9 +438,6 @@ async def test_views_open_checks_the_trigger(emu: SlackEmulator) -> None:
     assert err.response["error"] == "hash_conflict"
     err = await api_error(client.views_update(view_id="V404", view=modal))
     assert err.response["error"] == "not_found"
-    trigger = emu.state.issue_trigger_id()
-    pushed = await client.views_push(trigger_id=trigger, view=modal | {"external_id": ""})
-    assert pushed["view"]["id"] != view["id"]
 
 
 async def test_invalid_and_missing_auth(emu: SlackEmulator) -> None:
@@ -541,38 +526,32 @@ async def test_response_url_records_posts_and_allows_five_uses(emu: SlackEmulato
     assert [p["status"] for p in emu.state.response_posts("r4")] == [503, 200]
 
 
-async def test_users_info_and_lookup(emu: SlackEmulator) -> None:
+async def test_users_info(emu: SlackEmulator) -> None:
     client = web_client(emu)
     user = (await client.users_info(user="U1", include_locale=True))["user"]
     assert user["profile"]["email"] == "Alice@Example.com" and user["is_admin"] is True
     assert user["tz"] == "Europe/Berlin" and user["tz_offset"] in (3600, 7200) and user["locale"] == "en-US"
-    assert (await client.users_lookupByEmail(email="alice@example.com"))["user"]["id"] == "U1"
     assert (await api_error(client.users_info(user="U404"))).response["error"] == "user_not_found"
-    err = await api_error(client.users_lookupByEmail(email="nobody@example.com"))
-    assert err.response["error"] == "users_not_found"
 
     emu.state.add_token("xoxb-noemail", scopes=["users:read"])
-    narrow = web_client(emu, "xoxb-noemail")
-    assert "email" not in (await narrow.users_info(user="U1"))["user"]["profile"]
-    err = await api_error(narrow.users_lookupByEmail(email="alice@example.com"))
+    assert "email" not in (await web_client(emu, "xoxb-noemail").users_info(user="U1"))["user"]["profile"]
+    emu.state.add_token("xoxb-nousers", scopes=["chat:write"])
+    err = await api_error(web_client(emu, "xoxb-nousers").users_info(user="U1"))
     assert err.response.data == {
         "ok": False,
         "error": "missing_scope",
-        "needed": "users:read.email",
-        "provided": "users:read",
+        "needed": "users:read",
+        "provided": "chat:write",
     }
 
 
-async def test_conversations_info_and_join(emu: SlackEmulator) -> None:
+async def test_conversations_join(emu: SlackEmulator) -> None:
     state = emu.state
     state.add_channel("C2", "secret", is_member=False, is_private=True)
     state.add_channel("C3", "random", is_member=False)
     state.add_channel("D1", "U1", is_im=True, user="U1")
     client = web_client(emu)
-    info = (await client.conversations_info(channel="C1"))["channel"]
-    assert info["is_member"] is True and info["is_private"] is False and info["name"] == "general"
-    assert (await client.conversations_info(channel="D1"))["channel"]["is_im"] is True
-    assert (await api_error(client.conversations_info(channel="C2"))).response["error"] == "channel_not_found"
+    assert (await api_error(client.conversations_join(channel="C2"))).response["error"] == "channel_not_found"
 
     joined = await client.conversations_join(channel="C3")
     assert joined["channel"]["is_member"] is True and state.channels()["C3"]["is_member"] is True
@@ -590,50 +569,13 @@ async def test_bookmarks_roundtrip(emu: SlackEmulator) -> None:
     assert added["title"] == "Room" and added["link"] == MEET_URL and isinstance(added["date_created"], int)
     edited = await client.bookmarks_edit(channel_id="C1", bookmark_id=added["id"], title="Standup")
     assert edited["bookmark"]["title"] == "Standup"
-    assert [b["id"] for b in (await client.bookmarks_list(channel_id="C1"))["bookmarks"]] == [added["id"]]
+    assert [b["id"] for b in emu.state.bookmarks("C1")] == [added["id"]]
     await client.bookmarks_remove(channel_id="C1", bookmark_id=added["id"])
     assert emu.state.bookmarks("C1") == []
     err = await api_error(client.bookmarks_add(channel_id="C1", title="x", type="link", link="ftp://x"))
     assert err.response["error"] == "invalid_link"
     err = await api_error(client.bookmarks_remove(channel_id="C1", bookmark_id="Bk404"))
     assert err.response["error"] == "not_found"
-
-
-async def test_pins(emu: SlackEmulator) -> None:
-    client = web_client(emu)
-    ts = (await client.chat_postMessage(channel="C1", text="pin me"))["ts"]
-    await client.pins_add(channel="C1", timestamp=ts)
-    assert emu.state.pins("C1")[0]["message"]["ts"] == ts
-    err = await api_error(client.pins_add(channel="C1", timestamp=ts))
-    assert err.response["error"] == "already_pinned"
-    await client.pins_remove(channel="C1", timestamp=ts)
-    assert (await api_error(client.pins_remove(channel="C1", timestamp=ts))).response["error"] == "no_pin"
-    err = await api_error(client.pins_add(channel="C1", timestamp="1.000002"))
-    assert err.response["error"] == "message_not_found"
-
-
-async def test_calls_api(emu: SlackEmulator) -> None:
-    client = web_client(emu)
-    call = (
-        await client.calls_add(
-            external_unique_id="abc-mnop-xyz",
-            join_url=MEET_URL,
-            created_by="U1",
-            title="Standup",
-            users=[{"slack_id": "U1"}, {"external_id": "g-42", "display_name": "Guest"}],
-        )
-    )["call"]
-    assert call["id"].startswith("R") and call["join_url"] == MEET_URL and call["title"] == "Standup"
-    assert call["users"] == [{"slack_id": "U1"}, {"external_id": "g-42", "display_name": "Guest"}]
-    assert emu.state.calls_to("calls.add")[0]["args"]["users"][0] == {"slack_id": "U1"}
-    assert (await client.calls_update(id=call["id"], title="Retro"))["call"]["title"] == "Retro"
-    await client.calls_end(id=call["id"], duration=60)
-    info = (await client.calls_info(id=call["id"]))["call"]
-    assert info["date_end"] == info["date_start"] + 60
-    assert (await api_error(client.calls_end(id=call["id"]))).response["error"] == "inactive_call"
-    assert (await api_error(client.calls_info(id="R404"))).response["error"] == "invalid_call_id"
-    err = await api_error(client.calls_add(external_unique_id="x", join_url=MEET_URL))
-    assert err.response["error"] == "invalid_created_by"
 
 
 @pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")

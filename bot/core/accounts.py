@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-from redis.asyncio import Redis
-
 from bot.config import MEET_SCOPE_PREFIX
 from bot.core.errors import (
     DelegationInUse,
@@ -29,20 +27,19 @@ from bot.core.errors import (
     ServiceUnavailable,
     StorageUnavailable,
 )
+from bot.domain import Tenant
 from bot.google import errors as google
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth, TokenGrant
 from bot.google.pkce import make_verifier, s256_challenge
 from bot.store.connection import StoreUnavailable
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
-from bot.store.keys import Keys, Tenant
 from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
 
-__all__ = ["Accounts", "DisconnectOutcome", "EmailLookup", "LinkOutcome", "LinkReason", "TokenProvider"]
+__all__ = ["Accounts", "DisconnectOutcome", "EmailLookup", "LinkOutcome", "LinkReason"]
 
 log = logging.getLogger(__name__)
 
-TokenProvider = Callable[[], Awaitable[str]]
 EmailLookup = Callable[[Tenant, str], Awaitable[str | None]]
 LinkReason = Literal[
     "linked", "denied", "bad_state", "missing_code", "exchange_failed", "no_refresh_token", "missing_scope",
@@ -112,8 +109,8 @@ class Accounts:
         oauth: GoogleOAuth | None,
         delegation: DelegatedCredentials | None,
         email_lookup: EmailLookup | None,
-        redis: Redis,
-        keys: Keys,
+        lock: RefreshLock,
+        token_cache: DelegatedTokenCache,
         required_scopes: Sequence[str],
         *,
         confirmations: LinkConfirmations | None = None,
@@ -125,8 +122,8 @@ class Accounts:
         self._oauth = oauth
         self._delegation = delegation
         self._email_lookup = email_lookup
-        self._lock = RefreshLock(redis, keys)
-        self._token_cache = DelegatedTokenCache(redis, keys, links.cipher)
+        self._lock = lock
+        self._token_cache = token_cache
         self._required = tuple(required_scopes)
         self._confirmations = confirmations
         self._allow_other_emails = allow_other_emails and confirmations is not None
@@ -318,12 +315,6 @@ class Accounts:
         return link.scopes if link is not None else ()
 
     # -- tokens -------------------------------------------------------------------------------------------------
-    def token_provider(self, tenant: Tenant, user_id: str) -> TokenProvider:
-        async def provide() -> str:
-            return await self.get_access_token(tenant, user_id)
-
-        return provide
-
     async def get_access_token(self, tenant: Tenant, user_id: str) -> str:
         """A valid access token. Raises NotLinked, ReauthRequired, DelegationRefused or ServiceUnavailable."""
         key = (tenant, user_id)

@@ -10,7 +10,7 @@ meeting), so the edge can mention them without trusting the text.
      │    ├── StorageUnavailable                                         (Redis)
      │    └── RateLimited                                                (Google says slow down; retry_after)
      ├── BadReference, UnknownMeeting                                     (which meeting)
-     ├── NotOwner, NotVisible, MissingScope                               (Google's role and scope rules)
+     ├── NotOwner, MissingScope                                           (Google's role and scope rules)
      └── NothingLive, InvalidSettings                                     (what can be done now)
 """
 
@@ -24,7 +24,6 @@ __all__ = [
     "MissingScope",
     "NotLinked",
     "NotOwner",
-    "NotVisible",
     "NothingLive",
     "RateLimited",
     "ReauthRequired",
@@ -100,10 +99,6 @@ class NotOwner(UserFacingError):
     def __init__(self, reason: str, owner_user_id: str | None = None) -> None:
         super().__init__(reason, person=owner_user_id, person_is="owns it")
         self.owner_user_id = owner_user_id
-
-
-class NotVisible(UserFacingError):
-    pass
 
 
 class MissingScope(UserFacingError):

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, TypeVar
 
-from redis.asyncio import Redis
-
 from bot.core.errors import (
     BadReference,
     NothingLive,
@@ -26,13 +24,13 @@ from bot.core.errors import (
 )
 from bot.core.explain import Operation, explain
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
+from bot.domain import Actor, Card, SpaceInfo, Tenant
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference, MeetError, Unauthenticated
 from bot.meet.links import MeetingRef, parse_reference
 from bot.meet.models import AccessType, ConferenceRecord, Participant, Space, SpaceConfig
-from bot.store.dedupe import claim
-from bot.store.keys import Keys, Tenant
-from bot.store.spaces import Card, SpaceInfo, SpaceRecords
+from bot.store.dedupe import Deliveries
+from bot.store.spaces import SpaceRecords
 
 __all__ = [
     "Actor",
@@ -84,14 +82,7 @@ class _Caller:
 Role = Literal["owner", "participant", "other"]
 T = TypeVar("T")
 PRESENT = "latest_end_time IS NULL"
-REQUEST_DEDUPE_TTL = 24 * 60 * 60
 MAX_LISTED_PARTICIPANTS = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    tenant: Tenant
-    user_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +167,16 @@ def label_of(ref: MeetingRef, info: SpaceInfo | None = None) -> str:
 
 
 class Meetings:
-    def __init__(self, meet: MeetClient, credentials: Credentials, redis: Redis, keys: Keys) -> None:
+    def __init__(self, meet: MeetClient, credentials: Credentials, records: SpaceRecords,
+                 deliveries: Deliveries) -> None:
         self._meet = meet
         self._credentials = credentials
-        self._redis = redis
-        self._keys = keys
-        self._records = SpaceRecords(redis, keys)
+        self._records = records
+        self._deliveries = deliveries
 
     async def first_request(self, actor: Actor, kind: str, request_id: str) -> bool:
         """True for the first delivery of a command (trigger_id) or click (action_ts); False for repeats."""
-        return await claim(self._redis, self._keys.request_seen(actor.tenant, kind, request_id), REQUEST_DEDUPE_TTL)
+        return await self._deliveries.first_request(actor.tenant, kind, request_id)
 
     def _as(self, actor: Actor) -> _Caller:
         return _Caller(self._credentials, actor)

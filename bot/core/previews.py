@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.errors import NotLinked, ReauthRequired, UnknownMeeting, UserFacingError
-from bot.core.meetings import Actor, Meetings, MeetingStatus
+from bot.core.meetings import Meetings, MeetingStatus
+from bot.domain import Actor, SpaceInfo
 from bot.meet.links import MeetingRef, find_references
 from bot.meet.models import Space
-from bot.store.spaces import SpaceInfo
 
 __all__ = ["LinkPreview", "meeting_links", "preview_links"]
 

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core.errors import UnknownMeeting, UserFacingError
-from bot.core.meetings import Actor, Meetings
-from bot.store.keys import Tenant
-from bot.store.rooms import Room, RoomStore
+from bot.core.meetings import Meetings
+from bot.domain import Actor, Room, Tenant
+from bot.store.rooms import RoomStore
 
 __all__ = ["NoRoom", "RoomBusy", "RoomChange", "RoomExpired", "RoomNotYours", "Rooms"]
 

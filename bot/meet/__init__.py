@@ -5,7 +5,6 @@ Lowest layer: imports nothing from bot.core, bot.slack, bot.store or bot.google.
 
 from bot.meet.client import DEFAULT_BASE_URL, Credential, MeetClient, TokenProvider, build_http_client
 from bot.meet.errors import (
-    TRANSIENT_ERRORS,
     FailedPrecondition,
     InvalidArgument,
     InvalidMeetingReference,
@@ -53,7 +52,6 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_RETRY",
     "NO_RETRY",
-    "TRANSIENT_ERRORS",
     "AccessType",
     "ActiveConference",
     "ArtifactConfig",

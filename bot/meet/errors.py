@@ -20,7 +20,7 @@ Everything this package raises on purpose derives from `MeetError`, so a caller 
         └── Unavailable                            503 UNAVAILABLE (and a bare 502), .retry_after
 
 Other statuses (409, 500, 504, ...) come out as a plain `MeetApiError`. "Google can't be reached right now" is
-`(Unavailable, MeetTransportError)`; `TRANSIENT_ERRORS` names that tuple plus `RateLimited`.
+`(Unavailable, MeetTransportError)`.
 
 No message built here ever contains a credential: errors carry only what Google answered and the operation name.
 """
@@ -35,7 +35,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 __all__ = [
-    "TRANSIENT_ERRORS",
     "FailedPrecondition",
     "InvalidArgument",
     "InvalidMeetingReference",
@@ -174,7 +173,6 @@ class Unavailable(MeetApiError):
     pass
 
 
-TRANSIENT_ERRORS: tuple[type[MeetError], ...] = (RateLimited, Unavailable, MeetTransportError)
 
 _BY_CODE: dict[str, type[MeetApiError]] = {
     "INVALID_ARGUMENT": InvalidArgument,

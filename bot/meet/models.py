@@ -342,12 +342,6 @@ class ConferenceRecord:
     def is_live(self) -> bool:
         return self.end_time is None
 
-    @property
-    def duration(self) -> timedelta | None:
-        if self.start_time is None or self.end_time is None:
-            return None
-        return self.end_time - self.start_time
-
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ConferenceRecord:
         return cls(

@@ -7,7 +7,6 @@ who asked, where to answer, and the command to offer again once connected.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,88 +15,22 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core.accounts import Accounts, LinkOutcome
-from bot.core.meetings import Actor
+from bot.domain import Actor
 from bot.slack.clients import NotInstalled, SlackClients
 from bot.slack.directory import SlackDirectory
-from bot.slack.messages import Message, notice
-from bot.slack.mrkdwn import code, escape, plain
+from bot.slack.mrkdwn import escape, plain
+from bot.slack.views.account import (
+    connect_blocks,
+    connected_message,
+    link_announcement,
+    link_refused_message,
+    me_message,
+)
+from bot.slack.views.blocks import Message, notice
 
-__all__ = ["SCOPE_FEATURES", "AccountHandlers", "connected_message", "link_refused_message"]
+__all__ = ["AccountHandlers"]
 
 log = logging.getLogger(__name__)
-
-ACTION_CONNECT = "meet_connect"
-ACTION_RETRY = "meet_retry"
-_SCOPE = "https://www.googleapis.com/auth/meetings.space."
-# What each Meet scope lets meetbot do, in the words users see in `/meet me`.
-SCOPE_FEATURES = {
-    _SCOPE + "created": "start meetings, and see, end and configure the ones meetbot started",
-    _SCOPE + "readonly": "see the status and history of any meeting you're in, including pasted links",
-    _SCOPE + "settings": "change settings of any meeting you own, also ones started outside meetbot",
-}
-
-
-def _connect_blocks(lead: str, url: str) -> list[dict[str, Any]]:
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": lead}},
-        {
-            "type": "actions",
-            "block_id": "connect",
-            "elements": [{
-                "type": "button",
-                "action_id": ACTION_CONNECT,
-                "text": {"type": "plain_text", "text": "Connect Google account"},
-                "url": url,
-                "style": "primary",
-            }],
-        },
-        {"type": "context", "elements": [{"type": "mrkdwn", "text":
-            "The link works once, for you only, for 10 minutes. meetbot acts in Google Meet only as you, "
-            "and only when you ask it to."}]},
-    ]
-
-
-def connected_message(email: str, scopes: tuple[str, ...], retry_text: str | None) -> Message:
-    """Told in Slack after the browser comes back from Google."""
-    allowed = [SCOPE_FEATURES[s] for s in scopes if s in SCOPE_FEATURES]
-    lines = "\n".join(f"• {escape(a)}" for a in allowed) or "• nothing yet"
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text":
-        f":white_check_mark: Connected to Google as *{escape(email)}*. meetbot can now:\n{lines}"}}]
-    if retry_text is not None:
-        blocks.append({"type": "actions", "block_id": "retry", "elements": [{
-            "type": "button",
-            "action_id": ACTION_RETRY,
-            "text": {"type": "plain_text", "text": f"Run /meet {retry_text}"[:75]},
-            "value": retry_text[:2000],
-        }]})
-    return {"response_type": "ephemeral", "replace_original": False, "text": plain(f"Connected to Google as {email}"),
-            "blocks": blocks}
-
-
-def link_refused_message(outcome: LinkOutcome) -> Message | None:
-    """Told in Slack when a sign-in came back but linked nothing; the Google account is never named here, since
-    whoever consented may not be the person reading this."""
-    if outcome.reason == "email_mismatch":
-        text = (f"Nothing was connected: the Google account that signed in doesn't use your Slack email "
-                f"(*{escape(outcome.slack_email or '')}*). Run `/meet connect` again and sign in with that "
-                "account. If your Google account has another address, ask your Slack admin.")
-    elif outcome.reason == "no_slack_email":
-        text = ("Nothing was connected: your Slack profile has no email meetbot can see, so it can't check that "
-                "the Google account is yours. Ask your Slack admin to add your email to your profile.")
-    elif outcome.reason == "declined":
-        text = "Nothing was connected: the person who signed in to Google cancelled on the confirmation page."
-    else:
-        return None
-    return {**notice(text, emoji=":no_entry:"), "replace_original": False}
-
-
-def link_announcement(email: str) -> Message:
-    """The DM sent on every new link, so a link nobody asked for can't go unnoticed."""
-    text = (f":link: Your Slack account is now connected to the Google account *{escape(email)}*. meetbot acts "
-            "in Google Meet as that account when you ask it to. If this wasn't you, run `/meet disconnect`.")
-    return {"text": plain(f"Connected to Google as {email}"), "blocks": [{"type": "section", "text": {
-        "type": "mrkdwn", "text": text}}]}
-
 
 @dataclass(frozen=True, slots=True)
 class AccountHandlers:
@@ -158,7 +91,7 @@ class AccountHandlers:
                 "Connect your Google account so meetbot can start and manage meetings as you.")
         url = await self.link_url(actor, response_url, None, on_ack_path=True)
         return {"response_type": "ephemeral", "text": "Connect your Google account", "blocks":
-                _connect_blocks(lead, url)}
+                connect_blocks(lead, url)}
 
     async def connect_prompt(self, actor: Actor, response_url: str | None, reason: str,
                              retry_text: str | None) -> Message:
@@ -171,7 +104,7 @@ class AccountHandlers:
                 else "Connect it once, then try again.")
         lead = f":link: {escape(reason)} {then}"
         return {"response_type": "ephemeral", "replace_original": False, "text": plain(reason),
-                "blocks": _connect_blocks(lead, url)}
+                "blocks": connect_blocks(lead, url)}
 
     async def disconnect(self, actor: Actor, respond: Any) -> None:
         if self.uses_delegation:
@@ -196,13 +129,4 @@ class AccountHandlers:
         link = await self.accounts.describe(actor.tenant, actor.user_id)
         if link is None:
             return notice("Your Google account isn't connected. Run `/meet connect` to link it.")
-        day = time.strftime("%Y-%m-%d", time.gmtime(link.linked_at))
-        since = f"<!date^{int(link.linked_at)}^{{date_short}} {{time}}|{day}>"
-        allowed = [f"• :white_check_mark: {escape(SCOPE_FEATURES[s])}" for s in SCOPE_FEATURES if s in link.scopes]
-        blocked = [f"• :no_entry_sign: {escape(SCOPE_FEATURES[s])} (not granted)" for s in SCOPE_FEATURES
-                   if s not in link.scopes]
-        scopes = ", ".join(code(s.rsplit("/", 1)[-1]) for s in link.scopes)
-        text = (f"Connected as *{escape(link.google_email)}* since {since}.\nGranted: {scopes}\n"
-                + "\n".join(allowed + blocked))
-        return {"response_type": "ephemeral", "text": plain(f"Connected as {link.google_email}"),
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+        return me_message(link)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.store.keys import Tenant
+from bot.domain import Tenant
 
 __all__ = ["NotInstalled", "SlackClients"]
 

@@ -5,38 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 
+from bot.domain import Tenant
 from bot.slack.clients import NotInstalled, SlackClients
-from bot.store.keys import Keys, Tenant
+from bot.store.slack_cache import NO_EMAIL, EmailCache
 
 __all__ = ["SlackDirectory"]
 
 log = logging.getLogger(__name__)
 
-EMAIL_TTL = 24 * 60 * 60
-NO_EMAIL = b"-"
 
 
 class SlackDirectory:
-    def __init__(self, clients: SlackClients, redis: Redis, keys: Keys, timeout: float = 1.5) -> None:
+    def __init__(self, clients: SlackClients, emails: EmailCache, timeout: float = 1.5) -> None:
         self._clients = clients
-        self._redis = redis
-        self._keys = keys
+        self._emails = emails
         self._timeout = timeout
 
     async def cached_email(self, tenant: Tenant, user_id: str) -> str | None:
         """The email if meetbot already knows it; never asks Slack (for the ack path)."""
-        cached = await self._redis.get(self._keys.slack_email(tenant, user_id))
-        return None if cached is None or cached == NO_EMAIL else _text(cached)
+        cached = await self._emails.get(tenant, user_id)
+        return cached or None
 
     async def email(self, tenant: Tenant, user_id: str) -> str | None:
         """The user's Slack profile email, or None when Slack has none (or won't say in time)."""
-        key = self._keys.slack_email(tenant, user_id)
-        cached = await self._redis.get(key)
+        cached = await self._emails.get(tenant, user_id)
         if cached is not None:
-            return None if cached == NO_EMAIL else _text(cached)
+            return None if cached == NO_EMAIL else cached
         try:
             client = await self._clients.for_tenant(tenant)
             answer = await asyncio.wait_for(client.users_info(user=user_id), self._timeout)
@@ -45,7 +41,7 @@ class SlackDirectory:
             return None
         profile = (answer.get("user") or {}).get("profile") or {}
         email = profile.get("email")
-        await self._redis.set(key, email or NO_EMAIL, ex=EMAIL_TTL)
+        await self._emails.put(tenant, user_id, str(email) if email else None)
         return str(email) if email else None
 
     async def names(self, tenant: Tenant, user_id: str) -> tuple[str, str]:
@@ -72,6 +68,3 @@ class SlackDirectory:
         user = answer.get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -12,7 +12,7 @@ from functools import lru_cache
 from urllib.parse import parse_qs
 
 from bot.slack import grammar
-from bot.slack.messages import help_message
+from bot.slack.views.help import help_message
 
 __all__ = ["fast_answer"]
 

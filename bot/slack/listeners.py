@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
@@ -20,12 +19,24 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
-from bot.core.errors import InvalidSettings, NotLinked, ReauthRequired, UserFacingError
-from bot.core.meetings import Actor
+from bot.core.errors import InvalidSettings, NotLinked, ReauthRequired
 from bot.core.settings_catalog import parse_assignments
+from bot.domain import Actor
 from bot.slack import grammar
-from bot.slack.account_handlers import ACTION_CONNECT, ACTION_RETRY, AccountHandlers
-from bot.slack.cards import (
+from bot.slack.account_handlers import AccountHandlers
+from bot.slack.home import HomeHandlers
+from bot.slack.interaction import Interaction
+from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
+from bot.slack.previews import PreviewHandlers
+from bot.slack.replies import is_expected, modal_text, reply_for
+from bot.slack.responder import Reply, reliable
+from bot.slack.room_handlers import RoomHandlers, is_direct_message
+from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
+from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
+from bot.slack.views.blocks import Message, notice
+from bot.slack.views.help import help_message
+from bot.slack.views.home import ACTION_DISCONNECT
+from bot.slack.views.meeting import (
     ACTION_END,
     ACTION_JOIN,
     ACTION_SETTINGS,
@@ -36,23 +47,15 @@ from bot.slack.cards import (
     start_choices,
     start_modal,
 )
-from bot.slack.home import ACTION_DISCONNECT, HomeHandlers
-from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
-from bot.slack.messages import Message, help_message, notice, reply_for, unavailable_message
-from bot.slack.previews import ACTION_STATUS_ME, PreviewHandlers
-from bot.slack.responder import Reply, reliable
-from bot.slack.room_handlers import ACTION_ROOM_NEW, RoomHandlers, is_direct_message
-from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
+from bot.slack.views.room import ACTION_ROOM_NEW
+from bot.slack.views.unfurl import ACTION_STATUS_ME
 from bot.store.connection import is_unavailable
-from bot.store.dedupe import claim
-from bot.store.keys import Keys, Tenant
-from bot.store.spaces import Card
+from bot.store.dedupe import Deliveries
 
 __all__ = ["SlackDeps", "register"]
 
 log = logging.getLogger(__name__)
 
-EVENT_DEDUPE_TTL = 60 * 60  # Slack retries for about 5 minutes; an hour is a wide margin.
 START_SHORTCUT = "meet_start"
 STATUS_SHORTCUT = "meet_status_from_message"
 
@@ -61,8 +64,7 @@ Ack = Callable[..., Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class SlackDeps:
-    redis: Redis
-    keys: Keys
+    deliveries: Deliveries
     tasks: BackgroundTasks
     meetings: MeetingHandlers
     accounts: AccountHandlers
@@ -93,24 +95,6 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("tokens_revoked")(listeners.on_tokens_revoked)
 
 
-def actor_from(body: dict[str, Any]) -> Actor:
-    """The Slack user behind a command, click or submission, in their workspace."""
-    if "user_id" in body:  # slash command
-        return Actor(Tenant(body["team_id"], body.get("enterprise_id") or None), body["user_id"])
-    user = body.get("user") or {}
-    team = body.get("team") or {}
-    enterprise = body.get("enterprise") or {}
-    team_id = str(user.get("team_id") or team.get("id") or "")
-    return Actor(Tenant(team_id, enterprise.get("id") or team.get("enterprise_id")), str(user["id"]))
-
-
-def event_actor(body: dict[str, Any], event: dict[str, Any]) -> Actor:
-    """The user behind an event, in the workspace the event came from."""
-    authorizations = body.get("authorizations") or [{}]
-    enterprise = body.get("enterprise_id") or (authorizations[0] or {}).get("enterprise_id")
-    return Actor(Tenant(str(body.get("team_id") or ""), enterprise or None), str(event.get("user") or ""))
-
-
 async def _no_reply(**_: Any) -> None:
     """For work started where Slack gives no response_url (App Home buttons); the Home tab shows the result."""
 
@@ -129,16 +113,10 @@ class _Listeners:
             except (NotLinked, ReauthRequired) as missing:
                 await respond(**await self._deps.accounts.connect_prompt(actor, response_url, missing.reason,
                                                                          retry_text))
-            except UserFacingError as refusal:
-                await respond(**reply_for(refusal))
             except Exception as error:
-                if is_unavailable(error):
-                    await respond(**unavailable_message())
-                    return
-                log.exception("%s failed", name)
-                await respond(**notice("Something went wrong on meetbot's side, so that didn't happen. "
-                                       "Please try again; if it keeps failing, tell your Slack admin.",
-                                       emoji=":warning:"))
+                if not is_expected(error):
+                    log.exception("%s failed", name)
+                await respond(**reply_for(error))
 
         self._deps.tasks.spawn(guarded(), name=name)
 
@@ -148,22 +126,20 @@ class _Listeners:
         text = command.get("text", "")
         respond = reliable(respond)
         try:
-            immediate = await self._dispatch(grammar.parse(text), command, respond, client)
-        except UserFacingError as refusal:
-            immediate = reply_for(refusal)
+            where = Interaction.of_command(command)
+            immediate = await self._dispatch(grammar.parse(text), text, where, respond, client,
+                                             str(command.get("channel_name") or ""))
         except Exception as error:
-            if not is_unavailable(error):
-                raise
-            log.warning("/meet answered 'unavailable': Redis is not answering")
-            immediate = unavailable_message()
+            if not is_expected(error):
+                log.exception("/meet failed before its ack")
+            immediate = reply_for(error)
         await ack(**immediate) if immediate else await ack()
 
-    async def _dispatch(self, parsed: grammar.Command, command: dict[str, Any], respond: Reply,
-                        client: AsyncWebClient) -> Message | None:
+    async def _dispatch(self, parsed: grammar.Command, text: str, where: Interaction, respond: Reply,
+                        client: AsyncWebClient, channel_name: str = "") -> Message | None:
         """Answer in the ack when no outside call is needed; otherwise start background work and ack empty."""
-        actor = actor_from(command)
+        actor, url = where.actor, where.response_url
         meetings, accounts = self._deps.meetings, self._deps.accounts
-        text, url = command.get("text", ""), command.get("response_url")
 
         def later(work: Coroutine[Any, Any, None], name: str) -> None:
             self._background(actor, respond, work, name=name, retry_text=text, response_url=url)
@@ -174,7 +150,7 @@ class _Listeners:
             case grammar.Unknown(problem=problem, suggestion=suggestion):
                 return help_message(problem, suggestion)
             case grammar.New(title=title, access=access):
-                later(self._start(actor, title, access, command["channel_id"], command.get("trigger_id") or "",
+                later(self._start(actor, title, access, where.channel_id or "", where.trigger_id or "",
                                   client, respond), "start")
             case grammar.Status(reference=reference):
                 later(meetings.status(actor, reference, respond, client), "status")
@@ -187,8 +163,8 @@ class _Listeners:
                     return reply_for(invalid)
                 later(meetings.change(actor, parsed, respond), "set")
             case grammar.Settings(reference=reference):
-                later(meetings.open_settings(actor, reference, command["trigger_id"], command.get("channel_id"),
-                                             client), "settings")
+                later(meetings.open_settings(actor, reference, where.trigger_id or "", where.channel_id, client),
+                      "settings")
             case grammar.History(reference=reference):
                 later(meetings.history(actor, reference, respond, client), "history")
             case grammar.Connect():
@@ -198,8 +174,8 @@ class _Listeners:
             case grammar.Me():
                 return await accounts.me(actor)
             case grammar.Room(action=action, reference=reference):
-                channel = command.get("channel_id") or ""
-                if is_direct_message(channel, command.get("channel_name")):
+                channel = where.channel_id or ""
+                if is_direct_message(channel, channel_name):
                     return notice("Rooms belong to channels. Run `/meet room` in the channel that should have one.")
                 rooms = self._deps.rooms
                 work = {
@@ -236,41 +212,32 @@ class _Listeners:
     async def on_end_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
                            client: AsyncWebClient) -> None:
         await ack()
-        actor = actor_from(body)
-        ephemeral = _ephemeral(respond)
+        where = Interaction.of_payload(body)
+        actor, ephemeral = where.actor, _ephemeral(respond)
 
         async def end() -> None:
             if await self._deps.meetings.first_click(actor, str(action.get("action_ts") or "")):
                 space_name, label = end_target(str(action.get("value") or ""))
-                await self._deps.meetings.end(actor, space_name, ephemeral, client, card=_card_of(body), label=label)
+                await self._deps.meetings.end(actor, space_name, ephemeral, client, card=where.card, label=label)
 
-        self._background(actor, ephemeral, end(), name="end-click", response_url=body.get("response_url"))
+        self._background(actor, ephemeral, end(), name="end-click", response_url=where.response_url)
 
     async def on_settings_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
                                 client: AsyncWebClient) -> None:
         await ack()
-        actor = actor_from(body)
-        channel = (body.get("channel") or {}).get("id")
-        work = self._deps.meetings.open_settings(actor, str(action.get("value") or ""), body["trigger_id"], channel,
-                                                 client)
-        self._background(actor, _ephemeral(respond), work, name="settings-click",
-                         response_url=body.get("response_url"))
+        where = Interaction.of_payload(body)
+        work = self._deps.meetings.open_settings(where.actor, str(action.get("value") or ""), where.trigger_id or "",
+                                                 where.channel_id, client)
+        self._background(where.actor, _ephemeral(respond), work, name="settings-click",
+                         response_url=where.response_url)
 
     async def on_retry_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
                              client: AsyncWebClient) -> None:
         """"Try again" after connecting: re-run the command the user typed, as them, where they typed it."""
         await ack()
-        actor = actor_from(body)
-        command = {
-            "text": action.get("value", ""),
-            "team_id": actor.tenant.team_id,
-            "enterprise_id": actor.tenant.enterprise_id,
-            "user_id": actor.user_id,
-            "channel_id": (body.get("channel") or {}).get("id"),
-            "trigger_id": body.get("trigger_id"),
-            "response_url": body.get("response_url"),
-        }
-        reply = await self._dispatch(grammar.parse(command["text"]), command, _ephemeral(respond), client)
+        where = Interaction.of_payload(body)
+        actor, text = where.actor, str(action.get("value") or "")
+        reply = await self._dispatch(grammar.parse(text), text, where, _ephemeral(respond), client)
         if reply:  # posted after the ack: Bolt answers Slack only once the listener returns
             ephemeral = _ephemeral(respond)
 
@@ -286,30 +253,29 @@ class _Listeners:
             await ack(response_action="errors", errors=errors)
             return
         await ack(response_action="update", view=settings_notice_modal(":hourglass_flowing_sand: Saving…"))
-        actor = actor_from(body)
+        actor = Interaction.of_payload(body).actor
 
         async def save() -> None:
             try:
                 await self._deps.meetings.save_settings(actor, view, client)
-            except Exception:
-                log.exception("saving settings failed")
-                await client.views_update(view_id=view["id"], view=settings_notice_modal(
-                    ":warning: Google didn't take the change. Nothing was saved; please try again."))
+            except Exception as error:
+                if not is_expected(error):
+                    log.exception("saving settings failed")
+                await client.views_update(view_id=view["id"], view=settings_notice_modal(modal_text(error)))
 
         self._deps.tasks.spawn(save(), name="settings-save")
 
     async def on_room_new_click(self, ack: Ack, body: dict[str, Any], respond: Reply, client: AsyncWebClient
                                 ) -> None:
         await ack()
-        actor = actor_from(body)
-        channel = str((body.get("channel") or {}).get("id") or "")
-        reply = _ephemeral(respond)
+        where = Interaction.of_payload(body)
+        actor, reply = where.actor, _ephemeral(respond)
         self._background(actor, reply, self._then_home(actor, client, self._deps.rooms.create(
-            actor, channel, reply, client)), name="room-new", response_url=body.get("response_url"))
+            actor, where.channel_id or "", reply, client)), name="room-new", response_url=where.response_url)
 
     async def on_disconnect_click(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        actor = actor_from(body)
+        actor = Interaction.of_payload(body).actor
         work = self._then_home(actor, client, self._deps.accounts.disconnect(actor, _no_reply))
         self._background(actor, _no_reply, work, name="home-disconnect")
 
@@ -322,7 +288,7 @@ class _Listeners:
 
         async def open_modal() -> None:
             try:
-                await client.views_open(trigger_id=str(body["trigger_id"]), view=start_modal())
+                await client.views_open(trigger_id=Interaction.of_payload(body).trigger_id or "", view=start_modal())
             except SLACK_FAILURES as error:
                 log.warning("the Start a Meet modal did not open: %s", slack_error_name(error))
 
@@ -335,7 +301,7 @@ class _Listeners:
             await ack(response_action="errors", errors={"channel": "Choose where to post the meeting."})
             return
         await ack()
-        actor = actor_from(body)
+        actor = Interaction.of_payload(body).actor
         access = grammar.Access(access_word) if access_word else None
 
         async def tell(**message: Any) -> None:
@@ -350,23 +316,23 @@ class _Listeners:
                                  ) -> None:
         """"Status for me" on an unfurl: the clicker's own view, privately, as Google shows it to them."""
         await ack()
-        actor = actor_from(body)
-        reply = _ephemeral(respond)
+        where = Interaction.of_payload(body)
+        actor, reply = where.actor, _ephemeral(respond)
 
         async def show() -> None:
             await reply(**await self._deps.previews.status_for(actor, str(action.get("value") or "")))
 
-        self._background(actor, reply, show(), name="status-me", response_url=body.get("response_url"))
+        self._background(actor, reply, show(), name="status-me", response_url=where.response_url)
 
     async def on_status_shortcut(self, ack: Ack, body: dict[str, Any], respond: Reply) -> None:
         await ack()
-        actor = actor_from(body)
-        reply = _ephemeral(respond)
+        where = Interaction.of_payload(body)
+        actor, reply = where.actor, _ephemeral(respond)
 
         async def show() -> None:
             await reply(**await self._deps.previews.shortcut(actor, body.get("message") or {}))
 
-        self._background(actor, reply, show(), name="status-shortcut", response_url=body.get("response_url"))
+        self._background(actor, reply, show(), name="status-shortcut", response_url=where.response_url)
 
     async def _first_delivery(self, body: dict[str, Any]) -> bool:
         """Slack retries an event it thinks failed; the first delivery of each event_id wins, across processes.
@@ -378,7 +344,7 @@ class _Listeners:
         if not isinstance(event_id, str):
             return True
         try:
-            first = await claim(self._deps.redis, self._deps.keys.event_seen(event_id), EVENT_DEDUPE_TTL)
+            first = await self._deps.deliveries.first_event(event_id)
         except Exception as error:
             if not is_unavailable(error):
                 raise
@@ -393,14 +359,15 @@ class _Listeners:
         await ack()
         if not await self._first_delivery(body):
             return
-        actor = event_actor(body, event)
+        actor = Interaction.of_event(body, event).actor
         self._background(actor, _no_reply, self._deps.previews.unfurl(actor, event, client), name="unfurl")
 
     async def on_home_opened(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
                              client: AsyncWebClient) -> None:
         await ack()
         if event.get("tab") == "home" and await self._first_delivery(body):
-            self._deps.tasks.spawn(self._deps.home.refresh(event_actor(body, event), client), name="home")
+            actor = Interaction.of_event(body, event).actor
+            self._deps.tasks.spawn(self._deps.home.refresh(actor, client), name="home")
 
     async def on_app_uninstalled(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
                                  context: AsyncBoltContext) -> None:
@@ -409,7 +376,7 @@ class _Listeners:
         await ack()
         if not await self._first_delivery(body):
             return
-        tenant = event_actor(body, event).tenant
+        tenant = Interaction.of_event(body, event).actor.tenant
         installations = self._deps.installations
 
         async def forget() -> None:
@@ -426,7 +393,7 @@ class _Listeners:
         await ack()
         if not await self._first_delivery(body):
             return
-        tenant = event_actor(body, event).tenant
+        tenant = Interaction.of_event(body, event).actor.tenant
         found = event.get("tokens")
         tokens: dict[str, Any] = found if isinstance(found, dict) else {}
         users = [str(u) for u in tokens.get("oauth") or [] if isinstance(u, str)]
@@ -460,9 +427,3 @@ def _ephemeral(respond: Reply) -> Reply:
 
     return reply
 
-
-def _card_of(body: dict[str, Any]) -> Card | None:
-    container = body.get("container") or {}
-    if container.get("type") == "message" and not container.get("is_ephemeral"):
-        return Card(str(container.get("channel_id")), str(container.get("message_ts")))
-    return None

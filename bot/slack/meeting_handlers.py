@@ -14,11 +14,17 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import InvalidSettings, UserFacingError
-from bot.core.meetings import CLOCK_SKEW, Actor, EndedMeeting, Meetings, StartedMeeting
+from bot.core.meetings import CLOCK_SKEW, EndedMeeting, Meetings, StartedMeeting
 from bot.core.settings_catalog import SETTINGS, dependency_errors, parse_assignments
+from bot.domain import Actor, Card, SpaceInfo
 from bot.meet.models import AccessType, ConferenceRecord, Space
 from bot.slack import grammar
-from bot.slack.cards import (
+from bot.slack.mrkdwn import plain
+from bot.slack.replies import modal_text
+from bot.slack.responder import Reply
+from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
+from bot.slack.views.blocks import Message, notice
+from bot.slack.views.meeting import (
     CardContent,
     ended_card,
     history_message,
@@ -28,12 +34,7 @@ from bot.slack.cards import (
     settings_notice_modal,
     status_message,
 )
-from bot.slack.messages import Message, notice, refusal_text
-from bot.slack.mrkdwn import plain
-from bot.slack.responder import Reply
-from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.store.connection import StoreUnavailable
-from bot.store.spaces import Card, SpaceInfo
 
 __all__ = ["MeetingHandlers", "Reply"]
 
@@ -216,7 +217,7 @@ class MeetingHandlers:
 
 
 def refusal_modal(refusal: UserFacingError) -> dict[str, Any]:
-    return settings_notice_modal(f":no_entry: {refusal_text(refusal)}")
+    return settings_notice_modal(modal_text(refusal))
 
 
 def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -9,54 +9,20 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.meetings import Actor, Meetings
-from bot.core.previews import LinkPreview, meeting_links, preview_links
+from bot.core.meetings import Meetings
+from bot.core.previews import meeting_links, preview_links
+from bot.domain import Actor
 from bot.meet.links import find_references
 from bot.slack.account_handlers import AccountHandlers
-from bot.slack.cards import join_button, status_message
-from bot.slack.messages import Message, notice
-from bot.slack.mrkdwn import code as mrkdwn_code
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.views.blocks import Block, Message, notice
+from bot.slack.views.meeting import status_message
+from bot.slack.views.unfurl import numbered, unfurl_blocks
 
-__all__ = ["ACTION_STATUS_ME", "PreviewHandlers", "status_me_button", "unfurl_blocks"]
-
-ACTION_STATUS_ME = "meet_status_me"
+__all__ = ["PreviewHandlers"]
 
 log = logging.getLogger(__name__)
 
 MAX_SHORTCUT_LINKS = 5
-Block = dict[str, Any]
-
-
-def status_me_button(reference: str) -> Block:
-    """Each clicker gets their own view, privately: what Google shows them, not what it showed the sharer."""
-    return {"type": "button", "action_id": ACTION_STATUS_ME, "text": {"type": "plain_text", "text": "Status for me"},
-            "value": reference}
-
-
-def unfurl_blocks(preview: LinkPreview) -> list[Block]:
-    """A card the whole channel sees: only what Google shows everyone (DESIGN §1). No live state, no
-    participants, no owner-only buttons; "Status for me" answers each clicker privately, as themselves."""
-    code = preview.space.meeting_code if preview.space and preview.space.meeting_code else None
-    label = mrkdwn_code(code or (preview.ref.value if preview.ref.kind == "code" else preview.ref.resource_name))
-    if preview.unknown:
-        line = f":warning: Google Meet {label}: Google doesn't know this meeting (the code may have expired)."
-        return [{"type": "section", "block_id": "meeting-line", "text": {"type": "mrkdwn", "text": line}}]
-    title = preview.info.title if preview.info else None
-    line = f":video_camera: *{escape(title)}* · Google Meet {label}" if title else f":video_camera: Google Meet {label}"
-    if preview.needs_connect:
-        line += "\n_Connect your Google account to see more about meetings you paste._"
-    blocks: list[Block] = [{"type": "section", "block_id": "meeting-line",
-                            "text": {"type": "mrkdwn", "text": truncate(line, 3000)}}]
-    uri = (preview.space.meeting_uri if preview.space else None) or preview.ref.url
-    buttons = [*join_button(uri), status_me_button(preview.ref.resource_name)]
-    blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})
-    return blocks
-
-
-def _numbered(blocks: list[Block], n: int) -> list[Block]:
-    """Block ids must be unique in a message: one message shows several meetings' blocks."""
-    return [{**b, "block_id": f"{b['block_id']}-{n}"} if "block_id" in b else b for b in blocks]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +76,7 @@ class PreviewHandlers:
                 reason = preview.problem or "Your Google account isn't connected."
                 return await self.accounts.connect_prompt(actor, None, reason, None)
             shown = status_message(preview.status)["blocks"] if preview.status else unfurl_blocks(preview)
-            blocks.extend(_numbered(shown, n))
+            blocks.extend(numbered(shown, n))
             blocks.append({"type": "divider"})
         return {"response_type": "ephemeral", "replace_original": False, "text": "Meeting status",
                 "blocks": blocks[:-1][:50]}

@@ -10,55 +10,24 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.meetings import Actor, Meetings
+from bot.core.meetings import Meetings
 from bot.core.rooms import RoomChange, RoomExpired, Rooms
-from bot.slack.cards import end_button, join_button, settings_button
-from bot.slack.messages import Message, notice, refusal_text
-from bot.slack.mrkdwn import code, plain
-from bot.store.keys import Tenant
-from bot.store.rooms import Room
-from bot.store.spaces import Card
+from bot.domain import Actor, Card, Room, Tenant
+from bot.slack.mrkdwn import code
+from bot.slack.replies import refusal_text
+from bot.slack.views.blocks import notice
+from bot.slack.views.room import room_card, room_offer
 
-__all__ = ["ACTION_ROOM_NEW", "RoomHandlers", "is_direct_message", "room_card"]
+__all__ = ["RoomHandlers", "is_direct_message"]
 
 log = logging.getLogger(__name__)
 
-ACTION_ROOM_NEW = "meet_room_new"
 BOOKMARK_TITLE = "Meet room"
 _CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
 def is_direct_message(channel_id: str | None, channel_name: str | None) -> bool:
     return bool(channel_id and channel_id.startswith("D")) or channel_name == "directmessage"
-
-
-def room_card(room: Room) -> Message:
-    label = room.meeting_code or room.space_name
-    owner = f" · owned by <@{room.owner_user_id}>" if room.owner_user_id else ""
-    buttons = [*join_button(room.meeting_uri, "Join the room"), end_button(room.space_name, label),
-               settings_button(room.space_name)]
-    return {
-        "text": plain(f"This channel's Meet room: {room.meeting_uri or label}"),
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text":
-                f":door: *This channel's Meet room* · {code(label)}{owner}\nAnyone here can join at any time."}},
-            {"type": "actions", "block_id": "meeting", "elements": buttons},
-        ],
-    }
-
-
-def _offer(text: str, button: str) -> Message:
-    return {
-        "response_type": "ephemeral",
-        "replace_original": False,
-        "text": text,
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {"type": "actions", "block_id": "room", "elements": [{
-                "type": "button", "action_id": ACTION_ROOM_NEW, "style": "primary",
-                "text": {"type": "plain_text", "text": button}}]},
-        ],
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +39,14 @@ class RoomHandlers:
     async def show(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
         room = await self.rooms.current(actor.tenant, channel_id)
         if room is None:
-            await respond(**_offer(":door: This channel has no Meet room yet. Create one that anyone here can "
+            await respond(**room_offer(":door: This channel has no Meet room yet. Create one that anyone here can "
                                    "join; you'll own it.", "Create a room"))
             return
         if await self.linked(actor.tenant, actor.user_id):
             try:
                 await self.rooms.verify(actor, room)
             except RoomExpired as expired:
-                await respond(**_offer(f":warning: {refusal_text(expired)}", "Create a new room"))
+                await respond(**room_offer(f":warning: {refusal_text(expired)}", "Create a new room"))
                 return
         await self._post(actor, channel_id, room, respond, client)
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-__all__ = ["StoreUnavailable", "connect", "is_unavailable"]
+from bot.store.errors import StoreUnavailable, is_unavailable, translated_function
 
-# Failures that mean "Redis can't be reached right now": the caller answers "try again" instead of crashing.
-# Only redis-py's own connection and timeout errors (it wraps socket errors in them): a TimeoutError or an aiohttp
-# connection error is also an OSError, and counting those would blame Redis for a slow Slack or Google.
-StoreUnavailable = (RedisConnectionError, RedisTimeoutError)
+__all__ = ["RedisClient", "StoreUnavailable", "connect", "is_unavailable", "writable"]
+
+RedisClient = Redis  # the client type, for the composition root; nothing above store/ imports redis itself
+PROBE_TTL = 60
 
 
 def connect(url: str, *, max_connections: int = 64) -> Redis:
@@ -36,5 +35,9 @@ def connect(url: str, *, max_connections: int = 64) -> Redis:
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
-def is_unavailable(error: BaseException) -> bool:
-    return isinstance(error, StoreUnavailable)
+
+
+@translated_function
+async def writable(redis: Redis, probe_key: str) -> bool:
+    """Redis accepts a write (readiness proves a write, not a PING: a replica or a full disk answers PING)."""
+    return bool(await redis.set(probe_key, b"1", ex=PROBE_TTL))

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from bot.domain import Tenant
+from bot.store.errors import translated, translated_function
 from bot.store.keys import Keys
 
-__all__ = ["SignedDeliveries", "claim"]
+__all__ = ["Deliveries", "SignedDeliveries", "claim"]
 
 # Slack refuses timestamps older than 5 minutes, so a signature can't be replayed after that; a little margin.
 SIGNATURE_TTL = 6 * 60
+EVENT_TTL = 60 * 60  # Slack retries an event for about 5 minutes; an hour is a wide margin
+REQUEST_TTL = 24 * 60 * 60
 
 
+@translated_function
 async def claim(redis: Redis, key: str, ttl_seconds: int) -> bool:
     """SET NX EX in one round trip: atomic across processes, and it expires so the marker can't pile up."""
     return bool(await redis.set(key, b"1", nx=True, ex=ttl_seconds))
 
 
+@translated
 class SignedDeliveries:
     """Each signed Slack request is accepted once: a replay of the same bytes within Slack's window is dropped."""
 
@@ -26,3 +32,18 @@ class SignedDeliveries:
 
     async def first(self, signature: str) -> bool:
         return await claim(self._redis, self._keys.signature_seen(signature.removeprefix("v0=")), SIGNATURE_TTL)
+
+
+@translated
+class Deliveries:
+    """First-delivery markers for Slack's ids: an event retried, a command or click delivered twice."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def first_event(self, event_id: str) -> bool:
+        return await claim(self._redis, self._keys.event_seen(event_id), EVENT_TTL)
+
+    async def first_request(self, tenant: Tenant, kind: str, request_id: str) -> bool:
+        return await claim(self._redis, self._keys.request_seen(tenant, kind, request_id), REQUEST_TTL)

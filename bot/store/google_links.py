@@ -19,8 +19,10 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from bot.domain import Tenant
 from bot.store.crypto import TokenCipher, UnreadableRecord
-from bot.store.keys import Keys, Tenant
+from bot.store.errors import translated
+from bot.store.keys import Keys
 
 __all__ = ["DelegatedTokenCache", "GoogleLink", "GoogleLinkStore", "RefreshLock", "RotationReport"]
 
@@ -94,6 +96,7 @@ def _stamp(value: float) -> str:
     return repr(float(value))
 
 
+@translated
 class GoogleLinkStore:
     def __init__(self, redis: Redis, keys: Keys, cipher: TokenCipher) -> None:
         self._redis = redis
@@ -196,10 +199,6 @@ class GoogleLinkStore:
             users.append(tag.rsplit(":", 1)[-1])
         return users
 
-    async def rotate_all(self) -> int:
-        """Re-encrypt every link's tokens with the first key; the number of links now under it."""
-        return (await self.rotate_report()).rotated
-
     async def rotate_report(self) -> RotationReport:
         rotated = unreadable = 0
         async for key in self._redis.scan_iter(match=self._keys.google_link_pattern(), count=500):
@@ -231,6 +230,7 @@ def _safe(key: bytes) -> str:
     return key.decode(errors="replace")
 
 
+@translated
 class RefreshLock:
     """SET NX PX with a random owner token; released only by its owner (compare-and-delete), so a holder whose
     lock timed out can't delete the next holder's lock."""
@@ -268,6 +268,7 @@ class CachedToken:
         return f"CachedToken(email={self.email!r}, expires_at={self.expires_at!r})"
 
 
+@translated
 class DelegatedTokenCache:
     """Impersonated access tokens (domain-wide delegation), encrypted, expiring with the token."""
 

@@ -19,8 +19,10 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from bot.domain import Tenant
 from bot.store.crypto import TokenCipher, UnreadableRecord
-from bot.store.keys import Keys, Tenant
+from bot.store.errors import translated
+from bot.store.keys import Keys
 
 __all__ = ["RedisInstallStateStore", "RedisInstallationStore"]
 
@@ -36,6 +38,7 @@ def _tenant(enterprise_id: str | None, team_id: str | None, is_enterprise_instal
     return Tenant(team_id or "-", enterprise_id or None)
 
 
+@translated
 class RedisInstallationStore(AsyncInstallationStore):
     """Keeps the latest installation per workspace: meetbot only needs the bot token, not per-user tokens."""
 
@@ -91,6 +94,7 @@ class RedisInstallationStore(AsyncInstallationStore):
         await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
 
 
+@translated
 class RedisInstallStateStore(AsyncOAuthStateStore):
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis

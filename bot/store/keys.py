@@ -9,21 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Keys", "Tenant"]
+from bot.domain import Tenant
+
+__all__ = ["Keys", "Tenant"]  # Tenant re-exported for the store's callers
 
 DEFAULT_PREFIX = "meetbot"
-
-
-@dataclass(frozen=True, slots=True)
-class Tenant:
-    """A Slack workspace, inside an Enterprise Grid org when `enterprise_id` is set."""
-
-    team_id: str
-    enterprise_id: str | None = None
-
-    @property
-    def tag(self) -> str:
-        return f"{self.enterprise_id or '-'}:{self.team_id}"
 
 
 def _clean(part: str) -> str:
@@ -47,6 +37,9 @@ class Keys:
     # Slack delivery dedupe: retried events and repeated commands or clicks.
     def event_seen(self, event_id: str) -> str:
         return f"{self.prefix}:{{event:{_clean(event_id)}}}:seen"
+
+    def health_probe(self) -> str:
+        return f"{self.prefix}:{{health}}:probe"
 
     def signature_seen(self, signature_hex: str) -> str:
         return f"{self.prefix}:{{sig:{_clean(signature_hex)}}}:seen"

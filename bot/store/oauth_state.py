@@ -16,9 +16,11 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from bot.domain import Tenant
 from bot.store.crypto import TokenCipher, UnreadableRecord
+from bot.store.errors import translated
 from bot.store.google_links import GoogleLink
-from bot.store.keys import Keys, Tenant
+from bot.store.keys import Keys
 
 __all__ = ["STATE_TTL_SECONDS", "HeldLink", "LinkConfirmations", "OAuthStateStore", "PendingLink"]
 
@@ -41,6 +43,7 @@ class PendingLink:
         return f"PendingLink(tenant={self.tenant!r}, user_id={self.user_id!r}, created_at={self.created_at!r})"
 
 
+@translated
 class OAuthStateStore:
     def __init__(self, redis: Redis, keys: Keys, cipher: TokenCipher) -> None:
         self._redis = redis
@@ -97,6 +100,7 @@ class HeldLink:
         return f"HeldLink(pending={self.pending!r}, link={self.link!r})"
 
 
+@translated
 class LinkConfirmations:
     """Held grants, encrypted as a whole, for 10 minutes, taken out once (GETDEL) by the confirm or cancel POST."""
 

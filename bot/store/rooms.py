@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 
 from redis.asyncio import Redis
 
-from bot.store.keys import Keys, Tenant
+from bot.domain import Room, Tenant
+from bot.store.errors import translated
+from bot.store.keys import Keys
 
 __all__ = ["Room", "RoomStore"]
 
@@ -20,21 +22,7 @@ LOCK_SECONDS = 30
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
-@dataclass(frozen=True, slots=True)
-class Room:
-    space_name: str
-    meeting_code: str | None
-    meeting_uri: str | None
-    owner_user_id: str | None  # the Slack user whose Google account owns the space, when meetbot knows
-    owner_google_email: str | None
-    creator_user_id: str  # who set the room up: they (or an admin) may replace or clear it
-    created_at: float
-    bookmark_id: str | None = None
-
-    def with_bookmark(self, bookmark_id: str | None) -> Room:
-        return replace(self, bookmark_id=bookmark_id)
-
-
+@translated
 class RoomStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis

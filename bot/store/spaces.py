@@ -7,11 +7,13 @@ days): they make cards nicer, but losing them loses nothing a user relies on.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from redis.asyncio import Redis
 
-from bot.store.keys import Keys, Tenant
+from bot.domain import Card, SpaceInfo, Tenant
+from bot.store.errors import translated
+from bot.store.keys import Keys
 
 __all__ = ["Card", "SpaceInfo", "SpaceRecords"]
 
@@ -21,39 +23,7 @@ CARD_TTL = 7 * 24 * 60 * 60
 RECENT_KEPT = 10
 
 
-@dataclass(frozen=True, slots=True)
-class SpaceInfo:
-    """Facts meetbot learned when it created or adopted a space; Google doesn't tell them to non-owners."""
-
-    space_name: str
-    meeting_code: str | None
-    meeting_uri: str | None
-    owner_user_id: str | None
-    title: str | None = None
-    created_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    """A Slack message that shows a meeting, so it can be updated in place when the meeting ends."""
-
-    channel: str
-    ts: str
-    kind: str = "meeting"  # "meeting": a card for one call; "room": a channel's standing room
-
-    @property
-    def field(self) -> str:
-        return f"{self.channel}:{self.ts}"
-
-    @property
-    def posted_at(self) -> float:
-        """When Slack posted it: a message ts is epoch seconds."""
-        try:
-            return float(self.ts)
-        except ValueError:
-            return 0.0
-
-
+@translated
 class SpaceRecords:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis

@@ -15,8 +15,8 @@ from typing import Any
 from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
 from bot.core.settings_catalog import SETTINGS, read_path
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
-from bot.slack.messages import Message
-from bot.slack.mrkdwn import code, escape, plain, truncate
+from bot.slack.mrkdwn import code, escape, plain
+from bot.slack.views.blocks import Block, Message, context, plain_text, section
 
 __all__ = [
     "ACTION_END",
@@ -45,7 +45,6 @@ ACTION_END = "meet_end"
 ACTION_SETTINGS = "meet_settings"
 SETTINGS_CALLBACK = "meet_settings_submit"
 MAX_NAMES = 20
-Block = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +58,12 @@ class CardContent:
     started_by: str | None
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 3000)}]}
-
-
-def _plain(text: str, limit: int = 75) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
 def join_button(uri: str | None, label: str = "Join") -> list[Block]:
     if not uri:
         return []
-    return [{"type": "button", "action_id": ACTION_JOIN, "text": _plain(label), "url": uri, "style": "primary"}]
+    return [{"type": "button", "action_id": ACTION_JOIN, "text": plain_text(label), "url": uri, "style": "primary"}]
 
 
 def end_button(space_name: str, label: str) -> Block:
@@ -82,14 +71,14 @@ def end_button(space_name: str, label: str) -> Block:
     return {
         "type": "button",
         "action_id": ACTION_END,
-        "text": _plain("End meeting"),
+        "text": plain_text("End meeting"),
         "style": "danger",
         "value": space_name if label == space_name else f"{space_name} {label}",
         "confirm": {
-            "title": _plain("End this meeting?"),
+            "title": plain_text("End this meeting?"),
             "text": {"type": "mrkdwn", "text": f"Everyone in {escape(label)} will be removed from the call."},
-            "confirm": _plain("End meeting"),
-            "deny": _plain("Cancel"),
+            "confirm": plain_text("End meeting"),
+            "deny": plain_text("Cancel"),
             "style": "danger",
         },
     }
@@ -102,7 +91,7 @@ def end_target(value: str) -> tuple[str, str | None]:
 
 
 def settings_button(space_name: str) -> Block:
-    return {"type": "button", "action_id": ACTION_SETTINGS, "text": _plain("Settings"), "value": space_name}
+    return {"type": "button", "action_id": ACTION_SETTINGS, "text": plain_text("Settings"), "value": space_name}
 
 
 def _when(moment: datetime) -> str:
@@ -127,7 +116,7 @@ def meeting_card(content: CardContent) -> Message:
     return {
         "text": plain(f"{content.title or 'Google Meet'}: {content.meeting_uri or label}", 500),
         "blocks": [
-            _section(f":large_green_circle: *{_title(content)}*\n{by} · {code(label)}"),
+            section(f":large_green_circle: *{_title(content)}*\n{by} · {code(label)}"),
             {
                 "type": "actions",
                 "block_id": "meeting",
@@ -152,7 +141,7 @@ def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str |
     if duration:
         parts.append(f"after {duration}")
     label = content.meeting_code or content.space_name
-    blocks: list[Block] = [_section(" ".join(parts) + f"\n{code(label)} can be joined again at any time.")]
+    blocks: list[Block] = [section(" ".join(parts) + f"\n{code(label)} can be joined again at any time.")]
     rejoin = join_button(content.meeting_uri, "Rejoin")
     if rejoin:
         blocks.append({"type": "actions", "block_id": "meeting", "elements": rejoin})
@@ -199,18 +188,18 @@ def status_message(status: MeetingStatus) -> Message:
     else:
         head = f":white_circle: {title}{code(status.label)} is idle: nobody is in it."
         fallback = f"{status.label} is idle"
-    blocks.append(_section(head))
+    blocks.append(section(head))
     if status.participants is not None:
         present = status.participants
-        blocks.append(_section(f"*In the call ({len(present)}):* {_people(present)}" if present
+        blocks.append(section(f"*In the call ({len(present)}):* {_people(present)}" if present
                                else "*In the call:* nobody right now"))
     if status.role == "owner" and space.config is not None:
-        blocks.append(_section("*Settings*\n" + _settings_lines(space.config)))
+        blocks.append(section("*Settings*\n" + _settings_lines(space.config)))
     else:
         who = f" (<@{owner}>)" if owner else ""
-        blocks.append(_context(f"Settings are shown only to the meeting's owner{who}."))
+        blocks.append(context(f"Settings are shown only to the meeting's owner{who}."))
     if status.role == "owner" and not status.manageable:
-        blocks.append(_context("This meeting was started outside meetbot, so meetbot can't end it or change its "
+        blocks.append(context("This meeting was started outside meetbot, so meetbot can't end it or change its "
                                "settings for you: do that in Google Meet, or run `/meet connect` again and allow "
                                "meeting settings."))
     buttons = join_button(space.meeting_uri)
@@ -228,9 +217,9 @@ def history_message(label: str, summaries: Sequence[ConferenceSummary]) -> Messa
         return {
             "response_type": "ephemeral",
             "text": plain(f"No calls in {label} yet"),
-            "blocks": [_section(f":calendar: Nobody has met in {code(label)} yet (Google keeps calls for 30 days).")],
+            "blocks": [section(f":calendar: Nobody has met in {code(label)} yet (Google keeps calls for 30 days).")],
         }
-    blocks: list[Block] = [_section(f":calendar: *Recent calls in* {code(label)}")]
+    blocks: list[Block] = [section(f":calendar: *Recent calls in* {code(label)}")]
     for summary in summaries:
         record = summary.record
         when = _when(record.start_time) if record.start_time else "unknown time"
@@ -238,7 +227,7 @@ def history_message(label: str, summaries: Sequence[ConferenceSummary]) -> Messa
             if record.start_time else ""
         length = "live now" if record.end_time is None else _minutes(record.start_time, record.end_time)
         people = summary.participants
-        blocks.append(_section(f"• {date} {when} · {length} · *{len(people)}* "
+        blocks.append(section(f"• {date} {when} · {length} · *{len(people)}* "
                                f"{'person' if len(people) == 1 else 'people'}: {_people(people, 10) or 'nobody'}"))
     return {"response_type": "ephemeral", "text": plain(f"Recent calls in {label}"), "blocks": blocks[:50]}
 
@@ -254,40 +243,41 @@ def settings_changed_message(label: str, changes: Sequence[SettingChange]) -> Me
             old, new = setting.word_for(change.old), setting.word_for(change.new)
             lines.append(f"• {escape(setting.label)}: {old} → *{new}*")
         text = f":white_check_mark: Updated {code(label)}:\n" + "\n".join(lines)
-    return {"response_type": "ephemeral", "text": plain(f"Settings of {label} updated"), "blocks": [_section(text)]}
+    return {"response_type": "ephemeral", "text": plain(f"Settings of {label} updated"), "blocks": [section(text)]}
 
 
 def settings_modal(space: Space, label: str, channel_id: str | None) -> dict[str, Any]:
     config = space.config or SpaceConfig()
-    blocks: list[Block] = [_section(f"Settings of {code(label)}. Only what you change is sent to Google.")]
+    blocks: list[Block] = [section(f"Settings of {code(label)}. Only what you change is sent to Google.")]
     for setting in SETTINGS:
         current = read_path(config, setting.path)
-        options = [{"text": _plain(word), "value": word} for word in setting.values]
+        options = [{"text": plain_text(word), "value": word} for word in setting.values]
         element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options}
         word = setting.word_for(current)
         if current is not None and word in setting.values:  # a value meetbot has no word for preselects nothing
-            element["initial_option"] = {"text": _plain(word), "value": word}
+            element["initial_option"] = {"text": plain_text(word), "value": word}
         blocks.append({
             "type": "input",
             "block_id": setting.key,
             "optional": True,
-            "label": _plain(setting.label, 2000),
+            "label": plain_text(setting.label, 2000),
             "element": element,
         })
     return {
         "type": "modal",
         "callback_id": SETTINGS_CALLBACK,
         "private_metadata": json.dumps({"space": space.name, "label": label, "channel": channel_id}),
-        "title": _plain("Meeting settings", 24),
-        "submit": _plain("Save", 24),
-        "close": _plain("Cancel", 24),
+        "title": plain_text("Meeting settings", 24),
+        "submit": plain_text("Save", 24),
+        "close": plain_text("Cancel", 24),
         "blocks": blocks,
     }
 
 
 def settings_notice_modal(text: str, title: str = "Meeting settings") -> dict[str, Any]:
     """A modal that only says something: loading, a refusal, or the result of a save."""
-    return {"type": "modal", "title": _plain(title, 24), "close": _plain("Close", 24), "blocks": [_section(text)]}
+    return {"type": "modal", "title": plain_text(title, 24), "close": plain_text("Close", 24),
+            "blocks": [section(text)]}
 
 
 START_CALLBACK = "meet_start_submit"
@@ -300,17 +290,18 @@ def start_modal() -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": START_CALLBACK,
-        "title": _plain("Start a Meet", 24),
-        "submit": _plain("Start", 24),
-        "close": _plain("Cancel", 24),
+        "title": plain_text("Start a Meet", 24),
+        "submit": plain_text("Start", 24),
+        "close": plain_text("Cancel", 24),
         "blocks": [
-            {"type": "input", "block_id": "title", "optional": True, "label": _plain("Title"),
+            {"type": "input", "block_id": "title", "optional": True, "label": plain_text("Title"),
              "element": {"type": "plain_text_input", "action_id": "value", "max_length": 150,
-                         "placeholder": _plain("Weekly sync")}},
-            {"type": "input", "block_id": "access", "optional": True, "label": _plain("Who can join without knocking"),
+                         "placeholder": plain_text("Weekly sync")}},
+            {"type": "input", "block_id": "access", "optional": True,
+             "label": plain_text("Who can join without knocking"),
              "element": {"type": "static_select", "action_id": "value",
-                         "options": [{"text": _plain(text), "value": word} for word, text in _ACCESS_WORDS]}},
-            {"type": "input", "block_id": "channel", "label": _plain("Post the meeting card in"),
+                         "options": [{"text": plain_text(text), "value": word} for word, text in _ACCESS_WORDS]}},
+            {"type": "input", "block_id": "channel", "label": plain_text("Post the meeting card in"),
              "element": {"type": "conversations_select", "action_id": "value",
                          "filter": {"include": ["public", "private", "im", "mpim"],
                                     "exclude_bot_users": True}}},

@@ -1,0 +1,47 @@
+"""The Block Kit helpers every view uses. Text given to them is mrkdwn the caller escaped (bot.slack.mrkdwn);
+they apply Block Kit's limits after escaping, so a long title is cut, never rejected."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.slack.mrkdwn import truncate
+
+__all__ = ["Block", "Message", "actions", "context", "header", "notice", "plain_text", "section"]
+
+Message = dict[str, Any]
+Block = dict[str, Any]
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+
+
+def plain_text(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def section(text: str, accessory: Block | None = None, *, block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+    if accessory:
+        block["accessory"] = accessory
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}]}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain_text(text, HEADER_LIMIT)}
+
+
+def actions(block_id: str, elements: Sequence[Block]) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(elements)}
+
+
+def notice(text: str, *, emoji: str = ":information_source:") -> Message:
+    """A one-line ephemeral reply; `text` is mrkdwn the caller has already escaped."""
+    return {"response_type": "ephemeral", "text": truncate(text, SECTION_LIMIT), "blocks": [section(f"{emoji} {text}")]}

@@ -1,0 +1,39 @@
+"""A channel's room card, and the offer to create one."""
+
+from __future__ import annotations
+
+from bot.domain import Room
+from bot.slack.mrkdwn import code, plain, truncate
+from bot.slack.views.blocks import Message, actions, plain_text, section
+from bot.slack.views.meeting import end_button, join_button, settings_button
+
+__all__ = ["ACTION_ROOM_NEW", "room_card", "room_offer"]
+
+ACTION_ROOM_NEW = "meet_room_new"
+
+
+def room_card(room: Room) -> Message:
+    label = room.meeting_code or room.space_name
+    owner = f" · owned by <@{room.owner_user_id}>" if room.owner_user_id else ""
+    buttons = [*join_button(room.meeting_uri, "Join the room"), end_button(room.space_name, label),
+               settings_button(room.space_name)]
+    return {
+        "text": plain(f"This channel's Meet room: {room.meeting_uri or label}"),
+        "blocks": [
+            section(f":door: *This channel's Meet room* · {code(label)}{owner}\nAnyone here can join at any time."),
+            actions("meeting", buttons),
+        ],
+    }
+
+
+def room_offer(text: str, button: str) -> Message:
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": truncate(text, 3000),
+        "blocks": [
+            section(text),
+            actions("room", [{"type": "button", "action_id": ACTION_ROOM_NEW, "style": "primary",
+                              "text": plain_text(button)}]),
+        ],
+    }

@@ -1,0 +1,42 @@
+"""The unfurl of a pasted meet.google.com link: what everyone in the channel may see, and "Status for me"."""
+
+from __future__ import annotations
+
+from bot.core.previews import LinkPreview
+from bot.slack.mrkdwn import code as mrkdwn_code
+from bot.slack.mrkdwn import escape
+from bot.slack.views.blocks import Block, actions, plain_text, section
+from bot.slack.views.meeting import join_button
+
+__all__ = ["ACTION_STATUS_ME", "numbered", "status_me_button", "unfurl_blocks"]
+
+ACTION_STATUS_ME = "meet_status_me"
+
+
+def status_me_button(reference: str) -> Block:
+    """Each clicker gets their own view, privately: what Google shows them, not what it showed the sharer."""
+    return {"type": "button", "action_id": ACTION_STATUS_ME, "text": plain_text("Status for me"), "value": reference}
+
+
+def unfurl_blocks(preview: LinkPreview) -> list[Block]:
+    """A card the whole channel sees: only what Google shows everyone (DESIGN §1). No live state, no
+    participants, no owner-only buttons; "Status for me" answers each clicker privately, as themselves."""
+    code = preview.space.meeting_code if preview.space and preview.space.meeting_code else None
+    label = mrkdwn_code(code or (preview.ref.value if preview.ref.kind == "code" else preview.ref.resource_name))
+    if preview.unknown:
+        line = f":warning: Google Meet {label}: Google doesn't know this meeting (the code may have expired)."
+        return [section(line, block_id="meeting-line")]
+    title = preview.info.title if preview.info else None
+    line = f":video_camera: *{escape(title)}* · Google Meet {label}" if title else f":video_camera: Google Meet {label}"
+    if preview.needs_connect:
+        line += "\n_Connect your Google account to see more about meetings you paste._"
+    blocks: list[Block] = [section(line, block_id="meeting-line")]
+    uri = (preview.space.meeting_uri if preview.space else None) or preview.ref.url
+    buttons = [*join_button(uri), status_me_button(preview.ref.resource_name)]
+    blocks.append(actions("meeting", buttons))
+    return blocks
+
+
+def numbered(blocks: list[Block], n: int) -> list[Block]:
+    """Block ids must be unique in a message: one message shows several meetings' blocks."""
+    return [{**b, "block_id": f"{b['block_id']}-{n}"} if "block_id" in b else b for b in blocks]

@@ -1,0 +1,55 @@
+"""One error for "Redis can't be reached right now", raised by every store, and nothing else counted as one.
+
+redis-py wraps socket failures in its own ConnectionError and TimeoutError; those, and only those, become
+StoreUnavailable. A bug (a script error, a wrong type) stays what it is, and so does a slow Slack or Google: a
+TimeoutError from aiohttp is an OSError too, which is why callers must not catch OSError for this.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+__all__ = ["StoreUnavailable", "is_unavailable", "translated", "translated_function"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound=type)
+
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+
+class StoreUnavailable(Exception):
+    """Redis didn't answer (connection refused or lost, timed out, pool exhausted). Try again later."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    return isinstance(error, StoreUnavailable)
+
+
+def _translate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except _REDIS_DOWN as error:
+            raise StoreUnavailable(type(error).__name__) from error
+
+    return wrapper
+
+
+def translated(cls: C) -> C:
+    """Class decorator: every coroutine method of a store raises StoreUnavailable for Redis being down."""
+    for name, member in list(vars(cls).items()):
+        if inspect.iscoroutinefunction(member) and not name.startswith("__"):
+            setattr(cls, name, _translate(member))
+    return cls
+
+
+def translated_function(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    return _translate(fn)

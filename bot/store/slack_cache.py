@@ -1,0 +1,52 @@
+"""What meetbot remembers of Slack itself: the hash of each user's last published Home tab (so a stale render
+can't overwrite a newer one) and users' profile emails (a cache; Slack stays the source)."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.domain import Tenant
+from bot.store.errors import translated
+from bot.store.keys import Keys
+
+__all__ = ["NO_EMAIL", "EmailCache", "HomeHashes"]
+
+HASH_TTL = 30 * 24 * 60 * 60
+EMAIL_TTL = 24 * 60 * 60
+NO_EMAIL = ""  # cached answer "Slack has no email for this user"
+_NONE = b"-"
+
+
+@translated
+class HomeHashes:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def last(self, tenant: Tenant, user_id: str) -> str | None:
+        value = await self._redis.get(self._keys.home_hash(tenant, user_id))
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def remember(self, tenant: Tenant, user_id: str, view_hash: str) -> None:
+        await self._redis.set(self._keys.home_hash(tenant, user_id), view_hash, ex=HASH_TTL)
+
+    async def published(self, tenant: Tenant, user_id: str) -> bool:
+        """Whether the user has a Home tab (opened it at least once)."""
+        return bool(await self._redis.exists(self._keys.home_hash(tenant, user_id)))
+
+
+@translated
+class EmailCache:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def get(self, tenant: Tenant, user_id: str) -> str | None:
+        """The cached email, NO_EMAIL when Slack said there is none, None when nothing is cached."""
+        value = await self._redis.get(self._keys.slack_email(tenant, user_id))
+        if value is None:
+            return None
+        return NO_EMAIL if value == _NONE else (value.decode() if isinstance(value, bytes) else str(value))
+
+    async def put(self, tenant: Tenant, user_id: str, email: str | None) -> None:
+        await self._redis.set(self._keys.slack_email(tenant, user_id), email or _NONE, ex=EMAIL_TTL)

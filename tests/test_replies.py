@@ -1,0 +1,123 @@
+"""The error-to-reply tables (issue 12): every error of the tree gets its words in one place.
+
+1. Google's answer and the operation → the domain refusal (bot.core.explain).
+2. Every domain refusal, outage and bug → the Slack reply (bot.slack.replies). A new error class without a row
+   here fails `test_every_error_class_has_a_row`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from bot.core import errors as core
+from bot.core import rooms
+from bot.core.explain import Operation, explain
+from bot.domain import Room
+from bot.meet import errors as meet
+from bot.slack.replies import OUR_FAULT, reply_for
+from bot.store.errors import StoreUnavailable
+
+NASTY = "<!channel> Q&A"
+
+
+def api(cls: type[meet.MeetApiError], status: int, code: str, reason: str | None = None,
+        retry_after: float | None = None) -> meet.MeetApiError:
+    return cls(status, code, "Google's own words <@U0EVIL>", reason=reason, retry_after=retry_after)
+
+
+SCOPE = "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+# (Google's error, operation, made by meetbot) → (domain refusal, words the reply must have)
+EXPLAIN_TABLE: list[tuple[meet.MeetError, Operation, bool, type[core.UserFacingError], str]] = [
+    (api(meet.NotFound, 404, "NOT_FOUND"), "read", True, core.UnknownMeeting, "doesn't know the meeting abc"),
+    (api(meet.NotFound, 404, "NOT_FOUND"), "end", True, core.UnknownMeeting, "Check the link or code"),
+    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED", SCOPE), "read", True, core.MissingScope, "/meet connect"),
+    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED", SCOPE), "patch", True, core.MissingScope,
+     "meetings.space.settings"),
+    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED"), "end", True, core.NotOwner, "owner can end abc"),
+    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED"), "patch", True, core.NotOwner, "change the settings of"),
+    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED"), "end", False, core.MissingScope,
+     "only for meetings started with meetbot"),
+    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED"), "read", True, core.MissingScope, "can't see abc"),
+    (api(meet.Unauthenticated, 401, "UNAUTHENTICATED"), "create", True, core.ReauthRequired, "any more"),
+    (api(meet.RateLimited, 429, "RESOURCE_EXHAUSTED", retry_after=17), "create", True, core.RateLimited,
+     "Try again in 17 seconds"),
+    (api(meet.RateLimited, 429, "RESOURCE_EXHAUSTED"), "read", True, core.RateLimited, "Try again in 30 seconds"),
+    (api(meet.FailedPrecondition, 400, "FAILED_PRECONDITION"), "end", True, core.NothingLive, "no live call in abc"),
+    (api(meet.InvalidArgument, 400, "INVALID_ARGUMENT"), "patch", True, core.InvalidSettings,
+     "Google refused those settings"),
+    (meet.MeetTimeout("slow"), "create", True, core.ServiceUnavailable, "so no meeting was posted"),
+    (meet.MeetTimeout("slow"), "end", True, core.ServiceUnavailable, "may not have changed"),
+    (api(meet.Unavailable, 503, "UNAVAILABLE"), "read", True, core.ServiceUnavailable, "isn't answering"),
+    (meet.MeetTransportError("reset"), "history", True, core.ServiceUnavailable, "isn't answering"),
+]
+
+
+@pytest.mark.parametrize(("error", "operation", "made_by_meetbot", "refusal", "words"), EXPLAIN_TABLE)
+def test_googles_answers_become_plain_refusals(error: meet.MeetError, operation: Operation, made_by_meetbot: bool,
+                                               refusal: type[core.UserFacingError], words: str) -> None:
+    found = explain(error, operation, "abc", "U0ALICE", made_by_meetbot=made_by_meetbot)
+    assert type(found) is refusal
+    text = json.dumps(reply_for(found))
+    assert words in found.reason, found.reason
+    assert "<@U0EVIL>" not in text, "Google's words are escaped"
+
+
+ROOM = Room("spaces/s1", "abc-mnop-xyz", None, "U0ALICE", None, "U0ALICE", 0.0)
+# Every domain refusal → how to build one, and the words and emoji its reply carries.
+REPLY_TABLE: dict[type[core.UserFacingError], tuple[Callable[[], core.UserFacingError], str, str]] = {
+    core.UserFacingError: (lambda: core.UserFacingError(NASTY), "&lt;!channel&gt; Q&amp;A", ":no_entry:"),
+    core.NotLinked: (core.NotLinked, "isn't connected", ":no_entry:"),
+    core.ReauthRequired: (core.ReauthRequired, "no longer accepts", ":no_entry:"),
+    core.DelegationRefused: (lambda: core.DelegationRefused(NASTY), "&lt;!channel&gt;", ":no_entry:"),
+    core.DelegationInUse: (core.DelegationInUse, "domain-wide delegation", ":no_entry:"),
+    core.ServiceUnavailable: (lambda: core.ServiceUnavailable("Google Meet isn't answering."), "isn't answering",
+                              ":no_entry:"),
+    core.StorageUnavailable: (core.StorageUnavailable, "storage isn't answering", ":hourglass_flowing_sand:"),
+    core.RateLimited: (lambda: core.RateLimited("Try again in 5 seconds.", 5), "in 5 seconds", ":no_entry:"),
+    core.BadReference: (lambda: core.BadReference(NASTY), "&lt;!channel&gt;", ":no_entry:"),
+    core.UnknownMeeting: (lambda: core.UnknownMeeting("Google doesn't know it."), "doesn't know", ":no_entry:"),
+    core.NotOwner: (lambda: core.NotOwner("Only the owner can end abc.", "U0ALICE"), "<@U0ALICE> owns it.",
+                    ":no_entry:"),
+    core.MissingScope: (lambda: core.MissingScope("Run /meet connect again."), "/meet connect", ":no_entry:"),
+    core.NothingLive: (lambda: core.NothingLive("No live call."), "No live call", ":no_entry:"),
+    core.InvalidSettings: (lambda: core.InvalidSettings(f"Google refused: {NASTY}"), "&lt;!channel&gt;",
+                           ":no_entry:"),
+    rooms.NoRoom: (rooms.NoRoom, "no Meet room yet", ":no_entry:"),
+    rooms.RoomBusy: (rooms.RoomBusy, "changing this channel's room", ":no_entry:"),
+    rooms.RoomNotYours: (lambda: rooms.RoomNotYours("U0ALICE"), "<@U0ALICE> set it up.", ":no_entry:"),
+    rooms.RoomExpired: (lambda: rooms.RoomExpired(ROOM), "abc-mnop-xyz", ":no_entry:"),
+}
+
+
+def all_subclasses(cls: type) -> set[type]:
+    found = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= all_subclasses(sub)
+    return found
+
+
+def test_every_error_class_has_a_row() -> None:
+    known = {c for c in all_subclasses(core.UserFacingError) | {core.UserFacingError}
+             if c.__module__.startswith("bot.")}
+    assert known == set(REPLY_TABLE), f"add rows for {known - set(REPLY_TABLE)}"
+
+
+@pytest.mark.parametrize("error_class", sorted(REPLY_TABLE, key=lambda c: c.__name__))
+def test_every_refusal_has_its_words(error_class: type[core.UserFacingError]) -> None:
+    build, words, emoji = REPLY_TABLE[error_class]
+    reply = reply_for(build())
+    text = reply["blocks"][0]["text"]["text"]
+    assert reply["response_type"] == "ephemeral"
+    assert text.startswith(emoji) and words in text, text
+    assert "<!channel>" not in json.dumps(reply)
+
+
+def test_an_outage_and_a_bug_have_their_words_too() -> None:
+    outage = reply_for(StoreUnavailable("ConnectionError"))
+    assert outage == reply_for(core.StorageUnavailable()), "one wording for a Redis outage"
+    bug = reply_for(RuntimeError("KeyError: 'secret' xoxb-123"))
+    text = json.dumps(bug)
+    assert OUR_FAULT.split(",")[0] in text and "xoxb" not in text and "KeyError" not in text
