@@ -219,7 +219,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
         SlackDeps(
             deliveries=services.deliveries,
             tasks=services.tasks,
-            meetings=MeetingHandlers(services.meetings),
+            meeting_handlers=MeetingHandlers(services.meetings),
             accounts=services.account_handlers,
             rooms=RoomHandlers(services.rooms, services.meetings, is_linked),
             previews=PreviewHandlers(services.meetings, services.account_handlers),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["Actor", "Card", "Room", "SpaceInfo", "Tenant"]
+__all__ = ["Actor", "Card", "Room", "SpaceInfo", "Tenant", "space_id_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +74,8 @@ class Room:
 
     def with_bookmark(self, bookmark_id: str | None) -> Room:
         return replace(self, bookmark_id=bookmark_id)
+
+
+def space_id_of(space_name: str) -> str:
+    """`spaces/abc` → `abc`: the id meetbot's records are keyed by."""
+    return space_name.partition("/")[2]

@@ -23,14 +23,13 @@ from bot.core.errors import (
     UserFacingError,
 )
 from bot.core.explain import Operation, explain
+from bot.core.ports import RequestLog, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
-from bot.domain import Actor, Card, SpaceInfo, Tenant
+from bot.domain import Actor, Card, SpaceInfo, Tenant, space_id_of
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference, MeetError, Unauthenticated
 from bot.meet.links import MeetingRef, parse_reference
 from bot.meet.models import AccessType, ConferenceRecord, Participant, Space, SpaceConfig
-from bot.store.dedupe import Deliveries
-from bot.store.spaces import SpaceRecords
 
 __all__ = [
     "Actor",
@@ -167,8 +166,8 @@ def label_of(ref: MeetingRef, info: SpaceInfo | None = None) -> str:
 
 
 class Meetings:
-    def __init__(self, meet: MeetClient, credentials: Credentials, records: SpaceRecords,
-                 deliveries: Deliveries) -> None:
+    def __init__(self, meet: MeetClient, credentials: Credentials, records: SpaceMemory,
+                 deliveries: RequestLog) -> None:
         self._meet = meet
         self._credentials = credentials
         self._records = records
@@ -202,16 +201,16 @@ class Meetings:
         return await self._records.remember_created(actor.tenant, info, card)
 
     async def add_card(self, actor: Actor, space_name: str, card: Card) -> None:
-        await self._records.add_card(actor.tenant, space_name.partition("/")[2], card)
+        await self._records.add_card(actor.tenant, space_id_of(space_name), card)
 
     async def cards(self, tenant: Tenant, space_name: str) -> list[Card]:
-        return await self._records.cards(tenant, space_name.partition("/")[2])
+        return await self._records.cards(tenant, space_id_of(space_name))
 
     async def forget_cards(self, tenant: Tenant, space_name: str, cards: list[Card]) -> None:
-        await self._records.forget_cards(tenant, space_name.partition("/")[2], cards)
+        await self._records.forget_cards(tenant, space_id_of(space_name), cards)
 
     async def info(self, tenant: Tenant, space_name: str) -> SpaceInfo | None:
-        return await self._records.info(tenant, space_name.partition("/")[2])
+        return await self._records.info(tenant, space_id_of(space_name))
 
     async def recent(self, actor: Actor, limit: int = 10) -> list[SpaceInfo]:
         return await self._records.recent(actor.tenant, actor.user_id, limit)
@@ -266,7 +265,7 @@ class Meetings:
         ref = parse(reference)
         caller = self._as(actor)
         name = await self._space_name(actor, ref, caller)
-        info = await self._records.info(actor.tenant, name.partition("/")[2])
+        info = await self._records.info(actor.tenant, space_id_of(name))
         label = label or label_of(ref, info)
         owner = info.owner_user_id if info else None
         asked_at = time.time()
@@ -353,7 +352,7 @@ class Meetings:
         ref = parse(reference)
         caller = self._as(actor)
         name = await self._space_name(actor, ref, caller)
-        info = await self._records.info(actor.tenant, name.partition("/")[2])
+        info = await self._records.info(actor.tenant, space_id_of(name))
         label = label_of(ref, info)
         records = await caller.call("history", label, lambda token: self._meet.list_conference_records(
             token, f'space.name = "{name}"', limit=limit))

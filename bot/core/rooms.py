@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core.errors import UnknownMeeting, UserFacingError
-from bot.core.meetings import Meetings
+from bot.core.meetings import Meetings, role_of
+from bot.core.ports import RoomMemory
 from bot.domain import Actor, Room, Tenant
-from bot.store.rooms import RoomStore
 
 __all__ = ["NoRoom", "RoomBusy", "RoomChange", "RoomExpired", "RoomNotYours", "Rooms"]
 
@@ -52,7 +52,7 @@ class RoomChange:
 
 
 class Rooms:
-    def __init__(self, meetings: Meetings, store: RoomStore, google_email: Lookup, is_admin: AdminCheck) -> None:
+    def __init__(self, meetings: Meetings, store: RoomMemory, google_email: Lookup, is_admin: AdminCheck) -> None:
         self._meetings = meetings
         self._store = store
         self._google_email = google_email
@@ -76,8 +76,8 @@ class Rooms:
             space = await self._meetings.lookup(actor, room.space_name)
         except UnknownMeeting:
             raise RoomExpired(room) from None
-        if room.meeting_code and space.meeting_code and space.meeting_code != room.meeting_code:
-            raise RoomExpired(room)
+        if room.meeting_code and space.meeting_code != room.meeting_code:
+            raise RoomExpired(room)  # replaced by a new code, or expired with none: the saved link is dead
 
     async def create(self, actor: Actor, channel_id: str) -> RoomChange:
         async def make(previous: Room | None) -> Room:
@@ -93,7 +93,7 @@ class Rooms:
         async def take(previous: Room | None) -> Room:
             space = await self._meetings.lookup(actor, reference)
             info = await self._meetings.info(actor.tenant, space.name)
-            owns = space.config is not None
+            owns = role_of(actor, space, info) == "owner"  # evidence, never the mere presence of config
             owner = actor.user_id if owns else (info.owner_user_id if info else None)
             email = await self._google_email(actor.tenant, actor.user_id) if owns else None
             return Room(space.name, space.meeting_code, space.meeting_uri, owner, email, actor.user_id, time.time(),

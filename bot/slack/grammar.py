@@ -22,12 +22,12 @@ __all__ = [
     "Disconnect",
     "End",
     "Help",
-    "History",
     "Me",
     "New",
-    "Room",
+    "OpenSettings",
+    "RoomAction",
     "Set",
-    "Settings",
+    "ShowHistory",
     "Status",
     "Unknown",
     "parse",
@@ -65,7 +65,7 @@ class End:
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class OpenSettings:
     reference: str
 
 
@@ -76,13 +76,13 @@ class Set:
 
 
 @dataclass(frozen=True, slots=True)
-class Room:
+class RoomAction:
     action: str  # "show" | "new" | "set" | "clear"
     reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class History:
+class ShowHistory:
     reference: str
 
 
@@ -111,7 +111,7 @@ class Unknown:
 
 
 Command = (
-    Help | New | Status | End | Settings | Set | Room | History | Connect | Disconnect | Me | Unknown
+    Help | New | Status | End | OpenSettings | Set | RoomAction | ShowHistory | Connect | Disconnect | Me | Unknown
 )
 
 # Subcommand → usage line, in the order help lists them.
@@ -132,8 +132,8 @@ ROOM_ACTIONS = ("new", "set", "clear")
 _REFERENCE_COMMANDS: dict[str, Callable[[str], Command]] = {
     "status": Status,
     "end": End,
-    "settings": Settings,
-    "history": History,
+    "settings": OpenSettings,
+    "history": ShowHistory,
 }
 
 # A meeting reference as pasted: a meet/g.co link (maybe in Slack's <…> form), a spaces/ name or a bare code.
@@ -186,16 +186,16 @@ def _parse_room(rest: str) -> Command:
     action, _, reference = rest.partition(" ")
     action, reference = action.lower(), reference.strip()
     if not action:
-        return Room("show")
+        return RoomAction("show")
     if action not in ROOM_ACTIONS:
         close = difflib.get_close_matches(action, ROOM_ACTIONS, n=1)
         return Unknown(rest, f"`{action}` is not a room action", f"/meet room {close[0]}" if close else None)
     if action == "set":
-        return Room("set", reference) if reference else Unknown(rest, "`/meet room set` needs a meeting",
+        return RoomAction("set", reference) if reference else Unknown(rest, "`/meet room set` needs a meeting",
                                                                 "/meet room set <meeting>")
     if reference:
         return Unknown(rest, f"`/meet room {action}` takes nothing after it", f"/meet room {action}")
-    return Room(action)
+    return RoomAction(action)
 
 
 def parse(text: str) -> Command:

@@ -66,7 +66,7 @@ Ack = Callable[..., Awaitable[None]]
 class SlackDeps:
     deliveries: Deliveries
     tasks: BackgroundTasks
-    meetings: MeetingHandlers
+    meeting_handlers: MeetingHandlers
     accounts: AccountHandlers
     rooms: RoomHandlers
     previews: PreviewHandlers
@@ -139,7 +139,7 @@ class _Listeners:
                         client: AsyncWebClient, channel_name: str = "") -> Message | None:
         """Answer in the ack when no outside call is needed; otherwise start background work and ack empty."""
         actor, url = where.actor, where.response_url
-        meetings, accounts = self._deps.meetings, self._deps.accounts
+        meetings, accounts = self._deps.meeting_handlers, self._deps.accounts
 
         def later(work: Coroutine[Any, Any, None], name: str) -> None:
             self._background(actor, respond, work, name=name, retry_text=text, response_url=url)
@@ -162,10 +162,10 @@ class _Listeners:
                 except InvalidSettings as invalid:
                     return reply_for(invalid)
                 later(meetings.change(actor, parsed, respond), "set")
-            case grammar.Settings(reference=reference):
+            case grammar.OpenSettings(reference=reference):
                 later(meetings.open_settings(actor, reference, where.trigger_id or "", where.channel_id, client),
                       "settings")
-            case grammar.History(reference=reference):
+            case grammar.ShowHistory(reference=reference):
                 later(meetings.history(actor, reference, respond, client), "history")
             case grammar.Connect():
                 return await accounts.connect(actor, url)
@@ -173,7 +173,7 @@ class _Listeners:
                 later(accounts.disconnect(actor, respond), "disconnect")
             case grammar.Me():
                 return await accounts.me(actor)
-            case grammar.Room(action=action, reference=reference):
+            case grammar.RoomAction(action=action, reference=reference):
                 channel = where.channel_id or ""
                 if is_direct_message(channel, channel_name):
                     return notice("Rooms belong to channels. Run `/meet room` in the channel that should have one.")
@@ -189,7 +189,7 @@ class _Listeners:
 
     async def _start(self, actor: Actor, title: str | None, access: grammar.Access | None, channel: str,
                      request_id: str, client: AsyncWebClient, respond: Reply | None) -> None:
-        if await self._deps.meetings.start(actor, title, access, channel, request_id, client, respond):
+        if await self._deps.meeting_handlers.start(actor, title, access, channel, request_id, client, respond):
             self._deps.tasks.spawn(self._deps.home.refresh(actor, client), name="home")
 
     def _then_home(self, actor: Actor, client: AsyncWebClient, work: Coroutine[Any, Any, None]
@@ -216,9 +216,10 @@ class _Listeners:
         actor, ephemeral = where.actor, _ephemeral(respond)
 
         async def end() -> None:
-            if await self._deps.meetings.first_click(actor, str(action.get("action_ts") or "")):
+            handlers = self._deps.meeting_handlers
+            if await handlers.first_click(actor, str(action.get("action_ts") or "")):
                 space_name, label = end_target(str(action.get("value") or ""))
-                await self._deps.meetings.end(actor, space_name, ephemeral, client, card=where.card, label=label)
+                await handlers.end(actor, space_name, ephemeral, client, card=where.card, label=label)
 
         self._background(actor, ephemeral, end(), name="end-click", response_url=where.response_url)
 
@@ -226,8 +227,8 @@ class _Listeners:
                                 client: AsyncWebClient) -> None:
         await ack()
         where = Interaction.of_payload(body)
-        work = self._deps.meetings.open_settings(where.actor, str(action.get("value") or ""), where.trigger_id or "",
-                                                 where.channel_id, client)
+        work = self._deps.meeting_handlers.open_settings(where.actor, str(action.get("value") or ""),
+                                                         where.trigger_id or "", where.channel_id, client)
         self._background(where.actor, _ephemeral(respond), work, name="settings-click",
                          response_url=where.response_url)
 
@@ -257,7 +258,7 @@ class _Listeners:
 
         async def save() -> None:
             try:
-                await self._deps.meetings.save_settings(actor, view, client)
+                await self._deps.meeting_handlers.save_settings(actor, view, client)
             except Exception as error:
                 if not is_expected(error):
                     log.exception("saving settings failed")

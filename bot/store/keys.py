@@ -76,7 +76,8 @@ class Keys:
     def cards(self, tenant: Tenant, space_id: str) -> str:
         return self._team(tenant, f"cards:{_clean(space_id)}")
 
-    def space_owner(self, tenant: Tenant, space_id: str) -> str:
+    def space_info(self, tenant: Tenant, space_id: str) -> str:
+        """What meetbot knows of a space (its SpaceInfo). The key text stays "owner:" so existing records are read."""
         return self._team(tenant, f"owner:{_clean(space_id)}")
 
     def recent_meetings(self, tenant: Tenant, user_id: str) -> str:

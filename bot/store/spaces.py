@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 from redis.asyncio import Redis
 
-from bot.domain import Card, SpaceInfo, Tenant
+from bot.domain import Card, SpaceInfo, Tenant, space_id_of
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
@@ -37,7 +37,7 @@ class SpaceRecords:
         await self._redis.delete(self._keys.space_by_code(code))
 
     async def info(self, tenant: Tenant, space_id: str) -> SpaceInfo | None:
-        return _info(await self._redis.get(self._keys.space_owner(tenant, space_id)))
+        return _info(await self._redis.get(self._keys.space_info(tenant, space_id)))
 
     async def learned(self, tenant: Tenant, space_name: str, code: str | None) -> SpaceInfo | None:
         """After Google answered a read: remember code → id (for later writes) and return what meetbot knows of
@@ -45,7 +45,7 @@ class SpaceRecords:
         pipe = self._redis.pipeline(transaction=False)
         if code:
             pipe.set(self._keys.space_by_code(code), space_name, ex=CODE_TTL)
-        pipe.get(self._keys.space_owner(tenant, space_name.partition("/")[2]))
+        pipe.get(self._keys.space_info(tenant, space_id_of(space_name)))
         results = await pipe.execute()
         return _info(results[-1])
 
@@ -55,9 +55,9 @@ class SpaceRecords:
         Returns whether the owner has a published Home tab (asked in the same round trip), so the caller knows
         whether re-rendering it is worth anything.
         """
-        space_id = info.space_name.partition("/")[2]
+        space_id = space_id_of(info.space_name)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.set(self._keys.space_owner(tenant, space_id), json.dumps(asdict(info)), ex=SPACE_TTL)
+        pipe.set(self._keys.space_info(tenant, space_id), json.dumps(asdict(info)), ex=SPACE_TTL)
         if info.meeting_code:
             pipe.set(self._keys.space_by_code(info.meeting_code), info.space_name, ex=CODE_TTL)
         if card is not None:
@@ -79,7 +79,7 @@ class SpaceRecords:
         ids = await self._redis.lrange(self._keys.recent_meetings(tenant, user_id), 0, limit - 1)
         if not ids:
             return []
-        raws = await self._redis.mget([self._keys.space_owner(tenant, _text(i)) for i in ids])
+        raws = await self._redis.mget([self._keys.space_info(tenant, _text(i)) for i in ids])
         found = []
         for raw in raws:
             if not raw:

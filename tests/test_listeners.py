@@ -1,0 +1,136 @@
+"""The Slack edge in-process: real signed requests through the front door and `app.async_dispatch`, as
+bolt-python tests itself, against the emulators and the private Redis. Faster than the subprocess tests, and
+they see the listeners' answers directly; the subprocess tests then only need to prove the wiring."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+
+from bot.app import Services, build_bolt_app, close_services, open_services
+from bot.config import load_settings
+from bot.slack.front_door import Admitted, FrontDoor
+from tests.emulators.meet import MeetEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.support.flows import all_text, block_action
+from tests.support.slack_requests import SIGNING_SECRET, event, sign, slash_command
+
+ALICE, EMAIL = "U0ALICE", "alice@example.com"
+
+
+@dataclass
+class Edge:
+    services: Services
+    bolt: AsyncApp
+    door: FrontDoor
+    slack: SlackEmulator
+    meet: MeetEmulator
+
+    async def send(self, request: tuple[str, str]) -> BoltResponse:
+        body, content_type = request
+        admitted = self.door.admit(body.encode(), {"Content-Type": content_type, **sign(body)})
+        assert isinstance(admitted, Admitted), admitted
+        return await self.bolt.async_dispatch(admitted.request)
+
+    async def settle(self) -> None:
+        """Let the work started after the ack finish."""
+        for _ in range(200):
+            if not len(self.services.tasks):
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("background work did not finish")
+
+    async def link(self, user: str, email: str) -> None:
+        self.slack.state.add_user(user, user.lower(), email=email)
+        self.meet.state.set_consent(email)
+        reply = json.loads((await self.send(slash_command("connect", user_id=user))).body)
+        url = next(e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
+        async with httpx.AsyncClient() as client:
+            location = (await client.get(url, follow_redirects=False)).headers["location"]
+        query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        outcome = await self.services.accounts.complete_link(query["state"], query.get("code"), None)
+        assert outcome.ok, outcome
+
+
+@pytest.fixture
+async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+               ) -> AsyncIterator[Edge]:
+    settings = load_settings({**bot_env, "PUBLIC_URL": "http://127.0.0.1:9"}, env_file=None)
+    services = await open_services(settings)
+    try:
+        yield Edge(services, build_bolt_app(services), FrontDoor(SIGNING_SECRET), slack_emulator, meet_emulator)
+    finally:
+        await services.tasks.drain(5)
+        await close_services(services)
+
+
+async def test_help_through_bolt_is_answered_in_the_ack(edge: Edge) -> None:
+    response = await edge.send(slash_command("help"))
+    assert response.status == 200 and "How to use /meet" in response.body
+
+
+async def test_connect_answers_in_the_ack_and_asks_slack_nothing(edge: Edge) -> None:
+    response = await edge.send(slash_command("connect"))
+    reply = json.loads(response.body)
+    assert response.status == 200 and "Connect Google account" in all_text(reply)
+    assert edge.slack.state.calls_to("users.info") == [], "the ack path calls no Slack Web API"
+
+
+async def test_new_acks_empty_then_posts_the_card(edge: Edge) -> None:
+    await edge.link(ALICE, EMAIL)
+    response = await edge.send(slash_command("new Planning", trigger_id=edge.slack.state.issue_trigger_id()))
+    assert response.status == 200 and response.body == ""
+    await edge.settle()
+    posts = [c for c in edge.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == "C0GENERAL"]
+    assert len(posts) == 1 and "Planning" in all_text(posts[0]["args"])
+    assert [c["user"] for c in edge.meet.state.calls_to("spaces.create")] == [EMAIL]
+
+
+async def test_a_join_click_is_acked_and_does_nothing_else(edge: Edge) -> None:
+    response = await edge.send(block_action("meet_join", "", user_id=ALICE, channel="C0GENERAL", message_ts="1.2",
+                                            response_url="http://127.0.0.1:9/none"))
+    assert response.status == 200
+    await edge.settle()
+    assert edge.meet.state.calls == [] and edge.slack.state.calls_to("chat.postMessage") == []
+
+
+async def test_an_unlinked_click_on_end_gets_a_connect_prompt(edge: Edge) -> None:
+    url = edge.slack.response_url("end-unlinked")
+    edge.slack.state.add_user("U0BOB", "bob", email="bob@example.com")
+    response = await edge.send(block_action("meet_end", "spaces/abc abc-mnop-xyz", user_id="U0BOB",
+                                            channel="C0GENERAL", message_ts="1.2", response_url=url))
+    assert response.status == 200
+    await edge.settle()
+    (reply,) = edge.slack.state.response_posts("end-unlinked")
+    assert "Connect Google account" in all_text(reply["body"]) and reply["body"]["response_type"] == "ephemeral"
+    assert edge.meet.state.calls_to("spaces.endActiveConference") == []
+
+
+async def test_an_unknown_action_is_not_found(edge: Edge) -> None:
+    response = await edge.send(block_action("nobody_handles_this", "", user_id=ALICE, channel="C0GENERAL",
+                                            message_ts=None, response_url="http://127.0.0.1:9/none"))
+    assert response.status == 404
+
+
+async def test_a_link_shared_event_is_unfurled_for_the_channel(edge: Edge) -> None:
+    await edge.link(ALICE, EMAIL)
+    space = edge.meet.state.create_space(EMAIL, client_id="meetbot")
+    link = f"https://meet.google.com/{space['meetingCode']}"
+    shared = edge.slack.state.share_links([link], channel="C0GENERAL", user=ALICE)
+    body, content_type = event(shared)
+    response = await edge.send((body, content_type))
+    assert response.status == 200
+    await edge.settle()
+    (call,) = edge.slack.state.calls_to("chat.unfurl")
+    unfurls: dict[str, Any] = call["args"]["unfurls"]
+    unfurls = json.loads(unfurls) if isinstance(unfurls, str) else unfurls
+    assert space["meetingCode"] in json.dumps(unfurls[link]) and "Status for me" in json.dumps(unfurls[link])
