@@ -55,6 +55,15 @@ def _cmd_run() -> int:
     return 0
 
 
+def _cmd_worker() -> int:
+    settings = _settings_or_exit()
+    configure_logging(settings.log_level)
+    from bot.server import serve_jobs
+
+    _run(serve_jobs(settings))
+    return 0
+
+
 def _cmd_check() -> int:
     try:
         settings = load_settings()
@@ -81,7 +90,8 @@ def _cmd_rotate() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="meetbot: Google Meet from Slack")
-    commands: dict[str, Callable[[], int]] = {"run": _cmd_run, "check": _cmd_check, "rotate-keys": _cmd_rotate}
+    commands: dict[str, Callable[[], int]] = {"run": _cmd_run, "worker": _cmd_worker, "check": _cmd_check,
+                                              "rotate-keys": _cmd_rotate}
     parser.add_argument("command", nargs="?", default="run", choices=list(commands))
     args = parser.parse_args(argv)
     return commands[args.command]()

@@ -17,7 +17,7 @@ from bot.app import build_bolt_app, close_services, open_services
 from bot.config import Settings
 from bot.web import build_web_app
 
-__all__ = ["serve"]
+__all__ = ["serve", "serve_jobs"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.web_concurrency > 1,
                            backlog=LISTEN_BACKLOG)
     await site.start()
+    services.jobs.start()  # durable jobs run in the web process too; `python -m bot worker` adds capacity
     if socket_handler is not None:
         await socket_handler.connect_async()  # type: ignore[no-untyped-call]
     log.info(
@@ -76,8 +77,28 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()  # stops listening, then waits for in-flight requests
+        await services.jobs.stop(BACKGROUND_DRAIN_SECONDS)  # unfinished jobs are handed back, not lost
         cancelled = await services.tasks.drain(BACKGROUND_DRAIN_SECONDS)
         if cancelled:
             log.warning("shutdown cancelled %d unfinished background tasks", cancelled)
         await close_services(services)
         log.info("stopped")
+
+
+async def serve_jobs(settings: Settings) -> None:
+    """`python -m bot worker`: run durable jobs only, until SIGTERM; unfinished ones are handed back."""
+    services = await open_services(settings)
+    services.jobs.start()
+    log.info("meetbot worker running jobs")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("worker shutting down")
+        await services.jobs.stop(BACKGROUND_DRAIN_SECONDS)
+        await services.tasks.drain(BACKGROUND_DRAIN_SECONDS)
+        await close_services(services)
+        log.info("worker stopped")

@@ -110,7 +110,7 @@ async def test_revoked_grant_turns_into_a_reconnect_prompt(
 
 
 async def test_redis_down_gets_a_clear_reply_and_the_bot_recovers(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
 ) -> None:
     own = RedisServer().start()
     try:
@@ -124,6 +124,13 @@ async def test_redis_down_gets_a_clear_reply_and_the_bot_recovers(
         assert "Traceback" not in bot.log_text()
         own.start()
         assert "isn't connected" in all_text(await command(bot, slack_emulator, "me"))
+        # The durable jobs come back too, with no restart: a meeting started now is created and posted.
+        await link_google(bot, slack_emulator, meet_emulator, ALICE, EMAIL)
+        url = slack_emulator.response_url("after-outage")
+        await bot.post(slash_command("new Back", user_id=ALICE, response_url=url,
+                                     trigger_id=slack_emulator.state.issue_trigger_id()))
+        (card,) = channel_posts(slack_emulator, 1, timeout=30)
+        assert "Back" in all_text(card["args"])
     finally:
         own.stop()
 

@@ -153,11 +153,16 @@ async def test_unlinked_user_gets_connect_prompt_then_one_click_retry(
 
 async def test_google_errors_reach_the_user_in_plain_words(world: World) -> None:
     meet = world.meet
-    meet.state.inject_fault("spaces.create", 429, retry_after=17)
-    assert "Try again in 17 seconds" in all_text(await world.command("new"))
+    # Google's create quota is spent: the user hears at once that the meeting is queued, and it comes.
+    meet.state.inject_fault("spaces.create", 429, retry_after=1)
+    queued = all_text(await world.command("new Later"))
+    assert "yours is queued" in queued and "about 1 seconds" in queued
+    card = world.card()
+    assert "Later" in all_text(card["args"])
+    assert [c["status"] for c in meet.state.calls_to("spaces.create")] == [429, 200]
     meet.state.inject_fault("spaces.create", 503)
     assert "isn't answering right now, so no meeting was posted" in all_text(await world.command("new"))
-    assert len(meet.state.calls_to("spaces.create")) == 2, "create is never retried"
+    assert len(meet.state.calls_to("spaces.create")) == 3, "a 503 on create is never retried (it may have worked)"
     meet.state.inject_fault("spaces.get", 0, delay=6)
     assert "took too long to answer" in all_text(await world.command("abc-mnop-xyz"))
     meet.state.inject_fault("spaces.get", 503, count=50)

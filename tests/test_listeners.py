@@ -66,6 +66,7 @@ async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emul
                ) -> AsyncIterator[Edge]:
     settings = load_settings({**bot_env, "PUBLIC_URL": "http://127.0.0.1:9"}, env_file=None)
     services = await open_services(settings)
+    services.jobs.start()
     try:
         yield Edge(services, build_bolt_app(services), FrontDoor(SIGNING_SECRET), slack_emulator, meet_emulator)
     finally:
@@ -89,8 +90,11 @@ async def test_new_acks_empty_then_posts_the_card(edge: Edge) -> None:
     await edge.link(ALICE, EMAIL)
     response = await edge.send(slash_command("new Planning", trigger_id=edge.slack.state.issue_trigger_id()))
     assert response.status == 200 and response.body == ""
-    await edge.settle()
-    posts = [c for c in edge.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == "C0GENERAL"]
+    for _ in range(250):  # the durable job runs on the queue
+        posts = [c for c in edge.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == "C0GENERAL"]
+        if posts:
+            break
+        await asyncio.sleep(0.02)
     assert len(posts) == 1 and "Planning" in all_text(posts[0]["args"])
     assert [c["user"] for c in edge.meet.state.calls_to("spaces.create")] == [EMAIL]
 

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from bot.domain import Card, Room, SpaceInfo, Tenant
 
-__all__ = ["RequestLog", "RoomMemory", "SpaceMemory"]
+__all__ = ["Progress", "RequestLog", "RoomMemory", "SpaceMemory"]
 
 
 class SpaceMemory(Protocol):
@@ -52,3 +52,11 @@ class RoomMemory(Protocol):
     async def lock(self, tenant: Tenant, channel_id: str) -> str | None: ...
 
     async def unlock(self, tenant: Tenant, channel_id: str, owner: str) -> None: ...
+
+
+class Progress(Protocol):
+    """One job's record of the side effects it already made, so a re-run resumes instead of repeating."""
+
+    async def done(self) -> dict[str, str]: ...
+
+    async def note(self, step: str, value: str) -> None: ...

@@ -19,7 +19,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
-from bot.core.errors import InvalidSettings, NotLinked, ReauthRequired
+from bot.core.errors import InvalidSettings, NotLinked, ReauthRequired, StorageUnavailable
 from bot.core.settings_catalog import parse_assignments
 from bot.domain import Actor
 from bot.slack import grammar
@@ -32,6 +32,7 @@ from bot.slack.replies import is_expected, modal_text, reply_for
 from bot.slack.responder import Reply, reliable
 from bot.slack.room_handlers import RoomHandlers, is_direct_message
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
+from bot.slack.start_job import StartJob
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
 from bot.slack.views.help import help_message
@@ -71,6 +72,7 @@ class SlackDeps:
     rooms: RoomHandlers
     previews: PreviewHandlers
     home: HomeHandlers
+    start: StartJob
     installations: AsyncInstallationStore | None = None  # many-workspace mode
 
 
@@ -150,8 +152,9 @@ class _Listeners:
             case grammar.Unknown(problem=problem, suggestion=suggestion):
                 return help_message(problem, suggestion)
             case grammar.New(title=title, access=access):
-                later(self._start(actor, title, access, where.channel_id or "", where.trigger_id or "",
-                                  client, respond), "start")
+                # Durable: queued before the ack returns, so a crash after the ack loses nothing.
+                await self._deps.start.enqueue(actor, title, access, where.channel_id or "", where.trigger_id or "",
+                                               url, text)
             case grammar.Status(reference=reference):
                 later(meetings.status(actor, reference, respond, client), "status")
             case grammar.End(reference=reference):
@@ -186,11 +189,6 @@ class _Listeners:
                 }[action]()
                 later(self._then_home(actor, client, work), f"room-{action}")
         return None
-
-    async def _start(self, actor: Actor, title: str | None, access: grammar.Access | None, channel: str,
-                     request_id: str, client: AsyncWebClient, respond: Reply | None) -> None:
-        if await self._deps.meeting_handlers.start(actor, title, access, channel, request_id, client, respond):
-            self._deps.tasks.spawn(self._deps.home.refresh(actor, client), name="home")
 
     def _then_home(self, actor: Actor, client: AsyncWebClient, work: Coroutine[Any, Any, None]
                    ) -> Coroutine[Any, Any, None]:
@@ -301,17 +299,17 @@ class _Listeners:
         if not channel:
             await ack(response_action="errors", errors={"channel": "Choose where to post the meeting."})
             return
-        await ack()
         actor = Interaction.of_payload(body).actor
         access = grammar.Access(access_word) if access_word else None
-
-        async def tell(**message: Any) -> None:
-            # No response_url from a modal: tell the user in their DM with meetbot.
-            await client.chat_postMessage(channel=actor.user_id, text=str(message.get("text", "")),
-                                          blocks=message.get("blocks"))
-
-        work = self._start(actor, title, access, channel, str(view.get("id") or ""), client, None)
-        self._background(actor, tell, work, name="start-modal")
+        # Durable, under the view's id; no response_url from a modal, so the job answers in the DM.
+        try:
+            await self._deps.start.enqueue(actor, title, access, channel, str(view.get("id") or ""), None)
+        except Exception as error:
+            if not is_expected(error):
+                raise
+            await ack(response_action="errors", errors={"channel": StorageUnavailable().reason})
+            return
+        await ack()
 
     async def on_status_me_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply
                                  ) -> None:

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import InvalidSettings, UserFacingError
 from bot.core.meetings import CLOCK_SKEW, EndedMeeting, Meetings, StartedMeeting
+from bot.core.ports import Progress
 from bot.core.settings_catalog import SETTINGS, dependency_errors, parse_assignments
 from bot.domain import Actor, Card, SpaceInfo
 from bot.meet.models import AccessType, ConferenceRecord, Space
@@ -51,21 +52,35 @@ class MeetingHandlers:
     # --- commands ----------------------------------------------------------------------------------------------
 
     async def start(self, actor: Actor, title: str | None, access: grammar.Access | None, channel_id: str,
-                    request_id: str, client: AsyncWebClient, respond: Reply | None) -> bool:
-        """Create the space as the caller and post its card; `request_id` (trigger_id) makes repeats harmless.
+                    client: AsyncWebClient, respond: Reply | None, progress: Progress) -> bool:
+        """Create the space as the caller and post its card, resuming from `progress` when this is a re-run:
+        a space already created is not created again, a card already posted is not posted again.
 
         Returns whether the caller's Home tab should be re-rendered.
         """
-        if not await self.meetings.first_request(actor, "start", request_id or "none"):
-            log.info("repeated start ignored")
-            return False
-        started = await self.meetings.start(actor, title, _ACCESS[access] if access else None)
+        done = await progress.done()
+        if "space" in done:
+            space = Space.from_json(json.loads(done["space"]))
+            started = StartedMeeting(space, title, _ACCESS[access] if access else None)
+        else:
+            started = await self.meetings.start(actor, title, _ACCESS[access] if access else None)
+            space = started.space
+            await _note(progress, "space", json.dumps({"name": space.name, "meetingUri": space.meeting_uri,
+                                                       "meetingCode": space.meeting_code}))
         # Google has acted: from here on nothing may say "nothing changed", and every failure is worked around.
-        space = started.space
         home = await self._remember(actor, started)
+        if "card" in done:
+            return home
+        if "posting" in done:
+            # A run died while posting: Slack may or may not have the card, and a second one must never appear.
+            await self._tell_it_exists(actor, space, client, respond, maybe_posted=True)
+            await _note(progress, "card", "reported")
+            return home
         card_message = meeting_card(CardContent(space.name, space.meeting_code, space.meeting_uri, title,
                                                 actor.user_id))
+        await _note(progress, "posting", "1")
         posted, card = await self._post_card(channel_id, card_message, client, respond)
+        await _note(progress, "card", card.field if card else "posted" if posted else "reported")
         if not posted:
             await self._tell_it_exists(actor, space, client, respond)
         if card is not None:
@@ -74,7 +89,7 @@ class MeetingHandlers:
 
     async def _remember(self, actor: Actor, started: StartedMeeting) -> bool:
         try:
-            return await self.meetings.remember_started(actor, started, None)
+            return bool(await self.meetings.remember_started(actor, started, None))
         except StoreUnavailable:
             log.warning("a new meeting's record was not stored: Redis unavailable")
             return False
@@ -103,10 +118,11 @@ class MeetingHandlers:
         return False, None
 
     async def _tell_it_exists(self, actor: Actor, space: Space, client: AsyncWebClient,
-                              respond: Reply | None) -> None:
-        """The meeting exists but no card could be posted: say so, with its link, wherever still works."""
-        message = notice(f"Your meeting was created, but meetbot couldn't post its card here. Join it at "
-                         f"{plain(space.meeting_uri or space.name)}", emoji=":warning:")
+                              respond: Reply | None, *, maybe_posted: bool = False) -> None:
+        """The meeting exists but its card isn't (or may not be) in the channel: say so, with its link."""
+        lead = ("Your meeting was created; meetbot was interrupted while posting its card, so it may be missing "
+                "here." if maybe_posted else "Your meeting was created, but meetbot couldn't post its card here.")
+        message = notice(f"{lead} Join it at {plain(space.meeting_uri or space.name)}", emoji=":warning:")
         if respond is not None:
             try:
                 await respond(**message)
@@ -125,7 +141,7 @@ class MeetingHandlers:
             await self.follow_cards(actor, status.space, client)
 
     async def first_click(self, actor: Actor, action_ts: str) -> bool:
-        return await self.meetings.first_request(actor, "action", f"{actor.user_id}-{action_ts}")
+        return bool(await self.meetings.first_request(actor, "action", f"{actor.user_id}-{action_ts}"))
 
     async def end(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient,
                   card: Card | None = None, label: str | None = None) -> None:
@@ -214,6 +230,14 @@ class MeetingHandlers:
             except SLACK_FAILURES as error:
                 log.warning("could not update a meeting card: %s", slack_error_name(error))
         await self.meetings.forget_cards(actor.tenant, ended.space_name, cards)
+
+
+async def _note(progress: Progress, step: str, value: str) -> None:
+    """Progress is best effort: without Redis the job can't be re-run anyway, and the work itself is done."""
+    try:
+        await progress.note(step, value)
+    except StoreUnavailable:
+        log.warning("job progress not recorded (%s): Redis unavailable", step)
 
 
 def refusal_modal(refusal: UserFacingError) -> dict[str, Any]:

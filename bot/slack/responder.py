@@ -11,11 +11,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 
-__all__ = ["Reply", "ResponseUrlFailed", "reliable"]
+__all__ = ["Reply", "ResponseUrlFailed", "dm_reply", "reliable", "webhook_reply"]
 
 log = logging.getLogger(__name__)
 
@@ -49,5 +52,24 @@ def reliable(respond: Reply) -> Reply:
                 await asyncio.sleep(RETRY_DELAY)
         log.warning("a reply through response_url failed: %s", problem)
         raise ResponseUrlFailed(problem)
+
+    return reply
+
+
+def webhook_reply(response_url: str, session: aiohttp.ClientSession) -> Reply:
+    """A `respond` for a response_url outside a request (a job rebuilt from plain data)."""
+
+    async def reply(**message: Any) -> Any:
+        return await AsyncWebhookClient(response_url, session=session, timeout=5).send_dict(message)
+
+    return reply
+
+
+def dm_reply(client: AsyncWebClient, user_id: str) -> Reply:
+    """Where there is no response_url (a modal): the user's DM with meetbot."""
+
+    async def reply(**message: Any) -> Any:
+        return await client.chat_postMessage(channel=user_id, text=str(message.get("text", "")),
+                                             blocks=message.get("blocks"))
 
     return reply

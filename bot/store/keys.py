@@ -44,6 +44,9 @@ class Keys:
     def signature_seen(self, signature_hex: str) -> str:
         return f"{self.prefix}:{{sig:{_clean(signature_hex)}}}:seen"
 
+    def job_progress(self, job_id: str) -> str:
+        return f"{self.prefix}:{{job:{_clean(job_id)}}}:progress"
+
     def request_seen(self, tenant: Tenant, kind: str, request_id: str) -> str:
         return self._team(tenant, f"seen:{_clean(kind)}:{_clean(request_id)}")
 

@@ -72,6 +72,12 @@ class BotProcess:
                 self._process.wait(timeout=5)
         return self._process.returncode
 
+    def kill(self) -> None:
+        """kill -9: no shutdown, no cleanup, exactly like a crashed or OOM-killed process."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait(timeout=5)
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

@@ -1,0 +1,184 @@
+"""The job queue: named async jobs taking a JSON payload, enqueued under the caller's own id.
+
+- The id is Slack's own (trigger_id, action_ts, event id): a retried or double-clicked request enqueues once.
+- A job is run at least once: a worker that dies holding one (kill -9) has it reclaimed by another after
+  `IDLE_TIMEOUT`. Jobs keep their own progress records so that a re-run resumes instead of repeating.
+- `Retry(after)` asks for another try later (Google or Slack said 429/503); any other exception is the job's
+  last word, so jobs catch and report their own failures.
+- The queue's keys share one Redis Cluster hash tag, `{meetbot}`.
+
+streaq is pinned exactly (7 majors in 18 months). Its worker would install its own SIGTERM handler even with
+`handle_signals=False`; meetbot owns its signals, so that hook is disabled here and `stop()` is called instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from coredis.exceptions import ConnectionError as CoredisConnectionError
+from streaq import Worker
+from streaq.types import StreaqRetry
+
+from bot.store.errors import StoreUnavailable
+
+__all__ = ["IDLE_TIMEOUT", "JobQueue", "Payload", "Retry"]
+
+log = logging.getLogger(__name__)
+
+Payload = dict[str, Any]
+Job = Callable[[Payload], Awaitable[None]]
+
+QUEUE = "{meetbot}"  # one hash tag: every key of the queue lives in one Cluster slot
+IDLE_TIMEOUT = 5.0  # seconds before a job held by a dead worker is taken over
+JOB_TIMEOUT = 60.0
+MAX_TRIES = 5
+
+
+class Retry(StreaqRetry):
+    """Try this job again after `after` seconds (a 429's Retry-After, a 503's backoff)."""
+
+    def __init__(self, after: float) -> None:
+        super().__init__(delay=timedelta(seconds=max(after, 0.1)))
+
+
+class _OwnSignals(Worker[Any]):
+    async def signal_handler(self, scope: Any) -> None:  # meetbot's server handles SIGTERM and calls stop()
+        return
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+class JobQueue:
+    def __init__(self, redis_url: str, *, mode: str = "standalone", sentinels: tuple[tuple[str, int], ...] = (),
+                 sentinel_master: str | None = None, concurrency: int = 32,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self._options: dict[str, Any] = {
+            "redis_url": redis_url,
+            **_topology(redis_url, mode, sentinels, sentinel_master),
+            "queue_name": QUEUE,
+            "serializer": _dumps,
+            "deserializer": json.loads,
+            "handle_signals": False,
+            "prefetch": 1,  # a dying worker strands at most what it runs, not a buffer of others' jobs
+            "idle_timeout": idle_timeout,
+            "concurrency": concurrency,
+        }
+        # The producer only enqueues: its connection opens on first use and rides out Redis outages. Consumers
+        # run jobs; a streaq worker can't be restarted once Redis dropped it, so each run gets a fresh one.
+        self._producer = _OwnSignals(**self._options)
+        self._consumer = _OwnSignals(**self._options)
+        self._registrations: list[tuple[Callable[[Payload], Awaitable[None]], dict[str, Any]]] = []
+        self._jobs: dict[str, Any] = {}
+        self._running: asyncio.Task[None] | None = None
+        self._entered = False
+
+    def job(self, name: str, *, timeout: float = JOB_TIMEOUT, max_tries: int = MAX_TRIES) -> Callable[[Job], Job]:
+        """Register `fn(payload)` under `name`; every process that runs jobs must register the same ones."""
+
+        def register(fn: Job) -> Job:
+            async def run(payload: Payload) -> None:
+                await fn(payload)
+
+            run.__qualname__ = name
+            options: dict[str, Any] = {"name": name, "timeout": timedelta(seconds=timeout), "max_tries": max_tries,
+                                       "silent": True}
+            self._jobs[name] = self._producer.task(**options)(run)
+            self._consumer.task(**options)(run)
+            self._registrations.append((run, options))
+            return fn
+
+        return register
+
+    async def enqueue(self, name: str, payload: Payload, job_id: str) -> None:
+        """Durably queue the job (one Redis round trip); a second enqueue under the same id is dropped.
+        Raises StoreUnavailable when Redis doesn't answer, like every other store."""
+        try:
+            await self._ensure_connected()
+            task = self._jobs[name].enqueue(payload)
+            task.id = job_id
+            await task
+        except Exception as error:
+            if _redis_down(error):
+                raise StoreUnavailable(type(error).__name__) from error
+            raise
+
+    async def _ensure_connected(self) -> None:
+        if not self._entered:
+            await self._producer.__aenter__()
+            self._entered = True
+
+    def start(self) -> None:
+        """Run jobs in this process, in the background, until stop(); restarted if Redis drops it."""
+        if self._running is None:
+            self._running = asyncio.create_task(self._supervise(), name="jobs")
+
+    async def _supervise(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self._consumer.run_async()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if not _redis_down(error):
+                    log.exception("the job worker stopped; restarting it")
+                else:
+                    log.warning("the job worker lost Redis; retrying in %.1f s", backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+            self._consumer = self._fresh_consumer()
+
+    def _fresh_consumer(self) -> _OwnSignals:
+        consumer = _OwnSignals(**self._options)
+        for run, options in self._registrations:
+            consumer.task(**options)(run)
+        return consumer
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking jobs; running ones get `grace` seconds, then are handed back (another process re-runs
+        them after IDLE_TIMEOUT): nothing is cancelled silently."""
+        if self._running is not None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + grace
+            while loop.time() < deadline:
+                if not self._consumer.running():
+                    break
+                await asyncio.sleep(0.05)
+            left = self._consumer.running()
+            self._running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._running
+            if left:
+                log.warning("%d job(s) still running at shutdown were handed back for another process", left)
+            self._running = None
+        if self._entered:
+            with contextlib.suppress(Exception):
+                await self._producer.__aexit__(None, None, None)
+            self._entered = False
+
+
+def _redis_down(error: BaseException) -> bool:
+    """coredis' connection errors and timeouts, also when anyio wraps them in an ExceptionGroup."""
+    if isinstance(error, BaseExceptionGroup):
+        return any(_redis_down(inner) for inner in error.exceptions)
+    return isinstance(error, CoredisConnectionError | TimeoutError | ConnectionError)
+
+
+def _topology(url: str, mode: str, sentinels: tuple[tuple[str, int], ...], master: str | None) -> dict[str, Any]:
+    """streaq's own connection options for the same Redis the store uses (it talks through coredis)."""
+    if mode == "cluster":
+        parts = urlsplit(url)
+        return {"cluster_nodes": [(parts.hostname or "localhost", parts.port or 6379)]}
+    if mode == "sentinel":
+        return {"sentinel_nodes": list(sentinels), "sentinel_master": master or "mymaster"}
+    return {}

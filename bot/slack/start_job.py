@@ -1,0 +1,101 @@
+"""Starting a meeting is a durable job (bot/jobs): enqueued before the ack returns, under Slack's own id, and
+run at least once by any process. Its progress record makes a re-run after a crash resume: a space already
+created is reused, a card already posted is not posted again, and the user always hears how it ended.
+
+The payload is plain data; the worker rebuilds the Slack client and the response_url reply from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.core.errors import NotLinked, RateLimited, ReauthRequired
+from bot.domain import Actor, Tenant
+from bot.jobs.queue import JobQueue, Payload, Retry
+from bot.slack import grammar
+from bot.slack.account_handlers import AccountHandlers
+from bot.slack.clients import SlackClients
+from bot.slack.home import HomeHandlers
+from bot.slack.meeting_handlers import MeetingHandlers
+from bot.slack.replies import is_expected, reply_for
+from bot.slack.responder import Reply, dm_reply, reliable, webhook_reply
+from bot.slack.views.blocks import notice
+from bot.store.progress import JobProgress
+
+__all__ = ["START_JOB", "StartJob"]
+
+log = logging.getLogger(__name__)
+
+START_JOB = "meeting.start"
+
+
+@dataclass(frozen=True, slots=True)
+class _Progress:
+    store: JobProgress
+    job_id: str
+
+    async def done(self) -> dict[str, str]:
+        return await self.store.done(self.job_id)
+
+    async def note(self, step: str, value: str) -> None:
+        await self.store.note(self.job_id, step, value)
+
+
+@dataclass(frozen=True, slots=True)
+class StartJob:
+    jobs: JobQueue
+    handlers: MeetingHandlers
+    accounts: AccountHandlers
+    home: HomeHandlers
+    clients: SlackClients
+    session: aiohttp.ClientSession
+    progress: JobProgress
+
+    def register(self) -> None:
+        self.jobs.job(START_JOB)(self.run)
+
+    async def enqueue(self, actor: Actor, title: str | None, access: grammar.Access | None, channel_id: str,
+                      request_id: str, response_url: str | None, retry_text: str | None = None) -> None:
+        """On the ack path: one Redis round trip. `request_id` is Slack's (trigger_id, or the modal's view id)."""
+        job_id = f"start-{actor.tenant.team_id}-{request_id}"
+        payload: Payload = {
+            "job": job_id, "team": actor.tenant.team_id, "enterprise": actor.tenant.enterprise_id,
+            "user": actor.user_id, "title": title, "access": access.value if access else None,
+            "channel": channel_id, "response_url": response_url, "retry_text": retry_text,
+        }
+        await self.jobs.enqueue(START_JOB, payload, job_id)
+
+    async def run(self, payload: Payload) -> None:
+        actor = Actor(Tenant(str(payload["team"]), payload.get("enterprise")), str(payload["user"]))
+        client = await self.clients.for_tenant(actor.tenant)
+        url = payload.get("response_url")
+        respond: Reply | None = reliable(webhook_reply(url, self.session)) if url else None
+        tell = respond or dm_reply(client, actor.user_id)  # a modal has no response_url: the DM with meetbot
+        access = grammar.Access(payload["access"]) if payload.get("access") else None
+        progress = _Progress(self.progress, str(payload["job"]))
+        try:
+            if await self.handlers.start(actor, payload.get("title"), access, str(payload["channel"]), client,
+                                         respond, progress):
+                await self.home.refresh(actor, client)
+        except RateLimited as limited:
+            await self._queued(progress, tell, limited)
+            raise Retry(limited.retry_after or 30) from None
+        except (NotLinked, ReauthRequired) as missing:
+            prompt = await self.accounts.connect_prompt(actor, url, missing.reason, payload.get("retry_text"))
+            await tell(**prompt)
+        except Exception as error:
+            if not is_expected(error):
+                log.exception("starting a meeting failed")
+            await tell(**reply_for(error))
+
+    async def _queued(self, progress: _Progress, tell: Reply, limited: RateLimited) -> None:
+        """Google's create quota is spent for now: say once that the meeting is coming, and when."""
+        if "told_queued" in await progress.done():
+            return
+        wait = int(limited.retry_after or 30)
+        await tell(**notice(f"Google is busy creating meetings right now, so yours is queued: it will be posted "
+                            f"here in about {wait} seconds.", emoji=":hourglass_flowing_sand:"))
+        await progress.note("told_queued", str(wait))

@@ -1,0 +1,118 @@
+"""Durable work (issue 13): a `/meet` acknowledged to Slack is done even if the bot is killed (kill -9) right
+after the ack, at each step of the create; a restarted bot (or another process) resumes it, and the channel
+gets exactly one card (or the user an honest reply), never two."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.emulators.meet import MeetEmulator
+from tests.emulators.slack import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.flows import all_text, channel_posts, link_google
+from tests.support.slack_requests import slash_command
+
+pytestmark = pytest.mark.e2e
+
+ALICE = ("U0ALICE", "alice@example.com")
+RECOVERY = 20.0  # the job is taken over after bot.jobs.queue.IDLE_TIMEOUT (5 s); generous for a loaded CI box
+
+
+def start_worker(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    with (workdir / "worker.log").open("wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=workdir, stdout=log,
+                                stderr=subprocess.STDOUT, env=env)
+
+
+async def start_meeting(bot: BotProcess, slack: SlackEmulator, title: str) -> str:
+    name = f"durable-{time.monotonic_ns()}"
+    url = slack.response_url(name, channel="C0GENERAL", user=ALICE[0])
+    response = await bot.post(slash_command(f"new {title}", response_url=url,
+                                            trigger_id=slack.state.issue_trigger_id()))
+    assert response.status_code == 200 and not response.content, "acked at once, the work is queued"
+    return name
+
+
+async def wait_for(check: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def cards(slack: SlackEmulator, title: str) -> list[dict[str, object]]:
+    return [c for c in channel_posts(slack) if title in all_text(c["args"])]  # type: ignore[arg-type]
+
+
+async def test_killed_before_google_answered_the_meeting_still_comes(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    meet_emulator.state.inject_fault("spaces.create", status=0, delay=1.5)  # Google is slow...
+    await start_meeting(bot, slack_emulator, "Survives")
+    await asyncio.sleep(0.4)
+    bot.kill()  # ...and the bot dies before it answers
+    start_bot()
+    await wait_for(lambda: len(cards(slack_emulator, "Survives")) >= 1, RECOVERY)
+    await asyncio.sleep(1.0)
+    assert len(cards(slack_emulator, "Survives")) == 1, "exactly one card"
+
+
+async def test_killed_while_posting_the_card_never_posts_two(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    slack_emulator.state.inject_fault("chat.postMessage", status=200, delay=1.5)  # Slack takes its time...
+    name = await start_meeting(bot, slack_emulator, "Once")
+    await wait_for(lambda: len(meet_emulator.state.calls_to("spaces.create")) == 1, 10)
+    await asyncio.sleep(0.5)
+    bot.kill()  # ...and the bot dies while the card is on its way
+    start_bot()
+    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
+    await asyncio.sleep(0.5)
+    told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
+    assert "Your meeting was created" in told and "meet.google.com/" in told, "an honest reply with the link"
+    assert len(cards(slack_emulator, "Once")) <= 1, "never a second card"
+    assert len(meet_emulator.state.calls_to("spaces.create")) == 1, "the re-run reused the space it made"
+
+
+async def test_killed_right_after_the_card_changes_nothing(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    tmp_path: Path,
+) -> None:
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    await start_meeting(bot, slack_emulator, "Done")
+    await wait_for(lambda: len(cards(slack_emulator, "Done")) == 1, 10)
+    bot.kill()
+    start_bot()
+    await asyncio.sleep(7.0)  # past the take-over time: a re-run, if any, must find the card already posted
+    assert len(cards(slack_emulator, "Done")) == 1
+    assert len(meet_emulator.state.calls_to("spaces.create")) == 1
+
+
+async def test_a_separate_worker_process_runs_the_jobs(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    bot_env: dict[str, str], tmp_path: Path,
+) -> None:
+    """`python -m bot worker` (the Procfile's worker): with the web process gone, it still does the work."""
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    meet_emulator.state.inject_fault("spaces.create", status=0, delay=1.0)
+    await start_meeting(bot, slack_emulator, "Worker")
+    bot.kill()
+    worker = start_worker(bot.env, tmp_path)
+    try:
+        await wait_for(lambda: len(cards(slack_emulator, "Worker")) == 1, RECOVERY)
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=20) == 0, "the worker stops cleanly on SIGTERM"
