@@ -24,6 +24,7 @@ from bot.core.rooms import Rooms
 from bot.domain import Tenant
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
+from bot.jobs.queue import JobQueue
 from bot.meet.client import MeetClient, build_http_client
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.clients import SlackClients
@@ -33,13 +34,15 @@ from bot.slack.listeners import SlackDeps, register
 from bot.slack.meeting_handlers import MeetingHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
-from bot.store.connection import RedisClient, connect
+from bot.slack.start_job import StartJob
+from bot.store.connection import RedisClient, connect_to
 from bot.store.crypto import TokenCipher
 from bot.store.dedupe import Deliveries
 from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
+from bot.store.progress import JobProgress
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes
 from bot.store.spaces import SpaceRecords
@@ -66,6 +69,9 @@ class Services:
     installations: RedisInstallationStore | None
     home: HomeHandlers
     deliveries: Deliveries
+    jobs: JobQueue
+    meeting_handlers: MeetingHandlers
+    start_job: StartJob
     closers: list[object]
 
 
@@ -92,7 +98,7 @@ async def open_services(settings: Settings) -> Services:
         timeout=httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
     )
-    redis = connect(settings.redis_url)
+    redis = connect_to(settings)
     keys = Keys()
     cipher = TokenCipher(settings.token_encryption_keys)
     installations = RedisInstallationStore(redis, keys, cipher) if settings.multi_workspace else None
@@ -136,6 +142,13 @@ async def open_services(settings: Settings) -> Services:
 
     rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
     account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
+    home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys))
+    meeting_handlers = MeetingHandlers(meetings)
+    jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
+                    sentinel_master=settings.redis_sentinel_master)
+    start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
+                         JobProgress(redis, keys))
+    start_job.register()
     return Services(
         settings=settings,
         redis=redis,
@@ -152,13 +165,17 @@ async def open_services(settings: Settings) -> Services:
         account_handlers=account_handlers,
         clients=clients,
         installations=installations,
-        home=HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys)),
+        home=home,
         deliveries=deliveries,
+        jobs=jobs,
+        meeting_handlers=meeting_handlers,
+        start_job=start_job,
         closers=[c for c in (oauth, delegation) if c is not None],
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.jobs.stop(0)
     await services.http.aclose()
     await services.meet_http.aclose()
     await services.slack_session.close()
@@ -219,11 +236,12 @@ def build_bolt_app(services: Services) -> AsyncApp:
         SlackDeps(
             deliveries=services.deliveries,
             tasks=services.tasks,
-            meeting_handlers=MeetingHandlers(services.meetings),
+            meeting_handlers=services.meeting_handlers,
             accounts=services.account_handlers,
             rooms=RoomHandlers(services.rooms, services.meetings, is_linked),
             previews=PreviewHandlers(services.meetings, services.account_handlers),
             home=services.home,
+            start=services.start_job,
             installations=services.installations,
         ),
     )

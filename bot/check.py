@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.store.connection import connect
+from bot.store.connection import connect_to
 
 __all__ = ["CheckResult", "run_checks"]
 
@@ -54,7 +54,7 @@ def _describe(error: BaseException) -> str:
 
 async def run_checks(settings: Settings) -> list[CheckResult]:
     async def redis_probe() -> str:
-        redis = connect(settings.redis_url)
+        redis = connect_to(settings)
         try:
             await redis.ping()
         finally:

@@ -58,6 +58,9 @@ class Settings:
     log_level: str = "INFO"
     web_concurrency: int = 1
     google_allow_other_emails: bool = False  # link Google accounts whose email isn't the Slack one, if confirmed
+    redis_mode: str = "standalone"  # "standalone", "cluster" (REDIS_URL is any node) or "sentinel"
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -244,6 +247,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     service_account = _service_account_file(reader)
     _google_identity(reader, service_account)
     keys = _fernet_keys(reader)
+    mode, sentinels, master = _redis_topology(reader)
     log_level = (reader.get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         reader.problem("LOG_LEVEL", "must be one of " + ", ".join(LOG_LEVELS))
@@ -259,7 +263,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         google_scopes=_scopes(reader),
         public_url=reader.url("PUBLIC_URL", "http://localhost:3000"),
         token_encryption_keys=keys,
-        redis_url=reader.url("REDIS_URL", "redis://localhost:6379/0", schemes=("redis", "rediss", "unix")),
+        redis_url=_redis_url(reader),
         host=reader.get("HOST") or "0.0.0.0",
         port=reader.integer("PORT", 3000, 1, 65535),
         slack_api_url=_with_slash(reader.url("SLACK_API_URL", "https://slack.com/api/")),
@@ -273,10 +277,52 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         log_level=log_level,
         web_concurrency=reader.integer("WEB_CONCURRENCY", 1, 1, 64),
         google_allow_other_emails=reader.flag("GOOGLE_ALLOW_OTHER_EMAILS", False),
+        redis_mode=mode,
+        redis_sentinels=sentinels,
+        redis_sentinel_master=master,
     )
     if reader.problems:
         raise ConfigError(reader.problems)
     return settings
+
+
+REDIS_MODES = ("standalone", "cluster", "sentinel")
+
+
+def _redis_url(reader: _Reader) -> str:
+    value = reader.get("REDIS_URL") or "redis://localhost:6379/0"
+    parts = urlsplit(value)
+    if parts.scheme == "unix":
+        if not parts.path:
+            reader.problem("REDIS_URL", "a unix:// URL needs the socket's path, like unix:///run/redis/redis.sock")
+    elif parts.scheme not in ("redis", "rediss") or not parts.netloc:
+        reader.problem("REDIS_URL", "must be a redis://, rediss:// or unix:// URL, like redis://localhost:6379/0")
+    return value
+
+
+def _redis_topology(reader: _Reader) -> tuple[str, tuple[tuple[str, int], ...], str | None]:
+    mode = (reader.get("REDIS_MODE") or "standalone").lower()
+    if mode not in REDIS_MODES:
+        reader.problem("REDIS_MODE", "must be one of " + ", ".join(REDIS_MODES))
+        return "standalone", (), None
+    sentinels: list[tuple[str, int]] = []
+    for item in (reader.get("REDIS_SENTINELS") or "").split(","):
+        if not item.strip():
+            continue
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit():
+            reader.problem("REDIS_SENTINELS", f"{item.strip()!r} is not host:port")
+            continue
+        sentinels.append((host, int(port)))
+    master = reader.get("REDIS_SENTINEL_MASTER")
+    if mode == "sentinel":
+        if not sentinels:
+            reader.problem("REDIS_SENTINELS", "missing; sentinel mode needs the sentinels as host:port,host:port")
+        if not master:
+            reader.problem("REDIS_SENTINEL_MASTER", "missing; sentinel mode needs the master's service name")
+    if mode == "cluster" and urlsplit(reader.get("REDIS_URL") or "").scheme == "unix":
+        reader.problem("REDIS_URL", "cluster mode needs a redis:// or rediss:// URL of any node")
+    return mode, tuple(sentinels), master
 
 
 def _with_slash(url: str) -> str:

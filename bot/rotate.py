@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.config import ConfigError, load_settings
-from bot.store.connection import StoreUnavailable, connect
+from bot.config import ConfigError, Settings, load_settings
+from bot.store.connection import StoreUnavailable, connect_to
 from bot.store.crypto import TokenCipher
 from bot.store.google_links import GoogleLinkStore, RotationReport
 from bot.store.keys import Keys
@@ -18,8 +18,9 @@ from bot.store.keys import Keys
 __all__ = ["cmd_rotate_keys"]
 
 
-async def _rotate(redis_url: str, keys: tuple[bytes, ...]) -> RotationReport:
-    redis = connect(redis_url)
+async def _rotate(settings: Settings) -> RotationReport:
+    redis = connect_to(settings)
+    keys = settings.token_encryption_keys
     try:
         return await GoogleLinkStore(redis, Keys(), TokenCipher(keys)).rotate_report()
     finally:
@@ -35,7 +36,7 @@ def cmd_rotate_keys() -> int:
             print(f"FAIL  config   {problem}", file=sys.stderr)
         return 2
     try:
-        report = asyncio.run(_rotate(settings.redis_url, settings.token_encryption_keys))
+        report = asyncio.run(_rotate(settings))
     except StoreUnavailable as error:
         print(f"rotate-keys: Redis failed ({error}); nothing was lost, run it again", file=sys.stderr)
         return 1

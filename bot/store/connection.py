@@ -1,25 +1,48 @@
-"""One Redis connection pool for the process, built from REDIS_URL (redis://, rediss:// or unix://)."""
+"""One Redis client for the process: a single node (redis://, rediss:// or unix://), a Redis Cluster through
+redis-py's RedisCluster (REDIS_URL is any node), or the master that redis-py's Sentinel names."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
+from bot.config import Settings
 from bot.store.errors import StoreUnavailable, is_unavailable, translated_function
 
-__all__ = ["RedisClient", "StoreUnavailable", "connect", "is_unavailable", "writable"]
+__all__ = ["RedisClient", "StoreUnavailable", "connect", "connect_to", "is_unavailable", "writable"]
 
 RedisClient = Redis  # the client type, for the composition root; nothing above store/ imports redis itself
 PROBE_TTL = 60
 
 
-def connect(url: str, *, max_connections: int = 64) -> Redis:
+TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+
+
+def connect(url: str, *, mode: str = "standalone", sentinels: tuple[tuple[str, int], ...] = (),
+            sentinel_master: str | None = None, max_connections: int = 64) -> Redis:
     """A pooled client. Short timeouts keep a dead Redis from eating Slack's 3-second budget.
 
-    The pool reconnects on its own, so the bot recovers when Redis comes back without a restart.
+    Every mode reconnects on its own: a single node when it comes back, a cluster as slots move, a sentinel set
+    by asking the sentinels for the new master after a failover. No restart is ever needed.
     """
+    retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1)
+    if mode == "cluster":
+        cluster = RedisCluster.from_url(url, max_connections=max_connections, retry=retry,
+                                        decode_responses=False, **TIMEOUTS)
+        # The store uses the commands both clients share (every multi-key call stays inside one hash tag).
+        return cast(Redis, cluster)
+    if mode == "sentinel":
+        assert sentinel_master is not None
+        sentinel = Sentinel(list(sentinels), sentinel_kwargs=dict(TIMEOUTS), **TIMEOUTS)  # type: ignore[no-untyped-call]
+        master = sentinel.master_for(sentinel_master, redis_class=Redis, retry=retry,
+                                     retry_on_error=[RedisConnectionError], decode_responses=False)
+        return cast(Redis, master)
     # A blocking pool: a burst waits briefly for a free connection instead of failing as if Redis were down.
     pool = BlockingConnectionPool.from_url(
         url,
@@ -35,6 +58,12 @@ def connect(url: str, *, max_connections: int = 64) -> Redis:
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
+
+
+def connect_to(settings: Settings) -> Redis:
+    """The client the settings describe (REDIS_URL, REDIS_MODE, REDIS_SENTINELS, REDIS_SENTINEL_MASTER)."""
+    return connect(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
+                   sentinel_master=settings.redis_sentinel_master)
 
 
 @translated_function

@@ -1,0 +1,161 @@
+"""Real Redis topologies on free loopback ports, started and stopped by the tests: a 3-master Redis Cluster, and
+a master with a replica watched by three sentinels. Nothing else is ever touched."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.support.ports import free_port
+
+__all__ = ["ClusterOf3", "SentinelSet"]
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed: see README.md > Prerequisites")
+    return found
+
+
+def _answers(port: int, command: bytes = b"PING\r\n", expect: bytes = b"+PONG") -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+            conn.sendall(command)
+            return conn.recv(64).startswith(expect)
+    except OSError:
+        return False
+
+
+def _cli(*args: str, timeout: float = 30) -> str:
+    return subprocess.run([_binary("redis-cli"), *args], capture_output=True, text=True, timeout=timeout,
+                          check=True).stdout
+
+
+class _Processes:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="meetbot-redis-topology-"))
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    def spawn(self, port: int, *args: str) -> None:
+        work = self.dir / str(port)
+        work.mkdir(parents=True, exist_ok=True)
+        self.processes[port] = subprocess.Popen(
+            [_binary("redis-server"), *args, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(work), "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait(self, ports: list[int], within: float = 10) -> None:
+        deadline = time.monotonic() + within
+        for port in ports:
+            while not _answers(port):
+                if time.monotonic() > deadline:
+                    logs = " ".join(p.read_text()[-300:] for p in self.dir.glob("*.log"))
+                    raise RuntimeError(f"redis on {port} did not start {logs}")
+                time.sleep(0.02)
+
+    def kill(self, port: int) -> None:
+        process = self.processes.pop(port)
+        process.kill()
+        process.wait(timeout=5)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ClusterOf3(_Processes):
+    """Three masters, no replicas: every slot is served, and keys of different hash tags land on different nodes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ports = [free_port() for _ in range(3)]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def start(self) -> ClusterOf3:
+        for port in self.ports:
+            self.spawn(port, "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
+                       "--cluster-node-timeout", "2000")
+        self.wait(self.ports)
+        _cli("--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports), "--cluster-replicas", "0",
+             "--cluster-yes")
+        deadline = time.monotonic() + 20
+        while "cluster_state:ok" not in _cli("-p", str(self.ports[0]), "cluster", "info"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the cluster did not become ok")
+            time.sleep(0.1)
+        return self
+
+
+class SentinelSet(_Processes):
+    """A master, one replica and three sentinels (quorum 2) that fail over within a few seconds."""
+
+    MASTER = "meetbot"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.master_port, self.replica_port = free_port(), free_port()
+        self.sentinel_ports = [free_port() for _ in range(3)]
+
+    @property
+    def sentinels(self) -> str:
+        return ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+
+    def start(self) -> SentinelSet:
+        self.spawn(self.master_port)
+        self.spawn(self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
+        self.wait([self.master_port, self.replica_port])
+        for port in self.sentinel_ports:
+            conf = self.dir / f"sentinel-{port}.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                f"sentinel monitor {self.MASTER} 127.0.0.1 {self.master_port} 2\n"
+                f"sentinel down-after-milliseconds {self.MASTER} 1000\n"
+                f"sentinel failover-timeout {self.MASTER} 5000\n"
+                f"sentinel parallel-syncs {self.MASTER} 1\n")
+            self.processes[port] = subprocess.Popen(
+                [_binary("redis-server"), str(conf), "--sentinel", "--loglevel", "warning",
+                 "--logfile", str(self.dir / f"sentinel-{port}.log")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait(self.sentinel_ports)
+        deadline = time.monotonic() + 20
+        while "slave0:" not in _cli("-p", str(self.master_port), "info", "replication"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replica did not attach")
+            time.sleep(0.1)
+        return self
+
+    def current_master(self) -> int:
+        answer = _cli("-p", str(self.sentinel_ports[0]), "sentinel", "get-master-addr-by-name", self.MASTER)
+        return int(answer.split()[1])
+
+    def failover(self, within: float = 30) -> int:
+        """SENTINEL FAILOVER, then wait until the sentinels name the new master; its port."""
+        before = self.current_master()
+        _cli("-p", str(self.sentinel_ports[0]), "sentinel", "failover", self.MASTER)
+        deadline = time.monotonic() + within
+        while self.current_master() == before:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the failover did not happen")
+            time.sleep(0.1)
+        new = self.current_master()
+        while "role:master" not in _cli("-p", str(new), "info", "replication"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the new master did not take over")
+            time.sleep(0.1)
+        return new
