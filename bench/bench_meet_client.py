@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from time import perf_counter_ns
 
-from bot.meet import MeetClient, build_http_client
+from bot.meet.client import MeetClient, build_http_client
 from tests.emulators.meet import MeetEmulator
 
 RESULTS = Path(__file__).resolve().parent / "results" / "meet_client.json"

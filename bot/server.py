@@ -13,7 +13,7 @@ import time
 
 from aiohttp import web
 
-from bot.app import build_bolt_app, close_services, open_services
+from bot.app import Services, build_bolt_app, close_services, open_services
 from bot.config import Settings
 from bot.web import build_web_app
 
@@ -66,23 +66,14 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
         (time.monotonic() - started) * 1000,
     )
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        await _until_signalled()
     finally:
         log.info("shutting down")
         if socket_handler is not None:
             await socket_handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()  # stops listening, then waits for in-flight requests
-        await services.jobs.stop(BACKGROUND_DRAIN_SECONDS)  # unfinished jobs are handed back, not lost
-        cancelled = await services.tasks.drain(BACKGROUND_DRAIN_SECONDS)
-        if cancelled:
-            log.warning("shutdown cancelled %d unfinished background tasks", cancelled)
-        await close_services(services)
-        log.info("stopped")
+        await _wind_down(services)
 
 
 async def serve_jobs(settings: Settings) -> None:
@@ -90,15 +81,26 @@ async def serve_jobs(settings: Settings) -> None:
     services = await open_services(settings)
     services.jobs.start()
     log.info("meetbot worker running jobs")
+    try:
+        await _until_signalled()
+    finally:
+        log.info("worker shutting down")
+        await _wind_down(services)
+
+
+async def _until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        log.info("worker shutting down")
-        await services.jobs.stop(BACKGROUND_DRAIN_SECONDS)
-        await services.tasks.drain(BACKGROUND_DRAIN_SECONDS)
-        await close_services(services)
-        log.info("worker stopped")
+    await stop.wait()
+
+
+async def _wind_down(services: Services) -> None:
+    """Jobs still running are handed back (another process re-runs them), background work gets a bound."""
+    await services.jobs.stop(BACKGROUND_DRAIN_SECONDS)
+    cancelled = await services.tasks.drain(BACKGROUND_DRAIN_SECONDS)
+    if cancelled:
+        log.warning("shutdown cancelled %d unfinished background tasks", cancelled)
+    await close_services(services)
+    log.info("stopped")

@@ -49,7 +49,7 @@ def test_malformed_values_name_variable_and_source(tmp_path: Path) -> None:
     env_file.write_text("# local\nexport PORT='70000'\nREDIS_URL=http://nope\n")
     found = problems({**COMPLETE, "TOKEN_ENCRYPTION_KEYS": f"{KEY},short", "LOG_LEVEL": "loud"}, env_file)
     assert f"PORT: must be a whole number from 1 to 65535 (from {env_file} line 2)" in found
-    assert any(p.startswith("REDIS_URL: must be an absolute redis or rediss or unix URL") and "line 3" in p
+    assert any(p.startswith("REDIS_URL: must be a redis://, rediss:// or unix:// URL") and "line 3" in p
                for p in found)
     expected = "TOKEN_ENCRYPTION_KEYS: key #2 is not a Fernet key (32 url-safe base64 bytes) (from the environment)"
     assert expected in found
@@ -92,3 +92,30 @@ def test_scopes_accept_short_names_and_reject_others() -> None:
     settings = load_settings({**COMPLETE, "GOOGLE_SCOPES": "meetings.space.created meetings.space.settings"}, None)
     assert settings.google_scopes[1] == "https://www.googleapis.com/auth/meetings.space.settings"
     assert problems({**COMPLETE, "GOOGLE_SCOPES": "https://www.googleapis.com/auth/drive"})[0].startswith("GOOGLE_SCOPES")
+
+
+def test_redis_modes_and_their_variables() -> None:
+    assert load_settings(COMPLETE, None).redis_mode == "standalone"
+    unix = load_settings({**COMPLETE, "REDIS_URL": "unix:///run/redis/redis.sock"}, None)
+    assert unix.redis_url == "unix:///run/redis/redis.sock", "unix:// URLs work as documented"
+    cluster = load_settings({**COMPLETE, "REDIS_MODE": "cluster", "REDIS_URL": "redis://10.0.0.5:7000/0"}, None)
+    assert cluster.redis_mode == "cluster"
+    sentinel = load_settings({**COMPLETE, "REDIS_MODE": "Sentinel", "REDIS_SENTINELS": "s1:26379, s2:26380",
+                              "REDIS_SENTINEL_MASTER": "meetbot"}, None)
+    assert sentinel.redis_mode == "sentinel" and sentinel.redis_sentinels == (("s1", 26379), ("s2", 26380))
+    assert sentinel.redis_sentinel_master == "meetbot"
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"REDIS_MODE": "replicated"}, "REDIS_MODE"),
+    ({"REDIS_MODE": "sentinel"}, "REDIS_SENTINELS"),
+    ({"REDIS_MODE": "sentinel", "REDIS_SENTINELS": "s1:26379"}, "REDIS_SENTINEL_MASTER"),
+    ({"REDIS_MODE": "sentinel", "REDIS_SENTINELS": "s1", "REDIS_SENTINEL_MASTER": "m"}, "REDIS_SENTINELS"),
+    ({"REDIS_URL": "unix://"}, "REDIS_URL"),
+    ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL"),
+    ({"REDIS_MODE": "cluster", "REDIS_URL": "unix:///tmp/r.sock"}, "REDIS_URL"),
+    ({"GOOGLE_ALLOW_OTHER_EMAILS": "maybe"}, "GOOGLE_ALLOW_OTHER_EMAILS"),
+])
+def test_bad_redis_and_linking_settings_are_named(overrides: dict[str, str], named: str) -> None:
+    found = problems({**COMPLETE, **overrides})
+    assert any(line.startswith(f"{named}:") for line in found), found

@@ -23,8 +23,9 @@ from bot.core.previews import meeting_links, preview_links
 from bot.core.rooms import RoomBusy, RoomExpired, RoomNotYours, Rooms
 from bot.core.settings_catalog import parse_assignments
 from bot.domain import Actor, Card, Room, SpaceInfo, Tenant
-from bot.meet import MeetClient, RetryPolicy, build_http_client
+from bot.meet.client import MeetClient, build_http_client
 from bot.meet.models import AccessType, Moderation, RestrictionType
+from bot.meet.retry import RetryPolicy
 from tests.emulators.meet import MeetEmulator
 
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"

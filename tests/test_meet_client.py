@@ -13,37 +13,37 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.meet import (
-    NO_RETRY,
-    AccessType,
-    ArtifactConfig,
-    AutoGenerationType,
+from bot.meet.client import MeetClient, build_http_client
+from bot.meet.errors import (
     FailedPrecondition,
     InvalidArgument,
     InvalidResourceName,
     InvalidToken,
     MeetApiError,
-    MeetClient,
     MeetError,
     MeetingCodeNotAllowed,
     MeetProtocolError,
     MeetTimeout,
     MeetTransportError,
-    Moderation,
-    ModerationRestrictions,
     NotFound,
-    ParticipantKind,
     PermissionDenied,
     RateLimited,
-    RecordingConfig,
-    RestrictionType,
-    RetryPolicy,
-    SpaceConfig,
     Unauthenticated,
     Unavailable,
-    build_http_client,
-    parse_reference,
 )
+from bot.meet.links import parse_reference
+from bot.meet.models import (
+    AccessType,
+    ArtifactConfig,
+    AutoGenerationType,
+    Moderation,
+    ModerationRestrictions,
+    ParticipantKind,
+    RecordingConfig,
+    RestrictionType,
+    SpaceConfig,
+)
+from bot.meet.retry import NO_RETRY, RetryPolicy
 from tests.emulators.meet import MeetEmulator
 
 ALICE = "alice@example.com"
