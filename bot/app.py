@@ -145,10 +145,11 @@ async def open_services(settings: Settings) -> Services:
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys))
     meeting_handlers = MeetingHandlers(meetings)
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
-                    sentinel_master=settings.redis_sentinel_master)
+                    sentinel_master=settings.redis_sentinel_master, cipher=cipher)
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
                          JobProgress(redis, keys))
     start_job.register()
+    jobs.open()
     return Services(
         settings=settings,
         redis=redis,
@@ -242,6 +243,9 @@ def build_bolt_app(services: Services) -> AsyncApp:
             previews=PreviewHandlers(services.meetings, services.account_handlers),
             home=services.home,
             start=services.start_job,
+            jobs=services.jobs,
+            clients=services.clients,
+            session=services.slack_session,
             installations=services.installations,
         ),
     )

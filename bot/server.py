@@ -79,6 +79,7 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
 async def serve_jobs(settings: Settings) -> None:
     """`python -m bot worker`: run durable jobs only, until SIGTERM; unfinished ones are handed back."""
     services = await open_services(settings)
+    build_bolt_app(services)  # registers the jobs the Slack edge defines; no HTTP is served
     services.jobs.start()
     log.info("meetbot worker running jobs")
     try:

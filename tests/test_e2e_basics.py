@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -166,6 +167,24 @@ def test_several_workers_share_the_port(start_bot: Callable[..., BotProcess]) ->
     assert all(httpx.get(bot.url + "/healthz").status_code == 200 for _ in range(20))
     assert bot.stop() == 0
     assert bot.log_text().count("stopped") == 2
+
+
+def test_a_worker_that_dies_is_replaced(start_bot: Callable[..., BotProcess]) -> None:
+    """Issue 13: with WEB_CONCURRENCY, a killed worker process used to shrink capacity until the next deploy."""
+    bot = start_bot(WEB_CONCURRENCY="2")
+    deadline = time.monotonic() + 10
+    while "started 2 workers:" not in bot.log_text() or bot.log_text().count("meetbot serving HTTP") < 2:
+        assert time.monotonic() < deadline, bot.log_text()
+        time.sleep(0.05)
+    line = next(x for x in bot.log_text().splitlines() if "started 2 workers:" in x)
+    victim = int(line.rsplit(":", 1)[1].split(",")[0])
+    os.kill(victim, signal.SIGKILL)
+    while bot.log_text().count("meetbot serving HTTP") < 3:
+        assert time.monotonic() < deadline + 15, bot.log_text()
+        time.sleep(0.05)
+    assert "starting a replacement" in bot.log_text()
+    assert all(httpx.get(bot.url + "/healthz").status_code == 200 for _ in range(20))
+    assert bot.stop() == 0
 
 
 async def test_many_workspace_install_round_trip(

@@ -116,3 +116,27 @@ async def test_a_separate_worker_process_runs_the_jobs(
     finally:
         worker.terminate()
         assert worker.wait(timeout=20) == 0, "the worker stops cleanly on SIGTERM"
+
+
+async def test_every_slash_command_is_durable_too(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    """`/meet end` acknowledged, then the bot killed before Google answered: the restarted bot ends the call and
+    tells the user."""
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
+    meet_emulator.state.join(space["name"], user="bob@example.com")
+    meet_emulator.state.inject_fault("spaces.endActiveConference", status=0, delay=1.5)
+    name = "end-durable"
+    url = slack_emulator.response_url(name, channel="C0GENERAL", user=ALICE[0])
+    response = await bot.post(slash_command(f"end {space['meetingCode']}", response_url=url,
+                                            trigger_id=slack_emulator.state.issue_trigger_id()))
+    assert response.status_code == 200 and not response.content
+    await asyncio.sleep(0.4)
+    bot.kill()
+    start_bot()
+    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
+    told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
+    assert "Ended the call" in told or "no live call" in told, told  # the first try may have ended it already
+    assert not meet_emulator.state.space(space["name"]).get("activeConference")

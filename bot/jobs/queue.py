@@ -23,9 +23,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from coredis.exceptions import ConnectionError as CoredisConnectionError
+from coredis.exceptions import ResponseError as CoredisResponseError
 from streaq import Worker
 from streaq.types import StreaqRetry
 
+from bot.store.crypto import TokenCipher
 from bot.store.errors import StoreUnavailable
 
 __all__ = ["IDLE_TIMEOUT", "JobQueue", "Payload", "Retry"]
@@ -39,6 +41,8 @@ QUEUE = "{meetbot}"  # one hash tag: every key of the queue lives in one Cluster
 IDLE_TIMEOUT = 5.0  # seconds before a job held by a dead worker is taken over
 JOB_TIMEOUT = 60.0
 MAX_TRIES = 5
+CONNECT_WAIT = 1.0  # how long an enqueue waits for the queue's connection before saying Redis is down
+PICKUP_SECONDS = 0.3
 
 
 class Retry(StreaqRetry):
@@ -53,33 +57,38 @@ class _OwnSignals(Worker[Any]):
         return
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))
-
-
 class JobQueue:
     def __init__(self, redis_url: str, *, mode: str = "standalone", sentinels: tuple[tuple[str, int], ...] = (),
-                 sentinel_master: str | None = None, concurrency: int = 32,
+                 sentinel_master: str | None = None, cipher: TokenCipher | None = None, concurrency: int = 32,
                  idle_timeout: float = IDLE_TIMEOUT) -> None:
+        def dumps(data: Any) -> bytes | str:
+            text = json.dumps(data, separators=(",", ":"))
+            return cipher.encrypt(text) if cipher else text
+
+        def loads(raw: bytes) -> Any:
+            return json.loads(cipher.decrypt(raw) if cipher else raw)
+
         self._options: dict[str, Any] = {
             "redis_url": redis_url,
             **_topology(redis_url, mode, sentinels, sentinel_master),
             "queue_name": QUEUE,
-            "serializer": _dumps,
-            "deserializer": json.loads,
+            # Payloads carry response_urls (each a capability to post into a channel): sealed like tokens.
+            "serializer": dumps,
+            "deserializer": loads,
             "handle_signals": False,
             "prefetch": 1,  # a dying worker strands at most what it runs, not a buffer of others' jobs
             "idle_timeout": idle_timeout,
             "concurrency": concurrency,
         }
-        # The producer only enqueues: its connection opens on first use and rides out Redis outages. Consumers
-        # run jobs; a streaq worker can't be restarted once Redis dropped it, so each run gets a fresh one.
-        self._producer = _OwnSignals(**self._options)
+        # Producers only enqueue, consumers run jobs; a streaq worker can't be entered again once Redis dropped
+        # it, so each connection gets a fresh one with every job registered.
         self._consumer = _OwnSignals(**self._options)
         self._registrations: list[tuple[Callable[[Payload], Awaitable[None]], dict[str, Any]]] = []
-        self._jobs: dict[str, Any] = {}
         self._running: asyncio.Task[None] | None = None
-        self._entered = False
+        self._owner: asyncio.Task[None] | None = None
+        self._producer: _OwnSignals | None = None
+        self._ready = asyncio.Event()
+        self._reconnect = asyncio.Event()
 
     def job(self, name: str, *, timeout: float = JOB_TIMEOUT, max_tries: int = MAX_TRIES) -> Callable[[Job], Job]:
         """Register `fn(payload)` under `name`; every process that runs jobs must register the same ones."""
@@ -91,7 +100,6 @@ class JobQueue:
             run.__qualname__ = name
             options: dict[str, Any] = {"name": name, "timeout": timedelta(seconds=timeout), "max_tries": max_tries,
                                        "silent": True}
-            self._jobs[name] = self._producer.task(**options)(run)
             self._consumer.task(**options)(run)
             self._registrations.append((run, options))
             return fn
@@ -101,20 +109,59 @@ class JobQueue:
     async def enqueue(self, name: str, payload: Payload, job_id: str) -> None:
         """Durably queue the job (one Redis round trip); a second enqueue under the same id is dropped.
         Raises StoreUnavailable when Redis doesn't answer, like every other store."""
-        try:
-            await self._ensure_connected()
-            task = self._jobs[name].enqueue(payload)
-            task.id = job_id
-            await task
-        except Exception as error:
-            if _redis_down(error):
-                raise StoreUnavailable(type(error).__name__) from error
-            raise
+        for attempt in (1, 2):
+            producer = await self._connected_producer()
+            try:
+                task = producer.registry[name].enqueue(payload)
+                task.id = job_id
+                await task
+                return
+            except CoredisResponseError as error:
+                # A Redis that restarted without persistence (or a fresh node after a failover) has lost streaq's
+                # Lua library: the owner reconnects, which loads it again.
+                if "Function not found" not in str(error) or attempt == 2:
+                    raise
+                self._reconnect.set()
+                self._ready.clear()
+            except Exception as error:
+                if _redis_down(error):
+                    raise StoreUnavailable(type(error).__name__) from error
+                raise
 
-    async def _ensure_connected(self) -> None:
-        if not self._entered:
-            await self._producer.__aenter__()
-            self._entered = True
+    async def _connected_producer(self) -> _OwnSignals:
+        self.open()
+        try:
+            await asyncio.wait_for(self._ready.wait(), CONNECT_WAIT)
+        except TimeoutError:
+            raise StoreUnavailable("the job queue can't reach Redis") from None
+        assert self._producer is not None
+        return self._producer
+
+    def open(self) -> None:
+        """Start the task that owns the producer's connection (entered and left in that one task, as coredis
+        and anyio require), reconnecting it with a backoff whenever Redis drops it."""
+        if self._owner is None:
+            self._owner = asyncio.create_task(self._own_producer(), name="jobs-producer")
+
+    async def _own_producer(self) -> None:
+        backoff = 0.2
+        while True:
+            producer = self._fresh()
+            try:
+                async with producer:
+                    self._producer, backoff = producer, 0.2
+                    self._ready.set()
+                    await self._reconnect.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if not _redis_down(error):
+                    log.exception("the job queue's connection failed")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self._ready.clear()
+                self._reconnect.clear()
 
     def start(self) -> None:
         """Run jobs in this process, in the background, until stop(); restarted if Redis drops it."""
@@ -136,13 +183,14 @@ class JobQueue:
                     log.warning("the job worker lost Redis; retrying in %.1f s", backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
-            self._consumer = self._fresh_consumer()
+            self._consumer = self._fresh()
 
-    def _fresh_consumer(self) -> _OwnSignals:
-        consumer = _OwnSignals(**self._options)
+    def _fresh(self) -> _OwnSignals:
+        """A new streaq worker with every registered job (a used one can't be entered again)."""
+        worker = _OwnSignals(**self._options)
         for run, options in self._registrations:
-            consumer.task(**options)(run)
-        return consumer
+            worker.task(**options)(run)
+        return worker
 
     async def stop(self, grace: float) -> None:
         """Stop taking jobs; running ones get `grace` seconds, then are handed back (another process re-runs
@@ -150,6 +198,9 @@ class JobQueue:
         if self._running is not None:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + grace
+            # A job enqueued a moment ago may still be on its way from the stream to a consumer: give it a beat to
+            # start, then let what runs finish within the grace period.
+            await asyncio.sleep(min(PICKUP_SECONDS, grace))
             while loop.time() < deadline:
                 if not self._consumer.running():
                     break
@@ -161,10 +212,11 @@ class JobQueue:
             if left:
                 log.warning("%d job(s) still running at shutdown were handed back for another process", left)
             self._running = None
-        if self._entered:
-            with contextlib.suppress(Exception):
-                await self._producer.__aexit__(None, None, None)
-            self._entered = False
+        if self._owner is not None:
+            self._owner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._owner
+            self._owner = None
 
 
 def _redis_down(error: BaseException) -> bool:

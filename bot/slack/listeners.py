@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
@@ -22,14 +23,16 @@ from bot.background import BackgroundTasks
 from bot.core.errors import InvalidSettings, NotLinked, ReauthRequired, StorageUnavailable
 from bot.core.settings_catalog import parse_assignments
 from bot.domain import Actor
+from bot.jobs.queue import JobQueue
 from bot.slack import grammar
 from bot.slack.account_handlers import AccountHandlers
+from bot.slack.clients import SlackClients
 from bot.slack.home import HomeHandlers
 from bot.slack.interaction import Interaction
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
 from bot.slack.previews import PreviewHandlers
 from bot.slack.replies import is_expected, modal_text, reply_for
-from bot.slack.responder import Reply, reliable
+from bot.slack.responder import Reply, reliable, webhook_reply
 from bot.slack.room_handlers import RoomHandlers, is_direct_message
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.start_job import StartJob
@@ -61,6 +64,9 @@ START_SHORTCUT = "meet_start"
 STATUS_SHORTCUT = "meet_status_from_message"
 
 Ack = Callable[..., Awaitable[None]]
+Work = Callable[[], Coroutine[Any, Any, None]]
+Later = Callable[[Work, str], None]  # what to do with the work a command starts after its ack
+COMMAND_JOB = "slack.command"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +79,15 @@ class SlackDeps:
     previews: PreviewHandlers
     home: HomeHandlers
     start: StartJob
+    jobs: JobQueue
+    clients: SlackClients
+    session: aiohttp.ClientSession  # for response_urls, when a job answers
     installations: AsyncInstallationStore | None = None  # many-workspace mode
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     listeners = _Listeners(deps)
+    deps.jobs.job(COMMAND_JOB)(listeners.run_command_job)
     app.command("/meet")(listeners.on_meet)
     app.action(ACTION_JOIN)(listeners.on_join)
     app.action(ACTION_END)(listeners.on_end_click)
@@ -105,46 +115,75 @@ class _Listeners:
     def __init__(self, deps: SlackDeps) -> None:
         self._deps = deps
 
+    async def _guarded(self, actor: Actor, respond: Reply, work: Coroutine[Any, Any, None], *, name: str,
+                       retry_text: str | None = None, response_url: str | None = None) -> None:
+        """Run work that follows an ack; turn every failure into a plain-words reply, never silence."""
+        try:
+            await work
+        except (NotLinked, ReauthRequired) as missing:
+            await respond(**await self._deps.accounts.connect_prompt(actor, response_url, missing.reason,
+                                                                     retry_text))
+        except Exception as error:
+            if not is_expected(error):
+                log.exception("%s failed", name)
+            await respond(**reply_for(error))
+
     def _background(self, actor: Actor, respond: Reply, work: Coroutine[Any, Any, None], *, name: str,
                     retry_text: str | None = None, response_url: str | None = None) -> None:
-        """Run slow work after the ack; turn every failure into a plain-words reply, never silence."""
+        """Run slow work after the ack, in this process."""
+        self._deps.tasks.spawn(self._guarded(actor, respond, work, name=name, retry_text=retry_text,
+                                             response_url=response_url), name=name)
 
-        async def guarded() -> None:
-            try:
-                await work
-            except (NotLinked, ReauthRequired) as missing:
-                await respond(**await self._deps.accounts.connect_prompt(actor, response_url, missing.reason,
-                                                                         retry_text))
-            except Exception as error:
-                if not is_expected(error):
-                    log.exception("%s failed", name)
-                await respond(**reply_for(error))
+    def _in_process(self, where: Interaction, respond: Reply, text: str) -> Later:
+        def later(work: Work, name: str) -> None:
+            self._background(where.actor, respond, work(), name=name, retry_text=text, response_url=where.response_url)
 
-        self._deps.tasks.spawn(guarded(), name=name)
+        return later
 
     # --- /meet -------------------------------------------------------------------------------------------------
 
     async def on_meet(self, ack: Ack, command: dict[str, Any], respond: Reply, client: AsyncWebClient) -> None:
         text = command.get("text", "")
         respond = reliable(respond)
+        queued: list[str] = []
+
+        def later(work: Work, name: str) -> None:
+            queued.append(name)  # the work itself runs in the durable job, rebuilt from the command
+
         try:
             where = Interaction.of_command(command)
             immediate = await self._dispatch(grammar.parse(text), text, where, respond, client,
-                                             str(command.get("channel_name") or ""))
+                                             str(command.get("channel_name") or ""), later)
+            if queued:  # durable before the ack returns: a crash after the ack loses nothing
+                await self._deps.jobs.enqueue(COMMAND_JOB, {"command": dict(command)},
+                                              f"cmd-{where.actor.tenant.team_id}-{where.trigger_id or ''}")
         except Exception as error:
             if not is_expected(error):
                 log.exception("/meet failed before its ack")
             immediate = reply_for(error)
         await ack(**immediate) if immediate else await ack()
 
+    async def run_command_job(self, payload: dict[str, Any]) -> None:
+        """The durable half of a `/meet` command: rebuilt from the command Slack sent, in any process."""
+        command = payload["command"]
+        where = Interaction.of_command(command)
+        client = await self._deps.clients.for_tenant(where.actor.tenant)
+        url = where.response_url
+        respond = reliable(webhook_reply(url, self._deps.session)) if url else _no_reply
+        text = str(command.get("text", ""))
+        works: list[tuple[Work, str]] = []
+        immediate = await self._dispatch(grammar.parse(text), text, where, respond, client,
+                                         str(command.get("channel_name") or ""), lambda w, n: works.append((w, n)))
+        if immediate:
+            await respond(**immediate)
+        for work, name in works:
+            await self._guarded(where.actor, respond, work(), name=name, retry_text=text, response_url=url)
+
     async def _dispatch(self, parsed: grammar.Command, text: str, where: Interaction, respond: Reply,
-                        client: AsyncWebClient, channel_name: str = "") -> Message | None:
-        """Answer in the ack when no outside call is needed; otherwise start background work and ack empty."""
+                        client: AsyncWebClient, channel_name: str, later: Later) -> Message | None:
+        """Answer in the ack when no outside call is needed; otherwise hand the work to `later` and ack empty."""
         actor, url = where.actor, where.response_url
         meetings, accounts = self._deps.meeting_handlers, self._deps.accounts
-
-        def later(work: Coroutine[Any, Any, None], name: str) -> None:
-            self._background(actor, respond, work, name=name, retry_text=text, response_url=url)
 
         match parsed:
             case grammar.Help():
@@ -156,38 +195,39 @@ class _Listeners:
                 await self._deps.start.enqueue(actor, title, access, where.channel_id or "", where.trigger_id or "",
                                                url, text)
             case grammar.Status(reference=reference):
-                later(meetings.status(actor, reference, respond, client), "status")
+                later(lambda: meetings.status(actor, reference, respond, client), "status")
             case grammar.End(reference=reference):
-                later(self._then_home(actor, client, meetings.end(actor, reference, respond, client)), "end")
+                later(lambda: self._then_home(actor, client, meetings.end(actor, reference, respond, client)), "end")
             case grammar.Set():
                 try:
                     parse_assignments(parsed.assignments)
                 except InvalidSettings as invalid:
                     return reply_for(invalid)
-                later(meetings.change(actor, parsed, respond), "set")
+                later(lambda: meetings.change(actor, parsed, respond), "set")
             case grammar.OpenSettings(reference=reference):
-                later(meetings.open_settings(actor, reference, where.trigger_id or "", where.channel_id, client),
-                      "settings")
+                later(lambda: meetings.open_settings(actor, reference, where.trigger_id or "", where.channel_id,
+                                                     client), "settings")
             case grammar.ShowHistory(reference=reference):
-                later(meetings.history(actor, reference, respond, client), "history")
+                later(lambda: meetings.history(actor, reference, respond, client), "history")
             case grammar.Connect():
                 return await accounts.connect(actor, url)
             case grammar.Disconnect():
-                later(accounts.disconnect(actor, respond), "disconnect")
+                later(lambda: accounts.disconnect(actor, respond), "disconnect")
             case grammar.Me():
                 return await accounts.me(actor)
-            case grammar.RoomAction(action=action, reference=reference):
+            case grammar.RoomAction(action=action, reference=room_reference):
                 channel = where.channel_id or ""
                 if is_direct_message(channel, channel_name):
                     return notice("Rooms belong to channels. Run `/meet room` in the channel that should have one.")
                 rooms = self._deps.rooms
-                work = {
+                works: dict[str, Work] = {
                     "show": lambda: rooms.show(actor, channel, respond, client),
                     "new": lambda: rooms.create(actor, channel, respond, client),
-                    "set": lambda: rooms.adopt(actor, channel, reference or "", respond, client),
+                    "set": lambda: rooms.adopt(actor, channel, room_reference or "", respond, client),
                     "clear": lambda: rooms.clear(actor, channel, respond, client),
-                }[action]()
-                later(self._then_home(actor, client, work), f"room-{action}")
+                }
+                work = works[action]
+                later(lambda: self._then_home(actor, client, work()), f"room-{action}")
         return None
 
     def _then_home(self, actor: Actor, client: AsyncWebClient, work: Coroutine[Any, Any, None]
@@ -236,7 +276,8 @@ class _Listeners:
         await ack()
         where = Interaction.of_payload(body)
         actor, text = where.actor, str(action.get("value") or "")
-        reply = await self._dispatch(grammar.parse(text), text, where, _ephemeral(respond), client)
+        reply = await self._dispatch(grammar.parse(text), text, where, _ephemeral(respond), client, "",
+                                     self._in_process(where, _ephemeral(respond), text))
         if reply:  # posted after the ack: Bolt answers Slack only once the listener returns
             ephemeral = _ephemeral(respond)
 

@@ -76,12 +76,27 @@ class _Processes:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is a valid port and free too."""
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 class ClusterOf3(_Processes):
     """Three masters, no replicas: every slot is served, and keys of different hash tags land on different nodes."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.ports = [free_port() for _ in range(3)]
+        self.ports = [_cluster_port() for _ in range(3)]
 
     @property
     def url(self) -> str:
@@ -133,11 +148,22 @@ class SentinelSet(_Processes):
                  "--logfile", str(self.dir / f"sentinel-{port}.log")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait(self.sentinel_ports)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while "slave0:" not in _cli("-p", str(self.master_port), "info", "replication"):
             if time.monotonic() > deadline:
                 raise RuntimeError("the replica did not attach")
             time.sleep(0.1)
+        # A sentinel learns of replicas from the master's INFO (every 10 s at first): wait until every sentinel
+        # knows the replica and the other sentinels, or a failover has nobody to promote.
+        for port in self.sentinel_ports:
+            while True:
+                master = _cli("-p", str(port), "sentinel", "master", self.MASTER).split()
+                fields = dict(zip(master[::2], master[1::2], strict=False))
+                if fields.get("num-slaves") == "1" and fields.get("num-other-sentinels") == "2":
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"sentinel {port} did not discover the replica and its peers")
+                time.sleep(0.2)
         return self
 
     def current_master(self) -> int:
@@ -147,8 +173,11 @@ class SentinelSet(_Processes):
     def failover(self, within: float = 30) -> int:
         """SENTINEL FAILOVER, then wait until the sentinels name the new master; its port."""
         before = self.current_master()
-        _cli("-p", str(self.sentinel_ports[0]), "sentinel", "failover", self.MASTER)
         deadline = time.monotonic() + within
+        while "OK" not in _cli("-p", str(self.sentinel_ports[0]), "sentinel", "failover", self.MASTER):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sentinels refused to fail over")
+            time.sleep(0.5)
         while self.current_master() == before:
             if time.monotonic() > deadline:
                 raise RuntimeError("the failover did not happen")
