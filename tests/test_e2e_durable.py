@@ -140,3 +140,28 @@ async def test_every_slash_command_is_durable_too(
     told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
     assert "Ended the call" in told or "no live call" in told, told  # the first try may have ended it already
     assert not meet_emulator.state.space(space["name"]).get("activeConference")
+
+
+async def test_an_end_click_is_durable(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    """The End button: acknowledged, the bot killed before Google answered, the call still ends."""
+    from tests.support.flows import block_action
+
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
+    meet_emulator.state.join(space["name"], user="bob@example.com")
+    meet_emulator.state.inject_fault("spaces.endActiveConference", status=0, delay=1.5)
+    name = "click-durable"
+    url = slack_emulator.response_url(name, channel="C0GENERAL", user=ALICE[0])
+    response = await bot.post(block_action("meet_end", f"{space['name']} {space['meetingCode']}", user_id=ALICE[0],
+                                           channel="C0GENERAL", message_ts="1.2", response_url=url))
+    assert response.status_code == 200
+    await asyncio.sleep(0.4)
+    bot.kill()
+    start_bot()
+    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
+    told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
+    assert "Ended the call" in told or "no live call" in told, told
+    assert not meet_emulator.state.space(space["name"]).get("activeConference")

@@ -67,6 +67,7 @@ Ack = Callable[..., Awaitable[None]]
 Work = Callable[[], Coroutine[Any, Any, None]]
 Later = Callable[[Work, str], None]  # what to do with the work a command starts after its ack
 COMMAND_JOB = "slack.command"
+END_CLICK_JOB = "slack.end-click"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class SlackDeps:
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     listeners = _Listeners(deps)
     deps.jobs.job(COMMAND_JOB)(listeners.run_command_job)
+    deps.jobs.job(END_CLICK_JOB)(listeners.run_end_click_job)
     app.command("/meet")(listeners.on_meet)
     app.action(ACTION_JOIN)(listeners.on_join)
     app.action(ACTION_END)(listeners.on_end_click)
@@ -105,6 +107,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("app_home_opened")(listeners.on_home_opened)
     app.event("app_uninstalled")(listeners.on_app_uninstalled)
     app.event("tokens_revoked")(listeners.on_tokens_revoked)
+
+
+async def _raise(error: BaseException) -> None:
+    """Work that only reports a failure that happened on the ack path."""
+    raise error
 
 
 async def _no_reply(**_: Any) -> None:
@@ -249,17 +256,28 @@ class _Listeners:
 
     async def on_end_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
                            client: AsyncWebClient) -> None:
-        await ack()
+        """Durable like the commands: queued before the ack under the click's own id, run by any process."""
         where = Interaction.of_payload(body)
-        actor, ephemeral = where.actor, _ephemeral(respond)
+        job_id = f"end-{where.actor.tenant.team_id}-{where.actor.user_id}-{action.get('action_ts') or ''}"
+        try:
+            await self._deps.jobs.enqueue(END_CLICK_JOB, {"body": body, "action": action}, job_id)
+        except Exception as error:
+            if not is_expected(error):
+                raise
+            self._background(where.actor, _ephemeral(respond), _raise(error), name="end-click",
+                             response_url=where.response_url)
+        await ack()
 
-        async def end() -> None:
-            handlers = self._deps.meeting_handlers
-            if await handlers.first_click(actor, str(action.get("action_ts") or "")):
-                space_name, label = end_target(str(action.get("value") or ""))
-                await handlers.end(actor, space_name, ephemeral, client, card=where.card, label=label)
-
-        self._background(actor, ephemeral, end(), name="end-click", response_url=where.response_url)
+    async def run_end_click_job(self, payload: dict[str, Any]) -> None:
+        body, action = payload["body"], payload["action"]
+        where = Interaction.of_payload(body)
+        client = await self._deps.clients.for_tenant(where.actor.tenant)
+        url = where.response_url
+        ephemeral = _ephemeral(webhook_reply(url, self._deps.session)) if url else _no_reply
+        space_name, label = end_target(str(action.get("value") or ""))
+        work = self._deps.meeting_handlers.end(where.actor, space_name, ephemeral, client, card=where.card,
+                                               label=label)
+        await self._guarded(where.actor, ephemeral, work, name="end-click", response_url=url)
 
     async def on_settings_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
                                 client: AsyncWebClient) -> None:

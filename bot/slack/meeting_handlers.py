@@ -140,9 +140,6 @@ class MeetingHandlers:
         if status.role == "owner" and not status.space.is_live:
             await self.follow_cards(actor, status.space, client)
 
-    async def first_click(self, actor: Actor, action_ts: str) -> bool:
-        return bool(await self.meetings.first_request(actor, "action", f"{actor.user_id}-{action_ts}"))
-
     async def end(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient,
                   card: Card | None = None, label: str | None = None) -> None:
         ended = await self.meetings.end(actor, reference, label)
