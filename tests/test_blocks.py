@@ -35,6 +35,7 @@ from bot.slack.views.meeting import (
     settings_modal,
     status_message,
 )
+from tests.support.flows import block_texts
 
 T0 = datetime(2026, 11, 24, 14, 9, tzinfo=UTC)
 SPACE = Space("spaces/AbC123", "https://meet.google.com/abc-mnop-xyz", "abc-mnop-xyz",
@@ -43,20 +44,7 @@ SPACE = Space("spaces/AbC123", "https://meet.google.com/abc-mnop-xyz", "abc-mnop
 
 
 def texts(message: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text"):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(message.get("blocks", []))
-    return found
+    return block_texts(message)
 
 
 def within_limits(message: dict[str, Any], max_blocks: int = 50) -> None:

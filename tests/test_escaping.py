@@ -17,6 +17,7 @@ from bot.slack.mrkdwn import escape, from_slack, plain, unescape
 from bot.slack.replies import reply_for
 from bot.slack.views.help import help_message
 from bot.slack.views.meeting import CardContent, ended_card, meeting_card
+from tests.support.flows import block_texts
 
 # What a person can type into Slack, as Slack sends it with should_escape: special mentions, user and channel
 # mentions, links, entities, and any text at all around them.
@@ -31,20 +32,7 @@ STARTER = "U0ALICE"
 
 
 def mrkdwn_texts(message: dict[str, Any]) -> list[str]:
-    found = [str(message.get("text", ""))]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn":
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(message.get("blocks", []))
-    return found
+    return [str(message.get("text", "")), *block_texts(message, ("mrkdwn",))]
 
 
 def no_control_but(texts: list[str], allowed: set[str]) -> None:

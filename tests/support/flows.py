@@ -21,6 +21,24 @@ def button_urls(reply: dict[str, Any]) -> list[str]:
             for el in block["elements"] if "url" in el]
 
 
+def block_texts(message: dict[str, Any], kinds: tuple[str, ...] = ("mrkdwn", "plain_text")) -> list[str]:
+    """Every text object of these kinds anywhere in a message's blocks."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in kinds and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.get("blocks", []))
+    return found
+
+
 def all_text(message: dict[str, Any]) -> str:
     return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
 

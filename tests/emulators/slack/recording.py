@@ -61,47 +61,35 @@ class TrafficLog:
         """Poll until at least n calls of `method` were recorded; returns them. Raises TimeoutError."""
         deadline = time.monotonic() + timeout
         while True:
-            found = self.calls_to(method)
-            if len(found) >= n:
+            found = _enough(self.calls_to(method), n, deadline, f"{n} call(s) of {method}")
+            if found is not None:
                 return found
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"waited {timeout}s for {n} call(s) of {method}, saw {len(found)}")
             await asyncio.sleep(0.01)
 
     def wait_for_calls_blocking(self, method: str, n: int = 1, timeout: float = 5.0) -> list[JSON]:
         """Blocking variant of wait_for_calls. Do not use it on the event loop that runs the bot."""
         deadline = time.monotonic() + timeout
-        while True:
-            found = self.calls_to(method)
-            if len(found) >= n:
-                return found
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"waited {timeout}s for {n} call(s) of {method}, saw {len(found)}")
+        while (found := _enough(self.calls_to(method), n, deadline, f"{n} call(s) of {method}")) is None:
             time.sleep(0.01)
+        return found
 
     async def wait_for_response_posts(
         self, name: str | None = None, n: int = 1, timeout: float = 5.0  # noqa: ASYNC109
     ) -> list[JSON]:
         deadline = time.monotonic() + timeout
         while True:
-            found = self.response_posts(name)
-            if len(found) >= n:
+            found = _enough(self.response_posts(name), n, deadline, f"{n} post(s) to {name}")
+            if found is not None:
                 return found
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"waited {timeout}s for {n} post(s) to {name}, saw {len(found)}")
             await asyncio.sleep(0.01)
 
     def wait_for_response_posts_blocking(
         self, name: str | None = None, n: int = 1, timeout: float = 5.0
     ) -> list[JSON]:
         deadline = time.monotonic() + timeout
-        while True:
-            found = self.response_posts(name)
-            if len(found) >= n:
-                return found
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"waited {timeout}s for {n} post(s) to {name}, saw {len(found)}")
+        while (found := _enough(self.response_posts(name), n, deadline, f"{n} post(s) to {name}")) is None:
             time.sleep(0.01)
+        return found
 
     # -- recording, used by the HTTP layer -------------------------------------------------------------------
 
@@ -159,3 +147,12 @@ class TrafficLog:
                 }
             )
 
+
+
+def _enough(found: list[JSON], n: int, deadline: float, what: str) -> list[JSON] | None:
+    """`found` once it holds n items; None to keep polling; TimeoutError past the deadline."""
+    if len(found) >= n:
+        return found
+    if time.monotonic() >= deadline:
+        raise TimeoutError(f"waited for {what}, saw {len(found)}")
+    return None
