@@ -10,8 +10,9 @@ import asyncio
 import sys
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.store.connection import StoreUnavailable, connect_to
+from bot.store.connection import connect_to
 from bot.store.crypto import TokenCipher
+from bot.store.errors import StoreUnavailable
 from bot.store.google_links import GoogleLinkStore, RotationReport
 from bot.store.keys import Keys
 

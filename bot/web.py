@@ -17,8 +17,9 @@ from bot.core.accounts import LinkOutcome
 from bot.domain import Actor
 from bot.slack.fast_path import fast_answer
 from bot.slack.front_door import FrontDoor, Refused
-from bot.store.connection import is_unavailable, writable
+from bot.store.connection import writable
 from bot.store.dedupe import SignedDeliveries
+from bot.store.errors import is_unavailable
 from bot.store.oauth_state import STATE_TTL_SECONDS
 from bot.web_pages import callback_page, confirm_page, mismatch_page
 

@@ -32,7 +32,7 @@ from bot.google import errors as google
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth, TokenGrant
 from bot.google.pkce import make_verifier, s256_challenge
-from bot.store.connection import StoreUnavailable
+from bot.store.errors import StoreUnavailable
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
 from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
 

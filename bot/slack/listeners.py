@@ -20,7 +20,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
-from bot.core.errors import InvalidSettings, NotLinked, ReauthRequired, StorageUnavailable
+from bot.core.errors import InvalidSettings, StorageUnavailable
 from bot.core.settings_catalog import parse_assignments
 from bot.domain import Actor
 from bot.jobs.queue import JobQueue
@@ -31,7 +31,7 @@ from bot.slack.home import HomeHandlers
 from bot.slack.interaction import Interaction
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
 from bot.slack.previews import PreviewHandlers
-from bot.slack.replies import is_expected, modal_text, reply_for
+from bot.slack.replies import answering, is_expected, modal_text, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
 from bot.slack.room_handlers import RoomHandlers, is_direct_message
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
@@ -53,8 +53,8 @@ from bot.slack.views.meeting import (
 )
 from bot.slack.views.room import ACTION_ROOM_NEW
 from bot.slack.views.unfurl import ACTION_STATUS_ME
-from bot.store.connection import is_unavailable
 from bot.store.dedupe import Deliveries
+from bot.store.errors import is_unavailable
 
 __all__ = ["SlackDeps", "register"]
 
@@ -125,15 +125,11 @@ class _Listeners:
     async def _guarded(self, actor: Actor, respond: Reply, work: Coroutine[Any, Any, None], *, name: str,
                        retry_text: str | None = None, response_url: str | None = None) -> None:
         """Run work that follows an ack; turn every failure into a plain-words reply, never silence."""
-        try:
-            await work
-        except (NotLinked, ReauthRequired) as missing:
-            await respond(**await self._deps.accounts.connect_prompt(actor, response_url, missing.reason,
-                                                                     retry_text))
-        except Exception as error:
-            if not is_expected(error):
-                log.exception("%s failed", name)
-            await respond(**reply_for(error))
+
+        async def prompt(reason: str) -> Message:
+            return await self._deps.accounts.connect_prompt(actor, response_url, reason, retry_text)
+
+        await answering(work, respond, prompt, name=name)
 
     def _background(self, actor: Actor, respond: Reply, work: Coroutine[Any, Any, None], *, name: str,
                     retry_text: str | None = None, response_url: str | None = None) -> None:

@@ -35,7 +35,7 @@ from bot.slack.views.meeting import (
     settings_notice_modal,
     status_message,
 )
-from bot.store.connection import StoreUnavailable
+from bot.store.errors import StoreUnavailable
 
 __all__ = ["MeetingHandlers", "Reply"]
 

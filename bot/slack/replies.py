@@ -5,14 +5,20 @@ error becomes a message.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from bot.core.errors import StorageUnavailable, UserFacingError
+from bot.core.errors import NotLinked, ReauthRequired, StorageUnavailable, UserFacingError
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Message, notice
 from bot.store.errors import StoreUnavailable
 
-__all__ = ["OUR_FAULT", "is_expected", "modal_text", "refusal_text", "reply_for", "unavailable_message"]
+__all__ = ["OUR_FAULT", "answering", "is_expected", "modal_text", "refusal_text", "reply_for",
+           "unavailable_message"]
+
+log = logging.getLogger(__name__)
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 OUR_FAULT = ("Something went wrong on meetbot's side, so that didn't finish. Please try again; if it keeps "
@@ -49,3 +55,20 @@ def modal_text(error: BaseException) -> str:
 def unavailable_message() -> Message:
     """Redis is down: the same words wherever it is noticed (core's StorageUnavailable carries them)."""
     return notice(plain(StorageUnavailable().reason), emoji=":hourglass_flowing_sand:")
+
+
+async def answering(work: Coroutine[Any, Any, None], tell: Callable[..., Awaitable[Any]],
+                    connect_prompt: Callable[[str], Awaitable[Message]], *, name: str,
+                    passthrough: tuple[type[BaseException], ...] = ()) -> None:
+    """Run work that follows an ack and answer every failure in plain words, never silence: a missing Google
+    link gets the Connect prompt, everything else its reply. `passthrough` errors (a job's retry) propagate."""
+    try:
+        await work
+    except passthrough:
+        raise
+    except (NotLinked, ReauthRequired) as missing:
+        await tell(**await connect_prompt(missing.reason))
+    except Exception as error:
+        if not is_expected(error):
+            log.exception("%s failed", name)
+        await tell(**reply_for(error))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.core.errors import NotLinked, RateLimited, ReauthRequired
+from bot.core.errors import RateLimited
 from bot.domain import Actor, Tenant
 from bot.jobs.queue import JobQueue, Payload, Retry
 from bot.slack import grammar
@@ -20,9 +20,9 @@ from bot.slack.account_handlers import AccountHandlers
 from bot.slack.clients import SlackClients
 from bot.slack.home import HomeHandlers
 from bot.slack.meeting_handlers import MeetingHandlers
-from bot.slack.replies import is_expected, reply_for
+from bot.slack.replies import answering
 from bot.slack.responder import Reply, dm_reply, reliable, webhook_reply
-from bot.slack.views.blocks import notice
+from bot.slack.views.blocks import Message, notice
 from bot.store.progress import JobProgress
 
 __all__ = ["START_JOB", "StartJob"]
@@ -76,20 +76,20 @@ class StartJob:
         tell = respond or dm_reply(client, actor.user_id)  # a modal has no response_url: the DM with meetbot
         access = grammar.Access(payload["access"]) if payload.get("access") else None
         progress = _Progress(self.progress, str(payload["job"]))
-        try:
-            if await self.handlers.start(actor, payload.get("title"), access, str(payload["channel"]), client,
-                                         respond, progress):
-                await self.home.refresh(actor, client)
-        except RateLimited as limited:
-            await self._queued(progress, tell, limited)
-            raise Retry(limited.retry_after or 30) from None
-        except (NotLinked, ReauthRequired) as missing:
-            prompt = await self.accounts.connect_prompt(actor, url, missing.reason, payload.get("retry_text"))
-            await tell(**prompt)
-        except Exception as error:
-            if not is_expected(error):
-                log.exception("starting a meeting failed")
-            await tell(**reply_for(error))
+
+        async def start() -> None:
+            try:
+                if await self.handlers.start(actor, payload.get("title"), access, str(payload["channel"]), client,
+                                             respond, progress):
+                    await self.home.refresh(actor, client)
+            except RateLimited as limited:
+                await self._queued(progress, tell, limited)
+                raise Retry(limited.retry_after or 30) from None
+
+        async def prompt(reason: str) -> Message:
+            return await self.accounts.connect_prompt(actor, url, reason, payload.get("retry_text"))
+
+        await answering(start(), tell, prompt, name="starting a meeting", passthrough=(Retry,))
 
     async def _queued(self, progress: _Progress, tell: Reply, limited: RateLimited) -> None:
         """Google's create quota is spent for now: say once that the meeting is coming, and when."""

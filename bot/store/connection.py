@@ -13,9 +13,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from bot.config import Settings
-from bot.store.errors import StoreUnavailable, is_unavailable, translated_function
+from bot.store.errors import translated_function
 
-__all__ = ["RedisClient", "StoreUnavailable", "connect", "connect_to", "is_unavailable", "writable"]
+__all__ = ["RedisClient", "connect", "connect_to", "writable"]
 
 RedisClient = Redis  # the client type, for the composition root; nothing above store/ imports redis itself
 PROBE_TTL = 60
