@@ -21,7 +21,7 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff check bot emulators tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy bot

@@ -22,7 +22,7 @@ from pathlib import Path
 from time import perf_counter_ns
 
 from bot.meet.client import MeetClient, build_http_client
-from tests.emulators.meet import MeetEmulator
+from emulators.meet import MeetEmulator
 
 RESULTS = Path(__file__).resolve().parent / "results" / "meet_client.json"
 TARGET = 1.3

@@ -24,8 +24,8 @@ import httpx
 import redis
 from cryptography.fernet import Fernet
 
-from tests.emulators.meet import MeetEmulator, MeetState
-from tests.emulators.slack import SlackEmulator, SlackState
+from emulators.meet import MeetEmulator, MeetState
+from emulators.slack import SlackEmulator, SlackState
 from tests.support.bot_process import BotProcess, emulator_env
 from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer

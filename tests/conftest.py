@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 import yaml
 from cryptography.fernet import Fernet
 
-from tests.emulators.meet import MeetEmulator
-from tests.emulators.slack import SlackEmulator
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess, emulator_env
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET

@@ -164,7 +164,7 @@ def test_help_leads_with_the_problem() -> None:
 
 def test_a_value_meetbot_has_no_word_for_preselects_nothing_and_slack_accepts_the_modal() -> None:
     """Issue 11, finding 9: an `initial_option` that isn't among the options makes Slack reject the whole view."""
-    from tests.emulators.slack import validate_view
+    from emulators.slack import validate_view
 
     odd = Space(SPACE.name, SPACE.meeting_uri, SPACE.meeting_code,
                 SpaceConfig(access_type=AccessType.ACCESS_TYPE_UNSPECIFIED, moderation=Moderation.ON))

@@ -19,7 +19,7 @@ from google.api_core import exceptions  # noqa: E402
 from google.oauth2.credentials import Credentials  # noqa: E402
 from google.protobuf import field_mask_pb2  # noqa: E402
 
-from tests.emulators.meet import MeetEmulator  # noqa: E402
+from emulators.meet import MeetEmulator  # noqa: E402
 
 pytestmark = pytest.mark.conformance
 

@@ -26,7 +26,7 @@ from bot.domain import Actor, Card, Room, SpaceInfo, Tenant
 from bot.meet.client import MeetClient, build_http_client
 from bot.meet.models import AccessType, Moderation, RestrictionType
 from bot.meet.retry import RetryPolicy
-from tests.emulators.meet import MeetEmulator
+from emulators.meet import MeetEmulator
 
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
 READONLY = "https://www.googleapis.com/auth/meetings.space.readonly"

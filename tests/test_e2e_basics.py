@@ -17,7 +17,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from tests.emulators.slack import SlackEmulator
+from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import event, slash_command

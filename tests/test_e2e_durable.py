@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulators.meet import MeetEmulator
-from tests.emulators.slack import SlackEmulator
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, channel_posts, link_google
 from tests.support.slack_requests import slash_command

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from tests.emulators.meet import MeetEmulator
-from tests.emulators.slack import SlackEmulator
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, button_urls, link_google
 from tests.support.slack_requests import slash_command

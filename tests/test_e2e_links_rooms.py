@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from tests.emulators.meet import MeetEmulator
-from tests.emulators.slack import SlackEmulator
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, block_action, channel_posts, link_google
 from tests.support.slack_requests import interactive, slash_command

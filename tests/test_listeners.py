@@ -19,8 +19,8 @@ from slack_bolt.response import BoltResponse
 from bot.app import Services, build_bolt_app, close_services, open_services
 from bot.config import load_settings
 from bot.slack.front_door import Admitted, FrontDoor
-from tests.emulators.meet import MeetEmulator
-from tests.emulators.slack import SlackEmulator
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
 from tests.support.flows import all_text, block_action
 from tests.support.slack_requests import SIGNING_SECRET, event, sign, slash_command
 

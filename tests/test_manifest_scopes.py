@@ -9,7 +9,7 @@ import yaml
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.emulators.slack import SlackEmulator
+from emulators.slack import SlackEmulator
 
 MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[1] / "manifest.yaml").read_text())
 MANIFEST_BOT_SCOPES: list[str] = MANIFEST["oauth_config"]["scopes"]["bot"]

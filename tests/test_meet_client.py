@@ -1,4 +1,4 @@
-"""bot.meet.client against the real Meet emulator (tests/emulators/meet.py) over HTTP.
+"""bot.meet.client against the real Meet emulator (emulators/meet.py) over HTTP.
 
 Only the repeated-page-token guard uses httpx.MockTransport: the emulator can't be made to misbehave that way.
 """
@@ -44,7 +44,7 @@ from bot.meet.models import (
     SpaceConfig,
 )
 from bot.meet.retry import NO_RETRY, RetryPolicy
-from tests.emulators.meet import MeetEmulator
+from emulators.meet import MeetEmulator
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"

@@ -32,7 +32,7 @@ from google.auth import crypt
 from google.auth import jwt as google_jwt
 from google.oauth2 import service_account
 
-from tests.emulators.meet import NON_OWNER_CONFIG_MODES, RUNTIME_OPTIONS, MeetEmulator, MeetState
+from emulators.meet import NON_OWNER_CONFIG_MODES, RUNTIME_OPTIONS, MeetEmulator, MeetState
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
@@ -903,7 +903,7 @@ def test_standalone_startup() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulators.meet", "--port", str(port)],
+        [sys.executable, "-m", "emulators.meet", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

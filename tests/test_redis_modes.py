@@ -27,8 +27,8 @@ from bot.store.progress import JobProgress
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes
 from bot.store.spaces import SpaceRecords
-from tests.emulators.meet import MeetEmulator
-from tests.emulators.slack import SlackEmulator
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, channel_posts, link_google
 from tests.support.redis_topology import ClusterOf3, SentinelSet

@@ -29,7 +29,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.emulators.slack import STATE_KEY, SlackEmulator, SlackState, build_app
+from emulators.slack import STATE_KEY, SlackEmulator, SlackState, build_app
 
 REPO = Path(__file__).resolve().parents[1]
 MEET_URL = "https://meet.google.com/abc-mnop-xyz"
@@ -743,7 +743,7 @@ def _free_port() -> int:
 def test_standalone_process_answers_auth_test() -> None:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulators.slack", "--port", str(port)],
+        [sys.executable, "-m", "emulators.slack", "--port", str(port)],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

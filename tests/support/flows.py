@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.emulators.meet import MeetEmulator
-from tests.emulators.slack import SlackEmulator
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.slack_requests import interactive, slash_command
 

@@ -8,7 +8,7 @@
 Meet routes (Google's paths): POST /v2/spaces, GET|PATCH /v2/spaces/{id|code}, POST /v2/spaces/{id}:endActiveConference,
 GET /v2/conferenceRecords[/{id}[/participants]]. OAuth: GET /o/oauth2/v2/auth, POST /token, POST /revoke,
 GET /v1/userinfo, GET /oauth2/v3/certs. Test controls under /_emulator/ mirror the `MeetState` methods.
-Standalone: `python -m tests.emulators.meet --port N`.
+Standalone: `python -m emulators.meet --port N`.
 
 Behaviour follows /work/shared/reference/meet-api.md. Where the reference marks a behaviour unverified or inferred,
 the code says `# unverified:` and the behaviour is a constructor option of `MeetState` / `MeetEmulator`. The
@@ -35,8 +35,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulators._server import BackgroundServer, run_standalone
-from tests.emulators.meet_models import (
+from emulators._server import BackgroundServer, run_standalone
+from emulators.meet_models import (
     ACCESS_TYPE,
     CANONICAL,
     METHOD_PARAMS,
@@ -71,7 +71,7 @@ from tests.emulators.meet_models import (
     time_key,
     to_camel,
 )
-from tests.emulators.meet_oauth import CREATED, READONLY, SETTINGS, OAuthReply, OAuthState
+from emulators.meet_oauth import CREATED, READONLY, SETTINGS, OAuthReply, OAuthState
 
 __all__ = ["NON_OWNER_CONFIG_MODES", "RUNTIME_OPTIONS", "MeetEmulator", "MeetState", "build_app"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from tests.emulators.meet_oauth import CREATED, READONLY, SETTINGS
+from emulators.meet_oauth import CREATED, READONLY, SETTINGS
 
 T = TypeVar("T")
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from tests.emulators.slack.blockkit import validate_blocks, validate_view, with_block_ids
-from tests.emulators.slack.models import JSON, ApiError, ApiResult, MethodCall, OAuthCode, Params, Team, TokenInfo
-from tests.emulators.slack.state import SlackState
+from emulators.slack.blockkit import validate_blocks, validate_view, with_block_ids
+from emulators.slack.models import JSON, ApiError, ApiResult, MethodCall, OAuthCode, Params, Team, TokenInfo
+from emulators.slack.state import SlackState
 
 # Any one of these scopes admits the method (reference §6). Methods absent here need no scope.
 METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {

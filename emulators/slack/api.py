@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.emulators.slack.methods import METHODS, call_method
-from tests.emulators.slack.models import JSON, ApiError, Fault, Params
-from tests.emulators.slack.state import SlackState
+from emulators.slack.methods import METHODS, call_method
+from emulators.slack.models import JSON, ApiError, Fault, Params
+from emulators.slack.state import SlackState
 
 STATE_KEY: Final = web.AppKey("slack_state", SlackState)  # the SlackState behind an app
 

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from tests.emulators.slack.api import STATE_KEY, fault_response, json_response
-from tests.emulators.slack.models import JSON
+from emulators.slack.api import STATE_KEY, fault_response, json_response
+from emulators.slack.models import JSON
 
 
 async def _response_url_handler(request: web.Request) -> web.StreamResponse:

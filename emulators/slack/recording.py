@@ -8,7 +8,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from tests.emulators.slack.models import JSON, Fault
+from emulators.slack.models import JSON, Fault
 
 
 class TrafficLog:

@@ -18,19 +18,19 @@ In-process use::
         emu.state.add_channel("C1", "general")
         client = AsyncWebClient(token="xoxb-test", base_url=emu.api_url)
 
-Standalone: `python -m tests.emulators.slack --port 8001` (bot token `xoxb-test`, team `T0001`).
+Standalone: `python -m emulators.slack --port 8001` (bot token `xoxb-test`, team `T0001`).
 
 Modules: `blockkit` (Block Kit validation), `models` (errors, parameters, records), `state` (SlackState) with
 `recording` (its calls record and faults), `methods` (the method handlers), `api` (the `/api/` endpoint),
 `control` (the other routes), `server` (SlackEmulator, `build_app`, `main`).
 """
 
-from tests.emulators.slack.api import STATE_KEY
-from tests.emulators.slack.blockkit import validate_blocks, validate_view
-from tests.emulators.slack.methods import METHOD_SCOPES, METHODS
-from tests.emulators.slack.models import JSON, ApiError
-from tests.emulators.slack.server import SlackEmulator, build_app, main
-from tests.emulators.slack.state import DEFAULT_BOT_SCOPES, SlackState
+from emulators.slack.api import STATE_KEY
+from emulators.slack.blockkit import validate_blocks, validate_view
+from emulators.slack.methods import METHOD_SCOPES, METHODS
+from emulators.slack.models import JSON, ApiError
+from emulators.slack.server import SlackEmulator, build_app, main
+from emulators.slack.state import DEFAULT_BOT_SCOPES, SlackState
 
 __all__ = [
     "DEFAULT_BOT_SCOPES",

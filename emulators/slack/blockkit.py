@@ -8,7 +8,7 @@ import secrets
 import string
 from typing import Any
 
-from tests.emulators.slack.models import JSON
+from emulators.slack.models import JSON
 
 
 def _too_long(errs: list[str], value: Any, limit: int, pointer: str) -> None:

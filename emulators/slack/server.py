@@ -6,10 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulators._server import BackgroundServer, run_standalone
-from tests.emulators.slack.api import STATE_KEY, api_handler
-from tests.emulators.slack.control import add_routes
-from tests.emulators.slack.state import SlackState
+from emulators._server import BackgroundServer, run_standalone
+from emulators.slack.api import STATE_KEY, api_handler
+from emulators.slack.control import add_routes
+from emulators.slack.state import SlackState
 
 
 def build_app(state: SlackState | None = None) -> web.Application:
@@ -88,5 +88,5 @@ class SlackEmulator:
 
 
 def main() -> None:
-    """`python -m tests.emulators.slack --port N` (bot token `xoxb-test`, team `T0001`)."""
+    """`python -m emulators.slack --port N` (bot token `xoxb-test`, team `T0001`)."""
     run_standalone(build_app, "Slack Web API emulator")

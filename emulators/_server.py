@@ -59,7 +59,7 @@ class BackgroundServer:
 
 
 def run_standalone(build_app: Callable[[], web.Application], description: str) -> None:
-    """`python -m tests.emulators.<name> --port N`: serve until interrupted."""
+    """`python -m emulators.<name> --port N`: serve until interrupted."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

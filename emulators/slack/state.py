@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.emulators.slack.blockkit import validate_blocks, with_block_ids
-from tests.emulators.slack.models import JSON, LinkShare, OAuthCode, ResponseUrl, Team, TokenInfo
-from tests.emulators.slack.recording import TrafficLog
-from tests.emulators.slack_socket import SocketMode
+from emulators.slack.blockkit import validate_blocks, with_block_ids
+from emulators.slack.models import JSON, LinkShare, OAuthCode, ResponseUrl, Team, TokenInfo
+from emulators.slack.recording import TrafficLog
+from emulators.slack_socket import SocketMode
 
 # The bot scopes of the reference manifest (§7), plus channels:join (conversations.join needs it), im:write and
 # bookmarks:read. The default token carries them all; the bot's tests use manifest.yaml's scopes instead.
