@@ -963,6 +963,8 @@ def build_app(state: MeetState | None = None) -> web.Application:
             request[USER_KEY] = reply.user
         if reply.location:
             return web.Response(status=reply.status, headers={"Location": reply.location, **reply.headers})
+        if reply.html is not None:
+            return web.Response(status=reply.status, text=reply.html, content_type="text/html")
         headers = {"Cache-Control": "no-store", **reply.headers}
         return _json_response(reply.status, reply.body, headers)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import threading
@@ -157,6 +158,7 @@ class OAuthReply:
     location: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     user: str | None = None  # the user the call acted for, for the call log
+    html: str | None = None  # a page for a person (the consent screen), instead of JSON
 
 
 def _oauth_error(status: int, error: str, description: str, **headers: str) -> OAuthReply:
@@ -184,8 +186,12 @@ class OAuthState:
         revoke_access_token_revokes_refresh: bool = True,
         # unverified: extra query parameters Google adds to the redirect ("may add authuser, prompt, hd").
         extra_redirect_params: Mapping[str, str] | None = None,
+        # emulator presentation, not Google's behaviour: authorize shows a consent page with Allow and Deny (for
+        # people, in the sandbox) instead of consenting at once (for tests).
+        consent_page: bool = False,
     ) -> None:
         self._lock = threading.RLock()
+        self.consent_page = consent_page
         self.default_user = default_user
         self.access_token_lifetime = access_token_lifetime
         self.code_lifetime = code_lifetime
@@ -427,9 +433,14 @@ class OAuthState:
             if challenge is not None and method != "S256" and not (method == "plain" and self.allow_plain_pkce):
                 return _oauth_error(400, "invalid_request", f"Invalid code_challenge_method: {method!r}")
             consent = self._consent
-            if consent.deny:
+            decision = params.get("consent") if self.consent_page else "allow"
+            chosen = params.get("account") if self.consent_page else None
+            email = chosen or consent.user or params.get("login_hint") or self.default_user
+            if decision not in ("allow", "deny"):
+                return OAuthReply(200, html=consent_page_html(params, self._user(email).email, requested,
+                                                              sorted(self._users)))
+            if consent.deny or decision == "deny":
                 return redirect(error="access_denied")
-            email = consent.user or params.get("login_hint") or self.default_user
             user = self._user(email).email
             granted = [s for s in requested if consent.granted_scopes is None or s in consent.granted_scopes]
             key = (user, client.client_id)
@@ -632,3 +643,28 @@ class OAuthState:
         if USERINFO_PROFILE in found.scopes:
             body.update(name=user.display_name, given_name=user.display_name.split(" ")[0])
         return OAuthReply(200, body, user=user.email)
+
+
+def consent_page_html(params: Mapping[str, str], email: str, scopes: Iterable[str], accounts: Iterable[str]) -> str:
+    """Google's consent screen, reduced to what a person decides: which account, Allow or Deny. Both buttons
+    re-send the authorization request with `consent` (and `account`) added."""
+    esc = html.escape
+    kept = "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in params.items()
+                   if k not in ("consent", "account"))
+    choices = "".join(f'<option{" selected" if a == email else ""}>{esc(a)}</option>'
+                      for a in dict.fromkeys([email, *accounts]))
+    wanted = "".join(f"<li>{esc(s.removeprefix(SCOPE_BASE))}</li>" for s in scopes)
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Sign in - Google Accounts</title>
+<style>body{{font-family:Roboto,Arial,sans-serif;background:#f0f4f9;display:flex;justify-content:center;margin:0}}
+main{{background:#fff;border-radius:28px;padding:36px 40px;margin-top:64px;width:440px}}
+h1{{font-weight:400;font-size:28px;margin:8px 0}} .g{{font-size:22px;color:#4285f4;font-weight:500}}
+select{{font-size:15px;padding:6px;width:100%;margin:12px 0}} li{{margin:4px 0;color:#444}}
+.row{{display:flex;justify-content:flex-end;gap:12px;margin-top:28px}}
+button{{border:0;border-radius:20px;padding:10px 24px;font-size:14px;cursor:pointer}}
+#deny{{background:none;color:#0b57d0}} #allow{{background:#0b57d0;color:#fff}}</style></head>
+<body><main><div class="g">Google</div><h1>meetbot wants to access your Google Account</h1>
+<form method="get" id="consent-form">{kept}<label>Account <select name="account" id="account">{choices}</select>
+</label><p>This will allow meetbot to:</p><ul>{wanted}</ul>
+<div class="row"><button id="deny" name="consent" value="deny">Deny</button>
+<button id="allow" name="consent" value="allow">Allow</button></div></form>
+<p style="color:#666;font-size:12px">Emulated consent screen (emulators/meet_oauth.py).</p></main></body></html>"""
