@@ -39,6 +39,7 @@ from emulators._server import BackgroundServer, run_standalone
 from emulators.meet_models import (
     ACCESS_TYPE,
     CANONICAL,
+    MEMBER,
     METHOD_PARAMS,
     METHODS,
     PARTICIPANT_FILTER_FIELDS,
@@ -49,6 +50,7 @@ from emulators.meet_models import (
     ApiError,
     Caller,
     Fault,
+    Member,
     Participant,
     Record,
     Space,
@@ -108,6 +110,7 @@ RUNTIME_OPTIONS = (
     "output_only_mask_paths",
     "end_when_empty",
     "reassign_code_on_expiry",
+    *("member_limit", "member_reads", "refused_member_emails"),  # spaces.members (MeetState members section)
     # OAuthState's
     "refresh_token_requires_prompt_consent",
     "revoke_access_token_revokes_refresh",
@@ -124,6 +127,16 @@ _BOOL_OPTIONS = frozenset(
         "revoke_access_token_revokes_refresh",
     }
 )
+# spaces.members options (all unverified, §13): name → (check, what a valid value is).
+_MEMBER_OPTION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    # the per-space member limit Google doesn't document (the Meet UI allows 25 co-hosts); 0 = no limit
+    "member_limit": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    # who may list/get a space's members: only its owner, or anyone who can reach the space
+    "member_reads": (lambda v: v in ("owner", "anyone"), "'owner' or 'anyone'"),
+    # fnmatch patterns of emails Google refuses as members (e.g. accounts it can't invite)
+    "refused_member_emails": (
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of email patterns"),
+}
 STATE_KEY: web.AppKey[MeetState] = web.AppKey("meet_state")  # the MeetState behind an app
 BODY_KEY: web.RequestKey[Any] = web.RequestKey("body")  # parsed request body (JSON, form dict, raw text or None)
 USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call acted for, for the call log
@@ -191,10 +204,13 @@ class MeetState(OAuthState):
         anonymous_user: str | None = None,
         **oauth_options: Any,
     ) -> None:
+        member_options = {k: oauth_options.pop(k) for k in _MEMBER_OPTION_CHECKS if k in oauth_options}
         super().__init__(**oauth_options)
+        self.member_limit, self.member_reads, self.refused_member_emails = 0, "owner", []
         self._default_config = copy.deepcopy(dict(default_config or {}))
         options = _checked_options(
             {
+                **member_options,
                 "default_access_type": default_access_type,
                 "non_owner_status": non_owner_status,
                 "alias_write_status": alias_write_status,
@@ -216,6 +232,11 @@ class MeetState(OAuthState):
         self.anonymous_user = anonymous_user
         self._constructed_options = self.options()  # what reset() restores
         self._reset_meet()
+
+    # spaces.members run-time options (unverified, §13): see `_MEMBER_OPTION_CHECKS`; set in `_reset_members`.
+    member_limit: int
+    member_reads: str
+    refused_member_emails: list[str]
 
     # -- run-time options ----------------------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
@@ -247,6 +268,8 @@ class MeetState(OAuthState):
         self._calls: list[dict[str, Any]] = []
         self.latency = 0.0
         self._last_time = datetime.fromtimestamp(0, UTC)
+        self._members: dict[str, dict[str, Member]] = {}  # space id → member id → member
+        self._admissions: dict[str, str] = {}  # participant name → "admitted" | "knocked" (its latest join)
 
     def reset(self) -> None:
         """Forget everything: spaces, records, users, tokens, clients, faults, calls, latency, clock offset; options
@@ -379,7 +402,9 @@ class MeetState(OAuthState):
             elif participant.latest_end is None:
                 raise ValueError(f"{key} is already in the conference")
             participant.latest_end = None
-            return f"conferenceRecords/{record.id}/participants/{participant.id}"
+            name = f"conferenceRecords/{record.id}/participants/{participant.id}"
+            self._admissions[name] = self._admission(found, kind, key)
+            return name
 
     def _identity(self, user: str | None, anonymous: str | None, phone: str | None) -> tuple[str, str, str, str | None]:
         if sum(x is not None for x in (user, anonymous, phone)) != 1:
@@ -711,6 +736,118 @@ class MeetState(OAuthState):
                 out["totalSize"] = len(people)
             return out
 
+    # -- spaces.members (§2.3, §3, §13) ----------------------------------------------------------------------------
+    def members(self, space: str) -> list[dict[str, Any]]:
+        """A space's members for assertions: {name, email, role (enum name), user}, oldest first."""
+        with self._lock:
+            found = self._space_or_raise(space)
+            return [self._member_json(found, m, enum_ints=False) for m in self._sorted_members(found)]
+
+    def admission(self, participant: str) -> str | None:
+        """How a participant's latest join went: "admitted" (no knock) or "knocked" (waited for a host)."""
+        with self._lock:
+            return self._admissions.get(participant)
+
+    def _admission(self, space: Space, kind: str, key: str) -> str:
+        """Members and the owner join without knocking; everyone else as the access type says (§2.2). Knocking
+        people are still let in (as a host admitting them would): only the record differs."""
+        if kind == "signedin" and (key == space.owner or self._member_by_email(space, key) is not None):
+            return "admitted"
+        access = ACCESS_TYPE.names[space.config["accessType"]]
+        if access == "OPEN":
+            return "admitted"
+        same_org = kind == "signedin" and key.rpartition("@")[2] == space.owner.rpartition("@")[2]
+        if access == "TRUSTED" and (same_org or kind == "phone"):
+            return "admitted"
+        return "knocked"
+
+    def _member_by_email(self, space: Space, email: str) -> Member | None:
+        wanted = email.strip().lower()
+        return next((m for m in self._members.get(space.id, {}).values() if m.email.lower() == wanted), None)
+
+    def _sorted_members(self, space: Space) -> list[Member]:
+        return sorted(self._members.get(space.id, {}).values(), key=lambda m: m.seq)
+
+    def _member_json(self, space: Space, member: Member, enum_ints: bool) -> dict[str, Any]:
+        data = {"name": f"spaces/{space.id}/members/{member.id}", "email": member.email, "role": member.role,
+                "user": member.user_id or ""}
+        return emit_message(MEMBER, data, enum_ints)
+
+    def api_members(self, caller: Caller, route: str, ident: str, body: Any, query: Mapping[str, str]
+                    ) -> dict[str, Any]:
+        space_ref, _, member_id = ident.partition("/")
+        verb = route.rpartition(".")[2]
+        with self._lock:
+            if verb in ("create", "patch", "delete"):
+                space = self._owned_space(caller, space_ref)  # only the owner changes members (§4.2)
+            else:
+                space = self._visible_space(caller, space_ref)
+                if self.member_reads == "owner" and space.owner != caller.user:
+                    # unverified: whether non-owners may read a space's members
+                    raise ApiError(self.non_owner_status, "The caller does not have permission")
+            if verb == "create":
+                return self._create_member(caller, space, body)
+            if verb == "list":
+                size = parse_page_size(query.get("pageSize"), 250, 500)
+                digest = query_digest("members", space.id, caller.user)
+                page, token = paginate(self._sorted_members(space), _member_order, size, query.get("pageToken"),
+                                       digest)
+                return _list_body("members", [self._member_json(space, m, caller.enum_ints) for m in page], token)
+            member = self._members.get(space.id, {}).get(member_id)
+            if member is None:
+                raise ApiError(404)
+            if verb == "delete":
+                del self._members[space.id][member_id]
+                return {}
+            if verb == "patch":
+                self._patch_member(member, body, query.get("updateMask"))
+            return self._member_json(space, member, caller.enum_ints)
+
+    def _create_member(self, caller: Caller, space: Space, body: Any) -> dict[str, Any]:
+        parsed = parse_message(MEMBER, body, "member")
+        email = parsed.get("email", "").strip()
+        if parsed.get("user") and email:
+            raise invalid_argument("Only one of member.email and member.user may be set.", "member")
+        if not email:
+            raise invalid_argument("member.email is required.", "member.email")
+        if "@" not in email:
+            raise invalid_argument(f"Invalid email address: {email}", "member.email")
+        if any(fnmatch.fnmatchcase(email.lower(), p.lower()) for p in self.refused_member_emails):
+            # unverified (a guess): how Google refuses an email it won't make a member (external, unknown)
+            raise invalid_argument(f"The email {email} can't be added as a member of this meeting space.",
+                                   "member.email")
+        if self._member_by_email(space, email) is not None:
+            raise ApiError(409, "Member already exists in this meeting space.", code_name="ALREADY_EXISTS")
+        taken = self._members.setdefault(space.id, {})
+        if self.member_limit and len(taken) >= self.member_limit:
+            # unverified (a guess): the limit is undocumented; FAILED_PRECONDITION is how Google answers most
+            # "this resource is full" cases, with an ErrorInfo reason naming it.
+            raise ApiError(
+                400,
+                "The meeting space has reached its maximum number of members.",
+                code_name="FAILED_PRECONDITION",
+                details=[error_info("MEMBER_LIMIT_EXCEEDED", {"limit": str(self.member_limit)}, "meet.googleapis.com")],
+            )
+        known = self._users.get(email.lower())
+        seq = max((m.seq for m in taken.values()), default=0) + 1
+        member = Member(self._new_id(taken), email, parsed.get("role", 0), known.id if known else None,
+                        seq)
+        taken[member.id] = member
+        return self._member_json(space, member, caller.enum_ints)
+
+    def _patch_member(self, member: Member, body: Any, raw_mask: str | None) -> None:
+        parsed = parse_message(MEMBER, body, "member")
+        paths = [to_camel(p.strip()) for p in (raw_mask or "").split(",") if p.strip()] or ["role"]
+        for path in paths:
+            if path not in ("role", "*"):
+                raise invalid_argument(f'Invalid update_mask provided: "{path}" can\'t be updated.', "update_mask")
+        member.role = parsed.get("role", 0)
+
+
+def _member_order(member: Member) -> tuple[str, str]:
+    """`paginate` sorts descending: invert the sequence so members come oldest first."""
+    return (f"{10**12 - member.seq:013d}", member.id)
+
 
 def _checked_options(options: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Validate run-time option values (TypeError: unknown name; ValueError: bad value) and map the deprecated
@@ -765,6 +902,10 @@ def _check_option(name: str, value: Any) -> None:
     elif name in _BOOL_OPTIONS:
         if not isinstance(value, bool):
             raise bad("true or false")
+    elif name in _MEMBER_OPTION_CHECKS:
+        check, expected = _MEMBER_OPTION_CHECKS[name]
+        if not check(value):
+            raise bad(expected)
     elif name == "extra_redirect_params":
         if not (
             isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
@@ -954,6 +1095,8 @@ def build_app(state: MeetState | None = None) -> web.Application:
                 return _json_response(200, state.api_list_records(caller, params))
             if route == "conferenceRecords.get":
                 return _json_response(200, state.api_get_record(caller, ident))
+            if route.startswith("spaces.members."):
+                return _json_response(200, state.api_members(caller, route, ident, body, params))
             return _json_response(200, state.api_list_participants(caller, ident, params))
         except ApiError as exc:
             return _error_response(exc)
@@ -1022,6 +1165,10 @@ async def _plain_errors(
 # Control API: /_emulator/*
 
 
+def _joined(state: MeetState, participant: str) -> dict[str, Any]:
+    return {"participant": participant, "admission": state.admission(participant)}
+
+
 def _iter_scopes(scopes: Iterable[str] | str) -> list[str]:
     return scopes.split() if isinstance(scopes, str) else list(scopes)
 
@@ -1061,7 +1208,8 @@ def _add_controls(app: web.Application, state: MeetState) -> None:
             },
         ),
         ("POST", "expire", lambda d: state.expire_token(d["token"])),
-        ("POST", "join", lambda d: {"participant": state.join(ref(d), **who(d))}),
+        ("POST", "join", lambda d: _joined(state, state.join(ref(d), **who(d)))),
+        ("GET", "members", lambda d: {"members": state.members(ref(d))}),
         ("POST", "leave", lambda d: state.leave(ref(d), **who(d))),
         ("POST", "end", lambda d: {"conferenceRecord": state.end_conference(ref(d))}),
         (

@@ -636,12 +636,20 @@ METHODS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({CREATED, READONLY}),
         "google.apps.meet.v2.ConferenceRecordsService.ListParticipants",
     ),
+    # spaces.members (§3, §13): writes need the created scope; reads accept created or readonly.
+    "spaces.members.create": (frozenset({CREATED}), "google.apps.meet.v2.SpacesService.CreateMember"),
+    "spaces.members.get": (frozenset({CREATED, READONLY}), "google.apps.meet.v2.SpacesService.GetMember"),
+    "spaces.members.list": (frozenset({CREATED, READONLY}), "google.apps.meet.v2.SpacesService.ListMembers"),
+    "spaces.members.patch": (frozenset({CREATED}), "google.apps.meet.v2.SpacesService.UpdateMember"),
+    "spaces.members.delete": (frozenset({CREATED}), "google.apps.meet.v2.SpacesService.DeleteMember"),
 }
 # query parameters each method binds (camelCase; snake_case accepted too), besides the system parameters
 METHOD_PARAMS: dict[str, frozenset[str]] = {
     "spaces.patch": frozenset({"updateMask"}),
     "conferenceRecords.list": frozenset({"pageSize", "pageToken", "filter"}),
     "participants.list": frozenset({"pageSize", "pageToken", "filter"}),
+    "spaces.members.list": frozenset({"pageSize", "pageToken"}),
+    "spaces.members.patch": frozenset({"updateMask"}),
 }
 SYSTEM_PARAMS = frozenset(  # accepted by every Google API (§1); `$`-prefixed spellings arrive without the `$`
     {"alt", "fields", "prettyPrint", "key", "quotaUser", ".xgafv", "access_token", "oauth_token", "callback"}
@@ -674,6 +682,10 @@ def meet_route(method: str, raw_path: str) -> tuple[str, str] | None:
             return "spaces.get", ident
         case ["spaces", ident] if method == "PATCH":
             return "spaces.patch", ident
+        case ["spaces", ident, "members"] if method in ("POST", "GET"):
+            return ("spaces.members.create" if method == "POST" else "spaces.members.list"), ident
+        case ["spaces", ident, "members", member] if method in MEMBER_VERBS:
+            return MEMBER_VERBS[method], f"{ident}/{member}"
         case ["conferenceRecords"] if method == "GET":
             return "conferenceRecords.list", ""
         case ["conferenceRecords", ident] if method == "GET":
@@ -732,3 +744,24 @@ class Caller:
     client_id: str
     enum_ints: bool
     created_only: bool  # `meetings.space.created` is the only scope that grants this method
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Members (spaces.members, §2.3, §13)
+
+MEMBER_VERBS = {"GET": "spaces.members.get", "PATCH": "spaces.members.patch", "DELETE": "spaces.members.delete"}
+ROLE = EnumType("google.apps.meet.v2.Member.Role", ("ROLE_UNSPECIFIED", "COHOST"))
+MEMBER = MessageType(
+    "google.apps.meet.v2.Member",
+    {"name": STRING, "email": STRING, "role": ROLE, "user": STRING},
+    output_only=frozenset({"name"}),
+)
+
+
+@dataclass
+class Member:
+    id: str
+    email: str  # as given on create; compared case-insensitively
+    role: int  # ROLE value
+    user_id: str | None  # `users/{id}` when the email is a Google account the emulator knows
+    seq: int = 0  # creation order: lists answer oldest first

@@ -172,3 +172,29 @@ def test_conference_records_and_participants(emu: MeetEmulator) -> None:
         records.get_conference_record(name="conferenceRecords/nope")
     with pytest.raises(exceptions.Forbidden):
         records_client(emu, "carol@example.com", ("meetings.space.readonly",)).get_conference_record(name=live[0].name)
+
+
+def test_member_calls(emu: MeetEmulator) -> None:
+    """create/get/list (paged)/update/delete members, as google-apps-meet 0.5.2 sends them."""
+    client = spaces_client(emu)
+    space = client.create_space(request={})
+    cohost = client.create_member(parent=space.name, member=meet_v2.Member(email=BOB, role=meet_v2.Member.Role.COHOST))
+    assert cohost.name.startswith(f"{space.name}/members/") and cohost.role == meet_v2.Member.Role.COHOST
+    for i in range(4):
+        client.create_member(parent=space.name, member=meet_v2.Member(email=f"p{i}@example.com"))
+    listed = list(client.list_members(request={"parent": space.name, "page_size": 2}))
+    assert [m.email for m in listed] == [BOB] + [f"p{i}@example.com" for i in range(4)]
+    assert len(emu.state.calls_to("spaces.members.list")) == 3  # the pager followed nextPageToken
+    assert client.get_member(name=cohost.name).email == BOB
+    plain = client.update_member(member=meet_v2.Member(name=listed[1].name, role=meet_v2.Member.Role.COHOST),
+                                 update_mask=field_mask_pb2.FieldMask(paths=["role"]))
+    assert plain.role == meet_v2.Member.Role.COHOST
+    client.delete_member(name=cohost.name)
+    with pytest.raises(exceptions.NotFound):
+        client.get_member(name=cohost.name)
+    with pytest.raises(exceptions.Conflict):
+        client.create_member(parent=space.name, member=meet_v2.Member(email="p0@example.com"))
+    with pytest.raises(exceptions.BadRequest):
+        client.create_member(parent=space.name, member=meet_v2.Member(role=meet_v2.Member.Role.COHOST))
+    with pytest.raises(exceptions.Forbidden):
+        spaces_client(emu, BOB).create_member(parent=space.name, member=meet_v2.Member(email=BOB))
