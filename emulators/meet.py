@@ -36,6 +36,8 @@ from typing import Any
 from aiohttp import web
 
 from emulators._server import BackgroundServer, run_standalone
+from emulators.meet_live import LIVE_METHODS, LIVE_PARAMS, LiveMeet
+from emulators.meet_live import route as any_route
 from emulators.meet_models import (
     ACCESS_TYPE,
     CANONICAL,
@@ -62,7 +64,6 @@ from emulators.meet_models import (
     fmt_time,
     invalid_argument,
     matches,
-    meet_route,
     paginate,
     parse_filter,
     parse_message,
@@ -78,6 +79,8 @@ from emulators.meet_oauth import CREATED, READONLY, SETTINGS, OAuthReply, OAuthS
 __all__ = ["NON_OWNER_CONFIG_MODES", "RUNTIME_OPTIONS", "MeetEmulator", "MeetState", "build_app"]
 
 MEET_URI = "https://meet.google.com/"
+METHODS.update(LIVE_METHODS)  # participant sessions and artifacts: emulators/meet_live.py
+METHOD_PARAMS.update(LIVE_PARAMS)
 _ALNUM = string.ascii_letters + string.digits
 
 OAUTH_ROUTES = {
@@ -146,7 +149,7 @@ USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call 
 # State
 
 
-class MeetState(OAuthState):
+class MeetState(LiveMeet, OAuthState):
     """Everything the emulator knows; every public method is thread-safe (tests call them from any thread)."""
 
     # Run-time options (RUNTIME_OPTIONS; the constructor documents them), set by `_apply_options`.
@@ -270,6 +273,7 @@ class MeetState(OAuthState):
         self._last_time = datetime.fromtimestamp(0, UTC)
         self._members: dict[str, dict[str, Member]] = {}  # space id → member id → member
         self._admissions: dict[str, str] = {}  # participant name → "admitted" | "knocked" (its latest join)
+        self._reset_live()
 
     def reset(self) -> None:
         """Forget everything: spaces, records, users, tokens, clients, faults, calls, latency, clock offset; options
@@ -353,6 +357,11 @@ class MeetState(OAuthState):
         with self._lock:
             return self._raw(self._space_or_raise(name_or_code))
 
+    def spaces(self) -> list[dict[str, Any]]:
+        """Every space, oldest first, as `space` shows it (for the sandbox's Meet panel)."""
+        with self._lock:
+            return [self._raw(space) for space in self._spaces.values()]
+
     def _raw(self, space: Space) -> dict[str, Any]:
         return {
             "name": f"spaces/{space.id}",
@@ -389,7 +398,8 @@ class MeetState(OAuthState):
             found = self._space_or_raise(space)
             kind, key, display, user_id = self._identity(user, anonymous, phone)
             now = self._now()
-            if found.active is None:
+            started = found.active is None
+            if started:
                 record = Record(self._new_id(self._records, 16), found.id, now)
                 self._records[record.id] = record
                 found.records.append(record.id)
@@ -402,6 +412,7 @@ class MeetState(OAuthState):
             elif participant.latest_end is None:
                 raise ValueError(f"{key} is already in the conference")
             participant.latest_end = None
+            self._live_joined(record, participant, started, now)
             name = f"conferenceRecords/{record.id}/participants/{participant.id}"
             self._admissions[name] = self._admission(found, kind, key)
             return name
@@ -433,6 +444,7 @@ class MeetState(OAuthState):
             if participant is None or participant.latest_end is not None:
                 raise ValueError(f"{key} is not in the conference")
             participant.latest_end = self._now()
+            self._live_left(record, participant, participant.latest_end)
             if self.end_when_empty and all(p.latest_end for p in record.participants.values()):
                 self._end(found)
 
@@ -452,6 +464,7 @@ class MeetState(OAuthState):
         record.end = now
         record.expire = now + timedelta(seconds=self.record_ttl_seconds)
         space.active = None
+        self._live_ended(record, now)
         return f"conferenceRecords/{record.id}"
 
     # -- test controls: faults and calls -----------------------------------------------------------------------
@@ -948,7 +961,7 @@ def _route_of(request: web.Request) -> str | None:
         return None
     if path in OAUTH_ROUTES:
         return OAUTH_ROUTES[path][1]
-    found = meet_route(request.method, path)
+    found = any_route(request.method, path)
     return found[0] if found else "unknown"
 
 
@@ -1060,7 +1073,7 @@ def build_app(state: MeetState | None = None) -> web.Application:
         return response
 
     async def meet_api(request: web.Request) -> web.StreamResponse:
-        found = meet_route(request.method, request.rel_url.raw_path)
+        found = any_route(request.method, request.rel_url.raw_path)
         if found is None:
             raise web.HTTPNotFound()
         route, ident = found
@@ -1097,6 +1110,8 @@ def build_app(state: MeetState | None = None) -> web.Application:
                 return _json_response(200, state.api_get_record(caller, ident))
             if route.startswith("spaces.members."):
                 return _json_response(200, state.api_members(caller, route, ident, body, params))
+            if route in LIVE_METHODS:
+                return _json_response(200, state.api_live(caller, route, ident, params))
             return _json_response(200, state.api_list_participants(caller, ident, params))
         except ApiError as exc:
             return _error_response(exc)
@@ -1248,6 +1263,14 @@ def _add_controls(app: web.Application, state: MeetState) -> None:
         ("GET", "user", lambda d: state.user(d["email"])),
         ("GET", "options", lambda d: state.options()),
         ("POST", "options", lambda d: state.configure(**d)),
+        (  # {"space" | "record", "kind": "recording" | "transcript" | "smartNote", "state"?: "STARTED" | ...}
+            "POST",
+            "artifact",
+            lambda d: state.produce_artifact(
+                d["kind"], d.get("space"), d.get("record"), d.get("state", "FILE_GENERATED")
+            ),
+        ),
+        ("POST", "artifact/finish", lambda d: state.finish_artifact(d["name"], d.get("state", "FILE_GENERATED"))),
     ]
     for method, name, fn in routes:
         app.router.add_route(method, f"/_emulator/{name}", control(fn))
