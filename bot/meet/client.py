@@ -29,7 +29,7 @@ from bot.meet.errors import (
     error_from_response,
 )
 from bot.meet.masks import iter_set_paths, update_mask
-from bot.meet.models import ConferenceRecord, Participant, Space, SpaceConfig
+from bot.meet.models import ConferenceRecord, Member, MemberRole, Participant, Space, SpaceConfig
 from bot.meet.retry import DEFAULT_RETRY, RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "Credential", "MeetClient", "TokenProvider", "build_http_client"]
@@ -52,6 +52,7 @@ _SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
 _SPACE_NAME = re.compile(rf"spaces/{_SEGMENT}")
 _CODE_ALIAS = re.compile(r"spaces/[a-z]+-[a-z]+-[a-z]+", re.ASCII | re.IGNORECASE)
 _RECORD_NAME = re.compile(rf"conferenceRecords/{_SEGMENT}")
+_MEMBER_NAME = re.compile(rf"spaces/{_SEGMENT}/members/{_SEGMENT}")
 _RETRYABLE = (RateLimited, Unavailable, MeetTransportError)
 # Printable ASCII without spaces: anything else would make httpx fail with an error that quotes the header.
 _TOKEN = re.compile(r"[!-~]+", re.ASCII)
@@ -88,7 +89,7 @@ def build_http_client(
 
 
 class MeetClient:
-    """spaces.create/get/patch/endActiveConference, conferenceRecords.list/get, participants.list."""
+    """spaces.create/get/patch/endActiveConference, spaces.members.*, conferenceRecords.list/get, participants.list."""
 
     __slots__ = ("_http", "_retry", "_v2")
 
@@ -197,6 +198,42 @@ class MeetClient:
             limit,
             Participant.from_json,
         )
+
+    # --- space members ----------------------------------------------------------------------------------------
+    # Writes are never retried here: the caller retries as a whole, and a repeat answers 409 (create) or 404
+    # (delete), which the caller reads as "already done".
+
+    async def add_member(self, token: Credential, space_name: str, email: str,
+                         role: MemberRole = MemberRole.ROLE_UNSPECIFIED) -> Member:
+        """spaces.members.create. `space_name` is `spaces/{id}` (no code alias). 409 → AlreadyExists."""
+        _check_space_id(space_name)
+        body: dict[str, Any] = {"email": email}
+        if role is not MemberRole.ROLE_UNSPECIFIED:
+            body["role"] = role.name
+        data = await self._send("POST", f"{self._v2}{space_name}/members", "spaces.members.create",
+                                await _headers(token), json=body)
+        return Member.from_json(data)
+
+    async def get_member(self, token: Credential, member_name: str) -> Member:
+        _check(_MEMBER_NAME, member_name, "spaces/{space}/members/{member}")
+        return Member.from_json(await self._read("spaces.members.get", self._v2 + member_name, await _headers(token)))
+
+    async def list_members(self, token: Credential, space_name: str, page_size: int = 500) -> list[Member]:
+        """Every member of the space, following every page (500 a page, the API's maximum)."""
+        _check_space_id(space_name)
+        return await self._list("spaces.members.list", f"{self._v2}{space_name}/members", "members", token, {},
+                                page_size, None, Member.from_json)
+
+    async def set_member_role(self, token: Credential, member_name: str, role: MemberRole) -> Member:
+        """spaces.members.patch of the role alone (an explicit mask)."""
+        _check(_MEMBER_NAME, member_name, "spaces/{space}/members/{member}")
+        data = await self._send("PATCH", self._v2 + member_name, "spaces.members.patch", await _headers(token),
+                                params={"updateMask": "role"}, json={"role": role.name})
+        return Member.from_json(data)
+
+    async def remove_member(self, token: Credential, member_name: str) -> None:
+        _check(_MEMBER_NAME, member_name, "spaces/{space}/members/{member}")
+        await self._send("DELETE", self._v2 + member_name, "spaces.members.delete", await _headers(token))
 
     # --- plumbing ---------------------------------------------------------------------------------------------
 

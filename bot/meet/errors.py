@@ -16,10 +16,11 @@ Everything this package raises on purpose derives from `MeetError`, so a caller 
         ├── Unauthenticated                        401: token missing, invalid, expired
         ├── PermissionDenied                       403: see .reason, .is_missing_scope
         ├── NotFound                               404
+        ├── AlreadyExists                          409 ALREADY_EXISTS (e.g. a member that is already one)
         ├── RateLimited                            429 RESOURCE_EXHAUSTED, .retry_after
         └── Unavailable                            503 UNAVAILABLE (and a bare 502), .retry_after
 
-Other statuses (409, 500, 504, ...) come out as a plain `MeetApiError`. "Google can't be reached right now" is
+Other statuses (409 ABORTED, 500, 504, ...) come out as a plain `MeetApiError`. "Google can't be reached right now" is
 `(Unavailable, MeetTransportError)`.
 
 No message built here ever contains a credential: errors carry only what Google answered and the operation name.
@@ -35,6 +36,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 __all__ = [
+    "AlreadyExists",
     "FailedPrecondition",
     "InvalidArgument",
     "InvalidMeetingReference",
@@ -165,6 +167,10 @@ class NotFound(MeetApiError):
     pass
 
 
+class AlreadyExists(MeetApiError):
+    pass
+
+
 class RateLimited(MeetApiError):
     pass
 
@@ -181,6 +187,7 @@ _BY_CODE: dict[str, type[MeetApiError]] = {
     "UNAUTHENTICATED": Unauthenticated,
     "PERMISSION_DENIED": PermissionDenied,
     "NOT_FOUND": NotFound,
+    "ALREADY_EXISTS": AlreadyExists,
     "RESOURCE_EXHAUSTED": RateLimited,
     "UNAVAILABLE": Unavailable,
 }

@@ -27,6 +27,8 @@ __all__ = [
     "ConferenceRecord",
     "DefaultJoinAsViewerType",
     "EntryPointAccess",
+    "Member",
+    "MemberRole",
     "Moderation",
     "ModerationRestrictions",
     "Participant",
@@ -381,4 +383,37 @@ class Participant:
             user=_str(who, "user") if who is not None and kind is ParticipantKind.SIGNED_IN else None,
             earliest_start_time=parse_timestamp(data.get("earliestStartTime")),
             latest_end_time=parse_timestamp(data.get("latestEndTime")),
+        )
+
+
+# --- space members (spaces.members) ---------------------------------------------------------------------------
+
+
+class MemberRole(enum.Enum):
+    """ROLE_UNSPECIFIED: an ordinary member (joins without knocking); COHOST: co-manages the call."""
+
+    ROLE_UNSPECIFIED = 0
+    COHOST = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member of a space: `name` is `spaces/{space}/members/{member}`."""
+
+    name: str
+    email: str | None = None
+    role: MemberRole = MemberRole.ROLE_UNSPECIFIED
+    user: str | None = None  # `users/{id}` when Google knows the email as an account
+
+    @property
+    def is_cohost(self) -> bool:
+        return self.role is MemberRole.COHOST
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Member:
+        return cls(
+            name=_str(data, "name") or "",
+            email=_str(data, "email"),
+            role=_enum(MemberRole, data.get("role")) or MemberRole.ROLE_UNSPECIFIED,
+            user=_str(data, "user"),
         )
