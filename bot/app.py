@@ -68,7 +68,6 @@ class Services:
     clients: SlackClients
     installations: RedisInstallationStore | None
     home: HomeHandlers
-    deliveries: Deliveries
     jobs: JobQueue
     meeting_handlers: MeetingHandlers
     start_job: StartJob
@@ -167,7 +166,6 @@ async def open_services(settings: Settings) -> Services:
         clients=clients,
         installations=installations,
         home=home,
-        deliveries=deliveries,
         jobs=jobs,
         meeting_handlers=meeting_handlers,
         start_job=start_job,
@@ -235,7 +233,6 @@ def build_bolt_app(services: Services) -> AsyncApp:
     register(
         app,
         SlackDeps(
-            deliveries=services.deliveries,
             tasks=services.tasks,
             meeting_handlers=services.meeting_handlers,
             accounts=services.account_handlers,
@@ -244,6 +241,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
             home=services.home,
             start=services.start_job,
             jobs=services.jobs,
+            progress=services.start_job.progress,
             clients=services.clients,
             session=services.slack_session,
             installations=services.installations,

@@ -165,3 +165,53 @@ async def test_an_end_click_is_durable(
     told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
     assert "Ended the call" in told or "no live call" in told, told
     assert not meet_emulator.state.space(space["name"]).get("activeConference")
+
+
+async def test_a_status_for_me_click_is_durable(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    """Any click other than End goes through the same durable payload job: acknowledged, the bot killed before
+    Google answered, the restarted bot still answers the clicker."""
+    from tests.support.flows import block_action
+
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
+    meet_emulator.state.inject_fault("spaces.get", status=0, delay=1.5)
+    name = "status-click-durable"
+    url = slack_emulator.response_url(name, channel="C0GENERAL", user=ALICE[0])
+    response = await bot.post(block_action("meet_status_me", space["meetingCode"], user_id=ALICE[0],
+                                           channel="C0GENERAL", message_ts="1.3", response_url=url))
+    assert response.status_code == 200
+    await asyncio.sleep(0.4)
+    bot.kill()
+    start_bot()
+    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
+    await asyncio.sleep(0.5)
+    posts = slack_emulator.state.response_posts(name)
+    assert len(posts) == 1, "answered once"
+    assert space["meetingCode"] in all_text(posts[0]["body"])
+
+
+async def test_an_event_is_durable_and_its_retries_run_once(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+) -> None:
+    """link_shared, acknowledged, the bot killed before Google answered: the restarted bot unfurls it; Slack's
+    retry of the same event_id, delivered to the new process too, adds nothing."""
+    import json
+
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
+    meet_emulator.state.inject_fault("spaces.get", status=0, delay=1.5)
+    event = slack_emulator.state.share_links([space["meetingUri"]], channel="C0GENERAL", user=ALICE[0])
+    envelope = json.dumps(slack_emulator.state.event_envelope(event))
+    assert (await bot.post((envelope, "application/json"))).status_code == 200
+    await asyncio.sleep(0.4)
+    bot.kill()
+    bot = start_bot()
+    assert (await bot.post((envelope, "application/json"))).status_code == 200  # Slack retries: same event_id
+    await wait_for(lambda: bool(slack_emulator.state.calls_to("chat.unfurl")), RECOVERY)
+    await asyncio.sleep(1.0)
+    (unfurl,) = slack_emulator.state.calls_to("chat.unfurl")
+    assert space["meetingCode"] in json.dumps(unfurl["args"])

@@ -104,7 +104,7 @@ async def test_every_store_operation_works_on_a_cluster(cluster_client: Any) -> 
         await EmailCache(redis, keys).put(team, user, "u@example.com")
         assert await EmailCache(redis, keys).get(team, user) == "u@example.com"
         assert await links.delete(team, user)
-    assert await deliveries.first_event("Ev1") and await SignedDeliveries(redis, keys).first("v0=" + "a" * 64)
+    assert await SignedDeliveries(redis, keys).first("v0=" + "a" * 64)
     assert await claim(redis, "meetbot:{x}:seen", 10)
     await JobProgress(redis, keys).note("job-1", "space", "spaces/x")
     assert await JobProgress(redis, keys).done("job-1") == {"space": "spaces/x"}

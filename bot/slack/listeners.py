@@ -1,8 +1,10 @@
 """Bolt listeners: thin adapters from Slack payloads to the use cases, and from their results to Slack replies.
 
 The app runs with `process_before_response=True`: Bolt answers Slack as soon as the listener returns, with no
-10 ms ack polling. So a listener acks first and hands slow work (Google calls) to the bounded background runner,
-which replies through `respond` (the response_url) or the Web API.
+10 ms ack polling. So a listener queues its slow work (Google calls) as a durable job before it acks: `/meet` under
+COMMAND_JOB, the start of a meeting under StartJob, and every other payload through `queued` (bot/slack/durable.py),
+which stores the body Slack sent and re-dispatches it in whichever process takes the job. The job replies through
+the response_url or the Web API, rebuilt from the payload.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+from slack_bolt.request.async_internals import build_async_context
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
 from bot.core.errors import InvalidSettings, StorageUnavailable
-from bot.core.settings_catalog import parse_assignments
+from bot.core.settings_catalog import SETTINGS, parse_assignments
 from bot.domain import Actor
 from bot.jobs.queue import JobQueue
 from bot.slack import grammar
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.clients import SlackClients
+from bot.slack.durable import DurablePayloads, PayloadWork
 from bot.slack.home import HomeHandlers
 from bot.slack.interaction import Interaction
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
@@ -53,8 +57,7 @@ from bot.slack.views.meeting import (
 )
 from bot.slack.views.room import ACTION_ROOM_NEW
 from bot.slack.views.unfurl import ACTION_STATUS_ME
-from bot.store.dedupe import Deliveries
-from bot.store.errors import is_unavailable
+from bot.store.progress import JobProgress
 
 __all__ = ["SlackDeps", "register"]
 
@@ -66,13 +69,13 @@ STATUS_SHORTCUT = "meet_status_from_message"
 Ack = Callable[..., Awaitable[None]]
 Work = Callable[[], Coroutine[Any, Any, None]]
 Later = Callable[[Work, str], None]  # what to do with the work a command starts after its ack
+Listener = Callable[[Ack, dict[str, Any]], Awaitable[None]]
 COMMAND_JOB = "slack.command"
-END_CLICK_JOB = "slack.end-click"
+SETTINGS_SAVE = "settings-save"
 
 
 @dataclass(frozen=True, slots=True)
 class SlackDeps:
-    deliveries: Deliveries
     tasks: BackgroundTasks
     meeting_handlers: MeetingHandlers
     accounts: AccountHandlers
@@ -81,37 +84,33 @@ class SlackDeps:
     home: HomeHandlers
     start: StartJob
     jobs: JobQueue
+    progress: JobProgress  # which payload jobs already finished
     clients: SlackClients
     session: aiohttp.ClientSession  # for response_urls, when a job answers
     installations: AsyncInstallationStore | None = None  # many-workspace mode
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    listeners = _Listeners(deps)
+    listeners = _Listeners(deps, DurablePayloads(deps.jobs, deps.progress))
+    queued = listeners.queued
     deps.jobs.job(COMMAND_JOB)(listeners.run_command_job)
-    deps.jobs.job(END_CLICK_JOB)(listeners.run_end_click_job)
     app.command("/meet")(listeners.on_meet)
     app.action(ACTION_JOIN)(listeners.on_join)
-    app.action(ACTION_END)(listeners.on_end_click)
-    app.action(ACTION_SETTINGS)(listeners.on_settings_click)
-    app.action(ACTION_RETRY)(listeners.on_retry_click)
-    app.action(ACTION_ROOM_NEW)(listeners.on_room_new_click)
-    app.action(ACTION_DISCONNECT)(listeners.on_disconnect_click)
+    app.action(ACTION_END)(queued("end-click", listeners.end_click))
+    app.action(ACTION_SETTINGS)(queued("settings-click", listeners.settings_click))
+    app.action(ACTION_RETRY)(queued("retry-click", listeners.retry_click))
+    app.action(ACTION_ROOM_NEW)(queued("room-new", listeners.room_new_click))
+    app.action(ACTION_DISCONNECT)(queued("home-disconnect", listeners.disconnect_click))
     app.action(ACTION_CONNECT)(listeners.on_link_click)
-    app.action(ACTION_STATUS_ME)(listeners.on_status_me_click)
+    app.action(ACTION_STATUS_ME)(queued("status-me", listeners.status_me_click))
     app.view(SETTINGS_CALLBACK)(listeners.on_settings_submit)
     app.view(START_CALLBACK)(listeners.on_start_submit)
     app.shortcut(START_SHORTCUT)(listeners.on_start_shortcut)
-    app.shortcut(STATUS_SHORTCUT)(listeners.on_status_shortcut)
-    app.event("link_shared")(listeners.on_link_shared)
-    app.event("app_home_opened")(listeners.on_home_opened)
-    app.event("app_uninstalled")(listeners.on_app_uninstalled)
-    app.event("tokens_revoked")(listeners.on_tokens_revoked)
-
-
-async def _raise(error: BaseException) -> None:
-    """Work that only reports a failure that happened on the ack path."""
-    raise error
+    app.shortcut(STATUS_SHORTCUT)(queued("status-shortcut", listeners.status_shortcut))
+    app.event("link_shared")(queued("unfurl", listeners.link_shared))
+    app.event("app_home_opened")(queued("home-opened", listeners.home_opened))
+    app.event("app_uninstalled")(queued("app-uninstalled", listeners.app_uninstalled))
+    app.event("tokens_revoked")(queued("tokens-revoked", listeners.tokens_revoked))
 
 
 async def _no_reply(**_: Any) -> None:
@@ -119,8 +118,39 @@ async def _no_reply(**_: Any) -> None:
 
 
 class _Listeners:
-    def __init__(self, deps: SlackDeps) -> None:
+    def __init__(self, deps: SlackDeps, payloads: DurablePayloads) -> None:
         self._deps = deps
+        self._payloads = payloads
+        payloads.handles(SETTINGS_SAVE, self.save_settings)
+
+    def queued(self, kind: str, work: PayloadWork) -> Listener:
+        """A listener that makes `work(body)` durable: queued before the ack under Slack's own id for the payload,
+        run by any process. With Redis down it runs here instead, and answers the outage itself."""
+        self._payloads.handles(kind, work)
+
+        async def listener(ack: Ack, body: dict[str, Any]) -> None:
+            try:
+                await self._payloads.enqueue(kind, body)
+            except Exception as error:
+                if not is_expected(error):
+                    raise
+                log.warning("the job queue is unavailable: %s runs in this process", kind)
+                self._deps.tasks.spawn(self._payloads.now(kind, body), name=kind)
+            await ack()
+
+        return listener
+
+    async def _rebuilt(self, body: dict[str, Any]) -> tuple[Interaction, AsyncWebClient, Reply]:
+        """In a job: who clicked where, the workspace's client, and a private reply through the response_url."""
+        where = Interaction.of_payload(body)
+        client = await self._deps.clients.for_tenant(where.actor.tenant)
+        url = where.response_url
+        return where, client, _ephemeral(webhook_reply(url, self._deps.session)) if url else _no_reply
+
+    async def _event(self, body: dict[str, Any]) -> tuple[Actor, dict[str, Any], AsyncWebClient]:
+        event = body.get("event") or {}
+        actor = Interaction.of_event(body, event).actor
+        return actor, event, await self._deps.clients.for_tenant(actor.tenant)
 
     async def _guarded(self, actor: Actor, respond: Reply, work: Coroutine[Any, Any, None], *, name: str,
                        retry_text: str | None = None, response_url: str | None = None) -> None:
@@ -130,18 +160,6 @@ class _Listeners:
             return await self._deps.accounts.connect_prompt(actor, response_url, reason, retry_text)
 
         await answering(work, respond, prompt, name=name)
-
-    def _background(self, actor: Actor, respond: Reply, work: Coroutine[Any, Any, None], *, name: str,
-                    retry_text: str | None = None, response_url: str | None = None) -> None:
-        """Run slow work after the ack, in this process."""
-        self._deps.tasks.spawn(self._guarded(actor, respond, work, name=name, retry_text=retry_text,
-                                             response_url=response_url), name=name)
-
-    def _in_process(self, where: Interaction, respond: Reply, text: str) -> Later:
-        def later(work: Work, name: str) -> None:
-            self._background(where.actor, respond, work(), name=name, retry_text=text, response_url=where.response_url)
-
-        return later
 
     # --- /meet -------------------------------------------------------------------------------------------------
 
@@ -173,14 +191,20 @@ class _Listeners:
         client = await self._deps.clients.for_tenant(where.actor.tenant)
         url = where.response_url
         respond = reliable(webhook_reply(url, self._deps.session)) if url else _no_reply
-        text = str(command.get("text", ""))
+        await self._dispatch_here(str(command.get("text", "")), where, respond, client,
+                                  str(command.get("channel_name") or ""))
+
+    async def _dispatch_here(self, text: str, where: Interaction, respond: Reply, client: AsyncWebClient,
+                             channel_name: str) -> None:
+        """In a job: answer what needs no outside call, then run the work, every failure answered."""
         works: list[tuple[Work, str]] = []
-        immediate = await self._dispatch(grammar.parse(text), text, where, respond, client,
-                                         str(command.get("channel_name") or ""), lambda w, n: works.append((w, n)))
+        immediate = await self._dispatch(grammar.parse(text), text, where, respond, client, channel_name,
+                                         lambda w, n: works.append((w, n)))
         if immediate:
             await respond(**immediate)
         for work, name in works:
-            await self._guarded(where.actor, respond, work(), name=name, retry_text=text, response_url=url)
+            await self._guarded(where.actor, respond, work(), name=name, retry_text=text,
+                                response_url=where.response_url)
 
     async def _dispatch(self, parsed: grammar.Command, text: str, where: Interaction, respond: Reply,
                         client: AsyncWebClient, channel_name: str, later: Later) -> Message | None:
@@ -250,94 +274,70 @@ class _Listeners:
     async def on_join(self, ack: Ack) -> None:
         await ack()  # a link button still sends an action; Slack opens the URL itself
 
-    async def on_end_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
-                           client: AsyncWebClient) -> None:
-        """Durable like the commands: queued before the ack under the click's own id, run by any process."""
-        where = Interaction.of_payload(body)
-        job_id = f"end-{where.actor.tenant.team_id}-{where.actor.user_id}-{action.get('action_ts') or ''}"
-        try:
-            await self._deps.jobs.enqueue(END_CLICK_JOB, {"body": body, "action": action}, job_id)
-        except Exception as error:
-            if not is_expected(error):
-                raise
-            self._background(where.actor, _ephemeral(respond), _raise(error), name="end-click",
-                             response_url=where.response_url)
-        await ack()
+    # Each work below runs in a job (see `queued`), rebuilt from the body Slack sent.
 
-    async def run_end_click_job(self, payload: dict[str, Any]) -> None:
-        body, action = payload["body"], payload["action"]
-        where = Interaction.of_payload(body)
-        client = await self._deps.clients.for_tenant(where.actor.tenant)
-        url = where.response_url
-        ephemeral = _ephemeral(webhook_reply(url, self._deps.session)) if url else _no_reply
-        space_name, label = end_target(str(action.get("value") or ""))
-        work = self._deps.meeting_handlers.end(where.actor, space_name, ephemeral, client, card=where.card,
-                                               label=label)
-        await self._guarded(where.actor, ephemeral, work, name="end-click", response_url=url)
+    async def end_click(self, body: dict[str, Any]) -> None:
+        where, client, reply = await self._rebuilt(body)
+        space_name, label = end_target(_action_value(body))
+        work = self._deps.meeting_handlers.end(where.actor, space_name, reply, client, card=where.card, label=label)
+        await self._guarded(where.actor, reply, work, name="end-click", response_url=where.response_url)
 
-    async def on_settings_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
-                                client: AsyncWebClient) -> None:
-        await ack()
-        where = Interaction.of_payload(body)
-        work = self._deps.meeting_handlers.open_settings(where.actor, str(action.get("value") or ""),
-                                                         where.trigger_id or "", where.channel_id, client)
-        self._background(where.actor, _ephemeral(respond), work, name="settings-click",
-                         response_url=where.response_url)
+    async def settings_click(self, body: dict[str, Any]) -> None:
+        """The modal opens with the click's trigger_id, which Slack honours for 3 s: a first run takes
+        milliseconds to start; a re-run after a crash comes too late to open it and says so."""
+        where, client, reply = await self._rebuilt(body)
+        work = self._deps.meeting_handlers.open_settings(where.actor, _action_value(body), where.trigger_id or "",
+                                                         where.channel_id, client)
+        await self._guarded(where.actor, reply, work, name="settings-click", response_url=where.response_url)
 
-    async def on_retry_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply,
-                             client: AsyncWebClient) -> None:
+    async def retry_click(self, body: dict[str, Any]) -> None:
         """"Try again" after connecting: re-run the command the user typed, as them, where they typed it."""
-        await ack()
-        where = Interaction.of_payload(body)
-        actor, text = where.actor, str(action.get("value") or "")
-        reply = await self._dispatch(grammar.parse(text), text, where, _ephemeral(respond), client, "",
-                                     self._in_process(where, _ephemeral(respond), text))
-        if reply:  # posted after the ack: Bolt answers Slack only once the listener returns
-            ephemeral = _ephemeral(respond)
+        where, client, reply = await self._rebuilt(body)
+        await self._dispatch_here(_action_value(body), where, reply, client, "")
 
-            async def post() -> None:
-                await ephemeral(**reply)
-
-            self._background(actor, ephemeral, post(), name="retry-reply")
-
-    async def on_settings_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                                 client: AsyncWebClient) -> None:
+    async def on_settings_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         errors = settings_errors(view)
+        if not errors:
+            try:
+                await self._payloads.enqueue(SETTINGS_SAVE, body)
+            except Exception as error:
+                if not is_expected(error):
+                    raise
+                errors = {SETTINGS[0].key: modal_text(error)}  # nothing queued: the form stays, to submit again
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack(response_action="update", view=settings_notice_modal(":hourglass_flowing_sand: Saving…"))
+
+    async def save_settings(self, body: dict[str, Any]) -> None:
+        view = body["view"]
         actor = Interaction.of_payload(body).actor
+        client = await self._deps.clients.for_tenant(actor.tenant)
+        try:
+            await self._deps.meeting_handlers.save_settings(actor, view, client)
+        except Exception as error:
+            if not is_expected(error):
+                log.exception("saving settings failed")
+            await client.views_update(view_id=view["id"], view=settings_notice_modal(modal_text(error)))
 
-        async def save() -> None:
-            try:
-                await self._deps.meeting_handlers.save_settings(actor, view, client)
-            except Exception as error:
-                if not is_expected(error):
-                    log.exception("saving settings failed")
-                await client.views_update(view_id=view["id"], view=settings_notice_modal(modal_text(error)))
+    async def room_new_click(self, body: dict[str, Any]) -> None:
+        where, client, reply = await self._rebuilt(body)
+        actor = where.actor
+        work = self._then_home(actor, client, self._deps.rooms.create(actor, where.channel_id or "", reply, client))
+        await self._guarded(actor, reply, work, name="room-new", response_url=where.response_url)
 
-        self._deps.tasks.spawn(save(), name="settings-save")
-
-    async def on_room_new_click(self, ack: Ack, body: dict[str, Any], respond: Reply, client: AsyncWebClient
-                                ) -> None:
-        await ack()
-        where = Interaction.of_payload(body)
-        actor, reply = where.actor, _ephemeral(respond)
-        self._background(actor, reply, self._then_home(actor, client, self._deps.rooms.create(
-            actor, where.channel_id or "", reply, client)), name="room-new", response_url=where.response_url)
-
-    async def on_disconnect_click(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        actor = Interaction.of_payload(body).actor
-        work = self._then_home(actor, client, self._deps.accounts.disconnect(actor, _no_reply))
-        self._background(actor, _no_reply, work, name="home-disconnect")
+    async def disconnect_click(self, body: dict[str, Any]) -> None:
+        where, client, _ = await self._rebuilt(body)
+        work = self._then_home(where.actor, client, self._deps.accounts.disconnect(where.actor, _no_reply))
+        await self._guarded(where.actor, _no_reply, work, name="home-disconnect")
 
     async def on_link_click(self, ack: Ack) -> None:
         await ack()  # a URL button (Connect): Slack opens the link itself
 
     async def on_start_shortcut(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """Bolt answers Slack only when a listener returns, so the modal opens after the ack, not before."""
+        """Not a job: the modal needs the shortcut's trigger_id, which Slack honours for 3 s, longer than a job
+        held by a dead process waits to be taken over. A crash here loses only an empty modal; the user sees none
+        open and clicks again. Bolt answers Slack only when a listener returns, so the modal opens after the ack."""
         await ack()
 
         async def open_modal() -> None:
@@ -366,87 +366,52 @@ class _Listeners:
             return
         await ack()
 
-    async def on_status_me_click(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Reply
-                                 ) -> None:
+    async def status_me_click(self, body: dict[str, Any]) -> None:
         """"Status for me" on an unfurl: the clicker's own view, privately, as Google shows it to them."""
-        await ack()
-        where = Interaction.of_payload(body)
-        actor, reply = where.actor, _ephemeral(respond)
+        where, _, reply = await self._rebuilt(body)
 
         async def show() -> None:
-            await reply(**await self._deps.previews.status_for(actor, str(action.get("value") or "")))
+            await reply(**await self._deps.previews.status_for(where.actor, _action_value(body)))
 
-        self._background(actor, reply, show(), name="status-me", response_url=where.response_url)
+        await self._guarded(where.actor, reply, show(), name="status-me", response_url=where.response_url)
 
-    async def on_status_shortcut(self, ack: Ack, body: dict[str, Any], respond: Reply) -> None:
-        await ack()
-        where = Interaction.of_payload(body)
-        actor, reply = where.actor, _ephemeral(respond)
+    async def status_shortcut(self, body: dict[str, Any]) -> None:
+        where, _, reply = await self._rebuilt(body)
 
         async def show() -> None:
-            await reply(**await self._deps.previews.shortcut(actor, body.get("message") or {}))
+            await reply(**await self._deps.previews.shortcut(where.actor, body.get("message") or {}))
 
-        self._background(actor, reply, show(), name="status-shortcut", response_url=where.response_url)
+        await self._guarded(where.actor, reply, show(), name="status-shortcut", response_url=where.response_url)
 
-    async def _first_delivery(self, body: dict[str, Any]) -> bool:
-        """Slack retries an event it thinks failed; the first delivery of each event_id wins, across processes.
+    # --- events: each a job under its event_id, so Slack's retries of one event run it once ---------------------
 
-        Checked inside the event listeners that act, not as global middleware: Bolt builds a middleware's
-        arguments on every request, which cost a fifth of the ack path for commands that never need it.
-        """
-        event_id = body.get("event_id")
-        if not isinstance(event_id, str):
-            return True
-        try:
-            first = await self._deps.deliveries.first_event(event_id)
-        except Exception as error:
-            if not is_unavailable(error):
-                raise
-            log.warning("event dedupe skipped: Redis unavailable")
-            return True  # better a rare duplicate than a lost event while Redis is down
-        if not first:
-            log.info("duplicate delivery of %s ignored", event_id)
-        return first
+    async def link_shared(self, body: dict[str, Any]) -> None:
+        actor, event, client = await self._event(body)
+        await self._guarded(actor, _no_reply, self._deps.previews.unfurl(actor, event, client), name="unfurl")
 
-    async def on_link_shared(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
-                             client: AsyncWebClient) -> None:
-        await ack()
-        if not await self._first_delivery(body):
-            return
-        actor = Interaction.of_event(body, event).actor
-        self._background(actor, _no_reply, self._deps.previews.unfurl(actor, event, client), name="unfurl")
+    async def home_opened(self, body: dict[str, Any]) -> None:
+        if (body.get("event") or {}).get("tab") == "home":
+            actor, _, client = await self._event(body)
+            await self._logged(self._deps.home.refresh(actor, client), "app_home_opened")
 
-    async def on_home_opened(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
-                             client: AsyncWebClient) -> None:
-        await ack()
-        if event.get("tab") == "home" and await self._first_delivery(body):
-            actor = Interaction.of_event(body, event).actor
-            self._deps.tasks.spawn(self._deps.home.refresh(actor, client), name="home")
-
-    async def on_app_uninstalled(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
-                                 context: AsyncBoltContext) -> None:
+    async def app_uninstalled(self, body: dict[str, Any]) -> None:
         """Uninstalled: every Google grant given in this workspace is revoked and forgotten, and so is the
         installation. Nothing of the workspace stays usable."""
-        await ack()
-        if not await self._first_delivery(body):
-            return
-        tenant = Interaction.of_event(body, event).actor.tenant
+        tenant = Interaction.of_event(body, body.get("event") or {}).actor.tenant
         installations = self._deps.installations
 
         async def forget() -> None:
             await self._deps.accounts.accounts.forget(tenant)
             if installations is not None:
+                context = build_async_context(AsyncBoltContext(), body)
                 await AsyncTokenRevocationListeners(installations).handle_app_uninstalled_events(context)
 
-        self._deps.tasks.spawn(self._logged(forget(), "app_uninstalled"), name="uninstalled")
+        await self._logged(forget(), "app_uninstalled")
 
-    async def on_tokens_revoked(self, ack: Ack, body: dict[str, Any], event: dict[str, Any],
-                                context: AsyncBoltContext) -> None:
+    async def tokens_revoked(self, body: dict[str, Any]) -> None:
         """Slack revoked tokens: the bot's (meetbot is gone from the workspace: forget everyone) or some users'
         (forget those users' Google links)."""
-        await ack()
-        if not await self._first_delivery(body):
-            return
+        event = body.get("event") or {}
         tenant = Interaction.of_event(body, event).actor.tenant
         found = event.get("tokens")
         tokens: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -457,9 +422,10 @@ class _Listeners:
         async def forget() -> None:
             await self._deps.accounts.accounts.forget(tenant, None if whole_workspace else users)
             if installations is not None:
+                context = build_async_context(AsyncBoltContext(), body)
                 await AsyncTokenRevocationListeners(installations).handle_tokens_revoked_events(event, context)
 
-        self._deps.tasks.spawn(self._logged(forget(), "tokens_revoked"), name="revoked")
+        await self._logged(forget(), "tokens_revoked")
 
     @staticmethod
     async def _logged(work: Coroutine[Any, Any, None], what: str) -> None:
@@ -467,6 +433,13 @@ class _Listeners:
             await work
         except Exception:
             log.exception("handling %s failed", what)
+
+
+def _action_value(body: dict[str, Any]) -> str:
+    """The value of the button clicked (Bolt's `action` is the first of the body's actions)."""
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    return str(first.get("value") or "")
 
 
 def _ephemeral(respond: Reply) -> Reply:

@@ -12,7 +12,6 @@ __all__ = ["Deliveries", "SignedDeliveries", "claim"]
 
 # Slack refuses timestamps older than 5 minutes, so a signature can't be replayed after that; a little margin.
 SIGNATURE_TTL = 6 * 60
-EVENT_TTL = 60 * 60  # Slack retries an event for about 5 minutes; an hour is a wide margin
 REQUEST_TTL = 24 * 60 * 60
 
 
@@ -36,14 +35,12 @@ class SignedDeliveries:
 
 @translated
 class Deliveries:
-    """First-delivery markers for Slack's ids: an event retried, a command or click delivered twice."""
+    """First-delivery markers for Slack's ids: a command or click delivered twice (events are deduped by their
+    job's id, the event_id)."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-
-    async def first_event(self, event_id: str) -> bool:
-        return await claim(self._redis, self._keys.event_seen(event_id), EVENT_TTL)
 
     async def first_request(self, tenant: Tenant, kind: str, request_id: str) -> bool:
         return await claim(self._redis, self._keys.request_seen(tenant, kind, request_id), REQUEST_TTL)

@@ -34,10 +34,6 @@ class Keys:
         tag = f"{_clean(tenant.enterprise_id or '-')}:{_clean(tenant.team_id)}:{_clean(user_id)}"
         return f"{self.prefix}:{{{tag}}}:{kind}"
 
-    # Slack delivery dedupe: retried events and repeated commands or clicks.
-    def event_seen(self, event_id: str) -> str:
-        return f"{self.prefix}:{{event:{_clean(event_id)}}}:seen"
-
     def health_probe(self) -> str:
         return f"{self.prefix}:{{health}}:probe"
 
