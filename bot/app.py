@@ -19,9 +19,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.core.accounts import Accounts
+from bot.core.following import Following
 from bot.core.meetings import Meetings
 from bot.core.rooms import Rooms
 from bot.domain import Tenant
+from bot.follow_runner import FollowRunner
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
 from bot.jobs.queue import JobQueue
@@ -31,6 +33,7 @@ from bot.slack.clients import SlackClients
 from bot.slack.directory import SlackDirectory
 from bot.slack.home import HomeHandlers
 from bot.slack.listeners import SlackDeps, register
+from bot.slack.live_cards import LiveCards
 from bot.slack.meeting_handlers import MeetingHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
@@ -41,13 +44,14 @@ from bot.store.dedupe import Deliveries
 from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
+from bot.store.live import FollowSchedule, LiveStates, Recaps
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes
 from bot.store.spaces import SpaceRecords
 
-__all__ = ["Services", "build_bolt_app", "close_services", "open_services"]
+__all__ = ["Services", "build_bolt_app", "close_services", "open_services", "start_background", "stop_background"]
 
 
 @dataclass(slots=True)
@@ -72,6 +76,9 @@ class Services:
     meeting_handlers: MeetingHandlers
     start_job: StartJob
     closers: list[object]
+    following: Following
+    live_cards: LiveCards
+    follow_runner: FollowRunner
 
 
 def slack_retry_handlers() -> list[AsyncRetryHandler]:
@@ -133,7 +140,11 @@ async def open_services(settings: Settings) -> Services:
         allow_other_emails=settings.google_allow_other_emails,
     )
     meet_http = build_http_client(timeout_read=4.0, max_connections=200, max_keepalive_connections=100)
-    meetings = Meetings(MeetClient(meet_http, settings.meet_api_url), accounts, SpaceRecords(redis, keys), deliveries)
+    meet = MeetClient(meet_http, settings.meet_api_url)
+    space_records = SpaceRecords(redis, keys)
+    following = Following(meet, accounts, space_records, LiveStates(redis, keys), FollowSchedule(redis, keys),
+                          settings.meet_poll_seconds, events=settings.google_pubsub_topic is not None)
+    meetings = Meetings(meet, accounts, space_records, deliveries, following)
 
     async def google_email(tenant: Tenant, user_id: str) -> str | None:
         link = await accounts.describe(tenant, user_id)
@@ -150,6 +161,8 @@ async def open_services(settings: Settings) -> Services:
     start_job.register()
     jobs.open()
     return Services(
+    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients)
+    follow_runner = FollowRunner(following.due, live_cards.refresh)
         settings=settings,
         redis=redis,
         keys=keys,
@@ -170,11 +183,27 @@ async def open_services(settings: Settings) -> Services:
         meeting_handlers=meeting_handlers,
         start_job=start_job,
         closers=[c for c in (oauth, delegation) if c is not None],
+        following=following,
+        live_cards=live_cards,
+        follow_runner=follow_runner,
     )
 
 
 async def close_services(services: Services) -> None:
+def start_background(services: Services) -> None:
+    """Durable jobs and meeting following: run in the web process and in `python -m bot worker`."""
+    services.jobs.start()
+    if services.following.enabled:
+        services.follow_runner.start()
+
+
+async def stop_background(services: Services, within: float) -> None:
+    await services.follow_runner.stop(within)
+    await services.jobs.stop(within)
+
+
     await services.jobs.stop(0)
+    await services.follow_runner.stop(0)
     await services.http.aclose()
     await services.meet_http.aclose()
     await services.slack_session.close()

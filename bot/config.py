@@ -10,9 +10,11 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 __all__ = ["ConfigError", "Settings", "load_settings", "read_env_file"]
@@ -61,6 +63,18 @@ class Settings:
     redis_mode: str = "standalone"  # "standalone", "cluster" (REDIS_URL is any node) or "sentinel"
     redis_sentinels: tuple[tuple[str, int], ...] = ()
     redis_sentinel_master: str | None = None
+    meet_poll_seconds: int = 30  # 0: meetings are not followed
+    google_pubsub_topic: str | None = None  # Workspace Events for live meetings; unset: polling
+    google_pubsub_subscription: str | None = None  # pull delivery; unset (with a topic): push to /google/events
+    google_pubsub_push_account: str | None = None
+    google_application_credentials: Path | None = None  # pull: the service account allowed to pull
+    google_events_url: str = "https://workspaceevents.googleapis.com"
+    pubsub_api_url: str = "https://pubsub.googleapis.com"
+    google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+
+    @property
+    def events_push_audience(self) -> str:
+        return self.public_url.rstrip("/") + "/google/events"
 
     @property
     def socket_mode(self) -> bool:
@@ -180,19 +194,22 @@ def _fernet_keys(reader: _Reader) -> tuple[bytes, ...]:
 
 def _service_account_file(reader: _Reader) -> Path | None:
     value = reader.get("GOOGLE_SERVICE_ACCOUNT_FILE")
-    if value is None:
-        return None
+    return None if value is None else _key_file(reader, "GOOGLE_SERVICE_ACCOUNT_FILE", value)
+
+
+def _key_file(reader: _Reader, name: str, value: str) -> Path | None:
+    """A service-account key file: readable JSON with the account's email and private key."""
     path = Path(value)
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
-        reader.problem("GOOGLE_SERVICE_ACCOUNT_FILE", f"cannot read the file {path}")
+        reader.problem(name, f"cannot read the file {path}")
         return None
     except ValueError:
-        reader.problem("GOOGLE_SERVICE_ACCOUNT_FILE", f"{path} is not JSON")
+        reader.problem(name, f"{path} is not JSON")
         return None
     if not isinstance(info, dict) or not {"client_email", "private_key"} <= info.keys():
-        reader.problem("GOOGLE_SERVICE_ACCOUNT_FILE", f"{path} is not a service-account key file")
+        reader.problem(name, f"{path} is not a service-account key file")
         return None
     return path
 
@@ -280,6 +297,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         redis_mode=mode,
         redis_sentinels=sentinels,
         redis_sentinel_master=master,
+        meet_poll_seconds=reader.integer("MEET_POLL_SECONDS", 30, 0, 3600),
+        **_event_feed(reader),
     )
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -287,6 +306,46 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
 
 
 REDIS_MODES = ("standalone", "cluster", "sentinel")
+_TOPIC = re.compile(r"projects/[^/\s]+/topics/[^/\s]+")
+_SUBSCRIPTION = re.compile(r"projects/[^/\s]+/subscriptions/[^/\s]+")
+
+
+class _EventFeed(TypedDict):
+    google_pubsub_topic: str | None
+    google_pubsub_subscription: str | None
+    google_pubsub_push_account: str | None
+    google_application_credentials: Path | None
+    google_events_url: str
+    pubsub_api_url: str
+    google_certs_url: str
+
+
+def _event_feed(reader: _Reader) -> _EventFeed:
+    """Workspace Events through Pub/Sub (DESIGN §3): a topic, then push (default) or pull with a service account."""
+    topic, subscription = reader.get("GOOGLE_PUBSUB_TOPIC"), reader.get("GOOGLE_PUBSUB_SUBSCRIPTION")
+    if topic is not None and not _TOPIC.fullmatch(topic):
+        reader.problem("GOOGLE_PUBSUB_TOPIC", "must look like projects/PROJECT/topics/TOPIC")
+    if subscription is not None and not _SUBSCRIPTION.fullmatch(subscription):
+        reader.problem("GOOGLE_PUBSUB_SUBSCRIPTION", "must look like projects/PROJECT/subscriptions/SUBSCRIPTION")
+    if subscription is not None and topic is None:
+        reader.problem("GOOGLE_PUBSUB_SUBSCRIPTION", "needs GOOGLE_PUBSUB_TOPIC, the topic it subscribes to")
+    credentials = None
+    raw = reader.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if subscription is not None:
+        if raw is None:
+            reader.problem("GOOGLE_APPLICATION_CREDENTIALS", "missing; pull delivery needs a service-account key file "
+                           "allowed to pull from GOOGLE_PUBSUB_SUBSCRIPTION")
+        else:
+            credentials = _key_file(reader, "GOOGLE_APPLICATION_CREDENTIALS", raw)
+    return {
+        "google_pubsub_topic": topic,
+        "google_pubsub_subscription": subscription,
+        "google_pubsub_push_account": reader.get("GOOGLE_PUBSUB_PUSH_ACCOUNT"),
+        "google_application_credentials": credentials,
+        "google_events_url": reader.url("GOOGLE_EVENTS_URL", "https://workspaceevents.googleapis.com").rstrip("/"),
+        "pubsub_api_url": reader.url("PUBSUB_API_URL", "https://pubsub.googleapis.com").rstrip("/"),
+        "google_certs_url": reader.url("GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs"),
+    }
 
 
 def _redis_url(reader: _Reader) -> str:

@@ -5,9 +5,12 @@ reason with them without either importing the other's machinery.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import enum
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
-__all__ = ["Actor", "Card", "Room", "SpaceInfo", "Tenant", "space_id_of"]
+__all__ = ["Actor", "Attendee", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "Tenant", "space_id_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +74,91 @@ class Room:
     creator_user_id: str  # who set the room up: they (or an admin) may replace or clear it
     created_at: float
     bookmark_id: str | None = None
+    members_sync: bool = False  # `/meet room members on`: the channel's members are the space's members
 
     def with_bookmark(self, bookmark_id: str | None) -> Room:
         return replace(self, bookmark_id=bookmark_id)
+
+    def with_members_sync(self, on: bool) -> Room:
+        return replace(self, members_sync=on)
+
+
+# A meeting as a live thing (built in bot.core.live, kept by bot.store.live).
+
+
+class Phase(enum.StrEnum):
+    WAITING = "waiting"  # no call since the card was posted
+    LIVE = "live"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    name: str  # the participant resource: one per person per conference
+    display_name: str | None
+    kind: str  # "person" (signed in), "guest" or "phone"
+    present: bool
+    joined_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Produced:
+    """A file the conference left: a recording (Drive), a transcript or Gemini notes (Docs). Links only."""
+
+    kind: str  # "recording", "transcript" or "notes"
+    name: str
+    uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    space_name: str
+    phase: Phase
+    as_of: float  # epoch seconds when the read that produced this state began
+    conference: str | None = None  # "conferenceRecords/…" of the call shown
+    started_at: float | None = None
+    ended_at: float | None = None
+    attendees: tuple[Attendee, ...] = ()  # in order of first join
+    artifacts: tuple[Produced, ...] = field(default=())
+
+    @property
+    def present(self) -> tuple[Attendee, ...]:
+        return tuple(a for a in self.attendees if a.present)
+
+    @property
+    def minutes(self) -> int | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return max(int((self.ended_at - self.started_at) // 60), 0)
+
+    def count(self, kind: str, *, present_only: bool = False) -> int:
+        people = self.present if present_only else self.attendees
+        return sum(1 for a in people if a.kind == kind)
+
+    def shown_as(self) -> tuple[object, ...]:
+        """What a card or recap shows of this state: two states with the same value need no Slack update."""
+        return (self.phase, self.conference, self.started_at, self.ended_at,
+                tuple((a.name, a.display_name, a.present) for a in self.attendees), self.artifacts)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> LiveState | None:
+        try:
+            data: dict[str, Any] = json.loads(raw)
+            return cls(
+                space_name=str(data["space_name"]),
+                phase=Phase(data["phase"]),
+                as_of=float(data["as_of"]),
+                conference=data.get("conference"),
+                started_at=data.get("started_at"),
+                ended_at=data.get("ended_at"),
+                attendees=tuple(Attendee(**a) for a in data.get("attendees") or ()),
+                artifacts=tuple(Produced(**p) for p in data.get("artifacts") or ()),
+            )
+        except (ValueError, TypeError, KeyError):
+            return None  # an unreadable record is a missing one: the next read rebuilds it
 
 
 def space_id_of(space_name: str) -> str:

@@ -13,7 +13,7 @@ import time
 
 from aiohttp import web
 
-from bot.app import Services, build_bolt_app, close_services, open_services
+from bot.app import Services, build_bolt_app, close_services, open_services, start_background, stop_background
 from bot.config import Settings
 from bot.web import build_web_app
 
@@ -55,7 +55,7 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.web_concurrency > 1,
                            backlog=LISTEN_BACKLOG)
     await site.start()
-    services.jobs.start()  # durable jobs run in the web process too; `python -m bot worker` adds capacity
+    start_background(services)  # jobs and following run in the web process too; workers add capacity
     if socket_handler is not None:
         await socket_handler.connect_async()  # type: ignore[no-untyped-call]
     log.info(
@@ -80,7 +80,7 @@ async def serve_jobs(settings: Settings) -> None:
     """`python -m bot worker`: run durable jobs only, until SIGTERM; unfinished ones are handed back."""
     services = await open_services(settings)
     build_bolt_app(services)  # registers the jobs the Slack edge defines; no HTTP is served
-    services.jobs.start()
+    start_background(services)
     log.info("meetbot worker running jobs")
     try:
         await _until_signalled()
@@ -99,7 +99,7 @@ async def _until_signalled() -> None:
 
 async def _wind_down(services: Services) -> None:
     """Jobs still running are handed back (another process re-runs them), background work gets a bound."""
-    await services.jobs.stop(BACKGROUND_DRAIN_SECONDS)
+    await stop_background(services, BACKGROUND_DRAIN_SECONDS)
     cancelled = await services.tasks.drain(BACKGROUND_DRAIN_SECONDS)
     if cancelled:
         log.warning("shutdown cancelled %d unfinished background tasks", cancelled)

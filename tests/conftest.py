@@ -74,8 +74,10 @@ def meet_emulator() -> Iterator[MeetEmulator]:
 def bot_env(redis_url: str, encryption_key: str, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
             ) -> dict[str, str]:
     """A complete configuration that points every outside service at the emulators."""
-    return emulator_env(slack_api_url=slack_emulator.api_url, meet_url=meet_emulator.url, redis_url=redis_url,
-                        encryption_key=encryption_key, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET)
+    env = emulator_env(slack_api_url=slack_emulator.api_url, meet_url=meet_emulator.url, redis_url=redis_url,
+                       encryption_key=encryption_key, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET)
+    # Following live meetings edits cards on its own schedule; the tests of it (test_e2e_live.py) turn it on.
+    return {**env, "MEET_POLL_SECONDS": "0"}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 RANK = {"root": 6, "slack": 5, "core": 4, "jobs": 3, "meet": 2, "google": 2, "store": 1, "base": 0}
-ROOT_MODULES = {"app", "web", "server", "workers", "__main__", "check", "rotate", "web_pages"}
+ROOT_MODULES = {"app", "web", "server", "workers", "__main__", "check", "rotate", "web_pages", "follow_runner"}
 BASE_MODULES = {"config", "domain", "logs", "background"}
 CORE_FORBIDDEN = ("slack_bolt", "slack_sdk", "aiohttp", "redis", "httpx")
 

@@ -23,6 +23,7 @@ from bot.core.errors import (
     UserFacingError,
 )
 from bot.core.explain import Operation, explain
+from bot.core.following import Following
 from bot.core.ports import RequestLog, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.domain import Actor, Card, SpaceInfo, Tenant, space_id_of
@@ -167,11 +168,12 @@ def label_of(ref: MeetingRef, info: SpaceInfo | None = None) -> str:
 
 class Meetings:
     def __init__(self, meet: MeetClient, credentials: Credentials, records: SpaceMemory,
-                 deliveries: RequestLog) -> None:
+                 deliveries: RequestLog, following: Following | None = None) -> None:
         self._meet = meet
         self._credentials = credentials
         self._records = records
         self._deliveries = deliveries
+        self._following = following
 
     async def first_request(self, actor: Actor, kind: str, request_id: str) -> bool:
         """True for the first delivery of a command (trigger_id) or click (action_ts); False for repeats."""
@@ -200,8 +202,22 @@ class Meetings:
         )
         return await self._records.remember_created(actor.tenant, info, card)
 
-    async def add_card(self, actor: Actor, space_name: str, card: Card) -> None:
+    async def add_card(self, actor: Actor, space_name: str, card: Card, follower: str | None = None) -> None:
+        """Remember a card showing the space, and follow the meeting so the card stays true. It is read with the
+        token of `follower` (default: whoever posted it), the person who chose to share it."""
         await self._records.add_card(actor.tenant, space_id_of(space_name), card)
+        if self._following is not None:
+            await self._following.follow(actor.tenant, space_name, follower or actor.user_id)
+
+    @property
+    def follows(self) -> bool:
+        """Whether cards are kept true by following their meetings (else they change only on a user's action)."""
+        return self._following is not None and self._following.enabled
+
+    async def noticed(self, tenant: Tenant, space_name: str) -> None:
+        """Someone looked at or changed the space: a followed one is read again soon (coalesced)."""
+        if self._following is not None:
+            await self._following.poke(tenant, space_name)
 
     async def cards(self, tenant: Tenant, space_name: str) -> list[Card]:
         return await self._records.cards(tenant, space_id_of(space_name))

@@ -29,7 +29,16 @@ from bot.meet.errors import (
     error_from_response,
 )
 from bot.meet.masks import iter_set_paths, update_mask
-from bot.meet.models import ConferenceRecord, Member, MemberRole, Participant, Space, SpaceConfig
+from bot.meet.models import (
+    Artifact,
+    ArtifactKind,
+    ConferenceRecord,
+    Member,
+    MemberRole,
+    Participant,
+    Space,
+    SpaceConfig,
+)
 from bot.meet.retry import DEFAULT_RETRY, RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "Credential", "MeetClient", "TokenProvider", "build_http_client"]
@@ -197,6 +206,20 @@ class MeetClient:
             page_size,
             limit,
             Participant.from_json,
+        )
+
+    async def list_artifacts(self, token: Credential, record_name: str, kind: ArtifactKind) -> list[Artifact]:
+        """A conference's recordings, transcripts or smart notes, oldest first (the API's order)."""
+        _check(_RECORD_NAME, record_name, "conferenceRecords/{id}")
+        return await self._list(
+            f"{kind.value}.list",
+            f"{self._v2}{record_name}/{kind.value}",
+            kind.value,
+            token,
+            {},
+            100,
+            None,
+            lambda data: Artifact.from_json(kind, data),
         )
 
     # --- space members ----------------------------------------------------------------------------------------

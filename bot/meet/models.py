@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 __all__ = [
     "AccessType",
     "ActiveConference",
+    "Artifact",
     "ArtifactConfig",
+    "ArtifactKind",
     "AttendanceReportGenerationType",
     "AutoGenerationType",
     "ConferenceRecord",
@@ -383,6 +385,41 @@ class Participant:
             user=_str(who, "user") if who is not None and kind is ParticipantKind.SIGNED_IN else None,
             earliest_start_time=parse_timestamp(data.get("earliestStartTime")),
             latest_end_time=parse_timestamp(data.get("latestEndTime")),
+        )
+
+
+class ArtifactKind(enum.Enum):
+    """What a conference can leave behind, by the list method's collection name."""
+
+    RECORDING = "recordings"
+    TRANSCRIPT = "transcripts"
+    SMART_NOTES = "smartNotes"
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A recording, transcript or smart notes of a conference; `export_uri` is set once the file exists."""
+
+    kind: ArtifactKind
+    name: str
+    state: str | None = None  # STARTED, ENDED, FILE_GENERATED (names or their integer forms)
+    export_uri: str | None = None
+    start_time: datetime | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.export_uri is not None
+
+    @classmethod
+    def from_json(cls, kind: ArtifactKind, data: Mapping[str, Any]) -> Artifact:
+        where = _obj(data, "driveDestination") if kind is ArtifactKind.RECORDING else _obj(data, "docsDestination")
+        state = data.get("state")
+        return cls(
+            kind=kind,
+            name=_str(data, "name") or "",
+            state=str(state) if state is not None else None,
+            export_uri=_str(where, "exportUri") if where is not None else None,
+            start_time=parse_timestamp(data.get("startTime")),
         )
 
 

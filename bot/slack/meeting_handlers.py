@@ -137,6 +137,10 @@ class MeetingHandlers:
     async def status(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
         status = await self.meetings.status(actor, reference)
         await respond(**status_message(status))
+        try:
+            await self.meetings.noticed(actor.tenant, status.space.name)
+        except StoreUnavailable:
+            log.warning("a followed meeting was not refreshed after a status check: Redis unavailable")
         if status.role == "owner" and not status.space.is_live:
             await self.follow_cards(actor, status.space, client)
 
@@ -226,7 +230,10 @@ class MeetingHandlers:
                 await client.chat_update(channel=card.channel, ts=card.ts, **message)
             except SLACK_FAILURES as error:
                 log.warning("could not update a meeting card: %s", slack_error_name(error))
-        await self.meetings.forget_cards(actor.tenant, ended.space_name, cards)
+        if self.meetings.follows:  # the follower reads the ended call soon: its count, then the recap
+            await self.meetings.noticed(actor.tenant, ended.space_name)
+        else:
+            await self.meetings.forget_cards(actor.tenant, ended.space_name, cards)
 
 
 async def _note(progress: Progress, step: str, value: str) -> None:

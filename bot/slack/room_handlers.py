@@ -81,7 +81,8 @@ class RoomHandlers:
                 raise
             await respond(response_type="in_channel", **message)
             return
-        await self.meetings.add_card(actor, room.space_name, Card(str(posted["channel"]), str(posted["ts"]), "room"))
+        await self.meetings.add_card(actor, room.space_name, Card(str(posted["channel"]), str(posted["ts"]), "room"),
+                                     follower=room.owner_user_id or room.creator_user_id)
 
     async def _settle(self, actor: Actor, channel_id: str, change: RoomChange, client: AsyncWebClient) -> None:
         """Keep the channel's "Meet room" bookmark in step with the room. A failed bookmark never undoes the room."""

@@ -86,6 +86,25 @@ class Keys:
     def room(self, tenant: Tenant, channel_id: str) -> str:
         return self._team(tenant, f"room:{_clean(channel_id)}")
 
+    # Following live meetings: one state and one follow record per space; one schedule for every space (one slot).
+    def live_state(self, tenant: Tenant, space_id: str) -> str:
+        return self._team(tenant, f"live:{_clean(space_id)}")
+
+    def follow(self, tenant: Tenant, space_id: str) -> str:
+        return self._team(tenant, f"follow:{_clean(space_id)}")
+
+    def recap(self, tenant: Tenant, card_field: str) -> str:
+        return self._team(tenant, f"recap:{_clean(card_field.replace(':', '-'))}")
+
+    def follow_schedule(self) -> str:
+        return f"{self.prefix}:{{follow}}:due"
+
+    def follow_last_read(self) -> str:
+        return f"{self.prefix}:{{follow}}:last"
+
+    def workspace_event_seen(self, event_id: str) -> str:
+        return f"{self.prefix}:{{wevent:{_clean(event_id)}}}:seen"
+
     def room_lock(self, tenant: Tenant, channel_id: str) -> str:
         return self._team(tenant, f"room-lock:{_clean(channel_id)}")
 

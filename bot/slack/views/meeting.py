@@ -14,9 +14,11 @@ from typing import Any
 
 from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
 from bot.core.settings_catalog import SETTINGS, read_path
+from bot.domain import LiveState, Phase
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, context, plain_text, section
+from bot.slack.views.live import status_line
 
 __all__ = [
     "ACTION_END",
@@ -110,22 +112,20 @@ def _title(content: CardContent) -> str:
     return plain(content.title, 500) if content.title else "Google Meet"
 
 
-def meeting_card(content: CardContent) -> Message:
+def meeting_card(content: CardContent, state: LiveState | None = None) -> Message:
+    """The card in the channel; `state` (what following the meeting found) sets its status line."""
     label = content.meeting_code or content.space_name
     by = f"Started by <@{content.started_by}>" if content.started_by else "Meeting"
+    ended = state is not None and state.phase is Phase.ENDED
+    buttons = join_button(content.meeting_uri, "Rejoin" if ended else "Join")
+    if not ended:
+        buttons += [end_button(content.space_name, label), settings_button(content.space_name)]
     return {
         "text": plain(f"{content.title or 'Google Meet'}: {content.meeting_uri or label}", 500),
         "blocks": [
-            section(f":large_green_circle: *{_title(content)}*\n{by} · {code(label)}"),
-            {
-                "type": "actions",
-                "block_id": "meeting",
-                "elements": [
-                    *join_button(content.meeting_uri),
-                    end_button(content.space_name, label),
-                    settings_button(content.space_name),
-                ],
-            },
+            section(f"*{_title(content)}*\n{by} · {code(label)}"),
+            context(status_line(state)),
+            *([{"type": "actions", "block_id": "meeting", "elements": buttons}] if buttons else []),
         ],
     }
 

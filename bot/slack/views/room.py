@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.domain import Room
+from bot.domain import LiveState, Room
 from bot.slack.mrkdwn import code, plain, truncate
-from bot.slack.views.blocks import Message, actions, plain_text, section
+from bot.slack.views.blocks import Message, actions, context, plain_text, section
+from bot.slack.views.live import status_line
 from bot.slack.views.meeting import end_button, join_button, settings_button
 
 __all__ = ["ACTION_ROOM_NEW", "room_card", "room_offer"]
@@ -12,7 +13,7 @@ __all__ = ["ACTION_ROOM_NEW", "room_card", "room_offer"]
 ACTION_ROOM_NEW = "meet_room_new"
 
 
-def room_card(room: Room) -> Message:
+def room_card(room: Room, state: LiveState | None = None) -> Message:
     label = room.meeting_code or room.space_name
     owner = f" · owned by <@{room.owner_user_id}>" if room.owner_user_id else ""
     buttons = [*join_button(room.meeting_uri, "Join the room"), end_button(room.space_name, label),
@@ -21,6 +22,7 @@ def room_card(room: Room) -> Message:
         "text": plain(f"This channel's Meet room: {room.meeting_uri or label}"),
         "blocks": [
             section(f":door: *This channel's Meet room* · {code(label)}{owner}\nAnyone here can join at any time."),
+            context(status_line(state, room=True)),
             actions("meeting", buttons),
         ],
     }

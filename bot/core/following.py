@@ -1,0 +1,251 @@
+"""Following live meetings: every space with a card meetbot posted is re-read until nothing shows it any more.
+
+A read is triggered by the schedule (polling), by a Workspace event (which only says that something changed), or by
+a user's own status check. Each read is made with the token of the person whose card it is (they posted it, so they
+chose to share what it shows) and produces one `LiveState`; the store keeps the newest by `as_of`.
+
+Reads per refresh: 1 while waiting (the newest conference record), 2 while live (+ its participants), and 2 + one per
+missing kind of file after the end, for a bounded time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Protocol, TypeVar
+
+from bot.core.errors import NotLinked, UserFacingError
+from bot.core.live import ARTIFACT_WORDS as _WORDS
+from bot.core.live import LiveState, Phase, Produced, observed, produced
+from bot.core.ports import SpaceMemory
+from bot.domain import Card, Tenant
+from bot.meet.client import MeetClient
+from bot.meet.errors import MeetError, Unauthenticated
+from bot.meet.models import Artifact, ArtifactKind, ConferenceRecord
+
+__all__ = ["FollowMemory", "FollowUpdate", "Following", "Schedule"]
+
+T = TypeVar("T")
+CLOCK_SKEW = 2.0
+FOLLOW_WAITING_FOR = 24 * 60 * 60  # a meeting card nobody joined stops being followed after a day
+FILES_FOR = 60 * 60  # after a call, Google's files are looked for this long
+FILE_POLL_FACTOR = 2  # files are looked for half as often as people
+IDLE_AFTER = 60 * 60  # a card older than this that is still waiting is read less often
+IDLE_FACTOR = 4
+BACKOFF = 300.0  # after a failed read
+COALESCE = 2.0  # two reads of one space are at least this far apart, however many events arrive
+LEASE = 30.0  # a claimed space is handed to another process if not rescheduled within this
+
+
+class Schedule(Protocol):
+    """When each followed space is due for a read; shared by every process."""
+
+    async def claim(self, now: float, lease: float, limit: int) -> list[tuple[Tenant, str]]: ...
+
+    async def at(self, tenant: Tenant, space_id: str, when: float, *, read_at: float | None = None) -> None:
+        """Due at `when`; `read_at` records a read just made (the coalescing window counts from it)."""
+        ...
+
+    async def poke(self, tenant: Tenant, space_id: str, now: float, window: float) -> bool:
+        """Make a followed space due now, or once `window` has passed since its last read; False if unfollowed."""
+        ...
+
+    async def drop(self, tenant: Tenant, space_id: str) -> None: ...
+
+
+class FollowMemory(Protocol):
+    async def state(self, tenant: Tenant, space_id: str) -> LiveState | None: ...
+
+    async def save(self, tenant: Tenant, space_id: str, state: LiveState) -> LiveState:
+        """Keep `state` unless a newer one (by `as_of`) is stored; returns the one kept."""
+        ...
+
+    async def follower(self, tenant: Tenant, space_id: str) -> str | None:
+        """The Slack user whose token reads the space."""
+        ...
+
+    async def set_follower(self, tenant: Tenant, space_id: str, user_id: str) -> None: ...
+
+    async def forget(self, tenant: Tenant, space_id: str) -> None: ...
+
+
+class Tokens(Protocol):
+    async def get_access_token(self, tenant: Tenant, user_id: str) -> str: ...
+
+    async def reject_access_token(self, tenant: Tenant, user_id: str, token: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpdate:
+    previous: LiveState | None
+    current: LiveState
+    cards: tuple[Card, ...]
+    follower: str
+
+    @property
+    def changed(self) -> bool:
+        if self.previous is None:  # a card is posted waiting: a first read that finds nobody changes nothing
+            return self.current.phase is not Phase.WAITING
+        return self.previous.shown_as() != self.current.shown_as()
+
+
+class Following:
+    def __init__(self, meet: MeetClient, tokens: Tokens, spaces: SpaceMemory, memory: FollowMemory,
+                 schedule: Schedule, poll_seconds: float, *, events: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._meet = meet
+        self._tokens = tokens
+        self._spaces = spaces
+        self._memory = memory
+        self._schedule = schedule
+        self._poll = poll_seconds
+        self._events = events  # with an event feed, polling is only a slow safety net
+        self._clock = clock
+
+    @property
+    def enabled(self) -> bool:
+        return self._poll > 0 or self._events
+
+    async def follow(self, tenant: Tenant, space_name: str, user_id: str) -> None:
+        """Start following a space that now has a card posted by `user_id`; its first read is due now."""
+        if not self.enabled:
+            return
+        space_id = space_name.partition("/")[2]
+        await self._memory.set_follower(tenant, space_id, user_id)
+        await self._schedule.at(tenant, space_id, self._clock())
+
+    async def poke(self, tenant: Tenant, space_name: str) -> bool:
+        """Something happened in the space (an event, a status check): read it soon, coalesced."""
+        return await self._schedule.poke(tenant, space_name.partition("/")[2], self._clock(), COALESCE)
+
+    async def due(self, limit: int) -> list[tuple[Tenant, str]]:
+        return await self._schedule.claim(self._clock(), LEASE, limit)
+
+    async def state(self, tenant: Tenant, space_name: str) -> LiveState | None:
+        return await self._memory.state(tenant, space_name.partition("/")[2])
+
+    async def refresh(self, tenant: Tenant, space_id: str) -> FollowUpdate | None:
+        """Read the space as its follower, keep the newest state, and schedule the next read (or stop).
+
+        None: nothing shows the space any more, or its follower can't read it; it is no longer followed.
+        """
+        follower = await self._memory.follower(tenant, space_id)
+        cards = tuple(await self._spaces.cards(tenant, space_id))
+        if follower is None or not cards:
+            await self._stop(tenant, space_id)
+            return None
+        previous = await self._memory.state(tenant, space_id)
+        now = self._clock()
+        try:
+            state = await self._read(tenant, follower, f"spaces/{space_id}", cards, previous, now)
+        except NotLinked:
+            await self._stop(tenant, space_id)  # they disconnected: nobody may read it for them
+            return None
+        except (MeetError, UserFacingError):
+            await self._schedule.at(tenant, space_id, now + BACKOFF)
+            raise
+        kept = await self._memory.save(tenant, space_id, state)
+        following_until = self._next_read(kept, cards, now)
+        if following_until is None:
+            await self._stop(tenant, space_id)
+        else:
+            await self._schedule.at(tenant, space_id, following_until, read_at=now)
+        return FollowUpdate(previous, kept, cards, follower)
+
+    async def _stop(self, tenant: Tenant, space_id: str) -> None:
+        await self._schedule.drop(tenant, space_id)
+        await self._memory.forget(tenant, space_id)
+
+    async def _read(self, tenant: Tenant, follower: str, space_name: str, cards: tuple[Card, ...],
+                    previous: LiveState | None, now: float) -> LiveState:
+        reader = _Reader(self._tokens, tenant, follower)
+        records = await reader.call(lambda token: self._meet.list_conference_records(
+            token, f'space.name = "{space_name}"', limit=1))
+        record = _relevant(records, cards)
+        if record is None:
+            return observed(space_name, now, None)
+        participants = await reader.call(lambda token: self._meet.list_participants(token, record.name))
+        known = previous.artifacts if previous is not None and previous.conference == record.name else ()
+        files: list[Artifact] = []
+        ended = record.end_time.timestamp() if record.end_time else None
+        if ended is not None and not self._events and now - ended < FILES_FOR:
+            have = {p.kind for p in known}
+            for kind in ArtifactKind:
+                if _WORDS[kind] not in have:
+                    files.extend(await reader.call(partial(self._meet.list_artifacts, record_name=record.name,
+                                                           kind=kind)))
+        return _with_files(observed(space_name, now, record, participants, files), known)
+
+    async def files_of(self, tenant: Tenant, space_id: str) -> FollowUpdate | None:
+        """An event said a file was produced: read the files of the call shown (events mode reads them only then)."""
+        follower = await self._memory.follower(tenant, space_id)
+        previous = await self._memory.state(tenant, space_id)
+        if follower is None or previous is None or previous.conference is None:
+            return None
+        reader = _Reader(self._tokens, tenant, follower)
+        conference = previous.conference
+        found: list[Artifact] = []
+        for kind in ArtifactKind:
+            found.extend(await reader.call(partial(self._meet.list_artifacts, record_name=conference, kind=kind)))
+        fresh = observed(previous.space_name, self._clock(), None, (), found)
+        kept = await self._memory.save(tenant, space_id, _with_files(
+            replace(previous, as_of=fresh.as_of), produced(found)))
+        cards = tuple(await self._spaces.cards(tenant, space_id))
+        return FollowUpdate(previous, kept, cards, follower)
+
+    def _next_read(self, state: LiveState, cards: tuple[Card, ...], now: float) -> float | None:
+        poll = self._poll if self._poll > 0 else BACKOFF  # events mode: a slow safety net
+        rooms = any(c.kind == "room" for c in cards)
+        newest_card = max(c.posted_at for c in cards)
+        if state.phase is Phase.LIVE:
+            return now + poll
+        if state.phase is Phase.ENDED:
+            files_pending = not self._events and state.ended_at is not None and now - state.ended_at < FILES_FOR \
+                and len({p.kind for p in state.artifacts}) < 3
+            if files_pending:
+                return now + poll * FILE_POLL_FACTOR
+            if not rooms:
+                return None if not self._events else now + FILES_FOR  # events still bring the files
+            return now + poll * IDLE_FACTOR
+        if not rooms and now - newest_card > FOLLOW_WAITING_FOR:
+            return None
+        return now + (poll if now - newest_card < IDLE_AFTER else poll * IDLE_FACTOR)
+
+
+def _relevant(records: list[ConferenceRecord], cards: tuple[Card, ...]) -> ConferenceRecord | None:
+    """The newest call, if a card should show it: a meeting card shows only calls that started after it was
+    posted (an older call is another meeting's story); a room card shows whatever is on now or last."""
+    if not records:
+        return None
+    record = records[0]
+    if any(c.kind == "room" for c in cards):
+        return record
+    oldest = min(c.posted_at for c in cards)
+    started = record.start_time.timestamp() if record.start_time else 0.0
+    return record if started + CLOCK_SKEW >= oldest else None
+
+
+def _with_files(state: LiveState, known: tuple[Produced, ...]) -> LiveState:
+    """Files already found stay found (Google never takes a finished file back), in the order they appeared."""
+    fresh = tuple(p for p in state.artifacts if p.name not in {k.name for k in known})
+    return replace(state, artifacts=known + fresh) if known else state
+
+
+class _Reader:
+    """Reads as the follower: one token per refresh, refreshed and retried once on a 401 (safe: nothing happened)."""
+
+    def __init__(self, tokens: Tokens, tenant: Tenant, user_id: str) -> None:
+        self._tokens, self._tenant, self._user = tokens, tenant, user_id
+        self._token: str | None = None
+
+    async def call(self, request: Callable[[str], Awaitable[T]]) -> T:
+        if self._token is None:
+            self._token = await self._tokens.get_access_token(self._tenant, self._user)
+        try:
+            return await request(self._token)
+        except Unauthenticated:
+            await self._tokens.reject_access_token(self._tenant, self._user, self._token)
+            self._token = await self._tokens.get_access_token(self._tenant, self._user)
+            return await request(self._token)

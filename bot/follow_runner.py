@@ -1,0 +1,73 @@
+"""The loop that keeps followed meetings fresh, in every process that runs jobs (web and `python -m bot worker`).
+
+Each tick claims what the shared schedule says is due (a lease: a process that dies mid-read hands it back) and
+reads those spaces concurrently, a bounded number at a time. An idle tick costs one Redis script call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.domain import Tenant
+
+__all__ = ["FollowRunner"]
+
+log = logging.getLogger(__name__)
+
+Claim = Callable[[int], Awaitable[list[tuple[Tenant, str]]]]
+Refresh = Callable[[Tenant, str], Awaitable[None]]
+
+
+class FollowRunner:
+    def __init__(self, claim: Claim, refresh: Refresh, *, tick: float = 0.5, batch: int = 32,
+                 concurrency: int = 16) -> None:
+        self._claim = claim
+        self._refresh = refresh
+        self._tick = tick
+        self._batch = batch
+        self._slots = asyncio.Semaphore(concurrency)
+        self._task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="follow-runner")
+
+    async def stop(self, within: float) -> None:
+        """Stop claiming; reads under way get `within` seconds (an unfinished one is claimed again elsewhere)."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+        if self._running:
+            _, late = await asyncio.wait(self._running, timeout=within)
+            for task in late:
+                task.cancel()
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                due = await self._claim(self._batch)
+            except Exception as error:  # Redis down: try again next tick
+                log.warning("following paused: %s", type(error).__name__)
+                due = []
+            for tenant, space_id in due:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._one(tenant, space_id), name="follow")
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            if len(due) < self._batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._tick)
+
+    async def _one(self, tenant: Tenant, space_id: str) -> None:
+        try:
+            await self._refresh(tenant, space_id)
+        except Exception as error:
+            # The schedule already set a backoff; the reason is logged without any token or URL.
+            log.warning("a followed meeting was not refreshed: %s", type(error).__name__)
+        finally:
+            self._slots.release()

@@ -1,0 +1,97 @@
+"""Cards that follow the meeting: after each read of a followed space, every card showing it is edited in place,
+and when a call ends its recap goes into each meeting card's thread (then edited as Google's files arrive).
+
+Slack sees at most one `chat.update` per card per read, and reads of one space are coalesced (core.following), so a
+burst of joins costs one edit per card per window; the last state always wins because it is re-read, not replayed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.following import Following, FollowUpdate
+from bot.core.meetings import Meetings
+from bot.core.rooms import Rooms
+from bot.domain import Card, LiveState, Phase, Tenant
+from bot.slack.clients import SlackClients
+from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
+from bot.slack.views.blocks import Message
+from bot.slack.views.live import recap_message
+from bot.slack.views.meeting import CardContent, meeting_card
+from bot.slack.views.room import room_card
+
+__all__ = ["LiveCards", "RecapMemory"]
+
+log = logging.getLogger(__name__)
+
+
+class RecapMemory(Protocol):
+    async def claim(self, tenant: Tenant, card_field: str, conference: str) -> tuple[bool, str | None]: ...
+
+    async def posted(self, tenant: Tenant, card_field: str, conference: str, ts: str) -> None: ...
+
+
+class LiveCards:
+    def __init__(self, following: Following, meetings: Meetings, rooms: Rooms, recaps: RecapMemory,
+                 clients: SlackClients) -> None:
+        self._following = following
+        self._meetings = meetings
+        self._rooms = rooms
+        self._recaps = recaps
+        self._clients = clients
+
+    async def refresh(self, tenant: Tenant, space_id: str) -> None:
+        """One scheduled read of a followed space, and the Slack edits it calls for."""
+        update = await self._following.refresh(tenant, space_id)
+        if update is not None and update.changed:
+            await self.show(tenant, update)
+
+    async def files_arrived(self, tenant: Tenant, space_id: str) -> None:
+        update = await self._following.files_of(tenant, space_id)
+        if update is not None and update.changed:
+            await self.show(tenant, update)
+
+    async def show(self, tenant: Tenant, update: FollowUpdate) -> None:
+        client = await self._clients.for_tenant(tenant)
+        state = update.current
+        info = await self._meetings.info(tenant, state.space_name)
+        content = CardContent(state.space_name, info.meeting_code if info else None,
+                              info.meeting_uri if info else None, info.title if info else None,
+                              info.owner_user_id if info else None)
+        for card in update.cards:
+            message = await self._card_message(tenant, card, content, state)
+            if message is None:
+                continue
+            try:
+                await client.chat_update(channel=card.channel, ts=card.ts, **message)
+            except SLACK_FAILURES as error:
+                log.warning("a followed card was not updated: %s", slack_error_name(error))
+            if state.phase is Phase.ENDED and state.conference is not None:
+                await self._recap(tenant, client, card, state, content.title)
+
+    async def _card_message(self, tenant: Tenant, card: Card, content: CardContent, state: LiveState
+                            ) -> Message | None:
+        if card.kind != "room":
+            return meeting_card(content, state)
+        room = await self._rooms.current(tenant, card.channel)
+        if room is None or room.space_name != state.space_name:
+            return None  # the channel's room moved on: that old card is history
+        return room_card(room, state)
+
+    async def _recap(self, tenant: Tenant, client: AsyncWebClient, card: Card, state: LiveState,
+                     title: str | None) -> None:
+        conference = state.conference or ""
+        may_post, ts = await self._recaps.claim(tenant, card.field, conference)
+        message = recap_message(state, title)
+        try:
+            if ts:
+                await client.chat_update(channel=card.channel, ts=ts, **message)
+            elif may_post:
+                posted = await client.chat_postMessage(channel=card.channel, thread_ts=card.ts, **message)
+                await self._recaps.posted(tenant, card.field, conference, str(posted["ts"]))
+            # else: an earlier try claimed it and may have posted: never a second recap
+        except SLACK_FAILURES as error:
+            log.warning("a recap was not posted or updated: %s", slack_error_name(error))

@@ -1,0 +1,77 @@
+"""What a followed meeting looks like: the status line cards carry, and the recap posted in a card's thread.
+
+Cards show counts only; the recap, in the thread of a card its owner posted, names the signed-in people who came
+and counts guests and phone callers (Google shows no more of them). Files are links: meetbot downloads nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.domain import LiveState, Phase
+from bot.slack.mrkdwn import escape, plain
+from bot.slack.views.blocks import Block, Message, context, section
+
+__all__ = ["recap_message", "status_line"]
+
+MAX_RECAP_NAMES = 30
+_FILES = (("recording", ":movie_camera:", "Recording"), ("transcript", ":page_facing_up:", "Transcript"),
+          ("notes", ":memo:", "Notes by Gemini"))
+
+
+def _date(epoch: float, token: str, fallback: str = "%H:%M UTC") -> str:
+    # Slack renders the date token in each reader's own time zone; the fallback is UTC.
+    return f"<!date^{int(epoch)}^{token}|{datetime.fromtimestamp(epoch, UTC).strftime(fallback)}>"
+
+
+def _duration(minutes: int) -> str:
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _people(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _linkable(uri: str) -> bool:
+    """A Google file link, safe inside Slack's <url|label> syntax."""
+    return uri.startswith("https://") and not any(c in uri for c in "<>| \n")
+
+
+def status_line(state: LiveState | None, *, room: bool = False) -> str:
+    """*waiting for people* → *live · 3 in the call* → *ended after 23 min · 4 attended* (a room waits again)."""
+    if state is None or state.phase is Phase.WAITING or (room and state.phase is Phase.ENDED):
+        return ":hourglass_flowing_sand: Waiting for people"
+    if state.phase is Phase.LIVE:
+        since = f" since {_date(state.started_at, '{time}')}" if state.started_at else ""
+        return f":large_green_circle: *Live* · {len(state.present)} in the call{since}"
+    minutes = state.minutes
+    length = f" after {_duration(minutes)}" if minutes is not None else ""
+    return f":white_circle: Ended{length} · {_people(len(state.attendees), 'person', 'people')} attended"
+
+
+def recap_message(state: LiveState, title: str | None, *, files_expected: bool = True) -> Message:
+    """The recap of an ended call, edited in place as Google's files arrive."""
+    name = plain(title, 200) if title else "the meeting"
+    blocks: list[Block] = [section(f":clipboard: *Recap of {escape(name)}*")]
+    if state.started_at is not None and state.ended_at is not None:
+        when = (f"{_date(state.started_at, '{date_short_pretty} {time}', '%Y-%m-%d %H:%M UTC')} to "
+                f"{_date(state.ended_at, '{time}')}")
+        blocks.append(context(f"{when} · {_duration(state.minutes or 0)}"))
+    signed_in = [a for a in state.attendees if a.kind == "person"]
+    names = [escape(a.display_name or "someone") for a in signed_in[:MAX_RECAP_NAMES]]
+    if len(signed_in) > MAX_RECAP_NAMES:
+        names.append(f"+{len(signed_in) - MAX_RECAP_NAMES} more")
+    guests, phones = state.count("guest"), state.count("phone")
+    if guests:
+        names.append(_people(guests, "guest", "guests"))
+    if phones:
+        names.append(_people(phones, "phone caller", "phone callers"))
+    blocks.append(section(f"*Who came ({len(state.attendees)}):* {', '.join(names) or 'nobody'}"))
+    links = [f"{emoji} <{uri}|{label}>" for kind, emoji, label in _FILES
+             for uri in [next((p.uri for p in state.artifacts if p.kind == kind and _linkable(p.uri)), None)] if uri]
+    if links:
+        blocks.append(section("   ".join(links)))
+    if files_expected and len(links) < len(_FILES):
+        blocks.append(context("Links to the recording, transcript and notes appear here when Google has them "
+                              "(if they were turned on)."))
+    return {"text": plain(f"Recap of {name}", 300), "blocks": blocks}

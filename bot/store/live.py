@@ -1,0 +1,174 @@
+"""Followed meetings in Redis: each space's newest `LiveState`, who reads it, when it is due, and its recaps.
+
+- The state is replaced only by a newer one (by `as_of`), in one script, so two processes reading the same space
+  at once can't put an older picture back.
+- The schedule is one sorted set (score = when due) with its own hash tag. `claim` leases what is due by pushing
+  it `lease` seconds ahead in the same script: a process that dies mid-read leaves the space to be claimed again,
+  never lost. `poke` only ever brings a read forward, never sooner than `window` after the last one.
+- Everything expires when nothing shows the space any more (a week at most; a card that old is history).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from redis.asyncio import Redis
+
+from bot.domain import LiveState, Tenant
+from bot.store.errors import translated
+from bot.store.keys import Keys
+
+__all__ = ["FollowSchedule", "LiveStates", "Recaps", "WorkspaceEventsSeen"]
+
+STATE_TTL = 7 * 24 * 60 * 60
+EVENT_SEEN_TTL = 7 * 24 * 60 * 60  # Pub/Sub redelivers for up to 7 days
+
+_SAVE_NEWER = """
+local current = redis.call('HGET', KEYS[1], 'as_of')
+if current and tonumber(current) >= tonumber(ARGV[1]) then
+  return redis.call('HGET', KEYS[1], 'state')
+end
+redis.call('HSET', KEYS[1], 'as_of', ARGV[1], 'state', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return ARGV[2]
+"""
+
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), member)
+end
+return due
+"""
+
+_AT = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
+return 1
+"""
+
+_POKE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local at = math.max(tonumber(ARGV[2]), last + tonumber(ARGV[3]))
+if at < tonumber(score) then redis.call('ZADD', KEYS[1], at, ARGV[1]) end
+return 1
+"""
+
+
+def _member(tenant: Tenant, space_id: str) -> str:
+    return f"{tenant.enterprise_id or '-'}|{tenant.team_id}|{space_id}"
+
+
+def _parse_member(raw: bytes | str) -> tuple[Tenant, str] | None:
+    parts = _text(raw).split("|")
+    if len(parts) != 3 or not all(parts):
+        return None
+    enterprise, team, space_id = parts
+    return Tenant(team, None if enterprise == "-" else enterprise), space_id
+
+
+@translated
+class LiveStates:
+    """The FollowMemory port: states and followers."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._save = redis.register_script(_SAVE_NEWER)
+
+    async def state(self, tenant: Tenant, space_id: str) -> LiveState | None:
+        raw = await self._redis.hget(self._keys.live_state(tenant, space_id), "state")
+        return LiveState.from_json(raw) if raw else None
+
+    async def save(self, tenant: Tenant, space_id: str, state: LiveState) -> LiveState:
+        kept = await self._save(keys=[self._keys.live_state(tenant, space_id)],
+                                args=[repr(state.as_of), state.to_json(), STATE_TTL])
+        return LiveState.from_json(kept) or state
+
+    async def follower(self, tenant: Tenant, space_id: str) -> str | None:
+        raw = await self._redis.hget(self._keys.follow(tenant, space_id), "user")
+        return _text(raw) if raw else None
+
+    async def set_follower(self, tenant: Tenant, space_id: str, user_id: str) -> None:
+        key = self._keys.follow(tenant, space_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(key, "user", user_id)
+        pipe.expire(key, STATE_TTL)
+        await pipe.execute()
+
+    async def forget(self, tenant: Tenant, space_id: str) -> None:
+        await self._redis.delete(self._keys.follow(tenant, space_id))
+
+
+@translated
+class FollowSchedule:
+    """The Schedule port."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._due = keys.follow_schedule()
+        self._last = keys.follow_last_read()
+        self._claim = redis.register_script(_CLAIM)
+        self._at = redis.register_script(_AT)
+        self._poke = redis.register_script(_POKE)
+
+    async def claim(self, now: float, lease: float, limit: int) -> list[tuple[Tenant, str]]:
+        raw = await self._claim(keys=[self._due], args=[repr(now), repr(lease), limit])
+        return [found for found in map(_parse_member, raw) if found is not None]
+
+    async def at(self, tenant: Tenant, space_id: str, when: float, *, read_at: float | None = None) -> None:
+        await self._at(keys=[self._due, self._last],
+                       args=[_member(tenant, space_id), repr(when), "" if read_at is None else repr(read_at)])
+
+    async def poke(self, tenant: Tenant, space_id: str, now: float, window: float) -> bool:
+        return bool(await self._poke(keys=[self._due, self._last],
+                                     args=[_member(tenant, space_id), repr(now), repr(window)]))
+
+    async def drop(self, tenant: Tenant, space_id: str) -> None:
+        member = _member(tenant, space_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zrem(self._due, member)
+        pipe.hdel(self._last, member)
+        await pipe.execute()
+
+
+@translated
+class Recaps:
+    """Per card and conference, the recap message in the card's thread: claimed once, then its ts."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def claim(self, tenant: Tenant, card_field: str, conference: str) -> tuple[bool, str | None]:
+        """(this caller may post it, the ts of one already posted). A claim without a ts means a post was
+        started and may have landed: it is never posted a second time."""
+        key = self._keys.recap(tenant, card_field)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hsetnx(key, conference, "")
+        pipe.hget(key, conference)
+        pipe.expire(key, STATE_TTL)
+        claimed, value, _ = await pipe.execute()
+        return bool(claimed), (_text(value) or None) if value is not None else None
+
+    async def posted(self, tenant: Tenant, card_field: str, conference: str, ts: str) -> None:
+        await self._redis.hset(self._keys.recap(tenant, card_field), conference, ts)
+
+
+@translated
+class WorkspaceEventsSeen:
+    """CloudEvents ids already accepted: Pub/Sub delivers at least once."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def first(self, event_id: str) -> bool:
+        digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
+        return bool(await self._redis.set(self._keys.workspace_event_seen(digest), "1", nx=True, ex=EVENT_SEEN_TTL))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,123 @@
+"""Cards that follow the meeting, end to end: `python -m bot` polling the Meet emulator, the Slack emulator's
+messages edited in place, and the recap in the card's thread with the files' links."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.flows import all_text
+from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def live(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+               ) -> World:
+    world = World(start_bot(MEET_POLL_SECONDS="1"), slack_emulator, meet_emulator)
+    await world.link_everyone()
+    return world
+
+
+def eventually(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"waited {within}s for {what}")
+
+
+def card_text(world: World, ts: str) -> str:
+    message = world.slack.state.message(CHANNEL, ts)
+    return all_text(message) if message else ""
+
+
+def thread_replies(world: World, ts: str) -> list[dict[str, Any]]:
+    return [c for c in world.slack.state.calls_to("chat.postMessage") if c["args"].get("thread_ts") == ts]
+
+
+async def test_a_card_follows_its_meeting_from_waiting_to_live_to_ended_and_gets_a_recap(live: World) -> None:
+    slack, meet = live.slack, live.meet
+    await live.command("new Standup", wait=False)
+    card = live.card()
+    space, ts = space_of(card), card["response"]["ts"]
+    assert "Waiting for people" in all_text(card["args"])
+
+    meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, ts), "the card to go live with 1 person")
+    meet.state.join(space, anonymous="Visitor")
+    meet.state.join(space, user=CAROL[1])
+    eventually(lambda: "Live* · 3 in the call" in card_text(live, ts), "3 in the call")
+    assert "Bob" not in card_text(live, ts), "the card counts people; names are for the recap"
+
+    meet.state.leave(space, user=CAROL[1])
+    eventually(lambda: "Live* · 2 in the call" in card_text(live, ts), "2 in the call after Carol left")
+    meet.state.advance_time(23 * 60)
+    meet.state.end_conference(space)
+    eventually(lambda: "Ended after 23 min · 3 people attended" in card_text(live, ts), "the ended card")
+    (recap,) = eventually(lambda: thread_replies(live, ts), "the recap in the card's thread")
+    text = all_text(recap["args"])
+    assert "Recap of Standup" in text and "23 min" in text
+    assert "Who came (3):* Bob, Carol, 1 guest" in text
+    assert "appear here when Google has them" in text
+
+    # Google's files arrive one by one: the same recap is edited, never a second one.
+    recap_ts = recap["response"]["ts"]
+    recording = meet.state.produce_artifact("recording", space)
+    eventually(lambda: "Recording" in all_text(slack.state.message(CHANNEL, recap_ts) or {}), "the recording link")
+    meet.state.produce_artifact("transcript", space)
+    meet.state.produce_artifact("smartNote", space)
+    eventually(lambda: "Notes by Gemini" in all_text(slack.state.message(CHANNEL, recap_ts) or {}), "notes link")
+    final = all_text(slack.state.message(CHANNEL, recap_ts) or {})
+    assert recording["driveDestination"]["exportUri"] in str(slack.state.message(CHANNEL, recap_ts))
+    assert "Transcript" in final and "appear here" not in final
+    assert len(thread_replies(live, ts)) == 1
+
+    # Every read was Alice's (she posted the card), never Bob's or Carol's.
+    reads = [c for c in meet.state.calls if c["route"].startswith(("conferenceRecords", "participants",
+                                                                    "recordings", "transcripts", "smartNotes"))]
+    assert reads and {c["user"] for c in reads} == {ALICE[1]}
+
+
+async def test_polling_costs_one_read_while_waiting_and_stops_after_the_files(live: World) -> None:
+    meet = live.meet
+    await live.command("new", wait=False)
+    card = live.card()
+    space, ts = space_of(card), card["response"]["ts"]
+    time.sleep(3.5)
+    waiting_reads = meet.state.calls_to("conferenceRecords.list")
+    assert 2 <= len(waiting_reads) <= 5, "about one read a second while waiting"
+    assert not meet.state.calls_to("participants.list"), "nobody there: no participant reads"
+    assert not live.slack.state.calls_to("chat.update"), "a waiting card is not re-sent unchanged"
+
+    meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live*" in card_text(live, ts), "live")
+    meet.state.end_conference(space)
+    eventually(lambda: thread_replies(live, ts), "the recap")
+    for kind in ("recording", "transcript", "smartNote"):
+        meet.state.produce_artifact(kind, space)
+    eventually(lambda: "Notes by Gemini" in str(live.slack.state.calls_to("chat.update")[-1]), "all files shown")
+    time.sleep(2.5)
+    before = len(meet.state.calls)
+    time.sleep(2.5)
+    assert len(meet.state.calls) == before, "nothing left to follow: no more reads"
+
+
+async def test_a_room_card_goes_live_and_back_to_waiting(live: World) -> None:
+    await live.command("room new", wait=False)
+    card = live.card()
+    space, ts = space_of(card), card["response"]["ts"]
+    live.meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, ts), "the room card live")
+    live.meet.state.end_conference(space)
+    eventually(lambda: "Waiting for people" in card_text(live, ts), "the room card waiting again")
+    eventually(lambda: thread_replies(live, ts), "the room's recap")
