@@ -13,11 +13,11 @@ from collections.abc import Callable
 import pytest
 
 from bot.core import errors as core
-from bot.core import rooms
+from bot.core import members, rooms
 from bot.core.explain import Operation, explain
 from bot.domain import Room
 from bot.meet import errors as meet
-from bot.slack.replies import OUR_FAULT, reply_for
+from bot.slack.replies import OUR_FAULT, reply_for, skipped_text
 from bot.store.errors import StoreUnavailable
 
 NASTY = "<!channel> Q&A"
@@ -89,7 +89,23 @@ REPLY_TABLE: dict[type[core.UserFacingError], tuple[Callable[[], core.UserFacing
     rooms.RoomBusy: (rooms.RoomBusy, "changing this channel's room", ":no_entry:"),
     rooms.RoomNotYours: (lambda: rooms.RoomNotYours("U0ALICE"), "<@U0ALICE> set it up.", ":no_entry:"),
     rooms.RoomExpired: (lambda: rooms.RoomExpired(ROOM), "abc-mnop-xyz", ":no_entry:"),
+    members.MembersRefused: (lambda: members.MembersRefused(members.MembersRefusal.NOT_OWNER, "abc-mnop-xyz",
+                                                            "U0ALICE"),
+                             "Only the meeting's owner can change the co-hosts and members of abc-mnop-xyz. "
+                             "<@U0ALICE> owns it.", ":no_entry:"),
 }
+
+
+@pytest.mark.parametrize("why", list(members.MembersRefusal))
+def test_members_refusals_are_worded(why: members.MembersRefusal) -> None:
+    text = reply_for(members.MembersRefused(why, "abc-<!here>"))["blocks"][0]["text"]["text"]
+    assert "abc-&lt;!here&gt;" in text and "(" not in text  # the structured reason, worded here, escaped
+
+
+@pytest.mark.parametrize("why", list(members.Skip))
+def test_every_skip_is_worded(why: members.Skip) -> None:
+    text = skipped_text(members.Skipped("U0BOB", why, "Google's <words>"))
+    assert text.startswith("<@U0BOB> ") and len(text) > 20 and "<words>" not in text
 
 
 def all_subclasses(cls: type) -> set[type]:

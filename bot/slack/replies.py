@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from bot.core.errors import NotLinked, ReauthRequired, StorageUnavailable, UserFacingError
+from bot.core.members import MembersRefusal, MembersRefused, Skip, Skipped
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Message, notice
 from bot.store.errors import StoreUnavailable
 
-__all__ = ["OUR_FAULT", "answering", "is_expected", "modal_text", "refusal_text", "reply_for",
-           "unavailable_message"]
+__all__ = ["CHANNEL_UNREADABLE", "OUR_FAULT", "answering", "is_expected", "modal_text", "refusal_text", "reply_for",
+           "skipped_text", "unavailable_message"]
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,47 @@ def is_expected(error: BaseException) -> bool:
     return isinstance(error, UserFacingError | StoreUnavailable)
 
 
+# --- members: whole refusals and the reasons one person wasn't added -------------------------------------------
+
+CHANNEL_UNREADABLE = ("Slack didn't say who is in this channel, so the room's members weren't changed. Please try "
+                      "again in a minute.")
+_MEMBERS_REFUSALS = {
+    MembersRefusal.NOT_OWNER: "Only the meeting's owner can change the co-hosts and members of {label}.",
+    MembersRefusal.OUTSIDE_MEETBOT: (
+        "Google didn't let meetbot change the members of {label}: meetbot can do that only for meetings started "
+        "with meetbot. For a meeting started in Google Meet, Calendar or another app, its owner can add co-hosts "
+        "there."),
+    MembersRefusal.NO_SCOPE: (
+        "Your Google connection doesn't let meetbot change the members of {label}. Run `/meet connect` again and "
+        "allow meetbot to manage the meetings it creates."),
+}
+_SKIPS = {
+    Skip.BOT: "is a bot, and bots have no Google account",
+    Skip.DEACTIVATED: "is deactivated in Slack",
+    Skip.NO_EMAIL: "has no email in their Slack profile",
+    Skip.EXTERNAL: "is a guest from another organisation, so meetbot doesn't add them by their Slack email",
+    Skip.UNKNOWN_USER: "isn't someone Slack would tell meetbot about right now",
+    Skip.SHARED_EMAIL: "has the same Slack email as someone else here, so neither was added under it",
+    Skip.OWNER: "owns the meeting already",
+    Skip.GOOGLE_REFUSED: "was refused by Google",
+    Skip.LIMIT: "wasn't added: the meeting has reached Google's limit on members",
+    Skip.NOT_DONE: "wasn't done because Google didn't answer in time; run the command again",
+}
+
+
+def skipped_text(skipped: Skipped) -> str:
+    """mrkdwn: the person mentioned, then why they weren't added (with Google's own words when it refused)."""
+    detail = f" ({plain(skipped.detail, 300)})" if skipped.detail and skipped.why is Skip.GOOGLE_REFUSED else ""
+    who = f"<@{skipped.user_id}>" if _USER_ID.fullmatch(skipped.user_id) else escape(skipped.user_id)
+    return f"{who} {_SKIPS[skipped.why]}{detail}"
+
+
 def refusal_text(refusal: UserFacingError) -> str:
     """mrkdwn for a domain refusal: its plain words escaped, and the person it names mentioned."""
-    text = plain(refusal.reason, 2900)
+    if isinstance(refusal, MembersRefused):
+        text = plain(_MEMBERS_REFUSALS[refusal.why].format(label=refusal.label), 2900)
+    else:
+        text = plain(refusal.reason, 2900)
     if refusal.person and _USER_ID.fullmatch(refusal.person):
         text += f" <@{refusal.person}> {escape(refusal.person_is)}."
     return text
