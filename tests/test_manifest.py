@@ -26,7 +26,8 @@ def test_command_events_shortcuts_and_urls() -> None:
         START_SHORTCUT: "global", STATUS_SHORTCUT: "message"}
     assert features["unfurl_domains"] == ["meet.google.com"] and features["app_home"]["home_tab_enabled"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {
-        "link_shared", "app_home_opened", "app_uninstalled", "tokens_revoked"}
+        "link_shared", "app_home_opened", "app_uninstalled", "tokens_revoked",
+        "member_joined_channel", "member_left_channel", "user_change"}  # channels:read, groups:read, users:read
     for url in (command["url"], settings["event_subscriptions"]["request_url"],
                 settings["interactivity"]["request_url"]):
         assert url.endswith(SLACK_EVENTS_PATH)

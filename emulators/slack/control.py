@@ -82,9 +82,10 @@ def _need(body: JSON, key: str) -> Any:
 
 
 _USER_OPTIONS: Final = (
-    "email", "is_admin", "tz", "real_name", "is_owner", "is_bot", "deleted", "team_id", "locale"
+    "email", "is_admin", "tz", "real_name", "is_owner", "is_bot", "deleted", "team_id", "locale", "is_stranger"
 )
-_CHANNEL_OPTIONS: Final = ("is_member", "is_private", "is_im", "is_mpim", "is_archived", "user", "topic", "purpose")
+_CHANNEL_OPTIONS: Final = ("is_member", "is_private", "is_im", "is_mpim", "is_archived", "user", "topic", "purpose",
+                           "members")
 
 
 def _pick(body: JSON, keys: Iterable[str]) -> JSON:

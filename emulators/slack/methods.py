@@ -19,7 +19,9 @@ METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "chat.update": ("chat:write",),
     "chat.unfurl": ("links:write",),
     "users.info": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
     "conversations.join": ("channels:join",),
+    "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),  # by type, checked below
     "bookmarks.add": ("bookmarks:write",),
     "bookmarks.edit": ("bookmarks:write",),
     "bookmarks.remove": ("bookmarks:write",),
@@ -124,6 +126,16 @@ def _users_info(s: SlackState, c: MethodCall) -> JSON:
             include_locale=c.params.flag("include_locale"),
         )
     }
+
+
+def _users_lookup_by_email(s: SlackState, c: MethodCall) -> JSON:
+    wanted = (c.params.get("email") or "").strip().lower()
+    if not wanted:
+        raise ApiError("invalid_arguments")
+    user = next((u for u in s._users.values() if (u.get("email") or "").lower() == wanted and not u["deleted"]), None)
+    if user is None:
+        raise ApiError("users_not_found")
+    return {"user": s._user_out(user, include_email=True)}
 
 
 # -- messages and unfurls ------------------------------------------------------------------------------------
@@ -494,6 +506,35 @@ def _conversations_join(s: SlackState, c: MethodCall) -> JSON:
     return {"channel": s._channel_out(ch), **out}
 
 
+_MEMBERS_SCOPE: Final = {"im": "im:read", "mpim": "mpim:read", "private": "groups:read", "public": "channels:read"}
+
+
+def _conversations_members(s: SlackState, c: MethodCall) -> JSON:
+    """Human members, paged by an opaque cursor (limit default 100, at most 1000)."""
+    ch = _visible_channel(s, c.params.get("channel"))
+    kind = "im" if ch["is_im"] else "mpim" if ch["is_mpim"] else "private" if ch["is_private"] else "public"
+    _require(c.tok, _MEMBERS_SCOPE[kind])
+    try:
+        limit = min(max(int(c.params.get("limit") or 100), 1), 1000)
+        start = int(c.params.get("cursor") or "0", 36) if c.params.get("cursor") else 0
+    except ValueError:
+        raise ApiError("invalid_cursor") from None
+    members = ch["members"]
+    page = members[start:start + limit]
+    more = start + limit < len(members)
+    return {"members": list(page), "response_metadata": {"next_cursor": _base36_cursor(start + limit) if more else ""}}
+
+
+def _base36_cursor(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
+
+
 def _bookmark_channel(s: SlackState, p: Params) -> JSON:
     # guess: bookmarks follow the visibility rule (unknown or private-and-not-member: channel_not_found)
     return _visible_channel(s, p.get("channel_id"))
@@ -667,7 +708,9 @@ METHODS: Final[dict[str, Callable[[SlackState, MethodCall], JSON]]] = {
     "views.update": _views_update,
     "views.publish": _views_publish,
     "users.info": _users_info,
+    "users.lookupByEmail": _users_lookup_by_email,
     "conversations.join": _conversations_join,
+    "conversations.members": _conversations_members,
     "bookmarks.add": _bookmarks_add,
     "bookmarks.edit": _bookmarks_edit,
     "bookmarks.remove": _bookmarks_remove,

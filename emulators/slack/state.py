@@ -216,9 +216,13 @@ class SlackState(TrafficLog):
         deleted: bool = False,
         team_id: str | None = None,
         locale: str = "en-US",
+        is_stranger: bool = False,
     ) -> JSON:
+        """`team_id` other than the workspace's: a Slack Connect user of another organisation; `is_stranger`: one
+        this workspace shares no channel with (users.info then says `is_stranger: true`)."""
         with self._lock:
             user: JSON = {
+                "is_stranger": is_stranger,
                 "id": id,
                 "team_id": team_id or self.team_id,
                 "name": name,
@@ -248,10 +252,13 @@ class SlackState(TrafficLog):
         user: str | None = None,
         topic: str = "",
         purpose: str = "",
+        members: list[str] | None = None,
     ) -> JSON:
-        """A conversation. `user` is the other party of an IM."""
+        """A conversation. `user` is the other party of an IM; `members` its human members (the bot's own
+        membership is `is_member`)."""
         with self._lock:
             channel: JSON = {
+                "members": list(members or ([user] if user else [])),
                 "id": id,
                 "name": name,
                 "is_member": is_member,
@@ -266,6 +273,23 @@ class SlackState(TrafficLog):
             }
             self._channels[id] = channel
             return self._channel_out(channel)
+
+    def join_channel(self, channel: str, user_id: str) -> None:
+        """`user_id` joins the conversation (the test then delivers member_joined_channel itself)."""
+        with self._lock:
+            members = self._channels[channel]["members"]
+            if user_id not in members:
+                members.append(user_id)
+
+    def leave_channel(self, channel: str, user_id: str) -> None:
+        with self._lock:
+            members = self._channels[channel]["members"]
+            if user_id in members:
+                members.remove(user_id)
+
+    def members_of(self, channel: str) -> list[str]:
+        with self._lock:
+            return list(self._channels[channel]["members"])
 
     def add_token(
         self,
@@ -636,6 +660,8 @@ class SlackState(TrafficLog):
             "is_app_user": False,
             "updated": 1700000000,
         }
+        if user.get("is_stranger"):
+            out["is_stranger"] = True
         if include_locale:
             out["locale"] = user.get("locale", "en-US")
         return out
