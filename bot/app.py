@@ -47,6 +47,7 @@ from bot.store.keys import Keys
 from bot.store.live import FollowSchedule, LiveStates, Recaps
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
+from bot.store.quota import CreateBucket
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes
 from bot.store.spaces import SpaceRecords
@@ -157,7 +158,7 @@ async def open_services(settings: Settings) -> Services:
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
-                         JobProgress(redis, keys))
+                         JobProgress(redis, keys), CreateBucket(redis, keys))
     start_job.register()
     jobs.open()
     return Services(

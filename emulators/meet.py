@@ -114,6 +114,7 @@ RUNTIME_OPTIONS = (
     "end_when_empty",
     "reassign_code_on_expiry",
     *("member_limit", "member_reads", "refused_member_emails"),  # spaces.members (MeetState members section)
+    *("create_quota_per_project", "create_quota_per_user"),  # spaces.create per minute (reference §8); 0 = off
     # OAuthState's
     "refresh_token_requires_prompt_consent",
     "revoke_access_token_revokes_refresh",
@@ -130,6 +131,12 @@ _BOOL_OPTIONS = frozenset(
         "revoke_access_token_revokes_refresh",
     }
 )
+# spaces.create quotas per minute (§8: 100 per project, 10 per user; documented, so off unless a test asks): 0 = off.
+# unverified: whether a refused create counts against the quota; here only admitted creates count.
+_QUOTA_OPTION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    name: (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0")
+    for name in ("create_quota_per_project", "create_quota_per_user")
+}
 # spaces.members options (all unverified, §13): name → (check, what a valid value is).
 _MEMBER_OPTION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     # the per-space member limit Google doesn't document (the Meet UI allows 25 co-hosts); 0 = no limit
@@ -140,6 +147,7 @@ _MEMBER_OPTION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "refused_member_emails": (
         lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of email patterns"),
 }
+_COUNTED_OPTION_CHECKS = {**_QUOTA_OPTION_CHECKS, **_MEMBER_OPTION_CHECKS}
 STATE_KEY: web.AppKey[MeetState] = web.AppKey("meet_state")  # the MeetState behind an app
 BODY_KEY: web.RequestKey[Any] = web.RequestKey("body")  # parsed request body (JSON, form dict, raw text or None)
 USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call acted for, for the call log
@@ -207,9 +215,10 @@ class MeetState(LiveMeet, OAuthState):
         anonymous_user: str | None = None,
         **oauth_options: Any,
     ) -> None:
-        member_options = {k: oauth_options.pop(k) for k in _MEMBER_OPTION_CHECKS if k in oauth_options}
+        member_options = {k: oauth_options.pop(k) for k in _COUNTED_OPTION_CHECKS if k in oauth_options}
         super().__init__(**oauth_options)
         self.member_limit, self.member_reads, self.refused_member_emails = 0, "owner", []
+        self.create_quota_per_project = self.create_quota_per_user = 0
         self._default_config = copy.deepcopy(dict(default_config or {}))
         options = _checked_options(
             {
@@ -240,6 +249,8 @@ class MeetState(LiveMeet, OAuthState):
     member_limit: int
     member_reads: str
     refused_member_emails: list[str]
+    create_quota_per_project: int
+    create_quota_per_user: int
 
     # -- run-time options ----------------------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
@@ -268,6 +279,7 @@ class MeetState(LiveMeet, OAuthState):
         self._code_index: dict[str, str] = {}  # meeting code → space id
         self._records: dict[str, Record] = {}
         self._faults: list[Fault] = []
+        self._creates: list[tuple[float, str]] = []  # (time, user) of admitted creates in the last minute
         self._calls: list[dict[str, Any]] = []
         self.latency = 0.0
         self._last_time = datetime.fromtimestamp(0, UTC)
@@ -610,8 +622,28 @@ class MeetState(LiveMeet, OAuthState):
     def api_create(self, caller: Caller, body: Any) -> dict[str, Any]:
         parsed = parse_message(SPACE, body, "space")
         with self._lock:
+            self._admit_create(caller.user)
             space = self._create(caller.user, caller.client_id, parsed.get("config", {}))
             return self._space_json(space, "owner", caller.enum_ints)
+
+    def _admit_create(self, user: str) -> None:
+        """The per-minute spaces.create quotas: 429 RESOURCE_EXHAUSTED with RetryInfo past either limit."""
+        now = self.now()
+        self._creates = [(t, u) for t, u in self._creates if t > now - 60]
+        mine = [t for t, u in self._creates if u == user]
+        for limit, taken, metric in ((self.create_quota_per_project, [t for t, _ in self._creates], "per project"),
+                                     (self.create_quota_per_user, mine, "per user")):
+            if limit and len(taken) >= limit:
+                wait = max(taken[-limit] + 60 - now, 0.001)
+                raise ApiError(
+                    429,
+                    f"Quota exceeded for quota metric 'Reduced write requests' and limit 'Reduced write requests "
+                    f"per minute {metric}' of service 'meet.googleapis.com'.",
+                    details=[error_info("RATE_LIMIT_EXCEEDED", {"service": "meet.googleapis.com"}),
+                             retry_info(round(wait, 3))],
+                    headers={"Retry-After": str(max(1, round(wait)))},
+                )
+        self._creates.append((now, user))
 
     def api_get(self, caller: Caller, ref: str) -> dict[str, Any]:
         with self._lock:
@@ -915,8 +947,8 @@ def _check_option(name: str, value: Any) -> None:
     elif name in _BOOL_OPTIONS:
         if not isinstance(value, bool):
             raise bad("true or false")
-    elif name in _MEMBER_OPTION_CHECKS:
-        check, expected = _MEMBER_OPTION_CHECKS[name]
+    elif name in _COUNTED_OPTION_CHECKS:
+        check, expected = _COUNTED_OPTION_CHECKS[name]
         if not check(value):
             raise bad(expected)
     elif name == "extra_redirect_params":

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from bot.domain import Card, Room, SpaceInfo, Tenant
 
-__all__ = ["Progress", "RequestLog", "RoomMemory", "SpaceMemory"]
+__all__ = ["CreatePacer", "Progress", "RequestLog", "RoomMemory", "SpaceMemory"]
 
 
 class SpaceMemory(Protocol):
@@ -60,3 +60,11 @@ class Progress(Protocol):
     async def done(self) -> dict[str, str]: ...
 
     async def note(self, step: str, value: str) -> None: ...
+
+
+class CreatePacer(Protocol):
+    """Google's per-project create quota, shared by every process: when the next create may go."""
+
+    async def reserve(self) -> float:
+        """Reserve the next create; returns the seconds to wait for it (0: now)."""
+        ...

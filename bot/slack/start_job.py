@@ -2,17 +2,22 @@
 run at least once by any process. Its progress record makes a re-run after a crash resume: a space already
 created is reused, a card already posted is not posted again, and the user always hears how it ended.
 
+Creates are paced by Google's per-project quota, shared by every process (CreatePacer): a create that must wait
+for its slot tells the user at once that the meeting is queued and roughly when, and the job retries then.
+
 The payload is plain data; the worker rebuilds the Slack client and the response_url reply from it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import aiohttp
 
 from bot.core.errors import RateLimited
+from bot.core.ports import CreatePacer
 from bot.domain import Actor, Tenant
 from bot.jobs.queue import JobQueue, Payload, Retry
 from bot.slack import grammar
@@ -30,6 +35,7 @@ __all__ = ["START_JOB", "StartJob"]
 log = logging.getLogger(__name__)
 
 START_JOB = "meeting.start"
+ON_TIME = 0.05  # a slot this close is taken now rather than after a retry
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,7 @@ class StartJob:
     clients: SlackClients
     session: aiohttp.ClientSession
     progress: JobProgress
+    pacer: CreatePacer
 
     def register(self) -> None:
         self.jobs.job(START_JOB)(self.run)
@@ -79,23 +86,41 @@ class StartJob:
 
         async def start() -> None:
             try:
+                await self._paced(progress, tell)
                 if await self.handlers.start(actor, payload.get("title"), access, str(payload["channel"]), client,
                                              respond, progress):
                     await self.home.refresh(actor, client)
             except RateLimited as limited:
-                await self._queued(progress, tell, limited)
-                raise Retry(limited.retry_after or 30) from None
+                wait = limited.retry_after or 30
+                await self._queued(progress, tell, wait)
+                raise Retry(wait) from None
 
         async def prompt(reason: str) -> Message:
             return await self.accounts.connect_prompt(actor, url, reason, payload.get("retry_text"))
 
         await answering(start(), tell, prompt, name="starting a meeting", passthrough=(Retry,))
 
-    async def _queued(self, progress: _Progress, tell: Reply, limited: RateLimited) -> None:
+    async def _paced(self, progress: _Progress, tell: Reply) -> None:
+        """Wait for this create's slot in the project's quota, reserved once per job (a re-run keeps it)."""
+        done = await progress.done()
+        if "space" in done:
+            return
+        if "slot" in done:
+            slot = float(done["slot"])
+        else:
+            slot = time.time() + await self.pacer.reserve()
+            await progress.note("slot", f"{slot:.3f}")
+        left = slot - time.time()
+        if left > ON_TIME:
+            await self._queued(progress, tell, left)
+            raise Retry(left)
+
+    async def _queued(self, progress: _Progress, tell: Reply, wait: float) -> None:
         """Google's create quota is spent for now: say once that the meeting is coming, and when."""
         if "told_queued" in await progress.done():
             return
-        wait = int(limited.retry_after or 30)
+        seconds = max(1, round(wait))
         await tell(**notice(f"Google is busy creating meetings right now, so yours is queued: it will be posted "
-                            f"here in about {wait} seconds.", emoji=":hourglass_flowing_sand:"))
-        await progress.note("told_queued", str(wait))
+                            f"here in about {seconds} second{'s' if seconds != 1 else ''}.",
+                            emoji=":hourglass_flowing_sand:"))
+        await progress.note("told_queued", str(seconds))

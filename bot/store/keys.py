@@ -34,6 +34,10 @@ class Keys:
         tag = f"{_clean(tenant.enterprise_id or '-')}:{_clean(tenant.team_id)}:{_clean(user_id)}"
         return f"{self.prefix}:{{{tag}}}:{kind}"
 
+    def create_quota(self) -> str:
+        """Google's spaces.create quota is per project: one bucket for every workspace meetbot serves."""
+        return f"{self.prefix}:{{quota}}:spaces.create"
+
     def health_probe(self) -> str:
         return f"{self.prefix}:{{health}}:probe"
 
