@@ -1,0 +1,42 @@
+"""One JSON call to a Google REST API over the shared httpx client: bearer token, error envelope → typed error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from bot.google.api_errors import ApiProtocolError, ApiTransportError, error_from_response
+
+__all__ = ["call_json"]
+
+
+async def call_json(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    token: str,
+    *,
+    operation: str,
+    body: Mapping[str, Any] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The JSON object Google answered; `ApiStatusError` subclasses for error answers, `ApiTransportError` when
+    nothing answered. `operation` names the call in errors ("subscriptions.create")."""
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        response = await http.request(method, url, json=body, params=params, headers=headers)
+    except httpx.TransportError as exc:  # the message may quote the request: only the type
+        raise ApiTransportError(f"{operation}: {type(exc).__name__}") from None
+    if response.status_code >= 300:
+        raise error_from_response(response.status_code, response.headers, response.content, operation)
+    if not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError:
+        raise ApiProtocolError(f"{operation}: the answer is not JSON") from None
+    if not isinstance(data, dict):
+        raise ApiProtocolError(f"{operation}: the answer is not a JSON object")
+    return data
