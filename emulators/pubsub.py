@@ -5,7 +5,7 @@ routes; nothing here knows Workspace Events.
 At least once, like Pub/Sub: a pushed message is redelivered until the endpoint answers 2xx (with a short backoff,
 at most `push_max_attempts` times), a pulled one comes back when its ack deadline passes. Switches, for the bot's
 tests: `duplicate` (every message delivered twice), `hold` (keep new messages back until released) and `reorder`
-("none", "reverse" or "shuffle": the order a held batch is released in, and the order of each pull batch).
+("none", "reverse" or "shuffle": the order a held batch is released in).
 """
 
 from __future__ import annotations
@@ -284,7 +284,7 @@ class Broker:
             now = time.monotonic()
             ready = [p for p in sub.pending if p.visible_at <= now][:max_messages]
             out = []
-            for pending in self._ordered(ready):
+            for pending in ready:
                 pending.attempts += 1
                 pending.ack_id = secrets.token_urlsafe(24)
                 pending.visible_at = now + sub.ack_deadline

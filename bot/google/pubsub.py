@@ -194,6 +194,10 @@ class PushCerts(transport.Request):
             self._expires = time.monotonic() + lifetime
             return self._cached
 
+    def prefetch(self) -> None:
+        """Fetch the certs now (blocking: at start-up, or through asyncio.to_thread), so no push waits for them."""
+        self(self.url)
+
     def close(self) -> None:
         self._inner.close()
 
