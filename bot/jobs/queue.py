@@ -4,7 +4,8 @@
 - A job is run at least once: a worker that dies holding one (kill -9) has it reclaimed by another after
   `IDLE_TIMEOUT`. Jobs keep their own progress records so that a re-run resumes instead of repeating.
 - `Retry(after)` asks for another try later (Google or Slack said 429/503); any other exception is the job's
-  last word, so jobs catch and report their own failures.
+  last word, so jobs catch and report their own failures. On its last try (`tries_left() == 0`) a job must answer
+  instead of asking for another: a Retry then would end it silently.
 - The queue's keys share one Redis Cluster hash tag, `{meetbot}`.
 
 streaq is pinned exactly (7 majors in 18 months). Its worker would install its own SIGTERM handler even with
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,7 +32,7 @@ from streaq.types import StreaqRetry
 from bot.store.crypto import TokenCipher
 from bot.store.errors import StoreUnavailable
 
-__all__ = ["IDLE_TIMEOUT", "JobQueue", "Payload", "Retry"]
+__all__ = ["IDLE_TIMEOUT", "JobQueue", "Payload", "Retry", "tries_left"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,12 @@ JOB_TIMEOUT = 60.0
 MAX_TRIES = 5
 CONNECT_WAIT = 1.0  # how long an enqueue waits for the queue's connection before saying Redis is down
 PICKUP_SECONDS = 0.3
+_TRIES_LEFT = contextvars.ContextVar("tries_left", default=0)
+
+
+def tries_left() -> int:
+    """In a running job: how many more tries it gets after this one (0: this is its last)."""
+    return _TRIES_LEFT.get()
 
 
 class Retry(StreaqRetry):
@@ -62,7 +70,8 @@ class JobQueue:
                  sentinel_master: str | None = None, cipher: TokenCipher | None = None, concurrency: int = 32,
                  idle_timeout: float = IDLE_TIMEOUT) -> None:
         def dumps(data: Any) -> bytes | str:
-            text = json.dumps(data, separators=(",", ":"))
+            # default=repr: streaq also stores a failed job's result, an exception
+            text = json.dumps(data, separators=(",", ":"), default=repr)
             return cipher.encrypt(text) if cipher else text
 
         def loads(raw: bytes) -> Any:
@@ -95,12 +104,13 @@ class JobQueue:
 
         def register(fn: Job) -> Job:
             async def run(payload: Payload) -> None:
+                _TRIES_LEFT.set(max_tries - registered.context.tries)
                 await fn(payload)
 
             run.__qualname__ = name
             options: dict[str, Any] = {"name": name, "timeout": timedelta(seconds=timeout), "max_tries": max_tries,
                                        "silent": True}
-            self._consumer.task(**options)(run)
+            registered = self._consumer.task(**options)(run)
             self._registrations.append((run, options))
             return fn
 

@@ -19,7 +19,7 @@ import aiohttp
 from bot.core.errors import RateLimited
 from bot.core.ports import CreatePacer
 from bot.domain import Actor, Tenant
-from bot.jobs.queue import JobQueue, Payload, Retry
+from bot.jobs.queue import JobQueue, Payload, Retry, tries_left
 from bot.slack import grammar
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.clients import SlackClients
@@ -91,6 +91,8 @@ class StartJob:
                                              respond, progress):
                     await self.home.refresh(actor, client)
             except RateLimited as limited:
+                if not tries_left():
+                    raise  # the last try: answered below in plain words, with when to try again
                 wait = limited.retry_after or 30
                 await self._queued(progress, tell, wait)
                 raise Retry(wait) from None
