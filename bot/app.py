@@ -49,7 +49,7 @@ from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
 from bot.store.quota import CreateBucket
 from bot.store.rooms import RoomStore
-from bot.store.slack_cache import EmailCache, HomeHashes
+from bot.store.slack_cache import EmailCache, HomeHashes, HomeRenders
 from bot.store.spaces import SpaceRecords
 
 __all__ = ["Services", "build_bolt_app", "close_services", "open_services", "start_background", "stop_background"]
@@ -153,7 +153,7 @@ async def open_services(settings: Settings) -> Services:
 
     rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
     account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
-    home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys))
+    home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys))
     meeting_handlers = MeetingHandlers(meetings)
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)

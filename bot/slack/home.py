@@ -1,13 +1,15 @@
 """The App Home tab: Google connection, recent meetings with their status, rooms the user set up, and a guide.
 
 Published with `views.publish` and the last view's `hash`: if another publish won the race, re-render and try
-once more with the newer hash, so an older render never overwrites a newer one.
+once more with the newer hash, so an older render never overwrites a newer one. Renders coalesce across processes
+(HomeRenders, in Redis): opens of the tab within a short window make one render, one Meet read and one publish.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -24,7 +26,7 @@ from bot.slack.mrkdwn import escape
 from bot.slack.views.account import connect_button
 from bot.slack.views.blocks import Block
 from bot.slack.views.home import disconnect_button, home_view
-from bot.store.slack_cache import HomeHashes
+from bot.store.slack_cache import HomeHashes, HomeRenders
 
 __all__ = ["HomeHandlers"]
 
@@ -37,8 +39,7 @@ class HomeHandlers:
     accounts: Accounts
     account_handlers: AccountHandlers
     hashes: HomeHashes
-    # Per user: a refresh is running; True if another was asked for meanwhile (it runs once more, then stops).
-    _running: dict[tuple[str, str], bool] = field(default_factory=dict)
+    renders: HomeRenders
 
     async def refresh_if_published(self, actor: Actor, client: AsyncWebClient) -> None:
         """After a change: re-render only for users who have a Home tab (they opened it at least once)."""
@@ -70,27 +71,25 @@ class HomeHandlers:
         rooms = await self.rooms.rooms_started_by(actor)
         return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms)
 
-    async def refresh(self, actor: Actor, client: AsyncWebClient) -> None:
+    async def refresh(self, actor: Actor, client: AsyncWebClient, *, opened: bool = False) -> None:
         """Publish, logging instead of raising: the Home tab is a convenience and must never disturb a command.
 
-        Bursts coalesce: while one render runs for a user, further requests fold into a single re-run.
+        Bursts coalesce across processes: while one renders a user's tab, a change folds into a single re-run and
+        an `opened` tab into nothing; a tab opened just after a render is not rendered again.
         """
-        key = (actor.tenant.tag, actor.user_id)
-        if key in self._running:
-            self._running[key] = True
-            return
-        self._running[key] = False
+        token = secrets.token_hex(8)
         try:
+            if not await self.renders.begin(actor.tenant, actor.user_id, token, changed=not opened):
+                return
             while True:
                 try:
                     await self.publish(actor, client)
                 except Exception as error:
                     log.warning("home tab not published: %s", type(error).__name__)
-                if not self._running[key]:
-                    break
-                self._running[key] = False
-        finally:
-            del self._running[key]
+                if not await self.renders.again(actor.tenant, actor.user_id, token):
+                    return
+        except Exception as error:  # Redis itself failing: the tab waits for the next open or change
+            log.warning("home tab not rendered: %s", type(error).__name__)
 
     async def publish(self, actor: Actor, client: AsyncWebClient) -> None:
         for _ in range(2):

@@ -392,7 +392,7 @@ class _Listeners:
     async def home_opened(self, body: dict[str, Any]) -> None:
         if (body.get("event") or {}).get("tab") == "home":
             actor, _, client = await self._event(body)
-            await self._logged(self._deps.home.refresh(actor, client), "app_home_opened")
+            await self._logged(self._deps.home.refresh(actor, client, opened=True), "app_home_opened")
 
     async def app_uninstalled(self, body: dict[str, Any]) -> None:
         """Uninstalled: every Google grant given in this workspace is revoked and forgotten, and so is the

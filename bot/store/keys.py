@@ -119,6 +119,10 @@ class Keys:
     def home_hash(self, tenant: Tenant, user_id: str) -> str:
         return self._user(tenant, user_id, "home-hash")
 
+    def home_render(self, tenant: Tenant, user_id: str, part: str) -> str:
+        """Home-tab render coalescing: "lease" (a process is rendering), "dirty" (render again), "fresh" (just did)."""
+        return self._user(tenant, user_id, f"home-{part}")
+
     # Slack installations (many-workspace mode).
     def installation(self, tenant: Tenant) -> str:
         return self._team(tenant, "installation")

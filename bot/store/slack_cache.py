@@ -1,6 +1,6 @@
 """What meetbot remembers of Slack itself: the hash of each user's last published Home tab (so a stale render
-can't overwrite a newer one) and users' profile emails (a cache; Slack stays the source, and a `user_change`
-event forgets the entry)."""
+can't overwrite a newer one), who is rendering it right now (so processes coalesce), and users' profile emails (a
+cache; Slack stays the source, and a `user_change` event forgets the entry)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bot.domain import Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
-__all__ = ["NO_EMAIL", "EmailCache", "HomeHashes"]
+__all__ = ["NO_EMAIL", "EmailCache", "HomeHashes", "HomeRenders"]
 
 HASH_TTL = 30 * 24 * 60 * 60
 EMAIL_TTL = 24 * 60 * 60
@@ -35,6 +35,53 @@ class HomeHashes:
     async def published(self, tenant: Tenant, user_id: str) -> bool:
         """Whether the user has a Home tab (opened it at least once)."""
         return bool(await self._redis.exists(self._keys.home_hash(tenant, user_id)))
+
+
+# KEYS: lease, dirty, fresh. ARGV: this render's token, lease ms, changed (1: state changed, 0: the tab was opened).
+_BEGIN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[3] == '1' then redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) end
+  return 0
+end
+if ARGV[3] == '0' and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+# KEYS: lease, dirty, fresh. ARGV: the token, lease ms, fresh ms. 1: render again (a change came meanwhile).
+_END = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+return 0
+"""
+
+
+@translated
+class HomeRenders:
+    """Coalesces Home-tab renders of one user across every process: one renders at a time (a lease); a change
+    meanwhile makes it render once more; opening the tab just after a render, or during one, renders nothing."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, lease: float = 15.0, fresh: float = 2.0) -> None:
+        self._keys = keys
+        self._lease_ms, self._fresh_ms = str(int(lease * 1000)), str(int(fresh * 1000))
+        self._begin = redis.register_script(_BEGIN)
+        self._end = redis.register_script(_END)
+
+    def _three(self, tenant: Tenant, user_id: str) -> list[str]:
+        return [self._keys.home_render(tenant, user_id, part) for part in ("lease", "dirty", "fresh")]
+
+    async def begin(self, tenant: Tenant, user_id: str, token: str, *, changed: bool) -> bool:
+        """True: this caller renders now (and must call `again`). A dead renderer's lease lapses by itself."""
+        return bool(await self._begin(keys=self._three(tenant, user_id),
+                                      args=[token, self._lease_ms, "1" if changed else "0"]))
+
+    async def again(self, tenant: Tenant, user_id: str, token: str) -> bool:
+        """After a render: True if a change came meanwhile (render once more, the lease kept), else done."""
+        return bool(await self._end(keys=self._three(tenant, user_id), args=[token, self._lease_ms, self._fresh_ms]))
 
 
 @translated
