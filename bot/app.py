@@ -19,13 +19,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.core.accounts import Accounts
+from bot.core.event_feed import EventFeed, EventIntake
 from bot.core.following import Following
 from bot.core.meetings import Meetings
 from bot.core.rooms import Rooms
 from bot.domain import Tenant
-from bot.follow_runner import FollowRunner
+from bot.follow_runner import FollowRunner, PullLoop
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
+from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken
+from bot.google.workspace_events import WorkspaceEvents
 from bot.jobs.queue import JobQueue
 from bot.meet.client import MeetClient, build_http_client
 from bot.slack.account_handlers import AccountHandlers
@@ -44,7 +47,7 @@ from bot.store.dedupe import Deliveries
 from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
-from bot.store.live import FollowSchedule, LiveStates, Recaps
+from bot.store.live import EventRoutes, FollowSchedule, LiveStates, Recaps, WorkspaceEventsSeen
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
 from bot.store.quota import CreateBucket
@@ -76,10 +79,13 @@ class Services:
     jobs: JobQueue
     meeting_handlers: MeetingHandlers
     start_job: StartJob
-    closers: list[object]
     following: Following
     live_cards: LiveCards
     follow_runner: FollowRunner
+    event_intake: EventIntake | None  # Workspace Events configured
+    push_certs: PushCerts | None  # push delivery: the keys that sign Pub/Sub's tokens
+    pull_loop: PullLoop | None  # pull delivery
+    closers: list[object]
 
 
 def slack_retry_handlers() -> list[AsyncRetryHandler]:
@@ -143,8 +149,14 @@ async def open_services(settings: Settings) -> Services:
     meet_http = build_http_client(timeout_read=4.0, max_connections=200, max_keepalive_connections=100)
     meet = MeetClient(meet_http, settings.meet_api_url)
     space_records = SpaceRecords(redis, keys)
-    following = Following(meet, accounts, space_records, LiveStates(redis, keys), FollowSchedule(redis, keys),
-                          settings.meet_poll_seconds, events=settings.google_pubsub_topic is not None)
+    live_states, routes = LiveStates(redis, keys), EventRoutes(redis, keys)
+    feed = None
+    if settings.google_pubsub_topic is not None:
+        feed = EventFeed(WorkspaceEvents(http, settings.google_events_url), settings.google_pubsub_topic,
+                         live_states, routes)
+    following = Following(meet, accounts, space_records, live_states, FollowSchedule(redis, keys),
+                          settings.meet_poll_seconds, feed=feed)
+    intake = EventIntake(routes, WorkspaceEventsSeen(redis, keys), following.poke, feed) if feed else None
     meetings = Meetings(meet, accounts, space_records, deliveries, following)
 
     async def google_email(tenant: Tenant, user_id: str) -> str | None:
@@ -161,9 +173,16 @@ async def open_services(settings: Settings) -> Services:
                          JobProgress(redis, keys), CreateBucket(redis, keys))
     start_job.register()
     jobs.open()
-    return Services(
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients)
     follow_runner = FollowRunner(following.due, live_cards.refresh)
+    pull_loop = push_certs = None
+    if intake is not None and settings.google_pubsub_subscription is not None:
+        account = ServiceAccountToken(settings.google_application_credentials or "")
+        puller = Puller(http, settings.pubsub_api_url, settings.google_pubsub_subscription, account)
+        pull_loop = PullLoop(puller.pull, puller.ack, intake.accept)
+    elif intake is not None:
+        push_certs = PushCerts(settings.google_certs_url)
+    return Services(
         settings=settings,
         redis=redis,
         keys=keys,
@@ -183,28 +202,37 @@ async def open_services(settings: Settings) -> Services:
         jobs=jobs,
         meeting_handlers=meeting_handlers,
         start_job=start_job,
-        closers=[c for c in (oauth, delegation) if c is not None],
         following=following,
         live_cards=live_cards,
         follow_runner=follow_runner,
+        event_intake=intake,
+        push_certs=push_certs,
+        pull_loop=pull_loop,
+        closers=[c for c in (oauth, delegation, push_certs) if c is not None],
     )
 
 
-async def close_services(services: Services) -> None:
 def start_background(services: Services) -> None:
     """Durable jobs and meeting following: run in the web process and in `python -m bot worker`."""
     services.jobs.start()
     if services.following.enabled:
         services.follow_runner.start()
+    if services.pull_loop is not None:
+        services.pull_loop.start()
 
 
 async def stop_background(services: Services, within: float) -> None:
+    if services.pull_loop is not None:
+        await services.pull_loop.stop()
     await services.follow_runner.stop(within)
     await services.jobs.stop(within)
 
 
-    await services.jobs.stop(0)
+async def close_services(services: Services) -> None:
+    if services.pull_loop is not None:
+        await services.pull_loop.stop()
     await services.follow_runner.stop(0)
+    await services.jobs.stop(0)
     await services.http.aclose()
     await services.meet_http.aclose()
     await services.slack_session.close()

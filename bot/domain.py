@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-__all__ = ["Actor", "Attendee", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "Tenant", "space_id_of"]
+__all__ = ["Actor", "Attendee", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant", "space_id_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,5 +162,14 @@ class LiveState:
 
 
 def space_id_of(space_name: str) -> str:
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    """A Workspace Events subscription meetbot holds for a followed space."""
+
+    name: str  # "subscriptions/…"
+    expires: float  # epoch seconds
+    state: str = "active"  # "active", "suspended" (Google stopped it: poll instead), "noticed" (owner told)
+
+
     """`spaces/abc` → `abc`: the id meetbot's records are keyed by."""
     return space_name.partition("/")[2]

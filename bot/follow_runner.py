@@ -10,10 +10,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot.domain import Tenant
 
-__all__ = ["FollowRunner"]
+__all__ = ["FollowRunner", "PullLoop"]
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,44 @@ class FollowRunner:
             log.warning("a followed meeting was not refreshed: %s", type(error).__name__)
         finally:
             self._slots.release()
+
+
+class PullLoop:
+    """Pull delivery (GOOGLE_PUBSUB_SUBSCRIPTION): pull, hand each event to the intake, acknowledge what it took.
+    An event the intake couldn't take (Redis down) is left unacknowledged, so Pub/Sub delivers it again."""
+
+    def __init__(self, pull: Callable[[int], Awaitable[list[tuple[str, Any]]]],
+                 ack: Callable[[list[str]], Awaitable[None]], accept: Callable[[Any], Awaitable[bool]],
+                 *, idle: float = 0.5, batch: int = 100) -> None:
+        self._pull, self._ack, self._accept = pull, ack, accept
+        self._idle, self._batch = idle, batch
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="pubsub-pull")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            taken: list[str] = []
+            try:
+                received = await self._pull(self._batch)
+                for ack_id, event in received:
+                    try:
+                        await self._accept(event)
+                        taken.append(ack_id)
+                    except Exception as error:
+                        log.warning("a pulled event was left for redelivery: %s", type(error).__name__)
+                await self._ack(taken)
+            except Exception as error:
+                log.warning("pulling events failed: %s", type(error).__name__)
+                received = []
+            if not received:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._idle)

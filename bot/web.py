@@ -14,7 +14,10 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import Services
 from bot.core.accounts import LinkOutcome
+from bot.core.event_feed import EventIntake
 from bot.domain import Actor
+from bot.google.api_errors import MalformedEvent, PushRejected
+from bot.google.pubsub import PushCerts, parse_push, verify_push
 from bot.slack.fast_path import fast_answer
 from bot.slack.front_door import FrontDoor, Refused
 from bot.store.connection import writable
@@ -23,11 +26,12 @@ from bot.store.errors import is_unavailable
 from bot.store.oauth_state import STATE_TTL_SECONDS
 from bot.web_pages import callback_page, confirm_page, mismatch_page
 
-__all__ = ["GOOGLE_CALLBACK_PATH", "GOOGLE_CONFIRM_PATH", "SLACK_EVENTS_PATH", "build_web_app"]
+__all__ = ["GOOGLE_CALLBACK_PATH", "GOOGLE_CONFIRM_PATH", "GOOGLE_EVENTS_PATH", "SLACK_EVENTS_PATH", "build_web_app"]
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
+GOOGLE_EVENTS_PATH = "/google/events"
 GOOGLE_CALLBACK_PATH = "/google/oauth/callback"
 GOOGLE_CONFIRM_PATH = "/google/oauth/confirm"
 CSRF_COOKIE = "meetbot_confirm"
@@ -114,6 +118,8 @@ def build_web_app(
     app = web.Application(client_max_size=1024**2)
     app.router.add_get(GOOGLE_CALLBACK_PATH, google_callback)
     app.router.add_post(GOOGLE_CONFIRM_PATH, google_confirm)
+    if services.event_intake is not None and services.push_certs is not None:
+        app.router.add_post(GOOGLE_EVENTS_PATH, _events_route(services, services.event_intake, services.push_certs))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if serve_slack:
@@ -143,6 +149,35 @@ def _page(status: int, html: str) -> web.Response:
 def _actor(outcome: LinkOutcome) -> Actor:
     assert outcome.pending is not None
     return Actor(outcome.pending.tenant, outcome.pending.user_id)
+
+
+def _events_route(services: Services, intake: EventIntake, certs: PushCerts
+                  ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Pub/Sub push: verify Google's OIDC token before reading the body; 2xx only once the event is taken."""
+    settings = services.settings
+
+    async def google_events(request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization")
+        try:  # in a thread: a cache miss fetches the certs synchronously (google-auth's transport)
+            await asyncio.to_thread(verify_push, header, settings.events_push_audience,
+                                    settings.google_pubsub_push_account, certs)
+        except PushRejected as rejected:
+            log.warning("a push to %s was refused: %s", GOOGLE_EVENTS_PATH, rejected)
+            return web.json_response({"error": "unauthenticated"}, status=401)
+        try:
+            event = parse_push(await request.read())
+        except MalformedEvent as malformed:  # acknowledged: Pub/Sub would redeliver it forever
+            log.warning("a verified push that is no Workspace event was dropped: %s", malformed)
+            return web.json_response({"dropped": str(malformed)})
+        try:
+            await intake.accept(event)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            return web.json_response({"error": "storage unavailable; deliver again"}, status=503)
+        return web.Response(status=204)
+
+    return google_events
 
 
 async def _refresh_home(services: Services, actor: Actor) -> None:

@@ -17,8 +17,9 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 from bot.core.errors import NotLinked, UserFacingError
+from bot.core.event_feed import EventFeed
 from bot.core.live import ARTIFACT_WORDS as _WORDS
-from bot.core.live import LiveState, Phase, Produced, observed, produced
+from bot.core.live import LiveState, Phase, Produced, observed
 from bot.core.ports import SpaceMemory
 from bot.domain import Card, Tenant
 from bot.meet.client import MeetClient
@@ -35,8 +36,10 @@ FILE_POLL_FACTOR = 2  # files are looked for half as often as people
 IDLE_AFTER = 60 * 60  # a card older than this that is still waiting is read less often
 IDLE_FACTOR = 4
 BACKOFF = 300.0  # after a failed read
+SAFETY_NET = 300.0  # with events, a space is still read this often in case one was lost
+FALLBACK_POLL = 30.0  # polling a space whose events stopped, when MEET_POLL_SECONDS is 0
 COALESCE = 2.0  # two reads of one space are at least this far apart, however many events arrive
-LEASE = 30.0  # a claimed space is handed to another process if not rescheduled within this
+LEASE = 15.0  # a claimed space is handed to another process if not rescheduled within this
 
 
 class Schedule(Protocol):
@@ -83,6 +86,7 @@ class FollowUpdate:
     current: LiveState
     cards: tuple[Card, ...]
     follower: str
+    notice: str | None = None  # something the follower must be told (their grant stopped live updates)
 
     @property
     def changed(self) -> bool:
@@ -93,7 +97,7 @@ class FollowUpdate:
 
 class Following:
     def __init__(self, meet: MeetClient, tokens: Tokens, spaces: SpaceMemory, memory: FollowMemory,
-                 schedule: Schedule, poll_seconds: float, *, events: bool = False,
+                 schedule: Schedule, poll_seconds: float, *, feed: EventFeed | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._meet = meet
         self._tokens = tokens
@@ -101,12 +105,12 @@ class Following:
         self._memory = memory
         self._schedule = schedule
         self._poll = poll_seconds
-        self._events = events  # with an event feed, polling is only a slow safety net
+        self._feed = feed  # with an event feed, polling is only a slow safety net for spaces it covers
         self._clock = clock
 
     @property
     def enabled(self) -> bool:
-        return self._poll > 0 or self._events
+        return self._poll > 0 or self._feed is not None
 
     async def follow(self, tenant: Tenant, space_name: str, user_id: str) -> None:
         """Start following a space that now has a card posted by `user_id`; its first read is due now."""
@@ -138,8 +142,11 @@ class Following:
             return None
         previous = await self._memory.state(tenant, space_id)
         now = self._clock()
+        reader = _Reader(self._tokens, tenant, follower)
         try:
-            state = await self._read(tenant, follower, f"spaces/{space_id}", cards, previous, now)
+            events, notice = (False, None) if self._feed is None else await self._feed.keep(
+                tenant, space_id, reader.call)
+            state = await self._read(reader, f"spaces/{space_id}", cards, previous, now, events)
         except NotLinked:
             await self._stop(tenant, space_id)  # they disconnected: nobody may read it for them
             return None
@@ -147,20 +154,23 @@ class Following:
             await self._schedule.at(tenant, space_id, now + BACKOFF)
             raise
         kept = await self._memory.save(tenant, space_id, state)
-        following_until = self._next_read(kept, cards, now)
+        if self._feed is not None and kept.conference and (previous is None or previous.conference != kept.conference):
+            await self._feed.learned_conference(tenant, space_id, kept.conference)
+        following_until = self._next_read(kept, cards, now, events)
         if following_until is None:
-            await self._stop(tenant, space_id)
+            await self._stop(tenant, space_id, reader)
         else:
             await self._schedule.at(tenant, space_id, following_until, read_at=now)
-        return FollowUpdate(previous, kept, cards, follower)
+        return FollowUpdate(previous, kept, cards, follower, notice)
 
-    async def _stop(self, tenant: Tenant, space_id: str) -> None:
+    async def _stop(self, tenant: Tenant, space_id: str, reader: _Reader | None = None) -> None:
         await self._schedule.drop(tenant, space_id)
+        if self._feed is not None and reader is not None:
+            await self._feed.release(tenant, space_id, reader.call)
         await self._memory.forget(tenant, space_id)
 
-    async def _read(self, tenant: Tenant, follower: str, space_name: str, cards: tuple[Card, ...],
-                    previous: LiveState | None, now: float) -> LiveState:
-        reader = _Reader(self._tokens, tenant, follower)
+    async def _read(self, reader: _Reader, space_name: str, cards: tuple[Card, ...], previous: LiveState | None,
+                    now: float, events: bool) -> LiveState:
         records = await reader.call(lambda token: self._meet.list_conference_records(
             token, f'space.name = "{space_name}"', limit=1))
         record = _relevant(records, cards)
@@ -170,7 +180,7 @@ class Following:
         known = previous.artifacts if previous is not None and previous.conference == record.name else ()
         files: list[Artifact] = []
         ended = record.end_time.timestamp() if record.end_time else None
-        if ended is not None and not self._events and now - ended < FILES_FOR:
+        if ended is not None and now - ended < FILES_FOR:  # with events, reads come only when one is due
             have = {p.kind for p in known}
             for kind in ArtifactKind:
                 if _WORDS[kind] not in have:
@@ -178,37 +188,19 @@ class Following:
                                                            kind=kind)))
         return _with_files(observed(space_name, now, record, participants, files), known)
 
-    async def files_of(self, tenant: Tenant, space_id: str) -> FollowUpdate | None:
-        """An event said a file was produced: read the files of the call shown (events mode reads them only then)."""
-        follower = await self._memory.follower(tenant, space_id)
-        previous = await self._memory.state(tenant, space_id)
-        if follower is None or previous is None or previous.conference is None:
-            return None
-        reader = _Reader(self._tokens, tenant, follower)
-        conference = previous.conference
-        found: list[Artifact] = []
-        for kind in ArtifactKind:
-            found.extend(await reader.call(partial(self._meet.list_artifacts, record_name=conference, kind=kind)))
-        fresh = observed(previous.space_name, self._clock(), None, (), found)
-        kept = await self._memory.save(tenant, space_id, _with_files(
-            replace(previous, as_of=fresh.as_of), produced(found)))
-        cards = tuple(await self._spaces.cards(tenant, space_id))
-        return FollowUpdate(previous, kept, cards, follower)
-
-    def _next_read(self, state: LiveState, cards: tuple[Card, ...], now: float) -> float | None:
-        poll = self._poll if self._poll > 0 else BACKOFF  # events mode: a slow safety net
+    def _next_read(self, state: LiveState, cards: tuple[Card, ...], now: float, events: bool) -> float | None:
+        # With events flowing for the space, a read is due when one arrives; the schedule is only a safety net.
+        poll = SAFETY_NET if events else (self._poll or FALLBACK_POLL)
         rooms = any(c.kind == "room" for c in cards)
         newest_card = max(c.posted_at for c in cards)
         if state.phase is Phase.LIVE:
             return now + poll
         if state.phase is Phase.ENDED:
-            files_pending = not self._events and state.ended_at is not None and now - state.ended_at < FILES_FOR \
+            files_pending = state.ended_at is not None and now - state.ended_at < FILES_FOR \
                 and len({p.kind for p in state.artifacts}) < 3
             if files_pending:
-                return now + poll * FILE_POLL_FACTOR
-            if not rooms:
-                return None if not self._events else now + FILES_FOR  # events still bring the files
-            return now + poll * IDLE_FACTOR
+                return now + (poll if events else poll * FILE_POLL_FACTOR)
+            return now + poll * IDLE_FACTOR if rooms else None
         if not rooms and now - newest_card > FOLLOW_WAITING_FOR:
             return None
         return now + (poll if now - newest_card < IDLE_AFTER else poll * IDLE_FACTOR)

@@ -117,9 +117,16 @@ def parse_message(message: Mapping[str, Any]) -> WorkspaceEvent:
         found = _SPACE_TARGET.match(target) if isinstance(target, str) else None
         space_id = found.group(1) if found else None
     else:
-        source = attributes.get("ce-source")
-        found = _SUBSCRIPTION_SOURCE.match(source) if isinstance(source, str) else None
-        subscription = found.group(1) if found else None
+        # Which of ce-source/ce-subject names the subscription and which the space is not documented for Meet
+        # (§9): take each from whichever attribute has its form.
+        for key in ("ce-source", "ce-subject"):
+            value = attributes.get(key)
+            if not isinstance(value, str):
+                continue
+            if (found := _SUBSCRIPTION_SOURCE.match(value)) is not None:
+                subscription = subscription or found.group(1)
+            elif (found := _SPACE_TARGET.match(value)) is not None:
+                space_id = space_id or found.group(1)
     return WorkspaceEvent(event_id, kind, time_, name, subscription, space_id)
 
 

@@ -18,7 +18,7 @@ from bot.core.rooms import Rooms
 from bot.domain import Card, LiveState, Phase, Tenant
 from bot.slack.clients import SlackClients
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
-from bot.slack.views.blocks import Message
+from bot.slack.views.blocks import Message, notice
 from bot.slack.views.live import recap_message
 from bot.slack.views.meeting import CardContent, meeting_card
 from bot.slack.views.room import room_card
@@ -46,13 +46,21 @@ class LiveCards:
     async def refresh(self, tenant: Tenant, space_id: str) -> None:
         """One scheduled read of a followed space, and the Slack edits it calls for."""
         update = await self._following.refresh(tenant, space_id)
-        if update is not None and update.changed:
+        if update is None:
+            return
+        if update.notice:
+            await self._tell(tenant, update.follower, update.notice)
+        if update.changed:
             await self.show(tenant, update)
 
-    async def files_arrived(self, tenant: Tenant, space_id: str) -> None:
-        update = await self._following.files_of(tenant, space_id)
-        if update is not None and update.changed:
-            await self.show(tenant, update)
+    async def _tell(self, tenant: Tenant, user_id: str, text: str) -> None:
+        client = await self._clients.for_tenant(tenant)
+        message = notice(text, emoji=":warning:")
+        message.pop("response_type")  # a DM, not a reply
+        try:
+            await client.chat_postMessage(channel=user_id, **message)
+        except SLACK_FAILURES as error:
+            log.warning("a follower was not told about their meeting's updates: %s", slack_error_name(error))
 
     async def show(self, tenant: Tenant, update: FollowUpdate) -> None:
         client = await self._clients.for_tenant(tenant)

@@ -105,6 +105,14 @@ class Keys:
 
     def follow_last_read(self) -> str:
         return f"{self.prefix}:{{follow}}:last"
+    def event_route(self, kind: str, ident: str) -> str:
+        """Which followed space an event is about, by its subscription, space or conference record (ids hashed)."""
+        return f"{self.prefix}:{{wroute:{_clean(kind)}:{_clean(ident)}}}"
+
+    # Channel rooms. The room and its lock share the team's hash tag, so one script can touch both.
+    def room(self, tenant: Tenant, channel_id: str) -> str:
+        return self._team(tenant, f"room:{_clean(channel_id)}")
+
 
     def workspace_event_seen(self, event_id: str) -> str:
         return f"{self.prefix}:{{wevent:{_clean(event_id)}}}:seen"

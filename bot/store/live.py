@@ -14,11 +14,11 @@ import hashlib
 
 from redis.asyncio import Redis
 
-from bot.domain import LiveState, Tenant
+from bot.domain import LiveState, SubscriptionRecord, Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
-__all__ = ["FollowSchedule", "LiveStates", "Recaps", "WorkspaceEventsSeen"]
+__all__ = ["EventRoutes", "FollowSchedule", "LiveStates", "Recaps", "WorkspaceEventsSeen"]
 
 STATE_TTL = 7 * 24 * 60 * 60
 EVENT_SEEN_TTL = 7 * 24 * 60 * 60  # Pub/Sub redelivers for up to 7 days
@@ -101,6 +101,21 @@ class LiveStates:
     async def forget(self, tenant: Tenant, space_id: str) -> None:
         await self._redis.delete(self._keys.follow(tenant, space_id))
 
+    async def subscription(self, tenant: Tenant, space_id: str) -> SubscriptionRecord | None:
+        raw = await self._redis.hmget(self._keys.follow(tenant, space_id), "sub", "sub_expires", "sub_state")
+        name, expires, state = (_text(v) if v is not None else None for v in raw)
+        if not name:
+            return None
+        return SubscriptionRecord(name, float(expires or 0), state or "active")
+
+    async def set_subscription(self, tenant: Tenant, space_id: str, record: SubscriptionRecord | None) -> None:
+        key = self._keys.follow(tenant, space_id)
+        if record is None:
+            await self._redis.hdel(key, "sub", "sub_expires", "sub_state")
+            return
+        await self._redis.hset(key, mapping={"sub": record.name, "sub_expires": repr(record.expires),
+                                             "sub_state": record.state})
+
 
 @translated
 class FollowSchedule:
@@ -158,6 +173,39 @@ class Recaps:
 
 
 @translated
+class EventRoutes:
+    """Events name a subscription, a space or a conference record; these records say which followed space (and
+    workspace) that is. Routes live as long as states do."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    def _key(self, kind: str, ident: str) -> str:
+        return self._keys.event_route(kind, hashlib.sha256(ident.encode()).hexdigest()[:32])
+
+    async def link(self, tenant: Tenant, space_id: str, *, subscription: str | None = None,
+                   conference: str | None = None) -> None:
+        member = _member(tenant, space_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._key("space", space_id), member, ex=STATE_TTL)
+        for kind, ident in (("sub", subscription), ("conf", conference)):
+            if ident:
+                pipe.set(self._key(kind, ident), member, ex=STATE_TTL)
+        await pipe.execute()
+
+    async def route(self, *, subscription: str | None = None, space_id: str | None = None,
+                    conference: str | None = None) -> tuple[Tenant, str] | None:
+        for kind, ident in (("sub", subscription), ("space", space_id), ("conf", conference)):
+            if ident:
+                raw = await self._redis.get(self._key(kind, ident))
+                found = _parse_member(raw) if raw else None
+                if found is not None:
+                    return found
+        return None
+
+
+@translated
 class WorkspaceEventsSeen:
     """CloudEvents ids already accepted: Pub/Sub delivers at least once."""
 
@@ -165,9 +213,15 @@ class WorkspaceEventsSeen:
         self._redis = redis
         self._keys = keys
 
-    async def first(self, event_id: str) -> bool:
-        digest = hashlib.sha256(event_id.encode()).hexdigest()[:32]
-        return bool(await self._redis.set(self._keys.workspace_event_seen(digest), "1", nx=True, ex=EVENT_SEEN_TTL))
+    def _key(self, event_id: str) -> str:
+        return self._keys.workspace_event_seen(hashlib.sha256(event_id.encode()).hexdigest()[:32])
+
+    async def seen(self, event_id: str) -> bool:
+        return bool(await self._redis.exists(self._key(event_id)))
+
+    async def done(self, event_id: str) -> None:
+        """Marked after the event's effects: a crash in between redelivers it, and its effects are idempotent."""
+        await self._redis.set(self._key(event_id), "1", ex=EVENT_SEEN_TTL)
 
 
 def _text(value: bytes | str) -> str:

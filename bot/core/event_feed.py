@@ -1,0 +1,171 @@
+"""Workspace Events for followed spaces: one subscription per space, made, renewed and released with the token of
+the person whose card it is; and the intake that turns each delivered event into a read of the right space.
+
+An event says only *that* something changed in a space; the read that follows says *what* (core.following). So
+intake is idempotent by design: a duplicate or a late event makes at most one more, coalesced, read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Protocol, TypeVar
+
+from bot.domain import SubscriptionRecord, Tenant
+from bot.google.api_errors import GoogleApiError, NotFound, PermissionDenied, Unauthenticated
+from bot.google.pubsub import WorkspaceEvent
+from bot.google.workspace_events import LIVE_EVENT_TYPES, WorkspaceEvents
+
+__all__ = ["EventFeed", "EventIntake", "RouteMemory", "SubscriptionMemory"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RENEW_BEFORE = 24 * 60 * 60  # renew a day before expiry (Google reminds at 12 h and 1 h)
+GRANT_REASONS = ("USER_SCOPE_REVOKED", "USER_AUTHORIZATION_FAILURE")
+REMINDER = "google.workspace.events.subscription.v1.expirationReminder"
+SUSPENDED = "google.workspace.events.subscription.v1.suspended"
+EXPIRED = "google.workspace.events.subscription.v1.expired"
+
+
+class Call(Protocol):
+    """Runs one request with the follower's token (refreshed and retried once on a 401)."""
+
+    async def __call__(self, request: Callable[[str], Awaitable[T]]) -> T: ...
+
+
+class SubscriptionMemory(Protocol):
+    async def subscription(self, tenant: Tenant, space_id: str) -> SubscriptionRecord | None: ...
+
+    async def set_subscription(self, tenant: Tenant, space_id: str, record: SubscriptionRecord | None) -> None: ...
+
+
+class RouteMemory(Protocol):
+    async def link(self, tenant: Tenant, space_id: str, *, subscription: str | None = None,
+                   conference: str | None = None) -> None: ...
+
+    async def route(self, *, subscription: str | None = None, space_id: str | None = None,
+                    conference: str | None = None) -> tuple[Tenant, str] | None: ...
+
+
+class SeenEvents(Protocol):
+    async def seen(self, event_id: str) -> bool: ...
+
+    async def done(self, event_id: str) -> None: ...
+
+
+class EventFeed:
+    def __init__(self, client: WorkspaceEvents, topic: str, memory: SubscriptionMemory, routes: RouteMemory,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._client = client
+        self._topic = topic
+        self._memory = memory
+        self._routes = routes
+        self._clock = clock
+
+    async def keep(self, tenant: Tenant, space_id: str, call: Call) -> tuple[bool, str | None]:
+        """Make sure the space has a live subscription. (events flow for it, a notice for its follower or None).
+
+        A subscription Google suspended is not fought: the space is polled, and if the follower's grant is why,
+        they are told once.
+        """
+        record = await self._memory.subscription(tenant, space_id)
+        now = self._clock()
+        if record is not None and record.state != "active":
+            return False, await self._suspended_notice(tenant, space_id, record, call)
+        if record is not None and record.expires - now > RENEW_BEFORE:
+            return True, None
+        try:
+            if record is None:
+                made = await call(lambda token: self._client.subscribe(token, space_id, LIVE_EVENT_TYPES,
+                                                                       self._topic))
+            else:
+                made = await call(lambda token: self._client.renew(token, record.name, timedelta(0)))
+        except NotFound:  # expired or deleted at Google's end: make a new one next time
+            await self._memory.set_subscription(tenant, space_id, None)
+            return False, None
+        except (PermissionDenied, Unauthenticated):
+            log.warning("no Workspace Events subscription for a followed space: permission refused; polling it")
+            if record is not None:
+                await self._memory.set_subscription(tenant, space_id, SubscriptionRecord(record.name, 0, "noticed"))
+            return False, None
+        except GoogleApiError as error:
+            log.warning("Workspace Events subscription not made or renewed (%s); polling meanwhile",
+                        type(error).__name__)
+            return record is not None and record.expires > now, None
+        expires = made.expire_time.timestamp() if made.expire_time else now + RENEW_BEFORE
+        await self._memory.set_subscription(tenant, space_id, SubscriptionRecord(
+            made.name, expires, "active" if made.active else "suspended"))
+        await self._routes.link(tenant, space_id, subscription=made.name)
+        return made.active, None
+
+    async def _suspended_notice(self, tenant: Tenant, space_id: str, record: SubscriptionRecord,
+                                call: Call) -> str | None:
+        if record.state == "noticed":
+            return None
+        reason = None
+        try:
+            found = await call(lambda token: self._client.get(token, record.name))
+            reason = found.suspension_reason
+        except GoogleApiError:
+            reason = "USER_AUTHORIZATION_FAILURE"  # the follower can't even read it: their grant is the cause
+        await self._memory.set_subscription(tenant, space_id, SubscriptionRecord(record.name, 0, "noticed"))
+        if reason in GRANT_REASONS:
+            return ("Google stopped telling meetbot about your meeting as it happens, because your Google account "
+                    "no longer allows it. meetbot checks on it every little while instead; run `/meet connect` "
+                    "to turn live updates back on.")
+        return None
+
+    async def release(self, tenant: Tenant, space_id: str, call: Call) -> None:
+        """Nothing shows the space any more: delete its subscription (best effort; it expires anyway)."""
+        record = await self._memory.subscription(tenant, space_id)
+        if record is None:
+            return
+        try:
+            await call(lambda token: self._client.delete(token, record.name))
+        except GoogleApiError as error:
+            log.info("a subscription was left to expire: %s", type(error).__name__)
+
+    async def lifecycle(self, tenant: Tenant, space_id: str, event: WorkspaceEvent) -> None:
+        record = await self._memory.subscription(tenant, space_id)
+        if record is None or record.name != event.subscription_name:
+            return
+        if event.type == REMINDER:  # renew now
+            await self._memory.set_subscription(tenant, space_id, SubscriptionRecord(record.name, 0, record.state))
+        elif event.type == SUSPENDED and record.state == "active":
+            await self._memory.set_subscription(tenant, space_id, SubscriptionRecord(record.name, 0, "suspended"))
+        elif event.type == EXPIRED:
+            await self._memory.set_subscription(tenant, space_id, None)  # a new one is made on the next read
+
+    async def learned_conference(self, tenant: Tenant, space_id: str, conference: str) -> None:
+        await self._routes.link(tenant, space_id, conference=conference)
+
+
+class EventIntake:
+    """Every delivered event (push or pull): which followed space, then a coalesced read of it."""
+
+    def __init__(self, routes: RouteMemory, seen: SeenEvents, poke: Callable[[Tenant, str], Awaitable[bool]],
+                 feed: EventFeed) -> None:
+        self._routes = routes
+        self._seen = seen
+        self._poke = poke
+        self._feed = feed
+
+    async def accept(self, event: WorkspaceEvent) -> bool:
+        """True when the event is about a space meetbot follows (it is then acted on); False: nothing to do."""
+        if await self._seen.seen(event.id):
+            return True
+        found = await self._routes.route(subscription=event.subscription_name, space_id=event.space_id,
+                                         conference=event.conference_record)
+        if found is None:
+            log.info("a Workspace event for no followed space (%s) was dropped", event.type)
+            await self._seen.done(event.id)
+            return False
+        tenant, space_id = found
+        if event.is_lifecycle:
+            await self._feed.lifecycle(tenant, space_id, event)
+        await self._poke(tenant, f"spaces/{space_id}")
+        await self._seen.done(event.id)
+        return True
