@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import aiohttp
@@ -225,6 +226,8 @@ async def stop_background(services: Services, within: float) -> None:
     if services.pull_loop is not None:
         await services.pull_loop.stop()
     await services.follow_runner.stop(within)
+    if services.push_certs is not None:  # so that no push waits for Google's keys
+        services.tasks.spawn(asyncio.to_thread(services.push_certs.prefetch), name="push-certs")
     await services.jobs.stop(within)
 
 
