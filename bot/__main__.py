@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` runs the bot; `check` checks the set-up; `rotate-keys` re-encrypts tokens."""
+"""Command line: `python -m bot` runs the bot; `check` checks the set-up; `rotate-keys` re-encrypts tokens;
+`sandbox` runs meetbot against the emulators, in a browser page."""
 
 from __future__ import annotations
 
@@ -88,10 +89,17 @@ def _cmd_rotate() -> int:
     return cmd_rotate_keys()
 
 
+def _cmd_sandbox() -> int:
+    # The one import of the sandbox from bot/ (tests/test_layers.py): lazy, so production never loads it.
+    from sandbox.run import main as run_sandbox
+
+    return int(run_sandbox())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="meetbot: Google Meet from Slack")
     commands: dict[str, Callable[[], int]] = {"run": _cmd_run, "worker": _cmd_worker, "check": _cmd_check,
-                                              "rotate-keys": _cmd_rotate}
+                                              "rotate-keys": _cmd_rotate, "sandbox": _cmd_sandbox}
     parser.add_argument("command", nargs="?", default="run", choices=list(commands))
     args = parser.parse_args(argv)
     return commands[args.command]()

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# `make run`: start a persistent local Redis when none is configured, then run the bot.
+# `make run`: the sandbox when neither Slack nor Google is configured; otherwise start a persistent local Redis
+# when none is configured, then run the bot.
 # The bot reads ./.env itself (so its error messages can say which line a bad value came from).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Nothing of Slack or Google configured (in the environment or ./.env): the sandbox, which needs neither.
+if [[ "$#" -eq 0 ]] && ! env | grep -qE '^(SLACK|GOOGLE)_' \
+    && ! { [[ -f .env ]] && grep -qE '^[[:space:]]*(export[[:space:]]+)?(SLACK|GOOGLE)_[A-Z_]*=' .env; }; then
+  echo "no Slack or Google configuration found: starting the sandbox; see README > Create the Slack app to run it for real"
+  exec .venv/bin/python -m bot sandbox
+fi
 configured_redis="${REDIS_URL:-}"
 if [[ -z "$configured_redis" && -f .env ]]; then
   configured_redis="$(grep -E '^(export )?REDIS_URL=.' .env || true)"
