@@ -166,8 +166,11 @@ async def open_services(settings: Settings) -> Services:
 
     rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
     account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
-    home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys))
-    meeting_handlers = MeetingHandlers(meetings)
+    home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
+                        following)
+    members = Members(meetings, meet, accounts, directory, space_records)
+    members_handlers = MembersHandlers(members, RoomMembers(members, RoomStore(redis, keys), directory), directory)
+    meeting_handlers = MeetingHandlers(meetings, members_handlers)
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,

@@ -3,6 +3,7 @@ messages edited in place, and the recap in the card's thread with the files' lin
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text
+from tests.support.flows import all_text, channel_posts
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
 pytestmark = pytest.mark.e2e
@@ -121,3 +122,22 @@ async def test_a_room_card_goes_live_and_back_to_waiting(live: World) -> None:
     live.meet.state.end_conference(space)
     eventually(lambda: "Waiting for people" in card_text(live, ts), "the room card waiting again")
     eventually(lambda: thread_replies(live, ts), "the room's recap")
+
+
+async def test_the_home_tab_shows_followed_meetings_without_asking_google_again(live: World) -> None:
+    meet, slack = live.meet, live.slack
+    for title in ("One", "Two", "Three"):
+        await live.command(f"new {title}", wait=False)
+    posts = eventually(lambda: len(channel_posts(slack, 3)) >= 3 and channel_posts(slack, 3), "three cards")
+    space = space_of(posts[0])
+    meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, posts[0]["response"]["ts"]), "live")
+
+    reads_before = len(meet.state.calls_to("spaces.get"))
+    envelope = slack.state.event_envelope({"type": "app_home_opened", "user": ALICE[0], "channel": "D0ALICE",
+                                           "tab": "home", "event_ts": "1.1"})
+    response = await live.bot.post((json.dumps(envelope), "application/json"))
+    assert response.status_code == 200
+    home = eventually(lambda: slack.state.home_view(ALICE[0]), "Alice's Home tab")
+    assert "live, 1 in the call" in json.dumps(home)
+    assert len(meet.state.calls_to("spaces.get")) == reads_before, "three followed meetings: no Google read"

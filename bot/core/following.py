@@ -130,6 +130,16 @@ class Following:
     async def state(self, tenant: Tenant, space_name: str) -> LiveState | None:
         return await self._memory.state(tenant, space_name.partition("/")[2])
 
+    async def fresh_state(self, tenant: Tenant, space_name: str, user_id: str) -> LiveState | None:
+        """The followed state, if it was read with `user_id`'s own token recently enough to show them instead of
+        asking Google again (never someone else's view, never a stale one)."""
+        space_id = space_name.partition("/")[2]
+        if not self.enabled or await self._memory.follower(tenant, space_id) != user_id:
+            return None
+        state = await self._memory.state(tenant, space_id)
+        fresh_for = 2 * (self._poll or FALLBACK_POLL) + COALESCE
+        return state if state is not None and self._clock() - state.as_of <= fresh_for else None
+
     async def refresh(self, tenant: Tenant, space_id: str) -> FollowUpdate | None:
         """Read the space as its follower, keep the newest state, and schedule the next read (or stop).
 

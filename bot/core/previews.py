@@ -11,16 +11,19 @@ the owner and the people in the call, are read only for private views (the short
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.core.errors import NotLinked, ReauthRequired, UnknownMeeting, UserFacingError
 from bot.core.meetings import Meetings, MeetingStatus
-from bot.domain import Actor, SpaceInfo
+from bot.domain import Actor, LiveState, Phase, SpaceInfo
 from bot.meet.links import MeetingRef, find_references
-from bot.meet.models import Space
+from bot.meet.models import ActiveConference, Participant, ParticipantKind, Space
 
-__all__ = ["LinkPreview", "meeting_links", "preview_links"]
+_KINDS = {"person": ParticipantKind.SIGNED_IN, "guest": ParticipantKind.ANONYMOUS, "phone": ParticipantKind.PHONE}
+
+__all__ = ["LinkPreview", "followed_status", "meeting_links", "preview_links"]
 
 MAX_LINKS = 20
 MAX_CONCURRENT = 10
@@ -48,14 +51,29 @@ def meeting_links(urls: Sequence[str]) -> list[tuple[str, MeetingRef]]:
     return list(found.items())[:MAX_LINKS]
 
 
+def followed_status(info: SpaceInfo, state: LiveState) -> MeetingStatus:
+    """The owner's status of a meeting meetbot follows with their own token: what Google showed them moments ago."""
+    live = state.phase is Phase.LIVE
+    space = Space(info.space_name, info.meeting_uri, info.meeting_code,
+                  active_conference=ActiveConference(state.conference) if live else None)
+    people = tuple(Participant(a.name, _KINDS.get(a.kind, ParticipantKind.SIGNED_IN), a.display_name)
+                   for a in state.present) if live else ()
+    started = datetime.fromtimestamp(state.started_at, UTC) if live and state.started_at else None
+    return MeetingStatus(space, "owner", info.meeting_code or info.space_name, info, started, people)
+
+
 async def preview_links(meetings: Meetings, actor: Actor, links: Sequence[tuple[str, MeetingRef]], *,
-                        private: bool, within: float = 2.5) -> list[LinkPreview]:
-    """`private`: the caller's own view (status, participants); otherwise only what everyone may see."""
+                        private: bool, within: float = 2.5,
+                        known: Mapping[str, MeetingStatus] | None = None) -> list[LinkPreview]:
+    """`private`: the caller's own view (status, participants); otherwise only what everyone may see. `known`:
+    private statuses already at hand (by URL), which cost no Google read."""
     slots = asyncio.Semaphore(MAX_CONCURRENT)
 
     async def one(url: str, ref: MeetingRef) -> LinkPreview:
         async with slots:
             try:
+                if private and known and url in known:
+                    return LinkPreview(url, ref, known[url])
                 if private:
                     return LinkPreview(url, ref, await meetings.status(actor, ref.resource_name))
                 space, info = await meetings.public(actor, ref.resource_name)

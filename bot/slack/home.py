@@ -16,10 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.accounts import Accounts
-from bot.core.meetings import Meetings
-from bot.core.previews import LinkPreview, preview_links
+from bot.core.following import Following
+from bot.core.meetings import Meetings, MeetingStatus
+from bot.core.previews import LinkPreview, followed_status, preview_links
 from bot.core.rooms import Rooms
-from bot.domain import Actor
+from bot.domain import Actor, SpaceInfo
 from bot.meet.links import parse_reference
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.mrkdwn import escape
@@ -40,6 +41,7 @@ class HomeHandlers:
     account_handlers: AccountHandlers
     hashes: HomeHashes
     renders: HomeRenders
+    following: Following | None = None  # meetings it follows for the user cost no Google read
 
     async def refresh_if_published(self, actor: Actor, client: AsyncWebClient) -> None:
         """After a change: re-render only for users who have a Home tab (they opened it at least once)."""
@@ -67,9 +69,23 @@ class HomeHandlers:
         previews: dict[str, LinkPreview] = {}
         if linked and recent:
             links = [(info.space_name, parse_reference(info.space_name)) for info in recent]
-            previews = {p.url: p for p in await preview_links(self.meetings, actor, links, private=True, within=2.0)}
+            known = await self._followed(actor, recent)
+            previews = {p.url: p for p in await preview_links(self.meetings, actor, links, private=True, within=2.0,
+                                                               known=known)}
         rooms = await self.rooms.rooms_started_by(actor)
         return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms)
+
+    async def _followed(self, actor: Actor, recent: list[SpaceInfo]) -> dict[str, MeetingStatus]:
+        if self.following is None:
+            return {}
+        known = {}
+        for info in recent:
+            if info.owner_user_id != actor.user_id:
+                continue
+            state = await self.following.fresh_state(actor.tenant, info.space_name, actor.user_id)
+            if state is not None:
+                known[info.space_name] = followed_status(info, state)
+        return known
 
     async def refresh(self, actor: Actor, client: AsyncWebClient, *, opened: bool = False) -> None:
         """Publish, logging instead of raising: the Home tab is a convenience and must never disturb a command.
