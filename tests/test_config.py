@@ -119,3 +119,24 @@ def test_redis_modes_and_their_variables() -> None:
 def test_bad_redis_and_linking_settings_are_named(overrides: dict[str, str], named: str) -> None:
     found = problems({**COMPLETE, **overrides})
     assert any(line.startswith(f"{named}:") for line in found), found
+
+
+def test_live_meetings_poll_by_default_and_events_are_validated(tmp_path: Path) -> None:
+    settings = load_settings(COMPLETE, None)
+    assert settings.meet_poll_seconds == 30 and settings.google_pubsub_topic is None
+    assert settings.events_push_audience == "http://localhost:3000/google/events"
+    found = problems({**COMPLETE, "MEET_POLL_SECONDS": "-1", "GOOGLE_PUBSUB_TOPIC": "meetbot-topic",
+                      "GOOGLE_PUBSUB_SUBSCRIPTION": "projects/p/subscriptions/s"})
+    assert [line.split(":")[0] for line in found] == ["MEET_POLL_SECONDS", "GOOGLE_PUBSUB_TOPIC",
+                                                      "GOOGLE_APPLICATION_CREDENTIALS"]
+    assert "projects/PROJECT/topics/TOPIC" in found[1] and "pull delivery needs" in found[2]
+    assert problems({**COMPLETE, "GOOGLE_PUBSUB_SUBSCRIPTION": "projects/p/subscriptions/s",
+                     "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json")})[0].startswith(
+        "GOOGLE_PUBSUB_SUBSCRIPTION: needs GOOGLE_PUBSUB_TOPIC")
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps({"client_email": "puller@p.iam.gserviceaccount.com", "private_key": "-----"}))
+    pull = load_settings({**COMPLETE, "GOOGLE_PUBSUB_TOPIC": "projects/p/topics/t",
+                          "GOOGLE_PUBSUB_SUBSCRIPTION": "projects/p/subscriptions/s",
+                          "GOOGLE_APPLICATION_CREDENTIALS": str(key)}, None)
+    assert pull.google_application_credentials == key
+    assert pull.google_pubsub_subscription == "projects/p/subscriptions/s"

@@ -3,6 +3,7 @@ messages edited in place, and the recap in the card's thread with the files' lin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -94,7 +95,7 @@ async def test_polling_costs_one_read_while_waiting_and_stops_after_the_files(li
     await live.command("new", wait=False)
     card = live.card()
     space, ts = space_of(card), card["response"]["ts"]
-    time.sleep(3.5)
+    await asyncio.sleep(3.5)
     waiting_reads = meet.state.calls_to("conferenceRecords.list")
     assert 2 <= len(waiting_reads) <= 5, "about one read a second while waiting"
     assert not meet.state.calls_to("participants.list"), "nobody there: no participant reads"
@@ -107,9 +108,9 @@ async def test_polling_costs_one_read_while_waiting_and_stops_after_the_files(li
     for kind in ("recording", "transcript", "smartNote"):
         meet.state.produce_artifact(kind, space)
     eventually(lambda: "Notes by Gemini" in str(live.slack.state.calls_to("chat.update")[-1]), "all files shown")
-    time.sleep(2.5)
+    await asyncio.sleep(2.5)
     before = len(meet.state.calls)
-    time.sleep(2.5)
+    await asyncio.sleep(2.5)
     assert len(meet.state.calls) == before, "nothing left to follow: no more reads"
 
 

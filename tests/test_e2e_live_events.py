@@ -122,7 +122,7 @@ async def test_duplicates_and_reordering_change_nothing(pushed: World, events_em
 
 
 async def test_a_forged_push_is_refused_and_changes_nothing(pushed: World, events_emulator: EventsEmulator) -> None:
-    space, ts = await post_card(pushed)
+    _, ts = await post_card(pushed)
     eventually(lambda: subscriptions(events_emulator), "subscribed")
     before = len(pushed.meet.state.calls)
     async with httpx.AsyncClient() as client:
@@ -168,7 +168,7 @@ async def test_a_crash_between_receipt_and_update_is_recovered(
     pushed.meet.state.join(space, user=BOB[1])
     eventually(lambda: pushed.slack.state.calls_to("chat.update") or any(
         d.get("status") == 204 for d in events_emulator.broker.snapshot()["deliveries"]), "the push taken")
-    time.sleep(0.5)
+    await asyncio.sleep(0.5)
     pushed.bot.kill()  # ...and the bot dies with the event acknowledged but the card not yet edited
     restarted = start_bot(**events_env(events_emulator))
     events_emulator.broker.configure_subscription(PUSH_SUB, TOPIC, restarted.url + "/google/events",

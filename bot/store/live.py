@@ -99,7 +99,8 @@ class LiveStates:
         await pipe.execute()
 
     async def forget(self, tenant: Tenant, space_id: str) -> None:
-        await self._redis.delete(self._keys.follow(tenant, space_id))
+        """Nothing shows the space any more: its follow record and state go (one slot: the team's tag)."""
+        await self._redis.delete(self._keys.follow(tenant, space_id), self._keys.live_state(tenant, space_id))
 
     async def subscription(self, tenant: Tenant, space_id: str) -> SubscriptionRecord | None:
         raw = await self._redis.hmget(self._keys.follow(tenant, space_id), "sub", "sub_expires", "sub_state")
