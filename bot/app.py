@@ -23,6 +23,7 @@ from bot.core.accounts import Accounts
 from bot.core.event_feed import EventFeed, EventIntake
 from bot.core.following import Following
 from bot.core.meetings import Meetings
+from bot.core.members import Members, RoomMembers
 from bot.core.rooms import Rooms
 from bot.domain import Tenant
 from bot.follow_runner import FollowRunner, PullLoop
@@ -39,6 +40,7 @@ from bot.slack.home import HomeHandlers
 from bot.slack.listeners import SlackDeps, register
 from bot.slack.live_cards import LiveCards
 from bot.slack.meeting_handlers import MeetingHandlers
+from bot.slack.members_handlers import MembersHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
 from bot.slack.start_job import StartJob
@@ -79,6 +81,7 @@ class Services:
     home: HomeHandlers
     jobs: JobQueue
     meeting_handlers: MeetingHandlers
+    members_handlers: MembersHandlers
     start_job: StartJob
     following: Following
     live_cards: LiveCards
@@ -205,6 +208,7 @@ async def open_services(settings: Settings) -> Services:
         home=home,
         jobs=jobs,
         meeting_handlers=meeting_handlers,
+        members_handlers=members_handlers,
         start_job=start_job,
         following=following,
         live_cards=live_cards,
@@ -308,6 +312,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
             progress=services.start_job.progress,
             clients=services.clients,
             session=services.slack_session,
+            members=services.members_handlers,
             installations=services.installations,
         ),
     )

@@ -41,6 +41,7 @@ class SpaceInfo:
     owner_user_id: str | None
     title: str | None = None
     created_at: float | None = None
+    cohosts: tuple[str, ...] = ()  # Slack user ids meetbot made co-hosts, for the card's "Co-hosts" line
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ class FakeRoster:
     def __init__(self) -> None:
         self.channels: dict[str, list[str]] = {}
 
-    async def members(self, tenant: Tenant, channel_id: str) -> list[str]:
+    async def channel_members(self, tenant: Tenant, channel_id: str) -> list[str]:
         return list(self.channels.get(channel_id, []))
 
 
@@ -80,14 +80,20 @@ def creds(meet_emulator: MeetEmulator) -> FakeCredentials:
 
 
 @pytest.fixture
-def meetings(meet_emulator: MeetEmulator, http: httpx.AsyncClient, creds: FakeCredentials) -> Meetings:
-    return Meetings(MeetClient(http, meet_emulator.url, retry=FAST_RETRY), creds, MemorySpaces(), MemoryRequests())
+def spaces() -> MemorySpaces:
+    return MemorySpaces()
 
 
 @pytest.fixture
-def members(meet_emulator: MeetEmulator, http: httpx.AsyncClient, creds: FakeCredentials, meetings: Meetings
-            ) -> Members:
-    return Members(meetings, MeetClient(http, meet_emulator.url, retry=FAST_RETRY), creds, FakePeople())
+def meetings(meet_emulator: MeetEmulator, http: httpx.AsyncClient, creds: FakeCredentials, spaces: MemorySpaces
+             ) -> Meetings:
+    return Meetings(MeetClient(http, meet_emulator.url, retry=FAST_RETRY), creds, spaces, MemoryRequests())
+
+
+@pytest.fixture
+def members(meet_emulator: MeetEmulator, http: httpx.AsyncClient, creds: FakeCredentials, meetings: Meetings,
+            spaces: MemorySpaces) -> Members:
+    return Members(meetings, MeetClient(http, meet_emulator.url, retry=FAST_RETRY), creds, FakePeople(), spaces)
 
 
 def emails(emu: MeetEmulator, space: str, role: str | None = None) -> list[str]:
@@ -105,6 +111,7 @@ async def test_cohosts_added_partially_with_reasons(members: Members, meetings: 
         "U0NOBODY": Skip.UNKNOWN_USER}
     assert emails(meet_emulator, space, "COHOST") == ["bob@example.com", "carol@example.com"]
     assert change.google_calls == 4  # get, list, two creates
+    assert change.cohosts is not None and sorted(change.cohosts) == [BOB.user_id, CAROL.user_id]  # for its cards
     again = await members.add_cohosts(ALICE, space, [BOB.user_id])  # idempotent: nothing is written
     assert again.already == (BOB.user_id,) and not again.added and again.google_calls == 2
 
@@ -125,7 +132,7 @@ async def test_plain_member_becomes_cohost_by_patch_and_uncohost_removes(members
     change = await members.add_cohosts(ALICE, space, [BOB.user_id])
     assert change.added == (BOB.user_id,) and len(meet_emulator.state.calls_to("spaces.members.patch")) == 1
     removed = await members.remove_cohosts(ALICE, space, [BOB.user_id, CAROL.user_id])
-    assert removed.removed == (BOB.user_id,) and removed.already == (CAROL.user_id,)
+    assert removed.removed == (BOB.user_id,) and removed.already == (CAROL.user_id,) and removed.cohosts == ()
     assert meet_emulator.state.members(space) == []
 
 

@@ -31,6 +31,15 @@ from bot.slack import grammar as g
         ("room new", g.RoomAction("new")),
         ("room set abc-mnop-xyz", g.RoomAction("set", "abc-mnop-xyz")),
         ("room clear", g.RoomAction("clear")),
+        ("new Planning <@U0BOB|bob> <@U0CAROL> --open", g.New("Planning", g.Access.OPEN, ("U0BOB", "U0CAROL"))),
+        ("<@U0BOB> <@U0BOB|again>", g.New(people=("U0BOB",))),
+        ("new <@U0BOB> &lt;b&gt; review", g.New("<b> review", None, ("U0BOB",))),
+        ("cohost abc-mnop-xyz <@U0BOB> <@U0CAROL|carol>", g.Cohost("abc-mnop-xyz", ("U0BOB", "U0CAROL"))),
+        ("uncohost <https://meet.google.com/abc-mnop-xyz> <@U0BOB>",
+         g.Uncohost("https://meet.google.com/abc-mnop-xyz", ("U0BOB",))),
+        ("members spaces/jQCFfuBOdN5z", g.ShowMembers("spaces/jQCFfuBOdN5z")),
+        ("room members on", g.RoomMembership(True)),
+        ("room Members OFF", g.RoomMembership(False)),
         ("connect", g.Connect()),
         ("disconnect", g.Disconnect()),
         ("me", g.Me()),
@@ -57,6 +66,12 @@ def test_valid_commands(text: str, expected: g.Command) -> None:
         ("new --public", g.SUBCOMMANDS["new"]),
         ("new --open --restricted", g.SUBCOMMANDS["new"]),
         ("Weekly planning", "/meet new Weekly planning"),
+        ("cohost", g.SUBCOMMANDS["cohost"]),
+        ("cohost abc-mnop-xyz", g.SUBCOMMANDS["cohost"]),
+        ("uncohost abc-mnop-xyz bob", g.SUBCOMMANDS["uncohost"]),
+        ("members", "/meet members <meeting>"),
+        ("room members", "/meet room members on"),
+        ("room members maybe", "/meet room members on"),
     ],
 )
 def test_bad_input_explains_and_suggests(text: str, suggestion: str | None) -> None:
@@ -67,5 +82,6 @@ def test_bad_input_explains_and_suggests(text: str, suggestion: str | None) -> N
 
 
 def test_every_subcommand_has_usage() -> None:
-    for name in ("new", "status", "end", "settings", "set", "room", "history", "connect", "disconnect", "me"):
+    for name in ("new", "status", "end", "settings", "set", "room", "history", "connect", "disconnect", "me",
+                 "cohost", "uncohost", "members"):
         assert g.SUBCOMMANDS[name].startswith(f"/meet {name}")

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
 from bot.core.errors import ServiceUnavailable, UserFacingError
 from bot.core.meetings import Credentials, Meetings, _Caller, label_of, parse, role_of
-from bot.core.ports import RoomMemory
+from bot.core.ports import RoomMemory, SpaceMemory
 from bot.core.rooms import NoRoom
-from bot.domain import Actor, Room, Tenant
+from bot.domain import Actor, Room, Tenant, space_id_of
 from bot.meet.client import MeetClient
 from bot.meet.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from bot.meet.models import Member, MemberRole
+from bot.store.errors import StoreUnavailable
 
 __all__ = [
     "ChannelRoster",
@@ -41,6 +43,7 @@ __all__ = [
     "WritePacer",
 ]
 
+log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 WRITES_PER_MINUTE = 100  # Google's per-user write quota for the Meet API (reference §8)
 CONCURRENT_WRITES = 8
@@ -92,7 +95,7 @@ class People(Protocol):
 
 
 class ChannelRoster(Protocol):
-    async def members(self, tenant: Tenant, channel_id: str) -> list[str]: ...
+    async def channel_members(self, tenant: Tenant, channel_id: str) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ class MembersChange:
     removed_emails: tuple[str, ...] = ()  # members removed that no Slack user of the batch stands for
     skipped: tuple[Skipped, ...] = ()
     google_calls: int = 0
+    cohosts: tuple[str, ...] | None = None  # co-hosts meetbot knows after a co-host change (None: no record)
 
     @property
     def limit_reached(self) -> bool:
@@ -171,15 +175,17 @@ class _Batch:
     full: bool = False  # Google said the member limit is reached: stop adding
     refused: MembersRefused | None = None
 
-    def result(self) -> MembersChange:
+    def result(self, cohosts: tuple[str, ...] | None = None) -> MembersChange:
         return MembersChange(self.space_name, self.label, tuple(self.added), tuple(self.already),
-                             tuple(self.removed), tuple(self.removed_emails), tuple(self.skipped), self.calls)
+                             tuple(self.removed), tuple(self.removed_emails), tuple(self.skipped), self.calls,
+                             cohosts)
 
 
 class Members:
     def __init__(self, meetings: Meetings, meet: MeetClient, credentials: Credentials, people: People,
-                 pacer: WritePacer | None = None, concurrency: int = CONCURRENT_WRITES) -> None:
+                 records: SpaceMemory, pacer: WritePacer | None = None, concurrency: int = CONCURRENT_WRITES) -> None:
         self._meetings = meetings
+        self._records = records
         self._meet = meet
         self._credentials = credentials
         self._people = people
@@ -191,13 +197,15 @@ class Members:
     async def add_cohosts(self, actor: Actor, reference: str, user_ids: Sequence[str]) -> MembersChange:
         batch = await self._owned_batch(actor, reference)
         current = await self._list(batch)
-        return await self._add(batch, user_ids, MemberRole.COHOST, current)
+        await self._add(batch, user_ids, MemberRole.COHOST, current)
+        return batch.result(await self._remember_cohosts(batch, adding=True))
 
     async def add_to_new_space(self, actor: Actor, space_name: str, label: str, user_ids: Sequence[str]
                                ) -> MembersChange:
         """Co-hosts of a space the caller just created: no read first (it has no members yet)."""
         batch = _Batch(actor, space_name, label, _Caller(self._credentials, actor))
-        return await self._add(batch, user_ids, MemberRole.COHOST, None)
+        await self._add(batch, user_ids, MemberRole.COHOST, None)
+        return batch.result(await self._remember_cohosts(batch, adding=True))
 
     async def remove_cohosts(self, actor: Actor, reference: str, user_ids: Sequence[str]) -> MembersChange:
         batch = await self._owned_batch(actor, reference)
@@ -212,7 +220,7 @@ class Members:
             else:
                 doomed.append((person.user_id, member))
         await self._each(batch, doomed, lambda item: self._remove(batch, item[1], item[0]))
-        return batch.result()
+        return batch.result(await self._remember_cohosts(batch, adding=False))
 
     async def listing(self, actor: Actor, reference: str) -> MemberList:
         batch = await self._owned_batch(actor, reference)
@@ -253,6 +261,23 @@ class Members:
         return batch.result()
 
     # --- the steps -----------------------------------------------------------------------------------------------
+
+    async def _remember_cohosts(self, batch: _Batch, *, adding: bool) -> tuple[str, ...] | None:
+        """Keep meetbot's record of a space's co-hosts (its cards show them) in step with what changed."""
+        try:
+            info = await self._records.info(batch.owner.tenant, space_id_of(batch.space_name))
+            if info is None:
+                return None
+            # adding: `already` were co-hosts; removing: `already` weren't. Either way Google's answer wins.
+            now = [*batch.added, *batch.already] if adding else []
+            gone = set() if adding else {*batch.removed, *batch.already}
+            cohosts = tuple(u for u in dict.fromkeys([*info.cohosts, *now]) if u not in gone)
+            if cohosts != tuple(info.cohosts):
+                await self._records.remember_created(batch.owner.tenant, replace(info, cohosts=cohosts), None)
+            return cohosts
+        except StoreUnavailable:
+            log.warning("a meeting's co-hosts were not recorded: Redis unavailable")
+            return None
 
     async def _owned_batch(self, actor: Actor, reference: str) -> _Batch:
         """Read the space as the caller; only its owner goes further (evidence as in meetings.role_of)."""
@@ -415,7 +440,7 @@ class RoomMembers:
         room = await self._owned_room(actor, channel_id)
         if not room.members_sync:
             await self._rooms.put(actor.tenant, channel_id, room.with_members_sync(True), previous=room)
-        people = await self._roster.members(actor.tenant, channel_id)
+        people = await self._roster.channel_members(actor.tenant, channel_id)
         return await self._members.sync(actor, room.space_name, _label(room), people)
 
     async def turn_off(self, actor: Actor, channel_id: str) -> MembersChange:

@@ -17,6 +17,7 @@ __all__ = [
     "ACCESS_FLAGS",
     "SUBCOMMANDS",
     "Access",
+    "Cohost",
     "Command",
     "Connect",
     "Disconnect",
@@ -26,9 +27,12 @@ __all__ = [
     "New",
     "OpenSettings",
     "RoomAction",
+    "RoomMembership",
     "Set",
     "ShowHistory",
+    "ShowMembers",
     "Status",
+    "Uncohost",
     "Unknown",
     "parse",
 ]
@@ -52,6 +56,7 @@ class Help:
 class New:
     title: str | None = None
     access: Access | None = None
+    people: tuple[str, ...] = ()  # Slack user ids mentioned: the new space's co-hosts
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,30 @@ class ShowHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class Cohost:
+    reference: str
+    people: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Uncohost:
+    reference: str
+    people: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ShowMembers:
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMembership:
+    """`/meet room members on|off`."""
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Connect:
     pass
 
@@ -112,23 +141,29 @@ class Unknown:
 
 Command = (
     Help | New | Status | End | OpenSettings | Set | RoomAction | ShowHistory | Connect | Disconnect | Me | Unknown
+    | Cohost | Uncohost | ShowMembers | RoomMembership
 )
 
 # Subcommand → usage line, in the order help lists them.
 SUBCOMMANDS: dict[str, str] = {
-    "new": "/meet new [title] [--open|--trusted|--restricted]",
+    "new": "/meet new [title] [@people] [--open|--trusted|--restricted]",
     "status": "/meet status <meeting>",
     "end": "/meet end <meeting>",
     "settings": "/meet settings <meeting>",
     "set": "/meet set <meeting> access=trusted moderation=on chat=hosts …",
-    "room": "/meet room [new | set <meeting> | clear]",
+    "room": "/meet room [new | set <meeting> | clear | members on|off]",
     "history": "/meet history <meeting>",
+    "cohost": "/meet cohost <meeting> @person…",
+    "uncohost": "/meet uncohost <meeting> @person…",
+    "members": "/meet members <meeting>",
     "connect": "/meet connect",
     "disconnect": "/meet disconnect",
     "me": "/meet me",
     "help": "/meet help",
 }
-ROOM_ACTIONS = ("new", "set", "clear")
+ROOM_ACTIONS = ("new", "set", "clear", "members")
+# A person as Slack sends a mention: <@U123> or <@U123|name>. Read before the text is made plain.
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
 _REFERENCE_COMMANDS: dict[str, Callable[[str], Command]] = {
     "status": Status,
     "end": End,
@@ -166,7 +201,24 @@ def _parse_set(rest: str) -> Command:
     return Set(reference, tuple(assignments))
 
 
-def _parse_new(rest: str) -> Command:
+def _mentions(raw: str) -> tuple[tuple[str, ...], str]:
+    """The people mentioned (Slack ids, in order, once each) and the raw text without them."""
+    return tuple(dict.fromkeys(_MENTION.findall(raw))), _MENTION.sub(" ", raw)
+
+
+def _parse_people_command(name: str, rest: str, people: tuple[str, ...]) -> Command:
+    usage = SUBCOMMANDS[name]
+    words = rest.split()
+    if not words:
+        return Unknown(name, f"`/meet {name}` needs a meeting link or code, then the people", usage)
+    if len(words) > 1:
+        return Unknown(rest, f"`{words[1]}` is not a person: mention people with @", usage)
+    if not people:
+        return Unknown(rest, "say who: mention one or more people with @ after the meeting", usage)
+    return (Cohost if name == "cohost" else Uncohost)(words[0], people)
+
+
+def _parse_new(rest: str, people: tuple[str, ...] = ()) -> Command:
     access: Access | None = None
     title_words: list[str] = []
     for word in rest.split():
@@ -179,7 +231,7 @@ def _parse_new(rest: str) -> Command:
             return Unknown(rest, f"unknown option `{word}`", SUBCOMMANDS["new"])
         else:
             title_words.append(word)
-    return New(" ".join(title_words) or None, access)
+    return New(" ".join(title_words) or None, access, people)
 
 
 def _parse_room(rest: str) -> Command:
@@ -193,6 +245,11 @@ def _parse_room(rest: str) -> Command:
     if action == "set":
         return RoomAction("set", reference) if reference else Unknown(rest, "`/meet room set` needs a meeting",
                                                                 "/meet room set <meeting>")
+    if action == "members":
+        switch = reference.lower()
+        if switch not in ("on", "off"):
+            return Unknown(rest, "say `on` or `off`", "/meet room members on")
+        return RoomMembership(switch == "on")
     if reference:
         return Unknown(rest, f"`/meet room {action}` takes nothing after it", f"/meet room {action}")
     return RoomAction(action)
@@ -201,9 +258,10 @@ def _parse_room(rest: str) -> Command:
 def parse(text: str) -> Command:
     """Parse the text Slack sends after `/meet` (already trimmed or not). Slack's escaping and control sequences
     are undone first, once: everything below, a title included, is the plain text the person typed."""
+    people, text = _mentions(text)
     text = " ".join(from_slack(text).split())
     if not text:
-        return New()
+        return New(people=people)
     head, _, rest = text.partition(" ")
     name = head.lower()
     simple: dict[str, Command] = {"connect": Connect(), "disconnect": Disconnect(), "me": Me()}
@@ -212,7 +270,12 @@ def parse(text: str) -> Command:
     if name == "help":
         return Help(rest.lower() or None)
     if name == "new":
-        return _parse_new(rest)
+        return _parse_new(rest, people)
+    if name in ("cohost", "uncohost"):
+        return _parse_people_command(name, rest, people)
+    if name == "members":
+        missing = _needs_reference(name, rest)
+        return missing if missing is not None else ShowMembers(rest.split()[0])
     if name in ("status", "end", "settings", "history"):
         missing = _needs_reference(name, rest)
         if missing is not None:

@@ -34,6 +34,7 @@ from bot.slack.durable import DurablePayloads, PayloadWork
 from bot.slack.home import HomeHandlers
 from bot.slack.interaction import Interaction
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
+from bot.slack.members_handlers import MembersHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.replies import answering, is_expected, modal_text, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
@@ -87,6 +88,7 @@ class SlackDeps:
     progress: JobProgress  # which payload jobs already finished
     clients: SlackClients
     session: aiohttp.ClientSession  # for response_urls, when a job answers
+    members: MembersHandlers
     installations: AsyncInstallationStore | None = None  # many-workspace mode
 
 
@@ -111,6 +113,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("app_home_opened")(queued("home-opened", listeners.home_opened))
     app.event("app_uninstalled")(queued("app-uninstalled", listeners.app_uninstalled))
     app.event("tokens_revoked")(queued("tokens-revoked", listeners.tokens_revoked))
+    app.event("member_joined_channel")(queued("channel-joined", listeners.channel_joined))
+    app.event("member_left_channel")(queued("channel-left", listeners.channel_left))
+    app.event("user_change")(queued("user-change", listeners.user_changed))
 
 
 async def _no_reply(**_: Any) -> None:
@@ -217,10 +222,12 @@ class _Listeners:
                 return help_message()
             case grammar.Unknown(problem=problem, suggestion=suggestion):
                 return help_message(problem, suggestion)
-            case grammar.New(title=title, access=access):
+            case grammar.New(title=title, access=access, people=people):
                 # Durable: queued before the ack returns, so a crash after the ack loses nothing.
                 await self._deps.start.enqueue(actor, title, access, where.channel_id or "", where.trigger_id or "",
-                                               url, text)
+                                               url, text, people)
+            case grammar.Cohost() | grammar.Uncohost() | grammar.ShowMembers() | grammar.RoomMembership():
+                return self._members_command(parsed, actor, where.channel_id or "", channel_name, respond, later)
             case grammar.Status(reference=reference):
                 later(lambda: meetings.status(actor, reference, respond, client), "status")
             case grammar.End(reference=reference):
@@ -255,6 +262,24 @@ class _Listeners:
                 }
                 work = works[action]
                 later(lambda: self._then_home(actor, client, work()), f"room-{action}")
+        return None
+
+    def _members_command(self, parsed: grammar.Command, actor: Actor, channel: str, channel_name: str,
+                         respond: Reply, later: Later) -> Message | None:
+        """co-hosts, the member list and a room's members: owner-only Google writes, run in the durable job."""
+        members = self._deps.members
+        match parsed:
+            case grammar.Cohost():
+                later(lambda: members.cohost(actor, parsed, respond), "cohost")
+            case grammar.Uncohost():
+                later(lambda: members.uncohost(actor, parsed, respond), "uncohost")
+            case grammar.ShowMembers(reference=reference):
+                later(lambda: members.show(actor, reference, respond), "members")
+            case grammar.RoomMembership(on=on):
+                if is_direct_message(channel, channel_name):
+                    return notice("Rooms belong to channels. Run `/meet room members on` in the channel whose "
+                                  "people should join its room without knocking.")
+                later(lambda: members.room(actor, channel, on, respond), "room-members")
         return None
 
     def _then_home(self, actor: Actor, client: AsyncWebClient, work: Coroutine[Any, Any, None]
@@ -389,6 +414,24 @@ class _Listeners:
         actor, event, client = await self._event(body)
         await self._guarded(actor, _no_reply, self._deps.previews.unfurl(actor, event, client), name="unfurl")
 
+    async def channel_joined(self, body: dict[str, Any]) -> None:
+        """Someone joined a channel: if its room follows the channel, they become a member of its space."""
+        actor, event, _ = await self._event(body)
+        await self._logged(self._deps.members.channel_joined(actor.tenant, str(event.get("channel") or ""),
+                                                             actor.user_id), "member_joined_channel")
+
+    async def channel_left(self, body: dict[str, Any]) -> None:
+        actor, event, _ = await self._event(body)
+        await self._logged(self._deps.members.channel_left(actor.tenant, str(event.get("channel") or ""),
+                                                           actor.user_id), "member_left_channel")
+
+    async def user_changed(self, body: dict[str, Any]) -> None:
+        """A profile changed (its email, or the account was deactivated): the cached email is forgotten."""
+        user = (body.get("event") or {}).get("user")
+        tenant = Interaction.of_event(body, {}).actor.tenant
+        if isinstance(user, dict) and user.get("id"):
+            await self._logged(self._deps.members.user_changed(tenant, str(user["id"])), "user_change")
+
     async def home_opened(self, body: dict[str, Any]) -> None:
         if (body.get("event") or {}).get("tab") == "home":
             actor, _, client = await self._event(body)
@@ -453,4 +496,3 @@ def _ephemeral(respond: Reply) -> Reply:
         return await sure(**message)
 
     return reply
-

@@ -68,7 +68,7 @@ class LiveCards:
         info = await self._meetings.info(tenant, state.space_name)
         content = CardContent(state.space_name, info.meeting_code if info else None,
                               info.meeting_uri if info else None, info.title if info else None,
-                              info.owner_user_id if info else None)
+                              info.owner_user_id if info else None, tuple(info.cohosts) if info else ())
         for card in update.cards:
             message = await self._card_message(tenant, card, content, state)
             if message is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +21,14 @@ from bot.core.settings_catalog import SETTINGS, dependency_errors, parse_assignm
 from bot.domain import Actor, Card, SpaceInfo
 from bot.meet.models import AccessType, ConferenceRecord, Space
 from bot.slack import grammar
+from bot.slack.members_handlers import MembersHandlers
 from bot.slack.mrkdwn import plain
-from bot.slack.replies import modal_text
+from bot.slack.replies import modal_text, refusal_text
 from bot.slack.responder import Reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import Message, notice
 from bot.slack.views.meeting import (
+    COHOSTS_BLOCK,
     CardContent,
     ended_card,
     history_message,
@@ -48,6 +51,7 @@ _ACCESS = {grammar.Access.OPEN: AccessType.OPEN, grammar.Access.TRUSTED: AccessT
 @dataclass(frozen=True, slots=True)
 class MeetingHandlers:
     meetings: Meetings
+    members: MembersHandlers | None = None  # co-hosts: of /meet new and in the settings modal
 
     # --- commands ----------------------------------------------------------------------------------------------
 
@@ -86,6 +90,18 @@ class MeetingHandlers:
         if card is not None:
             await self._remember_card(actor, space.name, card)
         return home
+
+    async def start_cohosts(self, actor: Actor, title: str | None, cohosts: Sequence[str], client: AsyncWebClient,
+                            tell: Reply, progress: Progress) -> None:
+        """After `start`: the mentioned people become co-hosts and the card says so (once, even on a re-run)."""
+        done = await progress.done()
+        if not cohosts or self.members is None or "space" not in done or "cohosts" in done:
+            return
+        channel, _, ts = done.get("card", "").partition(":")
+        card = Card(channel, ts) if ts else None
+        space = Space.from_json(json.loads(done["space"]))
+        await self.members.new_space_cohosts(actor, space, title, cohosts, card, client, tell)
+        await _note(progress, "cohosts", "1")
 
     async def _remember(self, actor: Actor, started: StartedMeeting) -> bool:
         try:
@@ -182,7 +198,17 @@ class MeetingHandlers:
             await client.views_update(view_id=view_id, view=refusal_modal(refusal))
             return
         label = space.meeting_code or space.name
-        await client.views_update(view_id=view_id, view=settings_modal(space, label, channel_id))
+        cohosts = await self._modal_cohosts(actor, space.name)
+        await client.views_update(view_id=view_id, view=settings_modal(space, label, channel_id, cohosts))
+
+    async def _modal_cohosts(self, actor: Actor, space_name: str) -> list[str] | None:
+        """The current co-hosts, as Google says; None (no co-hosts field) when Google won't say."""
+        if self.members is None:
+            return None
+        try:
+            return await self.members.current_cohosts(actor, space_name)
+        except UserFacingError:
+            return None
 
     async def save_settings(self, actor: Actor, view: dict[str, Any], client: AsyncWebClient) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -193,7 +219,20 @@ class MeetingHandlers:
             await client.views_update(view_id=view["id"], view=refusal_modal(refusal))
             return
         result = settings_changed_message(meta.get("label", meta["space"]), report)
-        await client.views_update(view_id=view["id"], view=settings_notice_modal(result["blocks"][0]["text"]["text"]))
+        text = str(result["blocks"][0]["text"]["text"]) + await self._save_cohosts(actor, meta, view)
+        await client.views_update(view_id=view["id"], view=settings_notice_modal(text[:2900]))
+
+    async def _save_cohosts(self, actor: Actor, meta: dict[str, Any], view: dict[str, Any]) -> str:
+        """The co-hosts field, saved as the difference from what the modal showed; what happened, as mrkdwn."""
+        if self.members is None or "cohosts" not in meta:
+            return ""
+        field = view.get("state", {}).get("values", {}).get(COHOSTS_BLOCK, {}).get("value", {})
+        after = [str(u) for u in field.get("selected_users") or []]
+        try:
+            said = await self.members.save_cohosts(actor, meta["space"], list(meta["cohosts"]), after)
+        except UserFacingError as refusal:
+            return "\n" + refusal_text(refusal)
+        return "".join("\n" + str(message["blocks"][0]["text"]["text"]) for message in said)
 
     # --- cards -------------------------------------------------------------------------------------------------
 
@@ -267,4 +306,3 @@ def settings_errors(view: dict[str, Any]) -> dict[str, str]:
     except InvalidSettings as invalid:
         return {SETTINGS[0].key: invalid.reason}
     return {key: "This needs Host management on." for key in dependency_errors(chosen)}
-

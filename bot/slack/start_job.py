@@ -65,13 +65,16 @@ class StartJob:
         self.jobs.job(START_JOB)(self.run)
 
     async def enqueue(self, actor: Actor, title: str | None, access: grammar.Access | None, channel_id: str,
-                      request_id: str, response_url: str | None, retry_text: str | None = None) -> None:
-        """On the ack path: one Redis round trip. `request_id` is Slack's (trigger_id, or the modal's view id)."""
+                      request_id: str, response_url: str | None, retry_text: str | None = None,
+                      cohosts: tuple[str, ...] = ()) -> None:
+        """On the ack path: one Redis round trip. `request_id` is Slack's (trigger_id, or the modal's view id);
+        `cohosts` are the Slack users to make co-hosts once the card is up."""
         job_id = f"start-{actor.tenant.team_id}-{request_id}"
         payload: Payload = {
             "job": job_id, "team": actor.tenant.team_id, "enterprise": actor.tenant.enterprise_id,
             "user": actor.user_id, "title": title, "access": access.value if access else None,
             "channel": channel_id, "response_url": response_url, "retry_text": retry_text,
+            "cohosts": list(cohosts),
         }
         await self.jobs.enqueue(START_JOB, payload, job_id)
 
@@ -87,8 +90,11 @@ class StartJob:
         async def start() -> None:
             try:
                 await self._paced(progress, tell)
-                if await self.handlers.start(actor, payload.get("title"), access, str(payload["channel"]), client,
-                                             respond, progress):
+                home = await self.handlers.start(actor, payload.get("title"), access, str(payload["channel"]),
+                                                 client, respond, progress)
+                await self.handlers.start_cohosts(actor, payload.get("title"), payload.get("cohosts") or [], client,
+                                                  tell, progress)
+                if home:
                     await self.home.refresh(actor, client)
             except RateLimited as limited:
                 if not tries_left():

@@ -12,12 +12,15 @@ __all__ = ["help_message", "usage_text"]
 
 _HELP_LINES = (
     ("/meet", "start a meeting here and post a card with Join, End meeting and Settings"),
-    (SUBCOMMANDS["new"], "start a meeting with a title and who may join without knocking"),
+    (SUBCOMMANDS["new"], "start a meeting with a title, co-hosts, and who may join without knocking"),
     ("/meet <meeting>", "show a meeting: live or idle, who is in it, its settings if you own it"),
     (SUBCOMMANDS["end"], "end the meeting for everyone (owner only)"),
     (SUBCOMMANDS["settings"], "change access, moderation, recording… (owner only)"),
     (SUBCOMMANDS["set"], "change settings in one line (owner only)"),
-    (SUBCOMMANDS["room"], "this channel's standing meeting room"),
+    (SUBCOMMANDS["cohost"], "make people co-hosts: they co-manage the call (owner only)"),
+    (SUBCOMMANDS["uncohost"], "take co-hosting back (owner only)"),
+    (SUBCOMMANDS["members"], "who is a member of a meeting, and who co-hosts it (owner only)"),
+    (SUBCOMMANDS["room"], "this channel's standing meeting room; members on: its people join without knocking"),
     (SUBCOMMANDS["history"], "recent calls in a meeting: when, how long, who came"),
     ("/meet connect · disconnect · me", "link, unlink or show your Google account"),
 )

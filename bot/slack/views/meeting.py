@@ -24,9 +24,11 @@ __all__ = [
     "ACTION_END",
     "ACTION_JOIN",
     "ACTION_SETTINGS",
+    "COHOSTS_BLOCK",
     "SETTINGS_CALLBACK",
     "START_CALLBACK",
     "CardContent",
+    "cohosts_line",
     "end_button",
     "end_target",
     "ended_card",
@@ -46,6 +48,7 @@ ACTION_JOIN = "meet_join"
 ACTION_END = "meet_end"
 ACTION_SETTINGS = "meet_settings"
 SETTINGS_CALLBACK = "meet_settings_submit"
+COHOSTS_BLOCK = "cohosts"
 MAX_NAMES = 20
 
 
@@ -58,6 +61,7 @@ class CardContent:
     meeting_uri: str | None
     title: str | None
     started_by: str | None
+    cohosts: tuple[str, ...] = ()  # Slack user ids meetbot made co-hosts
 
 
 
@@ -124,10 +128,17 @@ def meeting_card(content: CardContent, state: LiveState | None = None) -> Messag
         "text": plain(f"{content.title or 'Google Meet'}: {content.meeting_uri or label}", 500),
         "blocks": [
             section(f"*{_title(content)}*\n{by} · {code(label)}"),
+            *([context(cohosts_line(content.cohosts))] if content.cohosts else []),
             context(status_line(state)),
             *([{"type": "actions", "block_id": "meeting", "elements": buttons}] if buttons else []),
         ],
     }
+
+
+def cohosts_line(user_ids: Sequence[str]) -> str:
+    names = [f"<@{u}>" for u in user_ids[:MAX_NAMES]]
+    extra = len(user_ids) - MAX_NAMES
+    return "Co-hosts: " + ", ".join(names) + (f", +{extra} more" if extra > 0 else "")
 
 
 def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str | None) -> Message:
@@ -246,7 +257,9 @@ def settings_changed_message(label: str, changes: Sequence[SettingChange]) -> Me
     return {"response_type": "ephemeral", "text": plain(f"Settings of {label} updated"), "blocks": [section(text)]}
 
 
-def settings_modal(space: Space, label: str, channel_id: str | None) -> dict[str, Any]:
+def settings_modal(space: Space, label: str, channel_id: str | None,
+                   cohosts: Sequence[str] | None = None) -> dict[str, Any]:
+    """`cohosts` (Slack user ids; None: not offered) prefills the co-hosts field; saving sends the difference."""
     config = space.config or SpaceConfig()
     blocks: list[Block] = [section(f"Settings of {code(label)}. Only what you change is sent to Google.")]
     for setting in SETTINGS:
@@ -263,10 +276,19 @@ def settings_modal(space: Space, label: str, channel_id: str | None) -> dict[str
             "label": plain_text(setting.label, 2000),
             "element": element,
         })
+    meta: dict[str, Any] = {"space": space.name, "label": label, "channel": channel_id}
+    if cohosts is not None:
+        picker: dict[str, Any] = {"type": "multi_users_select", "action_id": "value",
+                                  "placeholder": plain_text("People who co-manage the call")}
+        if cohosts:
+            picker["initial_users"] = list(cohosts)
+        blocks.append({"type": "input", "block_id": COHOSTS_BLOCK, "optional": True,
+                       "label": plain_text("Co-hosts"), "element": picker})
+        meta["cohosts"] = list(cohosts)
     return {
         "type": "modal",
         "callback_id": SETTINGS_CALLBACK,
-        "private_metadata": json.dumps({"space": space.name, "label": label, "channel": channel_id}),
+        "private_metadata": json.dumps(meta),
         "title": plain_text("Meeting settings", 24),
         "submit": plain_text("Save", 24),
         "close": plain_text("Cancel", 24),

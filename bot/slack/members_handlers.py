@@ -1,0 +1,113 @@
+"""Slack side of space members: `/meet cohost|uncohost|members`, the co-hosts of `/meet new` and of the settings
+modal, `/meet room members on|off`, and the channel and profile events that keep members true.
+
+Every Google write is the space owner's own: the caller's, or for a room that follows its channel, the owner who
+turned that on (see bot/core/members.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.members import Members, RoomMembers
+from bot.domain import Actor, Card, Tenant
+from bot.meet.models import Member, Space
+from bot.slack import grammar
+from bot.slack.directory import SlackDirectory
+from bot.slack.responder import Reply
+from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
+from bot.slack.views.blocks import Message
+from bot.slack.views.meeting import CardContent, meeting_card
+from bot.slack.views.members import change_message, members_message
+
+__all__ = ["MembersHandlers"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MembersHandlers:
+    members: Members
+    rooms: RoomMembers
+    directory: SlackDirectory
+
+    # --- commands ----------------------------------------------------------------------------------------------
+
+    async def cohost(self, actor: Actor, parsed: grammar.Cohost, respond: Reply) -> None:
+        change = await self.members.add_cohosts(actor, parsed.reference, parsed.people)
+        await respond(**change_message(change, "cohost"))
+
+    async def uncohost(self, actor: Actor, parsed: grammar.Uncohost, respond: Reply) -> None:
+        change = await self.members.remove_cohosts(actor, parsed.reference, parsed.people)
+        await respond(**change_message(change, "uncohost"))
+
+    async def show(self, actor: Actor, reference: str, respond: Reply) -> None:
+        listing = await self.members.listing(actor, reference)
+        await respond(**members_message(listing, await self._slack_people(actor.tenant, listing.members[:40])))
+
+    async def room(self, actor: Actor, channel_id: str, on: bool, respond: Reply) -> None:
+        if on:
+            change = await self.rooms.turn_on(actor, channel_id)
+        else:
+            change = await self.rooms.turn_off(actor, channel_id)
+        await respond(**change_message(change, "room_on" if on else "room_off"))
+
+    # --- /meet new and the settings modal -------------------------------------------------------------------
+
+    async def new_space_cohosts(self, actor: Actor, space: Space, title: str | None, user_ids: Sequence[str],
+                                card: Card | None, client: AsyncWebClient, tell: Reply) -> None:
+        """After the card is up: add the co-hosts (concurrently), then put them on the card."""
+        label = space.meeting_code or space.name
+        change = await self.members.add_to_new_space(actor, space.name, label, user_ids)
+        cohosts = change.cohosts if change.cohosts is not None else change.added
+        if card is not None and cohosts:
+            content = CardContent(space.name, space.meeting_code, space.meeting_uri, title, actor.user_id,
+                                  tuple(cohosts))
+            try:
+                await client.chat_update(channel=card.channel, ts=card.ts, **meeting_card(content))
+            except SLACK_FAILURES as error:
+                log.warning("the card's co-hosts line was not added: %s", slack_error_name(error))
+        if change.skipped:
+            await tell(**change_message(change, "new"))
+
+    async def current_cohosts(self, actor: Actor, space_name: str) -> list[str]:
+        """The space's co-hosts as Slack users (those with a Slack account under that email), for the modal."""
+        listing = await self.members.listing(actor, space_name)
+        people = await self._slack_people(actor.tenant, listing.cohosts)
+        return [people[m.email.lower()] for m in listing.cohosts if m.email and m.email.lower() in people]
+
+    async def save_cohosts(self, actor: Actor, space_name: str, before: Sequence[str], after: Sequence[str]
+                           ) -> list[Message]:
+        """Only the difference goes to Google: who was added in the modal, and who was taken out."""
+        added = [u for u in after if u not in before]
+        dropped = [u for u in before if u not in after]
+        said = []
+        if added:
+            said.append(change_message(await self.members.add_cohosts(actor, space_name, added), "cohost"))
+        if dropped:
+            said.append(change_message(await self.members.remove_cohosts(actor, space_name, dropped), "uncohost"))
+        return said
+
+    # --- events --------------------------------------------------------------------------------------------------
+
+    async def channel_joined(self, tenant: Tenant, channel_id: str, user_id: str) -> None:
+        change = await self.rooms.joined(tenant, channel_id, user_id)
+        if change is not None and change.skipped:
+            log.info("a channel member was not made a room member: %s", change.skipped[0].why.value)
+
+    async def channel_left(self, tenant: Tenant, channel_id: str, user_id: str) -> None:
+        await self.rooms.left(tenant, channel_id, user_id)
+
+    async def user_changed(self, tenant: Tenant, user_id: str) -> None:
+        await self.directory.forget(tenant, user_id)
+
+    async def _slack_people(self, tenant: Tenant, members: Sequence[Member]) -> dict[str, str]:
+        """email (lowercase) → the Slack user with that profile email, for the members shown."""
+        emails = [m.email for m in members if m.email]
+        found = await asyncio.gather(*(self.directory.user_for_email(tenant, e) for e in emails))
+        return {e.lower(): u for e, u in zip(emails, found, strict=True) if u}

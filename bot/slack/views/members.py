@@ -1,0 +1,94 @@
+"""Block Kit for members: what a co-host or room-members change did, and a space's member list. Pure functions.
+
+Why one person wasn't added is worded in bot/slack/replies.py (`skipped_text`); people are mentioned by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from bot.core.members import MemberList, MembersChange, Skip
+from bot.meet.models import Member
+from bot.slack.mrkdwn import code, escape, plain
+from bot.slack.replies import skipped_text
+from bot.slack.views.blocks import Block, Message, context, section
+
+__all__ = ["MAX_LISTED", "change_message", "members_message", "mentions"]
+
+MAX_LISTED = 40
+Change = Literal["cohost", "uncohost", "new", "room_on", "room_off"]
+
+
+def mentions(user_ids: Sequence[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in user_ids)
+
+
+def _skipped_lines(change: MembersChange) -> list[str]:
+    shown = [f"• {skipped_text(s)}" for s in change.skipped[:MAX_LISTED]]
+    extra = len(change.skipped) - MAX_LISTED
+    return shown + ([f"• +{extra} more"] if extra > 0 else [])
+
+
+def change_message(change: MembersChange, what: Change) -> Message:
+    """The reply to a members change: who changed, who already was, who wasn't and why."""
+    label = code(change.label)
+    lines: list[str] = []
+    if what in ("cohost", "new"):
+        if change.added:
+            lines.append(f":white_check_mark: {mentions(change.added)} can now co-host {label}.")
+        if change.already:
+            lines.append(f"Already co-hosts: {mentions(change.already)}.")
+    elif what == "uncohost":
+        if change.removed:
+            lines.append(f":white_check_mark: {mentions(change.removed)} no longer co-host {label}.")
+        if change.already:
+            lines.append(f"Not co-hosts of {label}: {mentions(change.already)}.")
+    elif what == "room_on":
+        lines.append(f":white_check_mark: This channel's people now join {label} without knocking, and it follows "
+                     f"who joins and leaves the channel: {len(change.added)} added, {len(change.already)} already "
+                     f"members, {len(change.removed) + len(change.removed_emails)} removed.")
+    else:  # room_off
+        removed = len(change.removed) + len(change.removed_emails)
+        lines.append(f":white_check_mark: {label} no longer follows this channel: {removed} "
+                     f"{'membership' if removed == 1 else 'memberships'} taken back (co-hosts stay).")
+    if change.skipped:
+        heading = "*Not added:*" if what != "uncohost" else "*Not changed:*"
+        lines.append("\n".join([heading, *_skipped_lines(change)]))
+    if change.limit_reached and what == "room_on":
+        left_out = sum(1 for s in change.skipped if s.why is Skip.LIMIT)
+        lines.append(f":warning: Google's limit on members of {label} is reached: {left_out} "
+                     f"{'person' if left_out == 1 else 'people'} of this channel will knock as before.")
+    if not lines:
+        lines.append(f":white_check_mark: Nothing to change in {label}.")
+    blocks: list[Block] = [section("\n".join(lines)[:2900])]
+    return {"response_type": "ephemeral", "text": plain(f"Members of {change.label} updated", 300), "blocks": blocks}
+
+
+def _member_line(member: Member, people: Mapping[str, str]) -> str:
+    email = member.email or member.name
+    who = people.get(email.lower())
+    name = f"<@{who}> ({escape(email)})" if who else escape(email)
+    return f"• {name}" + (" · *co-host*" if member.is_cohost else "")
+
+
+def members_message(listing: MemberList, people: Mapping[str, str]) -> Message:
+    """`people` maps a member's email (lowercase) to the Slack user with that email, where there is one."""
+    label = code(listing.label)
+    if not listing.members:
+        return {"response_type": "ephemeral", "text": plain(f"{listing.label} has no members", 300),
+                "blocks": [section(f":busts_in_silhouette: {label} has no members: people join as its access "
+                                   "setting allows.")]}
+    ordered = sorted(listing.members, key=lambda m: (not m.is_cohost, (m.email or "").lower()))
+    lines = [_member_line(m, people) for m in ordered[:MAX_LISTED]]
+    extra = len(ordered) - MAX_LISTED
+    if extra > 0:
+        lines.append(f"• +{extra} more")
+    head = (f":busts_in_silhouette: *Members of* {label}: {len(listing.members)} "
+            f"({len(listing.cohosts)} co-{'host' if len(listing.cohosts) == 1 else 'hosts'})")
+    return {
+        "response_type": "ephemeral",
+        "text": plain(f"Members of {listing.label}", 300),
+        "blocks": [section(head), section("\n".join(lines)[:2900]),
+                   context("Members join without knocking; co-hosts also co-manage the call.")],
+    }
