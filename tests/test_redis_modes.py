@@ -181,3 +181,83 @@ async def test_a_sentinel_failover_loses_nothing_and_needs_no_restart(
         await meeting_round_trip(bot, slack_emulator, meet_emulator, "After")
     finally:
         topology.stop()
+
+
+async def test_must_keep_records_wait_for_a_replica_and_never_block(caplog: pytest.LogCaptureFixture) -> None:
+    """WAIT 1 after a link, a room or an installation is written, when a replica is attached: the replica has it
+    the moment the call returns. A replica that stops answering costs the bounded wait and a log line, no more."""
+    import os
+    import signal
+
+    import redis.asyncio as aioredis
+
+    from bot.store.replication import WAIT_MS
+
+    topology = SentinelSet().start()
+    client = connect("redis://127.0.0.1:1/0", mode="sentinel",
+                     sentinels=tuple(("127.0.0.1", p) for p in topology.sentinel_ports),
+                     sentinel_master=SentinelSet.MASTER)
+    replica = aioredis.Redis(port=topology.replica_port)
+    keys, cipher, team = Keys(), TokenCipher([Fernet.generate_key().decode()]), Tenant("T0001")
+    try:
+        links, rooms = GoogleLinkStore(client, keys, cipher), RoomStore(client, keys)
+        confirmed = 0
+        for n in range(20):
+            caplog.clear()
+            await links.save(team, f"U{n}", link(f"u{n}@example.com"))
+            if await replica.exists(keys.google_link(team, f"U{n}")):
+                confirmed += 1
+            else:  # only a replica slower than the bounded wait (a loaded machine) may miss it, and it is said
+                assert "no replica confirmed it" in caplog.text
+        assert confirmed >= 15, "on the replica the moment save returns"
+        await rooms.put(team, "C1", Room("spaces/r", "abc-mnop-xyz", None, "U1", None, "U1", time.time()))
+        assert await replica.exists(keys.room(team, "C1"))
+        installations = RedisInstallationStore(client, keys, cipher)
+        await installations.async_save(Installation(app_id="A1", team_id="T0001", user_id="U1", bot_token="xoxb-1",
+                                                    bot_id="B1", bot_user_id="UB1"))
+        assert await replica.exists(keys.installation(team))
+
+        pid = topology.processes[topology.replica_port].pid
+        os.kill(pid, signal.SIGSTOP)  # the replica stops acknowledging, still attached
+        try:
+            started = time.monotonic()
+            await links.save(team, "U99", link("late@example.com"))
+            took = time.monotonic() - started
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert WAIT_MS / 1000 * 0.8 <= took < WAIT_MS / 1000 + 1.0, took
+        assert "no replica confirmed it" in caplog.text
+        assert await links.get(team, "U99") is not None, "the write stands on the primary"
+    finally:
+        await replica.aclose()
+        await client.aclose()
+        topology.stop()
+
+
+async def test_readyz_answers_503_while_a_failover_makes_writes_fail(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+) -> None:
+    """The master freezes (SIGSTOP): until the sentinels promote the replica, writes fail and /readyz says 503;
+    then it says 200 again, with no restart, and the link made before is there."""
+    import os
+    import signal
+
+    topology = SentinelSet().start()
+    try:
+        bot = start_bot(REDIS_URL="redis://127.0.0.1:1/0", REDIS_MODE="sentinel",
+                        REDIS_SENTINELS=topology.sentinels, REDIS_SENTINEL_MASTER=SentinelSet.MASTER)
+        await meeting_round_trip(bot, slack_emulator, meet_emulator, "Before")
+        old = topology.master_port
+        os.kill(topology.processes[old].pid, signal.SIGSTOP)
+        seen: list[int] = []
+        deadline = time.monotonic() + 30
+        while not (503 in seen and seen[-1] == 200):
+            assert time.monotonic() < deadline, f"readiness during the failover: {seen}"
+            seen.append(await ready(bot))
+            await asyncio.sleep(0.1)
+        assert topology.current_master() != old, "the replica was promoted"
+        me = (await bot.post(slash_command("me", user_id="U0ALICE"))).json()
+        assert "Connected as *alice@example.com*" in all_text(me)
+        topology.kill(old)  # still frozen: kill it rather than wait on SIGTERM
+    finally:
+        topology.stop()

@@ -23,6 +23,7 @@ from bot.domain import Tenant
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.replication import Replicas
 
 __all__ = ["DelegatedTokenCache", "GoogleLink", "GoogleLinkStore", "RefreshLock", "RotationReport"]
 
@@ -32,6 +33,7 @@ _VERSION = b"1"
 
 # Update the access token only while the link still exists (a refresh racing a disconnect must not resurrect a
 # partial record) and, when a guard is given, only while it is the same link (not one re-made meanwhile).
+_REPLACE = "redis.call('DEL', KEYS[1]); redis.call('HSET', KEYS[1], unpack(ARGV)); return 1"
 _SAVE_ACCESS = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'linked_at') ~= ARGV[1] then return 0 end
@@ -105,6 +107,8 @@ class GoogleLinkStore:
         self._save_access = redis.register_script(_SAVE_ACCESS)
         self._guarded_delete = redis.register_script(_GUARDED_DELETE)
         self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
+        self._replace = redis.register_script(_REPLACE)
+        self._replicas = Replicas(redis)
 
     async def get(self, tenant: Tenant, user_id: str) -> GoogleLink | None:
         """The link, or None when there is none or it can't be read (logged, never raised)."""
@@ -141,7 +145,8 @@ class GoogleLinkStore:
         )
 
     async def save(self, tenant: Tenant, user_id: str, link: GoogleLink) -> None:
-        """Replace the user's link as a whole (DEL + HSET in MULTI/EXEC: no stale field survives, nothing partial)."""
+        """Replace the user's link as a whole (DEL + HSET in one script: no stale field survives, nothing partial),
+        confirmed by a replica when there is one."""
         fields: dict[str, bytes | str] = {
             "v": _VERSION,
             "sub": link.google_sub,
@@ -157,10 +162,8 @@ class GoogleLinkStore:
         if link.access_expires_at is not None:
             fields["exp"] = _stamp(link.access_expires_at)
         key = self._keys.google_link(tenant, user_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]  # redis-py's mapping type is invariant
-            await pipe.execute()
+        await self._replicas.script(self._replace, [key], [part for pair in fields.items() for part in pair],
+                                    "a Google link")
 
     async def delete(self, tenant: Tenant, user_id: str, *, linked_at: float | None = None) -> bool:
         """Delete the link. With `linked_at`, only if it is still that link (not one re-made since)."""

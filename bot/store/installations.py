@@ -23,6 +23,7 @@ from bot.domain import Tenant
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.replication import Replicas
 
 __all__ = ["RedisInstallStateStore", "RedisInstallationStore"]
 
@@ -46,6 +47,7 @@ class RedisInstallationStore(AsyncInstallationStore):
         self._redis = redis
         self._keys = keys
         self._cipher = cipher
+        self._replicas = Replicas(redis)
 
     @property
     def logger(self) -> Logger:
@@ -54,7 +56,9 @@ class RedisInstallationStore(AsyncInstallationStore):
     async def async_save(self, installation: Installation) -> None:
         tenant = _tenant(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
         data = {k: v for k, v in vars(installation).items() if not k.startswith("_")}
-        await self._redis.set(self._keys.installation(tenant), self._cipher.encrypt(json.dumps(data, default=str)))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._keys.installation(tenant), self._cipher.encrypt(json.dumps(data, default=str)))
+        await self._replicas.kept(pipe, "an installation")
 
     async def async_save_bot(self, bot: Bot) -> None:
         # Only token rotation calls this; the whole installation is rewritten on every install instead.

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from bot.domain import Room, Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.replication import Replicas
 
 __all__ = ["Room", "RoomStore"]
 
@@ -27,6 +28,7 @@ class RoomStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._replicas = Replicas(redis)
 
     async def get(self, tenant: Tenant, channel_id: str) -> Room | None:
         raw = await self._redis.get(self._keys.room(tenant, channel_id))
@@ -44,7 +46,7 @@ class RoomStore:
         if previous is not None and previous.creator_user_id != room.creator_user_id:
             pipe.srem(self._keys.rooms_started(tenant, previous.creator_user_id), channel_id)
         pipe.sadd(self._keys.rooms_started(tenant, room.creator_user_id), channel_id)
-        await pipe.execute()
+        await self._replicas.kept(pipe, "a room")
 
     async def delete(self, tenant: Tenant, room: Room, channel_id: str) -> None:
         pipe = self._redis.pipeline(transaction=False)

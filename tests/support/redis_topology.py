@@ -149,9 +149,11 @@ class SentinelSet(_Processes):
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait(self.sentinel_ports)
         deadline = time.monotonic() + 30
-        while "slave0:" not in _cli("-p", str(self.master_port), "info", "replication"):
+        # Attached is not enough: the first sync waits for repl-diskless-sync-delay (5 s), and a replica promoted
+        # before it finished would come up empty.
+        while "state=online" not in _cli("-p", str(self.master_port), "info", "replication"):
             if time.monotonic() > deadline:
-                raise RuntimeError("the replica did not attach")
+                raise RuntimeError("the replica did not come in sync")
             time.sleep(0.1)
         # A sentinel learns of replicas from the master's INFO (every 10 s at first): wait until every sentinel
         # knows the replica and the other sentinels, or a failover has nobody to promote.

@@ -1,0 +1,72 @@
+"""`WAIT 1` after writes of records that must not be lost (links, rooms, installations), when the primary has a
+replica: a failover right after the write then can't drop what Slack was told was done.
+
+Whether a replica is configured is read from `INFO replication` (connected replicas), again every RECHECK seconds.
+The wait is bounded (WAIT_MS): a replica that lags or is gone never blocks a command; the write stands on the primary
+and a log line says it was not confirmed. Pair it with `min-replicas-to-write 1` on the primary (README,
+operations) so that a primary cut off from every replica refuses writes instead of accepting ones it would lose.
+
+WAIT counts what its own connection wrote, so it goes in the same non-transactional pipeline as the write. Redis
+Cluster routes a pipeline's commands per slot and has no connection to WAIT on: there the writes are not waited for.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
+
+__all__ = ["RECHECK", "WAIT_MS", "Replicas"]
+
+log = logging.getLogger(__name__)
+
+WAIT_MS = 500
+RECHECK = 30.0
+
+
+class Replicas:
+    def __init__(self, redis: Redis, *, wait_ms: int = WAIT_MS) -> None:
+        self._redis = redis
+        self._wait_ms = wait_ms
+        self._replicas = 0
+        self._checked_at = float("-inf")
+        self._cluster = isinstance(cast(object, redis), RedisCluster)  # connect() casts a cluster to Redis
+
+    async def _configured(self) -> bool:
+        if self._cluster:
+            return False
+        if time.monotonic() - self._checked_at > RECHECK:
+            info = await self._redis.info("replication")
+            self._replicas = int(info.get("connected_slaves", 0))
+            self._checked_at = time.monotonic()
+        return self._replicas > 0
+
+    async def kept(self, pipe: Pipeline, what: str) -> list[Any]:
+        """Run `pipe` (transaction=False: one connection), then WAIT 1 on that connection when a replica is
+        configured. Returns the pipeline's own results."""
+        waiting = await self._configured()
+        if waiting:
+            pipe.wait(1, self._wait_ms)
+        results = list(await pipe.execute())
+        if not waiting:
+            return results
+        if int(results[-1]) < 1:
+            log.warning("%s saved, but no replica confirmed it within %d ms: kept on the primary only",
+                        what, self._wait_ms)
+        return results[:-1]
+
+    async def script(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any], what: str) -> None:
+        """Run a write script, then WAIT as `kept` does (a cluster pipeline can't carry scripts: there it runs
+        alone)."""
+        if self._cluster:
+            await script(keys=keys, args=args)
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        await script(keys=keys, args=args, client=pipe)
+        await self.kept(pipe, what)
