@@ -261,3 +261,23 @@ async def test_readyz_answers_503_while_a_failover_makes_writes_fail(
         topology.kill(old)  # still frozen: kill it rather than wait on SIGTERM
     finally:
         topology.stop()
+
+
+async def test_pacing_coalescing_and_must_keep_writes_run_on_a_cluster(cluster_client: Any) -> None:
+    """The create bucket, Home-render coalescing and the must-keep writes (no WAIT on a cluster) on real nodes."""
+    from bot.store.quota import CreateBucket
+    from bot.store.slack_cache import HomeRenders
+
+    keys, cipher = Keys(), TokenCipher([Fernet.generate_key().decode()])
+    assert await CreateBucket(cluster_client, keys).reserve() == 0.0
+    for team in TEAMS:
+        renders = HomeRenders(cluster_client, keys)
+        assert await renders.begin(team, "U1", "a", changed=False)
+        assert not await renders.begin(team, "U1", "b", changed=True)  # folds into one more render by "a"
+        assert await renders.again(team, "U1", "a") and not await renders.again(team, "U1", "a")
+        assert not await renders.begin(team, "U1", "c", changed=False), "just rendered: an open renders nothing"
+        links = GoogleLinkStore(cluster_client, keys, cipher)
+        await links.save(team, "U1", link("c@example.com"))
+        assert (await links.get(team, "U1")) is not None
+        await RoomStore(cluster_client, keys).put(team, "C1", Room("spaces/r", None, None, None, None, "U1", 1.0))
+        assert await RoomStore(cluster_client, keys).channels_started_by(team, "U1") == ["C1"]
