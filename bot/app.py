@@ -172,10 +172,12 @@ async def open_services(settings: Settings) -> Services:
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
                         following)
     members = Members(meetings, meet, accounts, directory, space_records)
-    members_handlers = MembersHandlers(members, RoomMembers(members, RoomStore(redis, keys), directory), directory)
-    meeting_handlers = MeetingHandlers(meetings, members_handlers)
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)
+    members_handlers = MembersHandlers(members, RoomMembers(members, RoomStore(redis, keys), directory), directory,
+                                       jobs, slack_session)
+    members_handlers.register()
+    meeting_handlers = MeetingHandlers(meetings, members_handlers)
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
                          JobProgress(redis, keys), CreateBucket(redis, keys))
     start_job.register()

@@ -220,3 +220,21 @@ async def test_room_members_follow_the_channel(members: Members, meetings: Meeti
         await room.turn_on(BOB, "C1")
     with pytest.raises(NoRoom):
         await room.turn_on(ALICE, "C2")
+
+
+async def test_a_big_channel_is_synced_paced_then_only_the_difference(
+        meet_emulator: MeetEmulator, http: httpx.AsyncClient, creds: FakeCredentials, meetings: Meetings,
+        spaces: MemorySpaces) -> None:
+    people = FakePeople()
+    crowd = [f"U0P{i:04d}" for i in range(120)]
+    people.people.update({u: Person(u, f"{u.lower()}@example.com") for u in crowd})
+    pacer = WritePacer(per_minute=50, window=0.4)  # Google's 100 a minute, scaled down
+    paced = Members(meetings, MeetClient(http, meet_emulator.url, retry=FAST_RETRY), creds, people, spaces, pacer)
+    space = await started_by(meetings, ALICE)
+    started = time.monotonic()
+    first = await paced.sync(ALICE, space, "room", crowd)
+    assert len(first.added) == 120 and first.google_calls == 121  # one list, one write each
+    assert time.monotonic() - started >= 0.8  # 50, then 50 a window later, then 20: never more per window
+    second = await paced.sync(ALICE, space, "room", [*crowd[1:], DAN.user_id])
+    assert second.added == (DAN.user_id,) and second.removed_emails == (f"{crowd[0].lower()}@example.com",)
+    assert second.google_calls == 3  # the list, one create, one delete

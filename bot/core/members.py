@@ -437,18 +437,26 @@ class RoomMembers:
         self._roster = roster
 
     async def turn_on(self, actor: Actor, channel_id: str) -> MembersChange:
-        room = await self._owned_room(actor, channel_id)
-        if not room.members_sync:
-            await self._rooms.put(actor.tenant, channel_id, room.with_members_sync(True), previous=room)
-        people = await self._roster.channel_members(actor.tenant, channel_id)
-        return await self._members.sync(actor, room.space_name, _label(room), people)
+        await self.switch(actor, channel_id, True)
+        return await self.sync(actor, channel_id)
 
     async def turn_off(self, actor: Actor, channel_id: str) -> MembersChange:
-        """Stop following the channel and take back the plain memberships it gave (co-hosts stay)."""
+        await self.switch(actor, channel_id, False)
+        return await self.sync(actor, channel_id)
+
+    async def switch(self, actor: Actor, channel_id: str, on: bool) -> Room:
+        """Only the room's owner may: set whether the room follows its channel (quick: no Google call)."""
         room = await self._owned_room(actor, channel_id)
-        if room.members_sync:
-            await self._rooms.put(actor.tenant, channel_id, room.with_members_sync(False), previous=room)
-        return await self._members.sync(actor, room.space_name, _label(room), [])
+        if room.members_sync != on:
+            await self._rooms.put(actor.tenant, channel_id, room.with_members_sync(on), previous=room)
+        return room.with_members_sync(on)
+
+    async def sync(self, actor: Actor, channel_id: str) -> MembersChange:
+        """Members = the channel's people while the room follows it; off, the plain memberships it gave go
+        (co-hosts stay). Long for a big channel: writes are paced at Google's per-user quota."""
+        room = await self._owned_room(actor, channel_id)
+        people = await self._roster.channel_members(actor.tenant, channel_id) if room.members_sync else []
+        return await self._members.sync(actor, room.space_name, _label(room), people)
 
     async def joined(self, tenant: Tenant, channel_id: str, user_id: str) -> MembersChange | None:
         room = await self._following(tenant, channel_id)

@@ -227,7 +227,7 @@ class _Listeners:
                 await self._deps.start.enqueue(actor, title, access, where.channel_id or "", where.trigger_id or "",
                                                url, text, people)
             case grammar.Cohost() | grammar.Uncohost() | grammar.ShowMembers() | grammar.RoomMembership():
-                return self._members_command(parsed, actor, where.channel_id or "", channel_name, respond, later)
+                return self._members_command(parsed, where, channel_name, respond, later)
             case grammar.Status(reference=reference):
                 later(lambda: meetings.status(actor, reference, respond, client), "status")
             case grammar.End(reference=reference):
@@ -264,10 +264,10 @@ class _Listeners:
                 later(lambda: self._then_home(actor, client, work()), f"room-{action}")
         return None
 
-    def _members_command(self, parsed: grammar.Command, actor: Actor, channel: str, channel_name: str,
-                         respond: Reply, later: Later) -> Message | None:
+    def _members_command(self, parsed: grammar.Command, where: Interaction, channel_name: str, respond: Reply,
+                         later: Later) -> Message | None:
         """co-hosts, the member list and a room's members: owner-only Google writes, run in the durable job."""
-        members = self._deps.members
+        members, actor, channel = self._deps.members, where.actor, where.channel_id or ""
         match parsed:
             case grammar.Cohost():
                 later(lambda: members.cohost(actor, parsed, respond), "cohost")
@@ -279,7 +279,8 @@ class _Listeners:
                 if is_direct_message(channel, channel_name):
                     return notice("Rooms belong to channels. Run `/meet room members on` in the channel whose "
                                   "people should join its room without knocking.")
-                later(lambda: members.room(actor, channel, on, respond), "room-members")
+                later(lambda: members.room(actor, channel, on, where.response_url, where.trigger_id or ""),
+                      "room-members")
         return None
 
     def _then_home(self, actor: Actor, client: AsyncWebClient, work: Coroutine[Any, Any, None]
@@ -416,14 +417,12 @@ class _Listeners:
 
     async def channel_joined(self, body: dict[str, Any]) -> None:
         """Someone joined a channel: if its room follows the channel, they become a member of its space."""
-        actor, event, _ = await self._event(body)
-        await self._logged(self._deps.members.channel_joined(actor.tenant, str(event.get("channel") or ""),
-                                                             actor.user_id), "member_joined_channel")
+        actor, event, _ = await self._event(body)  # failures propagate: the job runs again (writes are idempotent)
+        await self._deps.members.channel_joined(actor.tenant, str(event.get("channel") or ""), actor.user_id)
 
     async def channel_left(self, body: dict[str, Any]) -> None:
         actor, event, _ = await self._event(body)
-        await self._logged(self._deps.members.channel_left(actor.tenant, str(event.get("channel") or ""),
-                                                           actor.user_id), "member_left_channel")
+        await self._deps.members.channel_left(actor.tenant, str(event.get("channel") or ""), actor.user_id)
 
     async def user_changed(self, body: dict[str, Any]) -> None:
         """A profile changed (its email, or the account was deactivated): the cached email is forgotten."""

@@ -94,8 +94,10 @@ class MeetingHandlers:
     async def start_cohosts(self, actor: Actor, title: str | None, cohosts: Sequence[str], client: AsyncWebClient,
                             tell: Reply, progress: Progress) -> None:
         """After `start`: the mentioned people become co-hosts and the card says so (once, even on a re-run)."""
+        if not cohosts or self.members is None:
+            return  # no extra Redis read for the common case
         done = await progress.done()
-        if not cohosts or self.members is None or "space" not in done or "cohosts" in done:
+        if "space" not in done or "cohosts" in done:
             return
         channel, _, ts = done.get("card", "").partition(":")
         card = Card(channel, ts) if ts else None

@@ -12,22 +12,30 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.members import Members, RoomMembers
+from bot.core.errors import NotLinked
+from bot.core.members import Members, MembersChange, RoomMembers, Skip
 from bot.domain import Actor, Card, Tenant
+from bot.jobs.queue import JobQueue, Payload, Retry, tries_left
 from bot.meet.models import Member, Space
 from bot.slack import grammar
 from bot.slack.directory import SlackDirectory
-from bot.slack.responder import Reply
+from bot.slack.replies import answering, reply_for
+from bot.slack.responder import Reply, reliable, webhook_reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import Message
 from bot.slack.views.meeting import CardContent, meeting_card
 from bot.slack.views.members import change_message, members_message
 
-__all__ = ["MembersHandlers"]
+__all__ = ["ROOM_SYNC_JOB", "MembersHandlers"]
 
 log = logging.getLogger(__name__)
+
+ROOM_SYNC_JOB = "members.room-sync"
+# A 500-person channel paced at Google's 100 writes a minute takes about 5 minutes: this job may take 15.
+ROOM_SYNC_TIMEOUT = 15 * 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,11 @@ class MembersHandlers:
     members: Members
     rooms: RoomMembers
     directory: SlackDirectory
+    jobs: JobQueue
+    session: aiohttp.ClientSession  # for the response_url a room sync answers through
+
+    def register(self) -> None:
+        self.jobs.job(ROOM_SYNC_JOB, timeout=ROOM_SYNC_TIMEOUT)(self.run_room_sync)
 
     # --- commands ----------------------------------------------------------------------------------------------
 
@@ -50,12 +63,27 @@ class MembersHandlers:
         listing = await self.members.listing(actor, reference)
         await respond(**members_message(listing, await self._slack_people(actor.tenant, listing.members[:40])))
 
-    async def room(self, actor: Actor, channel_id: str, on: bool, respond: Reply) -> None:
-        if on:
-            change = await self.rooms.turn_on(actor, channel_id)
-        else:
-            change = await self.rooms.turn_off(actor, channel_id)
-        await respond(**change_message(change, "room_on" if on else "room_off"))
+    async def room(self, actor: Actor, channel_id: str, on: bool, response_url: str | None, request_id: str
+                   ) -> None:
+        """Set the switch now (owner only), then sync in a job of its own: a big channel takes minutes."""
+        await self.rooms.switch(actor, channel_id, on)
+        payload: Payload = {"team": actor.tenant.team_id, "enterprise": actor.tenant.enterprise_id,
+                            "user": actor.user_id, "channel": channel_id, "on": on, "response_url": response_url}
+        await self.jobs.enqueue(ROOM_SYNC_JOB, payload, f"room-sync-{actor.tenant.team_id}-{request_id}")
+
+    async def run_room_sync(self, payload: Payload) -> None:
+        actor = Actor(Tenant(str(payload["team"]), payload.get("enterprise")), str(payload["user"]))
+        url = payload.get("response_url")
+        respond: Reply = reliable(webhook_reply(url, self.session)) if url else _nowhere
+
+        async def work() -> None:
+            change = await self.rooms.sync(actor, str(payload["channel"]))
+            await respond(**change_message(change, "room_on" if payload.get("on") else "room_off"))
+
+        async def unlinked(reason: str) -> dict[str, object]:
+            return reply_for(NotLinked(reason))
+
+        await answering(work(), respond, unlinked, name="room members sync")
 
     # --- /meet new and the settings modal -------------------------------------------------------------------
 
@@ -96,12 +124,10 @@ class MembersHandlers:
     # --- events --------------------------------------------------------------------------------------------------
 
     async def channel_joined(self, tenant: Tenant, channel_id: str, user_id: str) -> None:
-        change = await self.rooms.joined(tenant, channel_id, user_id)
-        if change is not None and change.skipped:
-            log.info("a channel member was not made a room member: %s", change.skipped[0].why.value)
+        _retry_if_not_done(await self.rooms.joined(tenant, channel_id, user_id))
 
     async def channel_left(self, tenant: Tenant, channel_id: str, user_id: str) -> None:
-        await self.rooms.left(tenant, channel_id, user_id)
+        _retry_if_not_done(await self.rooms.left(tenant, channel_id, user_id))
 
     async def user_changed(self, tenant: Tenant, user_id: str) -> None:
         await self.directory.forget(tenant, user_id)
@@ -111,3 +137,18 @@ class MembersHandlers:
         emails = [m.email for m in members if m.email]
         found = await asyncio.gather(*(self.directory.user_for_email(tenant, e) for e in emails))
         return {e.lower(): u for e, u in zip(emails, found, strict=True) if u}
+
+
+async def _nowhere(**_: object) -> None:
+    """A sync with no response_url to answer through (none is expected: it starts from a command)."""
+
+
+def _retry_if_not_done(change: MembersChange | None) -> None:
+    """Google was down or rate-limiting for a channel event's one write: the job runs again (the write is
+    idempotent), until its last try."""
+    if change is None:
+        return
+    if any(s.why is Skip.NOT_DONE for s in change.skipped) and tries_left():
+        raise Retry(30)
+    for skipped in change.skipped:
+        log.info("a channel member's room membership did not change: %s", skipped.why.value)
