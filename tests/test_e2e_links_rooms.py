@@ -264,7 +264,7 @@ async def test_app_home_is_published_and_follows_changes(
                                            "tab": "home", "event_ts": "1.1"})
     await wait_until(lambda: len(alice_publishes()) == 1)
     home = json.dumps(slack_emulator.state.home_view(ALICE[0]))
-    assert "Connected to Google as *alice@example.com*" in home and "How to use" in home
+    assert "Connected to Google as *alice@example.com*" in home and "/meet help" in home
 
     await run(bot, slack_emulator, "new Daily", wait=False)
     await wait_until(lambda: "Daily" in json.dumps(slack_emulator.state.home_view(ALICE[0])))

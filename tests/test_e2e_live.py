@@ -140,5 +140,12 @@ async def test_the_home_tab_shows_followed_meetings_without_asking_google_again(
     response = await live.bot.post((json.dumps(envelope), "application/json"))
     assert response.status_code == 200
     home = eventually(lambda: slack.state.home_view(ALICE[0]), "Alice's Home tab")
-    assert "live, 1 in the call" in json.dumps(home)
+    assert "Live · 1 in the call" in json.dumps(home, ensure_ascii=False)
     assert len(meet.state.calls_to("spaces.get")) == reads_before, "three followed meetings: no Google read"
+    assert json.dumps(home).count('"style": "primary"') <= 3, "at most one primary button a section"
+
+    # Start a meeting, from the Home tab: the same modal as the shortcut.
+    status, _ = await live.click("meet_home_start", "", ALICE, None)
+    assert status == 200
+    (opened,) = eventually(lambda: slack.state.calls_to("views.open"), "the Start modal")
+    assert "Start a Meet" in json.dumps(opened["args"])

@@ -44,7 +44,7 @@ from bot.slack.start_job import StartJob
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
 from bot.slack.views.help import help_message
-from bot.slack.views.home import ACTION_DISCONNECT
+from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START
 from bot.slack.views.meeting import (
     ACTION_END,
     ACTION_JOIN,
@@ -108,6 +108,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.view(SETTINGS_CALLBACK)(listeners.on_settings_submit)
     app.view(START_CALLBACK)(listeners.on_start_submit)
     app.shortcut(START_SHORTCUT)(listeners.on_start_shortcut)
+    app.action(ACTION_HOME_START)(listeners.on_start_shortcut)  # the Home tab's Start a meeting: the same modal
     app.shortcut(STATUS_SHORTCUT)(queued("status-shortcut", listeners.status_shortcut))
     app.event("link_shared")(queued("unfurl", listeners.link_shared))
     app.event("app_home_opened")(queued("home-opened", listeners.home_opened))

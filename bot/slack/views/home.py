@@ -7,47 +7,79 @@ from typing import Any
 from bot.core.previews import LinkPreview
 from bot.domain import Room, SpaceInfo
 from bot.slack.mrkdwn import code, plain
-from bot.slack.views.blocks import Block, header, plain_text, section
-from bot.slack.views.help import usage_text
+from bot.slack.views.blocks import Block, actions, context, header, plain_text, section
 from bot.slack.views.meeting import join_button
 
-__all__ = ["ACTION_DISCONNECT", "disconnect_button", "home_view"]
+__all__ = ["ACTION_DISCONNECT", "ACTION_HOME_START", "disconnect_button", "home_view", "start_button"]
 
 ACTION_DISCONNECT = "meet_disconnect"
+ACTION_HOME_START = "meet_home_start"
 
 
 
 
-def _state(preview: LinkPreview | None) -> str:
+def _live(preview: LinkPreview | None) -> int | None:
+    """How many are in the call, if the user may see it and it is live; None otherwise."""
     if preview is None or preview.status is None or preview.status.role == "other":
-        return ""
-    if preview.status.space.is_live:
-        return f" · :large_green_circle: live, {len(preview.status.participants or ())} in the call"
-    return " · idle"
+        return None
+    return len(preview.status.participants or ()) if preview.status.space.is_live else None
+
+
+def _meeting_line(info: SpaceInfo, preview: LinkPreview | None) -> str:
+    title = f"*{plain(info.title, 200)}*" if info.title else "*Google Meet*"
+    live = _live(preview)
+    status = f":large_green_circle: Live · {live} in the call" if live is not None else _when(info)
+    return f"{title} · {code(info.meeting_code or info.space_name)}\n{status}"
+
+
+def _when(info: SpaceInfo) -> str:
+    if info.created_at is None:
+        return "Started earlier"
+    return f"Started <!date^{int(info.created_at)}^{{date_short_pretty}} {{time}}|earlier>"
+
+
+def _join(uri: str | None, primary: bool) -> Block | None:
+    button = join_button(uri)
+    if not button:
+        return None
+    if not primary:
+        button[0].pop("style", None)
+    return button[0]
 
 
 def home_view(connection: str, connect_button: Block | None, recent: list[tuple[SpaceInfo, LinkPreview | None]],
               rooms: list[tuple[str, Room]]) -> dict[str, Any]:
+    """Live now, your rooms, recent meetings: at most one primary button in each section."""
     blocks: list[Block] = [
         header("meetbot"),
         section(connection, connect_button),
+        actions("home", [start_button()]),
         {"type": "divider"},
-        header("Your recent meetings"),
     ]
-    if not recent:
-        blocks.append(section("None yet. Type `/meet` in any channel to start one."))
-    for info, preview in recent:
-        title = plain(info.title, 200) if info.title else "Google Meet"
-        join = join_button(info.meeting_uri)
-        blocks.append(section(f"*{title}* {code(info.meeting_code or info.space_name)}{_state(preview)}",
-                               join[0] if join else None))
-    blocks += [{"type": "divider"}, header("Rooms you set up")]
-    blocks.append(section("\n".join(f"• <#{channel}> {code(room.meeting_code or room.space_name)}"
-                                     for channel, room in rooms) or "None. `/meet room` gives a channel one."))
-    blocks += [{"type": "divider"}, section("*How to use*\n" + usage_text())]
+    live = [(i, p) for i, p in recent if _live(p) is not None]
+    earlier = [(i, p) for i, p in recent if _live(p) is None]
+    if live:
+        blocks.append(header("Live now"))
+        blocks += [section(_meeting_line(i, p), _join(i.meeting_uri, primary=n == 0)) for n, (i, p) in enumerate(live)]
+    blocks.append(header("Your rooms"))
+    if rooms:
+        blocks += [section(f"<#{channel}> · {code(room.meeting_code or room.space_name)}",
+                           _join(room.meeting_uri, primary=False)) for channel, room in rooms]
+    else:
+        blocks.append(context("None yet. Type `/meet room` in a channel to give it a standing meeting room."))
+    blocks.append(header("Recent meetings"))
+    if earlier:
+        blocks += [section(_meeting_line(i, p), _join(i.meeting_uri, primary=False)) for i, p in earlier]
+    else:
+        blocks.append(context("None yet. Type `/meet` in any channel, or press *Start a meeting*."))
+    blocks += [{"type": "divider"}, context("Type `/meet help` in any channel to see everything meetbot does. "
+                                            "Paste a meeting link and meetbot shows what the channel may see.")]
     return {"type": "home", "blocks": blocks[:100]}
 
 
+def start_button() -> Block:
+    return {"type": "button", "action_id": ACTION_HOME_START, "text": plain_text("Start a meeting"),
+            "style": "primary"}
 
 
 def disconnect_button() -> Block:
