@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, channel_posts
+from tests.support.flows import all_text, channel_posts, eventually, message_text
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
 pytestmark = pytest.mark.e2e
@@ -28,19 +27,9 @@ async def live(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulat
     return world
 
 
-def eventually(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {within}s for {what}")
-
 
 def card_text(world: World, ts: str) -> str:
-    message = world.slack.state.message(CHANNEL, ts)
-    return all_text(message) if message else ""
+    return message_text(world.slack, CHANNEL, ts)
 
 
 def thread_replies(world: World, ts: str) -> list[dict[str, Any]]:

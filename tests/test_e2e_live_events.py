@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text
+from tests.support.flows import all_text, eventually, message_text
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
 pytestmark = pytest.mark.e2e
@@ -55,19 +54,9 @@ async def pushed(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmul
     return world
 
 
-def eventually(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {within}s for {what}")
-
 
 def card_text(world: World, ts: str) -> str:
-    message = world.slack.state.message(CHANNEL, ts)
-    return all_text(message) if message else ""
+    return message_text(world.slack, CHANNEL, ts)
 
 
 def subscriptions(events: EventsEmulator) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -108,3 +109,20 @@ def view_submission(view: dict[str, Any], values: dict[str, str], *, user_id: st
         "response_urls": [],
     }
     return interactive(payload)
+
+
+def eventually(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
+    """Poll `check` until it returns something truthy (returned), or fail saying what never came."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"waited {within}s for {what}")
+
+
+def message_text(slack: SlackEmulator, channel: str, ts: str) -> str:
+    """The text of a message as it is now (after every chat.update), or "" if there is none."""
+    message = slack.state.message(channel, ts)
+    return all_text(message) if message else ""
