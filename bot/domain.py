@@ -162,7 +162,6 @@ class LiveState:
             return None  # an unreadable record is a missing one: the next read rebuilds it
 
 
-def space_id_of(space_name: str) -> str:
 @dataclass(frozen=True, slots=True)
 class SubscriptionRecord:
     """A Workspace Events subscription meetbot holds for a followed space."""
@@ -172,5 +171,6 @@ class SubscriptionRecord:
     state: str = "active"  # "active", "suspended" (Google stopped it: poll instead), "noticed" (owner told)
 
 
+def space_id_of(space_name: str) -> str:
     """`spaces/abc` → `abc`: the id meetbot's records are keyed by."""
     return space_name.partition("/")[2]

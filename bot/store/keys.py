@@ -86,10 +86,6 @@ class Keys:
     def recent_meetings(self, tenant: Tenant, user_id: str) -> str:
         return self._user(tenant, user_id, "recent")
 
-    # Channel rooms. The room and its lock share the team's hash tag, so one script can touch both.
-    def room(self, tenant: Tenant, channel_id: str) -> str:
-        return self._team(tenant, f"room:{_clean(channel_id)}")
-
     # Following live meetings: one state and one follow record per space; one schedule for every space (one slot).
     def live_state(self, tenant: Tenant, space_id: str) -> str:
         return self._team(tenant, f"live:{_clean(space_id)}")
@@ -105,6 +101,10 @@ class Keys:
 
     def follow_last_read(self) -> str:
         return f"{self.prefix}:{{follow}}:last"
+
+    def workspace_event_seen(self, event_id: str) -> str:
+        return f"{self.prefix}:{{wevent:{_clean(event_id)}}}:seen"
+
     def event_route(self, kind: str, ident: str) -> str:
         """Which followed space an event is about, by its subscription, space or conference record (ids hashed)."""
         return f"{self.prefix}:{{wroute:{_clean(kind)}:{_clean(ident)}}}"
@@ -112,10 +112,6 @@ class Keys:
     # Channel rooms. The room and its lock share the team's hash tag, so one script can touch both.
     def room(self, tenant: Tenant, channel_id: str) -> str:
         return self._team(tenant, f"room:{_clean(channel_id)}")
-
-
-    def workspace_event_seen(self, event_id: str) -> str:
-        return f"{self.prefix}:{{wevent:{_clean(event_id)}}}:seen"
 
     def room_lock(self, tenant: Tenant, channel_id: str) -> str:
         return self._team(tenant, f"room-lock:{_clean(channel_id)}")
