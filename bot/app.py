@@ -229,14 +229,14 @@ def start_background(services: Services) -> None:
         services.follow_runner.start()
     if services.pull_loop is not None:
         services.pull_loop.start()
+    if services.push_certs is not None:  # so that no push waits for Google's keys
+        services.tasks.spawn(asyncio.to_thread(services.push_certs.prefetch), name="push-certs")
 
 
 async def stop_background(services: Services, within: float) -> None:
     if services.pull_loop is not None:
         await services.pull_loop.stop()
     await services.follow_runner.stop(within)
-    if services.push_certs is not None:  # so that no push waits for Google's keys
-        services.tasks.spawn(asyncio.to_thread(services.push_certs.prefetch), name="push-certs")
     await services.jobs.stop(within)
 
 

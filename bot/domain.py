@@ -10,7 +10,10 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-__all__ = ["Actor", "Attendee", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant", "space_id_of"]
+__all__ = [
+    "Actor", "Attendee", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant",
+    "space_id_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
