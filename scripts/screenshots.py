@@ -1,0 +1,111 @@
+"""The README's pictures, taken from the sandbox in headless Chromium: `.venv/bin/python scripts/screenshots.py`.
+
+Re-run it when the cards change. It needs Debian's chromium and chromium-driver (and, for emoji that look like
+Slack's, fonts-noto-color-emoji). Saves docs/screenshots/{meeting-card,settings-modal,help,home}.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from sandbox.processes import free_port  # noqa: E402
+from sandbox.run import Sandbox  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def until(driver: Any, find: Callable[[Any], Any]) -> Any:
+    def attempt(d: Any) -> Any:
+        try:
+            return find(d)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return None
+    return WebDriverWait(driver, 20, 0.05).until(attempt)
+
+
+def press(driver: Any, css: str) -> None:
+    def attempt(d: Any) -> bool:
+        found = d.find_elements(By.CSS_SELECTOR, css)
+        if found:
+            found[-1].click()
+        return bool(found)
+    until(driver, attempt)
+
+
+def type_in(driver: Any, text: str) -> None:
+    driver.find_element(By.ID, "box").send_keys(text + "\n")
+
+
+def drive(port: int, sandbox: Sandbox) -> None:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,860",
+                "--hide-scrollbars"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=webdriver.ChromeService("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "body[data-ready=yes]"))
+        type_in(driver, "/meet connect")
+        press(driver, 'button[data-action-id="meet_connect"]')
+        until(driver, lambda d: len(d.window_handles) > 1)
+        driver.switch_to.window(driver.window_handles[1])
+        until(driver, lambda d: d.find_element(By.ID, "allow")).click()
+        until(driver, lambda d: sandbox.world.slack.state.messages("D0ALICE"))
+        driver.close()
+        driver.switch_to.window(driver.window_handles[0])
+        type_in(driver, "/meet new Weekly sync")
+        until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#messages .bk-actions > *")) > 1)
+        space = sandbox.world.meet.state.spaces()[-1]["name"]
+        sandbox.world.meet.state.join(space, user="bob@example.com")
+        sandbox.world.meet.state.join(space, user="carol@example.com")
+        time.sleep(4)  # live cards follow the call
+        OUT.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(OUT / "meeting-card.png"))
+        if driver.find_elements(By.CSS_SELECTOR, 'button[data-action-id="meet_settings"]'):
+            press(driver, 'button[data-action-id="meet_settings"]')
+        else:  # the owner's actions in the card's overflow menu
+            press(driver, "#messages .overflow-button")
+            items = ".overflow-menu.open .overflow-item"
+            until(driver, lambda d: next(i for i in d.find_elements(By.CSS_SELECTOR, items)
+                                         if i.text.startswith("Settings"))).click()
+        until(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".modal .bk-input-block"))
+        time.sleep(0.3)
+        driver.save_screenshot(str(OUT / "settings-modal.png"))
+        press(driver, '[data-role="modal-close"]')
+        type_in(driver, "/meet help")
+        until(driver, lambda d: "/meet history" in d.find_element(By.ID, "messages").text)
+        time.sleep(0.3)
+        driver.save_screenshot(str(OUT / "help.png"))
+        driver.find_element(By.ID, "nav-home").click()
+        until(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".home .bk"))
+        time.sleep(0.5)
+        driver.save_screenshot(str(OUT / "home.png"))
+    finally:
+        driver.quit()
+
+
+async def main() -> None:
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="meetbot-screenshots-") as data:
+        async with Sandbox("127.0.0.1", port, Path(data)) as sandbox:
+            await asyncio.to_thread(drive, port, sandbox)  # the sandbox keeps serving on this loop meanwhile
+    print(f"saved {', '.join(sorted(p.name for p in OUT.glob('*.png')))} in {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
