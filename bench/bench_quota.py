@@ -5,7 +5,7 @@ spaces.create quota (`--quota` a minute, Google's 100 by default), through meetb
 
 Reports, per request: whether it ended in a card or an honest reply (a request with neither is a silent failure),
 what the user was told while waiting ("queued: about N seconds") and how long the last one waited. meetbot paces
-creates with its token bucket (bot/store/quota.py), so Google should answer few or no 429s.
+creates with its shared reservation of the quota (bot/store/quota.py), so Google should answer few or no 429s.
 
 Baseline, measured in the same run against a second emulator with the same quota: a bare client that sends the same
 creates at the same moments straight to Meet and, on each 429, sleeps the Retry-After Google gave and tries again
@@ -100,7 +100,7 @@ async def storm(h: Harness, creates: int, quota: int, over: float, deadline: flo
     errors = [n for n in replied if n not in carded]
     silent = [n for n in range(creates) if n not in carded and n not in replied]
     promised = [(carded[n] - sent[n]) - told[n] for n in told if n in carded]
-    google_429s = sum(1 for c in h.meet_state.calls() if c["route"] == "spaces.create" and c["status"] == 429)
+    google_429s = sum(1 for c in h.meet_state.calls_to("spaces.create") if c["status"] == 429)
     return {
         "cards": len(carded), "error_replies": len(errors), "silent_failures": len(silent),
         "told_queued": len(told), "told_seconds_max": max(told.values(), default=0),

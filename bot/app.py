@@ -53,7 +53,7 @@ from bot.store.keys import Keys
 from bot.store.live import EventRoutes, FollowSchedule, LiveStates, Recaps, WorkspaceEventsSeen
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
-from bot.store.quota import CreateBucket
+from bot.store.quota import CreateQuota
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes, HomeRenders
 from bot.store.spaces import SpaceRecords
@@ -179,7 +179,7 @@ async def open_services(settings: Settings) -> Services:
     members_handlers.register()
     meeting_handlers = MeetingHandlers(meetings, members_handlers)
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
-                         JobProgress(redis, keys), CreateBucket(redis, keys))
+                         JobProgress(redis, keys), CreateQuota(redis, keys))
     start_job.register()
     jobs.open()
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients)

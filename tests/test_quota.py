@@ -1,5 +1,5 @@
-"""The spaces.create token bucket (bot/store/quota.py) on a real Redis, shared by clients as processes share it;
-and the Meet emulator's create quotas it paces against."""
+"""The spaces.create quota reservation (bot/store/quota.py) on a real Redis, shared by clients as processes share
+it; the Meet emulator's create quotas it paces against; and a burst through the bot, queued and told when."""
 
 from __future__ import annotations
 
@@ -11,32 +11,38 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.store.keys import Keys
-from bot.store.quota import BURST, PER_MINUTE, CreateBucket
+from bot.store.quota import PER_MINUTE, WINDOW, CreateQuota
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, link_google
 from tests.support.slack_requests import slash_command
 
-INTERVAL = 60 / (PER_MINUTE - BURST)
 
-
-async def test_a_burst_goes_at_once_then_creates_are_paced_and_queued_in_order(redis_url: str) -> None:
+async def test_a_minute_of_creates_goes_at_once_and_the_rest_wait_their_slot_in_order(redis_url: str) -> None:
     first, second = aioredis.Redis.from_url(redis_url), aioredis.Redis.from_url(redis_url)
     keys = Keys(prefix="quota-test")
     try:
-        a, b = CreateBucket(first, keys), CreateBucket(second, keys)  # two processes, one bucket
-        waits = [await (a if n % 2 else b).reserve() for n in range(BURST + 5)]
-        assert waits[:BURST] == [0.0] * BURST
-        queued = waits[BURST:]
-        assert queued == sorted(queued), "each reservation waits behind the one before"
-        for n, wait in enumerate(queued, start=1):
-            assert wait == pytest.approx(n * INTERVAL, abs=0.1)
-        # no minute ever holds more than the quota: the burst, then one per interval
-        assert pytest.approx(PER_MINUTE) == BURST + 60 / INTERVAL
+        a, b = CreateQuota(first, keys), CreateQuota(second, keys)  # two processes, one quota
+        waits = [await (a if n % 2 else b).reserve() for n in range(PER_MINUTE + 5)]
+        assert waits[:PER_MINUTE] == [0.0] * PER_MINUTE
+        assert all(w == pytest.approx(WINDOW, abs=1.0) for w in waits[PER_MINUTE:]), "when the minute's first leaves"
     finally:
         await first.aclose()
         await second.aclose()
+
+
+async def test_slots_follow_the_window_not_a_fixed_rate(redis_url: str) -> None:
+    """Three a minute: the fourth waits for the first to leave the window, the seventh for the fourth."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        quota = CreateQuota(client, Keys(prefix="quota-window"), per_minute=3, window=1.0)
+        waits = [await quota.reserve() for _ in range(7)]
+        assert waits[:3] == [0.0] * 3
+        assert all(w == pytest.approx(1.0, abs=0.2) for w in waits[3:6])
+        assert waits[6] == pytest.approx(2.0, abs=0.3)
+    finally:
+        await client.aclose()
 
 
 async def test_the_emulator_refuses_creates_past_its_project_quota(meet_emulator: MeetEmulator) -> None:
@@ -51,13 +57,16 @@ async def test_the_emulator_refuses_creates_past_its_project_quota(meet_emulator
     assert refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
 
 
-async def test_a_burst_of_creates_is_queued_and_each_user_told_when(
-    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+async def test_creates_past_the_quota_are_queued_and_each_user_told_when(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_client: aioredis.Redis
 ) -> None:
-    """BURST + 3 creates at once: Google is never asked past the bucket, the waiting ones are told "queued, about
-    N seconds" at once, and every meeting comes."""
+    """The minute is almost full (earlier creates, by any process): the next ones are told at once "queued, about
+    N seconds", Google is never asked past its quota, and every meeting comes when its slot does."""
     await link_google(bot, slack_emulator, meet_emulator, "U0ALICE", "alice@example.com")
-    count = BURST + 3
+    seconds, micros = await redis_client.time()
+    earlier = seconds + micros / 1e6 - WINDOW + 3  # a full minute of slots, the oldest leaving in 3 s
+    await redis_client.rpush(Keys().create_quota(), *[f"{earlier + n * 0.01:.6f}" for n in range(PER_MINUTE)])
+    count = 3
     for n in range(count):
         url = slack_emulator.response_url(f"burst-{n}", channel="C0GENERAL", user="U0ALICE")
         await bot.post(slash_command(f"new burst-{n}", response_url=url,
@@ -69,6 +78,5 @@ async def test_a_burst_of_creates_is_queued_and_each_user_told_when(
         await asyncio.sleep(0.1)
     told = [all_text(p["body"]) for n in range(count) for p in slack_emulator.state.response_posts(f"burst-{n}")]
     queued = [t for t in told if "queued" in t]
-    assert len(queued) >= 2 and all("in about" in t and "second" in t for t in queued), told
-    assert all(c["status"] == 200 for c in meet_emulator.state.calls_to("spaces.create"))
-    assert len(meet_emulator.state.calls_to("spaces.create")) == count
+    assert len(queued) == count and all("in about 3 seconds" in t or "in about 2 seconds" in t for t in queued), told
+    assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [200] * count

@@ -264,12 +264,12 @@ async def test_readyz_answers_503_while_a_failover_makes_writes_fail(
 
 
 async def test_pacing_coalescing_and_must_keep_writes_run_on_a_cluster(cluster_client: Any) -> None:
-    """The create bucket, Home-render coalescing and the must-keep writes (no WAIT on a cluster) on real nodes."""
-    from bot.store.quota import CreateBucket
+    """The create quota, Home-render coalescing and the must-keep writes (no WAIT on a cluster) on real nodes."""
+    from bot.store.quota import CreateQuota
     from bot.store.slack_cache import HomeRenders
 
     keys, cipher = Keys(), TokenCipher([Fernet.generate_key().decode()])
-    assert await CreateBucket(cluster_client, keys).reserve() == 0.0
+    assert await CreateQuota(cluster_client, keys).reserve() == 0.0
     for team in TEAMS:
         renders = HomeRenders(cluster_client, keys)
         assert await renders.begin(team, "U1", "a", changed=False)

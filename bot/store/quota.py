@@ -1,9 +1,12 @@
-"""Google's spaces.create quota as a token bucket in Redis, shared by every process of every host.
+"""Google's spaces.create quota, paced in Redis and shared by every process of every host.
 
-Google allows 100 creates a minute per project (reference §8). The bucket is a GCRA (one timestamp, one script,
-Redis's own clock): a burst of BURST goes at once, then one create every 60 / (PER_MINUTE - BURST) seconds, so no
-sliding minute ever holds more than PER_MINUTE. Each call reserves the next slot and says how long to wait for it,
-so a burst becomes a short, ordered queue instead of 429s, and each waiting user can be told roughly when.
+Google allows 100 creates a minute per project (reference §8). Each create reserves a slot in one Redis list of the
+last PER_MINUTE slots (one script, on Redis's own clock): a slot is now, unless PER_MINUTE slots already fall in
+the WINDOW before it, then it is the moment the oldest of them leaves the window. So no minute ever holds more than
+PER_MINUTE creates, a burst becomes a short, ordered queue instead of 429s, and each waiting user can be told
+roughly when. (A token bucket that guarantees the same has to refill at less than the quota, burst + rate ≤ 100 a
+minute: measured in bench_quota, its 300-create storm finished 1.38x later than a bare client honouring Retry-After,
+against 1.01x here, both with no silent failure and this with no 429 against 4,101.)
 """
 
 from __future__ import annotations
@@ -13,35 +16,38 @@ from redis.asyncio import Redis
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
-__all__ = ["BURST", "PER_MINUTE", "CreateBucket"]
+__all__ = ["PER_MINUTE", "WINDOW", "CreateQuota"]
 
 PER_MINUTE = 100  # Google's project quota for spaces.create; a constant, as DESIGN §3 has no setting for it
-BURST = 10
+WINDOW = 61.0  # Google's minute and a second's margin for the two clocks and the request's way there
 
-# KEYS[1] the bucket; ARGV[1] seconds between creates, ARGV[2] the burst. Returns the wait, in seconds, as a string.
+# KEYS[1] the reserved slots, oldest first; ARGV[1] the limit, ARGV[2] the window (s). Returns the wait, in seconds.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local wait = tat - now - (burst - 1) * interval
-if wait < 0 then wait = 0 end
-redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 60000)
-return tostring(wait)
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local slot = now
+local last = redis.call('LINDEX', KEYS[1], -1)
+if last and tonumber(last) > slot then slot = tonumber(last) end
+if redis.call('LLEN', KEYS[1]) >= limit then
+  local oldest = tonumber(redis.call('LINDEX', KEYS[1], -limit))
+  if oldest + window > slot then slot = oldest + window end
+end
+redis.call('RPUSH', KEYS[1], string.format('%.6f', slot))
+redis.call('LTRIM', KEYS[1], -limit, -1)
+redis.call('PEXPIRE', KEYS[1], math.ceil((slot - now + window) * 1000))
+return tostring(slot - now)
 """
 
 
 @translated
-class CreateBucket:
-    def __init__(self, redis: Redis, keys: Keys, *, per_minute: int = PER_MINUTE, burst: int = BURST) -> None:
-        self._redis = redis
+class CreateQuota:
+    def __init__(self, redis: Redis, keys: Keys, *, per_minute: int = PER_MINUTE, window: float = WINDOW) -> None:
         self._key = keys.create_quota()
-        self._interval = 60.0 / (per_minute - burst)
-        self._burst = burst
+        self._args = [str(per_minute), repr(window)]
         self._script = redis.register_script(_RESERVE)
 
     async def reserve(self) -> float:
         """Reserve the next create slot; returns the seconds until it (0: go now)."""
-        raw = await self._script(keys=[self._key], args=[repr(self._interval), str(self._burst)])
+        raw = await self._script(keys=[self._key], args=self._args)
         return float(raw.decode() if isinstance(raw, bytes) else raw)
