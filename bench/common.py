@@ -158,6 +158,7 @@ class Harness:
 
     baselines_wanted: tuple[str, ...] = tuple(BASELINES)
     keep_workdir: bool = False
+    with_bot: bool = True  # False: the caller starts (and assigns to `bot`) a bot configured its own way
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="meetbot-bench-")))
     redis_server: RedisServer | None = None
     slack: SlackEmulator | None = None
@@ -187,7 +188,8 @@ class Harness:
             self.slack = SlackEmulator(state=state).start()
             self.slack.state.add_channel(CHANNEL, "general")
             self.meet = MeetEmulator(state=CountingMeetState()).start()
-            self.bot = BotProcess(self.bot_env(), self.workdir / "bot").start()
+            if self.with_bot:
+                self.bot = BotProcess(self.bot_env(), self.workdir / "bot").start()
             for name in self.baselines_wanted:
                 self.baselines[name] = Baseline(name, BASELINES[name], free_port(), self.workdir).start(
                     self.slack.api_url)

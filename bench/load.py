@@ -5,8 +5,9 @@ and the paced probe of scenario 3 (wrk can't pace).
     python -m bench.load ... --rate 100          # paced: about 100 requests/s spread over the connections
     python -m bench.load ... --count 20000       # stop after this many responses
 
-`spec.json` is {"headers": {...}, "bodies": ["...", ...]}: the requests are pre-built (already signed) and cycled
-through, so the client does no per-request work beyond writing bytes and parsing a status line and a length.
+`spec.json` is {"headers": {...}, "bodies": ["...", ...]} and optionally "method" (POST unless given): the requests
+are pre-built (already signed) and cycled through, so the client does no per-request work beyond writing bytes and
+parsing a status line and a length.
 Prints one JSON line: requests, errors, non-2xx answers, duration, req/s and latency percentiles in ms. Every loop
 is bounded by --duration (and --count), plus a hard --deadline.
 """
@@ -102,11 +103,12 @@ def build_requests(url: str, spec: dict[str, Any]) -> list[bytes]:
     parts = urlsplit(url)
     path = parts.path or "/"
     host = parts.netloc
+    method = spec.get("method", "POST")
     out = []
     for body in spec["bodies"]:
         raw = body.encode()
         headers = {"Host": host, "Content-Length": str(len(raw)), "Connection": "keep-alive", **spec["headers"]}
-        head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
         out.append(head.encode() + raw)
     return out
 
