@@ -102,6 +102,20 @@ async def test_post_message_then_update(emu: SlackEmulator) -> None:
     assert err.response["error"] == "cant_update_message"
 
 
+async def test_post_ephemeral_is_seen_by_one_person_and_kept_nowhere_else(emu: SlackEmulator) -> None:
+    client = web_client(emu)
+    posted = await client.chat_postEphemeral(channel="C1", user="U1", text="only you")
+    assert posted["message_ts"] and emu.state.messages("C1") == []
+    (kept,) = emu.state.ephemeral_messages("C1")
+    assert kept["recipient"] == "U1" and kept["text"] == "only you"
+    assert (await api_error(client.chat_postEphemeral(channel="C1", user="U404", text="x"))).response[
+        "error"] == "user_not_found"
+    emu.state.add_user("U2", "bob")
+    emu.state.join_channel("C1", "U1")  # once the channel's members are known, only they can be shown it
+    assert (await api_error(client.chat_postEphemeral(channel="C1", user="U2", text="x"))).response[
+        "error"] == "user_not_in_channel"
+
+
 async def test_post_message_channel_rules(emu: SlackEmulator) -> None:
     state = emu.state
     state.add_channel("C2", "secret", is_member=False, is_private=True)

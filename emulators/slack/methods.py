@@ -17,6 +17,7 @@ from emulators.slack.state import SlackState
 METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
     "chat.unfurl": ("links:write",),
     "users.info": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),
@@ -250,6 +251,25 @@ def _chat_post_message(s: SlackState, c: MethodCall) -> JSON:
         msg["metadata"] = metadata
     s._messages.setdefault(ch["id"], []).append(msg)
     return {"channel": ch["id"], "ts": msg["ts"], "message": copy.deepcopy(msg)}
+
+
+def _chat_post_ephemeral(s: SlackState, c: MethodCall) -> JSON:
+    """Only `user` sees it, in `channel`; Slack keeps no copy (it can't be updated) and answers `message_ts`."""
+    tok, p = c.tok, c.params
+    ch = _postable_channel(s, tok, p.get("channel"))
+    user = p.get("user")
+    if not user or user not in s._users:
+        raise ApiError("user_not_found")
+    if not ch["is_im"] and ch["members"] and user not in ch["members"]:  # an empty list: membership not modelled
+        raise ApiError("user_not_in_channel")
+    text, blocks, _ = _content(p, require=True)
+    msg: JSON = {"type": "message", "ts": s._next_ts(), "text": text or "", "recipient": user}
+    if blocks is not None:
+        msg["blocks"] = with_block_ids(blocks)
+    if p.get("thread_ts"):
+        msg["thread_ts"] = p.get("thread_ts")
+    s._ephemeral.setdefault(ch["id"], []).append(msg)
+    return {"message_ts": msg["ts"]}
 
 
 def _own_message(s: SlackState, c: MethodCall) -> tuple[JSON, JSON]:
@@ -703,6 +723,7 @@ METHODS: Final[dict[str, Callable[[SlackState, MethodCall], JSON]]] = {
     "auth.test": _auth_test,
     "chat.postMessage": _chat_post_message,
     "chat.update": _chat_update,
+    "chat.postEphemeral": _chat_post_ephemeral,
     "chat.unfurl": _chat_unfurl,
     "views.open": _views_open,
     "views.update": _views_update,
