@@ -88,9 +88,20 @@ class World:
                     "PUBLIC_URL": public_url, "HOST": "127.0.0.1",
                     # live cards follow meetings quickly here (ignored by a bot that does not follow meetings yet)
                     "MEET_POLL_SECONDS": "2"})
-        if self.events is not None and hasattr(self.events, "url"):
-            env["GOOGLE_EVENTS_URL"] = self.events.url
+        if self.events is not None:
+            # Live cards through Workspace Events, pushed (and signed) to the bot as Pub/Sub would; polling stays
+            # as the safety net it is in production.
+            self.events.broker.configure_subscription(PUSH_SUBSCRIPTION, TOPIC, public_url + "/google/events",
+                                                      service_account=PUSH_ACCOUNT)
+            env.update({"GOOGLE_PUBSUB_TOPIC": TOPIC, "GOOGLE_EVENTS_URL": self.events.url,
+                        "PUBSUB_API_URL": self.events.url, "GOOGLE_CERTS_URL": self.events.certs_url,
+                        "GOOGLE_PUBSUB_PUSH_ACCOUNT": PUSH_ACCOUNT})
         return env
+
+
+TOPIC = "projects/sandbox/topics/meet"
+PUSH_SUBSCRIPTION = "projects/sandbox/subscriptions/meetbot-push"
+PUSH_ACCOUNT = "pubsub-push@sandbox.iam.gserviceaccount.com"
 
 
 def _events_emulator(meet: MeetEmulator) -> Any:
