@@ -64,6 +64,9 @@ COALESCE = 2.0  # bot.core.following.COALESCE: two reads of one space are at lea
 READ_QUOTA = 6000  # Meet reads per minute per project (reference meet-api.md §8); 600 per user
 USER_READ_QUOTA = 600
 JITTER = 0.1  # seconds: how much two reads (hence two edits) of one space may differ in duration
+# How often bot.core.following reads a space in each phase, in MEET_POLL_SECONDS (a waiting card older than an
+# hour: 4x; files are looked for every 2x for an hour after the end; then a meeting card is no longer followed).
+POLLS_BETWEEN_READS = {"waiting": 1, "live": 1, "ended": 2, "files in": 0}
 COUNT = re.compile(r"Live\*? · (\d+) in the call")
 
 
@@ -407,6 +410,9 @@ async def polling(h: Harness, cfg: Config) -> JSON:
             "refreshes_per_meeting_per_s": round(refreshes / cfg.meetings / seconds, 3),
             "reads_per_min": round(reads / seconds * 60, 1),
         }
+        every = POLLS_BETWEEN_READS[phase] * cfg.poll_target
+        phases[phase]["scaled_reads_per_min"] = round(
+            cfg.live_meetings * 60 / every * phases[phase]["reads_per_refresh"], 1) if every else 0.0
 
     await measure("waiting")
     for card in cards:
@@ -490,7 +496,9 @@ def polling_rows(r: JSON) -> list[Row]:
     rows = []
     for phase, p in r["phases"].items():
         rows.append(Row("4 polling reads", f"per refresh, {phase}", f"{p['reads_per_refresh']:g}",
-                        f"{p['refreshes_per_meeting_per_s']:g} refreshes/s per meeting at 1 s"))
+                        f"{p['refreshes_per_meeting_per_s']:g} refreshes/s per meeting at 1 s; "
+                        f"{r['scaled']['live_meetings']} such @{r['scaled']['poll_seconds']:g} s: "
+                        f"{p['scaled_reads_per_min']:,.0f}/min"))
     s = r["scaled"]
     rows.append(Row("4 polling reads", f"{s['live_meetings']} live @{s['poll_seconds']:g} s, per min",
                     f"{s['reads_per_min']:,.0f}", f"quota {s['quota_per_min']:,}",
