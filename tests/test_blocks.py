@@ -25,7 +25,7 @@ from bot.meet.models import (
 )
 from bot.slack.meeting_handlers import settings_errors
 from bot.slack.mrkdwn import code, escape, truncate
-from bot.slack.views.help import help_message
+from bot.slack.views.help import help_message, unknown_message
 from bot.slack.views.meeting import (
     CardContent,
     ended_card,
@@ -155,11 +155,12 @@ def test_assignments_parse_into_config_paths() -> None:
             parse_assignments(bad)
 
 
-def test_help_leads_with_the_problem() -> None:
-    message = help_message("`stauts` is not a /meet command", "/meet status abc")
-    assert texts(message)[0].startswith(":warning: `stauts` is not a /meet command.")
-    assert "Did you mean `/meet status abc`?" in texts(message)[0]
+def test_unknown_input_is_one_line_with_the_closest_command() -> None:
+    message = unknown_message("`stauts` isn't a /meet command", "/meet status abc")
+    assert texts(message) == [":thinking_face: `stauts` isn't a /meet command. Try `/meet status abc`, or see "
+                              "`/meet help`."]
     within_limits(message)
+    within_limits(help_message())
 
 
 def test_a_value_meetbot_has_no_word_for_preselects_nothing_and_slack_accepts_the_modal() -> None:

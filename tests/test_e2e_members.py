@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.flows import all_text
+from tests.support.flows import all_text, channel_posts
 from tests.support.slack_requests import interactive
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
@@ -113,7 +113,7 @@ async def test_refusals(world: World) -> None:
     assert world.meet.state.members(foreign["name"]) == []
 
     usage = all_text(await world.command(f"cohost {code} bob"))
-    assert "is not a person: mention people with @" in usage
+    assert "isn't a person: mention people with @" in usage
 
 
 async def test_settings_modal_cohosts_saved_as_the_difference(world: World) -> None:
@@ -146,8 +146,8 @@ async def test_room_members_follow_the_channel(world: World) -> None:
         world.slack.state.join_channel(CHANNEL, person[0])
     world.slack.state.add_user("U0EXT", "ext", email="ext@partner.example", team_id="T0OTHER")
     world.slack.state.join_channel(CHANNEL, "U0EXT")
-    await world.command("room new")
-    room_space = space_of(world.slack.state.calls_to("chat.postMessage")[-1])
+    await world.command("room new", wait=False)
+    room_space = space_of(channel_posts(world.slack, 1)[-1])  # the room's card is the answer
 
     on = all_text(await world.command("room members on"))
     assert "now join" in on and "1 added" in on and "<@U0EXT> is a guest from another organisation" in on

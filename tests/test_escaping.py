@@ -15,7 +15,7 @@ from bot.core.settings_catalog import parse_assignments
 from bot.slack import grammar
 from bot.slack.mrkdwn import escape, from_slack, plain, unescape
 from bot.slack.replies import reply_for
-from bot.slack.views.help import help_message
+from bot.slack.views.help import unknown_message
 from bot.slack.views.meeting import CardContent, ended_card, meeting_card
 from tests.support.flows import block_texts
 
@@ -89,7 +89,8 @@ def test_slack_syntax_is_made_plain_once() -> None:
 @given(SLACK_TEXT, SLACK_TEXT)
 def test_typed_settings_and_googles_words_never_ping(key: str, word: str) -> None:
     parsed = grammar.parse(f"set abc-mnop-xyz {key.replace(' ', '')}={word.replace(' ', '')}x")
-    messages = [help_message(parsed.problem, parsed.suggestion)] if isinstance(parsed, grammar.Unknown) else []
+    messages = [unknown_message(parsed.problem, parsed.suggestion, parsed.topic)] \
+        if isinstance(parsed, grammar.Unknown) else []
     if isinstance(parsed, grammar.Set):
         try:
             parse_assignments(parsed.assignments)

@@ -65,7 +65,9 @@ def test_valid_commands(text: str, expected: g.Command) -> None:
         ("me please", "/meet me"),
         ("new --public", g.SUBCOMMANDS["new"]),
         ("new --open --restricted", g.SUBCOMMANDS["new"]),
-        ("Weekly planning", "/meet new Weekly planning"),
+        ("Weekly planning", None),  # suggestions come from the command word only: a title is not a typo
+        ("hello world", None),
+        ("???", None),
         ("cohost", g.SUBCOMMANDS["cohost"]),
         ("cohost abc-mnop-xyz", g.SUBCOMMANDS["cohost"]),
         ("uncohost abc-mnop-xyz bob", g.SUBCOMMANDS["uncohost"]),

@@ -12,7 +12,7 @@ from functools import lru_cache
 from urllib.parse import parse_qs
 
 from bot.slack import grammar
-from bot.slack.views.help import help_message
+from bot.slack.views.help import help_message, unknown_message
 
 __all__ = ["fast_answer"]
 
@@ -20,8 +20,13 @@ _COMMAND_MARK = "command=%2Fmeet"
 
 
 @lru_cache(maxsize=512)
-def _help_body(problem: str | None, suggestion: str | None) -> str:
-    return json.dumps(help_message(problem, suggestion))
+def _help_body(topic: str | None) -> str:
+    return json.dumps(help_message(topic))
+
+
+@lru_cache(maxsize=512)
+def _unknown_body(problem: str, suggestion: str | None, topic: str | None) -> str:
+    return json.dumps(unknown_message(problem, suggestion, topic))
 
 
 def fast_answer(body: str) -> str | None:
@@ -32,8 +37,8 @@ def fast_answer(body: str) -> str | None:
     if form.get("command") != ["/meet"] or "ssl_check" in form:
         return None
     match grammar.parse(form.get("text", [""])[0]):
-        case grammar.Help():
-            return _help_body(None, None)
-        case grammar.Unknown(problem=problem, suggestion=suggestion):
-            return _help_body(problem, suggestion)
+        case grammar.Help(topic=topic):
+            return _help_body(topic)
+        case grammar.Unknown(problem=problem, suggestion=suggestion, topic=topic):
+            return _unknown_body(problem, suggestion, topic)
     return None

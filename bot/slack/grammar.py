@@ -5,9 +5,8 @@ Meeting references stay raw text here; `bot.meet.links` validates them, so every
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -34,6 +33,7 @@ __all__ = [
     "Status",
     "Uncohost",
     "Unknown",
+    "closest",
     "parse",
 ]
 
@@ -132,11 +132,13 @@ class Me:
 
 @dataclass(frozen=True, slots=True)
 class Unknown:
-    """Input that matches no command. `problem` says what is wrong; `suggestion` is a whole command to try."""
+    """Input that matches no command. `problem` says what is wrong (a sentence, mrkdwn of plain words and code
+    spans, not yet escaped); `suggestion` is a whole command to try; `topic` the `/meet help` topic to point at."""
 
     text: str
     problem: str
     suggestion: str | None = None
+    topic: str | None = None
 
 
 Command = (
@@ -177,27 +179,52 @@ _LOOKS_LIKE_MEETING = re.compile(
 )
 
 
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`."""
+    before, row = list(range(len(b) + 1)), list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        earlier, before, row = before, row, [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(before[j] + 1, row[j - 1] + 1, before[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], earlier[j - 2] + 1)
+    return row[len(b)]
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` is a typo of, if any: one edit away, two for words of six letters or more. A word
+    this close is a slip of the keyboard; anything further is a different word, and suggesting it is noise."""
+    word = word.lower()
+    if len(word) < 3:
+        return None
+    best = min(choices, key=lambda choice: _distance(word, choice), default=None)
+    if best is None:
+        return None
+    return best if _distance(word, best) <= (2 if min(len(word), len(best)) >= 6 else 1) else None
+
+
 def _needs_reference(name: str, rest: str) -> Command | None:
     if rest:
         return None
-    return Unknown(f"{name}", f"`/meet {name}` needs a meeting link or code", f"/meet {name} <meeting>")
+    return Unknown(name, f"`/meet {name}` needs a meeting link or code", f"/meet {name} <meeting>", name)
 
 
 def _parse_set(rest: str) -> Command:
     words = rest.split()
     if not words:
-        return Unknown("set", "`/meet set` needs a meeting and at least one key=value", SUBCOMMANDS["set"])
+        return Unknown("set", "`/meet set` needs a meeting and at least one key=value", SUBCOMMANDS["set"], "set")
     reference, pairs = words[0], words[1:]
     if "=" in reference:
-        return Unknown(rest, "put the meeting link or code first, then key=value pairs", SUBCOMMANDS["set"])
+        return Unknown(rest, "Put the meeting link or code first, then the key=value pairs", SUBCOMMANDS["set"],
+                       "set")
     assignments: list[tuple[str, str]] = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key or not value:
-            return Unknown(rest, f"`{pair}` is not key=value", SUBCOMMANDS["set"])
+            return Unknown(rest, f"`{pair}` isn't key=value", SUBCOMMANDS["set"], "set")
         assignments.append((key.lower(), value.lower()))
     if not assignments:
-        return Unknown(rest, "say what to change, like access=trusted", SUBCOMMANDS["set"])
+        return Unknown(rest, "Say what to change, like `access=trusted`", SUBCOMMANDS["set"], "set")
     return Set(reference, tuple(assignments))
 
 
@@ -210,11 +237,11 @@ def _parse_people_command(name: str, rest: str, people: tuple[str, ...]) -> Comm
     usage = SUBCOMMANDS[name]
     words = rest.split()
     if not words:
-        return Unknown(name, f"`/meet {name}` needs a meeting link or code, then the people", usage)
+        return Unknown(name, f"`/meet {name}` needs a meeting link or code, then the people", usage, name)
     if len(words) > 1:
-        return Unknown(rest, f"`{words[1]}` is not a person: mention people with @", usage)
+        return Unknown(rest, f"`{words[1]}` isn't a person: mention people with @", usage, name)
     if not people:
-        return Unknown(rest, "say who: mention one or more people with @ after the meeting", usage)
+        return Unknown(rest, "Say who: mention one or more people with @ after the meeting", usage, name)
     return (Cohost if name == "cohost" else Uncohost)(words[0], people)
 
 
@@ -225,10 +252,11 @@ def _parse_new(rest: str, people: tuple[str, ...] = ()) -> Command:
         flag = ACCESS_FLAGS.get(word.lower())
         if flag is not None:
             if access is not None and access is not flag:
-                return Unknown(rest, "choose one of --open, --trusted or --restricted", SUBCOMMANDS["new"])
+                return Unknown(rest, "Choose one of `--open`, `--trusted` or `--restricted`", SUBCOMMANDS["new"],
+                               "new")
             access = flag
         elif word.startswith("--"):
-            return Unknown(rest, f"unknown option `{word}`", SUBCOMMANDS["new"])
+            return Unknown(rest, f"`{word}` isn't an option of `/meet new`", SUBCOMMANDS["new"], "new")
         else:
             title_words.append(word)
     return New(" ".join(title_words) or None, access, people)
@@ -240,18 +268,18 @@ def _parse_room(rest: str) -> Command:
     if not action:
         return RoomAction("show")
     if action not in ROOM_ACTIONS:
-        close = difflib.get_close_matches(action, ROOM_ACTIONS, n=1)
-        return Unknown(rest, f"`{action}` is not a room action", f"/meet room {close[0]}" if close else None)
+        close = closest(action, ROOM_ACTIONS)
+        return Unknown(rest, f"`{action}` isn't a room action", f"/meet room {close}" if close else None, "room")
     if action == "set":
         return RoomAction("set", reference) if reference else Unknown(rest, "`/meet room set` needs a meeting",
-                                                                "/meet room set <meeting>")
+                                                                "/meet room set <meeting>", "room")
     if action == "members":
         switch = reference.lower()
         if switch not in ("on", "off"):
-            return Unknown(rest, "say `on` or `off`", "/meet room members on")
+            return Unknown(rest, "Say `on` or `off` after `/meet room members`", "/meet room members on", "room")
         return RoomMembership(switch == "on")
     if reference:
-        return Unknown(rest, f"`/meet room {action}` takes nothing after it", f"/meet room {action}")
+        return Unknown(rest, f"`/meet room {action}` takes nothing after it", f"/meet room {action}", "room")
     return RoomAction(action)
 
 
@@ -266,7 +294,9 @@ def parse(text: str) -> Command:
     name = head.lower()
     simple: dict[str, Command] = {"connect": Connect(), "disconnect": Disconnect(), "me": Me()}
     if name in simple:
-        return simple[name] if not rest else Unknown(text, f"`/meet {name}` takes nothing after it", f"/meet {name}")
+        if rest:
+            return Unknown(text, f"`/meet {name}` takes nothing after it", f"/meet {name}", name)
+        return simple[name]
     if name == "help":
         return Help(rest.lower() or None)
     if name == "new":
@@ -289,8 +319,7 @@ def parse(text: str) -> Command:
         return Status(head)
     if head.startswith("--"):
         return _parse_new(text)
-    close = difflib.get_close_matches(name, SUBCOMMANDS, n=1, cutoff=0.6)
-    if close:
-        fixed = f"/meet {close[0]}" + (f" {rest}" if rest else "")
-        return Unknown(text, f"`{head}` is not a /meet command", fixed)
-    return Unknown(text, f"`{head}` is not a /meet command", f"/meet new {text}")
+    # Only the command word is compared: the rest is kept as typed, so a typo keeps its meeting.
+    close = closest(name, SUBCOMMANDS)
+    fixed = f"/meet {close}" + (f" {rest}" if rest else "") if close else None
+    return Unknown(text, f"`{head}` isn't a /meet command", fixed)

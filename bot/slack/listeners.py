@@ -43,7 +43,7 @@ from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.start_job import StartJob
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
-from bot.slack.views.help import help_message
+from bot.slack.views.help import help_message, unknown_message
 from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START
 from bot.slack.views.meeting import (
     ACTION_END,
@@ -219,10 +219,10 @@ class _Listeners:
         meetings, accounts = self._deps.meeting_handlers, self._deps.accounts
 
         match parsed:
-            case grammar.Help():
-                return help_message()
-            case grammar.Unknown(problem=problem, suggestion=suggestion):
-                return help_message(problem, suggestion)
+            case grammar.Help(topic=topic):
+                return help_message(topic)
+            case grammar.Unknown(problem=problem, suggestion=suggestion, topic=topic):
+                return unknown_message(problem, suggestion, topic)
             case grammar.New(title=title, access=access, people=people):
                 # Durable: queued before the ack returns, so a crash after the ack loses nothing.
                 await self._deps.start.enqueue(actor, title, access, where.channel_id or "", where.trigger_id or "",
