@@ -21,7 +21,7 @@ from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.core.accounts import Accounts
 from bot.core.event_feed import EventFeed, EventIntake
-from bot.core.following import Following
+from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
 from bot.core.members import Members, RoomMembers
 from bot.core.rooms import Rooms
@@ -158,9 +158,8 @@ async def open_services(settings: Settings) -> Services:
     if settings.google_pubsub_topic is not None:
         feed = EventFeed(WorkspaceEvents(http, settings.google_events_url), settings.google_pubsub_topic,
                          live_states, routes)
-    following = Following(meet, accounts, space_records, live_states, FollowSchedule(redis, keys),
+    following = Following(meet, accounts, space_records, live_states, FollowSchedule(redis, keys, COALESCE),
                           settings.meet_poll_seconds, feed=feed)
-    intake = EventIntake(routes, WorkspaceEventsSeen(redis, keys), following.poke, feed) if feed else None
     meetings = Meetings(meet, accounts, space_records, deliveries, following)
 
     async def google_email(tenant: Tenant, user_id: str) -> str | None:
@@ -184,6 +183,13 @@ async def open_services(settings: Settings) -> Services:
     jobs.open()
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients)
     follow_runner = FollowRunner(following.due, live_cards.refresh)
+
+    async def poke_and_wake(tenant: Tenant, space_name: str) -> bool:
+        poked = await following.poke(tenant, space_name)
+        follow_runner.wake()  # an event that arrived here is read here, without waiting for the next tick
+        return poked
+
+    intake = EventIntake(routes, WorkspaceEventsSeen(redis, keys), poke_and_wake, feed) if feed else None
     pull_loop = push_certs = None
     if intake is not None and settings.google_pubsub_subscription is not None:
         account = ServiceAccountToken(settings.google_application_credentials or "")

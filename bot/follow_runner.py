@@ -33,6 +33,11 @@ class FollowRunner:
         self._task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something is due now (an event arrived here): claim at once instead of at the next tick."""
+        self._woken.set()
 
     def start(self) -> None:
         if self._task is None:
@@ -41,6 +46,7 @@ class FollowRunner:
     async def stop(self, within: float) -> None:
         """Stop claiming; reads under way get `within` seconds (an unfinished one is claimed again elsewhere)."""
         self._stopping.set()
+        self._woken.set()
         if self._task is not None:
             await self._task
         if self._running:
@@ -62,7 +68,8 @@ class FollowRunner:
                 task.add_done_callback(self._running.discard)
             if len(due) < self._batch:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._tick)
+                    await asyncio.wait_for(self._woken.wait(), self._tick)
+                self._woken.clear()
 
     async def _one(self, tenant: Tenant, space_id: str) -> None:
         try:

@@ -26,7 +26,7 @@ from bot.meet.client import MeetClient
 from bot.meet.errors import MeetError, Unauthenticated
 from bot.meet.models import Artifact, ArtifactKind, ConferenceRecord
 
-__all__ = ["FollowMemory", "FollowUpdate", "Following", "Schedule"]
+__all__ = ["COALESCE", "FollowMemory", "FollowUpdate", "Following", "Schedule"]
 
 T = TypeVar("T")
 CLOCK_SKEW = 2.0

@@ -102,6 +102,12 @@ class Keys:
     def follow_last_read(self) -> str:
         return f"{self.prefix}:{{follow}}:last"
 
+    def follow_leases(self) -> str:
+        return f"{self.prefix}:{{follow}}:leases"
+
+    def follow_pokes(self) -> str:
+        return f"{self.prefix}:{{follow}}:pokes"
+
     def workspace_event_seen(self, event_id: str) -> str:
         return f"{self.prefix}:{{wevent:{_clean(event_id)}}}:seen"
 
@@ -112,6 +118,10 @@ class Keys:
     # Channel rooms. The room and its lock share the team's hash tag, so one script can touch both.
     def room(self, tenant: Tenant, channel_id: str) -> str:
         return self._team(tenant, f"room:{_clean(channel_id)}")
+
+    def recap_default(self, tenant: Tenant) -> str:
+        """The workspace's default for posting recaps (an admin's choice); rooms may override it."""
+        return self._team(tenant, "recap-default")
 
     def room_lock(self, tenant: Tenant, channel_id: str) -> str:
         return self._team(tenant, f"room-lock:{_clean(channel_id)}")

@@ -33,25 +33,44 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return ARGV[2]
 """
 
+# A read holds a lease on its space. A poke during a read doesn't move the schedule (that would hand the space to
+# a second reader at once); it is noted, and the read's own rescheduling then brings the next read within `window`
+# so that what the event announced is read even if the first read started too early to see it.
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local until_ = tonumber(ARGV[1]) + tonumber(ARGV[2])
 for _, member in ipairs(due) do
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), member)
+  redis.call('ZADD', KEYS[1], until_, member)
+  redis.call('HSET', KEYS[2], member, until_)
 end
 return due
 """
 
-_AT = """
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
+_AT = """  -- keys: due, last read, leases, pokes; args: member, when, read_at ('' if no read), window
+local when = tonumber(ARGV[2])
+if ARGV[3] ~= '' then
+  local read_at = tonumber(ARGV[3])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  local poked = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
+  if poked >= read_at then
+    when = math.min(when, read_at + tonumber(ARGV[4]))
+  end
+end
+redis.call('ZADD', KEYS[1], when, ARGV[1])
 return 1
 """
 
-_POKE = """
+_POKE = """  -- keys: due, last read, leases, pokes; args: member, now, window
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return 0 end
+local now = tonumber(ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+if tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') > now then
+  return 1
+end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-local at = math.max(tonumber(ARGV[2]), last + tonumber(ARGV[3]))
+local at = math.max(now, last + tonumber(ARGV[3]))
 if at < tonumber(score) then redis.call('ZADD', KEYS[1], at, ARGV[1]) end
 return 1
 """
@@ -122,31 +141,31 @@ class LiveStates:
 class FollowSchedule:
     """The Schedule port."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, window: float = 2.0) -> None:
         self._redis = redis
-        self._due = keys.follow_schedule()
-        self._last = keys.follow_last_read()
+        self._keys = [keys.follow_schedule(), keys.follow_last_read(), keys.follow_leases(), keys.follow_pokes()]
+        self._window = window
         self._claim = redis.register_script(_CLAIM)
         self._at = redis.register_script(_AT)
         self._poke = redis.register_script(_POKE)
 
     async def claim(self, now: float, lease: float, limit: int) -> list[tuple[Tenant, str]]:
-        raw = await self._claim(keys=[self._due], args=[repr(now), repr(lease), limit])
+        raw = await self._claim(keys=[self._keys[0], self._keys[2]], args=[repr(now), repr(lease), limit])
         return [found for found in map(_parse_member, raw) if found is not None]
 
     async def at(self, tenant: Tenant, space_id: str, when: float, *, read_at: float | None = None) -> None:
-        await self._at(keys=[self._due, self._last],
-                       args=[_member(tenant, space_id), repr(when), "" if read_at is None else repr(read_at)])
+        await self._at(keys=self._keys, args=[_member(tenant, space_id), repr(when),
+                                              "" if read_at is None else repr(read_at), repr(self._window)])
 
     async def poke(self, tenant: Tenant, space_id: str, now: float, window: float) -> bool:
-        return bool(await self._poke(keys=[self._due, self._last],
-                                     args=[_member(tenant, space_id), repr(now), repr(window)]))
+        return bool(await self._poke(keys=self._keys, args=[_member(tenant, space_id), repr(now), repr(window)]))
 
     async def drop(self, tenant: Tenant, space_id: str) -> None:
         member = _member(tenant, space_id)
         pipe = self._redis.pipeline(transaction=True)
-        pipe.zrem(self._due, member)
-        pipe.hdel(self._last, member)
+        pipe.zrem(self._keys[0], member)
+        for key in self._keys[1:]:
+            pipe.hdel(key, member)
         await pipe.execute()
 
 
