@@ -194,8 +194,12 @@ async def test_room_lifecycle_with_bookmarks(
     offer = all_text(await run(bot, slack_emulator, "room"))
     assert "has no Meet room yet" in offer and "Create a room" in offer
 
-    created = all_text(await run(bot, slack_emulator, "room new"))
-    assert "Room created" in created
+    answers = len(slack_emulator.state.response_posts())
+    await run(bot, slack_emulator, "room new", wait=False)
+    (card,) = channel_posts(slack_emulator, 1)
+    assert "This channel's Meet room" in all_text(card["args"])
+    await asyncio.sleep(0.3)
+    assert len(slack_emulator.state.response_posts()) == answers, "one message: the room's card, no ephemeral"
     (bookmark,) = slack_emulator.state.calls_to("bookmarks.add")
     assert bookmark["args"]["title"] == "Meet room" and bookmark["args"]["link"].startswith("https://meet.google.com/")
     room = json.loads(await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}"))
@@ -232,7 +236,8 @@ async def test_expired_room_code_offers_a_new_room(
     bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None,
     redis_client: aioredis.Redis
 ) -> None:
-    await run(bot, slack_emulator, "room new")
+    await run(bot, slack_emulator, "room new", wait=False)
+    channel_posts(slack_emulator, 1)  # the room's card is the answer
     room = json.loads(await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}"))
     meet_emulator.state.expire_code(room["space_name"])
     reply = all_text(await run(bot, slack_emulator, "room", BOB))
@@ -243,12 +248,17 @@ async def test_concurrent_room_new_has_exactly_one_winner(
     bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
 ) -> None:
     meet_emulator.state.set_latency(0.3)
-    replies = await asyncio.gather(run(bot, slack_emulator, "room new", ALICE),
-                                   run(bot, slack_emulator, "room new", BOB))
-    texts = [all_text(r) for r in replies]
-    assert sum("Room created" in t for t in texts) == 1
-    assert sum("changing this channel's room right now" in t or "who set up this channel's room" in t
-               for t in texts) == 1
+    replies = await asyncio.gather(run(bot, slack_emulator, "room new", ALICE, wait=False),
+                                   run(bot, slack_emulator, "room new", BOB, wait=False))
+    assert replies == [{}, {}]
+    assert len(channel_posts(slack_emulator, 1)) == 1, "the winner's room card"
+    def refused() -> bool:
+        return any("changing this channel's room right now" in all_text(p["body"])
+                   or "who set up this channel's room" in all_text(p["body"])
+                   for p in slack_emulator.state.response_posts())
+    await wait_until(refused)
+    await asyncio.sleep(0.3)
+    assert len(channel_posts(slack_emulator)) == 1
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
 
 
@@ -320,7 +330,8 @@ async def test_a_workspace_admin_may_clear_any_room(
     bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None,
     redis_client: aioredis.Redis
 ) -> None:
-    await run(bot, slack_emulator, "room new")
+    await run(bot, slack_emulator, "room new", wait=False)
+    channel_posts(slack_emulator, 1)
     slack_emulator.state.add_user("U0ADMIN", "admin", email="admin@example.com", is_admin=True)
     cleared = all_text(await run(bot, slack_emulator, "room clear", ("U0ADMIN", "admin@example.com")))
     assert "forgotten" in cleared

@@ -51,9 +51,11 @@ async def test_full_meeting_lifecycle(world: World) -> None:
     assert [c["user"] for c in meet.state.calls_to("spaces.endActiveConference")] == [BOB[1]]
 
     # Alice clicks End: the call ends with her token and the card says so in place.
-    await world.click("meet_end", space, ALICE, card_ts)
+    _, alice_click = await world.click("meet_end", space, ALICE, card_ts)
     (update,) = slack.state.wait_for_calls_blocking("chat.update", 1, timeout=10)
-    assert update["args"]["ts"] == card_ts and f"ended by <@{ALICE[0]}>" in all_text(update["args"])
+    assert update["args"]["ts"] == card_ts and f"Ended by <@{ALICE[0]}>" in all_text(update["args"])
+    await asyncio.sleep(0.3)
+    assert slack.state.response_posts(alice_click) == [], "one message per action: the card, no ephemeral too"
     assert not meet.state.space(space).get("activeConference")
     ends = meet.state.calls_to("spaces.endActiveConference")
     assert [c["user"] for c in ends] == [BOB[1], ALICE[1]]
@@ -67,7 +69,7 @@ async def test_settings_by_command_and_by_modal(world: World) -> None:
     code = meet.state.space(space)["meetingCode"]
 
     reply = all_text(await world.command(f"set {code} moderation=on chat=hosts access=trusted"))
-    assert "Host management: off → *on*" in reply and "Who can chat: all → *hosts*" in reply
+    assert "Host management: Off → *On*" in reply and "Who can chat: Everyone → *Only hosts and co-hosts*" in reply
     (patch,) = meet.state.calls_to("spaces.patch")
     assert patch["path"] == f"/v2/{space}"
     mask = patch["query"]["updateMask"].split(",")
@@ -86,7 +88,8 @@ async def test_settings_by_command_and_by_modal(world: World) -> None:
     assert view["callback_id"] == "meet_settings_submit"
     view["id"] = filled["view_id"]
     invalid = await world.bot.post(view_submission(view, {"moderation": "off", "chat": "hosts"}, user_id=ALICE[0]))
-    assert invalid.json() == {"response_action": "errors", "errors": {"chat": "This needs Host management on."}}
+    assert invalid.json() == {"response_action": "errors", "errors": {
+        "chat": "This works only with Host management on. Turn it on, or choose \u201cEveryone\u201d."}}
     saved = await world.bot.post(view_submission(view, {"access": "open", "moderation": "on", "chat": "hosts"},
                                                  user_id=ALICE[0]))
     assert saved.json()["response_action"] == "update"
@@ -98,7 +101,30 @@ async def test_settings_by_command_and_by_modal(world: World) -> None:
     assert second["query"]["updateMask"] == "config.accessType"
     assert meet.state.space(space)["config"]["accessType"] == "OPEN"
     final = slack.state.wait_for_calls_blocking("views.update", 2, timeout=10)[-1]["args"]
-    assert "→ *open*" in json.dumps(final["view"], ensure_ascii=False)
+    assert "→ *Anyone with the link*" in json.dumps(final["view"], ensure_ascii=False)
+
+
+async def test_a_save_google_refuses_keeps_the_form(world: World) -> None:
+    """The check that can be made at submit time is (on the field); what only Google can refuse comes back as
+    the same form, as the person left it, with the reason on top."""
+    slack, meet = world.slack, world.meet
+    await world.command("new", wait=False)
+    space = space_of(world.card())
+    await world.click("meet_settings", space, ALICE, None)
+    filled = slack.state.wait_for_calls_blocking("views.update", 1, timeout=10)[0]["args"]
+    view = json.loads(filled["view"]) if isinstance(filled["view"], str) else filled["view"]
+    view["id"] = filled["view_id"]
+    meet.state.inject_fault("spaces.patch", 400)
+    saved = await world.bot.post(view_submission(view, {"access": "open", "recording": "on"}, user_id=ALICE[0]))
+    assert saved.json()["response_action"] == "update"
+    again = slack.state.wait_for_calls_blocking("views.update", 2, timeout=10)[-1]["args"]
+    form = json.loads(again["view"]) if isinstance(again["view"], str) else again["view"]
+    assert form["callback_id"] == "meet_settings_submit" and "submit" in form, "the form, not a notice"
+    assert form["blocks"][0]["text"]["text"].startswith(":no_entry:")
+    chosen = {b["block_id"]: b["element"]["initial_option"]["value"] for b in form["blocks"]
+              if b["type"] == "input" and "initial_option" in b.get("element", {})}
+    assert chosen["access"] == "open" and chosen["recording"] == "on"
+    assert meet.state.space(space)["config"]["accessType"] != "OPEN"
 
 
 async def test_history_after_two_conferences(world: World) -> None:

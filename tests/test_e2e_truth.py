@@ -61,7 +61,7 @@ async def test_a_call_before_the_card_does_not_end_it(world: World) -> None:
 
 
 async def test_room_cards_keep_their_link_after_a_call(world: World) -> None:
-    await world.command("room new")
+    await world.command("room new", wait=False)
     (card,) = channel_posts(world.slack, 1)
     space = space_of(card)
     code = world.meet.state.space(space)["meetingCode"]
@@ -86,8 +86,11 @@ async def test_click_replies_name_the_meeting_by_its_code(world: World, non_owne
     assert f"<@{ALICE[0]}> owns it" in refusal
     assert world.meet.state.space(space).get("activeConference"), "the call goes on"
     _, name = await world.click("meet_end", card_end_value(card), ALICE, card["response"]["ts"])
-    done = all_text(world.slack.state.wait_for_response_posts_blocking(name, 1, timeout=10)[0]["body"])
-    assert f"Ended the call in `{code}`" in done and "spaces/" not in done
+    updates = world.slack.state.wait_for_calls_blocking("chat.update", 1, timeout=10)
+    done = all_text(updates[-1]["args"])
+    assert f"by <@{ALICE[0]}>" in done and code in done and "spaces/" not in done
+    await asyncio.sleep(0.3)
+    assert world.slack.state.response_posts(name) == [], "the card says it: no ephemeral too"
 
 
 def card_end_value(card: dict[str, Any]) -> str:

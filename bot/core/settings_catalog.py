@@ -28,8 +28,11 @@ from bot.meet.models import (
     TranscriptionConfig,
 )
 
-__all__ = ["SETTINGS", "Setting", "check_dependencies", "config_with", "dependency_errors", "parse_assignments",
-           "read_path"]
+__all__ = ["GROUPS", "SETTINGS", "Setting", "check_dependencies", "config_with", "dependency_errors",
+           "parse_assignments", "read_path"]
+
+# The settings modal's sections, in order; each Setting names one.
+GROUPS = ("Who can join", "Moderation", "Recording and notes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,10 @@ class Setting:
     label: str  # what users read
     path: str  # dotted SpaceConfig field path
     values: Mapping[str, enum.Enum]  # word → enum value, in display order
+    choices: Mapping[str, str]  # word → what the modal and replies show for it, in plain words
+    group: str  # one of GROUPS
+    hint: str  # one sentence under the field: what it does
+    default: str | None  # the word Google uses when nobody changed it; None: it depends on the organisation
     needs_moderation: bool = False
 
     def word_for(self, value: enum.Enum | None) -> str:
@@ -46,33 +53,61 @@ class Setting:
                 return word
         return "default"
 
+    def text_for(self, value: enum.Enum | None, *, short: bool = False) -> str:
+        """The plain words for a value ("Google's default" for one meetbot has no word for); `short`: only what
+        comes before the explanation ("As viewers" of "As viewers: they can't talk or present")."""
+        text = self.choices.get(self.word_for(value), "Google's default")
+        return text.split(":", 1)[0] if short else text
+
+    def is_default(self, value: enum.Enum | None) -> bool:
+        return value is None or (self.default is not None and self.word_for(value) == self.default)
+
 
 def _on_off(on: enum.Enum, off: enum.Enum) -> dict[str, enum.Enum]:
     return {"on": on, "off": off}
 
 
 _HOSTS_ALL = {"all": RestrictionType.NO_RESTRICTION, "hosts": RestrictionType.HOSTS_ONLY}
+_EVERYONE_OR_HOSTS = {"all": "Everyone", "hosts": "Only hosts and co-hosts"}
 _AUTO = _on_off(AutoGenerationType.ON, AutoGenerationType.OFF)
+_FROM_THE_START = {"on": "Yes, from the start of each call", "off": "No"}
+_NEEDS_HOSTS = " Works only with Host management on."
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("access", "Who can join without knocking", "access_type",
-            {"open": AccessType.OPEN, "trusted": AccessType.TRUSTED, "restricted": AccessType.RESTRICTED}),
-    Setting("moderation", "Host management", "moderation", _on_off(Moderation.ON, Moderation.OFF)),
-    Setting("chat", "Who can chat", "moderation_restrictions.chat_restriction", _HOSTS_ALL, True),
-    Setting("reactions", "Who can react", "moderation_restrictions.reaction_restriction", _HOSTS_ALL, True),
-    Setting("present", "Who can present", "moderation_restrictions.present_restriction", _HOSTS_ALL, True),
-    Setting("viewers", "New people join as viewers", "moderation_restrictions.default_join_as_viewer_type",
-            _on_off(DefaultJoinAsViewerType.ON, DefaultJoinAsViewerType.OFF), True),
-    Setting("recording", "Record automatically", "artifact_config.recording_config.auto_recording_generation", _AUTO),
+            {"open": AccessType.OPEN, "trusted": AccessType.TRUSTED, "restricted": AccessType.RESTRICTED},
+            {"open": "Anyone with the link", "trusted": "Your organisation and invited guests",
+             "restricted": "Only invited people"},
+            "Who can join", "Everyone else asks to join and waits for a host to let them in.", None),
+    Setting("moderation", "Host management", "moderation", _on_off(Moderation.ON, Moderation.OFF),
+            {"on": "On: hosts decide who can chat, react and present", "off": "Off: everyone can do everything"},
+            "Moderation", "Turning it off puts the four settings below back to Google's defaults.", "off"),
+    Setting("chat", "Who can chat", "moderation_restrictions.chat_restriction", _HOSTS_ALL, _EVERYONE_OR_HOSTS,
+            "Moderation", "Send messages in the call's chat." + _NEEDS_HOSTS, "all", True),
+    Setting("reactions", "Who can react", "moderation_restrictions.reaction_restriction", _HOSTS_ALL,
+            _EVERYONE_OR_HOSTS, "Moderation", "Send emoji reactions." + _NEEDS_HOSTS, "all", True),
+    Setting("present", "Who can present", "moderation_restrictions.present_restriction", _HOSTS_ALL,
+            _EVERYONE_OR_HOSTS, "Moderation", "Share their screen." + _NEEDS_HOSTS, "all", True),
+    Setting("viewers", "How new people join", "moderation_restrictions.default_join_as_viewer_type",
+            _on_off(DefaultJoinAsViewerType.ON, DefaultJoinAsViewerType.OFF),
+            {"on": "As viewers: they can't talk or present", "off": "As participants"},
+            "Moderation", "Viewers suit a talk or a town hall." + _NEEDS_HOSTS, "off", True),
+    Setting("recording", "Record automatically", "artifact_config.recording_config.auto_recording_generation", _AUTO,
+            _FROM_THE_START, "Recording and notes", "The recording is saved to the owner's Google Drive.", "off"),
     Setting("transcript", "Transcribe automatically",
-            "artifact_config.transcription_config.auto_transcription_generation", _AUTO),
+            "artifact_config.transcription_config.auto_transcription_generation", _AUTO, _FROM_THE_START,
+            "Recording and notes", "The transcript is saved to the owner's Google Drive.", "off"),
     Setting("notes", "Take notes with Gemini",
-            "artifact_config.smart_notes_config.auto_smart_notes_generation", _AUTO),
+            "artifact_config.smart_notes_config.auto_smart_notes_generation", _AUTO, _FROM_THE_START,
+            "Recording and notes", "Gemini writes a summary and shares it with the owner.", "off"),
     Setting("attendance", "Attendance report", "attendance_report_generation_type",
-            _on_off(AttendanceReportGenerationType.GENERATE_REPORT, AttendanceReportGenerationType.DO_NOT_GENERATE)),
+            _on_off(AttendanceReportGenerationType.GENERATE_REPORT, AttendanceReportGenerationType.DO_NOT_GENERATE),
+            {"on": "Yes, after each call", "off": "No"},
+            "Recording and notes", "A list of who came and for how long, sent to the owner.", "off"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
-assert all(s.path in CONFIG_FIELD_PATHS for s in SETTINGS)
+assert all(s.path in CONFIG_FIELD_PATHS and s.group in GROUPS and s.choices.keys() == s.values.keys()
+           for s in SETTINGS)
 
 
 def usage() -> str:

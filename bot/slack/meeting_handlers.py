@@ -22,7 +22,7 @@ from bot.domain import Actor, Card, SpaceInfo
 from bot.meet.models import AccessType, ConferenceRecord, Space
 from bot.slack import grammar
 from bot.slack.members_handlers import MembersHandlers
-from bot.slack.mrkdwn import plain
+from bot.slack.mrkdwn import code, plain
 from bot.slack.replies import modal_text, refusal_text
 from bot.slack.responder import Reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
@@ -169,11 +169,14 @@ class MeetingHandlers:
         if card is not None and card.field not in {c.field for c in cards}:
             cards.append(card)
         # The call was live and this person ended it: every meeting card of the space is now ended.
-        await self._show_ended(actor, ended, [c for c in cards if c.kind == "meeting"], client, actor.user_id)
+        updated = await self._show_ended(actor, ended, [c for c in cards if c.kind == "meeting"], client,
+                                         actor.user_id)
+        if card is not None and card.field in updated:
+            return  # the clicked card now says it ended, and by whom: that is the answer
         minutes = ""
         if ended.record and ended.record.start_time and ended.record.end_time:
             minutes = f" after {int((ended.record.end_time - ended.record.start_time).total_seconds() // 60)} min"
-        await respond(**notice(f"Ended the call in `{ended.label}`{minutes}.", emoji=":white_check_mark:"))
+        await respond(**notice(f"Ended the call in {code(ended.label)}{minutes}.", emoji=":white_check_mark:"))
 
     async def change(self, actor: Actor, parsed: grammar.Set, respond: Reply) -> None:
         changes = parse_assignments(parsed.assignments)
@@ -214,11 +217,16 @@ class MeetingHandlers:
 
     async def save_settings(self, actor: Actor, view: dict[str, Any], client: AsyncWebClient) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
-        changes = parse_assignments(selected_settings(view))
+        chosen = selected_settings(view)
         try:
-            _, report = await self.meetings.change_settings(actor, meta["space"], changes)
-        except UserFacingError as refusal:
-            await client.views_update(view_id=view["id"], view=refusal_modal(refusal))
+            _, report = await self.meetings.change_settings(actor, meta["space"], parse_assignments(chosen))
+        except (UserFacingError, StoreUnavailable) as refusal:
+            # The form comes back as the person left it, with Google's (or meetbot's) reason on top.
+            cohosts = _chosen_cohosts(view) if "cohosts" in meta else None
+            form = settings_modal(Space(meta["space"]), meta.get("label", meta["space"]), meta.get("channel"),
+                                  cohosts, chosen=dict(chosen), problem=modal_text(refusal),
+                                  shown_cohosts=meta.get("cohosts"))
+            await client.views_update(view_id=view["id"], view=form)
             return
         result = settings_changed_message(meta.get("label", meta["space"]), report)
         text = str(result["blocks"][0]["text"]["text"]) + await self._save_cohosts(actor, meta, view)
@@ -228,8 +236,7 @@ class MeetingHandlers:
         """The co-hosts field, saved as the difference from what the modal showed; what happened, as mrkdwn."""
         if self.members is None or "cohosts" not in meta:
             return ""
-        field = view.get("state", {}).get("values", {}).get(COHOSTS_BLOCK, {}).get("value", {})
-        after = [str(u) for u in field.get("selected_users") or []]
+        after = _chosen_cohosts(view)
         try:
             said = await self.members.save_cohosts(actor, meta["space"], list(meta["cohosts"]), after)
         except UserFacingError as refusal:
@@ -257,24 +264,28 @@ class MeetingHandlers:
             await self._show_ended(actor, ended, ended_cards, client, None, space)
 
     async def _show_ended(self, actor: Actor, ended: EndedMeeting, cards: list[Card], client: AsyncWebClient,
-                          ended_by: str | None, space: Space | None = None) -> None:
+                          ended_by: str | None, space: Space | None = None) -> set[str]:
+        """Turn the cards into ended cards; the fields (channel:ts) of those Slack updated."""
         if not cards:
-            return
+            return set()
         info = ended.info or await self.meetings.info(actor.tenant, ended.space_name)
         code = (info.meeting_code if info else None) or (space.meeting_code if space else None)
         uri = (info.meeting_uri if info else None) or (space.meeting_uri if space else None)
         content = CardContent(ended.space_name, code, uri, info.title if info else None,
                               info.owner_user_id if info else None)
         message = ended_card(content, ended, ended_by)
+        updated = set()
         for card in cards:
             try:
                 await client.chat_update(channel=card.channel, ts=card.ts, **message)
+                updated.add(card.field)
             except SLACK_FAILURES as error:
                 log.warning("could not update a meeting card: %s", slack_error_name(error))
         if self.meetings.follows:  # the follower reads the ended call soon: its count, then the recap
             await self.meetings.noticed(actor.tenant, ended.space_name)
         else:
             await self.meetings.forget_cards(actor.tenant, ended.space_name, cards)
+        return updated
 
 
 async def _note(progress: Progress, step: str, value: str) -> None:
@@ -289,6 +300,11 @@ def refusal_modal(refusal: UserFacingError) -> dict[str, Any]:
     return settings_notice_modal(modal_text(refusal))
 
 
+def _chosen_cohosts(view: dict[str, Any]) -> list[str]:
+    field = view.get("state", {}).get("values", {}).get(COHOSTS_BLOCK, {}).get("value", {})
+    return [str(u) for u in field.get("selected_users") or []]
+
+
 def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """The settings modal's choices as `(key, word)` pairs; unchosen selects are skipped."""
     values = view.get("state", {}).get("values", {})
@@ -301,10 +317,14 @@ def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def settings_errors(view: dict[str, Any]) -> dict[str, str]:
-    """Inline validation for the modal: limits on chat, reactions… need host management on."""
+    """The checks made at submit time, shown on the fields with the form kept: limits on chat, reactions… need
+    Host management on. (The options come from the form itself, so a bad value means a forged submission.)"""
     chosen = dict(selected_settings(view))
     try:
         parse_assignments(tuple(chosen.items()))
     except InvalidSettings as invalid:
         return {SETTINGS[0].key: invalid.reason}
-    return {key: "This needs Host management on." for key in dependency_errors(chosen)}
+    by_key = {s.key: s for s in SETTINGS}
+    return {key: f"This works only with Host management on. Turn it on, or choose "
+                 f"“{by_key[key].choices[by_key[key].default or '']}”."
+            for key in dependency_errors(chosen)}

@@ -39,8 +39,8 @@ class RoomHandlers:
     async def show(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
         room = await self.rooms.current(actor.tenant, channel_id)
         if room is None:
-            await respond(**room_offer(":door: This channel has no Meet room yet. Create one that anyone here can "
-                                   "join; you'll own it.", "Create a room"))
+            await respond(**room_offer(":information_source: This channel has no Meet room yet. Create one that "
+                                       "anyone here can join; you'll own it.", "Create a room"))
             return
         if await self.linked(actor.tenant, actor.user_id):
             try:
@@ -53,10 +53,7 @@ class RoomHandlers:
     async def create(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
         change = await self.rooms.create(actor, channel_id)
         await self._settle(actor, channel_id, change, client)
-        verb = "replaced" if change.previous else "created"
-        await respond(**notice(f"Room {verb}. Everyone here can join it with `/meet room`.",
-                               emoji=":white_check_mark:"))
-        if change.room is not None:
+        if change.room is not None:  # the room's card in the channel is the one answer
             await self._post(actor, channel_id, change.room, respond, client)
 
     async def adopt(self, actor: Actor, channel_id: str, reference: str, respond: Any,
@@ -70,7 +67,7 @@ class RoomHandlers:
         change = await self.rooms.clear(actor, channel_id)
         await self._settle(actor, channel_id, change, client)
         await respond(**notice("This channel's room is forgotten. The meeting itself still exists at Google.",
-                               emoji=":wave:"))
+                               emoji=":white_check_mark:"))
 
     async def _post(self, actor: Actor, channel_id: str, room: Room, respond: Any, client: AsyncWebClient) -> None:
         message = room_card(room)

@@ -7,17 +7,17 @@ stays inside Block Kit's limits.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
-from bot.core.settings_catalog import SETTINGS, read_path
+from bot.core.settings_catalog import GROUPS, SETTINGS, Setting, read_path
 from bot.domain import LiveState, Phase
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
 from bot.slack.mrkdwn import code, escape, plain
-from bot.slack.views.blocks import Block, Message, context, plain_text, section
+from bot.slack.views.blocks import Block, Message, context, header, plain_text, section
 from bot.slack.views.live import status_line
 
 __all__ = [
@@ -50,6 +50,7 @@ ACTION_SETTINGS = "meet_settings"
 SETTINGS_CALLBACK = "meet_settings_submit"
 COHOSTS_BLOCK = "cohosts"
 MAX_NAMES = 20
+_NEVER = datetime.max.replace(tzinfo=UTC)  # sorts people Google gave no join time last
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +101,12 @@ def settings_button(space_name: str) -> Block:
     return {"type": "button", "action_id": ACTION_SETTINGS, "text": plain_text("Settings"), "value": space_name}
 
 
-def _when(moment: datetime) -> str:
-    # Slack renders the date token in each reader's own time zone; the fallback is UTC.
-    return f"<!date^{int(moment.timestamp())}^{{time}}|{moment:%H:%M} UTC>"
+def _when(moment: datetime, now: datetime | None = None) -> str:
+    """Slack's date token, so each reader sees their own time zone (the fallback is UTC); with its date when
+    `now` is given and the moment is more than half a day before it (Slack writes "yesterday" for yesterday)."""
+    dated = now is not None and now - moment > timedelta(hours=12)
+    shown = "{date_short_pretty} {time}" if dated else "{time}"
+    return f"<!date^{int(moment.timestamp())}^{shown}|{moment:{'%Y-%m-%d %H:%M' if dated else '%H:%M'}} UTC>"
 
 
 def _minutes(start: datetime | None, end: datetime | None) -> str:
@@ -169,50 +173,55 @@ def _person(participant: Participant) -> str:
 
 
 def _people(participants: Sequence[Participant], limit: int = MAX_NAMES) -> str:
-    names = [_person(p) for p in participants[:limit]]
-    extra = len(participants) - limit
+    """Names in the order people joined, so the first to come is never hidden in "+N more"."""
+    joined = sorted(participants, key=lambda p: p.earliest_start_time or _NEVER)
+    names = [_person(p) for p in joined[:limit]]
+    extra = len(joined) - limit
     return ", ".join(names) + (f", +{extra} more" if extra > 0 else "")
 
 
-def _settings_lines(config: SpaceConfig) -> str:
+def _changed_settings(config: SpaceConfig) -> list[str]:
+    """A line for each setting that differs from Google's default (access always: it depends on the organisation)."""
     lines = []
     for setting in SETTINGS:
         value = read_path(config, setting.path)
-        if value is not None:
-            lines.append(f"{escape(setting.label)}: *{setting.word_for(value)}*")
-    return "\n".join(lines) or "Google's defaults"
+        if not setting.is_default(value):
+            lines.append(f"• {escape(setting.label)}: *{escape(setting.text_for(value, short=True))}*")
+    return lines
 
 
-def status_message(status: MeetingStatus) -> Message:
+def status_message(status: MeetingStatus, now: datetime | None = None) -> Message:
     space = status.space
     owner = status.info.owner_user_id if status.info else None
     title = f"*{escape(status.info.title)}* · " if status.info and status.info.title else ""
     blocks: list[Block] = []
     if status.role == "other":
-        head = (f":grey_question: {title}{code(status.label)}: Google shows whether it's live only to its owner "
-                "and the people in the call.")
+        head = (f"{title}{code(status.label)}: Google shows whether it's live only to its owner and the people "
+                "in the call.")
         fallback = f"{status.label}: live status hidden"
     elif space.is_live:
-        since = f" since {_when(status.started_at)}" if status.started_at else ""
+        since = f" since {_when(status.started_at, now or datetime.now(UTC))}" if status.started_at else ""
         head = f":large_green_circle: {title}{code(status.label)} is *live*{since}."
         fallback = f"{status.label} is live"
     else:
         head = f":white_circle: {title}{code(status.label)} is idle: nobody is in it."
         fallback = f"{status.label} is idle"
     blocks.append(section(head))
-    if status.participants is not None:
+    if status.participants:
         present = status.participants
-        blocks.append(section(f"*In the call ({len(present)}):* {_people(present)}" if present
-                               else "*In the call:* nobody right now"))
+        blocks.append(section(f"*In the call ({len(present)}):* {_people(present)}"))
     if status.role == "owner" and space.config is not None:
-        blocks.append(section("*Settings*\n" + _settings_lines(space.config)))
+        changed = _changed_settings(space.config)
+        text = ("*Settings* that differ from Google's defaults\n" + "\n".join(changed) if changed
+                else "*Settings*: all are Google's defaults.")
+        blocks.append(section(text + ("\n*Settings* below shows them all." if status.manageable else "")))
     else:
         who = f" (<@{owner}>)" if owner else ""
         blocks.append(context(f"Settings are shown only to the meeting's owner{who}."))
     if status.role == "owner" and not status.manageable:
         blocks.append(context("This meeting was started outside meetbot, so meetbot can't end it or change its "
-                               "settings for you: do that in Google Meet, or run `/meet connect` again and allow "
-                               "meeting settings."))
+                              "settings for you. Do that in Google Meet, or run `/meet connect` again and allow "
+                              "meeting settings."))
     buttons = join_button(space.meeting_uri)
     if status.manageable:
         if space.is_live:
@@ -223,68 +232,88 @@ def status_message(status: MeetingStatus) -> Message:
     return {"response_type": "ephemeral", "text": fallback, "blocks": blocks}
 
 
-def history_message(label: str, summaries: Sequence[ConferenceSummary]) -> Message:
+def history_message(label: str, summaries: Sequence[ConferenceSummary], now: datetime | None = None) -> Message:
     if not summaries:
         return {
             "response_type": "ephemeral",
             "text": plain(f"No calls in {label} yet"),
-            "blocks": [section(f":calendar: Nobody has met in {code(label)} yet (Google keeps calls for 30 days).")],
+            "blocks": [section(f":white_circle: Nobody has met in {code(label)} yet. Google keeps calls for 30 days.")],
         }
-    blocks: list[Block] = [section(f":calendar: *Recent calls in* {code(label)}")]
+    now = now or datetime.now(UTC)
+    blocks: list[Block] = [section(f"*Recent calls in* {code(label)}")]
     for summary in summaries:
         record = summary.record
-        when = _when(record.start_time) if record.start_time else "unknown time"
-        date = f"<!date^{int(record.start_time.timestamp())}^{{date_short}}|{record.start_time:%Y-%m-%d}>" \
-            if record.start_time else ""
+        when = _when(record.start_time, now) if record.start_time else "Unknown time"
         length = "live now" if record.end_time is None else _minutes(record.start_time, record.end_time)
         people = summary.participants
-        blocks.append(section(f"• {date} {when} · {length} · *{len(people)}* "
-                               f"{'person' if len(people) == 1 else 'people'}: {_people(people, 10) or 'nobody'}"))
+        blocks.append(section(f"• {when} · {length} · *{len(people)}* "
+                              f"{'person' if len(people) == 1 else 'people'}: {_people(people, 10) or 'nobody'}"))
     return {"response_type": "ephemeral", "text": plain(f"Recent calls in {label}"), "blocks": blocks[:50]}
 
 
 def settings_changed_message(label: str, changes: Sequence[SettingChange]) -> Message:
     by_path = {s.path: s for s in SETTINGS}
     if not changes:
-        text = f":white_check_mark: {code(label)} already has those settings; nothing changed."
+        text = f":white_check_mark: {code(label)} already has those settings, so nothing changed."
     else:
         lines = []
         for change in changes:
             setting = by_path[change.path]
-            old, new = setting.word_for(change.old), setting.word_for(change.new)
-            lines.append(f"• {escape(setting.label)}: {old} → *{new}*")
+            old, new = setting.text_for(change.old, short=True), setting.text_for(change.new, short=True)
+            lines.append(f"• {escape(setting.label)}: {escape(old)} → *{escape(new)}*")
         text = f":white_check_mark: Updated {code(label)}:\n" + "\n".join(lines)
     return {"response_type": "ephemeral", "text": plain(f"Settings of {label} updated"), "blocks": [section(text)]}
 
 
-def settings_modal(space: Space, label: str, channel_id: str | None,
-                   cohosts: Sequence[str] | None = None) -> dict[str, Any]:
-    """`cohosts` (Slack user ids; None: not offered) prefills the co-hosts field; saving sends the difference."""
+def _option(setting: Setting, word: str) -> Block:
+    return {"text": plain_text(setting.choices[word]), "value": word}
+
+
+def _setting_input(setting: Setting, word: str | None) -> Block:
+    """A select for one setting, preselected with `word`; without one it must be optional, and choosing nothing
+    leaves the setting as it is."""
+    element: Block = {"type": "static_select", "action_id": "value",
+                      "options": [_option(setting, w) for w in setting.values]}
+    if word is not None:
+        element["initial_option"] = _option(setting, word)
+    return {"type": "input", "block_id": setting.key, "optional": word is None,
+            "label": plain_text(setting.label, 2000), "hint": plain_text(setting.hint, 2000), "element": element}
+
+
+def _cohosts_input(cohosts: Sequence[str]) -> Block:
+    picker: Block = {"type": "multi_users_select", "action_id": "value",
+                     "placeholder": plain_text("Choose people")}
+    if cohosts:
+        picker["initial_users"] = list(cohosts)
+    return {"type": "input", "block_id": COHOSTS_BLOCK, "optional": True, "label": plain_text("Co-hosts"),
+            "hint": plain_text("They manage the call with you. Leave it empty for none.", 2000), "element": picker}
+
+
+def settings_modal(space: Space, label: str, channel_id: str | None, cohosts: Sequence[str] | None = None, *,
+                   chosen: Mapping[str, str] | None = None, problem: str | None = None,
+                   shown_cohosts: Sequence[str] | None = None) -> dict[str, Any]:
+    """The settings form, grouped, each select preselected with the current value. `cohosts` (Slack user ids;
+    None: not offered) fills the co-hosts field; saving sends the difference from `shown_cohosts` (what the form
+    first showed, when it is shown again). `chosen` (key → word) and `problem` (mrkdwn, its emoji included) show
+    the form again after Google refused it: as the person left it, with what went wrong on top."""
     config = space.config or SpaceConfig()
-    blocks: list[Block] = [section(f"Settings of {code(label)}. Only what you change is sent to Google.")]
-    for setting in SETTINGS:
-        current = read_path(config, setting.path)
-        options = [{"text": plain_text(word), "value": word} for word in setting.values]
-        element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options}
-        word = setting.word_for(current)
-        if current is not None and word in setting.values:  # a value meetbot has no word for preselects nothing
-            element["initial_option"] = {"text": plain_text(word), "value": word}
-        blocks.append({
-            "type": "input",
-            "block_id": setting.key,
-            "optional": True,
-            "label": plain_text(setting.label, 2000),
-            "element": element,
-        })
+    words = {s.key: w for s in SETTINGS
+             if (w := (chosen or {}).get(s.key) or s.word_for(read_path(config, s.path))) in s.values}
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(section(problem))
+    intro = f"Settings of {code(label)}. Only what you change is sent to Google."
+    if len(words) < len(SETTINGS):  # a value Google didn't report (or meetbot has no word for) preselects nothing
+        intro += " A setting left empty stays as it is."
+    blocks.append(section(intro))
+    for group in GROUPS:
+        blocks.append(header(group))
+        blocks += [_setting_input(s, words.get(s.key)) for s in SETTINGS if s.group == group]
+        if group == "Moderation" and cohosts is not None:
+            blocks.append(_cohosts_input(cohosts))
     meta: dict[str, Any] = {"space": space.name, "label": label, "channel": channel_id}
     if cohosts is not None:
-        picker: dict[str, Any] = {"type": "multi_users_select", "action_id": "value",
-                                  "placeholder": plain_text("People who co-manage the call")}
-        if cohosts:
-            picker["initial_users"] = list(cohosts)
-        blocks.append({"type": "input", "block_id": COHOSTS_BLOCK, "optional": True,
-                       "label": plain_text("Co-hosts"), "element": picker})
-        meta["cohosts"] = list(cohosts)
+        meta["cohosts"] = list(shown_cohosts if shown_cohosts is not None else cohosts)
     return {
         "type": "modal",
         "callback_id": SETTINGS_CALLBACK,
