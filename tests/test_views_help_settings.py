@@ -141,7 +141,7 @@ def test_status_shows_only_settings_that_differ_from_googles_defaults() -> None:
     assert "• Who can join without knocking: *Your organisation and invited guests*" in text
     assert "• Host management: *On*" in text and "• Who can chat: *Only hosts and co-hosts*" in text
     assert "Who can react" not in text and "Record automatically" not in text
-    assert "*Settings* below shows them all." in text
+    assert "The *Settings* button shows them all." in text
     buttons = [e["text"]["text"] for b in status_message(status, NOW)["blocks"] if b["type"] == "actions"
                for e in b["elements"]]
     assert "Settings" in buttons

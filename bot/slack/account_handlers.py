@@ -114,12 +114,15 @@ class AccountHandlers:
         outcome = await self.accounts.disconnect(actor.tenant, actor.user_id)
         if not outcome.was_linked:
             text = "Your Google account wasn't connected, so there was nothing to remove."
+            emoji = ":information_source:"
         elif outcome.revoked:
             text = "Disconnected: meetbot's access was revoked at Google and its copy of your tokens is deleted."
-        else:
+            emoji = ":white_check_mark:"
+        else:  # done only partly
             text = ("Disconnected: meetbot deleted its copy of your tokens, but Google didn't confirm the revocation. "
                     "You can remove meetbot at https://myaccount.google.com/permissions.")
-        await respond(**notice(text, emoji=":wave:"))
+            emoji = ":warning:"
+        await respond(**notice(text, emoji=emoji))
 
     async def me(self, actor: Actor) -> Message:
         if self.uses_delegation:

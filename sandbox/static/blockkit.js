@@ -9,7 +9,7 @@ const EMOJI = {
   no_entry: "⛔", no_entry_sign: "🚫", link: "🔗", large_green_circle: "🟢", red_circle: "🔴",
   large_blue_circle: "🔵", large_yellow_circle: "🟡", black_circle: "⚫", door: "🚪", wave: "👋",
   video_camera: "📹", movie_camera: "🎥", calendar: "📅", page_facing_up: "📄", memo: "📝",
-  information_source: "ℹ️", grey_question: "❔", question: "❓", clipboard: "📋", lock: "🔒", key: "🔑",
+  information_source: "ℹ️", thinking_face: "🤔", grey_question: "❔", question: "❓", clipboard: "📋", lock: "🔒", key: "🔑",
   gear: "⚙️", busts_in_silhouette: "👥", bust_in_silhouette: "👤", sparkles: "✨", tada: "🎉", x: "❌",
   house: "🏠", speech_balloon: "💬", stopwatch: "⏱️", zap: "⚡", eyes: "👀", heavy_check_mark: "✔️",
   arrows_counterclockwise: "🔄", mag: "🔍", bulb: "💡", robot_face: "🤖", spiral_note_pad: "🗒️",

@@ -79,7 +79,7 @@ def me_message(link: GoogleLink) -> Message:
     day = time.strftime("%Y-%m-%d", time.gmtime(link.linked_at))
     since = f"<!date^{int(link.linked_at)}^{{date_short}} {{time}}|{day}>"
     allowed = [f"• :white_check_mark: {escape(SCOPE_FEATURES[s])}" for s in SCOPE_FEATURES if s in link.scopes]
-    blocked = [f"• :no_entry_sign: {escape(SCOPE_FEATURES[s])} (not granted)" for s in SCOPE_FEATURES
+    blocked = [f"• :no_entry: {escape(SCOPE_FEATURES[s])} (not granted)" for s in SCOPE_FEATURES
                if s not in link.scopes]
     scopes = ", ".join(code(s.rsplit("/", 1)[-1]) for s in link.scopes)
     text = (f"Connected as *{escape(link.google_email)}* since {since}.\nGranted: {scopes}\n"

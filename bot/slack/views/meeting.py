@@ -214,7 +214,7 @@ def status_message(status: MeetingStatus, now: datetime | None = None) -> Messag
         changed = _changed_settings(space.config)
         text = ("*Settings* that differ from Google's defaults\n" + "\n".join(changed) if changed
                 else "*Settings*: all are Google's defaults.")
-        blocks.append(section(text + ("\n*Settings* below shows them all." if status.manageable else "")))
+        blocks.append(section(text + ("\nThe *Settings* button shows them all." if status.manageable else "")))
     else:
         who = f" (<@{owner}>)" if owner else ""
         blocks.append(context(f"Settings are shown only to the meeting's owner{who}."))

@@ -77,14 +77,14 @@ def members_message(listing: MemberList, people: Mapping[str, str]) -> Message:
     label = code(listing.label)
     if not listing.members:
         return {"response_type": "ephemeral", "text": plain(f"{listing.label} has no members", 300),
-                "blocks": [section(f":busts_in_silhouette: {label} has no members: people join as its access "
+                "blocks": [section(f"{label} has no members: people join as its access "
                                    "setting allows.")]}
     ordered = sorted(listing.members, key=lambda m: (not m.is_cohost, (m.email or "").lower()))
     lines = [_member_line(m, people) for m in ordered[:MAX_LISTED]]
     extra = len(ordered) - MAX_LISTED
     if extra > 0:
         lines.append(f"• +{extra} more")
-    head = (f":busts_in_silhouette: *Members of* {label}: {len(listing.members)} "
+    head = (f"*Members of* {label}: {len(listing.members)} "
             f"({len(listing.cohosts)} co-{'host' if len(listing.cohosts) == 1 else 'hosts'})")
     return {
         "response_type": "ephemeral",

@@ -27,7 +27,7 @@ def unfurl_blocks(preview: LinkPreview) -> list[Block]:
         line = f":warning: Google Meet {label}: Google doesn't know this meeting (the code may have expired)."
         return [section(line, block_id="meeting-line")]
     title = preview.info.title if preview.info else None
-    line = f":video_camera: *{escape(title)}* · Google Meet {label}" if title else f":video_camera: Google Meet {label}"
+    line = f"*{escape(title)}* · Google Meet {label}" if title else f"Google Meet {label}"
     if preview.needs_connect:
         line += "\n_Connect your Google account to see more about meetings you paste._"
     blocks: list[Block] = [section(line, block_id="meeting-line")]
