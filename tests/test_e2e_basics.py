@@ -47,6 +47,14 @@ async def test_unknown_input_gets_help_with_the_closest_command(bot: BotProcess)
     ], "one line, not the whole help"
 
 
+async def test_help_answers_a_topic_and_hello_world_suggests_nothing(bot: BotProcess) -> None:
+    topic = block_text((await bot.post(slash_command("help room"))).json())
+    assert "makes an existing meeting the room" in topic and "*Start*" not in topic
+    hello = (await bot.post(slash_command("hello world"))).json()
+    assert [b["text"]["text"] for b in hello["blocks"]] == [
+        ":thinking_face: `hello` isn't a /meet command. See `/meet help`."]
+
+
 async def test_bad_signature_is_refused(bot: BotProcess) -> None:
     response = await bot.post(slash_command("help"), secret="not-the-signing-secret")
     assert response.status_code == 401
