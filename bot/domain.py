@@ -79,12 +79,16 @@ class Room:
     created_at: float
     bookmark_id: str | None = None
     members_sync: bool = False  # `/meet room members on`: the channel's members are the space's members
+    recaps: bool | None = None  # `/meet room recap on|off`; None: the workspace's default
 
     def with_bookmark(self, bookmark_id: str | None) -> Room:
         return replace(self, bookmark_id=bookmark_id)
 
     def with_members_sync(self, on: bool) -> Room:
         return replace(self, members_sync=on)
+
+    def with_recaps(self, on: bool) -> Room:
+        return replace(self, recaps=on)
 
 
 # A meeting as a live thing (built in bot.core.live, kept by bot.store.live).

@@ -138,3 +138,30 @@ async def test_the_home_tab_shows_followed_meetings_without_asking_google_again(
     assert status == 200
     (opened,) = eventually(lambda: slack.state.calls_to("views.open"), "the Start modal")
     assert "Start a Meet" in json.dumps(opened["args"])
+
+
+async def test_recaps_can_be_turned_off_for_a_room_and_by_an_admin_for_everyone(live: World) -> None:
+    slack, meet = live.slack, live.meet
+    await live.command("room new", wait=False)
+    room_card = live.card()
+    off = await live.command("room recap off")
+    assert "Recaps are off for this channel's room" in all_text(off)
+    meet.state.join(space_of(room_card), user=BOB[1])
+    eventually(lambda: "Live*" in card_text(live, room_card["response"]["ts"]), "the room live")
+    meet.state.end_conference(space_of(room_card))
+    eventually(lambda: "Waiting for people" in card_text(live, room_card["response"]["ts"]), "waiting again")
+    await asyncio.sleep(2.0)
+    assert not thread_replies(live, room_card["response"]["ts"]), "no recap for a room that turned them off"
+
+    refused = all_text(await live.command("room recap default off", CAROL))
+    assert "Only a workspace admin" in refused
+    slack.state.add_user("U0ADMIN", "admin", email="admin@example.com", is_admin=True)
+    assert "off by default" in all_text(await live.command("room recap default off", ("U0ADMIN", "admin@x")))
+    await live.command("new Quiet", wait=False)
+    card = next(c for c in channel_posts(slack, 2) if "Quiet" in all_text(c["args"]))
+    meet.state.join(space_of(card), user=BOB[1])
+    eventually(lambda: "Live*" in card_text(live, card["response"]["ts"]), "live")
+    meet.state.end_conference(space_of(card))
+    eventually(lambda: "Ended" in card_text(live, card["response"]["ts"]), "ended")
+    await asyncio.sleep(2.0)
+    assert not thread_replies(live, card["response"]["ts"]), "the workspace's default: no recaps"

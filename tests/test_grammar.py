@@ -87,3 +87,11 @@ def test_every_subcommand_has_usage() -> None:
     for name in ("new", "status", "end", "settings", "set", "room", "history", "connect", "disconnect", "me",
                  "cohost", "uncohost", "members"):
         assert g.SUBCOMMANDS[name].startswith(f"/meet {name}")
+
+
+def test_room_recaps_for_one_room_or_by_default() -> None:
+    assert g.parse("room recap off") == g.RoomRecaps(False)
+    assert g.parse("room recap ON") == g.RoomRecaps(True)
+    assert g.parse("room recap default off") == g.RoomRecaps(False, default=True)
+    unsure = g.parse("room recap maybe")
+    assert isinstance(unsure, g.Unknown) and unsure.suggestion == "/meet room recap on"

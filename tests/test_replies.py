@@ -86,6 +86,7 @@ REPLY_TABLE: dict[type[core.UserFacingError], tuple[Callable[[], core.UserFacing
     core.InvalidSettings: (lambda: core.InvalidSettings(f"Google refused: {NASTY}"), "&lt;!channel&gt;",
                            ":no_entry:"),
     rooms.NoRoom: (rooms.NoRoom, "no Meet room yet", ":no_entry:"),
+    rooms.NotAnAdmin: (rooms.NotAnAdmin, "Only a workspace admin can change what every channel gets", ":no_entry:"),
     rooms.RoomBusy: (rooms.RoomBusy, "changing this channel's room", ":no_entry:"),
     rooms.RoomNotYours: (lambda: rooms.RoomNotYours("U0ALICE"), "<@U0ALICE> set it up.", ":no_entry:"),
     rooms.RoomExpired: (lambda: rooms.RoomExpired(ROOM), "abc-mnop-xyz", ":no_entry:"),

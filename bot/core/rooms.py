@@ -15,7 +15,7 @@ from bot.core.meetings import Meetings, role_of
 from bot.core.ports import RoomMemory
 from bot.domain import Actor, Room, Tenant
 
-__all__ = ["NoRoom", "RoomBusy", "RoomChange", "RoomExpired", "RoomNotYours", "Rooms"]
+__all__ = ["NoRoom", "NotAnAdmin", "RoomBusy", "RoomChange", "RoomExpired", "RoomNotYours", "Rooms"]
 
 Lookup = Callable[[Tenant, str], Awaitable[str | None]]
 AdminCheck = Callable[[Tenant, str], Awaitable[bool]]
@@ -43,6 +43,11 @@ class RoomExpired(UserFacingError):
         super().__init__(f"This channel's room `{room.meeting_code}` no longer exists at Google: meeting codes "
                          "expire after a year without use. Create a new room with `/meet room new`.")
         self.room = room
+
+
+class NotAnAdmin(UserFacingError):
+    def __init__(self) -> None:
+        super().__init__("Only a workspace admin can change what every channel gets by default.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,31 @@ class Rooms:
             return RoomChange(None, previous)
         finally:
             await self._store.unlock(actor.tenant, channel_id, owner)
+
+    async def set_recaps(self, actor: Actor, channel_id: str, on: bool) -> Room:
+        """`/meet room recap on|off`: whoever set the room up (or an admin) decides for this channel's room."""
+        async def switch(previous: Room | None) -> Room:
+            if previous is None:
+                raise NoRoom()
+            return previous.with_recaps(on)
+
+        change = await self._change(actor, channel_id, switch)
+        assert change.room is not None
+        return change.room
+
+    async def set_recap_default(self, actor: Actor, on: bool) -> None:
+        """`/meet room recap default on|off`: the workspace's default, a workspace admin's choice."""
+        if not await self._is_admin(actor.tenant, actor.user_id):
+            raise NotAnAdmin()
+        await self._store.set_recap_default(actor.tenant, on)
+
+    async def recaps_on(self, tenant: Tenant, room: Room | None) -> bool:
+        """Whether a call's recap is posted: the room's own choice, else the workspace's (on unless an admin
+        turned it off)."""
+        if room is not None and room.recaps is not None:
+            return room.recaps
+        default = await self._store.recap_default(tenant)
+        return True if default is None else default
 
     async def save_bookmark(self, tenant: Tenant, channel_id: str, room: Room, bookmark_id: str | None) -> None:
         await self._store.put(tenant, channel_id, room.with_bookmark(bookmark_id))

@@ -27,6 +27,7 @@ __all__ = [
     "OpenSettings",
     "RoomAction",
     "RoomMembership",
+    "RoomRecaps",
     "Set",
     "ShowHistory",
     "ShowMembers",
@@ -109,6 +110,15 @@ class ShowMembers:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomRecaps:
+    """`/meet room recap on|off` (this channel's room) or `/meet room recap default on|off` (an admin: every
+    channel that hasn't chosen)."""
+
+    on: bool
+    default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RoomMembership:
     """`/meet room members on|off`."""
 
@@ -143,7 +153,7 @@ class Unknown:
 
 Command = (
     Help | New | Status | End | OpenSettings | Set | RoomAction | ShowHistory | Connect | Disconnect | Me | Unknown
-    | Cohost | Uncohost | ShowMembers | RoomMembership
+    | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps
 )
 
 # Subcommand → usage line, in the order help lists them.
@@ -153,7 +163,7 @@ SUBCOMMANDS: dict[str, str] = {
     "end": "/meet end <meeting>",
     "settings": "/meet settings <meeting>",
     "set": "/meet set <meeting> access=trusted moderation=on chat=hosts …",
-    "room": "/meet room [new | set <meeting> | clear | members on|off]",
+    "room": "/meet room [new | set <meeting> | clear | members on|off | recap on|off]",
     "history": "/meet history <meeting>",
     "cohost": "/meet cohost <meeting> @person…",
     "uncohost": "/meet uncohost <meeting> @person…",
@@ -163,7 +173,7 @@ SUBCOMMANDS: dict[str, str] = {
     "me": "/meet me",
     "help": "/meet help",
 }
-ROOM_ACTIONS = ("new", "set", "clear", "members")
+ROOM_ACTIONS = ("new", "set", "clear", "members", "recap")
 # A person as Slack sends a mention: <@U123> or <@U123|name>. Read before the text is made plain.
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
 _REFERENCE_COMMANDS: dict[str, Callable[[str], Command]] = {
@@ -278,6 +288,15 @@ def _parse_room(rest: str) -> Command:
         if switch not in ("on", "off"):
             return Unknown(rest, "Say `on` or `off` after `/meet room members`", "/meet room members on", "room")
         return RoomMembership(switch == "on")
+    if action == "recap":
+        words = reference.lower().split()
+        default = words[:1] == ["default"]
+        chosen = " ".join(words[1:] if default else words)
+        if chosen not in ("on", "off"):
+            usage = "/meet room recap default on" if default else "/meet room recap on"
+            return Unknown(rest, f"Say `on` or `off` after `/meet room recap{' default' if default else ''}`",
+                           usage, "room")
+        return RoomRecaps(chosen == "on", default)
     if reference:
         return Unknown(rest, f"`/meet room {action}` takes nothing after it", f"/meet room {action}", "room")
     return RoomAction(action)

@@ -250,6 +250,12 @@ class _Listeners:
                 later(lambda: accounts.disconnect(actor, respond), "disconnect")
             case grammar.Me():
                 return await accounts.me(actor)
+            case grammar.RoomRecaps(on=on, default=default):
+                if not default and is_direct_message(where.channel_id or "", channel_name):
+                    return notice("Rooms belong to channels. Run `/meet room recap on` or `off` in the channel "
+                                  "whose room it is.")
+                later(lambda: self._deps.rooms.recaps(actor, where.channel_id or "", on, default, respond),
+                      "room-recaps")
             case grammar.RoomAction(action=action, reference=room_reference):
                 channel = where.channel_id or ""
                 if is_direct_message(channel, channel_name):

@@ -77,7 +77,7 @@ class LiveCards:
                 await client.chat_update(channel=card.channel, ts=card.ts, **message)
             except SLACK_FAILURES as error:
                 log.warning("a followed card was not updated: %s", slack_error_name(error))
-            if state.phase is Phase.ENDED and state.conference is not None:
+            if state.phase is Phase.ENDED and state.conference is not None and await self._recaps_wanted(tenant, card):
                 await self._recap(tenant, client, card, state, content.title)
 
     async def _card_message(self, tenant: Tenant, card: Card, content: CardContent, state: LiveState
@@ -88,6 +88,10 @@ class LiveCards:
         if room is None or room.space_name != state.space_name:
             return None  # the channel's room moved on: that old card is history
         return room_card(room, state)
+
+    async def _recaps_wanted(self, tenant: Tenant, card: Card) -> bool:
+        room = await self._rooms.current(tenant, card.channel) if card.kind == "room" else None
+        return await self._rooms.recaps_on(tenant, room)
 
     async def _recap(self, tenant: Tenant, client: AsyncWebClient, card: Card, state: LiveState,
                      title: str | None) -> None:

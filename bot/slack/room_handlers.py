@@ -63,6 +63,19 @@ class RoomHandlers:
         label = change.room.meeting_code if change.room else reference
         await respond(**notice(f"This channel's room is now {code(label or reference)}.", emoji=":white_check_mark:"))
 
+    async def recaps(self, actor: Actor, channel_id: str, on: bool, default: bool, respond: Any) -> None:
+        """Whether calls get a recap in their card's thread: this room, or (an admin) every channel by default."""
+        state = "on" if on else "off"
+        if default:
+            await self.rooms.set_recap_default(actor, on)
+            text = (f"Recaps are now {state} by default in this workspace. A room's own "
+                    "`/meet room recap on|off` still wins.")
+        else:
+            await self.rooms.set_recaps(actor, channel_id, on)
+            text = (f"Recaps are {state} for this channel's room: " +
+                    ("each call gets one in its card's thread." if on else "calls end without one."))
+        await respond(**notice(text, emoji=":white_check_mark:"))
+
     async def clear(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
         change = await self.rooms.clear(actor, channel_id)
         await self._settle(actor, channel_id, change, client)

@@ -54,6 +54,13 @@ class RoomStore:
         pipe.srem(self._keys.rooms_started(tenant, room.creator_user_id), channel_id)
         await pipe.execute()
 
+    async def recap_default(self, tenant: Tenant) -> bool | None:
+        raw = await self._redis.get(self._keys.recap_default(tenant))
+        return None if raw is None else raw in (b"on", "on")
+
+    async def set_recap_default(self, tenant: Tenant, on: bool) -> None:
+        await self._redis.set(self._keys.recap_default(tenant), "on" if on else "off")
+
     async def channels_started_by(self, tenant: Tenant, user_id: str) -> list[str]:
         members = await self._redis.smembers(self._keys.rooms_started(tenant, user_id))
         return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)

@@ -56,8 +56,9 @@ _COMMANDS: dict[str, _Command] = {
     "room": _Command(SUBCOMMANDS["room"], "this channel's standing meeting: show, create, adopt or forget it",
                      "A channel can have a standing meeting, its room, that anyone in the channel can join at any "
                      "time. `/meet room` posts its card; `new` creates one (you own it), `set <meeting>` makes an "
-                     "existing meeting the room, `clear` forgets it, and `members on` lets the channel's people "
-                     "join without knocking.", "/meet room new"),
+                     "existing meeting the room, `clear` forgets it, `members on` lets the channel's people "
+                     "join without knocking, and `recap off` stops the recap after each call (an admin sets "
+                     "everyone's default with `recap default on|off`).", "/meet room new"),
     "connect": _Command(SUBCOMMANDS["connect"], "link your Google account",
                         "Links your Google account, so meetbot can start and check meetings as you.",
                         "/meet connect"),
@@ -101,6 +102,7 @@ _GROUPS: dict[str, _Group] = {
         "`/meet room new`: create the room (you own it) · `/meet room set <meeting>`: use an existing meeting",
         "`/meet room clear`: forget the room · `/meet room members on|off`: the channel's people join without "
         "knocking",
+        "`/meet room recap on|off`: a recap in the card's thread after each call (on unless turned off)",
     ), "/meet room new", covers=("room",)),
     "account": _Group("Account", (
         "connect",
