@@ -52,9 +52,12 @@ def within_limits(message: dict[str, Any], max_blocks: int = 50) -> None:
     for block in message["blocks"]:
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
         if block["type"] == "actions":
             for element in block["elements"]:
-                assert len(element["text"]["text"]) <= 75 and len(element.get("value", "")) <= 2000
+                for option in element.get("options", [element]):  # an overflow's options, or the button itself
+                    assert len(option["text"]["text"]) <= 75 and len(option.get("value", "")) <= 2000
 
 
 def test_mrkdwn_escapes_exactly_three_characters() -> None:
@@ -64,14 +67,23 @@ def test_mrkdwn_escapes_exactly_three_characters() -> None:
     assert truncate("abcdef", 4) == "abc…" and truncate("abc", 4) == "abc"
 
 
-def test_meeting_card_escapes_titles_and_confirms_end() -> None:
-    card = meeting_card(CardContent(SPACE.name, "abc-mnop-xyz", SPACE.meeting_uri, "<!channel> & co", "U1"))
-    rendered = json.dumps(card["blocks"])
-    assert "&lt;!channel&gt; &amp; co" in rendered and "<!channel>" not in rendered
-    (actions,) = [b for b in card["blocks"] if b["type"] == "actions"]
-    join, end, settings = actions["elements"]
-    assert join["url"] == SPACE.meeting_uri and end["style"] == "danger" and end["confirm"]["style"] == "danger"
-    assert end["value"] == "spaces/AbC123 abc-mnop-xyz" and settings["value"] == "spaces/AbC123"
+def test_meeting_card_escapes_titles_and_offers_owner_actions_behind_a_check() -> None:
+    card = meeting_card(CardContent(SPACE.name, "abc-mnop-xyz", SPACE.meeting_uri, "<!channel> & co", "U1",
+                                    started_at=1_700_000_000.0))
+    head, byline, status, actions = card["blocks"]
+    # The header is plain_text, which Slack never parses: the title as typed, and no ping. Mrkdwn is escaped.
+    assert head == {"type": "header", "text": {"type": "plain_text", "text": "<!channel> & co", "emoji": True}}
+    assert "<!channel>" not in card["text"] and "&lt;!channel&gt;" in card["text"]
+    assert byline["type"] == "context" and "Started by <@U1>" in json.dumps(byline)
+    assert "<!date^1700000000^" in json.dumps(byline) and "`abc-mnop-xyz`" in json.dumps(byline)
+    assert "Waiting for people" in json.dumps(status)
+    join, menu = actions["elements"]
+    assert join["url"] == SPACE.meeting_uri and join["style"] == "primary"
+    primaries = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"] if e.get("style")]
+    assert primaries == [join], "Join is the one primary button"
+    assert menu["type"] == "overflow" and "confirm" not in menu, "no confirm before the private owner check"
+    assert [o["value"] for o in menu["options"]] == ["end spaces/AbC123 abc-mnop-xyz",
+                                                     "settings spaces/AbC123 abc-mnop-xyz"]
     within_limits(card)
 
 
@@ -79,8 +91,8 @@ def test_ended_card_says_who_when_and_how_long() -> None:
     record = ConferenceRecord("conferenceRecords/r1", T0, T0 + timedelta(minutes=23), None, SPACE.name)
     ended = ended_card(CardContent(SPACE.name, "abc-mnop-xyz", SPACE.meeting_uri, "Sync", "U1"),
                        EndedMeeting(SPACE.name, "abc-mnop-xyz", None, record), "U2")
-    line = texts(ended)[0]
-    assert "ended by <@U2> at <!date^" in line and "|14:32 UTC>" in line and "after 23 min" in line
+    line = next(t for t in texts(ended) if t.startswith(":white_circle:"))
+    assert "Ended by <@U2> at <!date^" in line and "|14:32 UTC>" in line and "after 23 min" in line
     assert all(e["action_id"] != "meet_end" for b in ended["blocks"] if b["type"] == "actions" for e in b["elements"])
 
 

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from tests.support.flows import all_text, channel_posts, link_google
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import interactive, slash_command
-from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
+from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, end_value, space_of
 
 pytestmark = pytest.mark.e2e
 
@@ -94,10 +94,7 @@ async def test_click_replies_name_the_meeting_by_its_code(world: World, non_owne
 
 
 def card_end_value(card: dict[str, Any]) -> str:
-    blocks = card["args"]["blocks"]
-    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    return str(next(e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]
-                    if e["action_id"] == "meet_end"))
+    return end_value(card)
 
 
 # --- 5. ownership from evidence, under each way Google may show config to others -------------------------------

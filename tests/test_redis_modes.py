@@ -33,6 +33,7 @@ from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, channel_posts, link_google
 from tests.support.redis_topology import ClusterOf3, SentinelSet
 from tests.support.slack_requests import slash_command
+from tests.support.world import space_of
 
 pytestmark = pytest.mark.e2e
 
@@ -142,8 +143,7 @@ async def meeting_round_trip(bot: BotProcess, slack: SlackEmulator, meet: MeetEm
     before = len(channel_posts(slack))
     card = channel_posts(slack, before + 1, timeout=20)[-1]
     assert title in all_text(card["args"])
-    space = next(e["value"] for b in card["args"]["blocks"] if b["type"] == "actions" for e in b["elements"]
-                 if e["action_id"] == "meet_end").split()[0]
+    space = space_of(card)
     meet.state.join(space, user="bob@example.com")
     name = f"end-{title}"
     await bot.post(slash_command(f"end {meet.state.space(space)['meetingCode']}", trigger_id="t",

@@ -23,7 +23,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
-from bot.core.errors import InvalidSettings, StorageUnavailable
+from bot.core.errors import InvalidSettings, NotOwner, StorageUnavailable
 from bot.core.settings_catalog import SETTINGS, parse_assignments
 from bot.domain import Actor
 from bot.jobs.queue import JobQueue
@@ -48,10 +48,15 @@ from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START
 from bot.slack.views.meeting import (
     ACTION_END,
     ACTION_JOIN,
+    ACTION_MANAGE,
     ACTION_SETTINGS,
+    END_CONFIRM_CALLBACK,
     SETTINGS_CALLBACK,
     START_CALLBACK,
+    end_confirm_modal,
+    end_confirmed,
     end_target,
+    manage_target,
     settings_notice_modal,
     start_choices,
     start_modal,
@@ -73,6 +78,7 @@ Later = Callable[[Work, str], None]  # what to do with the work a command starts
 Listener = Callable[[Ack, dict[str, Any]], Awaitable[None]]
 COMMAND_JOB = "slack.command"
 SETTINGS_SAVE = "settings-save"
+END_CONFIRMED = "end-confirmed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(ACTION_JOIN)(listeners.on_join)
     app.action(ACTION_END)(queued("end-click", listeners.end_click))
     app.action(ACTION_SETTINGS)(queued("settings-click", listeners.settings_click))
+    app.action(ACTION_MANAGE)(queued("manage-click", listeners.manage_click))
+    app.view(END_CONFIRM_CALLBACK)(listeners.on_end_confirm_submit)
     app.action(ACTION_RETRY)(queued("retry-click", listeners.retry_click))
     app.action(ACTION_ROOM_NEW)(queued("room-new", listeners.room_new_click))
     app.action(ACTION_DISCONNECT)(queued("home-disconnect", listeners.disconnect_click))
@@ -128,6 +136,7 @@ class _Listeners:
         self._deps = deps
         self._payloads = payloads
         payloads.handles(SETTINGS_SAVE, self.save_settings)
+        payloads.handles(END_CONFIRMED, self.end_confirmed)
 
     def queued(self, kind: str, work: PayloadWork) -> Listener:
         """A listener that makes `work(body)` durable: queued before the ack under Slack's own id for the payload,
@@ -323,6 +332,57 @@ class _Listeners:
                                                          where.channel_id, client)
         await self._guarded(where.actor, reply, work, name="settings-click", response_url=where.response_url)
 
+    async def manage_click(self, body: dict[str, Any]) -> None:
+        """The card's menu: a non-owner is told privately who owns the meeting, before any dialog opens; the
+        owner gets the End confirm dialog, or the settings."""
+        where, client, reply = await self._rebuilt(body)
+        what, space_name, label = manage_target(_action_value(body))
+        info = await self._deps.meeting_handlers.meetings.info(where.actor.tenant, space_name)
+        owner = info.owner_user_id if info else None
+        name = label or space_name
+        if owner and owner != where.actor.user_id:
+            doing = "end" if what == "end" else "change the settings of"
+            await reply(**reply_for(NotOwner(f"Only the meeting's owner can {doing} {name}.", owner)))
+            return
+        if what == "settings":
+            work = self._deps.meeting_handlers.open_settings(where.actor, space_name, where.trigger_id or "",
+                                                             where.channel_id, client)
+            await self._guarded(where.actor, reply, work, name="manage-click", response_url=where.response_url)
+            return
+        try:
+            await client.views_open(trigger_id=where.trigger_id or "", view=end_confirm_modal(space_name, name,
+                                                                                             where.card))
+        except SLACK_FAILURES as error:
+            log.warning("the End confirm dialog did not open: %s", slack_error_name(error))
+            await reply(**notice("Slack didn't open the confirm dialog in time. Please choose *End meeting…* again.",
+                                 emoji=":warning:"))
+
+    async def on_end_confirm_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            await self._payloads.enqueue(END_CONFIRMED, body)
+        except Exception as error:
+            if not is_expected(error):
+                raise
+            log.warning("the job queue is unavailable: %s runs in this process", END_CONFIRMED)
+            self._deps.tasks.spawn(self._payloads.now(END_CONFIRMED, body), name=END_CONFIRMED)
+        await ack()
+
+    async def end_confirmed(self, body: dict[str, Any]) -> None:
+        """The owner confirmed: end it as them, reply privately in the card's channel."""
+        actor = Interaction.of_payload(body).actor
+        client = await self._deps.clients.for_tenant(actor.tenant)
+        space_name, label, card = end_confirmed(body.get("view") or {})
+
+        async def reply(**message: Any) -> Any:
+            if card is None:
+                return None
+            message.pop("response_type", None)
+            message.pop("replace_original", None)
+            return await client.chat_postEphemeral(channel=card.channel, user=actor.user_id, **message)
+
+        work = self._deps.meeting_handlers.end(actor, space_name, reply, client, card=card, label=label)
+        await self._guarded(actor, reply, work, name=END_CONFIRMED)
+
     async def retry_click(self, body: dict[str, Any]) -> None:
         """"Try again" after connecting: re-run the command the user typed, as them, where they typed it."""
         where, client, reply = await self._rebuilt(body)
@@ -485,10 +545,11 @@ class _Listeners:
 
 
 def _action_value(body: dict[str, Any]) -> str:
-    """The value of the button clicked (Bolt's `action` is the first of the body's actions)."""
+    """The value of the button clicked or the menu option chosen (Bolt's `action` is the first of the actions)."""
     actions = body.get("actions")
     first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
-    return str(first.get("value") or "")
+    chosen = first.get("selected_option")
+    return str(first.get("value") or (chosen.get("value") if isinstance(chosen, dict) else "") or "")
 
 
 def _ephemeral(respond: Reply) -> Reply:
@@ -502,3 +563,4 @@ def _ephemeral(respond: Reply) -> Reply:
         return await sure(**message)
 
     return reply
+

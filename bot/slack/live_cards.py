@@ -20,7 +20,7 @@ from bot.slack.clients import SlackClients
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import Message, notice
 from bot.slack.views.live import recap_message
-from bot.slack.views.meeting import CardContent, meeting_card
+from bot.slack.views.meeting import CardContent, card_content, meeting_card
 from bot.slack.views.room import room_card
 
 __all__ = ["LiveCards", "RecapMemory"]
@@ -66,9 +66,7 @@ class LiveCards:
         client = await self._clients.for_tenant(tenant)
         state = update.current
         info = await self._meetings.info(tenant, state.space_name)
-        content = CardContent(state.space_name, info.meeting_code if info else None,
-                              info.meeting_uri if info else None, info.title if info else None,
-                              info.owner_user_id if info else None, tuple(info.cohosts) if info else ())
+        content = card_content(state.space_name, info)
         for card in update.cards:
             message = await self._card_message(tenant, card, content, state)
             if message is None:

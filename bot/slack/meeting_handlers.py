@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from bot.slack.views.blocks import Message, notice
 from bot.slack.views.meeting import (
     COHOSTS_BLOCK,
     CardContent,
+    card_content,
     ended_card,
     history_message,
     meeting_card,
@@ -81,7 +83,7 @@ class MeetingHandlers:
             await _note(progress, "card", "reported")
             return home
         card_message = meeting_card(CardContent(space.name, space.meeting_code, space.meeting_uri, title,
-                                                actor.user_id))
+                                                actor.user_id, started_at=time.time()))
         await _note(progress, "posting", "1")
         posted, card = await self._post_card(channel_id, card_message, client, respond)
         await _note(progress, "card", card.field if card else "posted" if posted else "reported")
@@ -269,10 +271,7 @@ class MeetingHandlers:
         if not cards:
             return set()
         info = ended.info or await self.meetings.info(actor.tenant, ended.space_name)
-        code = (info.meeting_code if info else None) or (space.meeting_code if space else None)
-        uri = (info.meeting_uri if info else None) or (space.meeting_uri if space else None)
-        content = CardContent(ended.space_name, code, uri, info.title if info else None,
-                              info.owner_user_id if info else None)
+        content = card_content(ended.space_name, info, space)
         message = ended_card(content, ended, ended_by)
         updated = set()
         for card in cards:
@@ -328,3 +327,4 @@ def settings_errors(view: dict[str, Any]) -> dict[str, str]:
     return {key: f"This works only with Host management on. Turn it on, or choose "
                  f"“{by_key[key].choices[by_key[key].default or '']}”."
             for key in dependency_errors(chosen)}
+

@@ -14,7 +14,7 @@ from tests.support.bot_process import BotProcess
 from tests.support.flows import block_action, channel_posts, link_google
 from tests.support.slack_requests import slash_command
 
-__all__ = ["ALICE", "BOB", "CAROL", "CHANNEL", "World", "space_of", "world"]
+__all__ = ["ALICE", "BOB", "CAROL", "CHANNEL", "World", "end_value", "space_of", "world"]
 
 ALICE, BOB, CAROL = ("U0ALICE", "alice@example.com"), ("U0BOB", "bob@example.com"), ("U0CAROL", "carol@example.com")
 CHANNEL = "C0GENERAL"
@@ -69,8 +69,15 @@ async def world(bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: M
     return w
 
 
-def space_of(card_call: dict[str, Any]) -> str:
+def end_value(card_call: dict[str, Any]) -> str:
+    """"spaces/ID code": what the card's End choice carries (the value an End button click sends)."""
     blocks = card_call["args"]["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    end = next(el for b in blocks if b["type"] == "actions" for el in b["elements"] if el["action_id"] == "meet_end")
-    return str(end["value"]).split()[0]  # "spaces/ID code": the space, then the label
+    menu = next(el for b in blocks if b["type"] == "actions" for el in b["elements"]
+                if el["action_id"] == "meet_manage")
+    end = next(o["value"] for o in menu["options"] if o["value"].startswith("end "))
+    return str(end).removeprefix("end ")
+
+
+def space_of(card_call: dict[str, Any]) -> str:
+    return end_value(card_call).split()[0]  # "spaces/ID code": the space, then the label

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
 from bot.core.settings_catalog import GROUPS, SETTINGS, Setting, read_path
-from bot.domain import LiveState, Phase
+from bot.domain import Card, LiveState, Phase, SpaceInfo
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, context, header, plain_text, section
@@ -23,17 +23,24 @@ from bot.slack.views.live import status_line
 __all__ = [
     "ACTION_END",
     "ACTION_JOIN",
+    "ACTION_MANAGE",
     "ACTION_SETTINGS",
     "COHOSTS_BLOCK",
+    "END_CONFIRM_CALLBACK",
     "SETTINGS_CALLBACK",
     "START_CALLBACK",
     "CardContent",
+    "card_content",
     "cohosts_line",
     "end_button",
+    "end_confirm_modal",
+    "end_confirmed",
     "end_target",
     "ended_card",
     "history_message",
     "join_button",
+    "manage_menu",
+    "manage_target",
     "meeting_card",
     "settings_button",
     "settings_changed_message",
@@ -47,6 +54,8 @@ __all__ = [
 ACTION_JOIN = "meet_join"
 ACTION_END = "meet_end"
 ACTION_SETTINGS = "meet_settings"
+ACTION_MANAGE = "meet_manage"
+END_CONFIRM_CALLBACK = "meet_end_confirm"
 SETTINGS_CALLBACK = "meet_settings_submit"
 COHOSTS_BLOCK = "cohosts"
 MAX_NAMES = 20
@@ -62,15 +71,28 @@ class CardContent:
     meeting_uri: str | None
     title: str | None
     started_by: str | None
-    cohosts: tuple[str, ...] = ()  # Slack user ids meetbot made co-hosts
+    cohosts: tuple[str, ...] = ()
+    started_at: float | None = None  # when meetbot created it (epoch seconds)  # Slack user ids meetbot made co-hosts
 
 
 
 
-def join_button(uri: str | None, label: str = "Join") -> list[Block]:
+def card_content(space_name: str, info: SpaceInfo | None, space: Space | None = None) -> CardContent:
+    """What a card shows, from meetbot's record of the space (and, where the record lacks them, Google's answer)."""
+    code = (info.meeting_code if info else None) or (space.meeting_code if space else None)
+    uri = (info.meeting_uri if info else None) or (space.meeting_uri if space else None)
+    if info is None:
+        return CardContent(space_name, code, uri, None, None)
+    return CardContent(space_name, code, uri, info.title, info.owner_user_id, tuple(info.cohosts), info.created_at)
+
+
+def join_button(uri: str | None, label: str = "Join", *, primary: bool = True) -> list[Block]:
     if not uri:
         return []
-    return [{"type": "button", "action_id": ACTION_JOIN, "text": plain_text(label), "url": uri, "style": "primary"}]
+    button: Block = {"type": "button", "action_id": ACTION_JOIN, "text": plain_text(label), "url": uri}
+    if primary:
+        button["style"] = "primary"
+    return [button]
 
 
 def end_button(space_name: str, label: str) -> Block:
@@ -120,23 +142,78 @@ def _title(content: CardContent) -> str:
     return plain(content.title, 500) if content.title else "Google Meet"
 
 
-def meeting_card(content: CardContent, state: LiveState | None = None) -> Message:
-    """The card in the channel; `state` (what following the meeting found) sets its status line."""
-    label = content.meeting_code or content.space_name
-    by = f"Started by <@{content.started_by}>" if content.started_by else "Meeting"
-    ended = state is not None and state.phase is Phase.ENDED
-    buttons = join_button(content.meeting_uri, "Rejoin" if ended else "Join")
-    if not ended:
-        buttons += [end_button(content.space_name, label), settings_button(content.space_name)]
+def _byline(content: CardContent) -> str:
+    """Who started it, when, and the code: the card's context line."""
+    parts = [f"Started by <@{content.started_by}>" if content.started_by else "Google Meet"]
+    if content.started_at:
+        parts.append(f"<!date^{int(content.started_at)}^{{date_short_pretty}} {{time}}|"
+                     f"{datetime.fromtimestamp(content.started_at, UTC):%Y-%m-%d %H:%M} UTC>")
+    parts.append(code(content.meeting_code or content.space_name))
+    return " · ".join(parts)
+
+
+def _card(content: CardContent, status: str, buttons: list[Block]) -> Message:
     return {
-        "text": plain(f"{content.title or 'Google Meet'}: {content.meeting_uri or label}", 500),
+        "text": plain(f"{content.title or 'Google Meet'}: {content.meeting_uri or content.meeting_code or ''}", 500),
         "blocks": [
-            section(f"*{_title(content)}*\n{by} · {code(label)}"),
+            header(content.title or "Google Meet"),
+            context(_byline(content)),
             *([context(cohosts_line(content.cohosts))] if content.cohosts else []),
-            context(status_line(state)),
+            section(status),
             *([{"type": "actions", "block_id": "meeting", "elements": buttons}] if buttons else []),
         ],
     }
+
+
+def meeting_card(content: CardContent, state: LiveState | None = None) -> Message:
+    """The card in the channel; `state` (what following the meeting found) sets its status line. Join is the one
+    primary button; End and Settings sit in a menu whose choice is checked privately before anything opens."""
+    label = content.meeting_code or content.space_name
+    if state is not None and state.phase is Phase.ENDED:
+        return _card(content, status_line(state), join_button(content.meeting_uri, "Rejoin", primary=False))
+    return _card(content, status_line(state), [*join_button(content.meeting_uri),
+                                               manage_menu(content.space_name, label)])
+
+
+def manage_menu(space_name: str, label: str) -> Block:
+    """The owner's actions, offered to everyone without leading anyone into a refusal: choosing one is checked
+    first (a non-owner is told privately who owns it); the owner then gets a confirm dialog or the settings."""
+    def option(text: str, action: str) -> Block:
+        value = f"{action} {space_name}" + (f" {label}" if label != space_name else "")
+        return {"text": plain_text(text), "value": value}
+
+    return {"type": "overflow", "action_id": ACTION_MANAGE,
+            "options": [option("End meeting…", "end"), option("Settings…", "settings")]}
+
+
+def manage_target(value: str) -> tuple[str, str, str | None]:
+    """(what: "end" | "settings", space name, label) from a manage-menu choice."""
+    what, _, rest = value.strip().partition(" ")
+    space_name, label = end_target(rest)
+    return what, space_name, label
+
+
+def end_confirm_modal(space_name: str, label: str, card: Card | None) -> dict[str, Any]:
+    """The confirm dialog, shown only to the owner: ending removes everyone from the call."""
+    meta = {"space": space_name, "label": label, "card": [card.channel, card.ts] if card else None}
+    return {
+        "type": "modal",
+        "callback_id": END_CONFIRM_CALLBACK,
+        "private_metadata": json.dumps(meta),
+        "title": plain_text("End this meeting?", 24),
+        "submit": plain_text("End meeting", 24),
+        "close": plain_text("Cancel", 24),
+        "blocks": [section(f"Everyone in {code(label)} will be removed from the call. The meeting itself stays: "
+                           "anyone can start it again from its link.")],
+    }
+
+
+def end_confirmed(view: dict[str, Any]) -> tuple[str, str | None, Card | None]:
+    """(space, label, the card it was chosen on) from a submitted confirm dialog."""
+    meta = json.loads(view.get("private_metadata") or "{}")
+    found = meta.get("card")
+    card = Card(str(found[0]), str(found[1])) if isinstance(found, list) and len(found) == 2 else None
+    return str(meta.get("space") or ""), meta.get("label"), card
 
 
 def cohosts_line(user_ids: Sequence[str]) -> str:
@@ -147,7 +224,7 @@ def cohosts_line(user_ids: Sequence[str]) -> str:
 
 def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str | None) -> Message:
     record = ended.record if ended else None
-    parts = [f":white_circle: *{_title(content)}*: ended"]
+    parts = [":white_circle: Ended"]
     if ended_by:
         parts.append(f"by <@{ended_by}>")
     if record and record.end_time:
@@ -155,12 +232,10 @@ def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str |
     duration = _minutes(record.start_time, record.end_time) if record else ""
     if duration:
         parts.append(f"after {duration}")
-    label = content.meeting_code or content.space_name
-    blocks: list[Block] = [section(" ".join(parts) + f"\n{code(label)} can be joined again at any time.")]
-    rejoin = join_button(content.meeting_uri, "Rejoin")
-    if rejoin:
-        blocks.append({"type": "actions", "block_id": "meeting", "elements": rejoin})
-    return {"text": plain(f"{content.title or 'Google Meet'} ended", 500), "blocks": blocks}
+    message = _card(content, " ".join(parts) + ". It can be joined again at any time.",
+                    join_button(content.meeting_uri, "Rejoin", primary=False))
+    message["text"] = plain(f"{content.title or 'Google Meet'} ended", 500)
+    return message
 
 
 def _person(participant: Participant) -> str:

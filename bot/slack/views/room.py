@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.domain import LiveState, Room
 from bot.slack.mrkdwn import code, plain, truncate
-from bot.slack.views.blocks import Message, actions, context, plain_text, section
+from bot.slack.views.blocks import Message, actions, context, header, plain_text, section
 from bot.slack.views.live import status_line
-from bot.slack.views.meeting import end_button, join_button, settings_button
+from bot.slack.views.meeting import join_button, manage_menu
 
 __all__ = ["ACTION_ROOM_NEW", "room_card", "room_offer"]
 
@@ -15,15 +15,14 @@ ACTION_ROOM_NEW = "meet_room_new"
 
 def room_card(room: Room, state: LiveState | None = None) -> Message:
     label = room.meeting_code or room.space_name
-    owner = f" · owned by <@{room.owner_user_id}>" if room.owner_user_id else ""
-    buttons = [*join_button(room.meeting_uri, "Join the room"), end_button(room.space_name, label),
-               settings_button(room.space_name)]
+    owner = f"Owned by <@{room.owner_user_id}> · " if room.owner_user_id else ""
     return {
         "text": plain(f"This channel's Meet room: {room.meeting_uri or label}"),
         "blocks": [
-            section(f":door: *This channel's Meet room* · {code(label)}{owner}\nAnyone here can join at any time."),
-            context(status_line(state, room=True)),
-            actions("meeting", buttons),
+            header("This channel's Meet room"),
+            context(f"{owner}{code(label)} · anyone here can join at any time"),
+            section(status_line(state, room=True)),
+            actions("meeting", [*join_button(room.meeting_uri, "Join the room"), manage_menu(room.space_name, label)]),
         ],
     }
 
