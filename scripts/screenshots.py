@@ -1,7 +1,8 @@
 """The README's pictures, taken from the sandbox in headless Chromium: `.venv/bin/python scripts/screenshots.py`.
 
 Re-run it when the cards change. It needs Debian's chromium and chromium-driver (and, for emoji that look like
-Slack's, fonts-noto-color-emoji). Saves docs/screenshots/{meeting-card,settings-modal,help,home}.png.
+Slack's, fonts-noto-color-emoji). Saves docs/screenshots/: the card waiting, live and ended (with its recap),
+the settings modal, the help and the Home tab.
 """
 
 from __future__ import annotations
@@ -70,11 +71,13 @@ def drive(port: int, sandbox: Sandbox) -> None:
         driver.switch_to.window(driver.window_handles[0])
         type_in(driver, "/meet new Weekly sync")
         until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#messages .bk-actions > *")) > 1)
+        OUT.mkdir(parents=True, exist_ok=True)
+        time.sleep(0.3)
+        driver.save_screenshot(str(OUT / "meeting-card-waiting.png"))
         space = sandbox.world.meet.state.spaces()[-1]["name"]
         sandbox.world.meet.state.join(space, user="bob@example.com")
         sandbox.world.meet.state.join(space, user="carol@example.com")
         time.sleep(4)  # live cards follow the call
-        OUT.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(OUT / "meeting-card.png"))
         if driver.find_elements(By.CSS_SELECTOR, 'button[data-action-id="meet_settings"]'):
             press(driver, 'button[data-action-id="meet_settings"]')
@@ -95,6 +98,17 @@ def drive(port: int, sandbox: Sandbox) -> None:
         until(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".home .bk"))
         time.sleep(0.5)
         driver.save_screenshot(str(OUT / "home.png"))
+        # The call ends and Google's files arrive: the card says how it went, the recap goes in its thread.
+        sandbox.world.meet.state.advance_time(23 * 60)
+        sandbox.world.meet.state.end_conference(space)
+        for kind in ("recording", "transcript"):
+            sandbox.world.meet.state.produce_artifact(kind, space)
+        driver.find_element(By.ID, "nav-channel").click()
+        until(driver, lambda d: "Ended" in d.find_element(By.ID, "messages").text)
+        press(driver, "#messages .replies")  # the recap, in the card's thread
+        until(driver, lambda d: "Transcript" in d.find_element(By.ID, "thread").text)
+        time.sleep(0.5)
+        driver.save_screenshot(str(OUT / "meeting-card-ended.png"))
     finally:
         driver.quit()
 
