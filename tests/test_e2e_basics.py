@@ -83,7 +83,8 @@ async def test_retried_event_is_handled_once(
     slack_emulator.state.wait_for_calls_blocking("views.publish", 1, timeout=10)
     await asyncio.sleep(0.3)
     assert len(slack_emulator.state.calls_to("views.publish")) == 1
-    assert await redis_client.ttl("meetbot:{event:EvRETRY1}:seen") > 0
+    # Deduped by the event's own id: its durable job is recorded as done, for a day (a later retry does nothing).
+    assert await redis_client.ttl("meetbot:{job:home-opened-EvRETRY1}:progress") > 0
 
 
 def test_health_and_readiness(bot: BotProcess) -> None:

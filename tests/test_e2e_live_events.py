@@ -113,6 +113,8 @@ async def test_duplicates_and_reordering_change_nothing(pushed: World, events_em
 async def test_a_forged_push_is_refused_and_changes_nothing(pushed: World, events_emulator: EventsEmulator) -> None:
     _, ts = await post_card(pushed)
     eventually(lambda: subscriptions(events_emulator), "subscribed")
+    eventually(lambda: pushed.meet.state.calls_to("conferenceRecords.list"), "the first read, after subscribing")
+    await asyncio.sleep(0.5)
     before = len(pushed.meet.state.calls)
     async with httpx.AsyncClient() as client:
         for kind in ("bad_signature", "wrong_audience", "wrong_email", "wrong_issuer", "expired", "no_token"):

@@ -182,7 +182,7 @@ async def test_google_errors_reach_the_user_in_plain_words(world: World) -> None
     # Google's create quota is spent: the user hears at once that the meeting is queued, and it comes.
     meet.state.inject_fault("spaces.create", 429, retry_after=1)
     queued = all_text(await world.command("new Later"))
-    assert "yours is queued" in queued and "about 1 seconds" in queued
+    assert "yours is queued" in queued and "about 1 second." in queued
     card = world.card()
     assert "Later" in all_text(card["args"])
     assert [c["status"] for c in meet.state.calls_to("spaces.create")] == [429, 200]

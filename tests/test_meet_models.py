@@ -408,7 +408,7 @@ def _envelope(code: int, status: str, message: str = "m", details: list[dict[str
         (404, "NOT_FOUND", E.NotFound),
         (429, "RESOURCE_EXHAUSTED", E.RateLimited),
         (503, "UNAVAILABLE", E.Unavailable),
-        (409, "ALREADY_EXISTS", E.MeetApiError),
+        (409, "ALREADY_EXISTS", E.AlreadyExists),
         (500, "INTERNAL", E.MeetApiError),
         (418, "SOMETHING_NEW", E.MeetApiError),
     ],

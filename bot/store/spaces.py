@@ -82,12 +82,9 @@ class SpaceRecords:
         raws = await self._redis.mget([self._keys.space_info(tenant, _text(i)) for i in ids])
         found = []
         for raw in raws:
-            if not raw:
-                continue  # the space record expired; the id alone says nothing useful
-            try:
-                found.append(SpaceInfo(**json.loads(raw)))
-            except (TypeError, ValueError):
-                continue
+            info = _info(raw)  # None: the space record expired (the id alone says nothing useful) or is unreadable
+            if info is not None:
+                found.append(info)
         return found
 
     async def add_card(self, tenant: Tenant, space_id: str, card: Card) -> None:
@@ -113,8 +110,10 @@ def _info(raw: bytes | str | None) -> SpaceInfo | None:
     if not raw:
         return None
     try:
-        return SpaceInfo(**json.loads(raw))
-    except (ValueError, TypeError):
+        data = json.loads(raw)
+        data["cohosts"] = tuple(data.get("cohosts") or ())  # JSON has lists; the record compares as a tuple
+        return SpaceInfo(**data)
+    except (ValueError, TypeError, AttributeError):
         return None
 
 
