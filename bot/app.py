@@ -86,6 +86,7 @@ class Services:
     following: Following
     live_cards: LiveCards
     follow_runner: FollowRunner
+    reconcile_runner: FollowRunner  # rooms whose members follow their channel, checked hourly
     event_intake: EventIntake | None  # Workspace Events configured
     push_certs: PushCerts | None  # push delivery: the keys that sign Pub/Sub's tokens
     pull_loop: PullLoop | None  # pull delivery
@@ -173,8 +174,11 @@ async def open_services(settings: Settings) -> Services:
     members = Members(meetings, meet, accounts, directory, space_records)
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)
-    members_handlers = MembersHandlers(members, RoomMembers(members, RoomStore(redis, keys), directory), directory,
-                                       jobs, slack_session)
+    room_members = RoomMembers(members, RoomStore(redis, keys), directory,
+                               reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
+    members_handlers = MembersHandlers(members, room_members, directory, jobs, slack_session)
+    reconcile_runner = FollowRunner(room_members.due_reconciles, members_handlers.reconcile, tick=10.0, batch=8,
+                                    concurrency=4)
     members_handlers.register()
     meeting_handlers = MeetingHandlers(meetings, members_handlers)
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
@@ -221,6 +225,7 @@ async def open_services(settings: Settings) -> Services:
         following=following,
         live_cards=live_cards,
         follow_runner=follow_runner,
+        reconcile_runner=reconcile_runner,
         event_intake=intake,
         push_certs=push_certs,
         pull_loop=pull_loop,
@@ -231,6 +236,7 @@ async def open_services(settings: Settings) -> Services:
 def start_background(services: Services) -> None:
     """Durable jobs and meeting following: run in the web process and in `python -m bot worker`."""
     services.jobs.start()
+    services.reconcile_runner.start()
     if services.following.enabled:
         services.follow_runner.start()
     if services.pull_loop is not None:
@@ -243,6 +249,7 @@ async def stop_background(services: Services, within: float) -> None:
     if services.pull_loop is not None:
         await services.pull_loop.stop()
     await services.follow_runner.stop(within)
+    await services.reconcile_runner.stop(within)
     await services.jobs.stop(within)
 
 
@@ -250,6 +257,7 @@ async def close_services(services: Services) -> None:
     if services.pull_loop is not None:
         await services.pull_loop.stop()
     await services.follow_runner.stop(0)
+    await services.reconcile_runner.stop(0)
     await services.jobs.stop(0)
     await services.http.aclose()
     await services.meet_http.aclose()

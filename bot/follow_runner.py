@@ -1,7 +1,8 @@
-"""The loop that keeps followed meetings fresh, in every process that runs jobs (web and `python -m bot worker`).
+"""The loops over shared lease schedules, in every process that runs jobs (web and `python -m bot worker`): followed
+meetings (read when due), rooms whose members follow their channel (checked hourly), and Pub/Sub pull delivery.
 
-Each tick claims what the shared schedule says is due (a lease: a process that dies mid-read hands it back) and
-reads those spaces concurrently, a bounded number at a time. An idle tick costs one Redis script call.
+Each tick claims what a schedule says is due (a lease: a process that dies mid-run hands it back) and runs those
+entries concurrently, a bounded number at a time. An idle tick costs one Redis script call.
 """
 
 from __future__ import annotations

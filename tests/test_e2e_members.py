@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from tests.support.flows import all_text, channel_posts
 from tests.support.slack_requests import interactive
@@ -189,3 +190,25 @@ async def test_user_change_forgets_the_cached_email(world: World) -> None:
     await asyncio.sleep(0.5)
     await world.command(f"cohost {code} <@{CAROL[0]}>")
     assert cohosts(world, space) == ["carol.new@example.com"]
+
+
+async def test_a_missed_channel_event_is_caught_by_the_hourly_check(world: World,
+                                                                    redis_client: aioredis.Redis) -> None:
+    world.meet.state.configure(default_access_type="RESTRICTED")
+    world.slack.state.join_channel(CHANNEL, BOB[0])
+    await world.command("room new", wait=False)
+    room_space = space_of(channel_posts(world.slack, 1)[-1])
+    await world.command("room members on")
+    assert members(world, room_space) == [BOB[1]]
+    due = "meetbot:{roomsync}:due"
+    ((entry, score),) = await redis_client.zrange(due, 0, -1, withscores=True)
+    assert entry.decode() == f"-|T0001|{CHANNEL}" and score > time.time() + 3500, "checked again in an hour"
+
+    world.slack.state.join_channel(CHANNEL, CAROL[0])  # Carol joins, and Slack's event never reaches meetbot
+    await redis_client.zadd(due, {entry: 0})  # ...until the hour is up
+    await wait_until(lambda: members(world, room_space) == [BOB[1], CAROL[1]], within=45)
+    ((_, score),) = await redis_client.zrange(due, 0, -1, withscores=True)
+    assert score > time.time() + 3500, "and the next check is an hour away"
+
+    await world.command("room members off")
+    assert await redis_client.zcard(due) == 0, "a room that stopped following its channel is not checked"

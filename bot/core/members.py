@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
 from bot.core.errors import ServiceUnavailable, UserFacingError
+from bot.core.following import Schedule
 from bot.core.meetings import Credentials, Meetings, _Caller, label_of, parse, role_of
 from bot.core.ports import RoomMemory, SpaceMemory
 from bot.core.rooms import NoRoom
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 WRITES_PER_MINUTE = 100  # Google's per-user write quota for the Meet API (reference §8)
 CONCURRENT_WRITES = 8
+RECONCILE_EVERY = 60 * 60.0  # a room that follows its channel is checked against it hourly, for missed events
+RECONCILE_LEASE = 60.0
 
 
 class Skip(enum.Enum):
@@ -431,10 +434,13 @@ def _by_email(members: Iterable[Member]) -> dict[str, Member]:
 class RoomMembers:
     """`/meet room members on|off` and the channel events that keep it true."""
 
-    def __init__(self, members: Members, rooms: RoomMemory, roster: ChannelRoster) -> None:
+    def __init__(self, members: Members, rooms: RoomMemory, roster: ChannelRoster,
+                 reconciles: Schedule | None = None, clock: Callable[[], float] = time.time) -> None:
         self._members = members
         self._rooms = rooms
         self._roster = roster
+        self._reconciles = reconciles  # when each following room's members are next checked against its channel
+        self._clock = clock
 
     async def turn_on(self, actor: Actor, channel_id: str) -> MembersChange:
         await self.switch(actor, channel_id, True)
@@ -449,7 +455,31 @@ class RoomMembers:
         room = await self._owned_room(actor, channel_id)
         if room.members_sync != on:
             await self._rooms.put(actor.tenant, channel_id, room.with_members_sync(on), previous=room)
+        if self._reconciles is not None:
+            if on:
+                await self._reconciles.at(actor.tenant, channel_id, self._clock() + RECONCILE_EVERY)
+            else:
+                await self._reconciles.drop(actor.tenant, channel_id)
         return room.with_members_sync(on)
+
+    async def due_reconciles(self, limit: int) -> list[tuple[Tenant, str]]:
+        """Rooms whose members are due a check against their channel (leased: one process takes each)."""
+        if self._reconciles is None:
+            return []
+        return await self._reconciles.claim(self._clock(), RECONCILE_LEASE, limit)
+
+    async def reconcile_as(self, tenant: Tenant, channel_id: str) -> Actor | None:
+        """Who syncs a due room (its owner), with its next check scheduled; None: it no longer follows its
+        channel, and is no longer checked. Events keep a room true; this catches the ones that were missed."""
+        room = await self._following(tenant, channel_id)
+        if self._reconciles is None:
+            return None
+        if room is None or room.owner_user_id is None:
+            await self._reconciles.drop(tenant, channel_id)
+            return None
+        now = self._clock()
+        await self._reconciles.at(tenant, channel_id, now + RECONCILE_EVERY, read_at=now)
+        return Actor(tenant, room.owner_user_id)
 
     async def sync(self, actor: Actor, channel_id: str) -> MembersChange:
         """Members = the channel's people while the room follows it; off, the plain memberships it gave go

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotLinked
-from bot.core.members import Members, MembersChange, RoomMembers, Skip
+from bot.core.members import RECONCILE_EVERY, Members, MembersChange, RoomMembers, Skip
 from bot.domain import Actor, Card, Tenant
 from bot.jobs.queue import JobQueue, Payload, Retry, tries_left
 from bot.meet.models import Member, Space
@@ -70,6 +71,17 @@ class MembersHandlers:
         payload: Payload = {"team": actor.tenant.team_id, "enterprise": actor.tenant.enterprise_id,
                             "user": actor.user_id, "channel": channel_id, "on": on, "response_url": response_url}
         await self.jobs.enqueue(ROOM_SYNC_JOB, payload, f"room-sync-{actor.tenant.team_id}-{request_id}")
+
+    async def reconcile(self, tenant: Tenant, channel_id: str) -> None:
+        """A room's hourly check against its channel: the owner's sync, queued once an hour however many
+        processes see it due. Nobody is told unless something needs them (the sync's own skipped reasons)."""
+        owner = await self.rooms.reconcile_as(tenant, channel_id)
+        if owner is None:
+            return
+        hour = int(time.time() // RECONCILE_EVERY)
+        payload: Payload = {"team": tenant.team_id, "enterprise": tenant.enterprise_id, "user": owner.user_id,
+                            "channel": channel_id, "on": True, "response_url": None}
+        await self.jobs.enqueue(ROOM_SYNC_JOB, payload, f"room-reconcile-{tenant.team_id}-{channel_id}-{hour}")
 
     async def run_room_sync(self, payload: Payload) -> None:
         actor = Actor(Tenant(str(payload["team"]), payload.get("enterprise")), str(payload["user"]))

@@ -96,17 +96,11 @@ class Keys:
     def recap(self, tenant: Tenant, card_field: str) -> str:
         return self._team(tenant, f"recap:{_clean(card_field.replace(':', '-'))}")
 
-    def follow_schedule(self) -> str:
-        return f"{self.prefix}:{{follow}}:due"
-
-    def follow_last_read(self) -> str:
-        return f"{self.prefix}:{{follow}}:last"
-
-    def follow_leases(self) -> str:
-        return f"{self.prefix}:{{follow}}:leases"
-
-    def follow_pokes(self) -> str:
-        return f"{self.prefix}:{{follow}}:pokes"
+    def schedule(self, name: str) -> tuple[str, str, str, str]:
+        """A shared lease schedule ("follow": live meetings; "roomsync": rooms whose members follow their channel):
+        when each entry is due, its last run, its lease, its last poke. One hash tag: one slot, one script."""
+        base = f"{self.prefix}:{{{_clean(name)}}}"
+        return f"{base}:due", f"{base}:last", f"{base}:leases", f"{base}:pokes"
 
     def workspace_event_seen(self, event_id: str) -> str:
         return f"{self.prefix}:{{wevent:{_clean(event_id)}}}:seen"

@@ -139,11 +139,11 @@ class LiveStates:
 
 @translated
 class FollowSchedule:
-    """The Schedule port."""
+    """The Schedule port: live meetings by default; `name` gives another schedule the same leases."""
 
-    def __init__(self, redis: Redis, keys: Keys, window: float = 2.0) -> None:
+    def __init__(self, redis: Redis, keys: Keys, window: float = 2.0, name: str = "follow") -> None:
         self._redis = redis
-        self._keys = [keys.follow_schedule(), keys.follow_last_read(), keys.follow_leases(), keys.follow_pokes()]
+        self._keys = list(keys.schedule(name))
         self._window = window
         self._claim = redis.register_script(_CLAIM)
         self._at = redis.register_script(_AT)
