@@ -23,7 +23,7 @@ from bot.core.accounts import Accounts
 from bot.core.event_feed import EventFeed, EventIntake
 from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
-from bot.core.members import Members, RoomMembers
+from bot.core.members import Members, RoomMembers, SharedWritePacer
 from bot.core.rooms import Rooms
 from bot.domain import Tenant
 from bot.follow_runner import FollowRunner, PullLoop
@@ -53,7 +53,7 @@ from bot.store.keys import Keys
 from bot.store.live import EventRoutes, FollowSchedule, LiveStates, Recaps, WorkspaceEventsSeen
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
-from bot.store.quota import CreateQuota
+from bot.store.quota import CreateQuota, WriteQuota
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes, HomeRenders
 from bot.store.spaces import SpaceRecords
@@ -171,7 +171,8 @@ async def open_services(settings: Settings) -> Services:
     account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
                         following)
-    members = Members(meetings, meet, accounts, directory, space_records)
+    members = Members(meetings, meet, accounts, directory, space_records,
+                      pacer=SharedWritePacer(WriteQuota(redis, keys).reserve))
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,

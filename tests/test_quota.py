@@ -10,8 +10,9 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from bot.domain import Tenant
 from bot.store.keys import Keys
-from bot.store.quota import PER_MINUTE, WINDOW, CreateQuota
+from bot.store.quota import PER_MINUTE, WINDOW, CreateQuota, WriteQuota
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
@@ -80,3 +81,14 @@ async def test_creates_past_the_quota_are_queued_and_each_user_told_when(
     queued = [t for t in told if "queued" in t]
     assert len(queued) == count and all("in about 3 seconds" in t or "in about 2 seconds" in t for t in queued), told
     assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [200] * count
+
+
+async def test_each_users_writes_share_one_window_across_processes(redis_client: aioredis.Redis) -> None:
+    """Two processes' pacers (two WriteQuota objects, one Redis) together keep one owner within Google's per-user
+    write quota; another owner has a window of their own."""
+    team = Tenant("T0001")
+    here, there = WriteQuota(redis_client, Keys(), per_minute=4, window=2.0), WriteQuota(redis_client, Keys(),
+                                                                                        per_minute=4, window=2.0)
+    waits = [await (here if n % 2 else there).reserve(team, "U0ALICE") for n in range(6)]
+    assert waits[:4] == [0.0] * 4 and all(1.5 < w <= 2.0 for w in waits[4:]), waits
+    assert await here.reserve(team, "U0BOB") == 0.0

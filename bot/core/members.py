@@ -138,6 +138,12 @@ class MemberList:
         return tuple(m for m in self.members if m.is_cohost)
 
 
+class Pacer(Protocol):
+    async def slot(self, actor: Actor) -> None:
+        """Wait until `actor` may make one more Meet write."""
+        ...
+
+
 class WritePacer:
     """At most `per_minute` writes in any `window` seconds, per Google user (in this process)."""
 
@@ -159,6 +165,18 @@ class WritePacer:
                     sent.append(now)
                     return
                 await asyncio.sleep(self._window - (now - sent[0]))
+
+
+class SharedWritePacer:
+    """The per-user window kept where every process sees it (Redis): `reserve` answers how long to wait."""
+
+    def __init__(self, reserve: Callable[[Tenant, str], Awaitable[float]]) -> None:
+        self._reserve = reserve
+
+    async def slot(self, actor: Actor) -> None:
+        wait = await self._reserve(actor.tenant, actor.user_id)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 @dataclass(slots=True)
@@ -186,13 +204,13 @@ class _Batch:
 
 class Members:
     def __init__(self, meetings: Meetings, meet: MeetClient, credentials: Credentials, people: People,
-                 records: SpaceMemory, pacer: WritePacer | None = None, concurrency: int = CONCURRENT_WRITES) -> None:
+                 records: SpaceMemory, pacer: Pacer | None = None, concurrency: int = CONCURRENT_WRITES) -> None:
         self._meetings = meetings
         self._records = records
         self._meet = meet
         self._credentials = credentials
         self._people = people
-        self._pacer = pacer or WritePacer()
+        self._pacer: Pacer = pacer or WritePacer()
         self._concurrency = concurrency
 
     # --- commands ------------------------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ class Keys:
         """Google's spaces.create quota is per project: one bucket for every workspace meetbot serves."""
         return f"{self.prefix}:{{quota}}:spaces.create"
 
+    def write_quota(self, tenant: Tenant, user_id: str) -> str:
+        """Google's write quota is also per user (100 a minute): one window per Slack user whose token writes."""
+        return self._user(tenant, user_id, "meet-writes")
+
     def health_probe(self) -> str:
         return f"{self.prefix}:{{health}}:probe"
 

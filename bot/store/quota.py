@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from bot.domain import Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
-__all__ = ["PER_MINUTE", "WINDOW", "CreateQuota"]
+__all__ = ["PER_MINUTE", "USER_WRITES_PER_MINUTE", "WINDOW", "CreateQuota", "WriteQuota"]
 
 PER_MINUTE = 100  # Google's project quota for spaces.create; a constant, as DESIGN §3 has no setting for it
+USER_WRITES_PER_MINUTE = 100  # Google's per-user quota for other writes (members, settings, end)
 WINDOW = 61.0  # Google's minute and a second's margin for the two clocks and the request's way there
 
 # KEYS[1] the reserved slots, oldest first; ARGV[1] the limit, ARGV[2] the window (s). Returns the wait, in seconds.
@@ -50,4 +52,21 @@ class CreateQuota:
     async def reserve(self) -> float:
         """Reserve the next create slot; returns the seconds until it (0: go now)."""
         raw = await self._script(keys=[self._key], args=self._args)
+        return float(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+@translated
+class WriteQuota:
+    """The same window for each user's Meet writes (members added or removed in bulk), shared by every process:
+    two processes syncing one owner's rooms can't together pass Google's 100 a minute for that owner."""
+
+    def __init__(self, redis: Redis, keys: Keys, *, per_minute: int = USER_WRITES_PER_MINUTE,
+                 window: float = WINDOW) -> None:
+        self._keys = keys
+        self._args = [str(per_minute), repr(window)]
+        self._script = redis.register_script(_RESERVE)
+
+    async def reserve(self, tenant: Tenant, user_id: str) -> float:
+        """Reserve this user's next write slot; returns the seconds until it (0: go now)."""
+        raw = await self._script(keys=[self._keys.write_quota(tenant, user_id)], args=self._args)
         return float(raw.decode() if isinstance(raw, bytes) else raw)
