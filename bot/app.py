@@ -41,6 +41,7 @@ from bot.slack.listeners import SlackDeps, register
 from bot.slack.live_cards import LiveCards
 from bot.slack.meeting_handlers import MeetingHandlers
 from bot.slack.members_handlers import MembersHandlers
+from bot.slack.pacing import CreateTurns
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
 from bot.slack.start_job import StartJob
@@ -183,7 +184,7 @@ async def open_services(settings: Settings) -> Services:
     members_handlers.register()
     meeting_handlers = MeetingHandlers(meetings, members_handlers)
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
-                         JobProgress(redis, keys), CreateQuota(redis, keys))
+                         JobProgress(redis, keys), CreateTurns(CreateQuota(redis, keys)))
     start_job.register()
     jobs.open()
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients)

@@ -3,12 +3,14 @@ re-run after a crash resumes instead of repeating. A record lives a day: long af
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from redis.asyncio import Redis
 
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
-__all__ = ["JobProgress"]
+__all__ = ["JobProgress", "JobRecord"]
 
 PROGRESS_TTL = 24 * 60 * 60
 
@@ -18,6 +20,10 @@ class JobProgress:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+
+    def of(self, job_id: str) -> JobRecord:
+        """One job's record, as the `Progress` the use cases take."""
+        return JobRecord(self, job_id)
 
     async def done(self, job_id: str) -> dict[str, str]:
         raw = await self._redis.hgetall(self._keys.job_progress(job_id))
@@ -29,6 +35,18 @@ class JobProgress:
             pipe.hset(key, step, value)
             pipe.expire(key, PROGRESS_TTL)
             await pipe.execute()
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    store: JobProgress
+    job_id: str
+
+    async def done(self) -> dict[str, str]:
+        return await self.store.done(self.job_id)
+
+    async def note(self, step: str, value: str) -> None:
+        await self.store.note(self.job_id, step, value)
 
 
 def _text(value: bytes | str) -> str:
