@@ -322,7 +322,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
             tasks=services.tasks,
             meeting_handlers=services.meeting_handlers,
             accounts=services.account_handlers,
-            rooms=RoomHandlers(services.rooms, services.meetings, is_linked),
+            rooms=RoomHandlers(services.rooms, services.meetings, is_linked, services.start_job.turns),
             previews=PreviewHandlers(services.meetings, services.account_handlers),
             home=services.home,
             start=services.start_job,

@@ -138,10 +138,10 @@ class MemoryRooms:
     async def channels_started_by(self, tenant: Tenant, user_id: str) -> list[str]:
         return sorted(self.by_creator.get((tenant, user_id), set()))
 
-    async def lock(self, tenant: Tenant, channel_id: str) -> str | None:
-        if (tenant, channel_id) in self.locks:
+    async def lock(self, tenant: Tenant, channel_id: str, owner: str | None = None) -> str | None:
+        if (tenant, channel_id) in self.locks and self.locks[(tenant, channel_id)] != owner:
             return None
-        owner = secrets.token_urlsafe(8)
+        owner = owner or secrets.token_urlsafe(8)
         self.locks[(tenant, channel_id)] = owner
         return owner
 
@@ -579,6 +579,38 @@ async def test_create_a_room_as_its_creator(rooms: Rooms, emu: MeetEmulator, roo
     assert await rooms.current(TENANT, "C0GENERAL") == room
     assert await rooms.rooms_started_by(ALICE) == [("C0GENERAL", room)]
     assert room_store.locks == {}  # released
+
+
+class MemoryProgress:
+    def __init__(self) -> None:
+        self.steps: dict[str, str] = {}
+
+    async def done(self) -> dict[str, str]:
+        return dict(self.steps)
+
+    async def note(self, step: str, value: str) -> None:
+        self.steps[step] = value
+
+
+async def test_a_room_create_rerun_after_a_crash_takes_back_its_lock_and_reuses_its_space(
+    rooms: Rooms, emu: MeetEmulator, room_store: MemoryRooms
+) -> None:
+    """A first run made the space and died holding the lock (neither released nor the room stored): the re-run,
+    with the same job record, is not refused as "someone else" and asks Google for nothing."""
+    progress = MemoryProgress()
+    first = await rooms.create(ALICE, "C0GENERAL", progress)
+    assert first.room is not None and set(progress.steps) == {"lock", "space"}
+    await room_store.delete(TENANT, first.room, "C0GENERAL")  # as if the room's write never landed...
+    room_store.locks[(TENANT, "C0GENERAL")] = progress.steps["lock"]  # ...and the lock outlived its run
+
+    again = await rooms.create(ALICE, "C0GENERAL", progress)
+
+    assert again.room is not None and again.room.space_name == first.room.space_name
+    assert len(emu.state.calls_to("spaces.create")) == 1
+    assert room_store.locks == {}
+    with pytest.raises(RoomBusy):  # anyone else still waits for the lock
+        room_store.locks[(TENANT, "C0GENERAL")] = progress.steps["lock"]
+        await rooms.create(BOB, "C0GENERAL", MemoryProgress())
 
 
 # Issue 11: adopt decided ownership from `config` being present; under "empty" and "partial" it recorded the

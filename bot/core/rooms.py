@@ -2,18 +2,24 @@
 
 Who may do what: anyone may show or join the room; only its creator or a workspace admin may replace or clear it;
 ending it or changing its settings follows Google's role table like any other meeting (see meetings.py).
+
+Creating a room is a job run at least once: with its `Progress`, a re-run after a crash takes back the lock its
+earlier run held and reuses the space Google already made, instead of making a second one.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core.errors import UnknownMeeting, UserFacingError
 from bot.core.meetings import Meetings, role_of
-from bot.core.ports import RoomMemory
+from bot.core.ports import Progress, RoomMemory
 from bot.domain import Actor, Room, Tenant
+from bot.meet.models import Space
 
 __all__ = ["NoRoom", "NotAnAdmin", "RoomBusy", "RoomChange", "RoomExpired", "RoomNotYours", "Rooms"]
 
@@ -84,15 +90,26 @@ class Rooms:
         if room.meeting_code and space.meeting_code != room.meeting_code:
             raise RoomExpired(room)  # replaced by a new code, or expired with none: the saved link is dead
 
-    async def create(self, actor: Actor, channel_id: str) -> RoomChange:
+    async def create(self, actor: Actor, channel_id: str, progress: Progress | None = None) -> RoomChange:
+        """A new space becomes the channel's room. `progress` is the job's record: "space" is noted as soon as
+        Google answers, so a re-run stores that space rather than asking for another."""
         async def make(previous: Room | None) -> Room:
-            started = await self._meetings.start(actor, None, None)
-            space = started.space
+            space = await self._new_space(actor, progress)
             return Room(space.name, space.meeting_code, space.meeting_uri, actor.user_id,
                         await self._google_email(actor.tenant, actor.user_id), actor.user_id, time.time(),
                         previous.bookmark_id if previous else None)
 
-        return await self._change(actor, channel_id, make)
+        return await self._change(actor, channel_id, make, progress)
+
+    async def _new_space(self, actor: Actor, progress: Progress | None) -> Space:
+        done = await progress.done() if progress else {}
+        if "space" in done:
+            return Space.from_json(json.loads(done["space"]))
+        space = (await self._meetings.start(actor, None, None)).space
+        if progress:
+            await progress.note("space", json.dumps({"name": space.name, "meetingUri": space.meeting_uri,
+                                                     "meetingCode": space.meeting_code}))
+        return space
 
     async def adopt(self, actor: Actor, channel_id: str, reference: str) -> RoomChange:
         async def take(previous: Room | None) -> Room:
@@ -148,10 +165,10 @@ class Rooms:
     async def save_bookmark(self, tenant: Tenant, channel_id: str, room: Room, bookmark_id: str | None) -> None:
         await self._store.put(tenant, channel_id, room.with_bookmark(bookmark_id))
 
-    async def _change(self, actor: Actor, channel_id: str, build: Callable[[Room | None], Awaitable[Room]]
-                      ) -> RoomChange:
+    async def _change(self, actor: Actor, channel_id: str, build: Callable[[Room | None], Awaitable[Room]],
+                      progress: Progress | None = None) -> RoomChange:
         """Lock, check who may change it, build the new room (Google calls), then write it in one step."""
-        owner = await self._store.lock(actor.tenant, channel_id)
+        owner = await self._lock(actor.tenant, channel_id, progress)
         if owner is None:
             raise RoomBusy()
         try:
@@ -163,6 +180,17 @@ class Rooms:
             return RoomChange(room, previous)
         finally:
             await self._store.unlock(actor.tenant, channel_id, owner)
+
+    async def _lock(self, tenant: Tenant, channel_id: str, progress: Progress | None) -> str | None:
+        """The channel's lock, under a token kept in the job's record: a re-run takes back what a crash left held
+        (it would otherwise be refused as "someone else" until the lock expires)."""
+        if progress is None:
+            return await self._store.lock(tenant, channel_id)
+        token = (await progress.done()).get("lock")
+        if token is None:
+            token = secrets.token_urlsafe(16)
+            await progress.note("lock", token)
+        return await self._store.lock(tenant, channel_id, token)
 
     async def _check_may_change(self, actor: Actor, room: Room) -> None:
         if room.creator_user_id != actor.user_id and not await self._is_admin(actor.tenant, actor.user_id):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from bot.jobs.queue import JobQueue, Payload
-from bot.store.progress import JobProgress
+from bot.store.progress import JobProgress, JobRecord
 
 __all__ = ["PAYLOAD_JOB", "DurablePayloads", "PayloadWork", "slack_id"]
 
@@ -39,6 +39,10 @@ def slack_id(body: Mapping[str, Any]) -> str:
     return f"{who}-{body.get('trigger_id') or body.get('action_ts') or ''}"
 
 
+def _job_id(kind: str, body: Mapping[str, Any]) -> str:
+    return f"{kind}-{slack_id(body)}"
+
+
 def _dict(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -56,8 +60,12 @@ class DurablePayloads:
 
     async def enqueue(self, kind: str, body: dict[str, Any]) -> None:
         """On the ack path: one Redis round trip. Raises StoreUnavailable when Redis doesn't answer."""
-        job_id = f"{kind}-{slack_id(body)}"
+        job_id = _job_id(kind, body)
         await self._jobs.enqueue(PAYLOAD_JOB, {"kind": kind, "body": body, "id": job_id}, job_id)
+
+    def progress(self, kind: str, body: Mapping[str, Any]) -> JobRecord:
+        """The progress record of the job that runs this payload, for work that must resume instead of repeat."""
+        return self._progress.of(_job_id(kind, body))
 
     def now(self, kind: str, body: dict[str, Any]) -> Coroutine[Any, Any, None]:
         """The same work, to run in this process when the queue can't be reached."""

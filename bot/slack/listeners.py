@@ -24,9 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
 from bot.core.errors import InvalidSettings, NotOwner, StorageUnavailable
+from bot.core.ports import Progress
 from bot.core.settings_catalog import SETTINGS, parse_assignments
 from bot.domain import Actor
-from bot.jobs.queue import JobQueue
+from bot.jobs.queue import JobQueue, Retry
 from bot.slack import grammar
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.clients import SlackClients
@@ -78,6 +79,8 @@ Later = Callable[[Work, str], None]  # what to do with the work a command starts
 Listener = Callable[[Ack, dict[str, Any]], Awaitable[None]]
 COMMAND_JOB = "slack.command"
 SETTINGS_SAVE = "settings-save"
+RETRY_CLICK = "retry-click"
+ROOM_NEW_CLICK = "room-new"
 END_CONFIRMED = "end-confirmed"
 
 
@@ -108,8 +111,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(ACTION_SETTINGS)(queued("settings-click", listeners.settings_click))
     app.action(ACTION_MANAGE)(queued("manage-click", listeners.manage_click))
     app.view(END_CONFIRM_CALLBACK)(listeners.on_end_confirm_submit)
-    app.action(ACTION_RETRY)(queued("retry-click", listeners.retry_click))
-    app.action(ACTION_ROOM_NEW)(queued("room-new", listeners.room_new_click))
+    app.action(ACTION_RETRY)(queued(RETRY_CLICK, listeners.retry_click))
+    app.action(ACTION_ROOM_NEW)(queued(ROOM_NEW_CLICK, listeners.room_new_click))
     app.action(ACTION_DISCONNECT)(queued("home-disconnect", listeners.disconnect_click))
     app.action(ACTION_CONNECT)(listeners.on_link_click)
     app.action(ACTION_STATUS_ME)(queued("status-me", listeners.status_me_click))
@@ -174,7 +177,7 @@ class _Listeners:
         async def prompt(reason: str) -> Message:
             return await self._deps.accounts.connect_prompt(actor, response_url, reason, retry_text)
 
-        await answering(work, respond, prompt, name=name)
+        await answering(work, respond, prompt, name=name, passthrough=(Retry,))  # a Retry: the job runs again
 
     # --- /meet -------------------------------------------------------------------------------------------------
 
@@ -188,11 +191,12 @@ class _Listeners:
 
         try:
             where = Interaction.of_command(command)
+            job_id = _command_job_id(where)
             immediate = await self._dispatch(grammar.parse(text), text, where, respond, client,
-                                             str(command.get("channel_name") or ""), later)
+                                             str(command.get("channel_name") or ""), later,
+                                             self._deps.progress.of(job_id))
             if queued:  # durable before the ack returns: a crash after the ack loses nothing
-                await self._deps.jobs.enqueue(COMMAND_JOB, {"command": dict(command)},
-                                              f"cmd-{where.actor.tenant.team_id}-{where.trigger_id or ''}")
+                await self._deps.jobs.enqueue(COMMAND_JOB, {"command": dict(command)}, job_id)
         except Exception as error:
             if not is_expected(error):
                 log.exception("/meet failed before its ack")
@@ -206,15 +210,17 @@ class _Listeners:
         client = await self._deps.clients.for_tenant(where.actor.tenant)
         url = where.response_url
         respond = reliable(webhook_reply(url, self._deps.session)) if url else _no_reply
+        progress = self._deps.progress.of(_command_job_id(where))
         await self._dispatch_here(str(command.get("text", "")), where, respond, client,
-                                  str(command.get("channel_name") or ""))
+                                  str(command.get("channel_name") or ""), progress)
 
     async def _dispatch_here(self, text: str, where: Interaction, respond: Reply, client: AsyncWebClient,
-                             channel_name: str) -> None:
-        """In a job: answer what needs no outside call, then run the work, every failure answered."""
+                             channel_name: str, progress: Progress) -> None:
+        """In a job (whose record is `progress`): answer what needs no outside call, then run the work, every
+        failure answered."""
         works: list[tuple[Work, str]] = []
         immediate = await self._dispatch(grammar.parse(text), text, where, respond, client, channel_name,
-                                         lambda w, n: works.append((w, n)))
+                                         lambda w, n: works.append((w, n)), progress)
         if immediate:
             await respond(**immediate)
         for work, name in works:
@@ -222,8 +228,10 @@ class _Listeners:
                                 response_url=where.response_url)
 
     async def _dispatch(self, parsed: grammar.Command, text: str, where: Interaction, respond: Reply,
-                        client: AsyncWebClient, channel_name: str, later: Later) -> Message | None:
-        """Answer in the ack when no outside call is needed; otherwise hand the work to `later` and ack empty."""
+                        client: AsyncWebClient, channel_name: str, later: Later, progress: Progress
+                        ) -> Message | None:
+        """Answer in the ack when no outside call is needed; otherwise hand the work to `later` and ack empty.
+        `progress` is the record of the job the work runs in (a room create resumes from it)."""
         actor, url = where.actor, where.response_url
         meetings, accounts = self._deps.meeting_handlers, self._deps.accounts
 
@@ -272,7 +280,7 @@ class _Listeners:
                 rooms = self._deps.rooms
                 works: dict[str, Work] = {
                     "show": lambda: rooms.show(actor, channel, respond, client),
-                    "new": lambda: rooms.create(actor, channel, respond, client),
+                    "new": lambda: rooms.create(actor, channel, respond, client, progress),
                     "set": lambda: rooms.adopt(actor, channel, room_reference or "", respond, client),
                     "clear": lambda: rooms.clear(actor, channel, respond, client),
                 }
@@ -386,7 +394,8 @@ class _Listeners:
     async def retry_click(self, body: dict[str, Any]) -> None:
         """"Try again" after connecting: re-run the command the user typed, as them, where they typed it."""
         where, client, reply = await self._rebuilt(body)
-        await self._dispatch_here(_action_value(body), where, reply, client, "")
+        await self._dispatch_here(_action_value(body), where, reply, client, "",
+                                  self._payloads.progress(RETRY_CLICK, body))
 
     async def on_settings_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         errors = settings_errors(view)
@@ -416,8 +425,10 @@ class _Listeners:
     async def room_new_click(self, body: dict[str, Any]) -> None:
         where, client, reply = await self._rebuilt(body)
         actor = where.actor
-        work = self._then_home(actor, client, self._deps.rooms.create(actor, where.channel_id or "", reply, client))
-        await self._guarded(actor, reply, work, name="room-new", response_url=where.response_url)
+        progress = self._payloads.progress(ROOM_NEW_CLICK, body)
+        work = self._then_home(actor, client, self._deps.rooms.create(actor, where.channel_id or "", reply, client,
+                                                                      progress))
+        await self._guarded(actor, reply, work, name=ROOM_NEW_CLICK, response_url=where.response_url)
 
     async def disconnect_click(self, body: dict[str, Any]) -> None:
         where, client, _ = await self._rebuilt(body)
@@ -542,6 +553,11 @@ class _Listeners:
             await work
         except Exception:
             log.exception("handling %s failed", what)
+
+
+def _command_job_id(where: Interaction) -> str:
+    """A `/meet` command's job is Slack's trigger_id for it: a retried delivery enqueues once."""
+    return f"cmd-{where.actor.tenant.team_id}-{where.trigger_id or ''}"
 
 
 def _action_value(body: dict[str, Any]) -> str:

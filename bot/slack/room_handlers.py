@@ -1,4 +1,7 @@
-"""Slack side of channel rooms: `/meet room [new | set <meeting> | clear]`, the room card and the channel bookmark."""
+"""Slack side of channel rooms: `/meet room [new | set <meeting> | clear]`, the room card and the channel bookmark.
+
+Creating a room runs in a job, at least once: in its turn in Google's create quota (CreateTurns), resuming from the
+job's progress record, so a re-run after a crash stores the space already made and posts the card only once."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.meetings import Meetings
+from bot.core.ports import Progress
 from bot.core.rooms import RoomChange, RoomExpired, Rooms
 from bot.domain import Actor, Card, Room, Tenant
 from bot.slack.mrkdwn import code
+from bot.slack.pacing import CreateTurns
 from bot.slack.replies import refusal_text
 from bot.slack.views.blocks import notice
 from bot.slack.views.room import room_card, room_offer
@@ -35,6 +40,7 @@ class RoomHandlers:
     rooms: Rooms
     meetings: Meetings
     linked: Callable[[Tenant, str], Awaitable[bool]]  # whether the caller can ask Google anything
+    turns: CreateTurns
 
     async def show(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
         room = await self.rooms.current(actor.tenant, channel_id)
@@ -50,11 +56,17 @@ class RoomHandlers:
                 return
         await self._post(actor, channel_id, room, respond, client)
 
-    async def create(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
-        change = await self.rooms.create(actor, channel_id)
-        await self._settle(actor, channel_id, change, client)
-        if change.room is not None:  # the room's card in the channel is the one answer
-            await self._post(actor, channel_id, change.room, respond, client)
+    async def create(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient,
+                     progress: Progress) -> None:
+        """`progress` is the job's record; a Retry asks the job to come back when its turn in the quota comes."""
+        async def make() -> None:
+            change = await self.rooms.create(actor, channel_id, progress)
+            await self._settle(actor, channel_id, change, client)
+            if change.room is not None and "card" not in await progress.done():  # the card is the one answer
+                await self._post(actor, channel_id, change.room, respond, client)
+                await progress.note("card", "1")
+
+        await self.turns.run(make, progress, respond, "your room")
 
     async def adopt(self, actor: Actor, channel_id: str, reference: str, respond: Any,
                     client: AsyncWebClient) -> None:

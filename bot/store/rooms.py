@@ -20,6 +20,12 @@ from bot.store.replication import Replicas
 __all__ = ["Room", "RoomStore"]
 
 LOCK_SECONDS = 30
+# KEYS[1] the lock; ARGV[1] the owner, ARGV[2] its life (s). Taken when free or already this owner's.
+_TAKE = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+return 0
+"""
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
@@ -65,11 +71,12 @@ class RoomStore:
         members = await self._redis.smembers(self._keys.rooms_started(tenant, user_id))
         return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
-    async def lock(self, tenant: Tenant, channel_id: str) -> str | None:
-        """An owner token when this caller may change the room now, None when someone else is changing it."""
-        owner = secrets.token_urlsafe(16)
-        taken = await self._redis.set(self._keys.room_lock(tenant, channel_id), owner, nx=True, ex=LOCK_SECONDS)
-        return owner if taken else None
+    async def lock(self, tenant: Tenant, channel_id: str, owner: str | None = None) -> str | None:
+        """An owner token when this caller may change the room now, None when someone else is changing it. A job
+        passes the token its earlier run took, so that its re-run after a crash takes back the lock that run held."""
+        token = owner or secrets.token_urlsafe(16)
+        taken = await self._redis.eval(_TAKE, 1, self._keys.room_lock(tenant, channel_id), token, str(LOCK_SECONDS))
+        return token if taken else None
 
     async def unlock(self, tenant: Tenant, channel_id: str, owner: str) -> None:
         await self._redis.eval(_RELEASE, 1, self._keys.room_lock(tenant, channel_id), owner)

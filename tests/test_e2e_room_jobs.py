@@ -1,0 +1,100 @@
+"""Creating a channel room is a job run at least once (issue 13): a `kill -9` after Google made the space but
+before the room was stored resumes on the re-run with that space, and a room create waits its turn in Google's
+create quota like a meeting does, the user told so. End to end through `python -m bot`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.store.keys import Keys
+from bot.store.quota import PER_MINUTE, WINDOW
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.flows import all_text, block_action, channel_posts, link_google
+from tests.support.slack_requests import slash_command
+from tests.support.write_gate import WriteGate
+
+pytestmark = pytest.mark.e2e
+
+ALICE = ("U0ALICE", "alice@example.com")
+CHANNEL = "C0GENERAL"
+ROOM_KEY = f"meetbot:{{-:T0001}}:room:{CHANNEL}"
+RECOVERY = 20.0  # the job is taken over after bot.jobs.queue.IDLE_TIMEOUT (5 s); generous for a loaded CI box
+
+
+async def wait_for(check: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def room_cards(slack: SlackEmulator) -> list[dict[str, Any]]:
+    return [c for c in channel_posts(slack) if "This channel's Meet room" in all_text(c["args"])]
+
+
+async def test_killed_after_google_made_the_room_the_rerun_stores_that_space(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    redis_url: str, redis_client: aioredis.Redis,
+) -> None:
+    with WriteGate(redis_url, ROOM_KEY) as gate:  # the room's write is sent but never reaches Redis
+        bot = start_bot(REDIS_URL=gate.url)
+        await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+        meet_emulator.state.inject_fault("spaces.create", status=0, delay=1.5)  # Google is slow, then answers
+        name = f"room-kill-{time.monotonic_ns()}"
+        url = slack_emulator.response_url(name, channel=CHANNEL, user=ALICE[0])
+        response = await bot.post(slash_command("room new", user_id=ALICE[0], channel_id=CHANNEL, response_url=url,
+                                                trigger_id=slack_emulator.state.issue_trigger_id()))
+        assert response.status_code == 200 and not response.content, "acked at once, the work is queued"
+        await wait_for(gate.held.is_set, 10)  # Google answered; the room is on its way to Redis...
+        bot.kill()  # ...and the bot dies before it lands
+    assert len(meet_emulator.state.calls_to("spaces.create")) == 1
+    assert await redis_client.get(ROOM_KEY) is None, "the crash left no room stored"
+    start_bot()
+    await wait_for(lambda: len(room_cards(slack_emulator)) >= 1, RECOVERY)
+    await asyncio.sleep(1.0)  # a second card, if any, would come now
+    assert len(room_cards(slack_emulator)) == 1, "exactly one room card"
+    assert len(meet_emulator.state.calls_to("spaces.create")) == 1, "the re-run stored the space the first run made"
+    room = json.loads(await redis_client.get(ROOM_KEY))
+    card = room_cards(slack_emulator)[0]
+    assert room["meeting_code"] and room["meeting_code"] in all_text(card["args"])
+    assert len(slack_emulator.state.calls_to("bookmarks.add")) == 1
+    told = [all_text(p["body"]) for p in slack_emulator.state.response_posts(name)]
+    assert not any("changing this channel's room" in t for t in told), "the re-run took back its own lock"
+
+
+async def test_a_room_waiting_its_turn_in_the_create_quota_is_told_and_made_once(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_client: aioredis.Redis
+) -> None:
+    """The minute's creates are spent (earlier creates, by any process): the "Create a room" click is told at
+    once that its room is queued and about when, Google is not asked before the slot, and the room comes once."""
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    meet_emulator.state.configure(create_quota_per_project=1)  # a create past Google's quota would be refused
+    seconds, micros = await redis_client.time()
+    earlier = seconds + micros / 1e6 - WINDOW + 3  # a full minute of slots, the oldest leaving in 3 s
+    await redis_client.rpush(Keys().create_quota(), *[f"{earlier + n * 0.01:.6f}" for n in range(PER_MINUTE)])
+    name = f"room-quota-{time.monotonic_ns()}"
+    url = slack_emulator.response_url(name, channel=CHANNEL, user=ALICE[0])
+    clicked = time.monotonic()
+    response = await bot.post(block_action("meet_room_new", "", user_id=ALICE[0], channel=CHANNEL,
+                                           message_ts=None, response_url=url))
+    assert response.status_code == 200
+    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), 5)
+    told = all_text(slack_emulator.state.response_posts(name)[0]["body"])
+    assert "your room is queued" in told and ("in about 3 seconds" in told or "in about 2 seconds" in told), told
+    assert not meet_emulator.state.calls_to("spaces.create"), "Google is not asked before the slot"
+    await wait_for(lambda: len(room_cards(slack_emulator)) >= 1, 15)
+    assert time.monotonic() - clicked >= 2.0, "the room came when its slot did"
+    await asyncio.sleep(1.0)
+    assert len(room_cards(slack_emulator)) == 1
+    assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [200]
+    assert len(slack_emulator.state.response_posts(name)) == 1, "told once"
+    assert await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}") is not None
