@@ -178,7 +178,8 @@ async def open_services(settings: Settings) -> Services:
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
                                reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
-    members_handlers = MembersHandlers(members, room_members, directory, jobs, slack_session)
+    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients)
+    members_handlers = MembersHandlers(members, room_members, directory, jobs, slack_session, live_cards.redraw)
     reconcile_runner = FollowRunner(room_members.due_reconciles, members_handlers.reconcile, tick=10.0, batch=8,
                                     concurrency=4)
     members_handlers.register()
@@ -187,7 +188,6 @@ async def open_services(settings: Settings) -> Services:
                          JobProgress(redis, keys), CreateTurns(CreateQuota(redis, keys)))
     start_job.register()
     jobs.open()
-    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients)
     follow_runner = FollowRunner(following.due, live_cards.refresh)
 
     async def poke_and_wake(tenant: Tenant, space_name: str) -> bool:

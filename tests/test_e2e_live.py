@@ -165,3 +165,13 @@ async def test_recaps_can_be_turned_off_for_a_room_and_by_an_admin_for_everyone(
     eventually(lambda: "Ended" in card_text(live, card["response"]["ts"]), "ended")
     await asyncio.sleep(2.0)
     assert not thread_replies(live, card["response"]["ts"]), "the workspace's default: no recaps"
+
+
+async def test_a_cohost_change_shows_on_the_card_at_once(live: World) -> None:
+    await live.command("new Planning", wait=False)
+    card = live.card()
+    code = live.meet.state.space(space_of(card))["meetingCode"]
+    await live.command(f"cohost {code} <@{BOB[0]}|bob>")
+    eventually(lambda: f"Co-hosts: <@{BOB[0]}>" in card_text(live, card["response"]["ts"]), "the co-hosts line")
+    await live.command(f"uncohost {code} <@{BOB[0]}|bob>")
+    eventually(lambda: "Co-hosts" not in card_text(live, card["response"]["ts"]), "the line gone again")

@@ -130,6 +130,15 @@ class Following:
     async def state(self, tenant: Tenant, space_name: str) -> LiveState | None:
         return await self._memory.state(tenant, space_name.partition("/")[2])
 
+    async def shown_state(self, tenant: Tenant, space_name: str) -> LiveState | None:
+        """What the space's cards show: its state, or, followed but not read yet, waiting (as cards are posted);
+        None when it isn't followed (its cards then show whatever they last showed)."""
+        space_id = space_name.partition("/")[2]
+        state = await self._memory.state(tenant, space_id)
+        if state is None and await self._memory.follower(tenant, space_id) is not None:
+            return LiveState(space_name, Phase.WAITING, 0.0)
+        return state
+
     async def fresh_state(self, tenant: Tenant, space_name: str, user_id: str) -> LiveState | None:
         """The followed state, if it was read with `user_id`'s own token recently enough to show them instead of
         asking Google again (never someone else's view, never a stale one)."""

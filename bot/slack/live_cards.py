@@ -63,11 +63,20 @@ class LiveCards:
             log.warning("a follower was not told about their meeting's updates: %s", slack_error_name(error))
 
     async def show(self, tenant: Tenant, update: FollowUpdate) -> None:
+        await self._draw(tenant, update.cards, update.current, recaps=True)
+
+    async def redraw(self, tenant: Tenant, space_name: str) -> None:
+        """What the cards show changed outside the call (its co-hosts): draw them again, as the meeting is now.
+        Only a followed meeting's cards: without a fresh state meetbot can't say what the card should show."""
+        state = await self._following.shown_state(tenant, space_name)
+        if state is not None:
+            await self._draw(tenant, tuple(await self._meetings.cards(tenant, space_name)), state, recaps=False)
+
+    async def _draw(self, tenant: Tenant, cards: tuple[Card, ...], state: LiveState, *, recaps: bool) -> None:
         client = await self._clients.for_tenant(tenant)
-        state = update.current
         info = await self._meetings.info(tenant, state.space_name)
         content = card_content(state.space_name, info)
-        for card in update.cards:
+        for card in cards:
             message = await self._card_message(tenant, card, content, state)
             if message is None:
                 continue
@@ -75,7 +84,7 @@ class LiveCards:
                 await client.chat_update(channel=card.channel, ts=card.ts, **message)
             except SLACK_FAILURES as error:
                 log.warning("a followed card was not updated: %s", slack_error_name(error))
-            if state.phase is Phase.ENDED and state.conference is not None and await self._recaps_wanted(tenant, card):
+            if recaps and state.phase is Phase.ENDED and state.conference and await self._recaps_wanted(tenant, card):
                 await self._recap(tenant, client, card, state, content.title)
 
     async def _card_message(self, tenant: Tenant, card: Card, content: CardContent, state: LiveState

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -46,6 +46,7 @@ class MembersHandlers:
     directory: SlackDirectory
     jobs: JobQueue
     session: aiohttp.ClientSession  # for the response_url a room sync answers through
+    redraw: Callable[[Tenant, str], Awaitable[None]] | None = None  # the space's cards, drawn again (co-hosts)
 
     def register(self) -> None:
         self.jobs.job(ROOM_SYNC_JOB, timeout=ROOM_SYNC_TIMEOUT)(self.run_room_sync)
@@ -55,10 +56,21 @@ class MembersHandlers:
     async def cohost(self, actor: Actor, parsed: grammar.Cohost, respond: Reply) -> None:
         change = await self.members.add_cohosts(actor, parsed.reference, parsed.people)
         await respond(**change_message(change, "cohost"))
+        await self._cards_follow(actor, change)
 
     async def uncohost(self, actor: Actor, parsed: grammar.Uncohost, respond: Reply) -> None:
         change = await self.members.remove_cohosts(actor, parsed.reference, parsed.people)
         await respond(**change_message(change, "uncohost"))
+        await self._cards_follow(actor, change)
+
+    async def _cards_follow(self, actor: Actor, change: MembersChange) -> None:
+        """The cards' "Co-hosts" line changes with them (a failure here never undoes the change)."""
+        if self.redraw is None or not (change.added or change.removed):
+            return
+        try:
+            await self.redraw(actor.tenant, change.space_name)
+        except Exception as error:
+            log.warning("cards not redrawn after a co-host change: %s", type(error).__name__)
 
     async def show(self, actor: Actor, reference: str, respond: Reply) -> None:
         listing = await self.members.listing(actor, reference)
