@@ -71,6 +71,28 @@ async def test_killed_after_google_made_the_room_the_rerun_stores_that_space(
     assert not any("changing this channel's room" in t for t in told), "the re-run took back its own lock"
 
 
+async def test_killed_while_posting_the_room_card_never_posts_two(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+) -> None:
+    bot = start_bot()
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    slack_emulator.state.inject_fault("chat.postMessage", status=200, delay=1.5)  # Slack takes its time...
+    name = f"room-post-{time.monotonic_ns()}"
+    url = slack_emulator.response_url(name, channel=CHANNEL, user=ALICE[0])
+    await bot.post(slash_command("room new", user_id=ALICE[0], channel_id=CHANNEL, response_url=url,
+                                 trigger_id=slack_emulator.state.issue_trigger_id()))
+    await wait_for(lambda: len(slack_emulator.state.calls_to("bookmarks.add")) == 1, 10)
+    await asyncio.sleep(0.4)
+    bot.kill()  # ...and the bot dies while the room card is on its way
+    start_bot()
+    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
+    await asyncio.sleep(1.0)
+    assert len(room_cards(slack_emulator)) <= 1, "never a second room card"
+    told = " ".join(all_text(p["body"]) for p in slack_emulator.state.response_posts(name))
+    assert "may be missing here" in told and "/meet room" in told
+    assert len(meet_emulator.state.calls_to("spaces.create")) == 1
+
+
 async def test_a_room_waiting_its_turn_in_the_create_quota_is_told_and_made_once(
     bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_client: aioredis.Redis
 ) -> None:

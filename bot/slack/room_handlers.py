@@ -62,9 +62,16 @@ class RoomHandlers:
         async def make() -> None:
             change = await self.rooms.create(actor, channel_id, progress)
             await self._settle(actor, channel_id, change, client)
-            if change.room is not None and "card" not in await progress.done():  # the card is the one answer
+            done = await progress.done()
+            if change.room is None or "card" in done:  # the card is the one answer
+                return
+            if "posting" in done:  # a run died while posting: Slack may have the card, and two must never appear
+                await respond(**notice("This channel's room is ready. meetbot was interrupted while posting its "
+                                       "card, so it may be missing here: `/meet room` shows it.", emoji=":warning:"))
+            else:
+                await progress.note("posting", "1")
                 await self._post(actor, channel_id, change.room, respond, client)
-                await progress.note("card", "1")
+            await progress.note("card", "1")
 
         await self.turns.run(make, progress, respond, "your room")
 
