@@ -407,8 +407,8 @@ def settings_notice_modal(text: str, title: str = "Meeting settings") -> dict[st
 
 
 START_CALLBACK = "meet_start_submit"
-_ACCESS_WORDS = (("trusted", "Your organisation joins without knocking"), ("open", "Anyone with the link joins"),
-                 ("restricted", "Only invited people join"))
+_ACCESS = next(s for s in SETTINGS if s.key == "access")  # the Start modal words access as the settings do
+_ACCESS_ORDER = ("trusted", "open", "restricted")
 
 
 def start_modal() -> dict[str, Any]:
@@ -426,7 +426,8 @@ def start_modal() -> dict[str, Any]:
             {"type": "input", "block_id": "access", "optional": True,
              "label": plain_text("Who can join without knocking"),
              "element": {"type": "static_select", "action_id": "value",
-                         "options": [{"text": plain_text(text), "value": word} for word, text in _ACCESS_WORDS]}},
+                         "options": [{"text": plain_text(_ACCESS.choices[word]), "value": word}
+                                     for word in _ACCESS_ORDER]}},
             {"type": "input", "block_id": "channel", "label": plain_text("Post the meeting card in"),
              "element": {"type": "conversations_select", "action_id": "value",
                          "filter": {"include": ["public", "private", "im", "mpim"],
