@@ -10,6 +10,7 @@ missing kind of file after the end, for a bounded time.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -185,7 +186,9 @@ class Following:
     async def _stop(self, tenant: Tenant, space_id: str, reader: _Reader | None = None) -> None:
         await self._schedule.drop(tenant, space_id)
         if self._feed is not None and reader is not None:
-            await self._feed.release(tenant, space_id, reader.call)
+            # The follower's grant may be gone: then the subscription just expires by itself.
+            with contextlib.suppress(UserFacingError):
+                await self._feed.release(tenant, space_id, reader.call)
         await self._memory.forget(tenant, space_id)
 
     async def _read(self, reader: _Reader, space_name: str, cards: tuple[Card, ...], previous: LiveState | None,
