@@ -216,21 +216,17 @@ async def test_forged_pushes_are_rejected(emus: tuple[MeetEmulator, EventsEmulat
     assert sink.events == [] and len(sink.rejected) == 1
 
 
-def test_verification_is_cached_and_fast(emus: tuple[MeetEmulator, EventsEmulator]) -> None:
+def test_verification_fetches_the_certs_once(emus: tuple[MeetEmulator, EventsEmulator]) -> None:
+    """Speed is bench_live's to measure (verified pushes per second); here: a thousand pushes, one certs fetch."""
     _, events = emus
     certs = PushCerts(events.certs_url)
     audience = "https://meetbot.example.com/google/events"
     tokens = [events.broker.signer.token(audience, PUSHER) for _ in range(20)]
     certs.prefetch()
-    count = 1000
-    started = time.perf_counter()
-    for i in range(count):
+    for i in range(1000):
         assert verify_push(f"Bearer {tokens[i % 20]}", audience, PUSHER, certs)["email"] == PUSHER
-    rate = count / (time.perf_counter() - started)
-    print(f"push verifications per second: {rate:.0f}")
     assert certs.fetches == 1
     assert [c["route"] for c in events.state.calls].count("certs") == 1
-    assert rate > 300  # ≥ 1,000/s on an idle core; the margin is for a shared machine
     with pytest.raises(PushRejected):
         verify_push(f"Bearer {tokens[0]}", audience, "someone@else.iam.gserviceaccount.com", certs)
     with pytest.raises(PushRejected):
