@@ -229,3 +229,17 @@ async def test_delegated_token_cache_is_encrypted_and_expires(redis_client: aior
     assert await cache.get(TENANT, "U2") is None  # already inside the refresh margin: not cached
     await redis_client.set(Keys().delegated_token(TENANT, "U1"), b"corrupt")
     assert await cache.get(TENANT, "U1") is None
+
+
+async def test_expiring_a_refused_token_never_overwrites_a_newer_one(store: GoogleLinkStore) -> None:
+    """The race behind a second refresh: a process holding the old token, refused by Google, must not mark the
+    new token (stored meanwhile by another process's refresh) as used up."""
+    await store.save(TENANT, "U1", LINK)
+    old = LINK.access_token or ""
+    assert await store.save_access_token(TENANT, "U1", "ya29.refreshed", 2e9)  # another process refreshed
+    assert not await store.expire_access_token(TENANT, "U1", old)  # this one's 401 comes back late
+    now = await store.get(TENANT, "U1")
+    assert now is not None and now.access_token == "ya29.refreshed" and now.access_expires_at == 2e9
+    assert await store.expire_access_token(TENANT, "U1", "ya29.refreshed")
+    now = await store.get(TENANT, "U1")
+    assert now is not None and now.access_token == "ya29.refreshed" and now.access_expires_at == 0.0

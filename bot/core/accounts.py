@@ -339,9 +339,7 @@ class Accounts:
             if self._delegation is not None:
                 await self._token_cache.delete(tenant, user_id)
                 return
-            link = await self._links.get(tenant, user_id)
-            if link is not None and link.access_token == token:
-                await self._links.save_access_token(tenant, user_id, token, 0.0, linked_at=link.linked_at)
+            await self._links.expire_access_token(tenant, user_id, token)
 
     async def _token(self, tenant: Tenant, user_id: str) -> str:
         if self._delegation is not None:

@@ -194,6 +194,16 @@ class GoogleLinkStore:
         done = await self._save_access(keys=[self._keys.google_link(tenant, user_id)], args=args)
         return bool(done)
 
+    async def expire_access_token(self, tenant: Tenant, user_id: str, token: str) -> bool:
+        """Mark `token` used up, only while it is still the stored one: a token another process refreshed
+        meanwhile is never overwritten with the dead one (which would make everyone refresh again)."""
+        key = self._keys.google_link(tenant, user_id)
+        stored, expires = cast(list[bytes | None], await self._redis.hmget(key, "at", "exp"))
+        if stored is None or self.cipher.decrypt(stored).decode() != token:
+            return False
+        args: list[str | bytes] = ["at", stored, stored, "exp", b"" if expires is None else expires, _stamp(0.0)]
+        return bool(await self._compare_and_set(keys=[key], args=args))
+
     async def linked_users(self, tenant: Tenant) -> list[str]:
         """The Slack users of one workspace who have a Google link (a SCAN: for rare, workspace-wide clean-ups)."""
         users = []
