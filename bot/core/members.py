@@ -196,6 +196,13 @@ class _Batch:
     full: bool = False  # Google said the member limit is reached: stop adding
     refused: MembersRefused | None = None
 
+    def in_order(self, user_ids: Sequence[str]) -> None:
+        """Concurrent writes finish in any order; replies and the card list people as they were named."""
+        rank = {user_id: n for n, user_id in enumerate(user_ids)}
+        for people in (self.added, self.already, self.removed):
+            people.sort(key=lambda user_id: rank.get(user_id, len(rank)))
+        self.skipped.sort(key=lambda skip: rank.get(skip.user_id, len(rank)))
+
     def result(self, cohosts: tuple[str, ...] | None = None) -> MembersChange:
         return MembersChange(self.space_name, self.label, tuple(self.added), tuple(self.already),
                              tuple(self.removed), tuple(self.removed_emails), tuple(self.skipped), self.calls,
@@ -359,6 +366,7 @@ class Members:
             else:
                 work.append((person, existing))
         await self._each(batch, work, lambda item: self._write(batch, item[0], role, item[1]))
+        batch.in_order([p.user_id for p in people])
         return batch.result()
 
     async def _each(self, batch: _Batch, items: Sequence[_T], write: Callable[[_T], Awaitable[None]]) -> None:
