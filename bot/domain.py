@@ -139,9 +139,9 @@ class LiveState:
             return None
         return max(int((self.ended_at - self.started_at) // 60), 0)
 
-    def count(self, kind: str, *, present_only: bool = False) -> int:
-        people = self.present if present_only else self.attendees
-        return sum(1 for a in people if a.kind == kind)
+    def count(self, kind: str) -> int:
+        """How many of one kind ("person", "guest", "phone") came."""
+        return sum(1 for a in self.attendees if a.kind == kind)
 
     def shown_as(self) -> tuple[object, ...]:
         """What a card or recap shows of this state: two states with the same value need no Slack update."""

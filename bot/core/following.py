@@ -128,9 +128,6 @@ class Following:
     async def due(self, limit: int) -> list[tuple[Tenant, str]]:
         return await self._schedule.claim(self._clock(), LEASE, limit)
 
-    async def state(self, tenant: Tenant, space_name: str) -> LiveState | None:
-        return await self._memory.state(tenant, space_name.partition("/")[2])
-
     async def shown_state(self, tenant: Tenant, space_name: str) -> LiveState | None:
         """What the space's cards show: its state, or, followed but not read yet, waiting (as cards are posted);
         None when it isn't followed (its cards then show whatever they last showed)."""

@@ -49,7 +49,7 @@ def status_line(state: LiveState | None, *, room: bool = False) -> str:
     return f":white_circle: Ended{length} · {_people(len(state.attendees), 'person', 'people')} attended"
 
 
-def recap_message(state: LiveState, title: str | None, *, files_expected: bool = True) -> Message:
+def recap_message(state: LiveState, title: str | None) -> Message:
     """The recap of an ended call, edited in place as Google's files arrive."""
     name = plain(title, 200) if title else "the meeting"
     blocks: list[Block] = [section(f":clipboard: *Recap of {escape(name)}*")]
@@ -71,7 +71,7 @@ def recap_message(state: LiveState, title: str | None, *, files_expected: bool =
              for uri in [next((p.uri for p in state.artifacts if p.kind == kind and _linkable(p.uri)), None)] if uri]
     if links:
         blocks.append(section("   ".join(links)))
-    if files_expected and len(links) < len(_FILES):
+    if len(links) < len(_FILES):
         blocks.append(context("Links to the recording, transcript and notes appear here when Google has them "
                               "(if they were turned on)."))
     return {"text": plain(f"Recap of {name}", 300), "blocks": blocks}
