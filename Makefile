@@ -2,15 +2,32 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# uv installs exactly what uv.lock says (hashes checked); it lives in its own small venv, bootstrapped by pip from a
+# hash-pinned requirement, so the project's venv holds the lock and nothing else.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
 STAMP := $(VENV)/.installed
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test lint typecheck bench check clean
+.PHONY: run test lint typecheck bench check clean lock image-check
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,conformance]'
+$(UV): scripts/uv-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --require-hashes --no-deps -r scripts/uv-requirements.txt
+	touch $(UV)
+
+# --locked: refuses (instead of re-resolving) when pyproject.toml and uv.lock disagree; only `make lock` moves versions.
+$(STAMP): uv.lock pyproject.toml $(UV)
+	$(UV) sync --locked --quiet --extra test --extra conformance
 	touch $(STAMP)
+
+# The only way versions move: re-resolve to the newest that pyproject.toml allows, install that, run the suite.
+lock: $(UV)
+	$(UV) lock --upgrade
+	$(UV) sync --locked --quiet --extra test --extra conformance
+	touch $(STAMP)
+	$(MAKE) test
 
 # Runs the bot. Reads ./.env if present. Without REDIS_URL it starts a local redis-server that keeps its data
 # (AOF) under ./.data/, so links and rooms survive a restart.
@@ -33,4 +50,4 @@ check: $(STAMP)
 	$(BIN)/python -m bot check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

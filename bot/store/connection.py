@@ -21,7 +21,8 @@ RedisClient = Redis  # the client type, for the composition root; nothing above 
 PROBE_TTL = 60
 
 
-TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+CONNECT_TIMEOUT = 1.0
+SOCKET_TIMEOUT = 1.0
 
 
 def connect(url: str, *, mode: str = "standalone", sentinels: tuple[tuple[str, int], ...] = (),
@@ -34,12 +35,15 @@ def connect(url: str, *, mode: str = "standalone", sentinels: tuple[tuple[str, i
     retry = Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1)
     if mode == "cluster":
         cluster = RedisCluster.from_url(url, max_connections=max_connections, retry=retry,
-                                        decode_responses=False, **TIMEOUTS)
+                                        decode_responses=False, socket_connect_timeout=CONNECT_TIMEOUT,
+                                        socket_timeout=SOCKET_TIMEOUT)
         # The store uses the commands both clients share (every multi-key call stays inside one hash tag).
         return cast(Redis, cluster)
     if mode == "sentinel":
         assert sentinel_master is not None
-        sentinel = Sentinel(list(sentinels), sentinel_kwargs=dict(TIMEOUTS), **TIMEOUTS)  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(list(sentinels),
+                            sentinel_kwargs={"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT},
+                            socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=SOCKET_TIMEOUT)
         master = sentinel.master_for(sentinel_master, redis_class=Redis, retry=retry,
                                      retry_on_error=[RedisConnectionError], decode_responses=False)
         return cast(Redis, master)
@@ -48,16 +52,14 @@ def connect(url: str, *, mode: str = "standalone", sentinels: tuple[tuple[str, i
         url,
         max_connections=max_connections,
         timeout=1.0,
-        socket_connect_timeout=1.0,
-        socket_timeout=1.0,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=SOCKET_TIMEOUT,
         health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
         retry_on_error=[RedisConnectionError],
         decode_responses=False,
     )
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
-
-
 
 
 def connect_to(settings: Settings) -> Redis:
