@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from emulators.slack.blockkit import validate_blocks, validate_view, with_block_ids
 from emulators.slack.models import JSON, ApiError, ApiResult, MethodCall, OAuthCode, Params, Team, TokenInfo
 from emulators.slack.state import SlackState
+from emulators.slack_calls import CALL_METHODS, CALL_SCOPES, call_block_errors
 
 # Any one of these scopes admits the method (reference §6). Methods absent here need no scope.
 METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
@@ -26,6 +27,7 @@ METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "bookmarks.add": ("bookmarks:write",),
     "bookmarks.edit": ("bookmarks:write",),
     "bookmarks.remove": ("bookmarks:write",),
+    **CALL_SCOPES,
 }
 
 TRIGGER_TTL: Final = 3.0  # reference §2
@@ -64,6 +66,7 @@ def call_method(
         except ApiError as exc:
             status = exc.status
             body = exc.body()
+            headers.update(exc.headers)
         state.record_call(
             method,
             params.recorded(),
@@ -213,6 +216,12 @@ def _content(p: Params, *, require: bool) -> tuple[str | None, list[Any] | None,
     return text, blocks, attachments
 
 
+def _check_call_blocks(s: SlackState, tok: TokenInfo, blocks: list[Any] | None) -> None:
+    errs = call_block_errors(s, tok.team_id, blocks)
+    if errs:
+        raise ApiError("invalid_blocks", messages=errs)
+
+
 def _bot_profile(s: SlackState, tok: TokenInfo) -> JSON:
     return {
         "id": tok.bot_id,
@@ -229,6 +238,7 @@ def _chat_post_message(s: SlackState, c: MethodCall) -> JSON:
     tok, p = c.tok, c.params
     ch = _postable_channel(s, tok, p.get("channel"))
     text, blocks, attachments = _content(p, require=True)
+    _check_call_blocks(s, tok, blocks)
     metadata = p.obj("metadata", "invalid_metadata_format")
     msg: JSON = {
         "user": tok.user_id,
@@ -287,6 +297,7 @@ def _own_message(s: SlackState, c: MethodCall) -> tuple[JSON, JSON]:
 def _chat_update(s: SlackState, c: MethodCall) -> JSON:
     ch, msg = _own_message(s, c)
     text, blocks, attachments = _content(c.params, require=False)
+    _check_call_blocks(s, c.tok, blocks)
     if text is None and blocks is None and attachments is None:
         raise ApiError("no_text")
     if text is not None:
@@ -736,5 +747,6 @@ METHODS: Final[dict[str, Callable[[SlackState, MethodCall], JSON]]] = {
     "bookmarks.edit": _bookmarks_edit,
     "bookmarks.remove": _bookmarks_remove,
     "oauth.v2.access": _oauth_v2_access,
+    **CALL_METHODS,
 }
 NO_AUTH: Final = frozenset({"oauth.v2.access"})  # the methods that take no token

@@ -11,7 +11,7 @@ JSON = dict[str, Any]
 
 # Parameters that slack_sdk JSON-encodes into a string when it sends a form body.
 JSON_PARAMS: Final[frozenset[str]] = frozenset(
-    {"blocks", "attachments", "unfurls", "view", "user_auth_blocks", "metadata"}
+    {"blocks", "attachments", "unfurls", "view", "user_auth_blocks", "metadata", "users"}
 )
 
 
@@ -25,8 +25,10 @@ class ApiError(Exception):
         status: int = 200,
         messages: list[str] | None = None,
         extra: JSON | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(error)
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         self.error = error
         self.status = status
         self.messages = messages

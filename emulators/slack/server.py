@@ -10,6 +10,7 @@ from emulators._server import BackgroundServer, run_standalone
 from emulators.slack.api import STATE_KEY, api_handler
 from emulators.slack.control import add_routes
 from emulators.slack.state import SlackState
+from emulators.slack_calls import add_call_routes
 
 
 def build_app(state: SlackState | None = None) -> web.Application:
@@ -18,6 +19,7 @@ def build_app(state: SlackState | None = None) -> web.Application:
     app[STATE_KEY].socket_mode.install(app)  # before /api/{method}: it serves apps.connections.open
     app.router.add_route("*", "/api/{method}", api_handler)
     add_routes(app)  # /commands, /oauth/v2/authorize, /_emulator
+    add_call_routes(app)  # /_emulator/call_objects
     return app
 
 

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from emulators.slack.blockkit import validate_blocks, with_block_ids
 from emulators.slack.models import JSON, LinkShare, OAuthCode, ResponseUrl, Team, TokenInfo
 from emulators.slack.recording import TrafficLog
+from emulators.slack_calls import CallObjects
 from emulators.slack_socket import SocketMode
 
 # The bot scopes of the reference manifest (§7), plus channels:join (conversations.join needs it), im:write and
@@ -156,6 +157,7 @@ class SlackState(TrafficLog):
         self._triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
         self._oauth_codes: dict[str, OAuthCode] = {}
+        self.call_objects = CallObjects()  # the Calls API (emulators/slack_calls.py)
 
     def reset(self, keep_config: bool = False) -> None:
         """Forget all traffic and runtime data. Unless keep_config, users, channels, teams and tokens too."""
