@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.core.accounts import Accounts
+from bot.core.calls import Calls
 from bot.core.event_feed import EventFeed, EventIntake
 from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
@@ -34,6 +35,7 @@ from bot.google.workspace_events import WorkspaceEvents
 from bot.jobs.queue import JobQueue
 from bot.meet.client import MeetClient, build_http_client
 from bot.slack.account_handlers import AccountHandlers
+from bot.slack.calls import SlackCallsApi
 from bot.slack.clients import SlackClients
 from bot.slack.directory import SlackDirectory
 from bot.slack.home import HomeHandlers
@@ -45,6 +47,7 @@ from bot.slack.pacing import CreateTurns
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
 from bot.slack.start_job import StartJob
+from bot.store.calls import CallRecords, LinkedGoogleUsers
 from bot.store.connection import RedisClient, connect_to
 from bot.store.crypto import TokenCipher
 from bot.store.dedupe import Deliveries
@@ -178,7 +181,8 @@ async def open_services(settings: Settings) -> Services:
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
                                reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
-    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients)
+    calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), LinkedGoogleUsers(redis, keys))
+    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls)
     members_handlers = MembersHandlers(members, room_members, directory, jobs, slack_session, live_cards.redraw)
     reconcile_runner = FollowRunner(room_members.due_reconciles, members_handlers.reconcile, tick=10.0, batch=8,
                                     concurrency=4)

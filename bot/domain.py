@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 __all__ = [
-    "Actor", "Attendee", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant",
+    "Actor", "Attendee", "CallRecord", "CallUser", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant",
     "space_id_of",
 ]
 
@@ -107,6 +107,7 @@ class Attendee:
     kind: str  # "person" (signed in), "guest" or "phone"
     present: bool
     joined_at: float | None
+    user: str | None = None  # Google's "users/{id}" of a signed-in person (who they are, when linked to Slack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,3 +182,52 @@ class SubscriptionRecord:
 def space_id_of(space_name: str) -> str:
     """`spaces/abc` → `abc`: the id meetbot's records are keyed by."""
     return space_name.partition("/")[2]
+
+
+# Slack's own call object for a conference (built in bot.core.calls, kept by bot.store.calls).
+
+
+@dataclass(frozen=True, slots=True)
+class CallUser:
+    """A participant as Slack's Calls API takes it: a Slack user, or someone Slack doesn't know by name."""
+
+    slack_id: str | None = None
+    external_id: str | None = None
+    display_name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"slack:{self.slack_id}" if self.slack_id else f"ext:{self.external_id}"
+
+    def to_api(self) -> dict[str, str]:
+        if self.slack_id:
+            return {"slack_id": self.slack_id}
+        return {"external_id": self.external_id or "", "display_name": self.display_name or ""}
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> CallUser:
+        if data.get("slack_id"):
+            return cls(slack_id=str(data["slack_id"]))
+        return cls(external_id=str(data.get("external_id") or ""), display_name=data.get("display_name"))
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """The Slack call registered for one conference, and who meetbot last told Slack is in it."""
+
+    call_id: str
+    people: tuple[CallUser, ...] = ()
+    ended: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps({"call_id": self.call_id, "ended": self.ended,
+                           "people": [p.to_api() for p in self.people]}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> CallRecord | None:
+        try:
+            data: dict[str, Any] = json.loads(raw)
+            return cls(str(data["call_id"]), tuple(CallUser.from_api(p) for p in data.get("people") or ()),
+                       bool(data.get("ended")))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None

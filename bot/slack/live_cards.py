@@ -12,10 +12,12 @@ from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.calls import Calls
 from bot.core.following import Following, FollowUpdate
 from bot.core.meetings import Meetings
 from bot.core.rooms import Rooms
 from bot.domain import Card, LiveState, Phase, Tenant
+from bot.slack.calls import with_call, without_call
 from bot.slack.clients import SlackClients
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import Message, notice
@@ -36,8 +38,9 @@ class RecapMemory(Protocol):
 
 class LiveCards:
     def __init__(self, following: Following, meetings: Meetings, rooms: Rooms, recaps: RecapMemory,
-                 clients: SlackClients) -> None:
+                 clients: SlackClients, calls: Calls | None = None) -> None:
         self._following = following
+        self._calls = calls  # Slack's own call object beside each card (core.calls); None: cards only
         self._meetings = meetings
         self._rooms = rooms
         self._recaps = recaps
@@ -50,8 +53,19 @@ class LiveCards:
             return
         if update.notice:
             await self._tell(tenant, update.follower, update.notice)
-        if update.changed:
-            await self.show(tenant, update)
+        call_id, moved = await self._sync_call(tenant, update)
+        if update.changed or moved:
+            await self._draw(tenant, update.cards, update.current, recaps=True, call_id=call_id)
+
+    async def _sync_call(self, tenant: Tenant, update: FollowUpdate) -> tuple[str | None, bool]:
+        """Slack's call for the conference, reconciled on every read; and whether the cards must move to it."""
+        if self._calls is None:
+            return None, False
+        before = await self._calls.current(tenant, update.current)
+        info = await self._meetings.info(tenant, update.current.space_name)
+        call_id = await self._calls.sync(tenant, update.current, update.previous, info, update.follower,
+                                         show_people=True)
+        return call_id, call_id != before
 
     async def _tell(self, tenant: Tenant, user_id: str, text: str) -> None:
         client = await self._clients.for_tenant(tenant)
@@ -63,16 +77,20 @@ class LiveCards:
             log.warning("a follower was not told about their meeting's updates: %s", slack_error_name(error))
 
     async def show(self, tenant: Tenant, update: FollowUpdate) -> None:
-        await self._draw(tenant, update.cards, update.current, recaps=True)
+        call_id = await self._calls.current(tenant, update.current) if self._calls else None
+        await self._draw(tenant, update.cards, update.current, recaps=True, call_id=call_id)
 
     async def redraw(self, tenant: Tenant, space_name: str) -> None:
         """What the cards show changed outside the call (its co-hosts): draw them again, as the meeting is now.
         Only a followed meeting's cards: without a fresh state meetbot can't say what the card should show."""
         state = await self._following.shown_state(tenant, space_name)
         if state is not None:
-            await self._draw(tenant, tuple(await self._meetings.cards(tenant, space_name)), state, recaps=False)
+            call_id = await self._calls.current(tenant, state) if self._calls else None
+            await self._draw(tenant, tuple(await self._meetings.cards(tenant, space_name)), state, recaps=False,
+                             call_id=call_id)
 
-    async def _draw(self, tenant: Tenant, cards: tuple[Card, ...], state: LiveState, *, recaps: bool) -> None:
+    async def _draw(self, tenant: Tenant, cards: tuple[Card, ...], state: LiveState, *, recaps: bool,
+                    call_id: str | None = None) -> None:
         client = await self._clients.for_tenant(tenant)
         info = await self._meetings.info(tenant, state.space_name)
         content = card_content(state.space_name, info)
@@ -81,11 +99,21 @@ class LiveCards:
             if message is None:
                 continue
             try:
-                await client.chat_update(channel=card.channel, ts=card.ts, **message)
+                await self._update(client, card, with_call(message, call_id))
             except SLACK_FAILURES as error:
                 log.warning("a followed card was not updated: %s", slack_error_name(error))
             if recaps and state.phase is Phase.ENDED and state.conference and await self._recaps_wanted(tenant, card):
                 await self._recap(tenant, client, card, state, content.title)
+
+    async def _update(self, client: AsyncWebClient, card: Card, message: Message) -> None:
+        try:
+            await client.chat_update(channel=card.channel, ts=card.ts, **message)
+        except SLACK_FAILURES as error:
+            if slack_error_name(error) != "invalid_blocks" or message == without_call(message):
+                raise
+            # Slack didn't take the call block (a call it no longer knows): the card works without it.
+            log.warning("a card's call block was refused; the card is updated without it")
+            await client.chat_update(channel=card.channel, ts=card.ts, **without_call(message))
 
     async def _card_message(self, tenant: Tenant, card: Card, content: CardContent, state: LiveState
                             ) -> Message | None:

@@ -7,6 +7,7 @@ belong to nobody in particular (event dedupe) carry their own tag.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from bot.domain import Tenant
@@ -120,6 +121,20 @@ class Keys:
     def recap_default(self, tenant: Tenant) -> str:
         """The workspace's default for posting recaps (an admin's choice); rooms may override it."""
         return self._team(tenant, "recap-default")
+
+    # Slack's call objects (bot/store/calls.py): one per conference, ids hashed (a conference name has slashes).
+    def call(self, tenant: Tenant, conference: str) -> str:
+        return self._team(tenant, f"call:{hashlib.sha256(conference.encode()).hexdigest()[:32]}")
+
+    def calls_off(self, tenant: Tenant) -> str:
+        return self._team(tenant, "calls-off")
+
+    def calls_notice(self, tenant: Tenant, reason: str) -> str:
+        return self._team(tenant, f"calls-notice:{hashlib.sha256(reason.encode()).hexdigest()[:16]}")
+
+    def google_users(self, tenant: Tenant) -> str:
+        """Google user → linked Slack user, a cache rebuilt from the links (call participants shown as themselves)."""
+        return self._team(tenant, "google-users")
 
     def room_lock(self, tenant: Tenant, channel_id: str) -> str:
         return self._team(tenant, f"room-lock:{_clean(channel_id)}")
