@@ -120,7 +120,9 @@ def call_people(state: LiveState, linked: Mapping[str, str]) -> tuple[CallUser, 
         elif attendee.kind == "phone":
             user = CallUser(external_id=external_id(attendee.name), display_name=PHONE)
         else:
-            user = CallUser(external_id=external_id(attendee.name), display_name=attendee.display_name or SOMEONE)
+            named = attendee.display_name and "@" not in attendee.display_name  # a name, never an email
+            user = CallUser(external_id=external_id(attendee.name),
+                            display_name=attendee.display_name if named else SOMEONE)
         people.setdefault(user.key, user)
     return tuple(people.values())
 

@@ -16,7 +16,7 @@ from bot.core.calls import Calls
 from bot.core.following import Following, FollowUpdate
 from bot.core.meetings import Meetings
 from bot.core.rooms import Rooms
-from bot.domain import Card, LiveState, Phase, Tenant
+from bot.domain import Card, LiveState, Phase, SpaceInfo, Tenant
 from bot.slack.calls import with_call, without_call
 from bot.slack.clients import SlackClients
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
@@ -28,6 +28,7 @@ from bot.slack.views.room import room_card
 __all__ = ["LiveCards", "RecapMemory"]
 
 log = logging.getLogger(__name__)
+ROOM_CALL_TITLE = "Meet room"
 
 
 class RecapMemory(Protocol):
@@ -62,7 +63,7 @@ class LiveCards:
         if self._calls is None:
             return None, False
         before = await self._calls.current(tenant, update.current)
-        info = await self._meetings.info(tenant, update.current.space_name)
+        info = await self._call_facts(tenant, update)
         call_id = await self._calls.sync(tenant, update.current, update.previous, info, update.follower,
                                          show_people=True)
         return call_id, call_id != before
@@ -75,6 +76,18 @@ class LiveCards:
             await client.chat_postMessage(channel=user_id, **message)
         except SLACK_FAILURES as error:
             log.warning("a follower was not told about their meeting's updates: %s", slack_error_name(error))
+
+    async def _call_facts(self, tenant: Tenant, update: FollowUpdate) -> SpaceInfo | None:
+        """What the call is made of: the meeting's own record, or, for a room, the room's link and code."""
+        info = await self._meetings.info(tenant, update.current.space_name)
+        if info is not None and info.meeting_uri:
+            return info
+        for card in update.cards:
+            room = await self._rooms.current(tenant, card.channel) if card.kind == "room" else None
+            if room is not None and room.space_name == update.current.space_name:
+                return SpaceInfo(room.space_name, room.meeting_code, room.meeting_uri, room.owner_user_id,
+                                 title=ROOM_CALL_TITLE)
+        return info
 
     async def show(self, tenant: Tenant, update: FollowUpdate) -> None:
         call_id = await self._calls.current(tenant, update.current) if self._calls else None
