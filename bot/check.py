@@ -12,6 +12,7 @@ import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import BOT_SCOPES
 from bot.config import Settings
 from bot.store.connection import connect_to
 
@@ -44,7 +45,13 @@ async def _timed(name: str, probe: Callable[[], Awaitable[str]]) -> CheckResult:
     return CheckResult(name, True, f"{detail} ({(time.perf_counter() - started) * 1000:.0f} ms)")
 
 
+class ScopesMissing(Exception):
+    """The bot token answers but lacks scopes manifest.yaml asks for (an install that predates them)."""
+
+
 def _describe(error: BaseException) -> str:
+    if isinstance(error, ScopesMissing):
+        return str(error)
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error', 'an error')}"
     if isinstance(error, TimeoutError):
@@ -66,6 +73,14 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
             return "many-workspace mode: tokens come from installations"
         client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=5)
         answer = await client.auth_test()
+        granted = set(str(answer.headers.get("x-oauth-scopes", "")).replace(" ", "").split(","))
+        missing = [scope for scope in BOT_SCOPES if scope not in granted]
+        if missing:
+            needs = ", ".join(missing)
+            calls = " (Slack calls are off: meeting cards work without them)" if any(
+                s.startswith("calls:") for s in missing) else ""
+            raise ScopesMissing(f"auth.test ok as {answer.get('user')}, but the token lacks the scope {needs}{calls};"
+                                " reinstall the app with manifest.yaml's scopes")
         return f"auth.test ok as {answer.get('user')} in {answer.get('team')}"
 
     async def google_probe() -> str:

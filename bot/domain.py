@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 __all__ = [
-    "Actor", "Attendee", "CallRecord", "CallUser", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant",
-    "space_id_of",
+    "Actor", "Attendee", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant",
+    "space_id_of", "CallRecord", "CallUser",
 ]
 
 

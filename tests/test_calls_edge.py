@@ -1,0 +1,186 @@
+"""Slack calls in-process: the real services (Bolt, jobs, core, store) against the emulators and the private Redis,
+with each read of a followed meeting run by hand (`live_cards.refresh`) instead of the follow loop's schedule.
+
+Calls are an extra: without the scope, with Calls turned off or on any Calls error the card works as before, the
+reason is logged once per workspace, and `python -m bot check` names a missing scope."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import Services, build_bolt_app, close_services, open_services
+from bot.check import run_checks
+from bot.config import load_settings
+from bot.domain import Tenant, space_id_of
+from bot.slack.front_door import Admitted, FrontDoor
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
+from tests.conftest import manifest_bot_scopes
+from tests.support.flows import all_text
+from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command
+from tests.support.world import space_of
+
+TENANT = Tenant("T0001")
+CHANNEL = "C0GENERAL"
+ALICE, ALICE_EMAIL = "U0ALICE", "alice@example.com"
+BOB, BOB_EMAIL = "U0BOB", "bob@example.com"
+NO_CALLS = "xoxb-predates-calls"
+
+
+@dataclass
+class Edge:
+    services: Services
+    bolt: AsyncApp
+    slack: SlackEmulator
+    meet: MeetEmulator
+
+    async def send(self, request: tuple[str, str]) -> None:
+        body, content_type = request
+        admitted = FrontDoor(SIGNING_SECRET).admit(body.encode(), {"Content-Type": content_type, **sign(body)})
+        assert isinstance(admitted, Admitted), admitted
+        assert (await self.bolt.async_dispatch(admitted.request)).status == 200
+
+    async def link(self, user: str, email: str) -> None:
+        self.slack.state.add_user(user, user.lower(), email=email)
+        self.meet.state.set_consent(email)
+        body, content_type = slash_command("connect", user_id=user)
+        admitted = FrontDoor(SIGNING_SECRET).admit(body.encode(), {"Content-Type": content_type, **sign(body)})
+        assert isinstance(admitted, Admitted)
+        reply = json.loads((await self.bolt.async_dispatch(admitted.request)).body)
+        url = next(e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
+        async with httpx.AsyncClient() as client:
+            location = (await client.get(url, follow_redirects=False)).headers["location"]
+        query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        assert (await self.services.accounts.complete_link(query["state"], query.get("code"), None)).ok
+
+    async def new_card(self, text: str = "new Planning") -> tuple[str, str]:
+        """`/meet new` as Alice: the card's (space name, ts), once the job posted it."""
+        await self.send(slash_command(text, user_id=ALICE, trigger_id=self.slack.state.issue_trigger_id()))
+        for _ in range(500):
+            posts = [c for c in self.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == CHANNEL]
+            if posts:
+                return space_of(posts[0]), posts[0]["response"]["ts"]
+            await asyncio.sleep(0.02)
+        raise AssertionError("no card was posted")
+
+    async def read(self, space: str) -> None:
+        await self.services.live_cards.refresh(TENANT, space_id_of(space))
+
+    def card(self, ts: str) -> dict[str, Any]:
+        return self.slack.state.message(CHANNEL, ts) or {}
+
+
+def call_ids(message: dict[str, Any]) -> list[str]:
+    return [b["call_id"] for b in message.get("blocks") or [] if b.get("type") == "call"]
+
+
+def calls_requests(slack: SlackEmulator) -> list[dict[str, Any]]:
+    return [c for c in slack.state.calls if c["method"].startswith("calls.")]
+
+
+async def open_edge(env: dict[str, str], slack: SlackEmulator, meet: MeetEmulator) -> tuple[Edge, Services]:
+    settings = load_settings({**env, "PUBLIC_URL": "http://127.0.0.1:9", "MEET_POLL_SECONDS": "30"}, env_file=None)
+    services = await open_services(settings)
+    services.jobs.start()
+    edge = Edge(services, build_bolt_app(services), slack, meet)
+    await edge.link(ALICE, ALICE_EMAIL)
+    await edge.link(BOB, BOB_EMAIL)
+    return edge, services
+
+
+@pytest.fixture
+async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+               ) -> AsyncIterator[Edge]:
+    edge, services = await open_edge(bot_env, slack_emulator, meet_emulator)
+    try:
+        yield edge
+    finally:
+        await services.tasks.drain(5)
+        await close_services(services)
+
+
+@pytest.fixture
+async def edge_without_scope(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+                             ) -> AsyncIterator[Edge]:
+    scopes = [s for s in manifest_bot_scopes() if not s.startswith("calls:")]
+    slack_emulator.state.add_token(NO_CALLS, scopes=scopes)
+    edge, services = await open_edge({**bot_env, "SLACK_BOT_TOKEN": NO_CALLS}, slack_emulator, meet_emulator)
+    try:
+        yield edge
+    finally:
+        await services.tasks.drain(5)
+        await close_services(services)
+
+
+def calls_log_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("Slack calls for workspace")]
+
+
+async def test_a_live_card_carries_its_call_and_a_read_changes_only_what_changed(edge: Edge) -> None:
+    space, ts = await edge.new_card()
+    await edge.read(space)
+    assert not calls_requests(edge.slack), "waiting: no call yet"
+    edge.meet.state.join(space, user=BOB_EMAIL)
+    await edge.read(space)
+    (call_id,) = call_ids(edge.card(ts))
+    assert "Live* · 1 in the call" in all_text(edge.card(ts))
+    updates = len(edge.slack.state.calls_to("chat.update"))
+    await edge.read(space)
+    await edge.read(space)
+    assert [c["method"] for c in calls_requests(edge.slack)] == ["calls.add"], "unchanged: nothing sent to Slack"
+    assert len(edge.slack.state.calls_to("chat.update")) == updates
+    assert edge.slack.state.call_objects.get(call_id)["users"] == [{"slack_id": BOB}]  # type: ignore[index]
+
+
+async def test_with_calls_turned_off_the_card_works_as_before_and_the_reason_is_logged_once(
+        edge: Edge, caplog: pytest.LogCaptureFixture) -> None:
+    edge.slack.state.call_objects.enabled = False
+    space, ts = await edge.new_card()
+    edge.meet.state.join(space, user=BOB_EMAIL)
+    await edge.read(space)
+    assert "Live* · 1 in the call" in all_text(edge.card(ts)) and call_ids(edge.card(ts)) == []
+    edge.meet.state.join(space, anonymous="Visitor")
+    await edge.read(space)
+    assert "Live* · 2 in the call" in all_text(edge.card(ts))
+    assert [c["error"] for c in calls_requests(edge.slack)] == ["not_implemented"], "not asked again for a while"
+    assert calls_log_lines(caplog) == ["Slack calls for workspace T0001: not_implemented; meeting cards work "
+                                       "without them"]
+
+
+async def test_an_install_without_the_calls_scope_keeps_its_cards_and_check_names_the_scope(
+        edge_without_scope: Edge, bot_env: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    edge = edge_without_scope
+    space, ts = await edge.new_card()
+    edge.meet.state.join(space, user=BOB_EMAIL)
+    await edge.read(space)
+    await edge.read(space)
+    assert "Live* · 1 in the call" in all_text(edge.card(ts)) and call_ids(edge.card(ts)) == []
+    assert len(calls_log_lines(caplog)) == 1 and "missing scope calls:write" in calls_log_lines(caplog)[0]
+
+    settings = load_settings({**bot_env, "SLACK_BOT_TOKEN": NO_CALLS}, env_file=None)
+    slack_line = next(r for r in await run_checks(settings) if r.name == "slack")
+    assert not slack_line.ok and "calls:read, calls:write" in slack_line.detail
+    assert "reinstall" in slack_line.detail
+
+
+async def test_a_failed_calls_request_leaves_the_card_working_and_the_next_read_reconciles(edge: Edge) -> None:
+    space, ts = await edge.new_card()
+    edge.meet.state.join(space, user=BOB_EMAIL)
+    await edge.read(space)
+    (call_id,) = call_ids(edge.card(ts))
+    edge.slack.state.inject_fault("calls.participants.add", status=500, count=3)  # more than the client retries
+    edge.meet.state.join(space, anonymous="Visitor")
+    await edge.read(space)
+    assert "Live* · 2 in the call" in all_text(edge.card(ts)) and call_ids(edge.card(ts)) == [call_id]
+    await edge.read(space)
+    users = edge.slack.state.call_objects.get(call_id)["users"]  # type: ignore[index]
+    assert [u.get("slack_id") or u["display_name"] for u in users] == [BOB, "Guest"]
