@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.core.accounts import Accounts
+from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
 from bot.core.event_feed import EventFeed, EventIntake
 from bot.core.following import COALESCE, Following
@@ -47,7 +48,7 @@ from bot.slack.pacing import CreateTurns
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
 from bot.slack.start_job import StartJob
-from bot.store.calls import CallRecords, LinkedGoogleUsers
+from bot.store.calls import CallPeoplePrefs, CallRecords, LinkedGoogleUsers
 from bot.store.connection import RedisClient, connect_to
 from bot.store.crypto import TokenCipher
 from bot.store.dedupe import Deliveries
@@ -89,6 +90,7 @@ class Services:
     start_job: StartJob
     following: Following
     live_cards: LiveCards
+    people: PeopleSwitch
     follow_runner: FollowRunner
     reconcile_runner: FollowRunner  # rooms whose members follow their channel, checked hourly
     event_intake: EventIntake | None  # Workspace Events configured
@@ -182,12 +184,13 @@ async def open_services(settings: Settings) -> Services:
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
                                reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), LinkedGoogleUsers(redis, keys))
-    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls)
+    people = PeopleSwitch(CallPeoplePrefs(redis, keys), directory.is_admin)
+    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls, people)
     members_handlers = MembersHandlers(members, room_members, directory, jobs, slack_session, live_cards.redraw)
     reconcile_runner = FollowRunner(room_members.due_reconciles, members_handlers.reconcile, tick=10.0, batch=8,
                                     concurrency=4)
     members_handlers.register()
-    meeting_handlers = MeetingHandlers(meetings, members_handlers)
+    meeting_handlers = MeetingHandlers(meetings, members_handlers, people)
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
                          JobProgress(redis, keys), CreateTurns(CreateQuota(redis, keys)))
     start_job.register()
@@ -230,6 +233,7 @@ async def open_services(settings: Settings) -> Services:
         start_job=start_job,
         following=following,
         live_cards=live_cards,
+        people=people,
         follow_runner=follow_runner,
         reconcile_runner=reconcile_runner,
         event_intake=intake,
@@ -327,7 +331,8 @@ def build_bolt_app(services: Services) -> AsyncApp:
             tasks=services.tasks,
             meeting_handlers=services.meeting_handlers,
             accounts=services.account_handlers,
-            rooms=RoomHandlers(services.rooms, services.meetings, is_linked, services.start_job.turns),
+            rooms=RoomHandlers(services.rooms, services.meetings, is_linked, services.start_job.turns,
+                               services.people),
             previews=PreviewHandlers(services.meetings, services.account_handlers),
             home=services.home,
             start=services.start_job,

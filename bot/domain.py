@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 __all__ = [
-    "Actor", "Attendee", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant",
-    "space_id_of", "CallRecord", "CallUser",
+    "Actor", "Attendee", "CallRecord", "CallUser", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo",
+    "SubscriptionRecord", "Tenant", "space_id_of",
 ]
 
 
@@ -80,6 +80,7 @@ class Room:
     bookmark_id: str | None = None
     members_sync: bool = False  # `/meet room members on`: the channel's members are the space's members
     recaps: bool | None = None  # `/meet room recap on|off`; None: the workspace's default
+    people: bool | None = None  # `/meet room people on|off`: its Slack call shows who is in it; None: the default
 
     def with_bookmark(self, bookmark_id: str | None) -> Room:
         return replace(self, bookmark_id=bookmark_id)
@@ -89,6 +90,9 @@ class Room:
 
     def with_recaps(self, on: bool) -> Room:
         return replace(self, recaps=on)
+
+    def with_people(self, on: bool) -> Room:
+        return replace(self, people=on)
 
 
 # A meeting as a live thing (built in bot.core.live, kept by bot.store.live).

@@ -42,6 +42,7 @@ class Edge:
     bolt: AsyncApp
     slack: SlackEmulator
     meet: MeetEmulator
+    replies: int = 0
 
     async def send(self, request: tuple[str, str]) -> None:
         body, content_type = request
@@ -64,13 +65,27 @@ class Edge:
 
     async def new_card(self, text: str = "new Planning") -> tuple[str, str]:
         """`/meet new` as Alice: the card's (space name, ts), once the job posted it."""
+        def posts() -> list[dict[str, Any]]:
+            return [c for c in self.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == CHANNEL]
+
+        before = len(posts())
         await self.send(slash_command(text, user_id=ALICE, trigger_id=self.slack.state.issue_trigger_id()))
         for _ in range(500):
-            posts = [c for c in self.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == CHANNEL]
-            if posts:
-                return space_of(posts[0]), posts[0]["response"]["ts"]
+            if len(posts()) > before:
+                card = posts()[before]
+                return space_of(card), card["response"]["ts"]
             await asyncio.sleep(0.02)
         raise AssertionError("no card was posted")
+
+    async def run(self, text: str, user: str = ALICE) -> str:
+        """`/meet text` as `user`, to the reply it posts to its response_url (the work runs after the ack)."""
+        self.replies += 1
+        name = f"reply-{self.replies}"
+        url = self.slack.response_url(name, channel=CHANNEL, user=user)
+        await self.send(slash_command(text, user_id=user, response_url=url,
+                                      trigger_id=self.slack.state.issue_trigger_id()))
+        (post,) = await self.slack.state.wait_for_response_posts(name, 1, timeout=10)
+        return all_text(post["body"])
 
     async def read(self, space: str) -> None:
         await self.services.live_cards.refresh(TENANT, space_id_of(space))
@@ -184,3 +199,48 @@ async def test_a_failed_calls_request_leaves_the_card_working_and_the_next_read_
     await edge.read(space)
     users = edge.slack.state.call_objects.get(call_id)["users"]  # type: ignore[index]
     assert [u.get("slack_id") or u["display_name"] for u in users] == [BOB, "Guest"]
+
+
+def users_of(edge: Edge, ts: str) -> list[dict[str, str]]:
+    (call_id,) = call_ids(edge.card(ts))
+    return list((edge.slack.state.call_objects.get(call_id) or {}).get("users") or [])
+
+
+async def test_the_owner_turns_people_off_for_a_meeting_and_the_call_shows_nobody(edge: Edge) -> None:
+    space, ts = await edge.new_card()
+    refusal = await edge.run(f"set {space} people=off", user=BOB)
+    assert "own" in refusal.lower(), refusal
+    edge.meet.state.join(space, user=BOB_EMAIL)
+    await edge.read(space)
+    assert users_of(edge, ts) == [{"slack_id": BOB}], "on by default for a card its owner posted"
+
+    answer = await edge.run(f"set {space} people=off")
+    assert "no longer shows who is in the call" in answer
+    edge.meet.state.join(space, anonymous="Visitor")
+    await edge.read(space)
+    assert users_of(edge, ts) == [], "off: the call shows nobody"
+    assert "Live* · 2 in the call" in all_text(edge.card(ts)), "the card's status line still counts them"
+    await edge.run(f"set {space} people=on")
+    await edge.read(space)
+    assert [u.get("slack_id") or u["display_name"] for u in users_of(edge, ts)] == [BOB, "Guest"]
+
+
+async def test_a_rooms_creator_turns_its_people_off_and_an_admin_sets_the_default(edge: Edge) -> None:
+    space, ts = await edge.new_card("room new")
+    refused = await edge.run("room people off", user=BOB)
+    assert "no longer shows" not in refused, refused
+    assert "no longer shows" in await edge.run("room people off")
+    edge.meet.state.join(space, user=BOB_EMAIL)
+    await edge.read(space)
+    assert users_of(edge, ts) == []
+
+    await edge.run("room people on")
+    edge.slack.state.add_user("U0ADMIN", "admin", email="admin@example.com", is_admin=True)
+    assert "only a workspace admin" in (await edge.run("room people default off", user=BOB)).lower()
+    assert "off by default" in await edge.run("room people default off", user="U0ADMIN")
+    await edge.read(space)
+    assert users_of(edge, ts) == [{"slack_id": BOB}], "the room's own choice wins over the default"
+    meeting, card_ts = await edge.new_card("new Later")
+    edge.meet.state.join(meeting, user=BOB_EMAIL)
+    await edge.read(meeting)
+    assert users_of(edge, card_ts) == [], "a meeting without its own choice follows the admin's default"

@@ -148,6 +148,17 @@ class Rooms:
         assert change.room is not None
         return change.room
 
+    async def set_people(self, actor: Actor, channel_id: str, on: bool) -> Room:
+        """`/meet room people on|off`: whoever set the room up (or an admin) decides whether its call shows people."""
+        async def switch(previous: Room | None) -> Room:
+            if previous is None:
+                raise NoRoom()
+            return previous.with_people(on)
+
+        change = await self._change(actor, channel_id, switch)
+        assert change.room is not None
+        return change.room
+
     async def set_recap_default(self, actor: Actor, on: bool) -> None:
         """`/meet room recap default on|off`: the workspace's default, a workspace admin's choice."""
         if not await self._is_admin(actor.tenant, actor.user_id):

@@ -27,6 +27,7 @@ __all__ = [
     "OpenSettings",
     "RoomAction",
     "RoomMembership",
+    "RoomPeople",
     "RoomRecaps",
     "Set",
     "ShowHistory",
@@ -119,6 +120,15 @@ class RoomRecaps:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomPeople:
+    """`/meet room people on|off` (whether this channel's room's call shows who is in it) or `/meet room people
+    default on|off` (an admin: every card and room that hasn't chosen)."""
+
+    on: bool
+    default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RoomMembership:
     """`/meet room members on|off`."""
 
@@ -153,7 +163,7 @@ class Unknown:
 
 Command = (
     Help | New | Status | End | OpenSettings | Set | RoomAction | ShowHistory | Connect | Disconnect | Me | Unknown
-    | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps
+    | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps | RoomPeople
 )
 
 # Subcommand → usage line, in the order help lists them.
@@ -163,7 +173,7 @@ SUBCOMMANDS: dict[str, str] = {
     "end": "/meet end <meeting>",
     "settings": "/meet settings <meeting>",
     "set": "/meet set <meeting> access=trusted moderation=on chat=hosts …",
-    "room": "/meet room [new | set <meeting> | clear | members on|off | recap on|off]",
+    "room": "/meet room [new | set <meeting> | clear | members on|off | recap on|off | people on|off]",
     "history": "/meet history <meeting>",
     "cohost": "/meet cohost <meeting> @person…",
     "uncohost": "/meet uncohost <meeting> @person…",
@@ -173,7 +183,7 @@ SUBCOMMANDS: dict[str, str] = {
     "me": "/meet me",
     "help": "/meet help",
 }
-ROOM_ACTIONS = ("new", "set", "clear", "members", "recap")
+ROOM_ACTIONS = ("new", "set", "clear", "members", "recap", "people")
 # A person as Slack sends a mention: <@U123> or <@U123|name>. Read before the text is made plain.
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
 _REFERENCE_COMMANDS: dict[str, Callable[[str], Command]] = {
@@ -288,15 +298,15 @@ def _parse_room(rest: str) -> Command:
         if switch not in ("on", "off"):
             return Unknown(rest, "Say `on` or `off` after `/meet room members`", "/meet room members on", "room")
         return RoomMembership(switch == "on")
-    if action == "recap":
+    if action in ("recap", "people"):
         words = reference.lower().split()
         default = words[:1] == ["default"]
         chosen = " ".join(words[1:] if default else words)
         if chosen not in ("on", "off"):
-            usage = "/meet room recap default on" if default else "/meet room recap on"
-            return Unknown(rest, f"Say `on` or `off` after `/meet room recap{' default' if default else ''}`",
+            usage = f"/meet room {action} default on" if default else f"/meet room {action} on"
+            return Unknown(rest, f"Say `on` or `off` after `/meet room {action}{' default' if default else ''}`",
                            usage, "room")
-        return RoomRecaps(chosen == "on", default)
+        return (RoomRecaps if action == "recap" else RoomPeople)(chosen == "on", default)
     if reference:
         return Unknown(rest, f"`/meet room {action}` takes nothing after it", f"/meet room {action}", "room")
     return RoomAction(action)

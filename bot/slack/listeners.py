@@ -23,6 +23,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
+from bot.core.call_people import google_assignments, people_choice
 from bot.core.errors import InvalidSettings, NotOwner, StorageUnavailable
 from bot.core.ports import Progress
 from bot.core.settings_catalog import SETTINGS, parse_assignments
@@ -252,7 +253,8 @@ class _Listeners:
                 later(lambda: self._then_home(actor, client, meetings.end(actor, reference, respond, client)), "end")
             case grammar.Set():
                 try:
-                    parse_assignments(parsed.assignments)
+                    parse_assignments(google_assignments(parsed.assignments))
+                    people_choice(parsed.assignments)
                 except InvalidSettings as invalid:
                     return reply_for(invalid)
                 later(lambda: meetings.change(actor, parsed, respond), "set")
@@ -273,6 +275,12 @@ class _Listeners:
                                   "whose room it is.")
                 later(lambda: self._deps.rooms.recaps(actor, where.channel_id or "", on, default, respond),
                       "room-recaps")
+            case grammar.RoomPeople(on=on, default=default):
+                if not default and is_direct_message(where.channel_id or "", channel_name):
+                    return notice("Rooms belong to channels. Run `/meet room people on` or `off` in the channel "
+                                  "whose room it is.")
+                later(lambda: self._deps.rooms.people(actor, where.channel_id or "", on, default, respond),
+                      "room-people")
             case grammar.RoomAction(action=action, reference=room_reference):
                 channel = where.channel_id or ""
                 if is_direct_message(channel, channel_name):

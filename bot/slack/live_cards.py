@@ -12,6 +12,7 @@ from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
 from bot.core.following import Following, FollowUpdate
 from bot.core.meetings import Meetings
@@ -39,9 +40,10 @@ class RecapMemory(Protocol):
 
 class LiveCards:
     def __init__(self, following: Following, meetings: Meetings, rooms: Rooms, recaps: RecapMemory,
-                 clients: SlackClients, calls: Calls | None = None) -> None:
+                 clients: SlackClients, calls: Calls | None = None, people: PeopleSwitch | None = None) -> None:
         self._following = following
         self._calls = calls  # Slack's own call object beside each card (core.calls); None: cards only
+        self._people = people  # whether that call shows who is in it (core.call_people); None: it does
         self._meetings = meetings
         self._rooms = rooms
         self._recaps = recaps
@@ -64,8 +66,10 @@ class LiveCards:
             return None, False
         before = await self._calls.current(tenant, update.current)
         info = await self._call_facts(tenant, update)
+        shown = self._people is None or await self._people.shown(
+            tenant, update.current.space_name, update.cards, lambda card: self._rooms.current(tenant, card.channel))
         call_id = await self._calls.sync(tenant, update.current, update.previous, info, update.follower,
-                                         show_people=True)
+                                         show_people=shown)
         return call_id, call_id != before
 
     async def _tell(self, tenant: Tenant, user_id: str, text: str) -> None:

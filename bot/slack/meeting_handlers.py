@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.call_people import PeopleSwitch, google_assignments, people_choice
 from bot.core.errors import InvalidSettings, UserFacingError
 from bot.core.meetings import CLOCK_SKEW, EndedMeeting, Meetings, StartedMeeting
 from bot.core.ports import Progress
@@ -54,6 +55,7 @@ _ACCESS = {grammar.Access.OPEN: AccessType.OPEN, grammar.Access.TRUSTED: AccessT
 class MeetingHandlers:
     meetings: Meetings
     members: MembersHandlers | None = None  # co-hosts: of /meet new and in the settings modal
+    people: PeopleSwitch | None = None  # whether a meeting's Slack call shows who is in it
 
     # --- commands ----------------------------------------------------------------------------------------------
 
@@ -181,10 +183,17 @@ class MeetingHandlers:
         await respond(**notice(f"Ended the call in {code(ended.label)}{minutes}.", emoji=":white_check_mark:"))
 
     async def change(self, actor: Actor, parsed: grammar.Set, respond: Reply) -> None:
-        changes = parse_assignments(parsed.assignments)
-        space, report = await self.meetings.change_settings(actor, parsed.reference, changes)
-        await respond(**settings_changed_message(parsed.reference if not space.meeting_code else space.meeting_code,
-                                                 report))
+        people = people_choice(parsed.assignments)
+        changes = parse_assignments(google_assignments(parsed.assignments))
+        if changes or people is None:
+            space, report = await self.meetings.change_settings(actor, parsed.reference, changes)
+            await respond(**settings_changed_message(space.meeting_code or parsed.reference, report))
+        else:
+            space = await self.meetings.settings(actor, parsed.reference)  # only its owner decides
+        if people is not None and self.people is not None:
+            await self.people.set_meeting(actor.tenant, space.name, people)
+            await respond(**notice(people_words(space.meeting_code or parsed.reference, people),
+                                   emoji=":white_check_mark:"))
 
     async def history(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
         found = await self.meetings.history(actor, reference)
@@ -313,6 +322,12 @@ def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         if option:
             chosen.append((setting.key, str(option["value"])))
     return tuple(chosen)
+
+
+def people_words(label: str, on: bool) -> str:
+    if on:
+        return f"The Slack call on {code(label)}'s cards shows who is in the call."
+    return f"The Slack call on {code(label)}'s cards no longer shows who is in the call; the card still counts them."
 
 
 def settings_errors(view: dict[str, Any]) -> dict[str, str]:

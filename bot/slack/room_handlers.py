@@ -13,6 +13,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.call_people import PeopleSwitch
 from bot.core.meetings import Meetings
 from bot.core.ports import Progress
 from bot.core.rooms import RoomChange, RoomExpired, Rooms
@@ -41,6 +42,7 @@ class RoomHandlers:
     meetings: Meetings
     linked: Callable[[Tenant, str], Awaitable[bool]]  # whether the caller can ask Google anything
     turns: CreateTurns
+    call_people: PeopleSwitch | None = None  # whether calls show who is in them (the admin's default)
 
     async def show(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
         room = await self.rooms.current(actor.tenant, channel_id)
@@ -93,6 +95,20 @@ class RoomHandlers:
             await self.rooms.set_recaps(actor, channel_id, on)
             text = (f"Recaps are {state} for this channel's room: " +
                     ("each call gets one in its card's thread." if on else "calls end without one."))
+        await respond(**notice(text, emoji=":white_check_mark:"))
+
+    async def people(self, actor: Actor, channel_id: str, on: bool, default: bool, respond: Any) -> None:
+        """Whether a room's Slack call shows who is in it: this room, or (an admin) every card and room by default."""
+        state = "on" if on else "off"
+        if default:
+            if self.call_people is not None:
+                await self.call_people.set_default(actor, on)
+            text = (f"Showing who is in a call is now {state} by default in this workspace. A meeting's "
+                    "`/meet set <meeting> people=on|off` and a room's `/meet room people on|off` still win.")
+        else:
+            await self.rooms.set_people(actor, channel_id, on)
+            text = ("This channel's room call shows who is in it." if on else
+                    "This channel's room call no longer shows who is in it; the card still counts them.")
         await respond(**notice(text, emoji=":white_check_mark:"))
 
     async def clear(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:

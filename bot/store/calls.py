@@ -17,7 +17,7 @@ from bot.domain import CallRecord, Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
-__all__ = ["CallRecords", "LinkedGoogleUsers"]
+__all__ = ["CallPeoplePrefs", "CallRecords", "LinkedGoogleUsers"]
 
 RECORD_TTL = 7 * 24 * 60 * 60
 NOTICE_TTL = 24 * 60 * 60  # a reason is logged again at most once a day per workspace
@@ -80,3 +80,28 @@ class LinkedGoogleUsers:
         pipe.hset(key, mapping={k: v for k, v in mapping.items()})
         pipe.expire(key, LINKS_TTL)
         await pipe.execute()
+
+
+def _switch(raw: bytes | str | None) -> bool | None:
+    return None if raw is None else _text(raw) == "on"
+
+
+@translated
+class CallPeoplePrefs:
+    """Whether a meeting's call shows who is in it (its owner's choice), and the workspace's default (an admin's)."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def meeting(self, tenant: Tenant, space_id: str) -> bool | None:
+        return _switch(await self._redis.get(self._keys.call_people(tenant, space_id)))
+
+    async def set_meeting(self, tenant: Tenant, space_id: str, on: bool) -> None:
+        await self._redis.set(self._keys.call_people(tenant, space_id), "on" if on else "off")
+
+    async def default(self, tenant: Tenant) -> bool | None:
+        return _switch(await self._redis.get(self._keys.call_people_default(tenant)))
+
+    async def set_default(self, tenant: Tenant, on: bool) -> None:
+        await self._redis.set(self._keys.call_people_default(tenant), "on" if on else "off")

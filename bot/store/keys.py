@@ -132,6 +132,13 @@ class Keys:
     def calls_notice(self, tenant: Tenant, reason: str) -> str:
         return self._team(tenant, f"calls-notice:{hashlib.sha256(reason.encode()).hexdigest()[:16]}")
 
+    def call_people(self, tenant: Tenant, space_id: str) -> str:
+        """`/meet set <meeting> people=on|off` for a meeting's cards (no TTL: a choice is kept)."""
+        return self._team(tenant, f"call-people:{_clean(space_id)}")
+
+    def call_people_default(self, tenant: Tenant) -> str:
+        return self._team(tenant, "call-people-default")
+
     def google_users(self, tenant: Tenant) -> str:
         """Google user → linked Slack user, a cache rebuilt from the links (call participants shown as themselves)."""
         return self._team(tenant, "google-users")
