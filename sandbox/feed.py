@@ -75,6 +75,7 @@ def page_state(desk: Desk) -> JSON:
         "home": {p.slack_id: state.home_view(p.slack_id) for p in PEOPLE},
         "modals": modals,
         "meet": _meet(desk),
+        "calls": {call["id"]: call for call in state.call_objects.all()},  # what a `call` block shows
     }
 
 

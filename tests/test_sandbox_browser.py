@@ -221,3 +221,26 @@ def test_joining_as_bob_from_the_meet_panel(browser: Any, running: Running) -> N
     until(browser, lambda d: "live · 1 in the call" in d.find_element(
         By.CSS_SELECTOR, f'.space[data-space="{space["name"]}"]').text or None, "Bob in the call")
     until(browser, lambda d: "1 in the call" in last_card(d).text or None, "the card to go live")
+
+
+def test_the_card_shows_slacks_call_with_its_people_then_its_duration(browser: Any, running: Running,
+                                                                      tmp_path: Path) -> None:
+    card(browser, running)
+    meet = running.sandbox.world.meet.state
+    space = meet.spaces()[-1]["name"]
+    meet.join(space, user="bob@example.com")
+    meet.join(space, anonymous="Visitor")
+    until(browser, lambda d: last_card(d).find_element(By.CSS_SELECTOR, ".bk-call"), "Slack's call card")
+    until(browser, lambda d: len(last_card(d).find_elements(By.CSS_SELECTOR, ".bk-call-person")) == 2 or None,
+          "two people in the call")
+    call = last_card(browser).find_element(By.CSS_SELECTOR, ".bk-call")
+    names = [p.get_attribute("data-name") for p in call.find_elements(By.CSS_SELECTOR, ".bk-call-person")]
+    assert names == ["Bob", "Guest"] and "Visitor" not in call.text
+    assert meet.space(space)["meetingCode"] in call.text and call.find_elements(By.CSS_SELECTOR, ".bk-call-join")
+    browser.save_screenshot(str(tmp_path / "call-live.png"))
+    meet.advance_time(23 * 60)
+    meet.end_conference(space)
+    until(browser, lambda d: "Ended · lasted 23 min" in last_card(d).find_element(By.CSS_SELECTOR, ".bk-call").text
+          or None, "the call's duration")
+    assert not last_card(browser).find_elements(By.CSS_SELECTOR, ".bk-call-join"), "an ended call offers no Join"
+    browser.save_screenshot(str(tmp_path / "call-ended.png"))

@@ -19,7 +19,7 @@ async function post(path, body) {
 function ctxFor(where, values, errors) {
   const s = page.state;
   return {
-    users: s.users, people: s.people, channels: { [s.channel.id]: s.channel.name },
+    users: s.users, people: s.people, channels: { [s.channel.id]: s.channel.name }, calls: s.calls || {},
     conversations: [s.channel], values, errors,
     act: (element, blockId, extra) => post("click", { where, values,
       action: { action_id: element.action_id, block_id: blockId, ...extra } }),

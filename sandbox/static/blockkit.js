@@ -247,6 +247,45 @@ function element(elem, blockId, ctx, inAction) {
   }
 }
 
+function minutes(seconds) {
+  const m = Math.max(0, Math.round(seconds / 60));
+  return m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min`;
+}
+
+function callCard(b, ctx) { // Slack's call object: title, display id, who is in it, its duration once ended, Join
+  const call = (ctx.calls || {})[b.call_id];
+  const node = el("div", "bk-call");
+  node.dataset.callId = b.call_id || "";
+  if (!call) { node.appendChild(el("div", "bk-call-missing", esc("[a call this client can't show]"))); return node; }
+  const head = el("div", "bk-call-head");
+  head.appendChild(el("span", "bk-call-icon", "📹"));
+  const title = el("div", "bk-call-title");
+  title.appendChild(el("b", "", esc(call.title || "Call")));
+  if (call.external_display_id) title.appendChild(el("span", "bk-call-id", esc(` · ${call.external_display_id}`)));
+  head.appendChild(title);
+  node.appendChild(head);
+  const ended = call.date_end !== undefined && call.date_end !== null;
+  const status = ended ? `Ended · lasted ${minutes(call.duration || 0)}`
+    : `Live · ${(call.users || []).length} in the call`;
+  node.appendChild(el("div", "bk-call-status", esc(status)));
+  const people = el("div", "bk-call-people");
+  for (const user of call.users || []) {
+    const name = user.slack_id ? ((ctx.users || {})[user.slack_id] || user.slack_id) : (user.display_name || "?");
+    const person = el("span", "bk-call-person");
+    person.dataset.name = name;
+    person.appendChild(el("span", "bk-call-avatar", esc(name.slice(0, 1).toUpperCase())));
+    person.appendChild(el("span", "bk-call-name", esc(name)));
+    people.appendChild(person);
+  }
+  node.appendChild(people);
+  if (!ended) {
+    const join = el("button", "btn primary bk-call-join", "Join");
+    join.onclick = () => (ctx.openUrl ? ctx.openUrl(call.join_url) : window.open(call.join_url, "_blank"));
+    node.appendChild(join);
+  }
+  return node;
+}
+
 function block(b, ctx) {
   const id = b.block_id || "";
   switch (b.type) {
@@ -302,6 +341,7 @@ function block(b, ctx) {
       node.appendChild(img);
       return node;
     }
+    case "call": return callCard(b, ctx);
     default: return el("div", "bk-unknown", esc(`[unsupported block ${b.type}]`));
   }
 }
