@@ -25,7 +25,7 @@ from bot.slack.front_door import Admitted, FrontDoor
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.conftest import manifest_bot_scopes
-from tests.support.flows import all_text
+from tests.support.flows import all_text, view_submission
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command
 from tests.support.world import space_of
 
@@ -73,7 +73,13 @@ class Edge:
         for _ in range(500):
             if len(posts()) > before:
                 card = posts()[before]
-                return space_of(card), card["response"]["ts"]
+                space, ts = space_of(card), card["response"]["ts"]
+                for _ in range(500):  # the job goes on to remember the card and follow its meeting
+                    cards = await self.services.meetings.cards(TENANT, space)
+                    followed = await self.services.following.shown_state(TENANT, space)
+                    if any(c.ts == ts for c in cards) and followed is not None:
+                        return space, ts
+                    await asyncio.sleep(0.02)
             await asyncio.sleep(0.02)
         raise AssertionError("no card was posted")
 
@@ -244,3 +250,20 @@ async def test_a_rooms_creator_turns_its_people_off_and_an_admin_sets_the_defaul
     edge.meet.state.join(meeting, user=BOB_EMAIL)
     await edge.read(meeting)
     assert users_of(edge, card_ts) == [], "a meeting without its own choice follows the admin's default"
+
+
+async def test_the_settings_modal_offers_the_people_switch_and_saves_it(edge: Edge) -> None:
+    space, ts = await edge.new_card()
+    await edge.send(slash_command(f"settings {space}", user_id=ALICE, trigger_id=edge.slack.state.issue_trigger_id()))
+    (filled,) = await edge.slack.state.wait_for_calls("views.update", 1, timeout=10)
+    view = filled["args"]["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    people = next(b for b in view["blocks"] if b.get("block_id") == "people")
+    assert people["element"]["initial_option"]["value"] == "on", "on by default"
+    view["id"] = filled["args"]["view_id"]
+    await edge.send(view_submission(view, {"people": "off"}, user_id=ALICE))
+    (saved,) = (await edge.slack.state.wait_for_calls("views.update", 2, timeout=10))[1:]
+    assert "no longer shows who is in the call" in json.dumps(saved["args"]["view"])
+    edge.meet.state.join(space, user=BOB_EMAIL)
+    await edge.read(space)
+    assert users_of(edge, ts) == [] and "Live* · 1 in the call" in all_text(edge.card(ts))

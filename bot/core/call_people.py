@@ -38,6 +38,13 @@ class PeopleSwitch:
         """The meeting's owner chose (the caller checked that they own it)."""
         await self._prefs.set_meeting(tenant, space_id_of(space_name), on)
 
+    async def meeting_shows(self, tenant: Tenant, space_name: str) -> bool:
+        """Whether a meeting's cards' call shows people: its owner's choice, else the workspace's default."""
+        chosen = await self._prefs.meeting(tenant, space_id_of(space_name))
+        if chosen is None:
+            chosen = await self._prefs.default(tenant)
+        return True if chosen is None else chosen
+
     async def set_default(self, actor: Actor, on: bool) -> None:
         if not await self._is_admin(actor.tenant, actor.user_id):
             raise NotAnAdmin()

@@ -33,6 +33,7 @@ from bot.slack.views.meeting import (
     COHOSTS_BLOCK,
     CardContent,
     card_content,
+    chosen_people,
     ended_card,
     history_message,
     meeting_card,
@@ -215,7 +216,9 @@ class MeetingHandlers:
             return
         label = space.meeting_code or space.name
         cohosts = await self._modal_cohosts(actor, space.name)
-        await client.views_update(view_id=view_id, view=settings_modal(space, label, channel_id, cohosts))
+        people = await self.people.meeting_shows(actor.tenant, space.name) if self.people else None
+        await client.views_update(view_id=view_id, view=settings_modal(space, label, channel_id, cohosts,
+                                                                       people=people))
 
     async def _modal_cohosts(self, actor: Actor, space_name: str) -> list[str] | None:
         """The current co-hosts, as Google says; None (no co-hosts field) when Google won't say."""
@@ -236,11 +239,17 @@ class MeetingHandlers:
             cohosts = _chosen_cohosts(view) if "cohosts" in meta else None
             form = settings_modal(Space(meta["space"]), meta.get("label", meta["space"]), meta.get("channel"),
                                   cohosts, chosen=dict(chosen), problem=modal_text(refusal),
-                                  shown_cohosts=meta.get("cohosts"))
+                                  shown_cohosts=meta.get("cohosts"), people=chosen_people(view))
             await client.views_update(view_id=view["id"], view=form)
             return
         result = settings_changed_message(meta.get("label", meta["space"]), report)
         text = str(result["blocks"][0]["text"]["text"]) + await self._save_cohosts(actor, meta, view)
+        people = chosen_people(view)
+        # The owner (change_settings just checked that) changed what the call shows.
+        if people is not None and self.people is not None and \
+                people != await self.people.meeting_shows(actor.tenant, meta["space"]):
+            await self.people.set_meeting(actor.tenant, meta["space"], people)
+            text += "\n" + people_words(meta.get("label", meta["space"]), people)
         await client.views_update(view_id=view["id"], view=settings_notice_modal(text[:2900]))
 
     async def _save_cohosts(self, actor: Actor, meta: dict[str, Any], view: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "START_CALLBACK",
     "CardContent",
     "card_content",
+    "chosen_people",
     "cohosts_line",
     "end_button",
     "end_confirm_modal",
@@ -364,9 +365,31 @@ def _cohosts_input(cohosts: Sequence[str]) -> Block:
             "hint": plain_text("They manage the call with you. Leave it empty for none.", 2000), "element": picker}
 
 
+PEOPLE_BLOCK = "people"
+_PEOPLE_WORDS = {"on": "Show who is in the call", "off": "Show nobody (the card still counts them)"}
+
+
+def _people_input(on: bool) -> Block:
+    """Whether the card's Slack call shows the channel who is in the call (meetbot's own switch, not Google's)."""
+    def option(word: str) -> Block:
+        return {"text": plain_text(_PEOPLE_WORDS[word], 75), "value": word}
+
+    return {"type": "input", "block_id": PEOPLE_BLOCK, "label": plain_text("People in the Slack call"),
+            "hint": plain_text("What the call on this meeting's cards shows the channel.", 2000),
+            "element": {"type": "static_select", "action_id": "value", "options": [option("on"), option("off")],
+                        "initial_option": option("on" if on else "off")}}
+
+
+def chosen_people(view: dict[str, Any]) -> bool | None:
+    """The settings modal's people choice (None when the form had no such field)."""
+    field = view.get("state", {}).get("values", {}).get(PEOPLE_BLOCK, {}).get("value", {})
+    option = field.get("selected_option")
+    return None if not option else option.get("value") == "on"
+
+
 def settings_modal(space: Space, label: str, channel_id: str | None, cohosts: Sequence[str] | None = None, *,
                    chosen: Mapping[str, str] | None = None, problem: str | None = None,
-                   shown_cohosts: Sequence[str] | None = None) -> dict[str, Any]:
+                   shown_cohosts: Sequence[str] | None = None, people: bool | None = None) -> dict[str, Any]:
     """The settings form, grouped, each select preselected with the current value. `cohosts` (Slack user ids;
     None: not offered) fills the co-hosts field; saving sends the difference from `shown_cohosts` (what the form
     first showed, when it is shown again). `chosen` (key → word) and `problem` (mrkdwn, its emoji included) show
@@ -386,6 +409,8 @@ def settings_modal(space: Space, label: str, channel_id: str | None, cohosts: Se
         blocks += [_setting_input(s, words.get(s.key)) for s in SETTINGS if s.group == group]
         if group == "Moderation" and cohosts is not None:
             blocks.append(_cohosts_input(cohosts))
+    if people is not None:
+        blocks += [header("In Slack"), _people_input(people)]
     meta: dict[str, Any] = {"space": space.name, "label": label, "channel": channel_id}
     if cohosts is not None:
         meta["cohosts"] = list(shown_cohosts if shown_cohosts is not None else cohosts)
