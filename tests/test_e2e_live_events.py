@@ -108,6 +108,12 @@ async def test_duplicates_and_reordering_change_nothing(pushed: World, events_em
     assert "Live* · 1 in the call" in card_text(pushed, ts)
     reads = pushed.meet.state.calls_to("participants.list")
     assert len(reads) <= 3, f"{len(reads)} participant reads for 3 events delivered twice: coalesced"
+    # Slack's call converged on Google's list too: Bob only, whatever order the events came in.
+    message = pushed.slack.state.message(CHANNEL, ts) or {}
+    (call_id,) = [b["call_id"] for b in message.get("blocks") or [] if b.get("type") == "call"]
+    assert (pushed.slack.state.call_objects.get(call_id) or {}).get("users") == [{"slack_id": BOB[0]}]
+    requests = [c for c in pushed.slack.state.calls if c["method"].startswith("calls.")]
+    assert all(c["ok"] for c in requests) and len(requests) <= 1 + 2 * len(reads), "one add, one remove a read"
 
 
 async def test_a_forged_push_is_refused_and_changes_nothing(pushed: World, events_emulator: EventsEmulator) -> None:
