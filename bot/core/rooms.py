@@ -139,23 +139,19 @@ class Rooms:
 
     async def set_recaps(self, actor: Actor, channel_id: str, on: bool) -> Room:
         """`/meet room recap on|off`: whoever set the room up (or an admin) decides for this channel's room."""
-        async def switch(previous: Room | None) -> Room:
-            if previous is None:
-                raise NoRoom()
-            return previous.with_recaps(on)
-
-        change = await self._change(actor, channel_id, switch)
-        assert change.room is not None
-        return change.room
+        return await self._switched(actor, channel_id, lambda room: room.with_recaps(on))
 
     async def set_people(self, actor: Actor, channel_id: str, on: bool) -> Room:
         """`/meet room people on|off`: whoever set the room up (or an admin) decides whether its call shows people."""
-        async def switch(previous: Room | None) -> Room:
+        return await self._switched(actor, channel_id, lambda room: room.with_people(on))
+
+    async def _switched(self, actor: Actor, channel_id: str, switch: Callable[[Room], Room]) -> Room:
+        async def build(previous: Room | None) -> Room:
             if previous is None:
                 raise NoRoom()
-            return previous.with_people(on)
+            return switch(previous)
 
-        change = await self._change(actor, channel_id, switch)
+        change = await self._change(actor, channel_id, build)
         assert change.room is not None
         return change.room
 
