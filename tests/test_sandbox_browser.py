@@ -237,10 +237,13 @@ def test_the_card_shows_slacks_call_with_its_people_then_its_duration(browser: A
     names = [p.get_attribute("data-name") for p in call.find_elements(By.CSS_SELECTOR, ".bk-call-person")]
     assert names == ["Bob", "Guest"] and "Visitor" not in call.text
     assert meet.space(space)["meetingCode"] in call.text and call.find_elements(By.CSS_SELECTOR, ".bk-call-join")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", call)
     browser.save_screenshot(str(tmp_path / "call-live.png"))
     meet.advance_time(23 * 60)
     meet.end_conference(space)
     until(browser, lambda d: "Ended · lasted 23 min" in last_card(d).find_element(By.CSS_SELECTOR, ".bk-call").text
           or None, "the call's duration")
     assert not last_card(browser).find_elements(By.CSS_SELECTOR, ".bk-call-join"), "an ended call offers no Join"
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})",
+                           last_card(browser).find_element(By.CSS_SELECTOR, ".bk-call"))
     browser.save_screenshot(str(tmp_path / "call-ended.png"))
