@@ -49,7 +49,7 @@ def _start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comple
                           cwd=cwd, capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.parametrize("command", [[], ["worker"]])
+@pytest.mark.parametrize("command", [[], ["worker"], ["rotate-keys"]])
 async def test_a_start_against_a_newer_layout_refuses_with_one_line(
     bot_env: dict[str, str], redis_client: aioredis.Redis, tmp_path: Path, command: list[str]
 ) -> None:
