@@ -42,8 +42,7 @@ def _settings_or_exit() -> Settings:
 
 def _layout_or_exit(settings: Settings) -> None:
     """A start against data from a newer layout stops here, before anything is written (exit code 3)."""
-    from bot.server import check_layout
-    from bot.store.layout import UnknownLayout
+    from bot.store.layout import UnknownLayout, check_layout  # not bot.server: nothing else is set up yet
 
     try:
         _run(check_layout(settings))

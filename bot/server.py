@@ -15,13 +15,9 @@ from aiohttp import web
 
 from bot.app import Services, build_bolt_app, close_services, open_services, start_background, stop_background
 from bot.config import Settings
-from bot.store.connection import connect_to
-from bot.store.errors import StoreUnavailable
-from bot.store.keys import Keys
-from bot.store.layout import ensure_layout
 from bot.web import build_web_app
 
-__all__ = ["check_layout", "serve", "serve_jobs"]
+__all__ = ["serve", "serve_jobs"]
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +87,6 @@ async def serve_jobs(settings: Settings) -> None:
     finally:
         log.info("worker shutting down")
         await _wind_down(services)
-
-
-async def check_layout(settings: Settings) -> None:
-    """Before serving: refuse (UnknownLayout) data a newer release wrote; mark a new store with this layout."""
-    redis = connect_to(settings)
-    try:
-        await ensure_layout(redis, Keys())
-    except StoreUnavailable:
-        # Starting without Redis is allowed (readiness says so); the next start checks the layout.
-        log.warning("Redis did not answer at start-up, so the data layout version was not checked")
-    finally:
-        await redis.aclose()
 
 
 async def _until_signalled() -> None:

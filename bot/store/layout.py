@@ -6,12 +6,18 @@ so a store without the key is version 1. A release that changes the layout raise
 
 from __future__ import annotations
 
+import logging
+
 from redis.asyncio import Redis
 
-from bot.store.errors import translated_function
+from bot.config import Settings
+from bot.store.connection import connect_to
+from bot.store.errors import StoreUnavailable, translated_function
 from bot.store.keys import Keys
 
-__all__ = ["LAYOUT_VERSION", "UnknownLayout", "ensure_layout"]
+__all__ = ["LAYOUT_VERSION", "UnknownLayout", "check_layout", "ensure_layout"]
+
+log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
 
@@ -46,3 +52,16 @@ async def ensure_layout(redis: Redis, keys: Keys, supported: int = LAYOUT_VERSIO
     if not found.isdigit() or int(found) > supported:
         raise UnknownLayout(found, supported)
     return int(found)
+
+
+async def check_layout(settings: Settings) -> None:
+    """Before a process serves or runs jobs: raise UnknownLayout for data a newer release wrote; mark a new store.
+    Its own short-lived client, so that it runs before anything else is set up (metrics, workers)."""
+    redis = connect_to(settings)
+    try:
+        await ensure_layout(redis, Keys())
+    except StoreUnavailable:
+        # Starting without Redis is allowed (readiness says so); the next start checks the layout.
+        log.warning("Redis did not answer at start-up, so the data layout version was not checked")
+    finally:
+        await redis.aclose()
