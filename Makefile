@@ -49,5 +49,9 @@ bench: $(STAMP)
 check: $(STAMP)
 	$(BIN)/python -m bot check
 
+# Builds the Containerfile on a debootstrap base with buildah and checks the web process's probes (needs root).
+image-check:
+	bash scripts/image-check
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -40,9 +40,21 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
+def _layout_or_exit(settings: Settings) -> None:
+    """A start against data from a newer layout stops here, before anything is written (exit code 3)."""
+    from bot.store.layout import UnknownLayout, check_layout  # not bot.server: nothing else is set up yet
+
+    try:
+        _run(check_layout(settings))
+    except UnknownLayout as refused:
+        print(refused.line(), file=sys.stderr)
+        raise SystemExit(3) from None
+
+
 def _cmd_run() -> int:
     settings = _settings_or_exit()
     configure_logging(settings.log_level)
+    _layout_or_exit(settings)
     from bot.server import serve
 
     def serve_one() -> None:
@@ -59,6 +71,7 @@ def _cmd_run() -> int:
 def _cmd_worker() -> int:
     settings = _settings_or_exit()
     configure_logging(settings.log_level)
+    _layout_or_exit(settings)
     from bot.server import serve_jobs
 
     _run(serve_jobs(settings))

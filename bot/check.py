@@ -59,6 +59,39 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def public_url_check(public_url: str) -> CheckResult:
+    """Slack and Google only call https:// addresses; plain http is for a bot on this machine."""
+    parts = urlsplit(public_url)
+    if parts.scheme == "https" or (parts.hostname or "") in LOCAL_HOSTS:
+        return CheckResult("url", True, f"PUBLIC_URL {public_url}")
+    return CheckResult("url", False, f"PUBLIC_URL {public_url} must start with https:// (Slack and Google call only "
+                                     "https addresses; plain http is only for localhost)")
+
+
+def granted_scopes_problem(granted_header: str | None) -> str | None:
+    """Slack lists a token's scopes in auth.test's X-OAuth-Scopes header; manifest.yaml's bot scopes must be there."""
+    if granted_header is None:
+        return None
+    granted = {scope.strip() for scope in granted_header.split(",") if scope.strip()}
+    missing = [scope for scope in BOT_SCOPES if scope not in granted]
+    if not missing:
+        return None
+    calls_off = any(scope.startswith("calls:") for scope in missing)
+    calls = " (without calls:*, cards work but show no Slack call)" if calls_off else ""
+    return ("the bot token lacks scopes that manifest.yaml asks for: " + ", ".join(missing) + calls
+            + "; update the app from manifest.yaml and reinstall it (OAuth & Permissions > Reinstall to Workspace)")
+
+
+def redirect_line(settings: Settings) -> CheckResult:
+    if settings.uses_delegation:
+        return CheckResult("redirect", True, "domain-wide delegation: no Google redirect URI to register")
+    return CheckResult("redirect", True, f"register {settings.google_redirect_uri} as an Authorized redirect URI of "
+                                         "the Google OAuth client (Google Cloud console > Credentials)")
+
+
 async def run_checks(settings: Settings) -> list[CheckResult]:
     async def redis_probe() -> str:
         redis = connect_to(settings)
@@ -73,15 +106,10 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
             return "many-workspace mode: tokens come from installations"
         client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=5)
         answer = await client.auth_test()
-        granted = set(str(answer.headers.get("x-oauth-scopes", "")).replace(" ", "").split(","))
-        missing = [scope for scope in BOT_SCOPES if scope not in granted]
-        if missing:
-            needs = ", ".join(missing)
-            calls = " (Slack calls are off: meeting cards work without them)" if any(
-                s.startswith("calls:") for s in missing) else ""
-            raise ScopesMissing(f"auth.test ok as {answer.get('user')}, but the token lacks the scope {needs}{calls};"
-                                " reinstall the app with manifest.yaml's scopes")
-        return f"auth.test ok as {answer.get('user')} in {answer.get('team')}"
+        problem = granted_scopes_problem(answer.headers.get("x-oauth-scopes"))
+        if problem is not None:
+            raise ScopesMissing(problem)
+        return f"auth.test ok as {answer.get('user')} in {answer.get('team')}, with every manifest.yaml bot scope"
 
     async def google_probe() -> str:
         # Any HTTP answer proves the endpoint is reachable; the token endpoint refuses an empty grant with 400.
@@ -92,7 +120,9 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
 
     return [
         CheckResult("config", True, "all variables present and well-formed"),
+        public_url_check(settings.public_url),
         await _timed("redis", redis_probe),
         await _timed("slack", slack_probe),
         await _timed("google", google_probe),
+        redirect_line(settings),
     ]

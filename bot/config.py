@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
-__all__ = ["ConfigError", "Settings", "load_settings", "read_env_file"]
+__all__ = ["SECRET_NAMES", "ConfigError", "Settings", "load_settings", "read_env_file"]
 
 MEET_SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 DEFAULT_GOOGLE_SCOPES = (
@@ -25,6 +25,16 @@ DEFAULT_GOOGLE_SCOPES = (
     MEET_SCOPE_PREFIX + "meetings.space.readonly",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Each of these may instead be given as a file path in `<NAME>_FILE` (DESIGN §3).
+SECRET_NAMES = (
+    "SLACK_SIGNING_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_SECRET",
+    "GOOGLE_CLIENT_SECRET",
+    "TOKEN_ENCRYPTION_KEYS",
+    "REDIS_URL",
+)
 
 
 class ConfigError(Exception):
@@ -119,8 +129,39 @@ class _Reader:
         self._file_values = read_env_file(env_file) if env_file and env_file.is_file() else {}
         self._env_file = env_file
         self.problems: list[str] = []
+        self._secret_files: dict[str, tuple[str, Path]] = {}  # name -> (the file's value, the file)
+        self._unusable: set[str] = set()  # secrets whose NAME_FILE already has its own problem line
+        for name in SECRET_NAMES:
+            self._read_secret_file(name)
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None and name in self._file_values:
+            value = self._file_values[name][0]
+        return value
+
+    def _read_secret_file(self, name: str) -> None:
+        """`<NAME>_FILE` names a file holding the secret (Docker and Kubernetes secrets, Vault agent)."""
+        file_name = name + "_FILE"
+        raw_path = self._raw(file_name)
+        if raw_path is None or not raw_path.strip():
+            return
+        path = Path(raw_path.strip())
+        if self._raw(name) is not None:
+            self._unusable.add(name)
+            self.problem(file_name, f"{name} is set too; set one of {name} and {file_name}")
+            return
+        try:
+            value = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            self._unusable.add(name)
+            self.problem(file_name, f"cannot read the file {path}")
+            return
+        self._secret_files[name] = (value.rstrip("\r\n"), path)
 
     def source(self, name: str) -> str:
+        if name in self._secret_files:
+            return f"from the file {self._secret_files[name][1]}, named by {name}_FILE {self.source(name + '_FILE')}"
         if name in self._environ:
             return "from the environment"
         if name in self._file_values:
@@ -128,14 +169,14 @@ class _Reader:
         return "not set"
 
     def get(self, name: str) -> str | None:
-        value = self._environ.get(name)
-        if value is None and name in self._file_values:
-            value = self._file_values[name][0]
+        value = self._secret_files[name][0] if name in self._secret_files else self._raw(name)
         if value is None or not value.strip():
             return None
         return value.strip()
 
     def problem(self, name: str, message: str) -> None:
+        if name in self._unusable:
+            return  # its NAME_FILE's line already says what is wrong; "missing" would only mislead
         self.problems.append(f"{name}: {message} ({self.source(name)})")
 
     def url(self, name: str, default: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:

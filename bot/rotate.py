@@ -15,6 +15,7 @@ from bot.store.crypto import TokenCipher
 from bot.store.errors import StoreUnavailable
 from bot.store.google_links import GoogleLinkStore, RotationReport
 from bot.store.keys import Keys
+from bot.store.layout import UnknownLayout, ensure_layout
 
 __all__ = ["cmd_rotate_keys"]
 
@@ -23,13 +24,15 @@ async def _rotate(settings: Settings) -> RotationReport:
     redis = connect_to(settings)
     keys = settings.token_encryption_keys
     try:
+        await ensure_layout(redis, Keys())  # never rewrite records of a layout this release doesn't know
         return await GoogleLinkStore(redis, Keys(), TokenCipher(keys)).rotate_report()
     finally:
         await redis.aclose()
 
 
 def cmd_rotate_keys() -> int:
-    """0 when every link is now under the first key; 1 when some couldn't be read (or Redis failed); 2: config."""
+    """0 when every link is now under the first key; 1 when some couldn't be read (or Redis failed); 2: config;
+    3: the data was written by a newer release."""
     try:
         settings = load_settings()
     except ConfigError as error:
@@ -41,6 +44,9 @@ def cmd_rotate_keys() -> int:
     except StoreUnavailable as error:
         print(f"rotate-keys: Redis failed ({error}); nothing was lost, run it again", file=sys.stderr)
         return 1
+    except UnknownLayout as refused:
+        print(refused.line(), file=sys.stderr)
+        return 3
     print(f"re-encrypted {report.rotated} Google link(s) with the first key")
     if report.unreadable:
         print(

@@ -140,3 +140,85 @@ def test_live_meetings_poll_by_default_and_events_are_validated(tmp_path: Path) 
                           "GOOGLE_APPLICATION_CREDENTIALS": str(key)}, None)
     assert pull.google_application_credentials == key
     assert pull.google_pubsub_subscription == "projects/p/subscriptions/s"
+
+
+# Secrets from files (NAME_FILE): Docker and Kubernetes secrets, Vault agent.
+SECRET_VALUES = {
+    "SLACK_SIGNING_SECRET": "s3cret",
+    "SLACK_BOT_TOKEN": "xoxb-from-file",
+    "SLACK_APP_TOKEN": "xapp-from-file",
+    "SLACK_CLIENT_SECRET": "client-from-file",
+    "GOOGLE_CLIENT_SECRET": "csecret-from-file",
+    "TOKEN_ENCRYPTION_KEYS": KEY,
+    "REDIS_URL": "redis://redis.internal:6380/2",
+}
+
+
+def test_every_secret_can_come_from_a_file_with_its_trailing_newline_stripped(tmp_path: Path) -> None:
+    environ = {"GOOGLE_CLIENT_ID": "cid", "SLACK_CLIENT_ID": "1"}
+    for name, value in SECRET_VALUES.items():
+        (tmp_path / name.lower()).write_text(value + "\n")
+        environ[f"{name}_FILE"] = str(tmp_path / name.lower())
+    settings = load_settings(environ, None)
+    assert settings.slack_signing_secret == "s3cret"
+    assert settings.slack_bot_token == "xoxb-from-file" and settings.slack_app_token == "xapp-from-file"
+    assert settings.slack_client_secret == "client-from-file"
+    assert settings.google_client_secret == "csecret-from-file"
+    assert settings.token_encryption_keys == (KEY.encode(),)
+    assert settings.redis_url == "redis://redis.internal:6380/2"
+
+
+def test_a_file_value_gets_the_same_validation_naming_the_file_and_where_its_path_came_from(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("not-a-bot-token\n")
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"SLACK_BOT_TOKEN_FILE={token}\n")
+    environ = {k: v for k, v in COMPLETE.items() if k != "SLACK_BOT_TOKEN"}
+    assert problems(environ, env_file) == [
+        f"SLACK_BOT_TOKEN: must be a bot token starting with xoxb- (from the file {token}, named by "
+        f"SLACK_BOT_TOKEN_FILE from {env_file} line 1)"
+    ]
+
+
+def test_an_empty_secret_file_counts_as_missing(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("\n")
+    environ = {k: v for k, v in COMPLETE.items() if k != "TOKEN_ENCRYPTION_KEYS"}
+    found = problems({**environ, "TOKEN_ENCRYPTION_KEYS_FILE": str(keys)})
+    assert len(found) == 1 and found[0].startswith("TOKEN_ENCRYPTION_KEYS: missing;")
+    assert found[0].endswith(f"(from the file {keys}, named by TOKEN_ENCRYPTION_KEYS_FILE from the environment)")
+
+
+def test_a_secret_set_both_ways_is_one_problem(tmp_path: Path) -> None:
+    secret = tmp_path / "signing"
+    secret.write_text("other\n")
+    assert problems({**COMPLETE, "SLACK_SIGNING_SECRET_FILE": str(secret)}) == [
+        "SLACK_SIGNING_SECRET_FILE: SLACK_SIGNING_SECRET is set too; set one of SLACK_SIGNING_SECRET and "
+        "SLACK_SIGNING_SECRET_FILE (from the environment)"
+    ]
+
+
+def test_an_unreadable_secret_file_is_one_problem_without_a_second_missing_line(tmp_path: Path) -> None:
+    environ = {k: v for k, v in COMPLETE.items() if k != "GOOGLE_CLIENT_SECRET"}
+    missing = tmp_path / "nope"
+    not_text = tmp_path / "binary"
+    not_text.write_bytes(b"\xff\xfe\x00")
+    assert problems({**environ, "GOOGLE_CLIENT_SECRET_FILE": str(missing)}) == [
+        f"GOOGLE_CLIENT_SECRET_FILE: cannot read the file {missing} (from the environment)"
+    ]
+    assert problems({**environ, "GOOGLE_CLIENT_SECRET_FILE": str(tmp_path)}) == [
+        f"GOOGLE_CLIENT_SECRET_FILE: cannot read the file {tmp_path} (from the environment)"
+    ]
+    assert problems({**environ, "GOOGLE_CLIENT_SECRET_FILE": str(not_text)}) == [
+        f"GOOGLE_CLIENT_SECRET_FILE: cannot read the file {not_text} (from the environment)"
+    ]
+
+
+def test_a_secret_file_value_is_never_echoed(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(f"{KEY},short-secret-part\n")
+    environ = {k: v for k, v in COMPLETE.items() if k != "TOKEN_ENCRYPTION_KEYS"}
+    found = problems({**environ, "TOKEN_ENCRYPTION_KEYS_FILE": str(keys)})
+    assert found == [f"TOKEN_ENCRYPTION_KEYS: key #2 is not a Fernet key (32 url-safe base64 bytes) (from the file "
+                     f"{keys}, named by TOKEN_ENCRYPTION_KEYS_FILE from the environment)"]
+    assert not any("short-secret-part" in p or KEY in p for p in found)

@@ -22,6 +22,7 @@ from bot.store.dedupe import Deliveries, SignedDeliveries, claim
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
+from bot.store.layout import LAYOUT_VERSION, UnknownLayout, ensure_layout
 from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
 from bot.store.progress import JobProgress
 from bot.store.rooms import RoomStore
@@ -117,6 +118,14 @@ async def test_every_store_operation_works_on_a_cluster(cluster_client: Any) -> 
     await installs.async_delete_all(enterprise_id=None, team_id="T0009")
     state_store = RedisInstallStateStore(redis, keys)
     assert await state_store.async_consume(await state_store.async_issue())
+
+
+async def test_the_layout_version_is_written_and_checked_on_a_cluster(cluster_client: Any) -> None:
+    assert await ensure_layout(cluster_client, Keys()) == LAYOUT_VERSION
+    assert await ensure_layout(cluster_client, Keys()) == LAYOUT_VERSION  # the second start reads what the first wrote
+    await cluster_client.set(Keys().layout_version(), str(LAYOUT_VERSION + 1))
+    with pytest.raises(UnknownLayout):
+        await ensure_layout(cluster_client, Keys())
 
 
 async def test_rotate_keys_reaches_links_on_every_node(cluster_client: Any) -> None:

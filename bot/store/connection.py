@@ -7,10 +7,10 @@ from typing import cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry  # the asyncio one: redis-py 8 warns at every start when given the sync one
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.retry import Retry
 
 from bot.config import Settings
 from bot.store.errors import translated_function
@@ -41,8 +41,8 @@ def connect(url: str, *, mode: str = "standalone", sentinels: tuple[tuple[str, i
         return cast(Redis, cluster)
     if mode == "sentinel":
         assert sentinel_master is not None
-        sentinel = Sentinel(list(sentinels),
-                            sentinel_kwargs={"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT},
+        timeouts = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT}
+        sentinel = Sentinel(list(sentinels), sentinel_kwargs=timeouts,
                             socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=SOCKET_TIMEOUT)
         master = sentinel.master_for(sentinel_master, redis_class=Redis, retry=retry,
                                      retry_on_error=[RedisConnectionError], decode_responses=False)

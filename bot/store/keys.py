@@ -46,6 +46,10 @@ class Keys:
     def health_probe(self) -> str:
         return f"{self.prefix}:{{health}}:probe"
 
+    def layout_version(self) -> str:
+        """The version of this whole layout (bot/store/layout.py), one key in its own slot."""
+        return f"{self.prefix}:{{layout}}:version"
+
     def signature_seen(self, signature_hex: str) -> str:
         return f"{self.prefix}:{{sig:{_clean(signature_hex)}}}:seen"
 
