@@ -25,6 +25,7 @@ DEFAULT_GOOGLE_SCOPES = (
     MEET_SCOPE_PREFIX + "meetings.space.readonly",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 # Each of these may instead be given as a file path in `<NAME>_FILE` (DESIGN §3).
 SECRET_NAMES = (
     "SLACK_SIGNING_SECRET",
@@ -68,6 +69,7 @@ class Settings:
     google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
     google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object a line
     web_concurrency: int = 1
     google_allow_other_emails: bool = False  # link Google accounts whose email isn't the Slack one, if confirmed
     redis_mode: str = "standalone"  # "standalone", "cluster" (REDIS_URL is any node) or "sentinel"
@@ -309,6 +311,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     log_level = (reader.get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         reader.problem("LOG_LEVEL", "must be one of " + ", ".join(LOG_LEVELS))
+    log_format = (reader.get("LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        reader.problem("LOG_FORMAT", "must be one of " + ", ".join(LOG_FORMATS))
     settings = Settings(
         slack_signing_secret=reader.get("SLACK_SIGNING_SECRET"),
         slack_bot_token=reader.get("SLACK_BOT_TOKEN"),
@@ -333,6 +338,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             "GOOGLE_USERINFO_URL", "https://openidconnect.googleapis.com/v1/userinfo"
         ),
         log_level=log_level,
+        log_format=log_format,
         web_concurrency=reader.integer("WEB_CONCURRENCY", 1, 1, 64),
         google_allow_other_emails=reader.flag("GOOGLE_ALLOW_OTHER_EMAILS", False),
         redis_mode=mode,

@@ -57,6 +57,13 @@ def test_malformed_values_name_variable_and_source(tmp_path: Path) -> None:
     assert not any("short" in p or KEY in p for p in found), "secrets must not be echoed"
 
 
+def test_log_format_is_text_or_json_and_anything_else_is_one_problem() -> None:
+    assert load_settings(COMPLETE, None).log_format == "text"
+    assert load_settings({**COMPLETE, "LOG_FORMAT": "JSON"}, None).log_format == "json"
+    assert problems({**COMPLETE, "LOG_FORMAT": "xml"}) == [
+        "LOG_FORMAT: must be one of text, json (from the environment)"]
+
+
 def test_environment_wins_over_env_file(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text('PORT=4000\nHOST="127.0.0.1"\n')
