@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from bot import VERSION
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 
@@ -30,14 +33,27 @@ def _run(coroutine: Coroutine[Any, Any, int | None]) -> int | None:
 
 
 def _settings_or_exit() -> Settings:
+    # Until the settings are read, log as LOG_FORMAT asks if it can be read at all: with json, even the lines
+    # about a bad configuration are JSON objects.
+    early_format = "json" if os.environ.get("LOG_FORMAT", "").strip().lower() == "json" else "text"
+    configure_logging("INFO", early_format)
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as error:
+        if early_format == "json":
+            log = logging.getLogger("bot.config")
+            for problem in error.problems:
+                log.error("configuration problem: %s", problem, extra={"problem": problem})
+            log.error("meetbot cannot start: see README.md > Configuration; `python -m bot check` re-runs these "
+                      "checks")
+            raise SystemExit(2) from None
         print(f"meetbot cannot start: {len(error.problems)} configuration problem(s)", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         print("See README.md > Configuration. `python -m bot check` re-runs these checks.", file=sys.stderr)
         raise SystemExit(2) from None
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
 
 
 def _layout_or_exit(settings: Settings) -> None:
@@ -53,24 +69,26 @@ def _layout_or_exit(settings: Settings) -> None:
 
 def _cmd_run() -> int:
     settings = _settings_or_exit()
-    configure_logging(settings.log_level)
+    if settings.web_concurrency > 1:
+        from bot.workers import metrics_directory, run_workers
+
+        with metrics_directory():  # before anything makes the instruments (bot.store, bot.server import them)
+            _layout_or_exit(settings)
+            from bot.server import serve
+
+            def serve_one() -> None:
+                _run(serve(settings))
+
+            return run_workers(settings.web_concurrency, serve_one)
     _layout_or_exit(settings)
     from bot.server import serve
 
-    def serve_one() -> None:
-        _run(serve(settings))
-
-    if settings.web_concurrency > 1:
-        from bot.workers import run_workers
-
-        return run_workers(settings.web_concurrency, serve_one)
-    serve_one()
+    _run(serve(settings))
     return 0
 
 
 def _cmd_worker() -> int:
     settings = _settings_or_exit()
-    configure_logging(settings.log_level)
     _layout_or_exit(settings)
     from bot.server import serve_jobs
 
@@ -111,6 +129,7 @@ def _cmd_sandbox() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="meetbot: Google Meet from Slack")
+    parser.add_argument("--version", action="version", version=f"meetbot {VERSION}")
     commands: dict[str, Callable[[], int]] = {"run": _cmd_run, "worker": _cmd_worker, "check": _cmd_check,
                                               "rotate-keys": _cmd_rotate, "sandbox": _cmd_sandbox}
     parser.add_argument("command", nargs="?", default="run", choices=list(commands))

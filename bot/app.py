@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -17,21 +18,23 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.core.accounts import Accounts
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
-from bot.core.event_feed import EventFeed, EventIntake
+from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake
 from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
 from bot.core.members import Members, RoomMembers, SharedWritePacer
 from bot.core.rooms import Rooms
-from bot.domain import Tenant
-from bot.follow_runner import FollowRunner, PullLoop
+from bot.domain import Tenant, space_id_of
+from bot.follow_runner import EventToCard, FollowRunner, PullLoop
+from bot.google import calls
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
-from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken
+from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken, WorkspaceEvent
 from bot.google.workspace_events import WorkspaceEvents
 from bot.jobs.queue import JobQueue
 from bot.meet.client import MeetClient, build_http_client
@@ -177,8 +180,15 @@ async def open_services(settings: Settings) -> Services:
     account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
                         following)
-    members = Members(meetings, meet, accounts, directory, space_records,
-                      pacer=SharedWritePacer(WriteQuota(redis, keys).reserve))
+    write_quota = WriteQuota(redis, keys)
+
+    async def write_slot(tenant: Tenant, user_id: str) -> float:
+        wait = await write_quota.reserve(tenant, user_id)
+        if wait > 0:
+            calls.quota_wait("write", wait)
+        return wait
+
+    members = Members(meetings, meet, accounts, directory, space_records, pacer=SharedWritePacer(write_slot))
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher)
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
@@ -195,9 +205,11 @@ async def open_services(settings: Settings) -> Services:
                          JobProgress(redis, keys), CreateTurns(CreateQuota(redis, keys)))
     start_job.register()
     jobs.open()
-    follow_runner = FollowRunner(following.due, live_cards.refresh)
+    lag = EventToCard()
+    follow_runner = FollowRunner(following.due, lag.wrap(live_cards.refresh))
 
     async def poke_and_wake(tenant: Tenant, space_name: str) -> bool:
+        lag.arrived(tenant, space_id_of(space_name))
         poked = await following.poke(tenant, space_name)
         follow_runner.wake()  # an event that arrived here is read here, without waiting for the next tick
         return poked
@@ -207,7 +219,7 @@ async def open_services(settings: Settings) -> Services:
     if intake is not None and settings.google_pubsub_subscription is not None:
         account = ServiceAccountToken(settings.google_application_credentials or "")
         puller = Puller(http, settings.pubsub_api_url, settings.google_pubsub_subscription, account)
-        pull_loop = PullLoop(puller.pull, puller.ack, intake.accept)
+        pull_loop = PullLoop(puller.pull, puller.ack, counted(intake))
     elif intake is not None:
         push_certs = PushCerts(settings.google_certs_url)
     return Services(
@@ -241,6 +253,17 @@ async def open_services(settings: Settings) -> Services:
         pull_loop=pull_loop,
         closers=[c for c in (oauth, delegation, push_certs) if c is not None],
     )
+
+
+def counted(intake: EventIntake) -> Callable[[WorkspaceEvent], Awaitable[str]]:
+    """The intake, counting what became of each delivered (and so verified) event."""
+
+    async def accept(event: WorkspaceEvent) -> str:
+        outcome = await intake.accept(event)
+        metrics.event_intake("duplicate" if outcome == DUPLICATE else "verified")
+        return outcome
+
+    return accept
 
 
 def start_background(services: Services) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import metrics
 from bot.domain import Tenant
 
-__all__ = ["FollowRunner", "PullLoop"]
+__all__ = ["EventToCard", "FollowRunner", "PullLoop"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ class PullLoop:
     An event the intake couldn't take (Redis down) is left unacknowledged, so Pub/Sub delivers it again."""
 
     def __init__(self, pull: Callable[[int], Awaitable[list[tuple[str, Any]]]],
-                 ack: Callable[[list[str]], Awaitable[None]], accept: Callable[[Any], Awaitable[bool]],
+                 ack: Callable[[list[str]], Awaitable[None]], accept: Callable[[Any], Awaitable[object]],
                  *, idle: float = 0.5, batch: int = 100) -> None:
         self._pull, self._ack, self._accept = pull, ack, accept
         self._idle, self._batch = idle, batch
@@ -121,3 +123,29 @@ class PullLoop:
             if not received:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._idle)
+
+
+class EventToCard:
+    """The event-to-card lag, in the process an event arrived in (it wakes this process's runner, which reads the
+    space): from the event's arrival to the end of the read and card edits it caused. Events that arrive while a
+    read is due are one wait, measured from the first."""
+
+    LIMIT = 10_000  # spaces whose events await a read here; past it (reads failing for long), start again
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._arrived: dict[tuple[str, str], float] = {}
+
+    def arrived(self, tenant: Tenant, space_id: str) -> None:
+        if len(self._arrived) >= self.LIMIT:
+            self._arrived.clear()
+        self._arrived.setdefault((tenant.tag, space_id), self._clock())
+
+    def wrap(self, refresh: Refresh) -> Refresh:
+        async def timed(tenant: Tenant, space_id: str) -> None:
+            await refresh(tenant, space_id)
+            arrived = self._arrived.pop((tenant.tag, space_id), None)
+            if arrived is not None:
+                metrics.event_to_card(self._clock() - arrived)
+
+        return timed

@@ -14,7 +14,6 @@ can measure the bot without them (bench/nometrics.py) and no setting is needed f
 from __future__ import annotations
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,7 +26,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from bot import actions
+from bot import VERSION, actions
 
 __all__ = ["CONTENT_TYPE", "MULTIPROC_ENV", "VERSION", "ack", "ack_kind", "build_info", "event_intake",
            "event_to_card", "followed_meetings", "google_call", "job_failed", "job_finished", "job_retried",
@@ -37,14 +36,6 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def _version() -> str:
-    try:
-        return version("meetbot")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "0+unknown"
-
-
-VERSION = _version()
 
 # Seconds. Slack wants the ack within 3 s; most are a few ms.
 _ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)

@@ -13,9 +13,10 @@ import time
 
 from aiohttp import web
 
+from bot import VERSION, metrics
 from bot.app import Services, build_bolt_app, close_services, open_services, start_background, stop_background
 from bot.config import Settings
-from bot.web import build_web_app
+from bot.web import build_probe_app, build_web_app
 
 __all__ = ["serve", "serve_jobs"]
 
@@ -58,12 +59,14 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
     start_background(services)  # jobs and following run in the web process too; workers add capacity
     if socket_handler is not None:
         await socket_handler.connect_async()  # type: ignore[no-untyped-call]
+    metrics.build_info()
     log.info(
-        "meetbot serving %s on %s:%s in %.0f ms",
+        "meetbot serving %s on %s:%s in %.0f ms, version %s",
         "Socket Mode" if socket_handler else "HTTP",
         settings.host,
         settings.port,
         (time.monotonic() - started) * 1000,
+        VERSION,
     )
 
     try:
@@ -79,13 +82,20 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
 async def serve_jobs(settings: Settings) -> None:
     """`python -m bot worker`: run durable jobs only, until SIGTERM; unfinished ones are handed back."""
     services = await open_services(settings)
-    build_bolt_app(services)  # registers the jobs the Slack edge defines; no HTTP is served
+    build_bolt_app(services)  # registers the jobs the Slack edge defines; Slack's requests go to the web process
+    # Its own small listener, so that it can be probed and scraped: /healthz, /readyz and /metrics only.
+    runner = web.AppRunner(build_probe_app(services), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
     start_background(services)
-    log.info("meetbot worker running jobs")
+    metrics.build_info()
+    log.info("meetbot worker running jobs, probes and metrics on %s:%s, version %s", settings.host, settings.port,
+             VERSION)
     try:
         await _until_signalled()
     finally:
         log.info("worker shutting down")
+        await runner.cleanup()
         await _wind_down(services)
 
 

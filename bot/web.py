@@ -6,27 +6,30 @@ import asyncio
 import hmac
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.app import Services
+from bot import metrics
+from bot.app import Services, counted
 from bot.core.accounts import LinkOutcome
-from bot.core.event_feed import EventIntake
 from bot.domain import Actor
 from bot.google.api_errors import MalformedEvent, PushRejected
-from bot.google.pubsub import PushCerts, parse_push, verify_push
+from bot.google.pubsub import PushCerts, WorkspaceEvent, parse_push, verify_push
 from bot.slack.fast_path import fast_answer
 from bot.slack.front_door import FrontDoor, Refused
 from bot.store.connection import writable
 from bot.store.dedupe import SignedDeliveries
 from bot.store.errors import is_unavailable
+from bot.store.live import FollowSchedule
 from bot.store.oauth_state import STATE_TTL_SECONDS
 from bot.web_pages import callback_page, confirm_page, mismatch_page
 
-__all__ = ["GOOGLE_CALLBACK_PATH", "GOOGLE_CONFIRM_PATH", "GOOGLE_EVENTS_PATH", "SLACK_EVENTS_PATH", "build_web_app"]
+__all__ = ["GOOGLE_CALLBACK_PATH", "GOOGLE_CONFIRM_PATH", "GOOGLE_EVENTS_PATH", "METRICS_PATH", "SLACK_EVENTS_PATH",
+           "build_probe_app", "build_web_app", "probe_routes"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ SLACK_EVENTS_PATH = "/slack/events"
 GOOGLE_EVENTS_PATH = "/google/events"
 GOOGLE_CALLBACK_PATH = "/google/oauth/callback"
 GOOGLE_CONFIRM_PATH = "/google/oauth/confirm"
+METRICS_PATH = "/metrics"
 CSRF_COOKIE = "meetbot_confirm"
 READY_TIMEOUT = 0.5
 
@@ -49,25 +53,21 @@ def build_web_app(
     deliveries = SignedDeliveries(services.redis, services.keys)
 
     async def slack_events(request: web.Request) -> web.Response:
+        arrived = time.perf_counter()
         admitted = door.admit(await request.read(), request.headers, request.query_string)
         if isinstance(admitted, Refused):
             return web.json_response({"error": admitted.why}, status=admitted.status)
         quick = fast_answer(admitted.text)
         if quick is not None:
+            metrics.ack("command", time.perf_counter() - arrived)
             return web.Response(text=quick, content_type="application/json")
+        kind = metrics.ack_kind(admitted.request.body)
         if not await _first_delivery(deliveries, admitted.signature):
+            metrics.ack(kind, time.perf_counter() - arrived)
             return web.Response(status=200)  # the same signed bytes again: acknowledged, not acted on twice
-        return await to_aiohttp_response(await bolt.async_dispatch(admitted.request))
-
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def readyz(_: web.Request) -> web.Response:
-        checks = {"redis": await _redis_answers(services), "config": True}
-        if extra_ready is not None:
-            checks["slack_socket"] = await extra_ready()
-        ready = all(checks.values())
-        return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+        response = await to_aiohttp_response(await bolt.async_dispatch(admitted.request))
+        metrics.ack(kind, time.perf_counter() - arrived)
+        return response
 
     async def google_callback(request: web.Request) -> web.Response:
         query = request.query
@@ -119,9 +119,9 @@ def build_web_app(
     app.router.add_get(GOOGLE_CALLBACK_PATH, google_callback)
     app.router.add_post(GOOGLE_CONFIRM_PATH, google_confirm)
     if services.event_intake is not None and services.push_certs is not None:
-        app.router.add_post(GOOGLE_EVENTS_PATH, _events_route(services, services.event_intake, services.push_certs))
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+        app.router.add_post(GOOGLE_EVENTS_PATH, _events_route(services, counted(services.event_intake),
+                                                              services.push_certs))
+    app.router.add_routes(probe_routes(services, extra_ready))
     if serve_slack:
         app.router.add_post(SLACK_EVENTS_PATH, slack_events)
     if bolt.oauth_flow is not None:
@@ -138,6 +138,48 @@ def build_web_app(
     return app
 
 
+def probe_routes(services: Services, extra_ready: ReadyProbe | None = None) -> list[web.RouteDef]:
+    """`/healthz`, `/readyz` and `/metrics`: in the web process, and alone in `python -m bot worker`."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks = {"redis": await _redis_answers(services), "config": True}
+        if extra_ready is not None:
+            checks["slack_socket"] = await extra_ready()
+        ready = all(checks.values())
+        return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+    follows = FollowSchedule(services.redis, services.keys)
+
+    async def metrics_page(_: web.Request) -> web.Response:
+        await _shared_gauges(services, follows)
+        return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE})
+
+    return [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get(METRICS_PATH, metrics_page)]
+
+
+def build_probe_app(services: Services) -> web.Application:
+    """`python -m bot worker`'s listener: probes and metrics only, so the worker can be probed and scraped."""
+    app = web.Application()
+    app.router.add_routes(probe_routes(services))
+    return app
+
+
+async def _shared_gauges(services: Services, follows: FollowSchedule) -> None:
+    """The gauges kept in Redis (the queue's depth, the meetings followed), read at scrape time; a scrape with
+    Redis down still answers, with the process's own figures."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            metrics.jobs_queued(await services.jobs.queued())
+            metrics.followed_meetings(await follows.size())
+    except Exception as error:  # a scrape must never fail on Redis
+        if not (is_unavailable(error) or isinstance(error, TimeoutError)):
+            raise
+        log.warning("metrics: Redis did not answer (%s)", type(error).__name__)
+
+
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
              "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
 
@@ -151,7 +193,7 @@ def _actor(outcome: LinkOutcome) -> Actor:
     return Actor(outcome.pending.tenant, outcome.pending.user_id)
 
 
-def _events_route(services: Services, intake: EventIntake, certs: PushCerts
+def _events_route(services: Services, accept: Callable[[WorkspaceEvent], Awaitable[str]], certs: PushCerts
                   ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """Pub/Sub push: verify Google's OIDC token before reading the body; 2xx only once the event is taken."""
     settings = services.settings
@@ -162,6 +204,7 @@ def _events_route(services: Services, intake: EventIntake, certs: PushCerts
             await asyncio.to_thread(verify_push, header, settings.events_push_audience,
                                     settings.google_pubsub_push_account, certs)
         except PushRejected as rejected:
+            metrics.event_intake("refused")
             log.warning("a push to %s was refused: %s", GOOGLE_EVENTS_PATH, rejected)
             return web.json_response({"error": "unauthenticated"}, status=401)
         try:
@@ -170,7 +213,7 @@ def _events_route(services: Services, intake: EventIntake, certs: PushCerts
             log.warning("a verified push that is no Workspace event was dropped: %s", malformed)
             return web.json_response({"dropped": str(malformed)})
         try:
-            await intake.accept(event)
+            await accept(event)
         except Exception as error:
             if not is_unavailable(error):
                 raise

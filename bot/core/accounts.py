@@ -382,7 +382,8 @@ class Accounts:
             # Revoked, expired, or a Testing-mode app's 7-day limit: the link is dead. Remove exactly this link
             # (not one the user re-made meanwhile) so the next command offers Connect.
             await self._links.delete(tenant, user_id, linked_at=link.linked_at)
-            log.info("Google refused the refresh token of %s user %s; link removed", tenant.tag, user_id)
+            log.warning("Google refused the refresh token of %s user %s (the grant was revoked or expired); link "
+                        "removed", tenant.tag, user_id)
             raise ReauthRequired() from None
         except google.GoogleAuthUnavailable:
             raise ServiceUnavailable(_GOOGLE_DOWN) from None

@@ -18,7 +18,9 @@ from bot.google.api_errors import GoogleApiError, NotFound, PermissionDenied, Un
 from bot.google.pubsub import WorkspaceEvent
 from bot.google.workspace_events import LIVE_EVENT_TYPES, WorkspaceEvents
 
-__all__ = ["EventFeed", "EventIntake", "RouteMemory", "SubscriptionMemory"]
+__all__ = ["DUPLICATE", "TAKEN", "UNROUTED", "EventFeed", "EventIntake", "RouteMemory", "SubscriptionMemory"]
+
+TAKEN, UNROUTED, DUPLICATE = "taken", "unrouted", "duplicate"  # what became of a delivered event
 
 log = logging.getLogger(__name__)
 
@@ -153,19 +155,20 @@ class EventIntake:
         self._poke = poke
         self._feed = feed
 
-    async def accept(self, event: WorkspaceEvent) -> bool:
-        """True when the event is about a space meetbot follows (it is then acted on); False: nothing to do."""
+    async def accept(self, event: WorkspaceEvent) -> str:
+        """What became of the event: TAKEN (about a followed space, acted on), UNROUTED (no followed space: nothing
+        to do) or DUPLICATE (delivered before)."""
         if await self._seen.seen(event.id):
-            return True
+            return DUPLICATE
         found = await self._routes.route(subscription=event.subscription_name, space_id=event.space_id,
                                          conference=event.conference_record)
         if found is None:
             log.info("a Workspace event for no followed space (%s) was dropped", event.type)
             await self._seen.done(event.id)
-            return False
+            return UNROUTED
         tenant, space_id = found
         if event.is_lifecycle:
             await self._feed.lifecycle(tenant, space_id, event)
         await self._poke(tenant, f"spaces/{space_id}")
         await self._seen.done(event.id)
-        return True
+        return TAKEN

@@ -17,6 +17,7 @@ import httpx
 from google.auth import exceptions as gexc
 from google.oauth2 import credentials as user_credentials
 
+from bot.google.calls import NO_ANSWER, answered
 from bot.google.errors import (
     GoogleAuthError,
     GoogleAuthUnavailable,
@@ -138,7 +139,9 @@ class GoogleOAuth:
         try:
             response = await self._http.post(self._revoke_url, data={"token": token})
         except httpx.HTTPError:
+            answered("oauth.revoke", NO_ANSWER)
             return False
+        answered("oauth.revoke", response.status_code)
         if response.status_code == 200:
             return True
         return response.status_code == 400 and _json(response).get("error") == "invalid_token"
@@ -147,7 +150,9 @@ class GoogleOAuth:
         try:
             response = await self._http.get(self._userinfo_url, headers={"Authorization": f"Bearer {access_token}"})
         except httpx.HTTPError:
+            answered("oauth.userinfo", NO_ANSWER)
             raise GoogleAuthUnavailable("Google userinfo is unreachable") from None
+        answered("oauth.userinfo", response.status_code)
         body = _json(response)
         if response.status_code != 200:
             raise from_token_response(response.status_code, body)
@@ -160,7 +165,9 @@ class GoogleOAuth:
         try:
             response = await self._http.post(url, data=form, headers={"Accept": "application/json"})
         except httpx.HTTPError:
+            answered("oauth.token", NO_ANSWER)
             raise GoogleAuthUnavailable("Google sign-in is unreachable") from None
+        answered("oauth.token", response.status_code)
         body = _json(response)
         if response.status_code != 200:
             raise from_token_response(response.status_code, body or None)

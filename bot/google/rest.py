@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from bot.google.api_errors import ApiProtocolError, ApiTransportError, error_from_response
+from bot.google.calls import NO_ANSWER, answered
 
 __all__ = ["call_json"]
 
@@ -28,7 +29,9 @@ async def call_json(
     try:
         response = await http.request(method, url, json=body, params=params, headers=headers)
     except httpx.TransportError as exc:  # the message may quote the request: only the type
+        answered(operation, NO_ANSWER)
         raise ApiTransportError(f"{operation}: {type(exc).__name__}") from None
+    answered(operation, response.status_code)
     if response.status_code >= 300:
         raise error_from_response(response.status_code, response.headers, response.content, operation)
     if not response.content:

@@ -17,6 +17,8 @@ import httpx
 from google.auth import exceptions as gexc
 from google.auth import transport
 
+from bot.google.calls import NO_ANSWER, answered
+
 __all__ = ["FALLBACK_LIFETIME", "HttpxRequest", "HttpxResponse", "epoch_seconds", "run_refresh"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
@@ -62,14 +64,24 @@ class HttpxRequest(transport.Request):
                 method, url, content=body, headers=headers, timeout=self._timeout if timeout is None else timeout
             )
         except httpx.HTTPError as error:
+            answered(_operation(url), NO_ANSWER)
             # Only the exception's type: its message may quote the request, and nothing of a request may reach a log.
             message = f"{type(error).__name__} talking to Google"
             raise gexc.TransportError(message) from None  # type: ignore[no-untyped-call]
+        answered(_operation(url), response.status_code)
         return HttpxResponse(response)
 
     def close(self) -> None:
         if self._owned:
             self._client.close()
+
+
+def _operation(url: str) -> str:
+    """google-auth calls the token endpoint (refresh, jwt-bearer) and the keys that sign Google's tokens."""
+    path = httpx.URL(url).path
+    if path.endswith("/token"):
+        return "oauth.token"
+    return "oauth.certs" if "cert" in path else "oauth.other"
 
 
 async def run_refresh(credentials: Any, request: HttpxRequest) -> None:

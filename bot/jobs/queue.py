@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from coredis.exceptions import ResponseError as CoredisResponseError
 from streaq import Worker
 from streaq.types import StreaqRetry
 
+from bot import metrics
 from bot.store.crypto import TokenCipher
 from bot.store.errors import StoreUnavailable
 
@@ -46,6 +48,7 @@ MAX_TRIES = 5
 CONNECT_WAIT = 1.0  # how long an enqueue waits for the queue's connection before saying Redis is down
 PICKUP_SECONDS = 0.3
 _TRIES_LEFT = contextvars.ContextVar("tries_left", default=0)
+ENQUEUED_AT = "_enqueued_at"  # carried in the payload (wall clock: another process may start it) for the start lag
 
 
 def tries_left() -> int:
@@ -104,8 +107,23 @@ class JobQueue:
 
         def register(fn: Job) -> Job:
             async def run(payload: Payload) -> None:
-                _TRIES_LEFT.set(max_tries - registered.context.tries)
-                await fn(payload)
+                tries = registered.context.tries
+                _TRIES_LEFT.set(max_tries - tries)
+                enqueued = payload.pop(ENQUEUED_AT, None)
+                first = tries == 1 and isinstance(enqueued, int | float)
+                metrics.job_started(name, time.time() - enqueued if first else None)
+                try:
+                    await fn(payload)
+                except Retry:
+                    metrics.job_retried(name)
+                    raise
+                except asyncio.CancelledError:
+                    raise  # shutdown hands it back; not the job's failure
+                except BaseException:
+                    metrics.job_failed(name)
+                    raise
+                finally:
+                    metrics.job_finished(name)
 
             run.__qualname__ = name
             options: dict[str, Any] = {"name": name, "timeout": timedelta(seconds=timeout), "max_tries": max_tries,
@@ -122,7 +140,7 @@ class JobQueue:
         for attempt in (1, 2):
             producer = await self._connected_producer()
             try:
-                task = producer.registry[name].enqueue(payload)
+                task = producer.registry[name].enqueue({**payload, ENQUEUED_AT: time.time()})
                 task.id = job_id
                 await task
                 return
@@ -137,6 +155,16 @@ class JobQueue:
                 if _redis_down(error):
                     raise StoreUnavailable(type(error).__name__) from error
                 raise
+
+    async def queued(self) -> int:
+        """Jobs waiting, including ones scheduled for a later try. Raises StoreUnavailable like enqueue."""
+        producer = await self._connected_producer()
+        try:
+            return await producer.queue_size()
+        except Exception as error:
+            if _redis_down(error):
+                raise StoreUnavailable(type(error).__name__) from error
+            raise
 
     async def _connected_producer(self) -> _OwnSignals:
         self.open()

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from bot.google.calls import NO_ANSWER, answered
 from bot.meet.errors import (
     InvalidResourceName,
     InvalidToken,
@@ -331,12 +332,16 @@ class MeetClient:
         try:
             response = await self._http.request(method, url, headers=headers, params=params, json=json)
         except httpx.TimeoutException as exc:
+            answered(operation, NO_ANSWER)
             raise MeetTimeout(f"{operation}: {type(exc).__name__}") from exc
         except httpx.LocalProtocolError as exc:  # its text may quote request headers: leave it out
+            answered(operation, NO_ANSWER)
             raise MeetTransportError(f"{operation}: {type(exc).__name__}") from exc
         except httpx.TransportError as exc:
+            answered(operation, NO_ANSWER)
             raise MeetTransportError(f"{operation}: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
+        answered(operation, status)
         if 200 <= status < 300:
             return _json_object(response.content, operation)
         raise error_from_response(status, response.headers, response.content, operation)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
+from bot import actions
 from bot.jobs.queue import JobQueue, Payload
+from bot.slack.interaction import Interaction
 from bot.store.progress import JobProgress, JobRecord
 
 __all__ = ["PAYLOAD_JOB", "DurablePayloads", "PayloadWork", "slack_id"]
@@ -41,6 +43,13 @@ def slack_id(body: Mapping[str, Any]) -> str:
 
 def _job_id(kind: str, body: Mapping[str, Any]) -> str:
     return f"{kind}-{slack_id(body)}"
+
+
+def _who(body: Mapping[str, Any]) -> tuple[str, str]:
+    """The Slack team and user a payload or event came from, for the action line."""
+    event = body.get("event")
+    where = Interaction.of_event(body, event) if isinstance(event, Mapping) else Interaction.of_payload(body)
+    return where.actor.tenant.team_id, where.actor.user_id
 
 
 def _dict(value: object) -> Mapping[str, Any]:
@@ -75,5 +84,7 @@ class DurablePayloads:
         job_id = str(payload["id"])
         if DONE in await self._progress.done(job_id):
             return  # Slack delivered this payload again after its job had finished
-        await self.now(str(payload["kind"]), payload["body"])
+        body = payload["body"]
+        with actions.action(str(payload["kind"]), *_who(body)):
+            await self.now(str(payload["kind"]), body)
         await self._progress.note(job_id, DONE, "1")

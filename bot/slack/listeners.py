@@ -22,6 +22,7 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import actions
 from bot.background import BackgroundTasks
 from bot.core.call_people import google_assignments, people_choice
 from bot.core.errors import InvalidSettings, NotOwner, StorageUnavailable
@@ -38,7 +39,7 @@ from bot.slack.interaction import Interaction
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
 from bot.slack.members_handlers import MembersHandlers
 from bot.slack.previews import PreviewHandlers
-from bot.slack.replies import answering, is_expected, modal_text, reply_for
+from bot.slack.replies import answering, is_expected, modal_text, outcome_of, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
 from bot.slack.room_handlers import RoomHandlers, is_direct_message
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
@@ -131,6 +132,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("user_change")(queued("user-change", listeners.user_changed))
 
 
+_VERBS = {"OpenSettings": "settings", "ShowHistory": "history", "ShowMembers": "members", "RoomAction": "room",
+          "RoomRecaps": "room recap", "RoomMembership": "room members"}
+
+
+def verb(command: grammar.Command) -> str:
+    """The action line's name of a command ("/meet new"): a fixed word, never what the person typed."""
+    name = type(command).__name__
+    return "/meet " + _VERBS.get(name, name.lower())
+
+
 async def _no_reply(**_: Any) -> None:
     """For work started where Slack gives no response_url (App Home buttons); the Home tab shows the result."""
 
@@ -190,30 +201,38 @@ class _Listeners:
         def later(work: Work, name: str) -> None:
             queued.append(name)  # the work itself runs in the durable job, rebuilt from the command
 
-        try:
-            where = Interaction.of_command(command)
-            job_id = _command_job_id(where)
-            immediate = await self._dispatch(grammar.parse(text), text, where, respond, client,
-                                             str(command.get("channel_name") or ""), later,
-                                             self._deps.progress.of(job_id))
-            if queued:  # durable before the ack returns: a crash after the ack loses nothing
-                await self._deps.jobs.enqueue(COMMAND_JOB, {"command": dict(command)}, job_id)
-        except Exception as error:
-            if not is_expected(error):
-                log.exception("/meet failed before its ack")
-            immediate = reply_for(error)
-        await ack(**immediate) if immediate else await ack()
+        parsed = grammar.parse(text)
+        with actions.action(verb(parsed), str(command.get("team_id") or ""), str(command.get("user_id") or "")
+                            ) as action:
+            try:
+                where = Interaction.of_command(command)
+                job_id = _command_job_id(where)
+                immediate = await self._dispatch(parsed, text, where, respond, client,
+                                                 str(command.get("channel_name") or ""), later,
+                                                 self._deps.progress.of(job_id))
+                if queued:  # durable before the ack returns: a crash after the ack loses nothing
+                    await self._deps.jobs.enqueue(COMMAND_JOB, {"command": dict(command)}, job_id)
+                # Work that goes on in a job is reported by the job, once, when it is done.
+                action.quiet = bool(queued) or isinstance(parsed, grammar.New)
+            except Exception as error:
+                if not is_expected(error):
+                    log.exception("/meet failed before its ack")
+                action.outcome = outcome_of(error)
+                immediate = reply_for(error)
+            await ack(**immediate) if immediate else await ack()
 
     async def run_command_job(self, payload: dict[str, Any]) -> None:
         """The durable half of a `/meet` command: rebuilt from the command Slack sent, in any process."""
         command = payload["command"]
         where = Interaction.of_command(command)
-        client = await self._deps.clients.for_tenant(where.actor.tenant)
-        url = where.response_url
-        respond = reliable(webhook_reply(url, self._deps.session)) if url else _no_reply
-        progress = self._deps.progress.of(_command_job_id(where))
-        await self._dispatch_here(str(command.get("text", "")), where, respond, client,
-                                  str(command.get("channel_name") or ""), progress)
+        text = str(command.get("text", ""))
+        with actions.action(verb(grammar.parse(text)), where.actor.tenant.team_id, where.actor.user_id):
+            client = await self._deps.clients.for_tenant(where.actor.tenant)
+            url = where.response_url
+            respond = reliable(webhook_reply(url, self._deps.session)) if url else _no_reply
+            progress = self._deps.progress.of(_command_job_id(where))
+            await self._dispatch_here(text, where, respond, client, str(command.get("channel_name") or ""),
+                                      progress)
 
     async def _dispatch_here(self, text: str, where: Interaction, respond: Reply, client: AsyncWebClient,
                              channel_name: str, progress: Progress) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.core.errors import RateLimited
 from bot.core.ports import CreatePacer, Progress
+from bot.google import calls
 from bot.jobs.queue import Retry, tries_left
 from bot.slack.responder import Reply
 from bot.slack.views.blocks import notice
@@ -34,6 +35,7 @@ class CreateTurns:
             if not tries_left():
                 raise  # the last try: the caller answers it in plain words, with when to try again
             wait = limited.retry_after or 30
+            calls.quota_wait("create", wait)
             await self._queued(progress, tell, what, wait)
             raise Retry(wait) from None
 
@@ -49,6 +51,7 @@ class CreateTurns:
             await progress.note("slot", f"{slot:.3f}")
         left = slot - time.time()
         if left > ON_TIME:
+            calls.quota_wait("create", left)
             await self._queued(progress, tell, what, left)
             raise Retry(left)
 

@@ -10,14 +10,15 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from bot import actions
 from bot.core.errors import NotLinked, ReauthRequired, StorageUnavailable, UserFacingError
 from bot.core.members import MembersRefusal, MembersRefused, Skip, Skipped
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Message, notice
 from bot.store.errors import StoreUnavailable
 
-__all__ = ["CHANNEL_UNREADABLE", "OUR_FAULT", "answering", "is_expected", "modal_text", "refusal_text", "reply_for",
-           "skipped_text", "unavailable_message"]
+__all__ = ["CHANNEL_UNREADABLE", "OUR_FAULT", "answering", "is_expected", "modal_text", "outcome_of", "refusal_text",
+           "reply_for", "skipped_text", "unavailable_message"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,15 @@ def reply_for(error: BaseException) -> Message:
     return notice(escape(OUR_FAULT), emoji=":warning:")
 
 
+def outcome_of(error: BaseException) -> str:
+    """The action line's outcome for a failure the person was told about."""
+    if isinstance(error, StorageUnavailable | StoreUnavailable):
+        return "unavailable"
+    if isinstance(error, NotLinked | ReauthRequired):
+        return "not_linked"
+    return "refused" if isinstance(error, UserFacingError) else "error"
+
+
 def modal_text(error: BaseException) -> str:
     """The same words, for a modal's body."""
     return str(reply_for(error)["blocks"][0]["text"]["text"])
@@ -104,10 +114,13 @@ async def answering(work: Coroutine[Any, Any, None], tell: Callable[..., Awaitab
     try:
         await work
     except passthrough:
+        actions.outcome("deferred")
         raise
     except (NotLinked, ReauthRequired) as missing:
+        actions.outcome(outcome_of(missing))
         await tell(**await connect_prompt(missing.reason))
     except Exception as error:
+        actions.outcome(outcome_of(error))
         if not is_expected(error):
             log.exception("%s failed", name)
         await tell(**reply_for(error))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from bot import actions
 from bot.domain import Actor, Tenant
 from bot.jobs.queue import JobQueue, Payload, Retry
 from bot.slack import grammar
@@ -84,5 +85,6 @@ class StartJob:
         async def prompt(reason: str) -> Message:
             return await self.accounts.connect_prompt(actor, url, reason, payload.get("retry_text"))
 
-        await answering(self.turns.run(start, progress, tell, "yours"), tell, prompt, name="starting a meeting",
-                        passthrough=(Retry,))
+        with actions.action("start meeting", actor.tenant.team_id, actor.user_id):
+            await answering(self.turns.run(start, progress, tell, "yours"), tell, prompt,
+                            name="starting a meeting", passthrough=(Retry,))

@@ -15,6 +15,8 @@ from typing import ParamSpec, TypeVar
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot import metrics
+
 __all__ = ["StoreUnavailable", "is_unavailable", "translated", "translated_function"]
 
 P = ParamSpec("P")
@@ -38,6 +40,7 @@ def _translate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         try:
             return await fn(*args, **kwargs)
         except _REDIS_DOWN as error:
+            metrics.redis_error(type(error).__name__)  # ConnectionError or TimeoutError: a closed set
             raise StoreUnavailable(type(error).__name__) from error
 
     return wrapper

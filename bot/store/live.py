@@ -160,6 +160,10 @@ class FollowSchedule:
     async def poke(self, tenant: Tenant, space_id: str, now: float, window: float) -> bool:
         return bool(await self._poke(keys=self._keys, args=[_member(tenant, space_id), repr(now), repr(window)]))
 
+    async def size(self) -> int:
+        """How many spaces the schedule holds (for metrics)."""
+        return int(await self._redis.zcard(self._keys[0]))
+
     async def drop(self, tenant: Tenant, space_id: str) -> None:
         member = _member(tenant, space_id)
         pipe = self._redis.pipeline(transaction=True)
