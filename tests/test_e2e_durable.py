@@ -11,12 +11,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, channel_posts, link_google
+from tests.support.ports import free_port
 from tests.support.slack_requests import slash_command
 
 pytestmark = pytest.mark.e2e
@@ -110,9 +112,16 @@ async def test_a_separate_worker_process_runs_the_jobs(
     meet_emulator.state.inject_fault("spaces.create", status=0, delay=1.0)
     await start_meeting(bot, slack_emulator, "Worker")
     bot.kill()
-    worker = start_worker(bot.env, tmp_path)
+    port = free_port()  # the worker's own listener: probes and metrics only
+    worker = start_worker({**bot.env, "PORT": str(port)}, tmp_path)
     try:
         await wait_for(lambda: len(cards(slack_emulator, "Worker")) == 1, RECOVERY)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/readyz")).status_code == 200
+            metrics = (await client.get("/metrics")).text
+            assert (await client.post("/slack/events", content=b"x")).status_code == 404, "no Slack route"
+        assert 'meetbot_google_calls_total{method="spaces.create",status="200"} 1.0' in metrics
     finally:
         worker.terminate()
         assert worker.wait(timeout=20) == 0, "the worker stops cleanly on SIGTERM"
