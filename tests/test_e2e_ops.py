@@ -85,6 +85,6 @@ async def test_two_server_processes_answer_one_metrics(start_bot: Callable[..., 
             counts.add(value(parse((await client.get("/metrics")).text), "meetbot_slack_ack_seconds_count",
                              kind="command"))
     assert counts == {sent}
-    assert [p.name for p in scratch.iterdir()][0].startswith("meetbot-metrics-")
+    assert next(p.name for p in scratch.iterdir()).startswith("meetbot-metrics-")
     assert bot.stop() == 0
     assert list(scratch.iterdir()) == []
