@@ -22,7 +22,8 @@ START_TIMEOUT = 20.0
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, module: str = "bot") -> None:
+        self.module = module  # the bench runs meetbot with its metrics off through another entry point
         self.port = int(env.get("PORT") or free_port())
         self.env = {"PATH": os.environ.get("PATH", ""), "HOME": str(workdir), "PUBLIC_URL": self.url, **env,
                     "PORT": str(self.port)}
@@ -46,7 +47,7 @@ class BotProcess:
         started = time.monotonic()
         # cwd is a scratch folder so a developer's own .env never leaks into a test run.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", self.module], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
         deadline = started + START_TIMEOUT
