@@ -31,7 +31,7 @@ SERVERS = {"on": "bot", "off": "bench.nometrics"}
 async def measure(h: Harness, bots: dict[str, BotProcess], args: argparse.Namespace, tool: str) -> list[Row]:
     levels = [int(c) for c in args.conns.split(",")]
     p50s: dict[tuple[str, int, str], list[float]] = {}
-    for name, bot in bots.items():  # warm both the same way before timing either
+    for bot in bots.values():  # warm both the same way before timing either
         for body, content_type in COMMANDS.values():
             await run_load(bot.url + "/slack/events", signed_spec(body, content_type), conns=16, duration=1,
                            tool=tool, workdir=h.workdir)
