@@ -34,6 +34,16 @@ def test_version_prints_the_package_version() -> None:
     assert VERSION != "0+unknown", "the version comes from the installed package (pyproject.toml)"
 
 
+def test_configuration_problems_are_json_lines_too(tmp_path: Path) -> None:
+    env = {"PATH": "", "HOME": str(tmp_path), "LOG_FORMAT": "json", "PORT": "0"}
+    result = subprocess.run([sys.executable, "-m", "bot"], capture_output=True, text=True, timeout=30, check=False,
+                            env=env, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert any("PORT: must be a whole number" in str(line.get("problem")) for line in lines)
+    assert all(line["level"] == "ERROR" for line in lines)
+
+
 async def test_json_logs_from_start_to_shutdown_and_metrics_of_the_process(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
 ) -> None:
