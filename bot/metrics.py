@@ -84,8 +84,14 @@ def ack_kind(body: object) -> str:
     return _KINDS.get(str(body.get("type")), "other")
 
 
+_ACK_BY_KIND: dict[str, Histogram] = {}  # the ack path's one metric: its child found without labels()' lock
+
+
 def ack(kind: str, seconds: float) -> None:
-    _ACK.labels(kind=kind).observe(seconds)
+    child = _ACK_BY_KIND.get(kind)
+    if child is None:
+        child = _ACK_BY_KIND[kind] = _ACK.labels(kind=kind)
+    child.observe(seconds)
 
 
 def jobs_queued(count: int) -> None:

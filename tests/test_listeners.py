@@ -9,9 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
@@ -21,7 +19,7 @@ from bot.config import load_settings
 from bot.slack.front_door import Admitted, FrontDoor
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
-from tests.support.flows import all_text, block_action
+from tests.support.flows import all_text, block_action, link_in_process
 from tests.support.slack_requests import SIGNING_SECRET, event, sign, slash_command
 
 ALICE, EMAIL = "U0ALICE", "alice@example.com"
@@ -50,15 +48,10 @@ class Edge:
         raise AssertionError("background work did not finish")
 
     async def link(self, user: str, email: str) -> None:
-        self.slack.state.add_user(user, user.lower(), email=email)
-        self.meet.state.set_consent(email)
-        reply = json.loads((await self.send(slash_command("connect", user_id=user))).body)
-        url = next(e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
-        async with httpx.AsyncClient() as client:
-            location = (await client.get(url, follow_redirects=False)).headers["location"]
-        query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-        outcome = await self.services.accounts.complete_link(query["state"], query.get("code"), None)
-        assert outcome.ok, outcome
+        async def connect() -> dict[str, Any]:
+            return dict(json.loads((await self.send(slash_command("connect", user_id=user))).body))
+
+        await link_in_process(self.services, self.slack, self.meet, user, email, connect)
 
 
 @pytest.fixture

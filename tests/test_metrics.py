@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +22,7 @@ from bot.config import load_settings
 from bot.web import build_probe_app, build_web_app
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
-from tests.support.flows import block_action
+from tests.support.flows import block_action, link_in_process
 from tests.support.ports import free_port
 from tests.support.slack_requests import sign, slash_command
 
@@ -50,15 +50,10 @@ class Served:
         return parse(response.text)
 
     async def link(self, user: str, email: str) -> None:
-        self.slack.state.add_user(user, user.lower(), email=email)
-        self.meet.state.set_consent(email)
-        reply = (await self.post(slash_command("connect", user_id=user))).json()
-        url = next(e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
-        async with httpx.AsyncClient() as client:
-            location = (await client.get(url, follow_redirects=False)).headers["location"]
-        query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-        outcome = await self.services.accounts.complete_link(query["state"], query.get("code"), None)
-        assert outcome.ok, outcome
+        async def connect() -> dict[str, Any]:
+            return dict((await self.post(slash_command("connect", user_id=user))).json())
+
+        await link_in_process(self.services, self.slack, self.meet, user, email, connect)
 
 
 def parse(text: str) -> Samples:

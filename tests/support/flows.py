@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -58,6 +59,20 @@ async def link_google(bot: BotProcess, slack: SlackEmulator, meet: MeetEmulator,
         assert redirect.status_code == 302, redirect.text
         callback = await client.get(redirect.headers["location"], follow_redirects=False)
     return callback
+
+
+async def link_in_process(services: Any, slack: SlackEmulator, meet: MeetEmulator, user_id: str, email: str,
+                          connect: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+    """The connect journey for a bot running in the test's own process: `connect()` sends `/meet connect` as the
+    user and returns the reply; Google's consent, then the callback's work done directly on `services`."""
+    slack.state.add_user(user_id, user_id.lower(), email=email)
+    meet.state.set_consent(email)
+    (url,) = button_urls(await connect())
+    async with httpx.AsyncClient() as client:
+        location = (await client.get(url, follow_redirects=False)).headers["location"]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    outcome = await services.accounts.complete_link(query["state"], query.get("code"), None)
+    assert outcome.ok, outcome
 
 
 def channel_posts(slack: SlackEmulator, n: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
