@@ -72,9 +72,11 @@ def main() -> int:
     started = time.time()
     with Harness(with_bot=False, baselines_wanted=()) as h:
         env = {**h.bot_env(), "PYTHONPATH": str(ROOT)}  # both alike; bench.nometrics lives in this checkout
-        bots = {name: BotProcess(env, h.workdir / f"bot-{name}", module=module).start()
-                for name, module in SERVERS.items()}
+        bots: dict[str, BotProcess] = {}
         try:
+            for name, module in SERVERS.items():  # kept as they start: one that fails stops the others
+                bots[name] = BotProcess(env, h.workdir / f"bot-{name}", module=module)
+                bots[name].start()
             with asyncio.Runner(loop_factory=_loop_factory()) as runner:
                 rows = runner.run(measure(h, bots, args, tool))
         finally:
