@@ -11,7 +11,7 @@ from typing import Any
 from bot import actions, metrics
 
 RECORDERS = ("ack", "jobs_queued", "job_started", "job_finished", "job_retried", "job_failed", "quota_wait",
-             "meeting_phase", "followed_meetings", "event_intake", "event_to_card", "redis_error", "build_info")
+             "followed_meetings", "event_intake", "event_to_card", "redis_error", "build_info")
 
 
 def _nothing(*_: Any, **__: Any) -> None:

@@ -14,6 +14,7 @@ can measure the bot without them (bench/nometrics.py) and no setting is needed f
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,7 +31,7 @@ from bot import VERSION, actions
 
 __all__ = ["CONTENT_TYPE", "MULTIPROC_ENV", "VERSION", "ack", "ack_kind", "build_info", "event_intake",
            "event_to_card", "followed_meetings", "google_call", "job_failed", "job_finished", "job_retried",
-           "job_started", "jobs_queued", "meeting_phase", "quota_wait", "redis_error", "render"]
+           "job_started", "jobs_queued", "quota_wait", "redis_error", "render"]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -54,8 +55,8 @@ _GOOGLE = Counter("meetbot_google_calls_total", "Calls to Google APIs by method 
                   "(`error` when nothing answered)", ["method", "status"])
 _QUOTA_WAITS = Histogram("meetbot_quota_wait_seconds", "Waits for a Google quota slot, and their length",
                          ["quota"], buckets=_LAG_BUCKETS)
-_PHASES = Counter("meetbot_meeting_phase_changes_total", "Followed meetings seen entering a phase", ["phase"])
-_FOLLOWED = Gauge("meetbot_followed_meetings", "Meetings meetbot follows now", multiprocess_mode="mostrecent")
+_FOLLOWED = Gauge("meetbot_followed_meetings", "Meetings meetbot follows now, by phase", ["phase"],
+                  multiprocess_mode="mostrecent")
 _EVENTS = Counter("meetbot_events_total", "Workspace Events delivered to meetbot, by what became of them",
                   ["outcome"])
 _EVENT_LAG = Histogram("meetbot_event_to_card_seconds",
@@ -126,12 +127,10 @@ def quota_wait(quota: str, seconds: float) -> None:
     _QUOTA_WAITS.labels(quota=quota).observe(seconds)
 
 
-def meeting_phase(phase: str) -> None:
-    _PHASES.labels(phase=phase).inc()
-
-
-def followed_meetings(count: int) -> None:
-    _FOLLOWED.set(count)
+def followed_meetings(by_phase: Mapping[str, int]) -> None:
+    """`by_phase`: waiting, live, ended → how many."""
+    for phase, count in by_phase.items():
+        _FOLLOWED.labels(phase=phase).set(count)
 
 
 def event_intake(outcome: str) -> None:

@@ -24,7 +24,7 @@ from bot.slack.front_door import FrontDoor, Refused
 from bot.store.connection import writable
 from bot.store.dedupe import SignedDeliveries
 from bot.store.errors import is_unavailable
-from bot.store.live import FollowSchedule
+from bot.store.live import FollowedPhases
 from bot.store.oauth_state import STATE_TTL_SECONDS
 from bot.web_pages import callback_page, confirm_page, mismatch_page
 
@@ -151,7 +151,7 @@ def probe_routes(services: Services, extra_ready: ReadyProbe | None = None) -> l
         ready = all(checks.values())
         return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
-    follows = FollowSchedule(services.redis, services.keys)
+    follows = FollowedPhases(services.redis, services.keys)
 
     async def metrics_page(_: web.Request) -> web.Response:
         await _shared_gauges(services, follows)
@@ -167,13 +167,13 @@ def build_probe_app(services: Services) -> web.Application:
     return app
 
 
-async def _shared_gauges(services: Services, follows: FollowSchedule) -> None:
+async def _shared_gauges(services: Services, follows: FollowedPhases) -> None:
     """The gauges kept in Redis (the queue's depth, the meetings followed), read at scrape time; a scrape with
     Redis down still answers, with the process's own figures."""
     try:
         async with asyncio.timeout(READY_TIMEOUT):
             metrics.jobs_queued(await services.jobs.queued())
-            metrics.followed_meetings(await follows.size())
+            metrics.followed_meetings({phase.value: n for phase, n in (await follows.count()).items()})
     except Exception as error:  # a scrape must never fail on Redis
         if not (is_unavailable(error) or isinstance(error, TimeoutError)):
             raise

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Services, build_bolt_app, close_services, open_services
 from bot.config import load_settings
+from bot.domain import LiveState, Phase, Tenant
+from bot.store.live import FollowSchedule, LiveStates
 from bot.web import build_probe_app, build_web_app
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
@@ -121,7 +124,21 @@ async def test_a_real_meet_new_moves_the_counters(served: Served) -> None:
     assert moved("meetbot_job_start_lag_seconds_count", job="meeting.start") == 1
     assert value(after, "meetbot_jobs_running", job="meeting.start") == 0
     assert moved("meetbot_jobs_failed_total", job="meeting.start") == 0
-    assert ("meetbot_jobs_queued", ()) in after and ("meetbot_followed_meetings", ()) in after
+    assert ("meetbot_jobs_queued", ()) in after
+    assert ("meetbot_followed_meetings", (("phase", "live"),)) in after
+
+
+async def test_followed_meetings_are_counted_by_phase_from_redis(served: Served) -> None:
+    """Whichever process follows them, a scrape reports the meetings the shared schedule holds, by phase."""
+    tenant = Tenant("T0001", None)
+    schedule = FollowSchedule(served.services.redis, served.services.keys)
+    states = LiveStates(served.services.redis, served.services.keys)
+    for space_id, phase in (("live1", Phase.LIVE), ("live2", Phase.LIVE), ("over", Phase.ENDED), ("new", None)):
+        await schedule.at(tenant, space_id, time.time() + 60)
+        if phase is not None:
+            await states.save(tenant, space_id, LiveState(f"spaces/{space_id}", phase, time.time()))
+    samples = await served.scrape()
+    assert [value(samples, "meetbot_followed_meetings", phase=p) for p in ("waiting", "live", "ended")] == [1, 2, 1]
 
 
 async def test_a_google_error_is_counted_by_status_and_logged_as_a_warning(

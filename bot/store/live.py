@@ -14,11 +14,11 @@ import hashlib
 
 from redis.asyncio import Redis
 
-from bot.domain import LiveState, SubscriptionRecord, Tenant
+from bot.domain import LiveState, Phase, SubscriptionRecord, Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
-__all__ = ["EventRoutes", "FollowSchedule", "LiveStates", "Recaps", "WorkspaceEventsSeen"]
+__all__ = ["EventRoutes", "FollowSchedule", "FollowedPhases", "LiveStates", "Recaps", "WorkspaceEventsSeen"]
 
 STATE_TTL = 7 * 24 * 60 * 60
 EVENT_SEEN_TTL = 7 * 24 * 60 * 60  # Pub/Sub redelivers for up to 7 days
@@ -160,10 +160,6 @@ class FollowSchedule:
     async def poke(self, tenant: Tenant, space_id: str, now: float, window: float) -> bool:
         return bool(await self._poke(keys=self._keys, args=[_member(tenant, space_id), repr(now), repr(window)]))
 
-    async def size(self) -> int:
-        """How many spaces the schedule holds (for metrics)."""
-        return int(await self._redis.zcard(self._keys[0]))
-
     async def drop(self, tenant: Tenant, space_id: str) -> None:
         member = _member(tenant, space_id)
         pipe = self._redis.pipeline(transaction=True)
@@ -171,6 +167,34 @@ class FollowSchedule:
         for key in self._keys[1:]:
             pipe.hdel(key, member)
         await pipe.execute()
+
+
+@translated
+class FollowedPhases:
+    """For metrics: how many followed meetings are waiting, live or ended, from the follow schedule and each
+    space's newest state (one that has none yet shows waiting, as its cards do). One pipelined read per scrape,
+    of at most LIMIT spaces."""
+
+    LIMIT = 10_000
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._due = keys.schedule("follow")[0]
+
+    async def count(self) -> dict[Phase, int]:
+        members = await self._redis.zrange(self._due, 0, self.LIMIT - 1)  # without scores: names only
+        followed = [m for m in (_parse_member(raw) for raw in members if isinstance(raw, bytes | str)) if m]
+        counts = dict.fromkeys(Phase, 0)
+        if not followed:
+            return counts
+        pipe = self._redis.pipeline(transaction=False)
+        for tenant, space_id in followed:
+            pipe.hget(self._keys.live_state(tenant, space_id), "state")
+        for raw in await pipe.execute():
+            state = LiveState.from_json(raw) if raw else None
+            counts[state.phase if state is not None else Phase.WAITING] += 1
+        return counts
 
 
 @translated
