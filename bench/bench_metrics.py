@@ -3,11 +3,12 @@ bot with every metric recording call a no-op (`python -m bench.nometrics`), meas
 
     python -m bench.bench_metrics [--rounds 3] [--duration 4] [--conns 1,16] [--tool auto|wrk|python] [--quick]
 
-The ack's own metric call is also timed in this process (timeit, no network): what metrics can add to an ack at
-most, whatever the noise of the shared machine does to the p50s. Two acks are timed: `/meet help` (answered on the fast path, before Bolt) and `/meet me` (through the front door,
-Bolt, a Redis read and the action line). Both bots run side by side against the same emulators and Redis; each round
-measures every (command, connections) pair on both, in alternating order, and the table reports the median of the
-rounds' p50s. Target: metrics on ≤ 1.05x metrics off. Everything is on 127.0.0.1; every run is bounded in time.
+Two acks are timed: `/meet help` (answered on the fast path, before Bolt) and `/meet me` (through the front door,
+Bolt, a Redis read and the action line). Both bots run side by side against the same emulators and Redis; each
+round measures every (command, connections) pair on both, in alternating order, and the table reports the median
+of the rounds' p50s. The ack's own metric call is also timed in this process (timeit, no network): what metrics can
+add to an ack at most, whatever the noise of a shared machine does to the p50s. Target: metrics on ≤ 1.05x
+metrics off. Everything is on 127.0.0.1; every run is bounded in time.
 """
 
 from __future__ import annotations
