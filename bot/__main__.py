@@ -63,7 +63,10 @@ def _layout_or_exit(settings: Settings) -> None:
     try:
         _run(check_layout(settings))
     except UnknownLayout as refused:
-        print(refused.line(), file=sys.stderr)
+        if settings.log_format == "json":  # every line a JSON object
+            logging.getLogger("bot.store").error(refused.line())
+        else:
+            print(refused.line(), file=sys.stderr)
         raise SystemExit(3) from None
 
 

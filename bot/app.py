@@ -31,7 +31,7 @@ from bot.core.members import Members, RoomMembers, SharedWritePacer
 from bot.core.rooms import Rooms
 from bot.domain import Tenant, space_id_of
 from bot.follow_runner import EventToCard, FollowRunner, PullLoop
-from bot.google import calls
+from bot.google import calls as google_calls
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
 from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken, WorkspaceEvent
@@ -185,7 +185,7 @@ async def open_services(settings: Settings) -> Services:
     async def write_slot(tenant: Tenant, user_id: str) -> float:
         wait = await write_quota.reserve(tenant, user_id)
         if wait > 0:
-            calls.quota_wait("write", wait)
+            google_calls.quota_wait("write", wait)
         return wait
 
     members = Members(meetings, meet, accounts, directory, space_records, pacer=SharedWritePacer(write_slot))
