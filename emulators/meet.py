@@ -114,6 +114,7 @@ RUNTIME_OPTIONS = (
     "end_when_empty",
     "reassign_code_on_expiry",
     *("member_limit", "member_reads", "refused_member_emails"),  # spaces.members (MeetState members section)
+    *("member_limit_error", "refused_email_error"),  # spaces.members.create: the error shapes Google may use
     *("create_quota_per_project", "create_quota_per_user"),  # spaces.create per minute (reference §8); 0 = off
     # OAuthState's
     "refresh_token_requires_prompt_consent",
@@ -147,6 +148,13 @@ _MEMBER_OPTION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "refused_member_emails": (
         lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of email patterns"),
 }
+# guess (unverified, §13): the shape of two refusals of spaces.members.create. The bot must cope with each.
+MEMBER_LIMIT_ERRORS = ("failed_precondition", "resource_exhausted")  # 400 FAILED_PRECONDITION or 429
+REFUSED_EMAIL_ERRORS = ("invalid_argument", "permission_denied")  # 400 INVALID_ARGUMENT or 403
+_MEMBER_OPTION_CHECKS["member_limit_error"] = (lambda v: v in MEMBER_LIMIT_ERRORS,
+                                               " or ".join(repr(m) for m in MEMBER_LIMIT_ERRORS))
+_MEMBER_OPTION_CHECKS["refused_email_error"] = (lambda v: v in REFUSED_EMAIL_ERRORS,
+                                                " or ".join(repr(m) for m in REFUSED_EMAIL_ERRORS))
 _COUNTED_OPTION_CHECKS = {**_QUOTA_OPTION_CHECKS, **_MEMBER_OPTION_CHECKS}
 STATE_KEY: web.AppKey[MeetState] = web.AppKey("meet_state")  # the MeetState behind an app
 BODY_KEY: web.RequestKey[Any] = web.RequestKey("body")  # parsed request body (JSON, form dict, raw text or None)
@@ -218,6 +226,7 @@ class MeetState(LiveMeet, OAuthState):
         member_options = {k: oauth_options.pop(k) for k in _COUNTED_OPTION_CHECKS if k in oauth_options}
         super().__init__(**oauth_options)
         self.member_limit, self.member_reads, self.refused_member_emails = 0, "owner", []
+        self.member_limit_error, self.refused_email_error = MEMBER_LIMIT_ERRORS[0], REFUSED_EMAIL_ERRORS[0]
         self.create_quota_per_project = self.create_quota_per_user = 0
         self._default_config = copy.deepcopy(dict(default_config or {}))
         options = _checked_options(
@@ -249,6 +258,8 @@ class MeetState(LiveMeet, OAuthState):
     member_limit: int
     member_reads: str
     refused_member_emails: list[str]
+    member_limit_error: str
+    refused_email_error: str
     create_quota_per_project: int
     create_quota_per_user: int
 
@@ -859,6 +870,9 @@ class MeetState(LiveMeet, OAuthState):
             raise invalid_argument(f"Invalid email address: {email}", "member.email")
         if any(fnmatch.fnmatchcase(email.lower(), p.lower()) for p in self.refused_member_emails):
             # unverified (a guess): how Google refuses an email it won't make a member (external, unknown)
+            if self.refused_email_error == "permission_denied":
+                # guess: the same words as a non-owner's refusal, so only the context tells them apart
+                raise ApiError(403, "The caller does not have permission", code_name="PERMISSION_DENIED")
             raise invalid_argument(f"The email {email} can't be added as a member of this meeting space.",
                                    "member.email")
         if self._member_by_email(space, email) is not None:
@@ -867,10 +881,13 @@ class MeetState(LiveMeet, OAuthState):
         if self.member_limit and len(taken) >= self.member_limit:
             # unverified (a guess): the limit is undocumented; FAILED_PRECONDITION is how Google answers most
             # "this resource is full" cases, with an ErrorInfo reason naming it.
+            # guess too: or 429 RESOURCE_EXHAUSTED (a quota-like "no more room"), with the same ErrorInfo.
+            status, name = (429, "RESOURCE_EXHAUSTED") if self.member_limit_error == "resource_exhausted" else (
+                400, "FAILED_PRECONDITION")
             raise ApiError(
-                400,
+                status,
                 "The meeting space has reached its maximum number of members.",
-                code_name="FAILED_PRECONDITION",
+                code_name=name,
                 details=[error_info("MEMBER_LIMIT_EXCEEDED", {"limit": str(self.member_limit)}, "meet.googleapis.com")],
             )
         known = self._users.get(email.lower())

@@ -136,6 +136,25 @@ def test_member_limit_and_refused_emails(emu: MeetEmulator) -> None:
         emu.state.configure(member_limit=-1)
 
 
+def test_the_other_error_shapes_of_a_full_space_and_a_refused_email(emu: MeetEmulator) -> None:
+    """Guesses, switchable: a full space may answer 429 RESOURCE_EXHAUSTED, a refused email 403 PERMISSION_DENIED."""
+    space = new_space(emu)
+    emu.state.configure(member_limit=1, refused_member_emails=["*@outside.example"],
+                        member_limit_error="resource_exhausted", refused_email_error="permission_denied")
+    with client(emu) as alice:
+        refused = alice.post(f"/v2/{space}/members", json={"email": "eve@outside.example"})
+        assert refused.status_code == 403 and refused.json()["error"]["status"] == "PERMISSION_DENIED"
+        assert alice.post(f"/v2/{space}/members", json={"email": BOB}).status_code == 200
+        full = alice.post(f"/v2/{space}/members", json={"email": CAROL})
+        assert full.status_code == 429 and full.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+        assert full.json()["error"]["details"][0]["reason"] == "MEMBER_LIMIT_EXCEEDED"
+    emu.state.reset()
+    assert (emu.state.options()["member_limit_error"], emu.state.options()["refused_email_error"]) == (
+        "failed_precondition", "invalid_argument")
+    with pytest.raises(ValueError):
+        emu.state.configure(member_limit_error="409")
+
+
 @pytest.mark.parametrize(("access", "stranger"), [("OPEN", "admitted"), ("TRUSTED", "knocked"),
                                                    ("RESTRICTED", "knocked")])
 def test_members_join_without_knocking(emu: MeetEmulator, access: str, stranger: str) -> None:
