@@ -20,12 +20,20 @@ from typing import Protocol, TypeVar
 
 from bot.core.errors import ServiceUnavailable, UserFacingError
 from bot.core.following import Schedule
-from bot.core.meetings import Credentials, Meetings, _Caller, label_of, parse, role_of
+from bot.core.meetings import Credentials, Meetings, _Caller, label_of, parse
 from bot.core.ports import RoomMemory, SpaceMemory
 from bot.core.rooms import NoRoom
 from bot.domain import Actor, Room, Tenant, space_id_of
 from bot.meet.client import MeetClient
-from bot.meet.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from bot.meet.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    MeetApiError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
 from bot.meet.models import Member, MemberRole
 from bot.store.errors import StoreUnavailable
 
@@ -194,7 +202,12 @@ class _Batch:
     skipped: list[Skipped] = field(default_factory=list)
     calls: int = 0
     full: bool = False  # Google said the member limit is reached: stop adding
-    refused: MembersRefused | None = None
+    refused: MembersRefused | None = None  # set when meetbot has no record of the owner: a 403 means "not yours"
+
+    @property
+    def owner_known(self) -> bool:
+        """meetbot's record (or the create it just made) says the caller owns the space."""
+        return self.refused is None
 
     def in_order(self, user_ids: Sequence[str]) -> None:
         """Concurrent writes finish in any order; replies and the card list people as they were named."""
@@ -311,7 +324,7 @@ class Members:
         """Read the space as the caller; only its owner goes further (evidence as in meetings.role_of)."""
         space, info = await self._meetings.public(actor, reference)
         label = space.meeting_code or label_of(parse(reference), info)
-        if role_of(actor, space, info) != "owner":
+        if await self._meetings.role(actor, space, info) != "owner":
             raise MembersRefused(MembersRefusal.NOT_OWNER, label, info.owner_user_id if info else None)
         batch = _Batch(actor, space.name, label, _Caller(self._credentials, actor))
         batch.calls = 1
@@ -399,13 +412,18 @@ class Members:
                     await self._meet.add_member(token, batch.space_name, email, role)
             except AlreadyExists:
                 return None  # a retry, or someone else added them meanwhile: done either way
-            except FailedPrecondition as full:
+            except (FailedPrecondition, RateLimited) as full:
+                if not _is_member_limit(full):
+                    raise
                 batch.full = True
                 return Skipped(person.user_id, Skip.LIMIT, full.message)
             except InvalidArgument as refused:
                 return Skipped(person.user_id, Skip.GOOGLE_REFUSED, refused.message)
             except PermissionDenied as denied:
-                raise self._denied(batch, denied) from denied
+                if denied.is_missing_scope or not batch.owner_known:
+                    raise self._denied(batch, denied) from denied
+                # The caller owns the space (meetbot's record says so): Google refused this one email.
+                return Skipped(person.user_id, Skip.GOOGLE_REFUSED)
             return None
 
         batch.calls += 1
@@ -451,6 +469,14 @@ class Members:
         if isinstance(cause, PermissionDenied):
             return self._denied(batch, cause)
         return refusal
+
+
+def _is_member_limit(error: MeetApiError) -> bool:
+    """A full space. Google's answer is undocumented (a guess either way): 400 FAILED_PRECONDITION, or a 429
+    whose ErrorInfo names something other than a rate limit (rate limits say RATE_LIMIT_EXCEEDED, or nothing)."""
+    if isinstance(error, FailedPrecondition):
+        return True
+    return error.reason is not None and "RATE_LIMIT" not in error.reason and "QUOTA" not in error.reason
 
 
 def _by_email(members: Iterable[Member]) -> dict[str, Member]:
