@@ -99,7 +99,7 @@ def card_end_value(card: dict[str, Any]) -> str:
 
 # --- 5. ownership from evidence, under each way Google may show config to others -------------------------------
 
-@pytest.mark.parametrize("non_owner_config", ["absent", "empty", "partial"])
+@pytest.mark.parametrize("non_owner_config", ["absent", "empty", "partial", "full"])
 async def test_non_owners_are_never_offered_owner_actions(world: World, non_owner_config: str) -> None:
     world.meet.state.configure(non_owner_config=non_owner_config)
     _, space, code = await started(world)
@@ -115,12 +115,12 @@ async def test_non_owners_are_never_offered_owner_actions(world: World, non_owne
     assert world.meet.state.calls_to("spaces.patch") == []
 
 
-@pytest.mark.parametrize("non_owner_config", ["absent", "empty", "partial"])
+@pytest.mark.parametrize("non_owner_config", ["absent", "empty", "partial", "full"])
 async def test_the_owner_of_a_space_meetbot_did_not_start_is_recognised(world: World, non_owner_config: str) -> None:
     world.meet.state.configure(non_owner_config=non_owner_config)
     foreign = world.meet.state.create_space(ALICE[1], client_id="meetbot")  # not through a /meet command
     owner = await world.command(foreign["meetingCode"])
-    assert "*Settings*" in all_text(owner), "an owner-only config field is the proof"
+    assert "*Settings*" in all_text(owner), "an owner-only config field, confirmed by an owner-only read"
     bob = await world.command(foreign["meetingCode"], BOB)
     assert "*Settings*" not in all_text(bob)
 

@@ -112,15 +112,20 @@ CLOCK_SKEW = 2.0  # seconds: Google's and our clocks may disagree this much (NTP
 
 def role_of(actor: Actor, space: Space, info: SpaceInfo | None) -> Role:
     """Who the caller is to the space, from evidence: meetbot's own record of who started it first, then an
-    owner-only config field (never the mere presence of `config`), then whether Google shows the live call."""
+    owner-only config field (never the mere presence of `config`), then whether Google shows the live call.
+    The config is only a first sign (Google may show it to others too): `Meetings.role` confirms it."""
     if info is not None and info.owner_user_id:
         owner = info.owner_user_id == actor.user_id
     else:
-        config = space.config
-        owner = config is not None and any(getattr(config, f) is not None for f in _OWNER_ONLY_CONFIG)
+        owner = shows_owner_config(space)
     if owner:
         return "owner"
     return "participant" if space.is_live else "other"
+
+
+def shows_owner_config(space: Space) -> bool:
+    config = space.config
+    return config is not None and any(getattr(config, f) is not None for f in _OWNER_ONLY_CONFIG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +186,20 @@ class Meetings:
 
     def _as(self, actor: Actor) -> _Caller:
         return _Caller(self._credentials, actor)
+
+    async def role(self, actor: Actor, space: Space, info: SpaceInfo | None, caller: _Caller | None = None) -> Role:
+        """`role_of`, with the owner of a space meetbot has no record of confirmed by a second owner-only read
+        (its members): whether Google shows `config` to others is undocumented, and meetbot never widens the role
+        table on the strength of one guess."""
+        role = role_of(actor, space, info)
+        if role != "owner" or (info is not None and info.owner_user_id):
+            return role
+        try:
+            await (caller or self._as(actor)).call("read", space.name, lambda token: self._meet.list_members(
+                token, space.name, page_size=1))
+        except UserFacingError:
+            return "participant" if space.is_live else "other"
+        return "owner"
 
     # --- start -------------------------------------------------------------------------------------------------
 
@@ -260,7 +279,7 @@ class Meetings:
         caller = self._as(actor)
         space, info = await self._read(actor, ref, caller)
         label = space.meeting_code or label_of(ref, info)
-        role = role_of(actor, space, info)
+        role = await self.role(actor, space, info, caller)
         manageable = role == "owner" and (info is not None or SETTINGS_SCOPE in await self._credentials.granted_scopes(
             actor.tenant, actor.user_id))
         record_name = space.active_conference.conference_record if space.active_conference else None
@@ -308,7 +327,7 @@ class Meetings:
                 await self._records.forget_code(ref.value)
             return
         info = await self._records.info(actor.tenant, space.space_id)
-        if role_of(actor, space, info) != "owner":
+        if await self.role(actor, space, info, caller) != "owner":
             raise NotOwner(f"Only the meeting's owner can end {label}.", info.owner_user_id if info else None)
         if space.is_live:
             raise ServiceUnavailable(f"Google didn't end the call in {label}. Please check it and try again in a "
@@ -332,7 +351,7 @@ class Meetings:
 
     async def _owned(self, actor: Actor, ref: MeetingRef, caller: _Caller) -> tuple[Space, SpaceInfo | None]:
         space, info = await self._read(actor, ref, caller)
-        if role_of(actor, space, info) != "owner":
+        if await self.role(actor, space, info, caller) != "owner":
             owner = info.owner_user_id if info else None
             label = space.meeting_code or label_of(ref, info)
             raise NotOwner(f"Only the meeting's owner can see or change the settings of {label}.", owner)
