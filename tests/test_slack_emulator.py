@@ -282,7 +282,8 @@ async def test_initial_options_must_be_among_the_options(emu: SlackEmulator) -> 
 
     def modal(element: dict[str, Any]) -> dict[str, Any]:
         block = {"type": "input", "block_id": "b", "label": {"type": "plain_text", "text": "L"}, "element": element}
-        return {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": [block]}
+        return {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "submit": {"type": "plain_text",
+                "text": "S"}, "blocks": [block]}
 
     async def open_modal(element: dict[str, Any]) -> Any:
         return await client.views_open(trigger_id=emu.state.issue_trigger_id(), view=modal(element))

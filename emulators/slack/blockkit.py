@@ -21,15 +21,63 @@ def _too_many(errs: list[str], value: Any, limit: int, pointer: str) -> None:
         errs.append(f"[ERROR] no more than {limit} items allowed [json-pointer:{pointer}]")
 
 
-def _text_object(errs: list[str], obj: Any, limit: int, pointer: str, *, required: bool = False) -> None:
+def _text_object(errs: list[str], obj: Any, limit: int, pointer: str, *, required: bool = False,
+                 plain: bool = False) -> None:
+    """A text object: plain_text or mrkdwn (`plain`: plain_text only, as in headers, buttons, options of menus,
+    labels and modal titles), its text 1 to `limit` characters."""
     if obj is None:
         if required:
             errs.append(f"[ERROR] missing required field: text [json-pointer:{pointer}]")
         return
-    if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
+    if not isinstance(obj, dict) or obj.get("type") not in (("plain_text",) if plain else ("plain_text", "mrkdwn")):
         errs.append(f"[ERROR] failed to match all allowed schemas [json-pointer:{pointer}]")
         return
-    _too_long(errs, obj.get("text"), limit, f"{pointer}/text")
+    text = obj.get("text")
+    if not isinstance(text, str) or not text:
+        # Block Kit reference: a text object's text is at least 1 character.
+        errs.append(f"[ERROR] must be more than 0 characters [json-pointer:{pointer}/text]")
+    _too_long(errs, text, limit, f"{pointer}/text")
+
+
+def _confirm(errs: list[str], obj: Any, pointer: str) -> None:
+    """A confirmation dialog object: title ≤ 100, text ≤ 300, confirm and deny ≤ 30 (Block Kit reference)."""
+    if obj is None:
+        return
+    if not isinstance(obj, dict):
+        errs.append(f"[ERROR] must be an object [json-pointer:{pointer}]")
+        return
+    _text_object(errs, obj.get("title"), 100, f"{pointer}/title", required=True, plain=True)
+    _text_object(errs, obj.get("text"), 300, f"{pointer}/text", required=True)
+    _text_object(errs, obj.get("confirm"), 30, f"{pointer}/confirm", required=True, plain=True)
+    _text_object(errs, obj.get("deny"), 30, f"{pointer}/deny", required=True, plain=True)
+
+
+def _option_count(errs: list[str], el: JSON, pointer: str) -> None:
+    """An overflow menu holds 2 to 5 options (Block Kit reference)."""
+    options = el.get("options")
+    if el["type"] == "overflow" and (not isinstance(options, list) or not 2 <= len(options) <= 5):
+        errs.append(f"[ERROR] must provide between 2 and 5 items [json-pointer:{pointer}/options]")  # guess: wording
+
+
+def _unique_action_ids(errs: list[str], elements: list[Any], pointer: str) -> None:
+    """Within one block, each interactive element needs its own action_id (Block Kit reference)."""
+    seen: set[str] = set()
+    for j, el in enumerate(elements):
+        action_id = el.get("action_id") if isinstance(el, dict) else None
+        if isinstance(action_id, str):
+            if action_id in seen:  # guess: wording
+                errs.append(f"[ERROR] duplicate action_id {json.dumps(action_id)} "
+                            f"[json-pointer:{pointer}/{j}/action_id]")
+            seen.add(action_id)
+
+
+def block_text_length(blocks: Any) -> int:
+    """Every `text` string in the blocks, added up: what a cumulative limit on a message's block text counts."""
+    if isinstance(blocks, list):
+        return sum(block_text_length(b) for b in blocks)
+    if isinstance(blocks, dict):
+        return sum(len(v) if k == "text" and isinstance(v, str) else block_text_length(v) for k, v in blocks.items())
+    return 0
 
 
 def _validate_element(errs: list[str], el: Any, pointer: str) -> None:
@@ -37,8 +85,10 @@ def _validate_element(errs: list[str], el: Any, pointer: str) -> None:
         errs.append(f"[ERROR] missing required field: type [json-pointer:{pointer}]")
         return
     _too_long(errs, el.get("action_id"), 255, f"{pointer}/action_id")
+    _confirm(errs, el.get("confirm"), f"{pointer}/confirm")
+    _option_count(errs, el, pointer)
     if el["type"] == "button":
-        _text_object(errs, el.get("text"), 75, f"{pointer}/text", required=True)
+        _text_object(errs, el.get("text"), 75, f"{pointer}/text", required=True, plain=True)
         _too_long(errs, el.get("value"), 2000, f"{pointer}/value")
         _too_long(errs, el.get("url"), 3000, f"{pointer}/url")
         if el.get("style") not in (None, "primary", "danger"):
@@ -47,8 +97,9 @@ def _validate_element(errs: list[str], el: Any, pointer: str) -> None:
     _too_many(errs, options, 100, f"{pointer}/options")
     if isinstance(options, list):
         for i, opt in enumerate(options):
-            if isinstance(opt, dict):
-                _text_object(errs, opt.get("text"), 75, f"{pointer}/options/{i}/text")
+            if isinstance(opt, dict):  # radio buttons and checkboxes may use mrkdwn; menus plain_text only
+                _text_object(errs, opt.get("text"), 75, f"{pointer}/options/{i}/text",
+                             plain=el["type"] not in ("radio_buttons", "checkboxes"))
                 _too_long(errs, opt.get("value"), 150, f"{pointer}/options/{i}/value")
     _initial_options(errs, el, pointer)
 
@@ -129,7 +180,7 @@ def validate_blocks(blocks: list[Any], pointer: str, max_blocks: int) -> list[st
             if block.get("accessory") is not None:
                 _validate_element(errs, block["accessory"], f"{bp}/accessory")
         elif kind == "header":
-            _text_object(errs, block.get("text"), 150, f"{bp}/text", required=True)
+            _text_object(errs, block.get("text"), 150, f"{bp}/text", required=True, plain=True)
         elif kind in ("context", "actions"):
             elements = block.get("elements")
             if not isinstance(elements, list):
@@ -139,9 +190,10 @@ def validate_blocks(blocks: list[Any], pointer: str, max_blocks: int) -> list[st
             if kind == "actions":
                 for j, el in enumerate(elements):
                     _validate_element(errs, el, f"{bp}/elements/{j}")
+                _unique_action_ids(errs, elements, f"{bp}/elements")
         elif kind == "input":
-            _text_object(errs, block.get("label"), 2000, f"{bp}/label", required=True)
-            _text_object(errs, block.get("hint"), 2000, f"{bp}/hint")
+            _text_object(errs, block.get("label"), 2000, f"{bp}/label", required=True, plain=True)
+            _text_object(errs, block.get("hint"), 2000, f"{bp}/hint", plain=True)
             _validate_element(errs, block.get("element"), f"{bp}/element")
         elif kind == "image":
             _too_long(errs, block.get("image_url"), 3000, f"{bp}/image_url")
@@ -157,9 +209,10 @@ def validate_view(view: JSON, allowed_types: tuple[str, ...]) -> list[str]:
         errs.append("[ERROR] must be one of the allowed values [json-pointer:/view/type]")
         return errs
     if view["type"] == "modal":
-        _text_object(errs, view.get("title"), 24, "/view/title", required=True)
-        _text_object(errs, view.get("submit"), 24, "/view/submit")
-        _text_object(errs, view.get("close"), 24, "/view/close")
+        _text_object(errs, view.get("title"), 24, "/view/title", required=True, plain=True)
+        _text_object(errs, view.get("submit"), 24, "/view/submit", plain=True)
+        _text_object(errs, view.get("close"), 24, "/view/close", plain=True)
+        _submit_for_inputs(errs, view)
     blocks = view.get("blocks")
     if not isinstance(blocks, list):
         errs.append("[ERROR] missing required field: blocks [json-pointer:/view/blocks]")
@@ -169,6 +222,14 @@ def validate_view(view: JSON, allowed_types: tuple[str, ...]) -> list[str]:
     _too_long(errs, view.get("callback_id"), 255, "/view/callback_id")
     _too_long(errs, view.get("external_id"), 255, "/view/external_id")
     return errs
+
+
+def _submit_for_inputs(errs: list[str], view: JSON) -> None:
+    """A modal with an input block must have a submit button (Block Kit reference: `submit`)."""
+    blocks = view.get("blocks")
+    has_input = isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+    if has_input and view.get("submit") is None:  # guess: wording
+        errs.append("[ERROR] submit is required when an input block is present [json-pointer:/view/submit]")
 
 
 # ------------------------------------------------------------------------------------------------------------

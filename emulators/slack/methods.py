@@ -24,6 +24,7 @@ METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "users.lookupByEmail": ("users:read.email",),
     "conversations.join": ("channels:join",),
     "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),  # by type, checked below
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),  # by type, checked below
     "bookmarks.add": ("bookmarks:write",),
     "bookmarks.edit": ("bookmarks:write",),
     "bookmarks.remove": ("bookmarks:write",),
@@ -189,7 +190,7 @@ def _postable_channel(s: SlackState, tok: TokenInfo, ref: str | None) -> JSON:
     return ch
 
 
-def _content(p: Params, *, require: bool) -> tuple[str | None, list[Any] | None, list[Any] | None]:
+def _content(s: SlackState, p: Params, *, require: bool) -> tuple[str | None, list[Any] | None, list[Any] | None]:
     text = p.get("text")
     markdown_text = p.get("markdown_text")
     blocks = p.obj("blocks", "invalid_blocks_format")
@@ -204,6 +205,8 @@ def _content(p: Params, *, require: bool) -> tuple[str | None, list[Any] | None,
         errs = validate_blocks(blocks, "/blocks", 50)
         if errs:
             raise ApiError("invalid_blocks", messages=errs)
+        if s.blocks_too_long(blocks):
+            raise ApiError("msg_blocks_too_long")
     if attachments is not None:
         if not isinstance(attachments, list):
             raise ApiError("invalid_attachments")
@@ -237,7 +240,7 @@ def _bot_profile(s: SlackState, tok: TokenInfo) -> JSON:
 def _chat_post_message(s: SlackState, c: MethodCall) -> JSON:
     tok, p = c.tok, c.params
     ch = _postable_channel(s, tok, p.get("channel"))
-    text, blocks, attachments = _content(p, require=True)
+    text, blocks, attachments = _content(s, p, require=True)
     _check_call_blocks(s, tok, blocks)
     metadata = p.obj("metadata", "invalid_metadata_format")
     msg: JSON = {
@@ -272,7 +275,7 @@ def _chat_post_ephemeral(s: SlackState, c: MethodCall) -> JSON:
         raise ApiError("user_not_found")
     if not ch["is_im"] and ch["members"] and user not in ch["members"]:  # an empty list: membership not modelled
         raise ApiError("user_not_in_channel")
-    text, blocks, _ = _content(p, require=True)
+    text, blocks, _ = _content(s, p, require=True)
     msg: JSON = {"type": "message", "ts": s._next_ts(), "text": text or "", "recipient": user}
     if blocks is not None:
         msg["blocks"] = with_block_ids(blocks)
@@ -296,7 +299,7 @@ def _own_message(s: SlackState, c: MethodCall) -> tuple[JSON, JSON]:
 
 def _chat_update(s: SlackState, c: MethodCall) -> JSON:
     ch, msg = _own_message(s, c)
-    text, blocks, attachments = _content(c.params, require=False)
+    text, blocks, attachments = _content(s, c.params, require=False)
     _check_call_blocks(s, c.tok, blocks)
     if text is None and blocks is None and attachments is None:
         raise ApiError("no_text")
@@ -546,7 +549,12 @@ def _conversations_members(s: SlackState, c: MethodCall) -> JSON:
     kind = "im" if ch["is_im"] else "mpim" if ch["is_mpim"] else "private" if ch["is_private"] else "public"
     _require(c.tok, _MEMBERS_SCOPE[kind])
     try:
-        limit = min(max(int(c.params.get("limit") or 100), 1), 1000)
+        limit = int(c.params.get("limit") or 100)
+    except ValueError:
+        raise ApiError("invalid_limit") from None
+    if not 1 <= limit <= 1000:  # guess: past the documented maximum of 1000, invalid_limit (a documented error)
+        raise ApiError("invalid_limit")
+    try:
         start = int(c.params.get("cursor") or "0", 36) if c.params.get("cursor") else 0
     except ValueError:
         raise ApiError("invalid_cursor") from None
@@ -554,6 +562,14 @@ def _conversations_members(s: SlackState, c: MethodCall) -> JSON:
     page = members[start:start + limit]
     more = start + limit < len(members)
     return {"members": list(page), "response_metadata": {"next_cursor": _base36_cursor(start + limit) if more else ""}}
+
+
+def _conversations_info(s: SlackState, c: MethodCall) -> JSON:
+    """The conversation as the bot sees it; `is_member` says whether the bot is in it (reference §10)."""
+    ch = _visible_channel(s, c.params.get("channel"))
+    kind = "im" if ch["is_im"] else "mpim" if ch["is_mpim"] else "private" if ch["is_private"] else "public"
+    _require(c.tok, _MEMBERS_SCOPE[kind])
+    return {"channel": s._channel_out(ch)}
 
 
 def _base36_cursor(n: int) -> str:
@@ -743,6 +759,7 @@ METHODS: Final[dict[str, Callable[[SlackState, MethodCall], JSON]]] = {
     "users.lookupByEmail": _users_lookup_by_email,
     "conversations.join": _conversations_join,
     "conversations.members": _conversations_members,
+    "conversations.info": _conversations_info,
     "bookmarks.add": _bookmarks_add,
     "bookmarks.edit": _bookmarks_edit,
     "bookmarks.remove": _bookmarks_remove,

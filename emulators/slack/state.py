@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
-from emulators.slack.blockkit import validate_blocks, with_block_ids
+from emulators.slack.blockkit import block_text_length, validate_blocks, with_block_ids
 from emulators.slack.models import JSON, LinkShare, OAuthCode, ResponseUrl, Team, TokenInfo
 from emulators.slack.recording import TrafficLog
 from emulators.slack_calls import CallObjects
@@ -93,6 +93,7 @@ class SlackState(TrafficLog):
         installer_user_id: str = "U0INSTALLER",
         oauth_redirect_uri: str | None = None,
         auth_prompt_dismissed_by: Iterable[str] = (),
+        block_text_limit: int | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self.socket_mode = SocketMode()
@@ -119,6 +120,9 @@ class SlackState(TrafficLog):
         # Users who answered chat.unfurl's authentication prompt with "never ask again": a later chat.unfurl
         # that asks them to authenticate fails with cannot_prompt.
         self.auth_prompt_dismissed_by = tuple(auth_prompt_dismissed_by)
+        # guess (reference §8: bolt-js#2509 reports an undocumented msg_blocks_too_long at about 13k characters in
+        # all): with a limit, a message whose blocks' text adds up past it is refused. None: no such limit.
+        self.block_text_limit = block_text_limit
         self._clock_offset = 0.0
         self._seq = 0
         self._last_ts_micro = 0
@@ -276,18 +280,39 @@ class SlackState(TrafficLog):
             self._channels[id] = channel
             return self._channel_out(channel)
 
-    def join_channel(self, channel: str, user_id: str) -> None:
-        """`user_id` joins the conversation (the test then delivers member_joined_channel itself)."""
+    def join_channel(self, channel: str, user_id: str, *, inviter: str | None = None) -> JSON | None:
+        """`user_id` joins the conversation. Returns the `member_joined_channel` event Slack sends the app (for the
+        test to deliver), or None: Slack sends member events only for conversations the bot is a member of
+        (reference §10). The bot's own user joining (`/invite @meetbot`) makes the bot a member."""
         with self._lock:
-            members = self._channels[channel]["members"]
-            if user_id not in members:
-                members.append(user_id)
+            ch = self._channels[channel]
+            if user_id == self._teams[self.team_id].bot_user_id:
+                ch["is_member"] = True
+            elif user_id not in ch["members"]:
+                ch["members"].append(user_id)
+            return self._member_event(ch, "member_joined_channel", user_id, inviter)
 
-    def leave_channel(self, channel: str, user_id: str) -> None:
+    def invite_bot(self, channel: str, inviter: str) -> JSON | None:
+        """Someone ran `/invite @<the bot>` in the channel: the bot is a member from now on."""
+        return self.join_channel(channel, self._teams[self.team_id].bot_user_id, inviter=inviter)
+
+    def leave_channel(self, channel: str, user_id: str) -> JSON | None:
+        """`user_id` leaves; the `member_left_channel` event the app gets, or None (see join_channel)."""
         with self._lock:
-            members = self._channels[channel]["members"]
-            if user_id in members:
-                members.remove(user_id)
+            ch = self._channels[channel]
+            if user_id in ch["members"]:
+                ch["members"].remove(user_id)
+            return self._member_event(ch, "member_left_channel", user_id, None)
+
+    def _member_event(self, ch: JSON, kind: str, user_id: str, inviter: str | None) -> JSON | None:
+        if not ch["is_member"]:
+            return None
+        event: JSON = {"type": kind, "user": user_id, "channel": ch["id"],
+                       "channel_type": "G" if ch["is_private"] else "C", "team": self.team_id,
+                       "event_ts": f"{self.now():.6f}"}
+        if inviter is not None:
+            event["inviter"] = inviter
+        return event
 
     def members_of(self, channel: str) -> list[str]:
         with self._lock:
@@ -470,6 +495,10 @@ class SlackState(TrafficLog):
                 "event_ts": self._next_ts(),
             }
 
+    def blocks_too_long(self, blocks: list[Any]) -> bool:
+        """Past the (guessed, switchable) cumulative limit on a message's block text."""
+        return self.block_text_limit is not None and block_text_length(blocks) > self.block_text_limit
+
     def event_envelope(self, event: JSON, *, team_id: str | None = None) -> JSON:
         """Wrap an event in the Events API envelope (reference §3)."""
         with self._lock:
@@ -605,6 +634,8 @@ class SlackState(TrafficLog):
                 errs = validate_blocks(payload["blocks"], "/blocks", 50)
                 if errs:
                     return answer(400, "invalid_blocks")
+                if self.blocks_too_long(payload["blocks"]):
+                    return answer(400, "msg_blocks_too_long")
             url.uses += 1
             self._apply_response_post(url, payload)
             return answer(200, "ok")
