@@ -374,7 +374,7 @@ class _Listeners:
         what, space_name, label = manage_target(_action_value(body))
         info = await self._deps.meeting_handlers.meetings.info(where.actor.tenant, space_name)
         owner = info.owner_user_id if info else None
-        name = label or space_name
+        name = label or (info.meeting_code if info and info.meeting_code else space_name)
         if owner and owner != where.actor.user_id:
             doing = "end" if what == "end" else "change the settings of"
             await reply(**reply_for(NotOwner(f"Only the meeting's owner can {doing} {name}.", owner)))

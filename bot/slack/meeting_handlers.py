@@ -239,7 +239,7 @@ class MeetingHandlers:
             cohosts = _chosen_cohosts(view) if "cohosts" in meta else None
             form = settings_modal(Space(meta["space"]), meta.get("label", meta["space"]), meta.get("channel"),
                                   cohosts, chosen=dict(chosen), problem=modal_text(refusal),
-                                  shown_cohosts=meta.get("cohosts"), people=chosen_people(view))
+                                  people=chosen_people(view))
             await client.views_update(view_id=view["id"], view=form)
             return
         result = settings_changed_message(meta.get("label", meta["space"]), report)
@@ -253,12 +253,14 @@ class MeetingHandlers:
         await client.views_update(view_id=view["id"], view=settings_notice_modal(text[:2900]))
 
     async def _save_cohosts(self, actor: Actor, meta: dict[str, Any], view: dict[str, Any]) -> str:
-        """The co-hosts field, saved as the difference from what the modal showed; what happened, as mrkdwn."""
+        """The co-hosts field, saved as the difference from the co-hosts Google has now; what happened, as
+        mrkdwn."""
         if self.members is None or "cohosts" not in meta:
             return ""
         after = _chosen_cohosts(view)
         try:
-            said = await self.members.save_cohosts(actor, meta["space"], list(meta["cohosts"]), after)
+            before = await self.members.current_cohosts(actor, meta["space"])
+            said = await self.members.save_cohosts(actor, meta["space"], before, after)
         except UserFacingError as refusal:
             return "\n" + refusal_text(refusal)
         return "".join("\n" + str(message["blocks"][0]["text"]["text"]) for message in said)

@@ -70,7 +70,7 @@ async def world(bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: M
 
 
 def end_value(card_call: dict[str, Any]) -> str:
-    """"spaces/ID code": what the card's End choice carries (the value an End button click sends)."""
+    """"spaces/ID": what the card's End choice carries (the value an End button click sends)."""
     blocks = card_call["args"]["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
     menu = next(el for b in blocks if b["type"] == "actions" for el in b["elements"]
@@ -80,4 +80,4 @@ def end_value(card_call: dict[str, Any]) -> str:
 
 
 def space_of(card_call: dict[str, Any]) -> str:
-    return end_value(card_call).split()[0]  # "spaces/ID code": the space, then the label
+    return end_value(card_call).split()[0]  # the space (older cards carried the label after it)

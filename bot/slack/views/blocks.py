@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.slack.mrkdwn import truncate
 
-__all__ = ["Block", "Message", "actions", "context", "header", "notice", "plain_text", "section"]
+__all__ = ["Block", "Message", "actions", "context", "header", "listed", "notice", "plain_text", "section"]
 
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -28,6 +28,22 @@ def section(text: str, accessory: Block | None = None, *, block_id: str | None =
     if block_id:
         block["block_id"] = block_id
     return block
+
+
+def listed(lines: Sequence[str], more: int = 0, limit: int = SECTION_LIMIT - 100) -> str:
+    """Lines of a list, as many whole lines as fit in `limit`, then "• +N more" for the rest (`more`: people
+    already left out by the caller). Cutting mid-line would break a mention and lose the count."""
+    shown: list[str] = []
+    size = 0
+    for n, line in enumerate(lines):
+        left = more + len(lines) - n
+        tail = len(f"\n• +{left} more")
+        last = n == len(lines) - 1 and not more
+        if size + len(line) + (0 if last else tail) > limit:
+            return "\n".join([*shown, f"• +{left} more"])
+        shown.append(line)
+        size += len(line) + 1
+    return "\n".join([*shown, f"• +{more} more"] if more else shown)
 
 
 def context(text: str) -> Block:

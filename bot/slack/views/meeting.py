@@ -169,26 +169,26 @@ def _card(content: CardContent, status: str, buttons: list[Block]) -> Message:
 def meeting_card(content: CardContent, state: LiveState | None = None) -> Message:
     """The card in the channel; `state` (what following the meeting found) sets its status line. Join is the one
     primary button; End and Settings sit in a menu whose choice is checked privately before anything opens."""
-    label = content.meeting_code or content.space_name
     if state is not None and state.phase is Phase.ENDED:
         return _card(content, status_line(state), join_button(content.meeting_uri, "Rejoin", primary=False))
-    return _card(content, status_line(state), [*join_button(content.meeting_uri),
-                                               manage_menu(content.space_name, label)])
+    return _card(content, status_line(state), [*join_button(content.meeting_uri), manage_menu(content.space_name)])
 
 
-def manage_menu(space_name: str, label: str) -> Block:
+def manage_menu(space_name: str) -> Block:
     """The owner's actions, offered to everyone without leading anyone into a refusal: choosing one is checked
-    first (a non-owner is told privately who owns it); the owner then gets a confirm dialog or the settings."""
+    first (a non-owner is told privately who owns it); the owner then gets a confirm dialog or the settings.
+    A choice carries the space name alone (an option value holds 150 characters; a meeting code may take 128):
+    the click looks the label up."""
     def option(text: str, action: str) -> Block:
-        value = f"{action} {space_name}" + (f" {label}" if label != space_name else "")
-        return {"text": plain_text(text), "value": value}
+        return {"text": plain_text(text), "value": f"{action} {space_name}"}
 
     return {"type": "overflow", "action_id": ACTION_MANAGE,
             "options": [option("End meeting…", "end"), option("Settings…", "settings")]}
 
 
 def manage_target(value: str) -> tuple[str, str, str | None]:
-    """(what: "end" | "settings", space name, label) from a manage-menu choice."""
+    """(what: "end" | "settings", space name, label) from a manage-menu choice; cards posted before labels were
+    left out of the choice still carry one."""
     what, _, rest = value.strip().partition(" ")
     space_name, label = end_target(rest)
     return what, space_name, label
@@ -389,11 +389,12 @@ def chosen_people(view: dict[str, Any]) -> bool | None:
 
 def settings_modal(space: Space, label: str, channel_id: str | None, cohosts: Sequence[str] | None = None, *,
                    chosen: Mapping[str, str] | None = None, problem: str | None = None,
-                   shown_cohosts: Sequence[str] | None = None, people: bool | None = None) -> dict[str, Any]:
+                   people: bool | None = None) -> dict[str, Any]:
     """The settings form, grouped, each select preselected with the current value. `cohosts` (Slack user ids;
-    None: not offered) fills the co-hosts field; saving sends the difference from `shown_cohosts` (what the form
-    first showed, when it is shown again). `chosen` (key → word) and `problem` (mrkdwn, its emoji included) show
-    the form again after Google refused it: as the person left it, with what went wrong on top."""
+    None: not offered) fills the co-hosts field; saving sends the difference from the co-hosts Google has then.
+    The metadata stays small whatever the co-hosts (Slack keeps 3,000 characters): the space, not the people.
+    `chosen` (key → word) and `problem` (mrkdwn, its emoji included) show the form again after Google refused it:
+    as the person left it, with what went wrong on top."""
     config = space.config or SpaceConfig()
     words = {s.key: w for s in SETTINGS
              if (w := (chosen or {}).get(s.key) or s.word_for(read_path(config, s.path))) in s.values}
@@ -413,7 +414,7 @@ def settings_modal(space: Space, label: str, channel_id: str | None, cohosts: Se
         blocks += [header("In Slack"), _people_input(people)]
     meta: dict[str, Any] = {"space": space.name, "label": label, "channel": channel_id}
     if cohosts is not None:
-        meta["cohosts"] = list(shown_cohosts if shown_cohosts is not None else cohosts)
+        meta["cohosts"] = True  # the field is offered
     return {
         "type": "modal",
         "callback_id": SETTINGS_CALLBACK,

@@ -12,11 +12,12 @@ from bot.core.members import MemberList, MembersChange, Skip
 from bot.meet.models import Member
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.replies import skipped_text
-from bot.slack.views.blocks import Block, Message, context, section
+from bot.slack.views.blocks import SECTION_LIMIT, Block, Message, context, listed, section
 
 __all__ = ["MAX_LISTED", "change_message", "members_message", "mentions"]
 
 MAX_LISTED = 40
+_TEXT_BUDGET = SECTION_LIMIT - 100  # what a reply's section holds, with room to spare for the settings modal's
 Change = Literal["cohost", "uncohost", "new", "room_on", "room_off"]
 
 
@@ -24,10 +25,9 @@ def mentions(user_ids: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in user_ids)
 
 
-def _skipped_lines(change: MembersChange) -> list[str]:
+def _skipped_lines(change: MembersChange, limit: int) -> str:
     shown = [f"• {skipped_text(s)}" for s in change.skipped[:MAX_LISTED]]
-    extra = len(change.skipped) - MAX_LISTED
-    return shown + ([f"• +{extra} more"] if extra > 0 else [])
+    return listed(shown, max(len(change.skipped) - MAX_LISTED, 0), limit)
 
 
 def change_message(change: MembersChange, what: Change) -> Message:
@@ -52,16 +52,20 @@ def change_message(change: MembersChange, what: Change) -> Message:
         removed = len(change.removed) + len(change.removed_emails)
         lines.append(f":white_check_mark: {label} no longer follows this channel: {removed} "
                      f"{'membership' if removed == 1 else 'memberships'} taken back (co-hosts stay).")
-    if change.skipped:
-        heading = "*Not added:*" if what != "uncohost" else "*Not changed:*"
-        lines.append("\n".join([heading, *_skipped_lines(change)]))
+    warning = ""
     if change.limit_reached and what == "room_on":
         left_out = sum(1 for s in change.skipped if s.why is Skip.LIMIT)
-        lines.append(f":warning: Google's limit on members of {label} is reached: {left_out} "
-                     f"{'person' if left_out == 1 else 'people'} of this channel will knock as before.")
+        warning = (f":warning: Google's limit on members of {label} is reached: {left_out} "
+                   f"{'person' if left_out == 1 else 'people'} of this channel will knock as before.")
+    if change.skipped:  # the list gets the room the rest leaves, cut at whole lines, saying how many it left out
+        heading = "*Not added:*" if what != "uncohost" else "*Not changed:*"
+        room = _TEXT_BUDGET - len("\n".join([*lines, heading, warning])) - 2
+        lines.append(f"{heading}\n" + _skipped_lines(change, room))
+    if warning:
+        lines.append(warning)
     if not lines:
         lines.append(f":white_check_mark: Nothing to change in {label}.")
-    blocks: list[Block] = [section("\n".join(lines)[:2900])]
+    blocks: list[Block] = [section("\n".join(lines))]
     return {"response_type": "ephemeral", "text": plain(f"Members of {change.label} updated", 300), "blocks": blocks}
 
 
@@ -81,14 +85,12 @@ def members_message(listing: MemberList, people: Mapping[str, str]) -> Message:
                                    "setting allows.")]}
     ordered = sorted(listing.members, key=lambda m: (not m.is_cohost, (m.email or "").lower()))
     lines = [_member_line(m, people) for m in ordered[:MAX_LISTED]]
-    extra = len(ordered) - MAX_LISTED
-    if extra > 0:
-        lines.append(f"• +{extra} more")
+    extra = max(len(ordered) - MAX_LISTED, 0)
     head = (f"*Members of* {label}: {len(listing.members)} "
             f"({len(listing.cohosts)} co-{'host' if len(listing.cohosts) == 1 else 'hosts'})")
     return {
         "response_type": "ephemeral",
         "text": plain(f"Members of {listing.label}", 300),
-        "blocks": [section(head), section("\n".join(lines)[:2900]),
+        "blocks": [section(head), section(listed(lines, extra)),
                    context("Members join without knocking; co-hosts also co-manage the call.")],
     }

@@ -22,7 +22,7 @@ def room_card(room: Room, state: LiveState | None = None) -> Message:
             header("This channel's Meet room"),
             context(f"{owner}{code(label)} · anyone here can join at any time"),
             section(status_line(state, room=True)),
-            actions("meeting", [*join_button(room.meeting_uri, "Join the room"), manage_menu(room.space_name, label)]),
+            actions("meeting", [*join_button(room.meeting_uri, "Join the room"), manage_menu(room.space_name)]),
         ],
     }
 
