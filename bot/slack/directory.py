@@ -89,6 +89,18 @@ class SlackDirectory:
             log.warning("conversations.members failed: %s", type(error).__name__)
             raise ServiceUnavailable(CHANNEL_UNREADABLE) from None
 
+    async def bot_in_channel(self, tenant: Tenant, channel_id: str) -> bool | None:
+        """Whether meetbot's bot user is a member of the conversation (conversations.info's `is_member`): Slack
+        sends channel member events only for conversations the bot is in. None when Slack won't say in time."""
+        try:
+            client = await self._clients.for_tenant(tenant)
+            answer = await asyncio.wait_for(client.conversations_info(channel=channel_id), self._timeout)
+        except (SlackApiError, TimeoutError, NotInstalled) as error:
+            log.warning("conversations.info failed: %s", type(error).__name__)
+            return None
+        is_member = (answer.get("channel") or {}).get("is_member")
+        return is_member if isinstance(is_member, bool) else None
+
     async def user_for_email(self, tenant: Tenant, email: str) -> str | None:
         """The Slack user with this profile email (users.lookupByEmail), None when there is none."""
         try:

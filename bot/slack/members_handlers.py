@@ -101,8 +101,14 @@ class MembersHandlers:
         respond: Reply = reliable(webhook_reply(url, self.session)) if url else _nowhere
 
         async def work() -> None:
-            change = await self.rooms.sync(actor, str(payload["channel"]))
-            await respond(**change_message(change, "room_on" if payload.get("on") else "room_off"))
+            channel_id = str(payload["channel"])
+            change = await self.rooms.sync(actor, channel_id)
+            if not payload.get("on"):
+                await respond(**change_message(change, "room_off"))
+                return
+            # Someone asked (an hourly check answers no one): promise to follow joins only if Slack will say.
+            hears = await self.directory.bot_in_channel(actor.tenant, channel_id) if url else None
+            await respond(**change_message(change, "room_on", hears_channel=hears))
 
         async def unlinked(reason: str) -> dict[str, object]:
             return reply_for(NotLinked(reason))

@@ -21,6 +21,15 @@ _TEXT_BUDGET = SECTION_LIMIT - 100  # what a reply's section holds, with room to
 Change = Literal["cohost", "uncohost", "new", "room_on", "room_off"]
 
 
+# Slack tells an app who joins and leaves only in channels its bot is in; the hourly check catches up elsewhere.
+_NOT_IN_CHANNEL = (":warning: meetbot isn't in this channel, so Slack doesn't tell it when people join or leave: "
+                   "they are added or removed at the next hourly check. To keep up as it happens, type "
+                   "`/invite @meetbot` here.")
+_MAYBE_NOT_IN_CHANNEL = (":warning: Slack didn't say whether meetbot is in this channel. If it isn't, people who "
+                         "join or leave are added or removed at the next hourly check; type `/invite @meetbot` here "
+                         "to keep up as it happens.")
+
+
 def mentions(user_ids: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in user_ids)
 
@@ -30,8 +39,9 @@ def _skipped_lines(change: MembersChange, limit: int) -> str:
     return listed(shown, max(len(change.skipped) - MAX_LISTED, 0), limit)
 
 
-def change_message(change: MembersChange, what: Change) -> Message:
-    """The reply to a members change: who changed, who already was, who wasn't and why."""
+def change_message(change: MembersChange, what: Change, *, hears_channel: bool | None = True) -> Message:
+    """The reply to a members change: who changed, who already was, who wasn't and why. `hears_channel` (room_on):
+    whether meetbot is in the channel, so Slack tells it who joins and leaves (None: Slack didn't say)."""
     label = code(change.label)
     lines: list[str] = []
     if what in ("cohost", "new"):
@@ -45,9 +55,14 @@ def change_message(change: MembersChange, what: Change) -> Message:
         if change.already:
             lines.append(f"Not co-hosts of {label}: {mentions(change.already)}.")
     elif what == "room_on":
-        lines.append(f":white_check_mark: This channel's people now join {label} without knocking, and it follows "
-                     f"who joins and leaves the channel: {len(change.added)} added, {len(change.already)} already "
-                     f"members, {len(change.removed) + len(change.removed_emails)} removed.")
+        counts = (f"{len(change.added)} added, {len(change.already)} already members, "
+                  f"{len(change.removed) + len(change.removed_emails)} removed")
+        if hears_channel:
+            lines.append(f":white_check_mark: This channel's people now join {label} without knocking, and it "
+                         f"follows who joins and leaves the channel: {counts}.")
+        else:
+            lines.append(f":white_check_mark: This channel's people now join {label} without knocking: {counts}.")
+            lines.append(_NOT_IN_CHANNEL if hears_channel is False else _MAYBE_NOT_IN_CHANNEL)
     else:  # room_off
         removed = len(change.removed) + len(change.removed_emails)
         lines.append(f":white_check_mark: {label} no longer follows this channel: {removed} "
