@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -57,9 +58,17 @@ def encryption_key() -> str:
     return Fernet.generate_key().decode()
 
 
+def block_text_limit() -> int | None:
+    """The Slack emulator's cumulative block-text limit, a guess (reference §8): off unless the run sets
+    SLACK_EMULATOR_BLOCK_TEXT_LIMIT (e.g. 13000), so the suite can run under both settings."""
+    value = os.environ.get("SLACK_EMULATOR_BLOCK_TEXT_LIMIT", "")
+    return int(value) if value else None
+
+
 @pytest.fixture
 def slack_emulator() -> Iterator[SlackEmulator]:
-    with SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM_ID, scopes=manifest_bot_scopes()) as emulator:
+    with SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM_ID, scopes=manifest_bot_scopes(),
+                       block_text_limit=block_text_limit()) as emulator:
         emulator.state.add_channel("C0GENERAL", "general")
         yield emulator
 

@@ -615,7 +615,7 @@ async def test_a_room_create_rerun_after_a_crash_takes_back_its_lock_and_reuses_
 
 # Issue 11: adopt decided ownership from `config` being present; under "empty" and "partial" it recorded the
 # adopter as the owner (found by these tests, fixed in bot/core/rooms.py).
-@pytest.mark.parametrize("non_owner_config", ["absent", "empty", "partial"])
+@pytest.mark.parametrize("non_owner_config", ["absent", "empty", "partial", "full"])
 async def test_adopt_an_existing_meeting_as_a_room(
     meetings: Meetings, rooms: Rooms, emu: MeetEmulator, non_owner_config: str
 ) -> None:
