@@ -343,9 +343,13 @@ async def test_status_for_someone_not_in_the_call(meetings: Meetings, emu: MeetE
     (DEFAULT_SCOPES, False),
     ((*DEFAULT_SCOPES, SETTINGS_SCOPE), True),
 ])
+@pytest.mark.parametrize("non_owner_config", ["absent", "full"])
 async def test_status_of_a_space_meetbot_did_not_record_uses_owner_only_config(
-    meetings: Meetings, emu: MeetEmulator, creds: FakeCredentials, scopes: tuple[str, ...], manageable: bool
+    meetings: Meetings, emu: MeetEmulator, creds: FakeCredentials, scopes: tuple[str, ...], manageable: bool,
+    non_owner_config: str
 ) -> None:
+    """Under "full" Google shows Bob the whole config too: an owner-only read (the members) tells them apart."""
+    emu.state.configure(non_owner_config=non_owner_config)
     creds.link(ALICE, scopes)
     made = emu.state.create_space(EMAILS[ALICE.user_id], client_id="meet.google.com")
 
@@ -355,7 +359,7 @@ async def test_status_of_a_space_meetbot_did_not_record_uses_owner_only_config(
     assert status.space.config is not None and status.space.config.moderation is Moderation.OFF
     assert (status.role, status.manageable) == ("owner", manageable)
     other = await meetings.status(BOB, made["name"])
-    assert other.role == "other" and other.space.config is None
+    assert other.role == "other" and (other.space.config is None) is (non_owner_config == "absent")
 
 
 # --- end ------------------------------------------------------------------------------------------------------
