@@ -8,6 +8,7 @@ import re
 from bot.core.members import MemberList, MembersChange, Skip, Skipped
 from bot.domain import Room
 from bot.meet.models import Member, MemberRole, Space
+from bot.slack.views.blocks import whole_lines
 from bot.slack.views.meeting import CardContent, manage_target, meeting_card, settings_modal
 from bot.slack.views.members import change_message, members_message
 from bot.slack.views.room import room_card
@@ -58,3 +59,11 @@ def test_a_long_skipped_list_is_cut_at_whole_lines_and_says_how_many_more() -> N
     listed = [line for line in lines if line.startswith("• <@")]
     assert all(line.endswith("x)") for line in listed), "every line whole"
     assert lines[-1] == f"• +{60 - len(listed)} more"
+
+
+def test_a_long_notice_is_cut_after_a_whole_line() -> None:
+    lines = "".join(f"\n• <@{user(n)}> can now co-host" for n in range(200))
+    text = ":white_check_mark: Updated `abc-mnop-xyz`." + lines
+    cut = whole_lines(text)
+    assert len(cut) <= 2900 and cut.endswith("\n…")
+    assert all(line.endswith("co-host") for line in cut.split("\n")[1:-1]), "no mention cut in half"

@@ -28,7 +28,7 @@ from bot.slack.mrkdwn import code, plain
 from bot.slack.replies import modal_text, refusal_text
 from bot.slack.responder import Reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
-from bot.slack.views.blocks import Message, notice
+from bot.slack.views.blocks import Message, notice, whole_lines
 from bot.slack.views.meeting import (
     COHOSTS_BLOCK,
     CardContent,
@@ -250,7 +250,7 @@ class MeetingHandlers:
                 people != await self.people.meeting_shows(actor.tenant, meta["space"]):
             await self.people.set_meeting(actor.tenant, meta["space"], people)
             text += "\n" + people_words(meta.get("label", meta["space"]), people)
-        await client.views_update(view_id=view["id"], view=settings_notice_modal(text[:2900]))
+        await client.views_update(view_id=view["id"], view=settings_notice_modal(whole_lines(text)))
 
     async def _save_cohosts(self, actor: Actor, meta: dict[str, Any], view: dict[str, Any]) -> str:
         """The co-hosts field, saved as the difference from the co-hosts Google has now; what happened, as

@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.slack.mrkdwn import truncate
 
-__all__ = ["Block", "Message", "actions", "context", "header", "listed", "notice", "plain_text", "section"]
+__all__ = ["Block", "Message", "actions", "context", "header", "listed", "notice", "plain_text", "section",
+           "whole_lines"]
 
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -44,6 +45,15 @@ def listed(lines: Sequence[str], more: int = 0, limit: int = SECTION_LIMIT - 100
         shown.append(line)
         size += len(line) + 1
     return "\n".join([*shown, f"• +{more} more"] if more else shown)
+
+
+def whole_lines(text: str, limit: int = SECTION_LIMIT - 100) -> str:
+    """At most `limit` characters, cut after a whole line (never inside a mention), with "…" on a line of its
+    own when something was left out."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit - 2)
+    return (text[:cut] if cut > 0 else truncate(text, limit - 2)) + "\n…"
 
 
 def context(text: str) -> Block:
