@@ -214,9 +214,15 @@ class Meetings:
         """Whether cards are kept true by following their meetings (else they change only on a user's action)."""
         return self._following is not None and self._following.enabled
 
-    async def noticed(self, tenant: Tenant, space_name: str) -> None:
-        """Someone looked at or changed the space: a followed one is read again soon (coalesced)."""
-        if self._following is not None:
+    async def noticed(self, tenant: Tenant, space_name: str, *, live: bool = False) -> None:
+        """Someone looked at or changed the space: a followed one is read again soon (coalesced). `live`: they
+        saw a call on (or are joining one), so a space whose cards meetbot had stopped following is followed
+        again: a card is either kept true or says it no longer is."""
+        if self._following is None:
+            return
+        if live:
+            await self._following.revive(tenant, space_name)
+        else:
             await self._following.poke(tenant, space_name)
 
     async def cards(self, tenant: Tenant, space_name: str) -> list[Card]:

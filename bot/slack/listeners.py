@@ -348,8 +348,15 @@ class _Listeners:
 
     # --- buttons and modals ------------------------------------------------------------------------------------
 
-    async def on_join(self, ack: Ack) -> None:
-        await ack()  # a link button still sends an action; Slack opens the URL itself
+    async def on_join(self, ack: Ack, body: dict[str, Any]) -> None:
+        """A link button still sends an action (Slack opens the URL itself): someone is joining, so a meeting
+        whose cards meetbot had stopped following is followed again. Two Redis calls: done here, not queued."""
+        await ack()
+        space_name = _action_value(body)
+        if not space_name.startswith("spaces/"):
+            return  # a card posted before Join buttons carried their space
+        tenant = Interaction.of_payload(body).actor.tenant
+        await self._logged(self._deps.meeting_handlers.meetings.noticed(tenant, space_name, live=True), "join-click")
 
     # Each work below runs in a job (see `queued`), rebuilt from the body Slack sent.
 

@@ -161,7 +161,7 @@ class MeetingHandlers:
         status = await self.meetings.status(actor, reference)
         await respond(**status_message(status))
         try:
-            await self.meetings.noticed(actor.tenant, status.space.name)
+            await self.meetings.noticed(actor.tenant, status.space.name, live=status.space.is_live)
         except StoreUnavailable:
             log.warning("a followed meeting was not refreshed after a status check: Redis unavailable")
         if status.role == "owner" and not status.space.is_live:
@@ -298,8 +298,8 @@ class MeetingHandlers:
                 updated.add(card.field)
             except SLACK_FAILURES as error:
                 log.warning("could not update a meeting card: %s", slack_error_name(error))
-        if self.meetings.follows:  # the follower reads the ended call soon: its count, then the recap
-            await self.meetings.noticed(actor.tenant, ended.space_name)
+        if self.meetings.follows:  # the follower reads the ended call soon (again, if it had stopped): the recap
+            await self.meetings.noticed(actor.tenant, ended.space_name, live=True)
         else:
             await self.meetings.forget_cards(actor.tenant, ended.space_name, cards)
         return updated

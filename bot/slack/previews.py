@@ -17,6 +17,7 @@ from bot.slack.account_handlers import AccountHandlers
 from bot.slack.views.blocks import Block, Message, notice
 from bot.slack.views.meeting import status_message
 from bot.slack.views.unfurl import numbered, unfurl_blocks
+from bot.store.errors import StoreUnavailable
 
 __all__ = ["PreviewHandlers"]
 
@@ -49,6 +50,8 @@ class PreviewHandlers:
                 "user_auth_url": await self.accounts.link_url(actor, None, None),
                 "user_auth_message": "Connect your Google account so meetbot can show who's in these meetings.",
             }
+        for live in {p.space.name for p in previews if p.space is not None and p.space.is_live}:
+            await self._seen_live(actor, live)
         unfurls = {p.url: {"blocks": unfurl_blocks(p)} for p in previews}
         try:
             await client.chat_unfurl(unfurls=unfurls, **where, **extra)
@@ -59,7 +62,17 @@ class PreviewHandlers:
             await client.chat_unfurl(unfurls=unfurls, **where)
 
     async def status_for(self, actor: Actor, reference: str) -> Message:
-        return status_message(await self.meetings.status(actor, reference))
+        status = await self.meetings.status(actor, reference)
+        if status.space.is_live:
+            await self._seen_live(actor, status.space.name)
+        return status_message(status)
+
+    async def _seen_live(self, actor: Actor, space_name: str) -> None:
+        """A live call seen by someone: its cards are followed again if meetbot had stopped (best effort)."""
+        try:
+            await self.meetings.noticed(actor.tenant, space_name, live=True)
+        except StoreUnavailable:
+            log.warning("a live meeting was not followed again: Redis unavailable")
 
     async def shortcut(self, actor: Actor, message: dict[str, Any]) -> Message:
         """The status of every meeting linked in a message, privately, for workspaces with unfurling off."""

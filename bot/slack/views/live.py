@@ -37,8 +37,22 @@ def _linkable(uri: str) -> bool:
     return uri.startswith("https://") and not any(c in uri for c in "<>| \n")
 
 
+UNAVAILABLE = {"disconnected": "the Google account this card was followed with is no longer connected to meetbot"}
+
+
 def status_line(state: LiveState | None, *, room: bool = False) -> str:
-    """*waiting for people* → *live · 3 in the call* → *ended after 23 min · 4 attended* (a room waits again)."""
+    """*waiting for people* → *live · 3 in the call* → *ended after 23 min · 4 attended* (a room waits again);
+    once meetbot stops following, the line says so (or, with no way to read it, that the status is unavailable)."""
+    if state is not None and state.unavailable:
+        reason = UNAVAILABLE.get(state.unavailable, "meetbot can't read this meeting any more")
+        return f":warning: Live status unavailable: {reason}. *Status* shows the latest."
+    line = _phase_line(state, room=room)
+    if state is not None and state.unfollowed_at:
+        line += f" · not followed since {_date(state.unfollowed_at, '{time}')}, *Status* for the latest"
+    return line
+
+
+def _phase_line(state: LiveState | None, *, room: bool) -> str:
     if state is None or state.phase is Phase.WAITING or (room and state.phase is Phase.ENDED):
         return ":hourglass_flowing_sand: Waiting for people"
     if state.phase is Phase.LIVE:

@@ -25,6 +25,7 @@ __all__ = [
     "ACTION_JOIN",
     "ACTION_MANAGE",
     "ACTION_SETTINGS",
+    "ACTION_STATUS_ME",
     "COHOSTS_BLOCK",
     "END_CONFIRM_CALLBACK",
     "SETTINGS_CALLBACK",
@@ -49,10 +50,12 @@ __all__ = [
     "settings_notice_modal",
     "start_choices",
     "start_modal",
+    "status_me_button",
     "status_message",
 ]
 
 ACTION_JOIN = "meet_join"
+ACTION_STATUS_ME = "meet_status_me"
 ACTION_END = "meet_end"
 ACTION_SETTINGS = "meet_settings"
 ACTION_MANAGE = "meet_manage"
@@ -87,13 +90,23 @@ def card_content(space_name: str, info: SpaceInfo | None, space: Space | None = 
     return CardContent(space_name, code, uri, info.title, info.owner_user_id, tuple(info.cohosts), info.created_at)
 
 
-def join_button(uri: str | None, label: str = "Join", *, primary: bool = True) -> list[Block]:
+def join_button(uri: str | None, label: str = "Join", *, primary: bool = True, space_name: str | None = None
+                ) -> list[Block]:
+    """Slack opens the link itself and still sends meetbot the click: with `space_name` as its value, someone
+    joining makes meetbot follow the meeting again if it had stopped."""
     if not uri:
         return []
     button: Block = {"type": "button", "action_id": ACTION_JOIN, "text": plain_text(label), "url": uri}
+    if space_name:
+        button["value"] = space_name
     if primary:
         button["style"] = "primary"
     return [button]
+
+
+def status_me_button(reference: str, label: str = "Status for me") -> Block:
+    """Each clicker gets their own view, privately: what Google shows them, not what it showed anyone else."""
+    return {"type": "button", "action_id": ACTION_STATUS_ME, "text": plain_text(label), "value": reference}
 
 
 def end_button(space_name: str, label: str) -> Block:
@@ -170,10 +183,13 @@ def meeting_card(content: CardContent, state: LiveState | None = None) -> Messag
     """The card in the channel; `state` (what following the meeting found) sets its status line. Join is the one
     primary button; End and Settings sit in a menu whose choice is checked privately before anything opens."""
     label = content.meeting_code or content.space_name
+    # A card meetbot no longer follows offers the latest status, privately, to whoever asks.
+    status = [status_me_button(content.space_name, "Status")] if state is not None and state.unfollowed_at else []
     if state is not None and state.phase is Phase.ENDED:
-        return _card(content, status_line(state), join_button(content.meeting_uri, "Rejoin", primary=False))
-    return _card(content, status_line(state), [*join_button(content.meeting_uri),
-                                               manage_menu(content.space_name, label)])
+        return _card(content, status_line(state), [*join_button(content.meeting_uri, "Rejoin", primary=False,
+                                                                space_name=content.space_name), *status])
+    return _card(content, status_line(state), [*join_button(content.meeting_uri, space_name=content.space_name),
+                                               *status, manage_menu(content.space_name, label)])
 
 
 def manage_menu(space_name: str, label: str) -> Block:
@@ -234,7 +250,7 @@ def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str |
     if duration:
         parts.append(f"after {duration}")
     message = _card(content, " ".join(parts) + ". It can be joined again at any time.",
-                    join_button(content.meeting_uri, "Rejoin", primary=False))
+                    join_button(content.meeting_uri, "Rejoin", primary=False, space_name=content.space_name))
     message["text"] = plain(f"{content.title or 'Google Meet'} ended", 500)
     return message
 

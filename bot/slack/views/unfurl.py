@@ -5,17 +5,11 @@ from __future__ import annotations
 from bot.core.previews import LinkPreview
 from bot.slack.mrkdwn import code as mrkdwn_code
 from bot.slack.mrkdwn import escape
-from bot.slack.views.blocks import Block, actions, plain_text, section
-from bot.slack.views.meeting import join_button
+from bot.slack.views.blocks import Block, actions, section
+from bot.slack.views.meeting import ACTION_STATUS_ME, join_button, status_me_button
 
 __all__ = ["ACTION_STATUS_ME", "numbered", "status_me_button", "unfurl_blocks"]
 
-ACTION_STATUS_ME = "meet_status_me"
-
-
-def status_me_button(reference: str) -> Block:
-    """Each clicker gets their own view, privately: what Google shows them, not what it showed the sharer."""
-    return {"type": "button", "action_id": ACTION_STATUS_ME, "text": plain_text("Status for me"), "value": reference}
 
 
 def unfurl_blocks(preview: LinkPreview) -> list[Block]:

@@ -1,0 +1,97 @@
+"""Cards that never lie (issue 23), end to end: a card is either followed or says it no longer is, and whatever
+shows the meeting live again (a Join click, a status check, a pasted link) brings following back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.flows import all_text, eventually, message_text
+from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def live(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+               ) -> World:
+    world = World(start_bot(MEET_POLL_SECONDS="1"), slack_emulator, meet_emulator)
+    await world.link_everyone()
+    return world
+
+
+def card_text(world: World, ts: str) -> str:
+    return message_text(world.slack, CHANNEL, ts)
+
+
+def recaps(world: World, ts: str) -> list[dict[str, Any]]:
+    return [c for c in world.slack.state.calls_to("chat.postMessage") if c["args"].get("thread_ts") == ts]
+
+
+async def finished_card(world: World) -> tuple[str, str, str]:
+    """A card whose call ended and whose files all arrived: meetbot then stops following it."""
+    await world.command("new Standup", wait=False)
+    card = world.card()
+    space, ts = space_of(card), card["response"]["ts"]
+    world.meet.state.join(space, user=BOB[1])
+    eventually(lambda: "in the call" in card_text(world, ts), "the card to go live")
+    world.meet.state.advance_time(2 * 60)
+    world.meet.state.end_conference(space)
+    for kind in ("recording", "transcript", "smartNote"):
+        world.meet.state.produce_artifact(kind, space)
+    eventually(lambda: "not followed since" in card_text(world, ts), "the card to say it is no longer followed")
+    return space, ts, world.meet.state.space(space)["meetingCode"]
+
+
+async def test_a_card_no_longer_followed_says_so_and_a_rejoin_click_follows_it_again(live: World) -> None:
+    space, ts, _ = await finished_card(live)
+    text = card_text(live, ts)
+    assert "Ended after 2 min" in text and "*Status* for the latest" in text and "meet_status_me" in text
+    assert len(recaps(live, ts)) == 1
+
+    # Carol clicks Rejoin (Slack sends the click for a link button too) and stays 5 minutes.
+    await live.click("meet_join", space, CAROL, ts)
+    live.meet.state.join(space, user=CAROL[1])
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, ts), "the card to follow the new call")
+    assert "not followed" not in card_text(live, ts)
+    live.meet.state.advance_time(5 * 60)
+    live.meet.state.end_conference(space)
+    eventually(lambda: "Ended after 5 min" in card_text(live, ts), "the card to show the second call")
+    second = eventually(lambda: recaps(live, ts)[1:], "a recap of the second call")
+    assert "5 min" in all_text(second[0]["args"]) and "Carol" in all_text(second[0]["args"])
+
+
+async def test_a_status_check_that_finds_the_meeting_live_follows_it_again(live: World) -> None:
+    space, ts, code = await finished_card(live)
+    live.meet.state.join(space, user=CAROL[1])  # through the link, not the card: meetbot sees no click
+    assert "is *live*" in all_text(await live.command(code))
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, ts), "the card to follow the call again")
+
+
+async def test_end_on_a_card_no_longer_followed_agrees_with_its_thread(live: World) -> None:
+    space, ts, code = await finished_card(live)
+    live.meet.state.join(space, user=CAROL[1])
+    live.meet.state.advance_time(5 * 60)
+    await live.command(f"end {code}", wait=False)
+    eventually(lambda: len(recaps(live, ts)) == 2, "a recap of the call that was ended")
+    assert "5 min" in all_text(recaps(live, ts)[1]["args"])
+    eventually(lambda: "Ended after 5 min" in card_text(live, ts) and "not followed" not in card_text(live, ts),
+               "the card to agree with its thread")
+
+
+async def test_a_card_whose_poster_disconnected_says_live_status_is_unavailable(live: World) -> None:
+    await live.command("new Standup", wait=False)
+    card = live.card()
+    space, ts = space_of(card), card["response"]["ts"]
+    live.meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, ts), "the card to go live")
+    await live.command("disconnect")
+    live.meet.state.join(space, user=CAROL[1])
+    eventually(lambda: "Live status unavailable" in card_text(live, ts), "the card to say it can't follow")
+    text = card_text(live, ts)
+    assert "no longer connected" in text and "in the call" not in text and "Waiting" not in text
