@@ -112,6 +112,7 @@ class Attendee:
     present: bool
     joined_at: float | None
     user: str | None = None  # Google's "users/{id}" of a signed-in person (who they are, when linked to Slack)
+    left_at: float | None = None  # when they last left (None while in the call)
 
 
 @dataclass(frozen=True, slots=True)

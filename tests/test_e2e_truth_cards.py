@@ -3,6 +3,7 @@ shows the meeting live again (a Join click, a status check, a pasted link) bring
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,7 @@ async def test_a_card_no_longer_followed_says_so_and_a_rejoin_click_follows_it_a
     space, ts, _ = await finished_card(live)
     text = card_text(live, ts)
     assert "Ended after 2 min" in text and "*Status* for the latest" in text and "meet_status_me" in text
+    assert "Join again" in text
     assert len(recaps(live, ts)) == 1
 
     # Carol clicks Rejoin (Slack sends the click for a link button too) and stays 5 minutes.
@@ -95,3 +97,39 @@ async def test_a_card_whose_poster_disconnected_says_live_status_is_unavailable(
     eventually(lambda: "Live status unavailable" in card_text(live, ts), "the card to say it can't follow")
     text = card_text(live, ts)
     assert "no longer connected" in text and "in the call" not in text and "Waiting" not in text
+
+
+# --- finding 2: an empty call, calls under a minute, co-host cards' date, "Join again" ---------------------------
+
+async def test_an_empty_call_says_since_when_and_ending_it_says_nobody_is_removed(live: World) -> None:
+    await live.command("new Standup", wait=False)
+    card = live.card()
+    space, ts = space_of(card), card["response"]["ts"]
+    live.meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, ts), "the card to go live")
+    live.meet.state.leave(space, user=BOB[1])
+    eventually(lambda: "Live* · empty since <!date^" in card_text(live, ts), "the card to say the call is empty")
+    assert "0 in the call" not in card_text(live, ts)
+
+    code = live.meet.state.space(space)["meetingCode"]
+    await live.click("meet_manage", f"end {space} {code}", ALICE, ts)
+    (opened,) = eventually(lambda: live.slack.state.calls_to("views.open"), "the End dialog")
+    dialog = json.dumps(opened["args"])
+    assert "Nobody is in" in dialog and "will be removed" not in dialog, dialog
+
+    await live.command(f"end {code}", wait=False)
+    eventually(lambda: "Ended in under a minute" in card_text(live, ts), "the ended card")
+    assert "0 min" not in card_text(live, ts) and "Join again" in card_text(live, ts)
+    assert "Rejoin" not in card_text(live, ts)
+    (recap,) = eventually(lambda: recaps(live, ts), "the recap")
+    assert "under a minute" in all_text(recap["args"]) and "0 min" not in all_text(recap["args"])
+
+
+async def test_a_card_started_with_cohosts_keeps_its_date(world: World) -> None:
+    await world.command(f"new Planning <@{BOB[0]}|bob>", wait=False)
+    card = world.card()
+    posted = all_text(card["args"])
+    assert "<!date^" in posted
+    (update,) = eventually(lambda: world.slack.state.calls_to("chat.update"), "the co-hosts line")
+    text = all_text(update["args"])
+    assert "Co-hosts" in text and "<!date^" in text, text

@@ -26,7 +26,7 @@ from bot.core.explain import Operation, explain
 from bot.core.following import Following
 from bot.core.ports import RequestLog, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
-from bot.domain import Actor, Card, SpaceInfo, Tenant, space_id_of
+from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference, MeetError, Unauthenticated
 from bot.meet.links import MeetingRef, parse_reference
@@ -224,6 +224,11 @@ class Meetings:
             await self._following.revive(tenant, space_name)
         else:
             await self._following.poke(tenant, space_name)
+
+    async def followed_empty(self, tenant: Tenant, space_name: str) -> bool:
+        """Whether following shows the call live with nobody in it (the End dialog then removes nobody)."""
+        state = await self._following.shown_state(tenant, space_name) if self._following is not None else None
+        return state is not None and state.phase is Phase.LIVE and not state.present and not state.unfollowed_at
 
     async def cards(self, tenant: Tenant, space_name: str) -> list[Card]:
         return await self._records.cards(tenant, space_id_of(space_name))

@@ -391,9 +391,10 @@ class _Listeners:
                                                              where.channel_id, client)
             await self._guarded(where.actor, reply, work, name="manage-click", response_url=where.response_url)
             return
+        empty = await self._deps.meeting_handlers.meetings.followed_empty(where.actor.tenant, space_name)
         try:
-            await client.views_open(trigger_id=where.trigger_id or "", view=end_confirm_modal(space_name, name,
-                                                                                             where.card))
+            await client.views_open(trigger_id=where.trigger_id or "",
+                                    view=end_confirm_modal(space_name, name, where.card, empty=empty))
         except SLACK_FAILURES as error:
             log.warning("the End confirm dialog did not open: %s", slack_error_name(error))
             await reply(**notice("Slack didn't open the confirm dialog in time. Please choose *End meeting…* again.",

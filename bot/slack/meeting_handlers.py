@@ -29,6 +29,7 @@ from bot.slack.replies import modal_text, refusal_text
 from bot.slack.responder import Reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import Message, notice
+from bot.slack.views.live import duration_words
 from bot.slack.views.meeting import (
     COHOSTS_BLOCK,
     CardContent,
@@ -178,10 +179,11 @@ class MeetingHandlers:
                                          actor.user_id)
         if card is not None and card.field in updated:
             return  # the clicked card now says it ended, and by whom: that is the answer
-        minutes = ""
+        length = ""
         if ended.record and ended.record.start_time and ended.record.end_time:
-            minutes = f" after {int((ended.record.end_time - ended.record.start_time).total_seconds() // 60)} min"
-        await respond(**notice(f"Ended the call in {code(ended.label)}{minutes}.", emoji=":white_check_mark:"))
+            minutes = int((ended.record.end_time - ended.record.start_time).total_seconds() // 60)
+            length = f" after {duration_words(minutes)}" if minutes >= 1 else ", which lasted under a minute"
+        await respond(**notice(f"Ended the call in {code(ended.label)}{length}.", emoji=":white_check_mark:"))
 
     async def change(self, actor: Actor, parsed: grammar.Set, respond: Reply) -> None:
         people = people_choice(parsed.assignments)

@@ -18,7 +18,7 @@ from bot.domain import Card, LiveState, Phase, SpaceInfo
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, context, header, plain_text, section
-from bot.slack.views.live import status_line
+from bot.slack.views.live import duration_words, status_line
 
 __all__ = [
     "ACTION_END",
@@ -109,7 +109,7 @@ def status_me_button(reference: str, label: str = "Status for me") -> Block:
     return {"type": "button", "action_id": ACTION_STATUS_ME, "text": plain_text(label), "value": reference}
 
 
-def end_button(space_name: str, label: str) -> Block:
+def end_button(space_name: str, label: str, *, empty: bool = False) -> Block:
     """The value carries the stable space name (codes can be reassigned) and the label replies need."""
     return {
         "type": "button",
@@ -119,7 +119,7 @@ def end_button(space_name: str, label: str) -> Block:
         "value": space_name if label == space_name else f"{space_name} {label}",
         "confirm": {
             "title": plain_text("End this meeting?"),
-            "text": {"type": "mrkdwn", "text": f"Everyone in {escape(label)} will be removed from the call."},
+            "text": {"type": "mrkdwn", "text": _ending(label, empty)},
             "confirm": plain_text("End meeting"),
             "deny": plain_text("Cancel"),
             "style": "danger",
@@ -148,8 +148,7 @@ def _when(moment: datetime, now: datetime | None = None) -> str:
 def _minutes(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return ""
-    minutes = max(int((end - start).total_seconds() // 60), 0)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+    return duration_words(max(int((end - start).total_seconds() // 60), 0))
 
 
 def _title(content: CardContent) -> str:
@@ -186,7 +185,7 @@ def meeting_card(content: CardContent, state: LiveState | None = None) -> Messag
     # A card meetbot no longer follows offers the latest status, privately, to whoever asks.
     status = [status_me_button(content.space_name, "Status")] if state is not None and state.unfollowed_at else []
     if state is not None and state.phase is Phase.ENDED:
-        return _card(content, status_line(state), [*join_button(content.meeting_uri, "Rejoin", primary=False,
+        return _card(content, status_line(state), [*join_button(content.meeting_uri, "Join again", primary=False,
                                                                 space_name=content.space_name), *status])
     return _card(content, status_line(state), [*join_button(content.meeting_uri, space_name=content.space_name),
                                                *status, manage_menu(content.space_name, label)])
@@ -210,8 +209,14 @@ def manage_target(value: str) -> tuple[str, str, str | None]:
     return what, space_name, label
 
 
-def end_confirm_modal(space_name: str, label: str, card: Card | None) -> dict[str, Any]:
-    """The confirm dialog, shown only to the owner: ending removes everyone from the call."""
+def _ending(label: str, empty: bool) -> str:
+    return (f"Nobody is in {code(label)} now: ending it closes the empty call." if empty
+            else f"Everyone in {code(label)} will be removed from the call.")
+
+
+def end_confirm_modal(space_name: str, label: str, card: Card | None, *, empty: bool = False) -> dict[str, Any]:
+    """The confirm dialog, shown only to the owner: ending removes everyone from the call (`empty`: nobody is
+    in it, so it says that instead)."""
     meta = {"space": space_name, "label": label, "card": [card.channel, card.ts] if card else None}
     return {
         "type": "modal",
@@ -220,8 +225,8 @@ def end_confirm_modal(space_name: str, label: str, card: Card | None) -> dict[st
         "title": plain_text("End this meeting?", 24),
         "submit": plain_text("End meeting", 24),
         "close": plain_text("Cancel", 24),
-        "blocks": [section(f"Everyone in {code(label)} will be removed from the call. The meeting itself stays: "
-                           "anyone can start it again from its link.")],
+        "blocks": [section(f"{_ending(label, empty)} The meeting itself stays: anyone can start it again from its "
+                           "link.")],
     }
 
 
@@ -248,9 +253,9 @@ def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str |
         parts.append(f"at {_when(record.end_time)}")
     duration = _minutes(record.start_time, record.end_time) if record else ""
     if duration:
-        parts.append(f"after {duration}")
+        parts.append("in under a minute" if duration == duration_words(0) else f"after {duration}")
     message = _card(content, " ".join(parts) + ". It can be joined again at any time.",
-                    join_button(content.meeting_uri, "Rejoin", primary=False, space_name=content.space_name))
+                    join_button(content.meeting_uri, "Join again", primary=False, space_name=content.space_name))
     message["text"] = plain(f"{content.title or 'Google Meet'} ended", 500)
     return message
 
@@ -317,7 +322,7 @@ def status_message(status: MeetingStatus, now: datetime | None = None) -> Messag
     buttons = join_button(space.meeting_uri)
     if status.manageable:
         if space.is_live:
-            buttons.append(end_button(space.name, status.label))
+            buttons.append(end_button(space.name, status.label, empty=status.participants == ()))
         buttons.append(settings_button(space.name))
     if buttons:
         blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})
