@@ -3,6 +3,7 @@ shows the meeting live again (a Join click, a status check, a pasted link) bring
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, eventually, message_text
+from tests.support.flows import all_text, channel_posts, eventually, message_text
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
 pytestmark = pytest.mark.e2e
@@ -133,3 +134,58 @@ async def test_a_card_started_with_cohosts_keeps_its_date(world: World) -> None:
     (update,) = eventually(lambda: world.slack.state.calls_to("chat.update"), "the co-hosts line")
     text = all_text(update["args"])
     assert "Co-hosts" in text and "<!date^" in text, text
+
+
+# --- finding 3: one live room card per channel, one recap per call per channel ---------------------------------
+
+def channel_recaps(world: World) -> list[dict[str, Any]]:
+    return [c for c in world.slack.state.calls_to("chat.postMessage")
+            if c["args"].get("thread_ts") and c["args"].get("channel") == CHANNEL]
+
+
+async def test_one_live_room_card_per_channel_and_one_recap_per_call(live: World) -> None:
+    await live.command("room new", wait=False)
+    first = channel_posts(live.slack, 1)[-1]
+    space, first_ts = space_of(first), first["response"]["ts"]
+    await live.command("room", wait=False)
+    second = channel_posts(live.slack, 2)[-1]
+    second_ts = second["response"]["ts"]
+    eventually(lambda: "replaced by a newer one" in card_text(live, first_ts), "the old room card to point on")
+    assert "meet_join" not in card_text(live, first_ts), "an old room card offers nothing"
+
+    live.meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, second_ts), "the room card to go live")
+    assert "in the call" not in card_text(live, first_ts)
+    live.meet.state.advance_time(3 * 60)
+    live.meet.state.end_conference(space)
+    eventually(lambda: channel_recaps(live), "the recap")
+    await quiet()
+    assert len(channel_recaps(live)) == 1, "one recap per call per channel"
+
+    # `room set` points the room at another meeting: the old meeting's card stops offering it.
+    other = live.meet.state.create_space(ALICE[1], client_id="meetbot")
+    await live.command(f"room set {other['meetingCode']}")
+    eventually(lambda: "moved from" in card_text(live, second_ts) and other["meetingCode"] in card_text(
+        live, second_ts), "the room card to say the room moved")
+    assert "meet_join" not in card_text(live, second_ts)
+
+
+async def test_a_meeting_card_and_a_room_card_of_one_meeting_get_one_recap(live: World) -> None:
+    await live.command("new Standup", wait=False)
+    card = live.card()
+    space = space_of(card)
+    code = live.meet.state.space(space)["meetingCode"]
+    await live.command(f"room set {code}")
+    await live.command("room", wait=False)
+    live.meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 1 in the call" in card_text(live, card["response"]["ts"]), "the card to go live")
+    live.meet.state.advance_time(3 * 60)
+    live.meet.state.end_conference(space)
+    eventually(lambda: channel_recaps(live), "the recap")
+    await quiet()
+    assert len(channel_recaps(live)) == 1, "one recap per call per channel"
+
+
+async def quiet(seconds: float = 2.5) -> None:
+    """Past the follow interval (1 s) twice: a second recap, if one were coming, would be posted by now."""
+    await asyncio.sleep(seconds)

@@ -8,7 +8,7 @@ from bot.slack.views.blocks import Message, actions, context, header, plain_text
 from bot.slack.views.live import status_line
 from bot.slack.views.meeting import join_button, manage_menu, status_me_button
 
-__all__ = ["ACTION_ROOM_NEW", "room_card", "room_offer"]
+__all__ = ["ACTION_ROOM_NEW", "moved_room_card", "replaced_room_card", "room_card", "room_offer"]
 
 ACTION_ROOM_NEW = "meet_room_new"
 
@@ -27,6 +27,27 @@ def room_card(room: Room, state: LiveState | None = None) -> Message:
                                 *status, manage_menu(room.space_name, label)]),
         ],
     }
+
+
+def replaced_room_card(room: Room) -> Message:
+    """An older card of the channel's room, once a newer one is posted: a pointer, so one card is live."""
+    return _pointer(f"This card of the channel's Meet room ({code(room.meeting_code or room.space_name)}) was "
+                    "replaced by a newer one below. The room is also in the channel's bookmarks (*Meet room*).")
+
+
+def moved_room_card(old: Room, now: Room | None) -> Message:
+    """A card of the room the channel had before `room set`, `room new` or `room clear` (`now` None): it no
+    longer offers to join a meeting that isn't the room."""
+    label = code(old.meeting_code or old.space_name)
+    if now is None:
+        return _pointer(f"This channel no longer has a Meet room ({label} was cleared). `/meet room new` makes one.")
+    return _pointer(f"This channel's Meet room moved from {label} to {code(now.meeting_code or now.space_name)}: "
+                    "it is in the channel's bookmarks (*Meet room*), and `/meet room` posts its card.")
+
+
+def _pointer(text: str) -> Message:
+    return {"text": plain("This channel's Meet room card is out of date"),
+            "blocks": [context(f":information_source: {text}")]}
 
 
 def room_offer(text: str, button: str) -> Message:
