@@ -8,12 +8,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, channel_posts, eventually, message_text
+from tests.support.flows import all_text, button_urls, channel_posts, eventually, message_text
+from tests.support.slack_requests import slash_command
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
 pytestmark = pytest.mark.e2e
@@ -189,3 +191,43 @@ async def test_a_meeting_card_and_a_room_card_of_one_meeting_get_one_recap(live:
 async def quiet(seconds: float = 2.5) -> None:
     """Past the follow interval (1 s) twice: a second recap, if one were coming, would be posted by now."""
     await asyncio.sleep(seconds)
+
+
+# --- finding 4: Connect after Deny, and "run it again" after a bare /meet ----------------------------------------
+
+async def consent(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=5) as client:
+        return await client.get((await client.get(url)).headers["location"])
+
+
+def connect_url(message: dict[str, Any]) -> str:
+    (url,) = button_urls(message)
+    return url
+
+
+async def test_after_deny_a_fresh_connect_button_works(bot: BotProcess, slack_emulator: SlackEmulator,
+                                                        meet_emulator: MeetEmulator) -> None:
+    slack_emulator.state.add_user(ALICE[0], "alice", email=ALICE[1])
+    url = slack_emulator.response_url("deny", channel=CHANNEL, user=ALICE[0])
+    prompt = (await bot.post(slash_command("connect", user_id=ALICE[0], response_url=url))).json()
+    meet_emulator.state.set_consent(ALICE[1], deny=True)
+    assert (await consent(connect_url(prompt))).status_code == 400
+    (after,) = slack_emulator.state.wait_for_response_posts_blocking("deny", 1, timeout=10)
+    assert "Nothing was connected" in all_text(after["body"])
+    meet_emulator.state.set_consent(ALICE[1], deny=False)
+    assert (await consent(connect_url(after["body"]))).status_code == 200, "the new button links the account"
+
+
+async def test_a_bare_meet_offers_to_run_again_after_connecting(bot: BotProcess, slack_emulator: SlackEmulator,
+                                                                 meet_emulator: MeetEmulator) -> None:
+    slack_emulator.state.add_user(ALICE[0], "alice", email=ALICE[1])
+    meet_emulator.state.set_consent(ALICE[1])
+    url = slack_emulator.response_url("bare", channel=CHANNEL, user=ALICE[0])
+    trigger = slack_emulator.state.issue_trigger_id()
+    await bot.post(slash_command("", user_id=ALICE[0], response_url=url, trigger_id=trigger))
+    (prompt,) = slack_emulator.state.wait_for_response_posts_blocking("bare", 1, timeout=10)
+    assert "offer to run your command again" in all_text(prompt["body"])
+    assert (await consent(connect_url(prompt["body"]))).status_code == 200
+    connected = slack_emulator.state.wait_for_response_posts_blocking("bare", 2, timeout=10)[1]["body"]
+    (retry,) = [e for b in connected["blocks"] if b.get("type") == "actions" for e in b["elements"]]
+    assert retry["value"] == "new" and retry["text"]["text"] == "Run /meet new"

@@ -207,7 +207,7 @@ class _Listeners:
             try:
                 where = Interaction.of_command(command)
                 job_id = _command_job_id(where)
-                immediate = await self._dispatch(parsed, text, where, respond, client,
+                immediate = await self._dispatch(parsed, text.strip() or "new", where, respond, client,
                                                  str(command.get("channel_name") or ""), later,
                                                  self._deps.progress.of(job_id))
                 if queued:  # durable before the ack returns: a crash after the ack loses nothing
@@ -239,12 +239,13 @@ class _Listeners:
         """In a job (whose record is `progress`): answer what needs no outside call, then run the work, every
         failure answered."""
         works: list[tuple[Work, str]] = []
-        immediate = await self._dispatch(grammar.parse(text), text, where, respond, client, channel_name,
+        again = text.strip() or "new"  # what a "run it again" button re-runs: a bare `/meet` starts a meeting
+        immediate = await self._dispatch(grammar.parse(text), again, where, respond, client, channel_name,
                                          lambda w, n: works.append((w, n)), progress)
         if immediate:
             await respond(**immediate)
         for work, name in works:
-            await self._guarded(where.actor, respond, work(), name=name, retry_text=text,
+            await self._guarded(where.actor, respond, work(), name=name, retry_text=again,
                                 response_url=where.response_url)
 
     async def _dispatch(self, parsed: grammar.Command, text: str, where: Interaction, respond: Reply,
