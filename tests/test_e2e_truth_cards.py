@@ -60,7 +60,7 @@ async def test_a_card_no_longer_followed_says_so_and_a_rejoin_click_follows_it_a
     assert len(recaps(live, ts)) == 1
 
     # Carol clicks Rejoin (Slack sends the click for a link button too) and stays 5 minutes.
-    await live.click("meet_join", space, CAROL, ts)
+    await live.click("meet_join", space.removeprefix("spaces/"), CAROL, ts)
     live.meet.state.join(space, user=CAROL[1])
     eventually(lambda: "Live* · 1 in the call" in card_text(live, ts), "the card to follow the new call")
     assert "not followed" not in card_text(live, ts)

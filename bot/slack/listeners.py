@@ -353,11 +353,12 @@ class _Listeners:
         """A link button still sends an action (Slack opens the URL itself): someone is joining, so a meeting
         whose cards meetbot had stopped following is followed again. Two Redis calls: done here, not queued."""
         await ack()
-        space_name = _action_value(body)
-        if not space_name.startswith("spaces/"):
-            return  # a card posted before Join buttons carried their space
+        space_id = _action_value(body)
+        if not space_id or "/" in space_id:
+            return  # a card posted before Join buttons carried their space (or a forged value)
         tenant = Interaction.of_payload(body).actor.tenant
-        await self._logged(self._deps.meeting_handlers.meetings.noticed(tenant, space_name, live=True), "join-click")
+        await self._logged(self._deps.meeting_handlers.meetings.noticed(tenant, f"spaces/{space_id}", live=True),
+                           "join-click")
 
     # Each work below runs in a job (see `queued`), rebuilt from the body Slack sent.
 

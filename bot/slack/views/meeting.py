@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
 from bot.core.settings_catalog import GROUPS, SETTINGS, Setting, read_path
-from bot.domain import Card, LiveState, Phase, SpaceInfo
+from bot.domain import Card, LiveState, Phase, SpaceInfo, space_id_of
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, context, header, plain_text, section
@@ -92,13 +92,13 @@ def card_content(space_name: str, info: SpaceInfo | None, space: Space | None = 
 
 def join_button(uri: str | None, label: str = "Join", *, primary: bool = True, space_name: str | None = None
                 ) -> list[Block]:
-    """Slack opens the link itself and still sends meetbot the click: with `space_name` as its value, someone
+    """Slack opens the link itself and still sends meetbot the click: with the space's id as its value, someone
     joining makes meetbot follow the meeting again if it had stopped."""
     if not uri:
         return []
     button: Block = {"type": "button", "action_id": ACTION_JOIN, "text": plain_text(label), "url": uri}
     if space_name:
-        button["value"] = space_name
+        button["value"] = space_id_of(space_name)
     if primary:
         button["style"] = "primary"
     return [button]
