@@ -231,3 +231,27 @@ async def test_a_bare_meet_offers_to_run_again_after_connecting(bot: BotProcess,
     connected = slack_emulator.state.wait_for_response_posts_blocking("bare", 2, timeout=10)[1]["body"]
     (retry,) = [e for b in connected["blocks"] if b.get("type") == "actions" for e in b["elements"]]
     assert retry["value"] == "new" and retry["text"]["text"] == "Run /meet new"
+
+
+# --- finding 6: wording ----------------------------------------------------------------------------------------
+
+async def test_wording_of_members_settings_and_refusals(world: World) -> None:
+    await world.command("new", wait=False)
+    space = space_of(world.card())
+    code = world.meet.state.space(space)["meetingCode"]
+    await world.command(f"cohost {code} <@{CAROL[0]}>")
+    removed = all_text(await world.command(f"uncohost {code} <@{CAROL[0]}>"))
+    assert f"<@{CAROL[0]}> is no longer a co-host of `{code}`" in removed, removed
+
+    listing = all_text(await world.command(f"members {code}", BOB))
+    assert "Only the meeting's owner can see the co-hosts and members" in listing and "change" not in listing
+
+    typo = all_text(await world.command(f"set {code} acess=open"))
+    assert "Did you mean `access`?" in typo, typo
+
+    refused = all_text(await world.command(f"settings {code}", BOB))
+    assert "Only the meeting's owner can see or change the settings" in refused
+    assert world.slack.state.calls_to("views.open") == [], "refused before any dialog opens"
+
+    status = all_text(await world.command(code))
+    assert "Who can join without knocking" in status and "that differ from Google's defaults" not in status

@@ -207,6 +207,8 @@ class MeetingHandlers:
 
     async def open_settings(self, actor: Actor, reference: str, trigger_id: str, channel_id: str | None,
                             client: AsyncWebClient) -> None:
+        # A non-owner meetbot knows of is refused before any dialog opens (as End is).
+        await self.meetings.check_known_owner(actor, reference)
         # trigger_id expires 3 s after the click: open a placeholder at once, fill it when Google answers.
         opened = await client.views_open(trigger_id=trigger_id,
                                          view=settings_notice_modal(":hourglass_flowing_sand: Asking Google…"))

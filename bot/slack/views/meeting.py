@@ -277,14 +277,21 @@ def _people(participants: Sequence[Participant], limit: int = MAX_NAMES) -> str:
     return ", ".join(names) + (f", +{extra} more" if extra > 0 else "")
 
 
-def _changed_settings(config: SpaceConfig) -> list[str]:
-    """A line for each setting that differs from Google's default (access always: it depends on the organisation)."""
-    lines = []
+def _settings_summary(config: SpaceConfig) -> str:
+    """Settings without a Google default (who can join: the organisation decides it) are always shown, on their
+    own; below them, only the settings that differ from Google's defaults."""
+    own, changed = [], []
     for setting in SETTINGS:
         value = read_path(config, setting.path)
-        if not setting.is_default(value):
-            lines.append(f"• {escape(setting.label)}: *{escape(setting.text_for(value, short=True))}*")
-    return lines
+        line = f"{escape(setting.label)}: *{escape(setting.text_for(value, short=True))}*"
+        if setting.default is None and value is not None:
+            own.append(line)
+        elif not setting.is_default(value):
+            changed.append(f"• {line}")
+    head = "".join(f"{line}\n" for line in own)
+    if changed:
+        return head + "*Settings* that differ from Google's defaults\n" + "\n".join(changed)
+    return head + ("*Other settings*: all are Google's defaults." if own else "*Settings*: all are Google's defaults.")
 
 
 def status_message(status: MeetingStatus, now: datetime | None = None) -> Message:
@@ -308,9 +315,7 @@ def status_message(status: MeetingStatus, now: datetime | None = None) -> Messag
         present = status.participants
         blocks.append(section(f"*In the call ({len(present)}):* {_people(present)}"))
     if status.role == "owner" and space.config is not None:
-        changed = _changed_settings(space.config)
-        text = ("*Settings* that differ from Google's defaults\n" + "\n".join(changed) if changed
-                else "*Settings*: all are Google's defaults.")
+        text = _settings_summary(space.config)
         blocks.append(section(text + ("\nThe *Settings* button shows them all." if status.manageable else "")))
     else:
         who = f" (<@{owner}>)" if owner else ""
