@@ -288,10 +288,13 @@ def _settings_summary(config: SpaceConfig) -> str:
             own.append(line)
         elif not setting.is_default(value):
             changed.append(f"• {line}")
-    head = "".join(f"{line}\n" for line in own)
+    if own and changed:
+        return "*Settings*: " + "; ".join(own) + "\nThese differ from Google's defaults:\n" + "\n".join(changed)
+    if own:
+        return "*Settings*: " + "; ".join(own) + ". The others are Google's defaults."
     if changed:
-        return head + "*Settings* that differ from Google's defaults\n" + "\n".join(changed)
-    return head + ("*Other settings*: all are Google's defaults." if own else "*Settings*: all are Google's defaults.")
+        return "*Settings* that differ from Google's defaults\n" + "\n".join(changed)
+    return "*Settings*: all are Google's defaults."
 
 
 def status_message(status: MeetingStatus, now: datetime | None = None) -> Message:
