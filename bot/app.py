@@ -303,8 +303,7 @@ async def close_services(services: Services) -> None:
 # The bot scopes asked for at install; manifest.yaml lists the same (a test keeps them in step).
 BOT_SCOPES = (
     "commands", "chat:write", "chat:write.public", "links:read", "links:write", "users:read", "users:read.email",
-    "bookmarks:read", "bookmarks:write", "channels:read", "groups:read", "im:read", "mpim:read", "calls:read",
-    "calls:write",
+    "bookmarks:write", "channels:read", "groups:read", "im:read", "mpim:read", "calls:read", "calls:write",
 )
 SLACK_INSTALL_PATH = "/slack/install"
 SLACK_REDIRECT_PATH = "/slack/oauth_redirect"

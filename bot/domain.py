@@ -112,6 +112,7 @@ class Attendee:
     present: bool
     joined_at: float | None
     user: str | None = None  # Google's "users/{id}" of a signed-in person (who they are, when linked to Slack)
+    left_at: float | None = None  # when they last left (None while in the call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,8 @@ class LiveState:
     ended_at: float | None = None
     attendees: tuple[Attendee, ...] = ()  # in order of first join
     artifacts: tuple[Produced, ...] = field(default=())
+    unfollowed_at: float | None = None  # meetbot stopped reading the space then: cards say so, not a stale state
+    unavailable: str | None = None  # why it can't be read at all ("disconnected": the follower's grant is gone)
 
     @property
     def present(self) -> tuple[Attendee, ...]:
@@ -151,7 +154,8 @@ class LiveState:
     def shown_as(self) -> tuple[object, ...]:
         """What a card or recap shows of this state: two states with the same value need no Slack update."""
         return (self.phase, self.conference, self.started_at, self.ended_at,
-                tuple((a.name, a.display_name, a.present) for a in self.attendees), self.artifacts)
+                tuple((a.name, a.display_name, a.present) for a in self.attendees), self.artifacts,
+                self.unfollowed_at, self.unavailable)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -169,6 +173,8 @@ class LiveState:
                 ended_at=data.get("ended_at"),
                 attendees=tuple(Attendee(**a) for a in data.get("attendees") or ()),
                 artifacts=tuple(Produced(**p) for p in data.get("artifacts") or ()),
+                unfollowed_at=data.get("unfollowed_at"),
+                unavailable=data.get("unavailable"),
             )
         except (ValueError, TypeError, KeyError):
             return None  # an unreadable record is a missing one: the next read rebuilds it

@@ -506,6 +506,11 @@ class MeetState(LiveMeet, OAuthState):
         with self._lock:
             self._faults.append(Fault(route, status, retry_after, delay, count, body))
 
+    def clear_faults(self) -> None:
+        """Every route answers normally again (faults not yet used up are dropped)."""
+        with self._lock:
+            self._faults.clear()
+
     def _take_fault(self, route: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:

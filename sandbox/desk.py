@@ -23,13 +23,27 @@ import httpx
 
 from emulators.slack import validate_blocks, validate_view
 from emulators.slack.inbound import interactive, sign, slash_command
-from sandbox.world import CHANNEL, World
+from sandbox.world import CHANNEL, PEOPLE, World
 
-__all__ = ["Desk", "Modal"]
+__all__ = ["Desk", "Modal", "as_slack_sends"]
 
 JSON = dict[str, Any]
 MEET_LINK = re.compile(r"https://meet\.google\.com/[a-z]{3}-[a-z]{4}-[a-z]{3}\S*")
+MENTION = re.compile(r"(?<![\w@<])@([A-Za-z][\w.-]*)")
+GOOGLE_FAULTS = {"503": (503, None), "429": (429, 30.0)}  # the Meet panel's "Google is down / rate limiting"
 ACK_SECONDS = 3.0  # Slack gives up on an app that has not answered by then
+
+
+def as_slack_sends(text: str) -> str:
+    """What Slack sends for typed text with `should_escape`: `&<>` escaped, `@name` as `<@U…|name>`."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    people = {p.name.lower(): p for p in PEOPLE}
+
+    def mention(found: re.Match[str]) -> str:
+        person = people.get(found.group(1).lower())
+        return f"<@{person.slack_id}|{person.name.lower()}>" if person else found.group(0)
+
+    return MENTION.sub(mention, escaped)
 
 
 @dataclass
@@ -55,6 +69,19 @@ class Desk:
         self._local: list[JSON] = []  # ack bodies shown as messages, and errors Slack would report
         self._modals: dict[str, list[Modal]] = {}
         self._seq = 0
+        self.google_fault = ""  # "", "503" or "429": what every Meet call answers now
+
+    def set_google_fault(self, mode: str) -> None:
+        """The Meet panel's switch: Google up, down (503) or rate limiting (429, Retry-After 30 s)."""
+        if mode and mode not in GOOGLE_FAULTS:
+            raise ValueError(f"Google can be up, 503 or 429, not {mode!r}")
+        meet = self.world.meet.state
+        meet.clear_faults()
+        if mode:
+            status, retry_after = GOOGLE_FAULTS[mode]
+            meet.inject_fault("*", status, retry_after=retry_after, count=10**9)
+        self.google_fault = mode
+
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -149,7 +176,7 @@ class Desk:
 
     async def command(self, user: str, text: str) -> None:
         """`/meet text` typed by `user` in #general."""
-        request = slash_command(text, user_id=user, team_id=self.world.slack.state.team_id,
+        request = slash_command(as_slack_sends(text), user_id=user, team_id=self.world.slack.state.team_id,
                                 channel_id=CHANNEL[0], response_url=self._response_url(user),
                                 trigger_id=self._trigger(user))
         self._show_ack(user, await self._send(user, request, "/meet " + text))
@@ -157,7 +184,7 @@ class Desk:
     async def message(self, user: str, text: str) -> None:
         """A message in #general; meet.google.com links in it are shared with the bot (`link_shared`)."""
         state = self.world.slack.state
-        ts = state.add_message(CHANNEL[0], text, user)
+        ts = state.add_message(CHANNEL[0], as_slack_sends(text), user)
         links = MEET_LINK.findall(text)
         if links:
             event = state.share_links(links, channel=CHANNEL[0], user=user, message_ts=ts)
@@ -171,6 +198,22 @@ class Desk:
         if home is not None:
             event["view"] = home
         await self._send(user, (json.dumps(state.event_envelope(event)), "application/json"), "app_home_opened")
+
+    async def shortcut(self, user: str, callback_id: str, message_ts: str | None = None) -> None:
+        """A shortcut from Slack's menus: global ("Start a Meet") or on a message ("Meeting status")."""
+        state = self.world.slack.state
+        if message_ts is None:
+            payload = self._base("shortcut", user)
+            payload.update({"callback_id": callback_id, "action_ts": self._now_ts()})
+        else:
+            message = state.message(CHANNEL[0], message_ts)
+            if message is None:
+                raise ValueError("that message is gone")
+            payload = self._base("message_action", user)
+            payload.update({"callback_id": callback_id, "action_ts": self._now_ts(), "message_ts": message_ts,
+                            "message": message, "channel": {"id": CHANNEL[0], "name": CHANNEL[1]},
+                            "response_url": self._response_url(user, message_ts)})
+        self._show_ack(user, await self._send(user, interactive(payload), f"the {callback_id} shortcut"))
 
     def _who(self, user: str) -> JSON:
         person = self.world.person(user)

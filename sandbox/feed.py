@@ -46,7 +46,7 @@ def _meet(desk: Desk) -> JSON:
         spaces.append({"name": space["name"], "code": space["meetingCode"], "owner": space["owner"],
                        "live": live is not None, "participants": present,
                        "conferences": len(space["conferenceRecords"])})
-    return {"spaces": spaces, "artifacts": hasattr(meet, "produce_artifact")}
+    return {"spaces": spaces, "artifacts": hasattr(meet, "produce_artifact"), "fault": desk.google_fault}
 
 
 def page_state(desk: Desk) -> JSON:
@@ -86,7 +86,13 @@ class Feed:
         self.desk = desk
         self.text = json.dumps(page_state(desk))
         self.version = 0
+        self.closed = False  # the sandbox is stopping: open event streams end, so Ctrl-C isn't held up by a page
         self._changed = asyncio.Condition()
+
+    async def close(self) -> None:
+        async with self._changed:
+            self.closed = True
+            self._changed.notify_all()
 
     async def run(self) -> None:
         while True:
@@ -103,4 +109,5 @@ class Feed:
     async def wait_past(self, version: int, timeout: float) -> None:  # noqa: ASYNC109 - a keep-alive period
         async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.version > version), timeout)
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.version > version or self.closed),
+                                       timeout)

@@ -37,6 +37,7 @@ class Sandbox:
         self.children: list[Child] = []
         self._runner: web.AppRunner | None = None
         self._feed_task: asyncio.Task[None] | None = None
+        self._feed: Feed | None = None
         self.desk: Desk | None = None
 
     @property
@@ -53,7 +54,7 @@ class Sandbox:
                                  public_url=f"http://127.0.0.1:{bot_port}")
         self.children.append(await asyncio.to_thread(start_bot, env, self.data_dir / "bot", bot_port))
         self.desk = Desk(self.world, f"http://127.0.0.1:{bot_port}")
-        feed = Feed(self.desk)
+        feed = self._feed = Feed(self.desk)
         self._feed_task = asyncio.create_task(feed.run())
         self._runner = web.AppRunner(build_app(self.desk, feed), access_log=None)
         await self._runner.setup()
@@ -61,6 +62,8 @@ class Sandbox:
         return self
 
     async def stop(self) -> None:
+        if self._feed is not None:
+            await self._feed.close()  # open pages' event streams end now, or the server would wait for them
         if self._feed_task is not None:
             self._feed_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -39,7 +39,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     version = -1
     try:
-        while True:
+        while not feed.closed:
             if feed.version != version:
                 version = feed.version
                 await response.write(f"data: {feed.text}\n\n".encode())
@@ -48,6 +48,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
             await feed.wait_past(version, KEEP_ALIVE_SECONDS)
     except ConnectionResetError:  # the page was closed or reloaded
         return response
+    return response  # the sandbox is stopping: the page's EventSource sees the stream end
 
 
 def _action(do: Callable[[Desk, dict[str, Any]], Awaitable[Any]]) -> Handler:
@@ -88,6 +89,10 @@ def _meet_call(name: str) -> Callable[[Desk, dict[str, Any]], Awaitable[Any]]:
     return do
 
 
+async def _google_fault(desk: Desk, data: dict[str, Any]) -> None:
+    desk.set_google_fault(str(data.get("mode") or ""))
+
+
 def build_app(desk: Desk, feed: Feed) -> web.Application:
     app = web.Application()
     app[DESK], app[FEED] = desk, feed
@@ -102,6 +107,9 @@ def build_app(desk: Desk, feed: Feed) -> web.Application:
         "submit": lambda d, x: d.submit(str(x["user"]), str(x["view_id"]), dict(x.get("values") or {})),
         "close": lambda d, x: d.close_modal(str(x["user"]), str(x["view_id"])),
         "home": lambda d, x: d.home_opened(str(x["user"])),
+        "shortcut": lambda d, x: d.shortcut(str(x["user"]), str(x["callback_id"]),
+                                            str(x["message_ts"]) if x.get("message_ts") else None),
+        "meet/fault": _google_fault,
         **{f"meet/{name}": _meet_call(name) for name in ("join", "leave", "end", "artifact")},
     }
     for path, do in routes.items():

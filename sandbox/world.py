@@ -56,7 +56,8 @@ class World:
         self.meet = MeetEmulator(consent_page=True)
         self.events: Any = _events_emulator(self.meet)
         channel_id, channel_name = CHANNEL
-        self.slack.state.add_channel(channel_id, channel_name, is_member=True)
+        # Everyone is in #general, as in a real workspace (`/meet room members on` adds them).
+        self.slack.state.add_channel(channel_id, channel_name, is_member=True, members=[p.slack_id for p in PEOPLE])
         for person in PEOPLE:
             self.slack.state.add_user(person.slack_id, person.name.lower(), email=person.email,
                                       real_name=person.name, tz="UTC")

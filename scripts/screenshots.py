@@ -1,8 +1,9 @@
 """The README's pictures, taken from the sandbox in headless Chromium: `.venv/bin/python scripts/screenshots.py`.
 
 Re-run it when the cards change. It needs Debian's chromium and chromium-driver (and, for emoji that look like
-Slack's, fonts-noto-color-emoji). Saves docs/screenshots/: the card waiting, live and ended (with its recap),
-the settings modal, the help and the Home tab.
+Slack's, fonts-noto-color-emoji). Saves docs/screenshots/: `@bob` offered and sent as a mention, the card
+waiting, live, empty, ended (with its recap) and no longer followed, the settings modal, the help, the Home tab
+and a channel's one live room card.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from sandbox.processes import free_port  # noqa: E402
@@ -47,6 +49,14 @@ def press(driver: Any, css: str) -> None:
     until(driver, attempt)
 
 
+def show(driver: Any, text: str) -> None:
+    """Scroll the newest channel message containing `text` to the top of the message list."""
+    driver.execute_script(
+        "const found = [...document.querySelectorAll('#messages .msg')].filter((m) => m.innerText.includes("
+        "arguments[0])); if (found.length) found[found.length - 1].scrollIntoView({block: 'start'});", text)
+    time.sleep(0.3)
+
+
 def type_in(driver: Any, text: str) -> None:
     driver.find_element(By.ID, "box").send_keys(text + "\n")
 
@@ -69,9 +79,13 @@ def drive(port: int, sandbox: Sandbox) -> None:
         until(driver, lambda d: sandbox.world.slack.state.messages("D0ALICE"))
         driver.close()
         driver.switch_to.window(driver.window_handles[0])
-        type_in(driver, "/meet new Weekly sync")
-        until(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#messages .bk-actions > *")) > 1)
         OUT.mkdir(parents=True, exist_ok=True)
+        driver.find_element(By.ID, "box").send_keys("/meet new Weekly sync @b")
+        until(driver, lambda d: d.find_element(By.CSS_SELECTOR, '#people .person[data-person="bob"]'))
+        time.sleep(0.3)
+        driver.save_screenshot(str(OUT / "mention-autocomplete.png"))
+        driver.find_element(By.ID, "box").send_keys(Keys.TAB, "\n")
+        until(driver, lambda d: "Co-hosts" in d.find_element(By.ID, "messages").text)
         time.sleep(0.3)
         driver.save_screenshot(str(OUT / "meeting-card-waiting.png"))
         space = sandbox.world.meet.state.spaces()[-1]["name"]
@@ -79,6 +93,11 @@ def drive(port: int, sandbox: Sandbox) -> None:
         sandbox.world.meet.state.join(space, user="carol@example.com")
         time.sleep(4)  # live cards follow the call
         driver.save_screenshot(str(OUT / "meeting-card.png"))
+        sandbox.world.meet.state.leave(space, user="bob@example.com")
+        sandbox.world.meet.state.leave(space, user="carol@example.com")
+        until(driver, lambda d: "empty since" in d.find_element(By.ID, "messages").text)
+        time.sleep(0.3)
+        driver.save_screenshot(str(OUT / "meeting-card-empty.png"))
         if driver.find_elements(By.CSS_SELECTOR, 'button[data-action-id="meet_settings"]'):
             press(driver, 'button[data-action-id="meet_settings"]')
         else:  # the owner's actions in the card's overflow menu
@@ -109,6 +128,21 @@ def drive(port: int, sandbox: Sandbox) -> None:
         until(driver, lambda d: "Transcript" in d.find_element(By.ID, "thread").text)
         time.sleep(0.5)
         driver.save_screenshot(str(OUT / "meeting-card-ended.png"))
+        # The last file arrives: meetbot stops following, and the card says so rather than going stale.
+        sandbox.world.meet.state.produce_artifact("smartNote", space)
+        # Not every file gets an event: a status check has meetbot read the meeting now instead of at its next poll.
+        type_in(driver, f"/meet {sandbox.world.meet.state.space(space)['meetingCode']}")
+        until(driver, lambda d: "not followed since" in d.find_element(By.ID, "messages").text)
+        press(driver, "#close-thread")
+        show(driver, "not followed since")
+        driver.save_screenshot(str(OUT / "meeting-card-unfollowed.png"))
+        # A channel has one live room card: posting it again turns the older one into a pointer.
+        type_in(driver, "/meet room new")
+        until(driver, lambda d: "This channel's Meet room" in d.find_element(By.ID, "messages").text)
+        type_in(driver, "/meet room")
+        until(driver, lambda d: "replaced by a newer one" in d.find_element(By.ID, "messages").text)
+        show(driver, "replaced by a newer one")
+        driver.save_screenshot(str(OUT / "room-card.png"))
     finally:
         driver.quit()
 

@@ -107,7 +107,9 @@ def test_status_lists_people_with_kinds_and_truncates() -> None:
     joined = "\n".join(texts(message))
     assert "In the call (30):" in joined and "+10 more" in joined
     assert "Person 1 &lt;x&gt; (guest)" in joined and "Person 2 &lt;x&gt; (phone)" in joined
-    assert "*Settings* that differ from Google's defaults" in joined
+    assert "that differ from Google's defaults" not in joined, "who can join has no Google default: no difference"
+    assert "*Settings*: Who can join without knocking: *Your organisation and invited guests*. The others are " \
+           "Google's defaults." in joined
     assert "Who can join without knocking: *Your organisation and invited guests*" in joined
     assert "Host management" not in joined, "off is Google's default: not listed"
     within_limits(message)

@@ -126,14 +126,19 @@ async def test_status_for_me_answers_each_clicker_privately(
     assert "*Settings*" not in all_text(slack_emulator.state.response_posts(f"me-{BOB[0]}")[0]["body"])
 
 
-async def test_an_unknown_code_gets_no_dead_join_button(
+def ephemerals(slack: SlackEmulator) -> list[dict[str, Any]]:
+    return slack.state.calls_to("chat.postEphemeral")
+
+
+async def test_an_unknown_code_gets_no_public_warning_and_the_sharer_is_told_privately(
     bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
 ) -> None:
     link = "https://meet.google.com/zzz-zzzz-zzz"
     await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user=ALICE[0]))
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
-    card = json.dumps(decoded(unfurl_calls(slack_emulator)[0]["args"]["unfurls"])[link])
-    assert "doesn't know this meeting" in card and '"Join"' not in card and '"url"' not in card
+    await wait_until(lambda: len(ephemerals(slack_emulator)) == 1)
+    (told,) = ephemerals(slack_emulator)
+    assert told["args"]["user"] == ALICE[0] and "doesn't know the meeting `zzz-zzzz-zzz`" in all_text(told["args"])
+    assert unfurl_calls(slack_emulator) == [], "nothing attached to someone's message for the channel to see"
 
 
 async def test_a_sharer_who_dismissed_the_connect_prompt_still_gets_unfurls(
@@ -144,9 +149,9 @@ async def test_a_sharer_who_dismissed_the_connect_prompt_still_gets_unfurls(
     slack_emulator.state.add_user("U0NEW", "newbie", email="newbie@example.com")
     slack_emulator.state.dismiss_auth_prompt("U0NEW")
     await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user="U0NEW"))
-    await wait_until(lambda: len(slack_emulator.state.unfurls()) == 1)
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 2)
     (first, second) = unfurl_calls(slack_emulator)
-    assert first["response"]["error"] == "cannot_prompt" and "user_auth_required" not in second["args"]
+    assert "user_auth_required" not in first["args"] and second["response"]["error"] == "cannot_prompt"
     assert space["meetingCode"] in json.dumps(slack_emulator.state.unfurls()[0])
 
 
@@ -157,12 +162,16 @@ async def test_unlinked_sharer_is_invited_to_connect(
     link = f"https://meet.google.com/{space['meetingCode']}"
     slack_emulator.state.add_user("U0NEW", "newbie", email="newbie@example.com")
     await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user="U0NEW"))
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
-    args = unfurl_calls(slack_emulator)[0]["args"]
-    assert args["user_auth_required"] in (True, "true", "1")
-    assert args["user_auth_url"].startswith(meet_emulator.auth_url)
-    card = json.dumps(decoded(args["unfurls"])[link])
-    assert space["meetingCode"] in card and '"Join"' in card
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 2)
+    public, prompt = (c["args"] for c in unfurl_calls(slack_emulator))
+    assert "user_auth_required" not in public, "what needs no token is shown to the channel"
+    card = json.dumps(decoded(public["unfurls"])[link])
+    assert space["meetingCode"] in card and '"Join"' in card and "Connect" not in card
+    message = slack_emulator.state.message(CHANNEL, slack_emulator.state.unfurls()[0]["ts"]) or {}
+    assert space["meetingCode"] in json.dumps(message.get("attachments")), "the message shows the unfurl"
+    assert prompt["user_auth_required"] in (True, "true", "1")
+    assert prompt["user_auth_url"].startswith(meet_emulator.auth_url)
+    assert prompt["user_auth_message"] == "Connect your Google account to see its status."
     assert meet_emulator.state.calls_to("spaces.get") == []
 
 
@@ -178,12 +187,11 @@ async def test_bad_link_events(
     many = [f"https://meet.google.com/zzz-zzzz-{chr(97 + n)}{chr(97 + n)}{chr(97 + n)}" for n in range(20)]
     event = slack_emulator.state.share_links(many, channel=CHANNEL, user=ALICE[0])
     await send_event(bot, slack_emulator, event)
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    await wait_until(lambda: len(ephemerals(slack_emulator)) == 1)
     await asyncio.sleep(0.3)
-    (call,) = unfurl_calls(slack_emulator)
-    unfurls = decoded(call["args"]["unfurls"])
-    assert len(unfurls) == 20
-    assert all("doesn't know this meeting" in json.dumps(u) for u in unfurls.values())
+    assert unfurl_calls(slack_emulator) == []
+    (told,) = ephemerals(slack_emulator)
+    assert "and 10 more" in all_text(told["args"])
     assert "Traceback" not in bot.log_text()
 
 
@@ -336,3 +344,15 @@ async def test_a_workspace_admin_may_clear_any_room(
     cleared = all_text(await run(bot, slack_emulator, "room clear", ("U0ADMIN", "admin@example.com")))
     assert "forgotten" in cleared
     assert await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}") is None
+
+
+async def test_an_untitled_unfurl_says_who_started_the_meeting(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, linked: None
+) -> None:
+    await run(bot, slack_emulator, "new", wait=False)
+    (card,) = channel_posts(slack_emulator, 1)
+    link = str(card["args"]["text"]).split(": ")[-1]
+    await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user=BOB[0]))
+    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    shown = json.dumps(decoded(unfurl_calls(slack_emulator)[0]["args"]["unfurls"])[link])
+    assert f"a meeting <@{ALICE[0]}> started with meetbot" in shown, shown

@@ -94,7 +94,7 @@ async def test_cohost_uncohost_members_and_partial_success(world: World) -> None
     assert f"<@{BOB[0]}> (bob@example.com) · *co-host*" in listing
 
     removed = all_text(await world.command(f"uncohost {code} <@{BOB[0]}> <@{CAROL[0]}>"))
-    assert f"<@{BOB[0]}> no longer co-host `{code}`" in removed
+    assert f"<@{BOB[0]}> is no longer a co-host of `{code}`" in removed
     assert f"Not co-hosts of `{code}`: <@{CAROL[0]}>" in removed
     assert world.meet.state.members(space) == []
     empty = all_text(await world.command(f"members {code}"))
@@ -144,7 +144,7 @@ async def test_settings_modal_cohosts_saved_as_the_difference(world: World) -> N
     assert sorted(writes) == ["spaces.members.create", "spaces.members.delete"]  # only the difference
     (result,) = world.slack.state.wait_for_calls_blocking("views.update", 2, timeout=10)[1:]
     shown = json.dumps(result["args"]["view"])
-    assert f"<@{CAROL[0]}> can now co-host" in shown and f"<@{BOB[0]}> no longer co-host" in shown
+    assert f"<@{CAROL[0]}> can now co-host" in shown and f"<@{BOB[0]}> is no longer a co-host" in shown
 
 
 # A full space's error shape is a guess (the Meet emulator's switch): under 429 it was taken for rate-limiting.

@@ -32,3 +32,22 @@ def test_command_events_shortcuts_and_urls() -> None:
                 settings["interactivity"]["request_url"]):
         assert url.endswith(SLACK_EVENTS_PATH)
     assert settings["interactivity"]["is_enabled"] is True
+
+
+def test_the_description_promises_only_what_the_card_has() -> None:
+    """The card has one Join button; End meeting and Settings live in the owner's menu (issue 23, finding 8)."""
+    text = " ".join(MANIFEST["display_information"]["long_description"].split())
+    assert "Join, End meeting and Settings buttons" not in text
+    assert "Join button" in text and "menu" in text
+
+
+# Read scopes with the Web API methods that would need them: one the bot never calls must not be asked for.
+_READ_SCOPE_METHODS = {"bookmarks:read": ("bookmarks_list",)}
+
+
+def test_no_read_scope_is_declared_for_a_method_the_bot_never_calls() -> None:
+    source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "bot").rglob("*.py"))
+    declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    for scope, methods in _READ_SCOPE_METHODS.items():
+        if scope in declared:
+            assert any(f".{m}(" in source for m in methods), f"{scope} is declared but nothing uses it"

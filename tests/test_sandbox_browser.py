@@ -26,6 +26,7 @@ pytestmark = [
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the `test` extra)")
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -247,3 +248,135 @@ def test_the_card_shows_slacks_call_with_its_people_then_its_duration(browser: A
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})",
                            last_card(browser).find_element(By.CSS_SELECTOR, ".bk-call"))
     browser.save_screenshot(str(tmp_path / "call-ended.png"))
+
+
+# --- issue 23, finding 7: the sandbox behaves like Slack ---------------------------------------------------------
+
+def test_at_name_is_offered_and_sent_as_a_mention(browser: Any, running: Running) -> None:
+    card(browser, running)
+    box = browser.find_element(By.ID, "box")
+    box.send_keys("/meet new Weekly sync @b")
+    until(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#people .person[data-person="bob"]'), "Bob offered")
+    box.send_keys(Keys.TAB)
+    assert box.get_attribute("value") == "/meet new Weekly sync @bob "
+    count = len(running.sandbox.world.meet.state.spaces())
+    browser.find_element(By.ID, "send").click()
+    until(browser, lambda d: len(running.sandbox.world.meet.state.spaces()) > count or None, "the new meeting")
+    shown = until(browser, lambda d: "Co-hosts" in last_card(d).text and last_card(d).text, "the co-hosts line")
+    assert "Weekly sync" in shown and "Weekly sync @bob" not in shown and "@Bob" in shown, shown
+    assert running.sandbox.world.meet.state.members(running.sandbox.world.meet.state.spaces()[-1]["name"])
+
+
+def test_typed_text_reaches_the_bot_as_slack_sends_it() -> None:
+    from sandbox.desk import as_slack_sends
+    assert as_slack_sends("sync @Bob & <x> me@bob.com @zed") == "sync <@U0BOB|bob> &amp; &lt;x&gt; me@bob.com @zed"
+
+
+def test_the_guest_name_box_survives_live_updates(browser: Any, running: Running) -> None:
+    card(browser, running)
+    space = running.sandbox.world.meet.state.spaces()[-1]["name"]
+    box = until(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, f'.space[data-space="{space}"] [data-meet="guest-name"]'), "the guest-name box")
+    box.send_keys("Visitor")
+    running.sandbox.world.meet.state.join(space, user="carol@example.com")
+    until(browser, lambda d: "live · 1 in the call" in d.find_element(
+        By.CSS_SELECTOR, f'.space[data-space="{space}"]').text or None, "the panel to update")
+    kept = browser.find_element(By.CSS_SELECTOR, f'.space[data-space="{space}"] [data-meet="guest-name"]')
+    assert kept.get_attribute("value") == "Visitor"
+
+
+def test_the_message_box_stays_in_the_window(browser: Any, running: Running) -> None:
+    home_page(browser)
+    for n in range(40):
+        running.sandbox.world.slack.state.add_message("C0GENERAL", f"filler message {n}", "U0BOB")
+    until(browser, lambda d: "filler message 39" in d.find_element(By.ID, "messages").text or None, "the messages")
+    fits = browser.execute_script(
+        "return [document.getElementById('box').getBoundingClientRect().bottom <= window.innerHeight,"
+        " document.documentElement.scrollHeight <= window.innerHeight]")
+    assert fits == [True, True], "the page grew past the window: the message box scrolled away"
+
+
+def test_a_modal_keeps_its_choices_after_an_error(browser: Any, running: Running) -> None:
+    card(browser, running)
+    manage(browser, "Settings")
+    until(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".modal .bk-input-block"), "the settings modal")
+
+    def choose(block: str, value: str) -> None:
+        Select(browser.find_element(By.CSS_SELECTOR, f'.modal .bk-input-block[data-block-id="{block}"] select')
+               ).select_by_value(value)
+
+    choose("moderation", "off")
+    choose("chat", "hosts")
+    browser.find_element(By.CSS_SELECTOR, '[data-role="modal-submit"]').click()
+    until(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".modal .bk-error"), "the error on the field")
+    chat = browser.find_element(By.CSS_SELECTOR, '.modal .bk-input-block[data-block-id="chat"] select')
+    moderation = browser.find_element(By.CSS_SELECTOR, '.modal .bk-input-block[data-block-id="moderation"] select')
+    assert (Select(chat).first_selected_option.get_attribute("value"),
+            Select(moderation).first_selected_option.get_attribute("value")) == ("hosts", "off")
+
+
+def test_the_shortcuts_named_in_help_can_be_tried(browser: Any, running: Running) -> None:
+    card(browser, running)
+    press(browser, "#shortcut-start", "the Start a Meet shortcut")
+    until(browser, lambda d: "Start a Meet" in d.find_element(By.CSS_SELECTOR, ".modal-title").text or None,
+          "the Start a Meet modal")
+    press(browser, '[data-role="modal-close"]', "Cancel")
+    code = running.sandbox.world.meet.state.spaces()[-1]["meetingCode"]
+    type_in(browser, f"see https://meet.google.com/{code}")
+    before = len(browser.find_elements(By.CSS_SELECTOR, "#messages .msg.ephemeral"))
+    press(browser, '[data-shortcut="meet_status"]', "Meeting status on the message",
+          lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, "#messages .msg") if code in m.text
+                     and m.find_elements(By.CSS_SELECTOR, '[data-shortcut="meet_status"]')][-1])
+    until(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#messages .msg.ephemeral")) > before or None,
+          "the private status")
+
+
+def test_general_has_members_for_room_members(browser: Any, running: Running) -> None:
+    card(browser, running)
+    type_in(browser, "/meet room new")
+    until(browser, lambda d: any("This channel's Meet room" in m.text for m in d.find_elements(
+        By.CSS_SELECTOR, "#messages .msg")) or None, "the room card")
+    type_in(browser, "/meet room members on")
+    said = until(browser, lambda d: next((m.text for m in d.find_elements(By.CSS_SELECTOR, "#messages .msg")
+                                          if "people now join" in m.text), None), "the members reply")
+    assert "0 added" not in said and "2 added" in said, said
+
+
+def test_google_can_be_switched_down_and_rate_limiting(browser: Any, running: Running) -> None:
+    card(browser, running)
+    code = running.sandbox.world.meet.state.spaces()[-1]["meetingCode"]
+    for mode, words in (("503", "Google"), ("429", "Google")):
+        press(browser, f'[data-google="{mode}"]', f"Google {mode}")
+        until(browser, lambda d, m=mode: fault(running) == m or None, "the switch")
+        before = len(private(browser))
+        type_in(browser, f"/meet {code}")
+        reply = until(browser, lambda d, n=before: private(d)[-1].text if len(private(d)) > n else None, "the reply")
+        assert words in reply and "is idle" not in reply and "Traceback" not in reply, reply
+    press(browser, '[data-google="up"]', "Google up")
+    until(browser, lambda d: fault(running) == "" or None, "Google back up")
+
+
+def fault(running: Running) -> str | None:
+    return running.sandbox.desk.google_fault if running.sandbox.desk is not None else None
+
+
+def private(driver: Any) -> list[WebElement]:
+    return list(driver.find_elements(By.CSS_SELECTOR, "#messages .msg.ephemeral"))
+
+
+def test_stopping_with_a_page_open_does_not_wait_for_it(browser: Any, tmp_path: Path) -> None:
+    """Ctrl-C with a browser on the page: the page's event stream ends, so stopping isn't held up by it (it took
+    two minutes: the server waited for a stream that never ended)."""
+    second = Running(tmp_path)
+    second.__enter__()
+    browser.switch_to.new_window("tab")
+    try:
+        browser.get(f"http://127.0.0.1:{second.port}/")
+        until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "body[data-ready=yes]"), "the page's stream")
+        stopped = asyncio.run_coroutine_threadsafe(second.sandbox.stop(), second._loop)
+        stopped.result(timeout=20)  # a bound on a hang, not a speed test: before the fix this waited ~120 s
+    finally:
+        browser.close()
+        browser.switch_to.window(browser.window_handles[0])
+        second._loop.call_soon_threadsafe(second._loop.stop)
+        second._thread.join(timeout=10)

@@ -137,8 +137,8 @@ def test_status_shows_only_settings_that_differ_from_googles_defaults() -> None:
     status = MeetingStatus(space, "owner", "abc-mnop-xyz", SpaceInfo(space.name, None, None, "U1", "Sync"),
                            NOW - timedelta(minutes=5), (), manageable=True)
     text = joined(status_message(status, NOW))
-    assert "*Settings* that differ from Google's defaults" in text
-    assert "• Who can join without knocking: *Your organisation and invited guests*" in text
+    assert "*Settings*: Who can join without knocking: *Your organisation and invited guests*\nThese differ from " \
+           "Google's defaults:\n• Host management: *On*" in text, "who can join has no Google default: no difference"
     assert "• Host management: *On*" in text and "• Who can chat: *Only hosts and co-hosts*" in text
     assert "Who can react" not in text and "Record automatically" not in text
     assert "The *Settings* button shows them all." in text

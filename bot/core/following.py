@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol, TypeVar
 
-from bot.core.errors import NotLinked, UserFacingError
+from bot.core.errors import NotLinked, ReauthRequired, UserFacingError
 from bot.core.event_feed import EventFeed
 from bot.core.live import ARTIFACT_WORDS as _WORDS
 from bot.core.live import LiveState, Phase, Produced, observed
@@ -92,7 +92,7 @@ class FollowUpdate:
     @property
     def changed(self) -> bool:
         if self.previous is None:  # a card is posted waiting: a first read that finds nobody changes nothing
-            return self.current.phase is not Phase.WAITING
+            return self.current.phase is not Phase.WAITING or self.current.unfollowed_at is not None
         return self.previous.shown_as() != self.current.shown_as()
 
 
@@ -125,6 +125,19 @@ class Following:
         """Something happened in the space (an event, a status check): read it soon, coalesced."""
         return await self._schedule.poke(tenant, space_name.partition("/")[2], self._clock(), COALESCE)
 
+    async def revive(self, tenant: Tenant, space_name: str) -> bool:
+        """Someone is joining the space or saw it live: read it soon, and if meetbot had stopped following it
+        (its cards say so), follow it again, as the same follower. False when nothing shows it any more."""
+        if not self.enabled:
+            return False
+        if await self.poke(tenant, space_name):
+            return True
+        space_id = space_name.partition("/")[2]
+        if await self._memory.follower(tenant, space_id) is None or not await self._spaces.cards(tenant, space_id):
+            return False
+        await self._schedule.at(tenant, space_id, self._clock())
+        return True
+
     async def due(self, limit: int) -> list[tuple[Tenant, str]]:
         return await self._schedule.claim(self._clock(), LEASE, limit)
 
@@ -144,13 +157,17 @@ class Following:
         if not self.enabled or await self._memory.follower(tenant, space_id) != user_id:
             return None
         state = await self._memory.state(tenant, space_id)
+        if state is None or state.unfollowed_at is not None:
+            return None
         fresh_for = 2 * (self._poll or FALLBACK_POLL) + COALESCE
-        return state if state is not None and self._clock() - state.as_of <= fresh_for else None
+        return state if self._clock() - state.as_of <= fresh_for else None
 
     async def refresh(self, tenant: Tenant, space_id: str) -> FollowUpdate | None:
         """Read the space as its follower, keep the newest state, and schedule the next read (or stop).
 
-        None: nothing shows the space any more, or its follower can't read it; it is no longer followed.
+        None: nothing shows the space any more; it is no longer followed. When following stops while cards still
+        show the space (the call is long over, or the follower's grant is gone), the state kept says so, and the
+        update carries it so the cards can say it too.
         """
         follower = await self._memory.follower(tenant, space_id)
         cards = tuple(await self._spaces.cards(tenant, space_id))
@@ -164,29 +181,39 @@ class Following:
             events, notice = (False, None) if self._feed is None else await self._feed.keep(
                 tenant, space_id, reader.call)
             state = await self._read(reader, f"spaces/{space_id}", cards, previous, now, events)
-        except NotLinked:
-            await self._stop(tenant, space_id)  # they disconnected: nobody may read it for them
-            return None
+        except (NotLinked, ReauthRequired):
+            # They disconnected (or Google revoked the grant): nobody may read it for them, and the cards must
+            # not go on showing what was last seen as if it were now.
+            shown = previous or LiveState(f"spaces/{space_id}", Phase.WAITING, now)
+            gone = replace(shown, as_of=max(now, shown.as_of), unfollowed_at=now, unavailable="disconnected")
+            await self._stop(tenant, space_id, keep=True)
+            return FollowUpdate(previous, await self._memory.save(tenant, space_id, gone), cards, follower)
         except (MeetError, UserFacingError):
             await self._schedule.at(tenant, space_id, now + BACKOFF)
             raise
+        following_until = self._next_read(state, cards, now, events)
+        if following_until is None:
+            state = replace(state, unfollowed_at=now)
         kept = await self._memory.save(tenant, space_id, state)
         if self._feed is not None and kept.conference and (previous is None or previous.conference != kept.conference):
             await self._feed.learned_conference(tenant, space_id, kept.conference)
-        following_until = self._next_read(kept, cards, now, events)
         if following_until is None:
-            await self._stop(tenant, space_id, reader)
+            await self._stop(tenant, space_id, reader, keep=True)
         else:
             await self._schedule.at(tenant, space_id, following_until, read_at=now)
         return FollowUpdate(previous, kept, cards, follower, notice)
 
-    async def _stop(self, tenant: Tenant, space_id: str, reader: _Reader | None = None) -> None:
+    async def _stop(self, tenant: Tenant, space_id: str, reader: _Reader | None = None, *, keep: bool = False
+                    ) -> None:
+        """No more reads. `keep`: cards still show the space, so its last state and follower stay (they expire
+        with the state) for the cards to say so, and for `revive`."""
         await self._schedule.drop(tenant, space_id)
         if self._feed is not None and reader is not None:
             # The follower's grant may be gone: then the subscription just expires by itself.
             with contextlib.suppress(UserFacingError):
                 await self._feed.release(tenant, space_id, reader.call)
-        await self._memory.forget(tenant, space_id)
+        if not keep:
+            await self._memory.forget(tenant, space_id)
 
     async def _read(self, reader: _Reader, space_name: str, cards: tuple[Card, ...], previous: LiveState | None,
                     now: float, events: bool) -> LiveState:

@@ -39,7 +39,8 @@ def observed(space_name: str, as_of: float, record: ConferenceRecord | None,
         started_at=_epoch(record.start_time),
         ended_at=_epoch(record.end_time),
         attendees=tuple(Attendee(p.name, p.display_name, _KINDS.get(p.kind, "person"), p.is_present,
-                                 _epoch(p.earliest_start_time), p.user) for p in people),
+                                 _epoch(p.earliest_start_time), p.user, _epoch(p.latest_end_time))
+                      for p in people),
         artifacts=produced(artifacts),
     )
 

@@ -26,7 +26,7 @@ from bot.core.explain import Operation, explain
 from bot.core.following import Following
 from bot.core.ports import RequestLog, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
-from bot.domain import Actor, Card, SpaceInfo, Tenant, space_id_of
+from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference, MeetError, Unauthenticated
 from bot.meet.links import MeetingRef, parse_reference
@@ -233,10 +233,21 @@ class Meetings:
         """Whether cards are kept true by following their meetings (else they change only on a user's action)."""
         return self._following is not None and self._following.enabled
 
-    async def noticed(self, tenant: Tenant, space_name: str) -> None:
-        """Someone looked at or changed the space: a followed one is read again soon (coalesced)."""
-        if self._following is not None:
+    async def noticed(self, tenant: Tenant, space_name: str, *, live: bool = False) -> None:
+        """Someone looked at or changed the space: a followed one is read again soon (coalesced). `live`: they
+        saw a call on (or are joining one), so a space whose cards meetbot had stopped following is followed
+        again: a card is either kept true or says it no longer is."""
+        if self._following is None:
+            return
+        if live:
+            await self._following.revive(tenant, space_name)
+        else:
             await self._following.poke(tenant, space_name)
+
+    async def followed_empty(self, tenant: Tenant, space_name: str) -> bool:
+        """Whether following shows the call live with nobody in it (the End dialog then removes nobody)."""
+        state = await self._following.shown_state(tenant, space_name) if self._following is not None else None
+        return state is not None and state.phase is Phase.LIVE and not state.present and not state.unfollowed_at
 
     async def cards(self, tenant: Tenant, space_name: str) -> list[Card]:
         return await self._records.cards(tenant, space_id_of(space_name))
@@ -356,6 +367,19 @@ class Meetings:
             label = space.meeting_code or label_of(ref, info)
             raise NotOwner(f"Only the meeting's owner can see or change the settings of {label}.", owner)
         return space, info
+
+    async def check_known_owner(self, actor: Actor, reference: str) -> None:
+        """Refuse a non-owner from meetbot's own record (no Google call): fast enough to answer before a dialog
+        opens. A meeting meetbot has no record of is checked by Google when it is read."""
+        try:
+            ref = parse(reference)
+        except BadReference:
+            return  # the read that follows says what's wrong with it
+        space_name = ref.resource_name if ref.kind == "space" else await self._records.space_for_code(ref.value)
+        info = await self.info(actor.tenant, space_name) if space_name else None
+        if info is not None and info.owner_user_id and info.owner_user_id != actor.user_id:
+            label = info.meeting_code or label_of(ref, info)
+            raise NotOwner(f"Only the meeting's owner can see or change the settings of {label}.", info.owner_user_id)
 
     async def settings(self, actor: Actor, reference: str) -> Space:
         """The space with its config; only its owner may see that."""

@@ -77,6 +77,7 @@ class Skip(enum.Enum):
 
 class MembersRefusal(enum.Enum):
     NOT_OWNER = "not_owner"
+    NOT_OWNER_READ = "not_owner_read"  # only listing was asked for: reading the members needs the owner too
     OUTSIDE_MEETBOT = "outside_meetbot"  # the created scope reaches only spaces meetbot created
     NO_SCOPE = "no_scope"
 
@@ -264,7 +265,7 @@ class Members:
         return batch.result(await self._remember_cohosts(batch, adding=False))
 
     async def listing(self, actor: Actor, reference: str) -> MemberList:
-        batch = await self._owned_batch(actor, reference)
+        batch = await self._owned_batch(actor, reference, reading=True)
         return MemberList(batch.space_name, batch.label, tuple(await self._list(batch)))
 
     # --- rooms ---------------------------------------------------------------------------------------------------
@@ -320,12 +321,13 @@ class Members:
             log.warning("a meeting's co-hosts were not recorded: Redis unavailable")
             return None
 
-    async def _owned_batch(self, actor: Actor, reference: str) -> _Batch:
+    async def _owned_batch(self, actor: Actor, reference: str, *, reading: bool = False) -> _Batch:
         """Read the space as the caller; only its owner goes further (evidence as in meetings.role_of)."""
         space, info = await self._meetings.public(actor, reference)
         label = space.meeting_code or label_of(parse(reference), info)
         if await self._meetings.role(actor, space, info) != "owner":
-            raise MembersRefused(MembersRefusal.NOT_OWNER, label, info.owner_user_id if info else None)
+            why = MembersRefusal.NOT_OWNER_READ if reading else MembersRefusal.NOT_OWNER
+            raise MembersRefused(why, label, info.owner_user_id if info else None)
         batch = _Batch(actor, space.name, label, _Caller(self._credentials, actor))
         batch.calls = 1
         if info is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.errors import InvalidSettings
+from bot.core.typos import closest
 from bot.meet.masks import CONFIG_FIELD_PATHS
 from bot.meet.models import (
     AccessType,
@@ -126,7 +127,9 @@ def parse_assignments(assignments: tuple[tuple[str, str], ...]) -> dict[str, enu
     for key, word in assignments:
         setting = _BY_KEY.get(key)
         if setting is None:
-            raise InvalidSettings(f"{_quoted(key)} is not a setting. Valid settings: {usage()}.")
+            near = closest(key, _BY_KEY)
+            hint = f" Did you mean `{near}`?" if near else ""
+            raise InvalidSettings(f"{_quoted(key)} is not a setting.{hint} Valid settings: {usage()}.")
         value = setting.values.get(word)
         if value is None:
             choices = " or ".join(f"`{w}`" for w in setting.values)

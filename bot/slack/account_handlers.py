@@ -23,6 +23,7 @@ from bot.slack.views.account import (
     connect_blocks,
     connected_message,
     link_announcement,
+    link_denied_message,
     link_refused_message,
     me_message,
 )
@@ -51,6 +52,12 @@ class AccountHandlers:
             return
         if outcome.ok:
             message: Message | None = connected_message(outcome.email or "", outcome.scopes, pending.retry_text)
+        elif outcome.reason == "denied" and pending.response_url:
+            # The Connect button they clicked held a one-time link, now used: a fresh one, so trying again works.
+            hint = await self.directory.email(pending.tenant, pending.user_id)
+            url = await self.accounts.start_link(pending.tenant, pending.user_id, pending.response_url, hint,
+                                                 pending.retry_text)
+            message = link_denied_message(url)
         else:
             message = link_refused_message(outcome)
         if message is not None and pending.response_url:

@@ -6,10 +6,11 @@ Meeting references stay raw text here; `bot.meet.links` validates them, so every
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from bot.core.typos import closest
 from bot.slack.mrkdwn import from_slack
 
 __all__ = [
@@ -197,30 +198,6 @@ _REFERENCE_COMMANDS: dict[str, Callable[[str], Command]] = {
 _LOOKS_LIKE_MEETING = re.compile(
     r"(meet\.google\.com|g\.co/meet|^<?https?://|^spaces/|^[a-z]{3,}-[a-z]{3,}-[a-z]{3,}$)", re.IGNORECASE
 )
-
-
-def _distance(a: str, b: str) -> int:
-    """Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`."""
-    before, row = list(range(len(b) + 1)), list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        earlier, before, row = before, row, [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            row[j] = min(before[j] + 1, row[j - 1] + 1, before[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], earlier[j - 2] + 1)
-    return row[len(b)]
-
-
-def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The choice `word` is a typo of, if any: one edit away, two for words of six letters or more. A word
-    this close is a slip of the keyboard; anything further is a different word, and suggesting it is noise."""
-    word = word.lower()
-    if len(word) < 3:
-        return None
-    best = min(choices, key=lambda choice: _distance(word, choice), default=None)
-    if best is None:
-        return None
-    return best if _distance(word, best) <= (2 if min(len(word), len(best)) >= 6 else 1) else None
 
 
 def _needs_reference(name: str, rest: str) -> Command | None:

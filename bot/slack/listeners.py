@@ -207,7 +207,7 @@ class _Listeners:
             try:
                 where = Interaction.of_command(command)
                 job_id = _command_job_id(where)
-                immediate = await self._dispatch(parsed, text, where, respond, client,
+                immediate = await self._dispatch(parsed, text.strip() or "new", where, respond, client,
                                                  str(command.get("channel_name") or ""), later,
                                                  self._deps.progress.of(job_id))
                 if queued:  # durable before the ack returns: a crash after the ack loses nothing
@@ -239,12 +239,13 @@ class _Listeners:
         """In a job (whose record is `progress`): answer what needs no outside call, then run the work, every
         failure answered."""
         works: list[tuple[Work, str]] = []
-        immediate = await self._dispatch(grammar.parse(text), text, where, respond, client, channel_name,
+        again = text.strip() or "new"  # what a "run it again" button re-runs: a bare `/meet` starts a meeting
+        immediate = await self._dispatch(grammar.parse(text), again, where, respond, client, channel_name,
                                          lambda w, n: works.append((w, n)), progress)
         if immediate:
             await respond(**immediate)
         for work, name in works:
-            await self._guarded(where.actor, respond, work(), name=name, retry_text=text,
+            await self._guarded(where.actor, respond, work(), name=name, retry_text=again,
                                 response_url=where.response_url)
 
     async def _dispatch(self, parsed: grammar.Command, text: str, where: Interaction, respond: Reply,
@@ -348,8 +349,16 @@ class _Listeners:
 
     # --- buttons and modals ------------------------------------------------------------------------------------
 
-    async def on_join(self, ack: Ack) -> None:
-        await ack()  # a link button still sends an action; Slack opens the URL itself
+    async def on_join(self, ack: Ack, body: dict[str, Any]) -> None:
+        """A link button still sends an action (Slack opens the URL itself): someone is joining, so a meeting
+        whose cards meetbot had stopped following is followed again. Two Redis calls: done here, not queued."""
+        await ack()
+        space_id = _action_value(body)
+        if not space_id or "/" in space_id:
+            return  # a card posted before Join buttons carried their space (or a forged value)
+        tenant = Interaction.of_payload(body).actor.tenant
+        await self._logged(self._deps.meeting_handlers.meetings.noticed(tenant, f"spaces/{space_id}", live=True),
+                           "join-click")
 
     # Each work below runs in a job (see `queued`), rebuilt from the body Slack sent.
 
@@ -384,9 +393,10 @@ class _Listeners:
                                                              where.channel_id, client)
             await self._guarded(where.actor, reply, work, name="manage-click", response_url=where.response_url)
             return
+        empty = await self._deps.meeting_handlers.meetings.followed_empty(where.actor.tenant, space_name)
         try:
-            await client.views_open(trigger_id=where.trigger_id or "", view=end_confirm_modal(space_name, name,
-                                                                                             where.card))
+            await client.views_open(trigger_id=where.trigger_id or "",
+                                    view=end_confirm_modal(space_name, name, where.card, empty=empty))
         except SLACK_FAILURES as error:
             log.warning("the End confirm dialog did not open: %s", slack_error_name(error))
             await reply(**notice("Slack didn't open the confirm dialog in time. Please choose *End meeting…* again.",

@@ -33,9 +33,9 @@ ROOM_CALL_TITLE = "Meet room"
 
 
 class RecapMemory(Protocol):
-    async def claim(self, tenant: Tenant, card_field: str, conference: str) -> tuple[bool, str | None]: ...
+    async def claim(self, tenant: Tenant, channel: str, conference: str) -> tuple[bool, str | None]: ...
 
-    async def posted(self, tenant: Tenant, card_field: str, conference: str, ts: str) -> None: ...
+    async def posted(self, tenant: Tenant, channel: str, conference: str, ts: str) -> None: ...
 
 
 class LiveCards:
@@ -148,14 +148,16 @@ class LiveCards:
     async def _recap(self, tenant: Tenant, client: AsyncWebClient, card: Card, state: LiveState,
                      title: str | None) -> None:
         conference = state.conference or ""
-        may_post, ts = await self._recaps.claim(tenant, card.field, conference)
+        # Claimed per channel: a channel showing the space on several cards (a meeting card and a room card, or
+        # an old room card) gets one recap of each call, in the thread of whichever card claimed it first.
+        may_post, ts = await self._recaps.claim(tenant, card.channel, conference)
         message = recap_message(state, title)
         try:
             if ts:
                 await client.chat_update(channel=card.channel, ts=ts, **message)
             elif may_post:
                 posted = await client.chat_postMessage(channel=card.channel, thread_ts=card.ts, **message)
-                await self._recaps.posted(tenant, card.field, conference, str(posted["ts"]))
+                await self._recaps.posted(tenant, card.channel, conference, str(posted["ts"]))
             # else: an earlier try claimed it and may have posted: never a second recap
         except SLACK_FAILURES as error:
             log.warning("a recap was not posted or updated: %s", slack_error_name(error))

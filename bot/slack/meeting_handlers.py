@@ -29,6 +29,7 @@ from bot.slack.replies import modal_text, refusal_text
 from bot.slack.responder import Reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import Message, notice, whole_lines
+from bot.slack.views.live import duration_words
 from bot.slack.views.meeting import (
     COHOSTS_BLOCK,
     CardContent,
@@ -161,7 +162,7 @@ class MeetingHandlers:
         status = await self.meetings.status(actor, reference)
         await respond(**status_message(status))
         try:
-            await self.meetings.noticed(actor.tenant, status.space.name)
+            await self.meetings.noticed(actor.tenant, status.space.name, live=status.space.is_live)
         except StoreUnavailable:
             log.warning("a followed meeting was not refreshed after a status check: Redis unavailable")
         if status.role == "owner" and not status.space.is_live:
@@ -178,10 +179,11 @@ class MeetingHandlers:
                                          actor.user_id)
         if card is not None and card.field in updated:
             return  # the clicked card now says it ended, and by whom: that is the answer
-        minutes = ""
+        length = ""
         if ended.record and ended.record.start_time and ended.record.end_time:
-            minutes = f" after {int((ended.record.end_time - ended.record.start_time).total_seconds() // 60)} min"
-        await respond(**notice(f"Ended the call in {code(ended.label)}{minutes}.", emoji=":white_check_mark:"))
+            minutes = int((ended.record.end_time - ended.record.start_time).total_seconds() // 60)
+            length = f" after {duration_words(minutes)}" if minutes >= 1 else ", which lasted under a minute"
+        await respond(**notice(f"Ended the call in {code(ended.label)}{length}.", emoji=":white_check_mark:"))
 
     async def change(self, actor: Actor, parsed: grammar.Set, respond: Reply) -> None:
         people = people_choice(parsed.assignments)
@@ -205,6 +207,8 @@ class MeetingHandlers:
 
     async def open_settings(self, actor: Actor, reference: str, trigger_id: str, channel_id: str | None,
                             client: AsyncWebClient) -> None:
+        # A non-owner meetbot knows of is refused before any dialog opens (as End is).
+        await self.meetings.check_known_owner(actor, reference)
         # trigger_id expires 3 s after the click: open a placeholder at once, fill it when Google answers.
         opened = await client.views_open(trigger_id=trigger_id,
                                          view=settings_notice_modal(":hourglass_flowing_sand: Asking Google…"))
@@ -300,8 +304,8 @@ class MeetingHandlers:
                 updated.add(card.field)
             except SLACK_FAILURES as error:
                 log.warning("could not update a meeting card: %s", slack_error_name(error))
-        if self.meetings.follows:  # the follower reads the ended call soon: its count, then the recap
-            await self.meetings.noticed(actor.tenant, ended.space_name)
+        if self.meetings.follows:  # the follower reads the ended call soon (again, if it had stopped): the recap
+            await self.meetings.noticed(actor.tenant, ended.space_name, live=True)
         else:
             await self.meetings.forget_cards(actor.tenant, ended.space_name, cards)
         return updated

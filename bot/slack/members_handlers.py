@@ -124,8 +124,9 @@ class MembersHandlers:
         change = await self.members.add_to_new_space(actor, space.name, label, user_ids)
         cohosts = change.cohosts if change.cohosts is not None else change.added
         if card is not None and cohosts:
+            # The card was posted moments ago: its ts is when the meeting was started (the card's date).
             content = CardContent(space.name, space.meeting_code, space.meeting_uri, title, actor.user_id,
-                                  tuple(cohosts))
+                                  tuple(cohosts), card.posted_at)
             try:
                 await client.chat_update(channel=card.channel, ts=card.ts, **meeting_card(content))
             except SLACK_FAILURES as error:

@@ -16,7 +16,8 @@ from bot.meet.links import find_references
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.views.blocks import Block, Message, notice
 from bot.slack.views.meeting import status_message
-from bot.slack.views.unfurl import numbered, unfurl_blocks
+from bot.slack.views.unfurl import numbered, unfurl_blocks, unknown_links_message
+from bot.store.errors import StoreUnavailable
 
 __all__ = ["PreviewHandlers"]
 
@@ -41,25 +42,42 @@ class PreviewHandlers:
             if event.get("source") == "composer" and event.get("unfurl_id")
             else {"channel": event["channel"], "ts": event["message_ts"]}
         )
-        extra: dict[str, Any] = {}
-        if any(p.needs_connect for p in previews):
-            # Slack shows this invitation to the sharer only; everyone else just sees the basic cards.
-            extra = {
-                "user_auth_required": True,
-                "user_auth_url": await self.accounts.link_url(actor, None, None),
-                "user_auth_message": "Connect your Google account so meetbot can show who's in these meetings.",
-            }
-        unfurls = {p.url: {"blocks": unfurl_blocks(p)} for p in previews}
-        try:
-            await client.chat_unfurl(unfurls=unfurls, **where, **extra)
-        except SlackApiError as error:
-            if not extra or error.response.get("error") != "cannot_prompt":
-                raise
-            # The sharer told Slack never to ask them to connect: unfurl anyway, without the invitation.
+        for live in {p.space.name for p in previews if p.space is not None and p.space.is_live}:
+            await self._seen_live(actor, live)
+        # The channel sees only what needs no token; a warning (an unknown code) goes to the sharer alone.
+        shown = [p for p in previews if not p.unknown]
+        unfurls = {p.url: {"blocks": unfurl_blocks(p)} for p in shown}
+        if unfurls:
             await client.chat_unfurl(unfurls=unfurls, **where)
+        if any(p.needs_connect for p in shown):
+            # Slack shows the invitation to the sharer only, and shows no unfurl with it: hence its own call.
+            try:
+                await client.chat_unfurl(unfurls=unfurls, **where, user_auth_required=True,
+                                         user_auth_url=await self.accounts.link_url(actor, None, None),
+                                         user_auth_message="Connect your Google account to see its status.")
+            except SlackApiError as error:
+                if error.response.get("error") != "cannot_prompt":
+                    raise  # cannot_prompt: the sharer told Slack never to ask them; the unfurls are up already
+        unknown = [p for p in previews if p.unknown]
+        if unknown and event.get("channel") and event.get("source") != "composer":
+            try:
+                await client.chat_postEphemeral(channel=event["channel"], user=actor.user_id,
+                                                **unknown_links_message([p.ref for p in unknown]))
+            except SlackApiError as error:
+                log.warning("the sharer was not told about an unknown meeting: %s", error.response.get("error"))
 
     async def status_for(self, actor: Actor, reference: str) -> Message:
-        return status_message(await self.meetings.status(actor, reference))
+        status = await self.meetings.status(actor, reference)
+        if status.space.is_live:
+            await self._seen_live(actor, status.space.name)
+        return status_message(status)
+
+    async def _seen_live(self, actor: Actor, space_name: str) -> None:
+        """A live call seen by someone: its cards are followed again if meetbot had stopped (best effort)."""
+        try:
+            await self.meetings.noticed(actor.tenant, space_name, live=True)
+        except StoreUnavailable:
+            log.warning("a live meeting was not followed again: Redis unavailable")
 
     async def shortcut(self, actor: Actor, message: dict[str, Any]) -> Message:
         """The status of every meeting linked in a message, privately, for workspaces with unfurling off."""

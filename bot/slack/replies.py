@@ -38,6 +38,7 @@ CHANNEL_UNREADABLE = ("Slack didn't say who is in this channel, so the room's me
                       "again in a minute.")
 _MEMBERS_REFUSALS = {
     MembersRefusal.NOT_OWNER: "Only the meeting's owner can change the co-hosts and members of {label}.",
+    MembersRefusal.NOT_OWNER_READ: "Only the meeting's owner can see the co-hosts and members of {label}.",
     MembersRefusal.OUTSIDE_MEETBOT: (
         "Google didn't let meetbot change the members of {label}: meetbot can do that only for meetings started "
         "with meetbot. For a meeting started in Google Meet, Calendar or another app, its owner can add co-hosts "

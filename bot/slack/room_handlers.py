@@ -22,7 +22,7 @@ from bot.slack.mrkdwn import code
 from bot.slack.pacing import CreateTurns
 from bot.slack.replies import refusal_text
 from bot.slack.views.blocks import notice
-from bot.slack.views.room import room_card, room_offer
+from bot.slack.views.room import moved_room_card, replaced_room_card, room_card, room_offer
 
 __all__ = ["RoomHandlers", "is_direct_message"]
 
@@ -118,6 +118,7 @@ class RoomHandlers:
                                emoji=":white_check_mark:"))
 
     async def _post(self, actor: Actor, channel_id: str, room: Room, respond: Any, client: AsyncWebClient) -> None:
+        """Post the room card; the channel's older cards of the room then point to it, so one card is live."""
         message = room_card(room)
         try:
             posted = await client.chat_postMessage(channel=channel_id, **message)
@@ -126,12 +127,39 @@ class RoomHandlers:
                 raise
             await respond(response_type="in_channel", **message)
             return
-        await self.meetings.add_card(actor, room.space_name, Card(str(posted["channel"]), str(posted["ts"]), "room"),
+        card = Card(str(posted["channel"]), str(posted["ts"]), "room")
+        await self.meetings.add_card(actor, room.space_name, card,
                                      follower=room.owner_user_id or room.creator_user_id)
+        # Re-read after adding: two cards posted at once both keep the newest, whichever ran last.
+        cards = await self._room_cards(actor.tenant, room.space_name, card.channel)
+        newest = max(cards, key=lambda c: c.posted_at, default=card)
+        await self._retire(actor.tenant, room.space_name, [c for c in cards if c.ts != newest.ts],
+                           replaced_room_card(room), client)
+
+    async def _room_cards(self, tenant: Tenant, space_name: str, channel_id: str) -> list[Card]:
+        return [c for c in await self.meetings.cards(tenant, space_name)
+                if c.kind == "room" and c.channel == channel_id]
+
+    async def _retire(self, tenant: Tenant, space_name: str, cards: list[Card], message: dict[str, Any],
+                      client: AsyncWebClient) -> None:
+        """Old room cards stop offering the room and get no more updates or recaps."""
+        if not cards:
+            return
+        await self.meetings.forget_cards(tenant, space_name, cards)
+        for card in cards:
+            try:
+                await client.chat_update(channel=card.channel, ts=card.ts, **message)
+            except SlackApiError as error:
+                log.warning("an old room card was not retired: %s", error.response.get("error"))
 
     async def _settle(self, actor: Actor, channel_id: str, change: RoomChange, client: AsyncWebClient) -> None:
         """Keep the channel's "Meet room" bookmark in step with the room. A failed bookmark never undoes the room."""
         old_bookmark = change.previous.bookmark_id if change.previous else None
+        previous = change.previous
+        if previous is not None and (change.room is None or change.room.space_name != previous.space_name):
+            cards = await self._room_cards(actor.tenant, previous.space_name, channel_id)
+            await self._retire(actor.tenant, previous.space_name, cards, moved_room_card(previous, change.room),
+                               client)
         try:
             if change.room is None:
                 if old_bookmark:

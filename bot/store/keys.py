@@ -102,8 +102,8 @@ class Keys:
     def follow(self, tenant: Tenant, space_id: str) -> str:
         return self._team(tenant, f"follow:{_clean(space_id)}")
 
-    def recap(self, tenant: Tenant, card_field: str) -> str:
-        return self._team(tenant, f"recap:{_clean(card_field.replace(':', '-'))}")
+    def recap(self, tenant: Tenant, channel: str) -> str:
+        return self._team(tenant, f"recap:{_clean(channel.replace(':', '-'))}")
 
     def schedule(self, name: str) -> tuple[str, str, str, str]:
         """A shared lease schedule ("follow": live meetings; "roomsync": rooms whose members follow their channel):

@@ -199,16 +199,16 @@ class FollowedPhases:
 
 @translated
 class Recaps:
-    """Per card and conference, the recap message in the card's thread: claimed once, then its ts."""
+    """Per channel and conference, the recap message (in a card's thread): claimed once, then its ts."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
 
-    async def claim(self, tenant: Tenant, card_field: str, conference: str) -> tuple[bool, str | None]:
+    async def claim(self, tenant: Tenant, channel: str, conference: str) -> tuple[bool, str | None]:
         """(this caller may post it, the ts of one already posted). A claim without a ts means a post was
         started and may have landed: it is never posted a second time."""
-        key = self._keys.recap(tenant, card_field)
+        key = self._keys.recap(tenant, channel)
         pipe = self._redis.pipeline(transaction=True)
         pipe.hsetnx(key, conference, "")
         pipe.hget(key, conference)
@@ -216,8 +216,8 @@ class Recaps:
         claimed, value, _ = await pipe.execute()
         return bool(claimed), (_text(value) or None) if value is not None else None
 
-    async def posted(self, tenant: Tenant, card_field: str, conference: str, ts: str) -> None:
-        await self._redis.hset(self._keys.recap(tenant, card_field), conference, ts)
+    async def posted(self, tenant: Tenant, channel: str, conference: str, ts: str) -> None:
+        await self._redis.hset(self._keys.recap(tenant, channel), conference, ts)
 
 
 @translated

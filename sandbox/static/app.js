@@ -5,7 +5,7 @@
 
 const { renderBlocks, mrkdwn, textHtml, esc } = window.BlockKit;
 const page = { state: null, me: localStorage.getItem("sandbox-me") || "U0ALICE", view: "channel", thread: null,
-  modalKey: null };
+  modalKey: null, modalValues: {}, guests: {} };
 const $ = (id) => document.getElementById(id);
 
 async function post(path, body) {
@@ -56,6 +56,15 @@ function messageNode(m, where, options = {}) {
     if (a.blocks) box.appendChild(renderBlocks(a.blocks, ctx));
     else box.innerHTML = mrkdwn(a.text || a.fallback || "", ctx);
     body.appendChild(box);
+  }
+  if (where.type === "message" && !where.ephemeral) {
+    const more = document.createElement("button");
+    more.className = "btn small msg-shortcut";
+    more.dataset.shortcut = "meet_status";
+    more.title = "More actions: Meeting status (the app's message shortcut)";
+    more.textContent = "⋮ Meeting status";
+    more.onclick = () => post("shortcut", { callback_id: "meet_status_from_message", message_ts: m.ts });
+    body.appendChild(more);
   }
   if (options.replies) {
     const link = document.createElement("div");
@@ -154,8 +163,11 @@ function renderThread() {
 function renderMeet() {
   const s = page.state;
   const pane = $("meet");
+  const focused = document.activeElement && document.activeElement.dataset.meet === "guest-name"
+    ? document.activeElement.closest(".space").dataset.space : null;
   pane.replaceChildren();
   pane.insertAdjacentHTML("beforeend", "<h2>Google Meet</h2>");
+  pane.appendChild(googleSwitch(s.meet.fault));
   if (!s.meet.spaces.length) {
     pane.insertAdjacentHTML("beforeend", '<div class="empty">No meetings yet. Type <code>/meet</code>.</div>');
   }
@@ -182,6 +194,9 @@ function renderMeet() {
     }
     const guest = document.createElement("input");
     guest.placeholder = "guest name";
+    guest.dataset.meet = "guest-name";
+    guest.value = page.guests[space.name] || "";  // every live update redraws the panel: keep what was typed
+    guest.oninput = () => { page.guests[space.name] = guest.value; };
     const join = document.createElement("button");
     join.className = "btn small";
     join.textContent = "Guest joins";
@@ -210,7 +225,24 @@ function renderMeet() {
     }
     card.append(row, row2);
     pane.appendChild(card);
+    if (focused === space.name) guest.focus();
   }
+}
+
+function googleSwitch(fault) {
+  // Google's bad days, on demand: every Meet call answers 503 (unavailable) or 429 (rate limited) until "Up".
+  const row = document.createElement("div");
+  row.className = "row google-switch";
+  row.insertAdjacentHTML("beforeend", "<span>Google is</span>");
+  for (const [mode, label] of [["", "up"], ["503", "down (503)"], ["429", "rate limiting (429)"]]) {
+    const b = document.createElement("button");
+    b.className = `btn small ${(fault || "") === mode ? "primary" : ""}`;
+    b.dataset.google = mode || "up";
+    b.textContent = label;
+    b.onclick = () => post("meet/fault", { mode });
+    row.appendChild(b);
+  }
+  return row;
 }
 
 function renderModal() {
@@ -223,7 +255,9 @@ function renderModal() {
   root.replaceChildren();
   if (!top) return;
   const view = top.view;
-  const values = {};
+  // The same view drawn again (errors came back): what the person chose stays, as Slack keeps it.
+  const valuesKey = `${page.me}:${view.id}:${view.hash}`;
+  const values = page.modalValues[valuesKey] || (page.modalValues = { [valuesKey]: {} })[valuesKey];
   const shade = document.createElement("div");
   shade.className = "modal-shade";
   const modal = document.createElement("div");
@@ -284,6 +318,8 @@ function setUp() {
       render();
     };
   }
+  setUpMentions();
+  $("shortcut-start").onclick = () => post("shortcut", { callback_id: "meet_start" });
   $("composer").onsubmit = async (event) => {
     event.preventDefault();
     const text = $("box").value.trim();
@@ -299,6 +335,39 @@ function setUp() {
     document.body.dataset.ready = "yes";
     render();
   };
+}
+
+function setUpMentions() {
+  // Typing @ offers the people of the workspace, as Slack does; the server turns @name into a mention.
+  const box = $("box");
+  const list = $("people");
+  const word = () => (box.value.slice(0, box.selectionStart).match(/@([\w.-]*)$/) || [])[1];
+  const pick = (name) => {
+    const before = box.value.slice(0, box.selectionStart).replace(/@[\w.-]*$/, `@${name} `);
+    box.value = before + box.value.slice(box.selectionStart);
+    box.setSelectionRange(before.length, before.length);
+    list.hidden = true;
+    box.focus();
+  };
+  box.addEventListener("input", () => {
+    const typed = word();
+    const people = typed === undefined || !page.state ? [] : page.state.people.filter((p) =>
+      p.name.toLowerCase().startsWith(typed.toLowerCase()));
+    list.replaceChildren(...people.map((p) => {
+      const item = document.createElement("div");
+      item.className = "person";
+      item.dataset.person = p.name.toLowerCase();
+      item.textContent = `@${p.name.toLowerCase()}  ${p.name}`;
+      item.onmousedown = (event) => { event.preventDefault(); pick(p.name.toLowerCase()); };
+      return item;
+    }));
+    list.hidden = !people.length;
+  });
+  box.addEventListener("keydown", (event) => {
+    if (list.hidden || (event.key !== "Tab" && event.key !== "Enter")) return;
+    event.preventDefault();
+    pick(list.firstChild.dataset.person);
+  });
 }
 
 setUp();

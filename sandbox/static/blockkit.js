@@ -151,10 +151,15 @@ function selectElement(element, blockId, ctx, inAction) {
     none.value = "";
     select.appendChild(none);
   }
-  const initial = new Set([
+  // Drawn again (a modal came back with errors): what the person chose wins over the view's initial values.
+  const kept = ctx.values && ctx.values[blockId] && ctx.values[blockId][element.action_id];
+  const initial = new Set((kept ? [
+    kept.selected_option && kept.selected_option.value, kept.selected_user, kept.selected_conversation,
+    kept.selected_channel, ...(kept.selected_users || []), ...((kept.selected_options || []).map((o) => o.value)),
+  ] : [
     element.initial_option && element.initial_option.value, element.initial_user, element.initial_conversation,
     element.initial_channel, ...(element.initial_users || []), ...((element.initial_options || []).map((o) => o.value)),
-  ].filter(Boolean));
+  ]).filter(Boolean));
   for (const c of choices) {
     const node = el("option", "", esc(c.label));
     node.value = c.value;
@@ -224,7 +229,8 @@ function textInput(element, blockId, ctx) {
   node.dataset.blockId = blockId;
   if (element.placeholder) node.placeholder = element.placeholder.text;
   if (element.max_length) node.maxLength = element.max_length;
-  node.value = element.initial_value || "";
+  const kept = ctx.values && ctx.values[blockId] && ctx.values[blockId][element.action_id];
+  node.value = kept ? kept.value || "" : element.initial_value || "";
   const save = () => setValue(ctx, blockId, element.action_id, { type: "plain_text_input", value: node.value });
   save();
   node.oninput = save;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,10 +12,10 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import block_action, channel_posts, link_google
+from tests.support.flows import block_action, channel_posts, link_google, message_text
 from tests.support.slack_requests import slash_command
 
-__all__ = ["ALICE", "BOB", "CAROL", "CHANNEL", "World", "end_value", "space_of", "world"]
+__all__ = ["ALICE", "BOB", "CAROL", "CHANNEL", "World", "card_text", "end_value", "live", "space_of", "world"]
 
 ALICE, BOB, CAROL = ("U0ALICE", "alice@example.com"), ("U0BOB", "bob@example.com"), ("U0CAROL", "carol@example.com")
 CHANNEL = "C0GENERAL"
@@ -60,6 +61,20 @@ class World:
         """The one message posted in a channel (the DMs that announce each new Google link are not cards)."""
         (post,) = channel_posts(self.slack, 1)
         return post
+
+
+@pytest.fixture
+async def live(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+               ) -> World:
+    """The world with the bot following live meetings (a read a second), as cards are kept true."""
+    followed = World(start_bot(MEET_POLL_SECONDS="1"), slack_emulator, meet_emulator)
+    await followed.link_everyone()
+    return followed
+
+
+def card_text(world: World, ts: str) -> str:
+    """A channel message (a card) as it reads now, after every edit."""
+    return message_text(world.slack, CHANNEL, ts)
 
 
 @pytest.fixture

@@ -50,6 +50,14 @@ def connected_message(email: str, scopes: tuple[str, ...], retry_text: str | Non
             "blocks": blocks}
 
 
+def link_denied_message(url: str) -> Message:
+    """After "Deny" on Google's page: nothing happened, and the earlier button's one-time link is used up."""
+    lead = (":information_source: Nothing was connected: access wasn't allowed on Google's page. The earlier "
+            "Connect button no longer works; this one does, if you change your mind.")
+    return {"response_type": "ephemeral", "replace_original": False, "text": "Nothing was connected",
+            "blocks": connect_blocks(lead, url)}
+
+
 def link_refused_message(outcome: LinkOutcome) -> Message | None:
     """Told in Slack when a sign-in came back but linked nothing; the Google account is never named here, since
     whoever consented may not be the person reading this."""

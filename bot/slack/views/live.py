@@ -12,7 +12,7 @@ from bot.domain import LiveState, Phase
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Block, Message, context, section
 
-__all__ = ["recap_message", "status_line"]
+__all__ = ["duration_words", "recap_message", "status_line"]
 
 MAX_RECAP_NAMES = 30
 _FILES = (("recording", ":movie_camera:", "Recording"), ("transcript", ":page_facing_up:", "Transcript"),
@@ -24,7 +24,10 @@ def _date(epoch: float, token: str, fallback: str = "%H:%M UTC") -> str:
     return f"<!date^{int(epoch)}^{token}|{datetime.fromtimestamp(epoch, UTC).strftime(fallback)}>"
 
 
-def _duration(minutes: int) -> str:
+def duration_words(minutes: int) -> str:
+    """"23 min", "1 h 5 min", and "under a minute" (never "0 min")."""
+    if minutes < 1:
+        return "under a minute"
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
@@ -37,15 +40,32 @@ def _linkable(uri: str) -> bool:
     return uri.startswith("https://") and not any(c in uri for c in "<>| \n")
 
 
+UNAVAILABLE = {"disconnected": "the Google account this card was followed with is no longer connected to meetbot"}
+
+
 def status_line(state: LiveState | None, *, room: bool = False) -> str:
-    """*waiting for people* → *live · 3 in the call* → *ended after 23 min · 4 attended* (a room waits again)."""
+    """*waiting for people* → *live · 3 in the call* → *ended after 23 min · 4 attended* (a room waits again);
+    once meetbot stops following, the line says so (or, with no way to read it, that the status is unavailable)."""
+    if state is not None and state.unavailable:
+        reason = UNAVAILABLE.get(state.unavailable, "meetbot can't read this meeting any more")
+        return f":warning: Live status unavailable: {reason}. *Status* shows the latest."
+    line = _phase_line(state, room=room)
+    if state is not None and state.unfollowed_at:
+        line += f" · not followed since {_date(state.unfollowed_at, '{time}')}, *Status* for the latest"
+    return line
+
+
+def _phase_line(state: LiveState | None, *, room: bool) -> str:
     if state is None or state.phase is Phase.WAITING or (room and state.phase is Phase.ENDED):
         return ":hourglass_flowing_sand: Waiting for people"
     if state.phase is Phase.LIVE:
+        if not state.present:  # everyone left; Google ends an empty call by itself a little later
+            left = [a.left_at for a in state.attendees if a.left_at is not None]
+            return ":large_green_circle: *Live* · empty" + (f" since {_date(max(left), '{time}')}" if left else "")
         since = f" since {_date(state.started_at, '{time}')}" if state.started_at else ""
         return f":large_green_circle: *Live* · {len(state.present)} in the call{since}"
     minutes = state.minutes
-    length = f" after {_duration(minutes)}" if minutes is not None else ""
+    length = "" if minutes is None else " in under a minute" if minutes < 1 else f" after {duration_words(minutes)}"
     return f":white_circle: Ended{length} · {_people(len(state.attendees), 'person', 'people')} attended"
 
 
@@ -56,7 +76,7 @@ def recap_message(state: LiveState, title: str | None) -> Message:
     if state.started_at is not None and state.ended_at is not None:
         when = (f"{_date(state.started_at, '{date_short_pretty} {time}', '%Y-%m-%d %H:%M UTC')} to "
                 f"{_date(state.ended_at, '{time}')}")
-        blocks.append(context(f"{when} · {_duration(state.minutes or 0)}"))
+        blocks.append(context(f"{when} · {duration_words(state.minutes or 0)}"))
     signed_in = [a for a in state.attendees if a.kind == "person"]
     names = [escape(a.display_name or "someone") for a in signed_in[:MAX_RECAP_NAMES]]
     if len(signed_in) > MAX_RECAP_NAMES:

@@ -14,17 +14,18 @@ from typing import Any
 
 from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
 from bot.core.settings_catalog import GROUPS, SETTINGS, Setting, read_path
-from bot.domain import Card, LiveState, Phase, SpaceInfo
+from bot.domain import Card, LiveState, Phase, SpaceInfo, space_id_of
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, context, header, plain_text, section
-from bot.slack.views.live import status_line
+from bot.slack.views.live import duration_words, status_line
 
 __all__ = [
     "ACTION_END",
     "ACTION_JOIN",
     "ACTION_MANAGE",
     "ACTION_SETTINGS",
+    "ACTION_STATUS_ME",
     "COHOSTS_BLOCK",
     "END_CONFIRM_CALLBACK",
     "SETTINGS_CALLBACK",
@@ -49,10 +50,12 @@ __all__ = [
     "settings_notice_modal",
     "start_choices",
     "start_modal",
+    "status_me_button",
     "status_message",
 ]
 
 ACTION_JOIN = "meet_join"
+ACTION_STATUS_ME = "meet_status_me"
 ACTION_END = "meet_end"
 ACTION_SETTINGS = "meet_settings"
 ACTION_MANAGE = "meet_manage"
@@ -87,16 +90,26 @@ def card_content(space_name: str, info: SpaceInfo | None, space: Space | None = 
     return CardContent(space_name, code, uri, info.title, info.owner_user_id, tuple(info.cohosts), info.created_at)
 
 
-def join_button(uri: str | None, label: str = "Join", *, primary: bool = True) -> list[Block]:
+def join_button(uri: str | None, label: str = "Join", *, primary: bool = True, space_name: str | None = None
+                ) -> list[Block]:
+    """Slack opens the link itself and still sends meetbot the click: with the space's id as its value, someone
+    joining makes meetbot follow the meeting again if it had stopped."""
     if not uri:
         return []
     button: Block = {"type": "button", "action_id": ACTION_JOIN, "text": plain_text(label), "url": uri}
+    if space_name:
+        button["value"] = space_id_of(space_name)
     if primary:
         button["style"] = "primary"
     return [button]
 
 
-def end_button(space_name: str, label: str) -> Block:
+def status_me_button(reference: str, label: str = "Status for me") -> Block:
+    """Each clicker gets their own view, privately: what Google shows them, not what it showed anyone else."""
+    return {"type": "button", "action_id": ACTION_STATUS_ME, "text": plain_text(label), "value": reference}
+
+
+def end_button(space_name: str, label: str, *, empty: bool = False) -> Block:
     """The value carries the stable space name (codes can be reassigned) and the label replies need."""
     return {
         "type": "button",
@@ -106,7 +119,7 @@ def end_button(space_name: str, label: str) -> Block:
         "value": space_name if label == space_name else f"{space_name} {label}",
         "confirm": {
             "title": plain_text("End this meeting?"),
-            "text": {"type": "mrkdwn", "text": f"Everyone in {escape(label)} will be removed from the call."},
+            "text": {"type": "mrkdwn", "text": _ending(label, empty)},
             "confirm": plain_text("End meeting"),
             "deny": plain_text("Cancel"),
             "style": "danger",
@@ -135,8 +148,7 @@ def _when(moment: datetime, now: datetime | None = None) -> str:
 def _minutes(start: datetime | None, end: datetime | None) -> str:
     if start is None or end is None:
         return ""
-    minutes = max(int((end - start).total_seconds() // 60), 0)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+    return duration_words(max(int((end - start).total_seconds() // 60), 0))
 
 
 def _title(content: CardContent) -> str:
@@ -169,9 +181,13 @@ def _card(content: CardContent, status: str, buttons: list[Block]) -> Message:
 def meeting_card(content: CardContent, state: LiveState | None = None) -> Message:
     """The card in the channel; `state` (what following the meeting found) sets its status line. Join is the one
     primary button; End and Settings sit in a menu whose choice is checked privately before anything opens."""
+    # A card meetbot no longer follows offers the latest status, privately, to whoever asks.
+    status = [status_me_button(content.space_name, "Status")] if state is not None and state.unfollowed_at else []
     if state is not None and state.phase is Phase.ENDED:
-        return _card(content, status_line(state), join_button(content.meeting_uri, "Rejoin", primary=False))
-    return _card(content, status_line(state), [*join_button(content.meeting_uri), manage_menu(content.space_name)])
+        return _card(content, status_line(state), [*join_button(content.meeting_uri, "Join again", primary=False,
+                                                                space_name=content.space_name), *status])
+    return _card(content, status_line(state), [*join_button(content.meeting_uri, space_name=content.space_name),
+                                               *status, manage_menu(content.space_name)])
 
 
 def manage_menu(space_name: str) -> Block:
@@ -194,8 +210,14 @@ def manage_target(value: str) -> tuple[str, str, str | None]:
     return what, space_name, label
 
 
-def end_confirm_modal(space_name: str, label: str, card: Card | None) -> dict[str, Any]:
-    """The confirm dialog, shown only to the owner: ending removes everyone from the call."""
+def _ending(label: str, empty: bool) -> str:
+    return (f"Nobody is in {code(label)} now: ending it closes the empty call." if empty
+            else f"Everyone in {code(label)} will be removed from the call.")
+
+
+def end_confirm_modal(space_name: str, label: str, card: Card | None, *, empty: bool = False) -> dict[str, Any]:
+    """The confirm dialog, shown only to the owner: ending removes everyone from the call (`empty`: nobody is
+    in it, so it says that instead)."""
     meta = {"space": space_name, "label": label, "card": [card.channel, card.ts] if card else None}
     return {
         "type": "modal",
@@ -204,8 +226,8 @@ def end_confirm_modal(space_name: str, label: str, card: Card | None) -> dict[st
         "title": plain_text("End this meeting?", 24),
         "submit": plain_text("End meeting", 24),
         "close": plain_text("Cancel", 24),
-        "blocks": [section(f"Everyone in {code(label)} will be removed from the call. The meeting itself stays: "
-                           "anyone can start it again from its link.")],
+        "blocks": [section(f"{_ending(label, empty)} The meeting itself stays: anyone can start it again from its "
+                           "link.")],
     }
 
 
@@ -232,9 +254,9 @@ def ended_card(content: CardContent, ended: EndedMeeting | None, ended_by: str |
         parts.append(f"at {_when(record.end_time)}")
     duration = _minutes(record.start_time, record.end_time) if record else ""
     if duration:
-        parts.append(f"after {duration}")
+        parts.append("in under a minute" if duration == duration_words(0) else f"after {duration}")
     message = _card(content, " ".join(parts) + ". It can be joined again at any time.",
-                    join_button(content.meeting_uri, "Rejoin", primary=False))
+                    join_button(content.meeting_uri, "Join again", primary=False, space_name=content.space_name))
     message["text"] = plain(f"{content.title or 'Google Meet'} ended", 500)
     return message
 
@@ -256,14 +278,24 @@ def _people(participants: Sequence[Participant], limit: int = MAX_NAMES) -> str:
     return ", ".join(names) + (f", +{extra} more" if extra > 0 else "")
 
 
-def _changed_settings(config: SpaceConfig) -> list[str]:
-    """A line for each setting that differs from Google's default (access always: it depends on the organisation)."""
-    lines = []
+def _settings_summary(config: SpaceConfig) -> str:
+    """Settings without a Google default (who can join: the organisation decides it) are always shown, on their
+    own; below them, only the settings that differ from Google's defaults."""
+    own, changed = [], []
     for setting in SETTINGS:
         value = read_path(config, setting.path)
-        if not setting.is_default(value):
-            lines.append(f"• {escape(setting.label)}: *{escape(setting.text_for(value, short=True))}*")
-    return lines
+        line = f"{escape(setting.label)}: *{escape(setting.text_for(value, short=True))}*"
+        if setting.default is None and value is not None:
+            own.append(line)
+        elif not setting.is_default(value):
+            changed.append(f"• {line}")
+    if own and changed:
+        return "*Settings*: " + "; ".join(own) + "\nThese differ from Google's defaults:\n" + "\n".join(changed)
+    if own:
+        return "*Settings*: " + "; ".join(own) + ". The others are Google's defaults."
+    if changed:
+        return "*Settings* that differ from Google's defaults\n" + "\n".join(changed)
+    return "*Settings*: all are Google's defaults."
 
 
 def status_message(status: MeetingStatus, now: datetime | None = None) -> Message:
@@ -287,9 +319,7 @@ def status_message(status: MeetingStatus, now: datetime | None = None) -> Messag
         present = status.participants
         blocks.append(section(f"*In the call ({len(present)}):* {_people(present)}"))
     if status.role == "owner" and space.config is not None:
-        changed = _changed_settings(space.config)
-        text = ("*Settings* that differ from Google's defaults\n" + "\n".join(changed) if changed
-                else "*Settings*: all are Google's defaults.")
+        text = _settings_summary(space.config)
         blocks.append(section(text + ("\nThe *Settings* button shows them all." if status.manageable else "")))
     else:
         who = f" (<@{owner}>)" if owner else ""
@@ -301,7 +331,7 @@ def status_message(status: MeetingStatus, now: datetime | None = None) -> Messag
     buttons = join_button(space.meeting_uri)
     if status.manageable:
         if space.is_live:
-            buttons.append(end_button(space.name, status.label))
+            buttons.append(end_button(space.name, status.label, empty=status.participants == ()))
         buttons.append(settings_button(space.name))
     if buttons:
         blocks.append({"type": "actions", "block_id": "meeting", "elements": buttons})

@@ -51,7 +51,8 @@ def change_message(change: MembersChange, what: Change, *, hears_channel: bool |
             lines.append(f"Already co-hosts: {mentions(change.already)}.")
     elif what == "uncohost":
         if change.removed:
-            lines.append(f":white_check_mark: {mentions(change.removed)} no longer co-host {label}.")
+            are = "is no longer a co-host" if len(change.removed) == 1 else "are no longer co-hosts"
+            lines.append(f":white_check_mark: {mentions(change.removed)} {are} of {label}.")
         if change.already:
             lines.append(f"Not co-hosts of {label}: {mentions(change.already)}.")
     elif what == "room_on":

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from bot.core.previews import LinkPreview
+from bot.meet.links import MeetingRef
 from bot.slack.mrkdwn import code as mrkdwn_code
 from bot.slack.mrkdwn import escape
-from bot.slack.views.blocks import Block, actions, plain_text, section
-from bot.slack.views.meeting import join_button
+from bot.slack.views.blocks import Block, Message, actions, notice, section
+from bot.slack.views.meeting import ACTION_STATUS_ME, join_button, status_me_button
 
-__all__ = ["ACTION_STATUS_ME", "numbered", "status_me_button", "unfurl_blocks"]
+__all__ = ["ACTION_STATUS_ME", "numbered", "status_me_button", "unfurl_blocks", "unknown_links_message"]
 
-ACTION_STATUS_ME = "meet_status_me"
-
-
-def status_me_button(reference: str) -> Block:
-    """Each clicker gets their own view, privately: what Google shows them, not what it showed the sharer."""
-    return {"type": "button", "action_id": ACTION_STATUS_ME, "text": plain_text("Status for me"), "value": reference}
 
 
 def unfurl_blocks(preview: LinkPreview) -> list[Block]:
@@ -27,14 +22,29 @@ def unfurl_blocks(preview: LinkPreview) -> list[Block]:
         line = f":warning: Google Meet {label}: Google doesn't know this meeting (the code may have expired)."
         return [section(line, block_id="meeting-line")]
     title = preview.info.title if preview.info else None
-    line = f"*{escape(title)}* · Google Meet {label}" if title else f"Google Meet {label}"
-    if preview.needs_connect:
-        line += "\n_Connect your Google account to see more about meetings you paste._"
+    owner = preview.info.owner_user_id if preview.info else None
+    if title:
+        line = f"*{escape(title)}* · Google Meet {label}"
+    elif owner:
+        line = f"*Google Meet* {label} · a meeting <@{owner}> started with meetbot"
+    else:
+        line = f"*Google Meet* {label} · its status is one click away (*Status for me*)"
     blocks: list[Block] = [section(line, block_id="meeting-line")]
     uri = (preview.space.meeting_uri if preview.space else None) or preview.ref.url
     buttons = [*join_button(uri), status_me_button(preview.ref.resource_name)]
     blocks.append(actions("meeting", buttons))
     return blocks
+
+
+def unknown_links_message(refs: list[MeetingRef]) -> Message:
+    """Told privately to whoever pasted links Google doesn't know: the channel never sees a warning."""
+    labels = ", ".join(mrkdwn_code(r.value if r.kind == "code" else r.resource_name) for r in refs[:10])
+    more = f" and {len(refs) - 10} more" if len(refs) > 10 else ""
+    message = notice(f"Google doesn't know the meeting {labels}{more} you pasted (its code may have expired), so "
+                     "meetbot shows nothing for it. Check the link, or start a new meeting with `/meet`.",
+                     emoji=":warning:")
+    message.pop("response_type")  # posted with chat.postEphemeral, not through a response_url
+    return message
 
 
 def numbered(blocks: list[Block], n: int) -> list[Block]:
