@@ -97,3 +97,18 @@ async def test_corrupt_or_foreign_key_record_is_refused_with_a_log_line(
     assert await states.consume(foreign) is None  # encrypted under a key we don't hold (removed key)
     assert "unreadable" in caplog.text
     assert VERIFIER not in caplog.text and RESPONSE_URL not in caplog.text
+
+
+async def test_a_master_refusing_writes_for_want_of_a_replica_is_unavailable(
+    states: OAuthStateStore, redis_client: aioredis.Redis
+) -> None:
+    """`min-replicas-to-write 1` (README, Sentinel) makes a master with no replica answer NOREPLICAS: that is
+    Redis being unavailable (the user is told to try again), not a bug answered with "something went wrong"."""
+    from bot.store.errors import StoreUnavailable
+
+    await redis_client.config_set("min-replicas-to-write", 1)  # this run's own redis-server
+    try:
+        with pytest.raises(StoreUnavailable):
+            await states.issue(pending())
+    finally:
+        await redis_client.config_set("min-replicas-to-write", 0)

@@ -19,6 +19,7 @@ from bot.domain import Card, Room, SpaceInfo, Tenant
 from bot.store.connection import connect, writable
 from bot.store.crypto import TokenCipher
 from bot.store.dedupe import Deliveries, SignedDeliveries, claim
+from bot.store.errors import StoreUnavailable
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
@@ -192,15 +193,14 @@ async def test_a_sentinel_failover_loses_nothing_and_needs_no_restart(
         topology.stop()
 
 
-async def test_must_keep_records_wait_for_a_replica_and_never_block(caplog: pytest.LogCaptureFixture) -> None:
-    """WAIT 1 after a link, a room or an installation is written, when a replica is attached: the replica has it
-    the moment the call returns. A replica that stops answering costs the bounded wait and a log line, no more."""
+async def test_must_keep_records_wait_for_a_replica_and_never_block() -> None:
+    """WAIT 1 after a link, a room or an installation is written: the replica has it the moment the call returns.
+    Under Sentinel a write no replica confirmed is not counted as done (a failover may drop it, issue 22): a replica
+    that stops answering costs the bounded wait and an honest StoreUnavailable, never a blocked command."""
     import os
     import signal
 
     import redis.asyncio as aioredis
-
-    from bot.store.replication import WAIT_MS
 
     topology = SentinelSet().start()
     client = connect("redis://127.0.0.1:1/0", mode="sentinel",
@@ -210,15 +210,9 @@ async def test_must_keep_records_wait_for_a_replica_and_never_block(caplog: pyte
     keys, cipher, team = Keys(), TokenCipher([Fernet.generate_key().decode()]), Tenant("T0001")
     try:
         links, rooms = GoogleLinkStore(client, keys, cipher), RoomStore(client, keys)
-        confirmed = 0
         for n in range(20):
-            caplog.clear()
             await links.save(team, f"U{n}", link(f"u{n}@example.com"))
-            if await replica.exists(keys.google_link(team, f"U{n}")):
-                confirmed += 1
-            else:  # only a replica slower than the bounded wait (a loaded machine) may miss it, and it is said
-                assert "no replica confirmed it" in caplog.text
-        assert confirmed >= 15, "on the replica the moment save returns"
+            assert await replica.exists(keys.google_link(team, f"U{n}")), "on the replica the moment save returns"
         await rooms.put(team, "C1", Room("spaces/r", "abc-mnop-xyz", None, "U1", None, "U1", time.time()))
         assert await replica.exists(keys.room(team, "C1"))
         installations = RedisInstallationStore(client, keys, cipher)
@@ -229,14 +223,10 @@ async def test_must_keep_records_wait_for_a_replica_and_never_block(caplog: pyte
         pid = topology.processes[topology.replica_port].pid
         os.kill(pid, signal.SIGSTOP)  # the replica stops acknowledging, still attached
         try:
-            started = time.monotonic()
-            await links.save(team, "U99", link("late@example.com"))
-            took = time.monotonic() - started
+            with pytest.raises(StoreUnavailable):  # bounded by WAIT_MS: the test ends, so it did not block
+                await links.save(team, "U99", link("late@example.com"))
         finally:
             os.kill(pid, signal.SIGCONT)
-        assert WAIT_MS / 1000 * 0.8 <= took < WAIT_MS / 1000 + 1.0, took
-        assert "no replica confirmed it" in caplog.text
-        assert await links.get(team, "U99") is not None, "the write stands on the primary"
     finally:
         await replica.aclose()
         await client.aclose()
@@ -246,12 +236,12 @@ async def test_must_keep_records_wait_for_a_replica_and_never_block(caplog: pyte
 async def test_readyz_answers_503_while_a_failover_makes_writes_fail(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
 ) -> None:
-    """The master freezes (SIGSTOP): until the sentinels promote the replica, writes fail and /readyz says 503;
+    """The master freezes (SIGSTOP): until the sentinels promote a replica, writes fail and /readyz says 503;
     then it says 200 again, with no restart, and the link made before is there."""
     import os
     import signal
 
-    topology = SentinelSet().start()
+    topology = SentinelSet(replicas=2).start()  # the new master needs a replica to confirm writes
     try:
         bot = start_bot(REDIS_URL="redis://127.0.0.1:1/0", REDIS_MODE="sentinel",
                         REDIS_SENTINELS=topology.sentinels, REDIS_SENTINEL_MASTER=SentinelSet.MASTER)

@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.config import Settings
 from bot.store.errors import translated_function
+from bot.store.replication import Replicas
 
 __all__ = ["RedisClient", "connect", "connect_to", "writable"]
 
@@ -70,5 +71,8 @@ def connect_to(settings: Settings) -> Redis:
 
 @translated_function
 async def writable(redis: Redis, probe_key: str) -> bool:
-    """Redis accepts a write (readiness proves a write, not a PING: a replica or a full disk answers PING)."""
-    return bool(await redis.set(probe_key, b"1", ex=PROBE_TTL))
+    """Redis accepts a write (readiness proves a write, not a PING: a replica or a full disk answers PING). Under
+    Sentinel, a write a replica confirmed: a master whose replica is gone (just after a failover) takes no link."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.set(probe_key, b"1", ex=PROBE_TTL)
+    return bool((await Replicas(redis).kept(pipe, "the readiness probe"))[0])

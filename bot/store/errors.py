@@ -1,18 +1,21 @@
 """One error for "Redis can't be reached right now", raised by every store, and nothing else counted as one.
 
 redis-py wraps socket failures in its own ConnectionError and TimeoutError; those, and only those, become
-StoreUnavailable. A bug (a script error, a wrong type) stays what it is, and so does a slow Slack or Google: a
-TimeoutError from aiohttp is an OSError too, which is why callers must not catch OSError for this.
+StoreUnavailable, and so does a master refusing writes for want of a replica (NOREPLICAS). A bug (a script error, a
+wrong type) stays what it is, and so does a slow Slack or Google: a TimeoutError from aiohttp is an OSError too,
+which is why callers must not catch OSError for this.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot import metrics
@@ -24,6 +27,8 @@ R = TypeVar("R")
 C = TypeVar("C", bound=type)
 
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+# A master with `min-replicas-to-write` (README) refuses writes while no replica follows it, as during a failover.
+_NO_REPLICAS = re.compile(r"^NOREPLICAS |of pipeline caused error: NOREPLICAS ")
 
 
 class StoreUnavailable(Exception):
@@ -42,6 +47,10 @@ def _translate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         except _REDIS_DOWN as error:
             metrics.redis_error(type(error).__name__)  # ConnectionError or TimeoutError: a closed set
             raise StoreUnavailable(type(error).__name__) from error
+        except ResponseError as error:
+            if not _NO_REPLICAS.search(str(error)):
+                raise
+            raise StoreUnavailable("NOREPLICAS") from error
 
     return wrapper
 

@@ -21,6 +21,7 @@ from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.google_links import GoogleLink
 from bot.store.keys import Keys
+from bot.store.replication import Replicas
 
 __all__ = ["STATE_TTL_SECONDS", "HeldLink", "LinkConfirmations", "OAuthStateStore", "PendingLink"]
 
@@ -49,12 +50,17 @@ class OAuthStateStore:
         self._redis = redis
         self._keys = keys
         self._cipher = cipher
+        self._replicas = Replicas(redis)
 
     async def issue(self, pending: PendingLink) -> str:
+        """A new state. Its link is handed to the user, so under Sentinel it counts once a replica has it (WAIT):
+        a failover must not turn a link just given out into "that sign-in link expired"."""
         state = secrets.token_urlsafe(32)
         blob = self._cipher.encrypt(json.dumps(_pending_record(pending)))
+        pipe = self._redis.pipeline(transaction=False)
         # NX: a collision of 256 random bits won't happen, but if it did the first pending link must not be replaced.
-        if not await self._redis.set(self._keys.oauth_state(state), blob, ex=STATE_TTL_SECONDS, nx=True):
+        pipe.set(self._keys.oauth_state(state), blob, ex=STATE_TTL_SECONDS, nx=True)
+        if not (await self._replicas.kept(pipe, "a pending sign-in"))[0]:
             raise RuntimeError("OAuth state collision")
         return state
 

@@ -1,5 +1,13 @@
-"""`WAIT 1` after writes of records that must not be lost (links, rooms, installations), when the primary has a
-replica: a failover right after the write then can't drop what Slack was told was done.
+"""`WAIT 1` after writes of records that must not be lost (links, rooms, installations, pending sign-ins), when the
+primary has a replica: a failover right after the write then can't drop what Slack was told was done.
+
+Under Sentinel a write counts only once a replica has it. During a failover the old master keeps accepting writes
+on the connections already open to it until the sentinels demote it, and it then resyncs from the new master and
+drops them: WAIT is what tells those writes apart (the replica being promoted has left it, so WAIT answers 0).
+Such a write raises StoreUnavailable (the user is told to try again) and the pool's idle connections are closed,
+so the next command asks the sentinels for the master again instead of writing to the old one. Every Sentinel
+write of this kind waits, whatever INFO said last: a master that just lost its replica must not look like one
+that never had any.
 
 Whether a replica is configured is read from `INFO replication` (connected replicas), again every RECHECK seconds.
 The wait is bounded (WAIT_MS): a replica that lags or is gone never blocks a command; the write stands on the primary
@@ -20,7 +28,10 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.commands.core import AsyncScript
+
+from bot.store.errors import StoreUnavailable
 
 __all__ = ["RECHECK", "WAIT_MS", "Replicas"]
 
@@ -37,10 +48,13 @@ class Replicas:
         self._replicas = 0
         self._checked_at = float("-inf")
         self._cluster = isinstance(cast(object, redis), RedisCluster)  # connect() casts a cluster to Redis
+        self._sentinel = not self._cluster and isinstance(redis.connection_pool, SentinelConnectionPool)
 
     async def _configured(self) -> bool:
         if self._cluster:
             return False
+        if self._sentinel:
+            return True
         if time.monotonic() - self._checked_at > RECHECK:
             info = await self._redis.info("replication")
             self._replicas = int(info.get("connected_slaves", 0))
@@ -56,6 +70,9 @@ class Replicas:
         results = list(await pipe.execute())
         if not waiting:
             return results
+        if int(results[-1]) < 1 and self._sentinel:
+            await self._redis.connection_pool.disconnect(inuse_connections=False)
+            raise StoreUnavailable(f"{what} was not confirmed by a replica: the master may be changing")
         if int(results[-1]) < 1:
             log.warning("%s saved, but no replica confirmed it within %d ms: kept on the primary only",
                         what, self._wait_ms)

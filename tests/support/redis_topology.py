@@ -118,23 +118,29 @@ class ClusterOf3(_Processes):
 
 
 class SentinelSet(_Processes):
-    """A master, one replica and three sentinels (quorum 2) that fail over within a few seconds."""
+    """A master, one replica (or more) and three sentinels (quorum 2) that fail over within a few seconds.
+
+    `min_replicas` sets `min-replicas-to-write` on every node, as the README tells operators to."""
 
     MASTER = "meetbot"
 
-    def __init__(self) -> None:
+    def __init__(self, *, replicas: int = 1, min_replicas: int = 0) -> None:
         super().__init__()
-        self.master_port, self.replica_port = free_port(), free_port()
+        self.master_port = free_port()
+        self.replica_ports = [free_port() for _ in range(replicas)]
+        self.replica_port = self.replica_ports[0]
         self.sentinel_ports = [free_port() for _ in range(3)]
+        self._node_args = ("--min-replicas-to-write", str(min_replicas), "--min-replicas-max-lag", "10")
 
     @property
     def sentinels(self) -> str:
         return ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
 
     def start(self) -> SentinelSet:
-        self.spawn(self.master_port)
-        self.spawn(self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
-        self.wait([self.master_port, self.replica_port])
+        self.spawn(self.master_port, *self._node_args)
+        for port in self.replica_ports:
+            self.spawn(port, *self._node_args, "--replicaof", "127.0.0.1", str(self.master_port))
+        self.wait([self.master_port, *self.replica_ports])
         for port in self.sentinel_ports:
             conf = self.dir / f"sentinel-{port}.conf"
             conf.write_text(
@@ -151,7 +157,8 @@ class SentinelSet(_Processes):
         deadline = time.monotonic() + 30
         # Attached is not enough: the first sync waits for repl-diskless-sync-delay (5 s), and a replica promoted
         # before it finished would come up empty.
-        while "state=online" not in _cli("-p", str(self.master_port), "info", "replication"):
+        online = len(self.replica_ports)
+        while _cli("-p", str(self.master_port), "info", "replication").count("state=online") < online:
             if time.monotonic() > deadline:
                 raise RuntimeError("the replica did not come in sync")
             time.sleep(0.1)
@@ -161,7 +168,8 @@ class SentinelSet(_Processes):
             while True:
                 master = _cli("-p", str(port), "sentinel", "master", self.MASTER).split()
                 fields = dict(zip(master[::2], master[1::2], strict=False))
-                if fields.get("num-slaves") == "1" and fields.get("num-other-sentinels") == "2":
+                replicas = str(len(self.replica_ports))
+                if fields.get("num-slaves") == replicas and fields.get("num-other-sentinels") == "2":
                     break
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"sentinel {port} did not discover the replica and its peers")
@@ -180,6 +188,16 @@ class SentinelSet(_Processes):
             if time.monotonic() > deadline:
                 raise RuntimeError("the sentinels refused to fail over")
             time.sleep(0.5)
+        return self._new_master(before, deadline)
+
+    def kill_master(self, within: float = 30) -> int:
+        """kill -9 the master, then wait until the sentinels promote a replica; its port."""
+        before = self.current_master()
+        deadline = time.monotonic() + within
+        self.kill(before)
+        return self._new_master(before, deadline)
+
+    def _new_master(self, before: int, deadline: float) -> int:
         while self.current_master() == before:
             if time.monotonic() > deadline:
                 raise RuntimeError("the failover did not happen")
