@@ -7,6 +7,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot.ack_deadline import cleared
+
 __all__ = ["BackgroundTasks"]
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class BackgroundTasks:
         return task
 
     async def _run(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        cleared()  # spawned from an ack path, it runs after the ack: not bound by the ack's deadline
         async with self._slots:
             try:
                 await work

@@ -13,7 +13,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot import metrics
+from bot import ack_deadline, metrics
 from bot.app import Services, counted
 from bot.core.accounts import LinkOutcome
 from bot.domain import Actor
@@ -62,10 +62,11 @@ def build_web_app(
             metrics.ack("command", time.perf_counter() - arrived)
             return web.Response(text=quick, content_type="application/json")
         kind = metrics.ack_kind(admitted.request.body)
-        if not await _first_delivery(deliveries, admitted.signature):
-            metrics.ack(kind, time.perf_counter() - arrived)
-            return web.Response(status=200)  # the same signed bytes again: acknowledged, not acted on twice
-        response = await to_aiohttp_response(await bolt.async_dispatch(admitted.request))
+        with ack_deadline.starting():  # one deadline over every Redis call Slack waits on
+            if not await _first_delivery(deliveries, admitted.signature):
+                metrics.ack(kind, time.perf_counter() - arrived)
+                return web.Response(status=200)  # the same signed bytes again: acknowledged, not acted on twice
+            response = await to_aiohttp_response(await bolt.async_dispatch(admitted.request))
         metrics.ack(kind, time.perf_counter() - arrived)
         return response
 

@@ -7,7 +7,7 @@ Layers, top to bottom; a module may import its own layer and the ones below it, 
   jobs   bot/jobs/
   meet, google
   store  bot/store/        (the only door to Redis)
-  base   config, domain, logs, background, metrics, actions   (leaves)
+  base   config, domain, logs, background, metrics, actions, ack_deadline   (leaves)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 BOT = Path(__file__).resolve().parent.parent / "bot"
 RANK = {"root": 6, "slack": 5, "core": 4, "jobs": 3, "meet": 2, "google": 2, "store": 1, "base": 0}
 ROOT_MODULES = {"app", "web", "server", "workers", "__main__", "check", "rotate", "web_pages", "follow_runner"}
-BASE_MODULES = {"config", "domain", "logs", "background", "metrics", "actions"}
+BASE_MODULES = {"config", "domain", "logs", "background", "metrics", "actions", "ack_deadline"}
 CORE_FORBIDDEN = ("slack_bolt", "slack_sdk", "aiohttp", "redis", "httpx")
 
 

@@ -31,6 +31,7 @@ from streaq import Worker
 from streaq.types import StreaqRetry
 
 from bot import metrics
+from bot.ack_deadline import AckDeadlinePassed, bounded
 from bot.store.crypto import TokenCipher
 from bot.store.errors import StoreUnavailable
 
@@ -136,7 +137,14 @@ class JobQueue:
 
     async def enqueue(self, name: str, payload: Payload, job_id: str) -> None:
         """Durably queue the job (one Redis round trip); a second enqueue under the same id is dropped.
-        Raises StoreUnavailable when Redis doesn't answer, like every other store."""
+        Raises StoreUnavailable when Redis doesn't answer, like every other store, also when it doesn't answer
+        within the ack's deadline (bot/ack_deadline.py)."""
+        try:
+            await bounded(self._enqueue(name, payload, job_id))
+        except AckDeadlinePassed as error:
+            raise StoreUnavailable("no answer within the ack's deadline") from error
+
+    async def _enqueue(self, name: str, payload: Payload, job_id: str) -> None:
         for attempt in (1, 2):
             producer = await self._connected_producer()
             try:

@@ -19,6 +19,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot import metrics
+from bot.ack_deadline import AckDeadlinePassed, bounded
 
 __all__ = ["StoreUnavailable", "is_unavailable", "translated", "translated_function"]
 
@@ -43,10 +44,13 @@ def _translate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return await fn(*args, **kwargs)
+            return await bounded(fn(*args, **kwargs))  # on the ack path, within the ack's one deadline
         except _REDIS_DOWN as error:
             metrics.redis_error(type(error).__name__)  # ConnectionError or TimeoutError: a closed set
             raise StoreUnavailable(type(error).__name__) from error
+        except AckDeadlinePassed as error:
+            metrics.redis_error("TimeoutError")  # Redis didn't answer within the ack's deadline
+            raise StoreUnavailable("no answer within the ack's deadline") from error
         except ResponseError as error:
             if not _NO_REPLICAS.search(str(error)):
                 raise
