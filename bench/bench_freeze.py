@@ -74,7 +74,8 @@ def _row(name: str, latencies: list[float]) -> str:
     p50 = statistics.median(done)
     p99 = done[min(len(done) - 1, int(len(done) * 0.99))]
     late = sum(1 for x in done if x > SLACK_LIMIT)
-    return f"| {name:<24} | {len(done):>5} | {p50 * 1000:>8.0f} | {p99 * 1000:>8.0f} | {done[-1] * 1000:>8.0f} | {late:>9} |"
+    cells = f"{len(done):>5} | {p50 * 1000:>8.0f} | {p99 * 1000:>8.0f} | {done[-1] * 1000:>8.0f} | {late:>9}"
+    return f"| {name:<24} | {cells} |"
 
 
 async def main(freeze: float, burst: int, rate: float) -> None:
