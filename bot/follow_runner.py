@@ -95,6 +95,7 @@ class PullLoop:
         self._idle, self._batch = idle, batch
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._pulling = False
 
     def start(self) -> None:
         if self._task is None:
@@ -103,13 +104,20 @@ class PullLoop:
     async def stop(self) -> None:
         self._stopping.set()
         if self._task is not None:
-            await self._task
+            if self._pulling:  # a pull Pub/Sub holds open: left unanswered, its messages come back later
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():
             taken: list[str] = []
             try:
-                received = await self._pull(self._batch)
+                self._pulling = True
+                try:
+                    received = await self._pull(self._batch)
+                finally:
+                    self._pulling = False
                 for ack_id, event in received:
                     try:
                         await self._accept(event)

@@ -44,7 +44,7 @@ from emulators.meet import build_app as build_meet_app
 from emulators.meet_live import MEET_EVENT_TYPES, MeetEvent
 from emulators.meet_models import ApiError, error_info, fmt_time, invalid_argument, parse_time
 from emulators.meet_oauth import CREATED, READONLY, SCOPE_BASE
-from emulators.pubsub import DEFAULT_PUSH_ACCOUNT, Broker, Message
+from emulators.pubsub import DEFAULT_PUSH_ACCOUNT, PULL_WAIT, Broker, Message
 
 __all__ = ["RUNTIME_OPTIONS", "EventsEmulator", "EventsState", "build_app"]
 
@@ -146,7 +146,7 @@ class EventsState:
         ack_deadline: float = 10.0,
         push_max_attempts: int = 5,
         push_backoff: float = 0.05,
-        pull_wait: float = 0.0,
+        pull_wait: float = PULL_WAIT,
     ) -> None:
         self.meet = meet
         self._lock = threading.RLock()

@@ -4,7 +4,9 @@ routes; nothing here knows Workspace Events.
 
 At least once, like Pub/Sub: a pushed message is redelivered until the endpoint answers 2xx (with a short backoff,
 at most `push_max_attempts` times), a pulled one comes back when its ack deadline passes. Switches, for the bot's
-tests: `duplicate` (every message delivered twice), `hold` (keep new messages back until released) and `reorder`
+tests: `pull_wait` (how long an idle pull is held open, answering as soon as a message comes; a client that gave
+up sooner has the messages taken for its abandoned pull come back only after their ack deadline, as on Pub/Sub),
+`duplicate` (every message delivered twice), `hold` (keep new messages back until released) and `reorder`
 ("none", "reverse" or "shuffle": the order a held batch is released in).
 """
 
@@ -37,6 +39,9 @@ ACK_STATUSES = frozenset({102, 200, 201, 202, 204})  # what Pub/Sub push counts 
 REORDER_MODES = ("none", "reverse", "shuffle")
 FORGERIES = ("bad_signature", "wrong_audience", "wrong_email", "wrong_issuer", "expired", "no_token")
 DEFAULT_PUSH_ACCOUNT = "pubsub-push@meetbot-emulator.iam.gserviceaccount.com"
+# Pub/Sub holds an idle `:pull` open until a message arrives, up to its RPC deadline ("tens of seconds", reference
+# §14; the exact hold is unverified, hence a setting). Above the 5 s a shared client's read timeout would allow.
+PULL_WAIT = 20.0
 
 
 def _b64url(data: bytes) -> str:
@@ -155,7 +160,7 @@ class Broker:
         ack_deadline: float = 10.0,
         push_max_attempts: int = 5,
         push_backoff: float = 0.05,
-        pull_wait: float = 0.0,
+        pull_wait: float = PULL_WAIT,
     ) -> None:
         self._lock = threading.RLock()
         self.signer = PushSigner()

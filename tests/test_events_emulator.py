@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def emus() -> Iterator[tuple[MeetEmulator, EventsEmulator]]:
-    with MeetEmulator() as meet, EventsEmulator(meet.state, push_backoff=0.01) as events:
+    with MeetEmulator() as meet, EventsEmulator(meet.state, push_backoff=0.01, pull_wait=0.0) as events:
         yield meet, events
 
 

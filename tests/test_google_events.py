@@ -49,7 +49,7 @@ PULLER = "puller@meetbot-test.iam.gserviceaccount.com"
 
 @pytest.fixture
 def emus() -> Iterator[tuple[MeetEmulator, EventsEmulator]]:
-    with MeetEmulator() as meet, EventsEmulator(meet.state) as events:
+    with MeetEmulator() as meet, EventsEmulator(meet.state, pull_wait=0.0) as events:  # idle pulls answer at once
         yield meet, events
 
 
@@ -294,3 +294,37 @@ async def test_pull_ack_and_redelivery(
     pulls = [c for c in events.state.calls if c["route"] == "pubsub.pull"]
     assert {c["user"] for c in pulls} == {PULLER}
     credentials.close()
+
+
+async def test_an_idle_pull_held_open_past_5_s_is_no_error_and_still_delivers(tmp_path: Path) -> None:
+    """Pub/Sub holds an idle pull open (the emulator: 6 s here). The puller used the shared client's 5 s read
+    timeout: it gave up, and an event published during the hold went to the abandoned pull and came back only after
+    its ack deadline. Built as app.py builds it (the shared client, 5 s read), the pull must wait and deliver."""
+    with MeetEmulator() as meet, EventsEmulator(meet.state, pull_wait=6.0) as events:
+        events.broker.configure_subscription(PULL_SUB, TOPIC, ack_deadline=600)
+        space = meet.state.create_space(ALICE)["name"]
+        async with httpx.AsyncClient(timeout=httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)) as shared:
+            await WorkspaceEvents(shared, events.url).subscribe(alice_token(meet), space, LIVE_EVENT_TYPES, TOPIC)
+            credentials = ServiceAccountToken(key_file(tmp_path, meet))
+            puller = Puller(shared, events.url, PULL_SUB, credentials)
+            await credentials()  # the token first: the pull below is the one held
+            pulling = asyncio.create_task(puller.pull(10))
+            await asyncio.sleep(5.5)  # past the shared client's read timeout, within the emulator's hold
+            meet.state.join(space, user=ALICE)
+            received = await pulling
+            credentials.close()
+    assert [e.type for _, e in received] == [CONFERENCE_STARTED, PARTICIPANT_JOINED]
+
+
+async def test_a_pull_that_outlasts_its_own_hold_is_no_messages_and_no_error(
+    emus: tuple[MeetEmulator, EventsEmulator], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    meet, events = emus
+    events.broker.pull_wait = 2.0
+    events.broker.configure_subscription(PULL_SUB, TOPIC)
+    async with httpx.AsyncClient() as shared:
+        credentials = ServiceAccountToken(key_file(tmp_path, meet))
+        puller = Puller(shared, events.url, PULL_SUB, credentials, hold=0.3)
+        assert await puller.pull(10) == [], "held past our own bound: nothing to deliver"
+        credentials.close()
+    assert "failed" not in caplog.text

@@ -2,6 +2,7 @@
 
     GoogleApiError
     ├── ApiTransportError          no HTTP answer: connect refused, reset, timeout
+    │   └── ApiReadTimeout         sent, and no answer within the read timeout
     ├── ApiProtocolError           an answer that is not what the API promises (not JSON, missing fields)
     ├── OperationPending           a long-running operation was still running after the polls we allow
     └── ApiStatusError             Google answered with an error (google.rpc.Status, also inside an Operation)
@@ -28,6 +29,7 @@ from typing import Any
 __all__ = [
     "AlreadyExists",
     "ApiProtocolError",
+    "ApiReadTimeout",
     "ApiStatusError",
     "ApiTransportError",
     "FailedPrecondition",
@@ -55,6 +57,10 @@ class GoogleApiError(Exception):
 
 class ApiTransportError(GoogleApiError):
     pass
+
+
+class ApiReadTimeout(ApiTransportError):
+    """The request went out and no answer came within the read timeout."""
 
 
 class ApiProtocolError(GoogleApiError):

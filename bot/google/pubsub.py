@@ -31,7 +31,7 @@ from google.auth import exceptions as gexc
 from google.auth import transport
 from google.oauth2 import id_token, service_account
 
-from bot.google.api_errors import ApiProtocolError, MalformedEvent, PushRejected
+from bot.google.api_errors import ApiProtocolError, ApiReadTimeout, MalformedEvent, PushRejected
 from bot.google.errors import from_refresh_error
 from bot.google.rest import call_json
 from bot.google.transport import HttpxRequest, epoch_seconds, run_refresh
@@ -268,24 +268,36 @@ class ServiceAccountToken:
         self._transport.close()
 
 
+PULL_HOLD = 90.0  # seconds a pull may wait for its answer: Pub/Sub holds an idle pull open up to its RPC deadline
+
+
 class Puller:
     """`Puller(http, base_url, subscription, credentials)`: pull and acknowledge one Pub/Sub subscription
-    (projects/P/subscriptions/S) over REST. `base_url` is PUBSUB_API_URL."""
+    (projects/P/subscriptions/S) over REST. `base_url` is PUBSUB_API_URL.
+
+    Pub/Sub holds a pull open until messages arrive (reference §14). A pull that gave up sooner, at the shared
+    client's 5 s, logged an error every idle cycle, and messages handed to the abandoned pull came back only after
+    their ack deadline: a pull waits up to `hold` seconds, and a pull that still got no answer is "no messages"."""
 
     def __init__(
-        self, http: httpx.AsyncClient, base_url: str, subscription: str, credentials: ServiceAccountToken
+        self, http: httpx.AsyncClient, base_url: str, subscription: str, credentials: ServiceAccountToken,
+        *, hold: float = PULL_HOLD,
     ) -> None:
         if not re.match(r"^projects/[^/]+/subscriptions/[^/]+$", subscription):
             raise ValueError("a Pub/Sub subscription looks like projects/PROJECT/subscriptions/NAME")
         self._http = http
         self._url = f"{base_url.rstrip('/')}/v1/{subscription}"
         self._credentials = credentials
+        self._pull_timeout = httpx.Timeout(connect=5.0, read=hold, write=5.0, pool=5.0)
         self.subscription = subscription
 
     async def pull(self, max_messages: int = 100) -> list[tuple[str, WorkspaceEvent]]:
         """Up to `max_messages` events with their ack ids; possibly none. Messages that are no Workspace event are
         acknowledged at once (they would come back forever) and logged without their content."""
-        data = await self._call(":pull", {"maxMessages": max_messages}, "pubsub.pull")
+        try:
+            data = await self._call(":pull", {"maxMessages": max_messages}, "pubsub.pull", self._pull_timeout)
+        except ApiReadTimeout:
+            return []  # held open with nothing to deliver: an idle subscription, not a failure
         received = data.get("receivedMessages")
         out: list[tuple[str, WorkspaceEvent]] = []
         junk: list[str] = []
@@ -312,7 +324,9 @@ class Puller:
             body = {"ackIds": list(ack_ids), "ackDeadlineSeconds": seconds}
             await self._call(":modifyAckDeadline", body, "pubsub.modifyAckDeadline")
 
-    async def _call(self, verb: str, body: Mapping[str, Any], operation: str) -> dict[str, Any]:
+    async def _call(self, verb: str, body: Mapping[str, Any], operation: str,
+                    http_timeout: httpx.Timeout | None = None) -> dict[str, Any]:
         token = await self._credentials()
-        return await call_json(self._http, "POST", self._url + verb, token, operation=operation, body=body)
+        return await call_json(self._http, "POST", self._url + verb, token, operation=operation, body=body,
+                               http_timeout=http_timeout)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from bot.google.api_errors import ApiProtocolError, ApiTransportError, error_from_response
+from bot.google.api_errors import ApiProtocolError, ApiReadTimeout, ApiTransportError, error_from_response
 from bot.google.calls import NO_ANSWER, answered
 
 __all__ = ["call_json"]
@@ -22,12 +22,18 @@ async def call_json(
     operation: str,
     body: Mapping[str, Any] | None = None,
     params: Mapping[str, str] | None = None,
+    http_timeout: httpx.Timeout | None = None,
 ) -> dict[str, Any]:
     """The JSON object Google answered; `ApiStatusError` subclasses for error answers, `ApiTransportError` when
-    nothing answered. `operation` names the call in errors ("subscriptions.create")."""
+    nothing answered (`ApiReadTimeout` when the answer didn't come within the read timeout). `operation` names the
+    call in errors ("subscriptions.create"). `http_timeout` replaces the client's own for this call."""
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        response = await http.request(method, url, json=body, params=params, headers=headers)
+        response = await http.request(method, url, json=body, params=params, headers=headers,
+                                      timeout=http_timeout if http_timeout is not None else httpx.USE_CLIENT_DEFAULT)
+    except httpx.ReadTimeout:
+        answered(operation, NO_ANSWER)
+        raise ApiReadTimeout(f"{operation}: ReadTimeout") from None
     except httpx.TransportError as exc:  # the message may quote the request: only the type
         answered(operation, NO_ANSWER)
         raise ApiTransportError(f"{operation}: {type(exc).__name__}") from None
