@@ -246,6 +246,17 @@ def test_parse_push_refuses_what_is_not_an_event() -> None:
     assert event.resource_name == "conferenceRecords/a" and event.time.microsecond == 123456
 
 
+def test_deeply_nested_json_in_a_push_is_malformed_not_a_crash() -> None:
+    """A verified push whose body (or whose message data) nests 100,000 deep made json raise RecursionError: a 500
+    with a traceback, and Pub/Sub redelivering it. Malformed: the route acknowledges it and logs one line."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(MalformedEvent):
+        parse_push(b'{"message": ' + deep + b"}")
+    attributes = {"ce-id": "1", "ce-type": CONFERENCE_STARTED, "ce-time": "2026-01-01T00:00:00Z"}
+    with pytest.raises(MalformedEvent):
+        parse_push({"message": {"attributes": attributes, "data": base64.b64encode(deep).decode()}})
+
+
 # -- pull ---------------------------------------------------------------------------------------------------------
 
 

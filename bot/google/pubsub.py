@@ -101,7 +101,7 @@ def parse_message(message: Mapping[str, Any]) -> WorkspaceEvent:
     try:
         data = json.loads(base64.b64decode(str(message.get("data", "")), validate=True))
         time_ = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", when).replace("Z", "+00:00"))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: JSON nested deeper than Python goes
         raise MalformedEvent("the message's data or ce-time is malformed") from None
     if not isinstance(data, dict) or len(data) != 1:
         raise MalformedEvent("the event data should name exactly one resource")
@@ -135,8 +135,8 @@ def parse_push(body: bytes | str | Mapping[str, Any]) -> WorkspaceEvent:
     if isinstance(body, bytes | str):
         try:
             body = json.loads(body)
-        except ValueError:
-            raise MalformedEvent("the push body is not JSON") from None
+        except (ValueError, RecursionError):
+            raise MalformedEvent("the push body is not JSON (or nests too deep)") from None
     message = body.get("message") if isinstance(body, Mapping) else None
     if not isinstance(message, Mapping):
         raise MalformedEvent("the push body has no message")
