@@ -20,7 +20,7 @@ from bot.slack.front_door import Admitted, FrontDoor
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.flows import all_text, block_action, link_in_process
-from tests.support.slack_requests import SIGNING_SECRET, event, sign, slash_command
+from tests.support.slack_requests import SIGNING_SECRET, event, interactive, sign, slash_command
 
 ALICE, EMAIL = "U0ALICE", "alice@example.com"
 
@@ -133,3 +133,23 @@ async def test_a_link_shared_event_is_unfurled_for_the_channel(edge: Edge) -> No
     unfurls: dict[str, Any] = call["args"]["unfurls"]
     unfurls = json.loads(unfurls) if isinstance(unfurls, str) else unfurls
     assert space["meetingCode"] in json.dumps(unfurls[link]) and "Status for me" in json.dumps(unfurls[link])
+
+
+@pytest.mark.parametrize("state", [None, {"values": None}, {"values": []}, {"values": {"channel": None}},
+                                   {"values": {"channel": {"value": []}}}])
+@pytest.mark.parametrize("callback", ["meet_settings_submit", "meet_start_submit"])
+async def test_a_signed_submission_of_an_odd_shape_is_answered_not_a_500(
+    edge: Edge, callback: str, state: object
+) -> None:
+    """Found by fuzzing signed view_submissions (issue 22, item 11): a `state` or `values` that isn't an object
+    answered 500 with a traceback. A modal's odd submission gets a modal answer: the start form asks for a channel,
+    the settings form (no choice read) is saved as it stands."""
+    view = {"id": "V1", "type": "modal", "callback_id": callback, "private_metadata": "", "state": state}
+    payload = {"type": "view_submission", "team": {"id": "T0001"}, "user": {"id": ALICE, "team_id": "T0001"},
+               "api_app_id": "A0MEETBOT", "view": view}
+    response = await edge.send(interactive(payload))
+    assert response.status == 200, response.body
+    if callback == "meet_start_submit":
+        assert json.loads(response.body) == {"response_action": "errors",
+                                             "errors": {"channel": "Choose where to post the meeting."}}
+    await edge.settle()

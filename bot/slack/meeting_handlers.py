@@ -23,6 +23,7 @@ from bot.core.settings_catalog import SETTINGS, dependency_errors, parse_assignm
 from bot.domain import Actor, Card, SpaceInfo
 from bot.meet.models import AccessType, ConferenceRecord, Space
 from bot.slack import grammar
+from bot.slack.interaction import submitted
 from bot.slack.members_handlers import MembersHandlers
 from bot.slack.mrkdwn import code, plain
 from bot.slack.replies import modal_text, refusal_text
@@ -324,18 +325,17 @@ def refusal_modal(refusal: UserFacingError) -> dict[str, Any]:
 
 
 def _chosen_cohosts(view: dict[str, Any]) -> list[str]:
-    field = view.get("state", {}).get("values", {}).get(COHOSTS_BLOCK, {}).get("value", {})
-    return [str(u) for u in field.get("selected_users") or []]
+    users = submitted(view, COHOSTS_BLOCK).get("selected_users")
+    return [str(u) for u in users] if isinstance(users, list) else []
 
 
 def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """The settings modal's choices as `(key, word)` pairs; unchosen selects are skipped."""
-    values = view.get("state", {}).get("values", {})
     chosen = []
     for setting in SETTINGS:
-        option = values.get(setting.key, {}).get("value", {}).get("selected_option")
-        if option:
-            chosen.append((setting.key, str(option["value"])))
+        option = submitted(view, setting.key).get("selected_option")
+        if isinstance(option, dict) and isinstance(option.get("value"), str):
+            chosen.append((setting.key, option["value"]))
     return tuple(chosen)
 
 

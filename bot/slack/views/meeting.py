@@ -16,6 +16,7 @@ from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, Se
 from bot.core.settings_catalog import GROUPS, SETTINGS, Setting, read_path
 from bot.domain import Card, LiveState, Phase, SpaceInfo, space_id_of
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
+from bot.slack.interaction import submitted
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, context, header, plain_text, section
 from bot.slack.views.live import duration_words, status_line
@@ -494,8 +495,9 @@ def start_modal() -> dict[str, Any]:
 
 def start_choices(view: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     """(title, access word, channel id) from a submitted start modal."""
-    values = view.get("state", {}).get("values", {})
-    title = (values.get("title", {}).get("value", {}).get("value") or "").strip() or None
-    access = (values.get("access", {}).get("value", {}).get("selected_option") or {}).get("value")
-    channel = values.get("channel", {}).get("value", {}).get("selected_conversation")
-    return title, access, channel
+    title = submitted(view, "title").get("value")
+    option = submitted(view, "access").get("selected_option")
+    access = option.get("value") if isinstance(option, dict) else None
+    channel = submitted(view, "channel").get("selected_conversation")
+    return ((title.strip() or None) if isinstance(title, str) else None,
+            access if isinstance(access, str) else None, channel if isinstance(channel, str) else None)
