@@ -190,7 +190,8 @@ async def open_services(settings: Settings) -> Services:
 
     members = Members(meetings, meet, accounts, directory, space_records, pacer=SharedWritePacer(write_slot))
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
-                    sentinel_master=settings.redis_sentinel_master, cipher=cipher)
+                    sentinel_master=settings.redis_sentinel_master, cipher=cipher,
+                    concurrency=settings.job_concurrency)
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
                                reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), LinkedGoogleUsers(redis, keys))

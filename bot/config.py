@@ -36,6 +36,8 @@ SECRET_NAMES = (
     "TOKEN_ENCRYPTION_KEYS",
     "REDIS_URL",
 )
+# Jobs one process runs at once. They wait on Google, not on the CPU: sized by bench/bench_drain.py (README).
+JOB_CONCURRENCY = 32
 
 
 class ConfigError(Exception):
@@ -71,6 +73,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one object a line
     web_concurrency: int = 1
+    job_concurrency: int = JOB_CONCURRENCY  # jobs one process runs at once (README: measured)
     google_allow_other_emails: bool = False  # link Google accounts whose email isn't the Slack one, if confirmed
     redis_mode: str = "standalone"  # "standalone", "cluster" (REDIS_URL is any node) or "sentinel"
     redis_sentinels: tuple[tuple[str, int], ...] = ()
@@ -340,6 +343,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         log_level=log_level,
         log_format=log_format,
         web_concurrency=reader.integer("WEB_CONCURRENCY", 1, 1, 64),
+        job_concurrency=reader.integer("JOB_CONCURRENCY", JOB_CONCURRENCY, 1, 4096),
         google_allow_other_emails=reader.flag("GOOGLE_ALLOW_OTHER_EMAILS", False),
         redis_mode=mode,
         redis_sentinels=sentinels,

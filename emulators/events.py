@@ -781,7 +781,10 @@ def build_app(state: EventsState) -> web.Application:
         name, _, verb = f"projects/{request.match_info['tail']}".rpartition(":")
         body = await body_of(request)
         if verb == "pull":
-            return _json_response(200, await state.broker.pull(name, int(body.get("maxMessages", 0) or 0)))
+            def gone() -> bool:  # the puller hung up: stop holding (what was already handed out stays so)
+                return request.transport is None or request.transport.is_closing()
+
+            return _json_response(200, await state.broker.pull(name, int(body.get("maxMessages", 0) or 0), gone))
         if verb == "acknowledge":
             state.broker.acknowledge(name, [str(a) for a in body.get("ackIds", [])])
             return _json_response(200, {})
@@ -904,6 +907,7 @@ class EventsEmulator:
         return self
 
     def stop(self) -> None:
+        self.broker.closing = True  # held pulls answer now, or the server would wait for them to end
         self._server.stop()
         self.state.close()
 

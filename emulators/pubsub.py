@@ -22,7 +22,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +168,7 @@ class Broker:
         self.push_max_attempts = push_max_attempts
         self.push_backoff = push_backoff
         self.pull_wait = pull_wait
+        self.closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self.reset()
@@ -271,11 +272,14 @@ class Broker:
             raise ApiError(404, f"Resource not found (resource={name.rpartition('/')[2]}).")
         return sub
 
-    async def pull(self, name: str, max_messages: int) -> dict[str, Any]:
+    async def pull(self, name: str, max_messages: int, gone: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+        """Held open up to `pull_wait` until a message is there; `gone()`: the caller hung up, stop holding."""
         if max_messages <= 0:
             raise ApiError(400, "max_messages must be > 0", code_name="INVALID_ARGUMENT")
         deadline = time.monotonic() + self.pull_wait
         while True:
+            if gone() or self.closing:
+                return {}
             batch = self._take(name, max_messages)
             if batch or time.monotonic() >= deadline:
                 return {"receivedMessages": batch} if batch else {}

@@ -308,10 +308,10 @@ async def test_pull_ack_and_redelivery(
 
 
 async def test_an_idle_pull_held_open_past_5_s_is_no_error_and_still_delivers(tmp_path: Path) -> None:
-    """Pub/Sub holds an idle pull open (the emulator: 6 s here). The puller used the shared client's 5 s read
+    """Pub/Sub holds an idle pull open (the emulator: 15 s here). The puller used the shared client's 5 s read
     timeout: it gave up, and an event published during the hold went to the abandoned pull and came back only after
     its ack deadline. Built as app.py builds it (the shared client, 5 s read), the pull must wait and deliver."""
-    with MeetEmulator() as meet, EventsEmulator(meet.state, pull_wait=6.0) as events:
+    with MeetEmulator() as meet, EventsEmulator(meet.state, pull_wait=15.0) as events:
         events.broker.configure_subscription(PULL_SUB, TOPIC, ack_deadline=600)
         space = meet.state.create_space(ALICE)["name"]
         async with httpx.AsyncClient(timeout=httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)) as shared:
