@@ -678,3 +678,26 @@ async def test_verify_a_room_whose_code_expired(rooms: Rooms, emu: MeetEmulator,
     with pytest.raises(RoomExpired) as expired:
         await rooms.verify(ALICE, room)
     assert expired.value.room == room
+
+
+@pytest.mark.parametrize("idle_status", [400, 200, 404])
+async def test_a_rerun_of_an_end_that_already_happened_says_it_ended(
+    meetings: Meetings, emu: MeetEmulator, idle_status: int
+) -> None:
+    """Issue 22, item 10: the process died (kill -9) after Google ended the call, before the job was marked done;
+    the re-run, with the same job record, got Google's "nothing live" and told the owner "There's no live call".
+    It is its own end: the re-run says the call ended. A later, separate end still hears "no live call"."""
+    emu.state.configure(end_without_conference_status=idle_status)
+    name = await started_by(meetings, ALICE)
+    emu.state.join(name, user=EMAILS[BOB.user_id])
+    progress = MemoryProgress()
+
+    await meetings.end(ALICE, name, progress=progress)  # the first run; its process dies before "done"
+    rerun = await meetings.end(ALICE, name, progress=progress)
+
+    assert rerun.space_name == name and rerun.record is not None and rerun.record.end_time is not None
+    assert [c["status"] for c in emu.state.calls_to("spaces.endActiveConference")] == [200, idle_status]
+    if idle_status == 200:  # an empty 200: only the record's end time, well in the past, says nothing was live
+        await asyncio.sleep(CLOCK_SKEW + 0.5)
+    with pytest.raises(NothingLive):
+        await meetings.end(ALICE, name, progress=MemoryProgress())  # someone else's end, later

@@ -24,7 +24,7 @@ from bot.core.errors import (
 )
 from bot.core.explain import Operation, explain
 from bot.core.following import Following
-from bot.core.ports import RequestLog, SpaceMemory
+from bot.core.ports import Progress, RequestLog, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
 from bot.meet.client import MeetClient
@@ -107,6 +107,7 @@ class MeetingStatus:
 # it does) is not expected to see these. Access type and entry points are left out: anyone joining sees them.
 _OWNER_ONLY_CONFIG = ("moderation", "moderation_restrictions", "artifact_config", "attendance_report_generation_type")
 SETTINGS_SCOPE = "https://www.googleapis.com/auth/meetings.space.settings"
+END_ASKED = "end-asked"  # progress step: when a job first asked Google to end the call
 CLOCK_SKEW = 2.0  # seconds: Google's and our clocks may disagree this much (NTP keeps both far closer)
 
 
@@ -305,22 +306,37 @@ class Meetings:
 
     # --- end ---------------------------------------------------------------------------------------------------
 
-    async def end(self, actor: Actor, reference: str, label: str | None = None) -> EndedMeeting:
+    async def end(self, actor: Actor, reference: str, label: str | None = None,
+                  progress: Progress | None = None) -> EndedMeeting:
         """End the live call. "Nothing live" is decided from state, not from one error code: Google's answer
-        when nothing is live is undocumented (400, 404 and an empty 200 are all plausible)."""
+        when nothing is live is undocumented (400, 404 and an empty 200 are all plausible).
+
+        With the job's `progress`, a re-run (the process died after asking Google) knows when it first asked: a
+        call that ended since then was ended by this very request, and that is what it says, not "no live call"."""
         ref = parse(reference)
         caller = self._as(actor)
         name = await self._space_name(actor, ref, caller)
         info = await self._records.info(actor.tenant, space_id_of(name))
         label = label or label_of(ref, info)
         owner = info.owner_user_id if info else None
-        asked_at = time.time()
+        first_asked = (await progress.done()).get(END_ASKED) if progress is not None else None
+        asked_at = float(first_asked) if first_asked else time.time()
+        if progress is not None and not first_asked:
+            await progress.note(END_ASKED, repr(asked_at))  # before Google is asked: a re-run knows it may be done
         try:
-            await caller.call("end", label, lambda token: self._meet.end_active_conference(token, name), owner,
-                              made_by_meetbot=info is not None)
-        except UnknownMeeting:
-            await self._nothing_live_or_unknown(actor, ref, name, label, caller)
-            raise
+            try:
+                await caller.call("end", label, lambda token: self._meet.end_active_conference(token, name), owner,
+                                  made_by_meetbot=info is not None)
+            except UnknownMeeting:
+                await self._nothing_live_or_unknown(actor, ref, name, label, caller)
+                raise
+        except NothingLive:
+            if not first_asked:
+                raise
+            _, record = await self._latest_record(caller, name)
+            if record is None or record.end_time is None or record.end_time.timestamp() < asked_at - CLOCK_SKEW:
+                raise
+            return EndedMeeting(name, label, info, record)  # this request's own first run ended it
         known, record = await self._latest_record(caller, name)
         if known and (record is None or (record.end_time is not None
                                           and record.end_time.timestamp() < asked_at - CLOCK_SKEW)):

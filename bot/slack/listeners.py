@@ -270,7 +270,8 @@ class _Listeners:
             case grammar.Status(reference=reference):
                 later(lambda: meetings.status(actor, reference, respond, client), "status")
             case grammar.End(reference=reference):
-                later(lambda: self._then_home(actor, client, meetings.end(actor, reference, respond, client)), "end")
+                later(lambda: self._then_home(actor, client, meetings.end(actor, reference, respond, client,
+                                                                  progress=progress)), "end")
             case grammar.Set():
                 try:
                     parse_assignments(google_assignments(parsed.assignments))
@@ -365,7 +366,8 @@ class _Listeners:
     async def end_click(self, body: dict[str, Any]) -> None:
         where, client, reply = await self._rebuilt(body)
         space_name, label = end_target(_action_value(body))
-        work = self._deps.meeting_handlers.end(where.actor, space_name, reply, client, card=where.card, label=label)
+        work = self._deps.meeting_handlers.end(where.actor, space_name, reply, client, card=where.card, label=label,
+                                               progress=self._payloads.progress("end-click", body))
         await self._guarded(where.actor, reply, work, name="end-click", response_url=where.response_url)
 
     async def settings_click(self, body: dict[str, Any]) -> None:
@@ -425,7 +427,8 @@ class _Listeners:
             message.pop("replace_original", None)
             return await client.chat_postEphemeral(channel=card.channel, user=actor.user_id, **message)
 
-        work = self._deps.meeting_handlers.end(actor, space_name, reply, client, card=card, label=label)
+        work = self._deps.meeting_handlers.end(actor, space_name, reply, client, card=card, label=label,
+                                               progress=self._payloads.progress(END_CONFIRMED, body))
         await self._guarded(actor, reply, work, name=END_CONFIRMED)
 
     async def retry_click(self, body: dict[str, Any]) -> None:

@@ -170,8 +170,8 @@ class MeetingHandlers:
             await self.follow_cards(actor, status.space, client)
 
     async def end(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient,
-                  card: Card | None = None, label: str | None = None) -> None:
-        ended = await self.meetings.end(actor, reference, label)
+                  card: Card | None = None, label: str | None = None, progress: Progress | None = None) -> None:
+        ended = await self.meetings.end(actor, reference, label, progress)
         cards = await self.meetings.cards(actor.tenant, ended.space_name)
         if card is not None and card.field not in {c.field for c in cards}:
             cards.append(card)
