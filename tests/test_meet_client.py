@@ -99,6 +99,16 @@ async def test_create_default(client: MeetClient, emu: MeetEmulator, alice: str)
     assert call["body"] == {}
 
 
+async def test_a_create_google_answers_late_is_used_not_left_behind(emu: MeetEmulator, alice: str) -> None:
+    """Issue 22, item 11: with the shared client's 4 s read timeout (app.py's meet_http), a 6 s spaces.create was
+    given up: the user heard "no meeting was posted" and Google kept an orphan space. The create waits for it."""
+    emu.state.inject_fault(route="spaces.create", status=0, delay=6.0)  # answers normally, 6 s late
+    async with build_http_client(timeout_read=4.0) as shared:
+        space = await MeetClient(shared, emu.url, retry=FAST_RETRY).create_space(alice)
+    assert emu.state.space(space.name)["name"] == space.name
+    assert len(emu.state.calls_to("spaces.create")) == 1
+
+
 async def test_create_with_config_sends_only_set_fields(client: MeetClient, emu: MeetEmulator, alice: str) -> None:
     config = SpaceConfig(
         access_type=AccessType.OPEN,

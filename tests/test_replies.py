@@ -48,7 +48,7 @@ EXPLAIN_TABLE: list[tuple[meet.MeetError, Operation, bool, type[core.UserFacingE
     (api(meet.FailedPrecondition, 400, "FAILED_PRECONDITION"), "end", True, core.NothingLive, "no live call in abc"),
     (api(meet.InvalidArgument, 400, "INVALID_ARGUMENT"), "patch", True, core.InvalidSettings,
      "Google refused those settings"),
-    (meet.MeetTimeout("slow"), "create", True, core.ServiceUnavailable, "so no meeting was posted"),
+    (meet.MeetTimeout("slow"), "create", True, core.ServiceUnavailable, "Google may have made one anyway"),
     (meet.MeetTimeout("slow"), "end", True, core.ServiceUnavailable, "may not have changed"),
     (api(meet.Unavailable, 503, "UNAVAILABLE"), "read", True, core.ServiceUnavailable, "isn't answering"),
     (meet.MeetTransportError("reset"), "history", True, core.ServiceUnavailable, "isn't answering"),

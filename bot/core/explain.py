@@ -51,6 +51,10 @@ def explain(
         return NothingLive(f"There's no live call in {label} to end: nobody is in it right now.")
     if isinstance(error, meet.InvalidArgument) and operation == "patch":
         return InvalidSettings(f"Google refused those settings: {error.message}")
+    if isinstance(error, meet.MeetTimeout) and operation == "create":
+        # Sent and not answered in time: Google may well have made it (create has no idempotency key to ask).
+        return ServiceUnavailable("Google Meet took too long to answer, so no meeting was posted, but Google may "
+                                  "have made one anyway: check meet.google.com before trying again.")
     if isinstance(error, meet.MeetTimeout):
         return ServiceUnavailable(_unavailable(operation, "took too long to answer"))
     return ServiceUnavailable(_unavailable(operation, "isn't answering right now"))

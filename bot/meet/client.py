@@ -45,6 +45,8 @@ from bot.meet.retry import DEFAULT_RETRY, RetryPolicy
 __all__ = ["DEFAULT_BASE_URL", "Credential", "MeetClient", "TokenProvider", "build_http_client"]
 
 DEFAULT_BASE_URL = "https://meet.googleapis.com"
+# spaces.create waits this long for Google's answer (it is never retried; see create_space)
+CREATE_TIMEOUT = httpx.Timeout(connect=2.0, read=30.0, write=5.0, pool=2.0)
 
 
 class TokenProvider(Protocol):
@@ -117,8 +119,11 @@ class MeetClient:
 
     async def create_space(self, token: Credential, config: SpaceConfig | None = None) -> Space:
         body = {"config": config.to_json()} if config is not None else {}
-        # Never retried: create is not idempotent. A retry after a lost response would make a second space.
-        data = await self._send("POST", self._v2 + "spaces", "spaces.create", await _headers(token), json=body)
+        # Never retried: create is not idempotent. A retry after a lost response would make a second space. For
+        # the same reason it waits longer than other calls (it runs in a job, not on the ack path): a create that
+        # Google finished late is still used, where giving up at the shared 4 s left an orphan space behind.
+        data = await self._send("POST", self._v2 + "spaces", "spaces.create", await _headers(token), json=body,
+                                http_timeout=CREATE_TIMEOUT)
         return Space.from_json(data)
 
     async def get_space(self, token: Credential, name: str) -> Space:
@@ -327,10 +332,13 @@ class MeetClient:
         *,
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
+        http_timeout: httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """One HTTP exchange: a JSON object back, or a typed MeetError."""
+        """One HTTP exchange: a JSON object back, or a typed MeetError. `http_timeout` replaces the client's."""
         try:
-            response = await self._http.request(method, url, headers=headers, params=params, json=json)
+            response = await self._http.request(
+                method, url, headers=headers, params=params, json=json,
+                timeout=http_timeout if http_timeout is not None else httpx.USE_CLIENT_DEFAULT)
         except httpx.TimeoutException as exc:
             answered(operation, NO_ANSWER)
             raise MeetTimeout(f"{operation}: {type(exc).__name__}") from exc
