@@ -3,8 +3,8 @@ the job enqueue share ACK_BUDGET seconds, so a Redis that stalls (it accepts con
 the ack at most that, then the honest "storage unavailable" reply, as a dead Redis does. Each Redis call has its
 own 1 s timeout and one retry: several of them one after another took 4 to 9 s, past Slack's 3.
 
-The deadline lives in a context variable set around the ack path (web.py); the store and the job queue bound
-their calls by it. Work that runs after the ack (background tasks, jobs) starts with no deadline.
+The deadline lives in a context variable set around the ack path (web.py for HTTP, a Bolt middleware for
+Socket Mode and HTTP alike); the store and the job queue bound their calls by it. Work that runs after the ack (background tasks, jobs) starts with no deadline.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ class AckDeadlinePassed(Exception):
 
 @contextlib.contextmanager
 def starting(budget: float = ACK_BUDGET) -> Iterator[None]:
-    """The ack path begins: everything under it shares one deadline, `budget` seconds from now."""
-    token = _DEADLINE.set(asyncio.get_running_loop().time() + budget)
+    """The ack path begins: everything under it shares one deadline, `budget` seconds from now (or the one already
+    set by an outer `starting`: the deadline is never moved later)."""
+    token = _DEADLINE.set(_DEADLINE.get() or asyncio.get_running_loop().time() + budget)
     try:
         yield
     finally:

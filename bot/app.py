@@ -10,6 +10,8 @@ import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -18,7 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics
+from bot import ack_deadline, metrics
 from bot.background import BackgroundTasks
 from bot.config import Settings
 from bot.core.accounts import Accounts
@@ -66,7 +68,8 @@ from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes, HomeRenders
 from bot.store.spaces import SpaceRecords
 
-__all__ = ["Services", "build_bolt_app", "close_services", "open_services", "start_background", "stop_background"]
+__all__ = ["Services", "build_bolt_app", "close_services", "open_services", "start_background", "stop_background",
+           "with_ack_deadline"]
 
 
 @dataclass(slots=True)
@@ -367,4 +370,18 @@ def build_bolt_app(services: Services) -> AsyncApp:
             installations=services.installations,
         ),
     )
+    return app
+
+
+def with_ack_deadline(app: AsyncApp) -> AsyncApp:
+    """Socket Mode hands payloads straight to `app.async_dispatch` (HTTP goes through web.py, which sets the
+    deadline itself): wrap it so its acks get the same one deadline over every Redis call. Bolt's middleware can't
+    carry it: the listener runs after the middleware chain has returned."""
+    dispatch = app.async_dispatch
+
+    async def bounded(req: AsyncBoltRequest) -> BoltResponse:
+        with ack_deadline.starting():
+            return await dispatch(req)
+
+    app.async_dispatch = bounded  # type: ignore[method-assign]
     return app

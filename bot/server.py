@@ -14,7 +14,15 @@ import time
 from aiohttp import web
 
 from bot import VERSION, metrics
-from bot.app import Services, build_bolt_app, close_services, open_services, start_background, stop_background
+from bot.app import (
+    Services,
+    build_bolt_app,
+    close_services,
+    open_services,
+    start_background,
+    stop_background,
+    with_ack_deadline,
+)
 from bot.config import Settings
 from bot.web import build_probe_app, build_web_app
 
@@ -35,7 +43,8 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        socket_handler = AsyncSocketModeHandler(bolt, app_token=settings.slack_app_token, web_client=services.slack)
+        socket_handler = AsyncSocketModeHandler(with_ack_deadline(bolt), app_token=settings.slack_app_token,
+                                                web_client=services.slack)
 
     async def socket_connected() -> bool:
         return socket_handler is not None and bool(await socket_handler.client.is_connected())

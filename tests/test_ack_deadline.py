@@ -19,15 +19,16 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.app import build_bolt_app, close_services, open_services
+from bot.app import Services, build_bolt_app, close_services, open_services, with_ack_deadline
 from bot.config import load_settings
 from bot.core.errors import StorageUnavailable
+from bot.slack.front_door import Admitted, FrontDoor
 from bot.slack.views.unfurl import ACTION_STATUS_ME
 from bot.web import SLACK_EVENTS_PATH, build_web_app
 from emulators.slack import SlackEmulator
 from tests.support.flows import all_text, block_action
 from tests.support.redis_server import RedisServer
-from tests.support.slack_requests import sign, slash_command
+from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command
 
 SLACK_ACK_LIMIT = 3.0  # seconds Slack waits for an ack: the test's timeout, not a measured assertion
 UNAVAILABLE = StorageUnavailable().reason[:40]
@@ -41,21 +42,28 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-async def web_url(own_redis: RedisServer, bot_env: dict[str, str]) -> AsyncIterator[str]:
+async def services(own_redis: RedisServer, bot_env: dict[str, str]) -> AsyncIterator[Services]:
     settings = load_settings({**bot_env, "REDIS_URL": own_redis.url, "PUBLIC_URL": "http://127.0.0.1:9"},
                              env_file=None)
-    services = await open_services(settings)
+    opened = await open_services(settings)
+    try:
+        yield opened
+    finally:
+        process = own_redis._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGCONT)  # only now: every ack came back while it was stopped
+        await opened.tasks.drain(5)
+        await close_services(opened)
+
+
+@pytest.fixture
+async def web_url(services: Services) -> AsyncIterator[str]:
     server = TestServer(build_web_app(services, build_bolt_app(services)), host="127.0.0.1")
     await server.start_server()
     try:
         yield str(server.make_url(SLACK_EVENTS_PATH))
     finally:
-        process = own_redis._process
-        assert process is not None
-        os.kill(process.pid, signal.SIGCONT)
         await server.close()
-        await services.tasks.drain(5)
-        await close_services(services)
 
 
 async def _post(client: httpx.AsyncClient, url: str, request: tuple[str, str]) -> httpx.Response:
@@ -82,3 +90,24 @@ async def test_every_ack_answers_while_redis_is_frozen(
     assert all(a.status_code == 200 for a in answers), [a.status_code for a in answers]
     for answer in answers[:-1]:  # the commands: the honest reply in the ack itself
         assert UNAVAILABLE in all_text(json.loads(answer.text)), answer.text
+
+
+async def test_socket_mode_acks_answer_while_redis_is_frozen_too(services: Services, own_redis: RedisServer) -> None:
+    """Socket Mode hands Slack's payloads straight to Bolt's dispatch (no web.py): the same one deadline."""
+    process = own_redis._process
+    assert process is not None
+    bolt, door = with_ack_deadline(build_bolt_app(services)), FrontDoor(SIGNING_SECRET)  # as server.py does
+
+    async def dispatch(text: str, n: int) -> str:
+        body, content_type = slash_command(text, trigger_id=f"s{n}")
+        admitted = door.admit(body.encode(), {"Content-Type": content_type, **sign(body)})
+        assert isinstance(admitted, Admitted)
+        return str((await bolt.async_dispatch(admitted.request)).body)
+
+    assert UNAVAILABLE not in await dispatch("me", 0)  # pooled connections open
+    os.kill(process.pid, signal.SIGSTOP)
+    async with asyncio.timeout(SLACK_ACK_LIMIT):
+        answers = await asyncio.gather(*(dispatch(text, n) for n, text in
+                                         enumerate(["me", "new Planning", "status abc-mnop-xyz", "connect"], 1)))
+    assert process.poll() is None
+    assert all(UNAVAILABLE in all_text(json.loads(a)) for a in answers), answers
