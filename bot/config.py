@@ -36,8 +36,9 @@ SECRET_NAMES = (
     "TOKEN_ENCRYPTION_KEYS",
     "REDIS_URL",
 )
-# Jobs one process runs at once. They wait on Google, not on the CPU: sized by bench/bench_drain.py (README).
-JOB_CONCURRENCY = 32
+# Jobs one process runs at once. They mostly wait on Google: sized by bench/bench_drain.py (README, "Job capacity"),
+# and kept under the Meet client's 200 pooled connections, which following and the ack path share.
+JOB_CONCURRENCY = 128
 
 
 class ConfigError(Exception):

@@ -229,3 +229,10 @@ def test_a_secret_file_value_is_never_echoed(tmp_path: Path) -> None:
     assert found == [f"TOKEN_ENCRYPTION_KEYS: key #2 is not a Fernet key (32 url-safe base64 bytes) (from the file "
                      f"{keys}, named by TOKEN_ENCRYPTION_KEYS_FILE from the environment)"]
     assert not any("short-secret-part" in p or KEY in p for p in found)
+
+
+def test_job_concurrency_is_a_setting() -> None:
+    """Issue 22, item 11: jobs per process were 32, hard-coded (bench/bench_drain.py measures what it should be)."""
+    assert load_settings({**COMPLETE, "JOB_CONCURRENCY": "128"}, None).job_concurrency == 128
+    assert problems({**COMPLETE, "JOB_CONCURRENCY": "0"}) == [
+        "JOB_CONCURRENCY: must be a whole number from 1 to 4096 (from the environment)"]
