@@ -6,7 +6,7 @@ For each JOB_CONCURRENCY value: a fresh `python -m bot` (one process, HTTP) agai
 redis-server, `--users` people linked through the real OAuth round trip, and a Meet emulator answering every call
 after `--latency` seconds. `--commands` signed `/meet status <code>` commands are sent as fast as the bot acks them
 (each is a durable job); the drain time runs from the first send to the last private reply. Baseline, same run: the
-ideal drain at that concurrency, commands × Meet calls per status × latency / concurrency. Bounded: each run stops
+ideal drain at that concurrency, commands * Meet calls per status * latency / concurrency. Bounded: each run stops
 after `--limit` seconds and reports how many replies came.
 """
 
@@ -67,7 +67,8 @@ async def _one_run(h: Harness, concurrency: int, commands: int, latency: float, 
             await asyncio.sleep(0.2)
         drain = time.monotonic() - started
         replies = h.slack_state.counts["response_url"] - replies_before
-        print(f"  JOB_CONCURRENCY={concurrency}: {commands} sent in {sent_in:.1f} s, {replies} replies in {drain:.1f} s")
+        print(f"  JOB_CONCURRENCY={concurrency}: {commands} sent in {sent_in:.1f} s, "
+              f"{replies} replies in {drain:.1f} s")
         return Run(concurrency, commands, replies, drain, sum(h.meet_state.counts.values()) - meet_before)
     finally:
         h.meet.state.set_latency(0.0)

@@ -3,8 +3,9 @@ the job enqueue share ACK_BUDGET seconds, so a Redis that stalls (it accepts con
 the ack at most that, then the honest "storage unavailable" reply, as a dead Redis does. Each Redis call has its
 own 1 s timeout and one retry: several of them one after another took 4 to 9 s, past Slack's 3.
 
-The deadline lives in a context variable set around the ack path (web.py for HTTP, a Bolt middleware for
-Socket Mode and HTTP alike); the store and the job queue bound their calls by it. Work that runs after the ack (background tasks, jobs) starts with no deadline.
+The deadline lives in a context variable set around the ack path (web.py for HTTP, app.with_ack_deadline for
+Socket Mode); the store and the job queue bound their calls by it. Work that runs after the ack (background
+tasks, jobs) starts with no deadline.
 """
 
 from __future__ import annotations
