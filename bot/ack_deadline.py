@@ -31,10 +31,11 @@ class AckDeadlinePassed(Exception):
 
 
 @contextlib.contextmanager
-def starting(budget: float = ACK_BUDGET) -> Iterator[None]:
-    """The ack path begins: everything under it shares one deadline, `budget` seconds from now (or the one already
-    set by an outer `starting`: the deadline is never moved later)."""
-    token = _DEADLINE.set(_DEADLINE.get() or asyncio.get_running_loop().time() + budget)
+def starting(budget: float | None = None) -> Iterator[None]:
+    """The ack path begins: everything under it shares one deadline, `budget` (ACK_BUDGET) seconds from now (or the
+    one already set by an outer `starting`: the deadline is never moved later)."""
+    seconds = ACK_BUDGET if budget is None else budget
+    token = _DEADLINE.set(_DEADLINE.get() or asyncio.get_running_loop().time() + seconds)
     try:
         yield
     finally:
