@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from aiohttp.test_utils import TestServer
+from slack_bolt.async_app import AsyncApp
 
 from bot import ack_deadline
 from bot.app import Services, build_bolt_app, close_services, open_services, with_ack_deadline
@@ -50,12 +51,13 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-async def services(own_redis: RedisServer, bot_env: dict[str, str]) -> AsyncIterator[Services]:
+async def wired(own_redis: RedisServer, bot_env: dict[str, str]) -> AsyncIterator[tuple[Services, AsyncApp]]:
     settings = load_settings({**bot_env, "REDIS_URL": own_redis.url, "PUBLIC_URL": "http://127.0.0.1:9"},
                              env_file=None)
     opened = await open_services(settings)
+    bolt = build_bolt_app(opened)  # at once, as server.py does: the job queue's producer takes the jobs registered
     try:
-        yield opened
+        yield opened, bolt
     finally:
         process = own_redis._process
         assert process is not None
@@ -65,8 +67,8 @@ async def services(own_redis: RedisServer, bot_env: dict[str, str]) -> AsyncIter
 
 
 @pytest.fixture
-async def web_url(services: Services) -> AsyncIterator[str]:
-    server = TestServer(build_web_app(services, build_bolt_app(services)), host="127.0.0.1")
+async def web_url(wired: tuple[Services, AsyncApp]) -> AsyncIterator[str]:
+    server = TestServer(build_web_app(*wired), host="127.0.0.1")
     await server.start_server()
     try:
         yield str(server.make_url(SLACK_EVENTS_PATH))
@@ -100,11 +102,13 @@ async def test_every_ack_answers_while_redis_is_frozen(
         assert UNAVAILABLE in all_text(json.loads(answer.text)), answer.text
 
 
-async def test_socket_mode_acks_answer_while_redis_is_frozen_too(services: Services, own_redis: RedisServer) -> None:
+async def test_socket_mode_acks_answer_while_redis_is_frozen_too(
+    wired: tuple[Services, AsyncApp], own_redis: RedisServer
+) -> None:
     """Socket Mode hands Slack's payloads straight to Bolt's dispatch (no web.py): the same one deadline."""
     process = own_redis._process
     assert process is not None
-    bolt, door = with_ack_deadline(build_bolt_app(services)), FrontDoor(SIGNING_SECRET)  # as server.py does
+    bolt, door = with_ack_deadline(wired[1]), FrontDoor(SIGNING_SECRET)  # as server.py does for Socket Mode
 
     async def dispatch(text: str, n: int) -> str:
         body, content_type = slash_command(text, trigger_id=f"s{n}")
