@@ -381,6 +381,12 @@ def _event_feed(reader: _Reader) -> _EventFeed:
         reader.problem("GOOGLE_PUBSUB_SUBSCRIPTION", "must look like projects/PROJECT/subscriptions/SUBSCRIPTION")
     if subscription is not None and topic is None:
         reader.problem("GOOGLE_PUBSUB_SUBSCRIPTION", "needs GOOGLE_PUBSUB_TOPIC, the topic it subscribes to")
+    push_account = reader.get("GOOGLE_PUBSUB_PUSH_ACCOUNT")
+    if topic is not None and subscription is None and push_account is None:
+        # Google signs ID tokens for any audience for any service account: the signer's email is the only check
+        # that a push came from our subscription and not from someone's own account.
+        reader.problem("GOOGLE_PUBSUB_PUSH_ACCOUNT", "missing; push delivery (GOOGLE_PUBSUB_TOPIC without "
+                       "GOOGLE_PUBSUB_SUBSCRIPTION) needs the service-account email Pub/Sub signs push requests as")
     credentials = None
     raw = reader.get("GOOGLE_APPLICATION_CREDENTIALS")
     if subscription is not None:
@@ -392,7 +398,7 @@ def _event_feed(reader: _Reader) -> _EventFeed:
     return {
         "google_pubsub_topic": topic,
         "google_pubsub_subscription": subscription,
-        "google_pubsub_push_account": reader.get("GOOGLE_PUBSUB_PUSH_ACCOUNT"),
+        "google_pubsub_push_account": push_account,
         "google_application_credentials": credentials,
         "google_events_url": reader.url("GOOGLE_EVENTS_URL", "https://workspaceevents.googleapis.com").rstrip("/"),
         "pubsub_api_url": reader.url("PUBSUB_API_URL", "https://pubsub.googleapis.com").rstrip("/"),

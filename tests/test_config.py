@@ -236,3 +236,13 @@ def test_job_concurrency_is_a_setting() -> None:
     assert load_settings({**COMPLETE, "JOB_CONCURRENCY": "128"}, None).job_concurrency == 128
     assert problems({**COMPLETE, "JOB_CONCURRENCY": "0"}) == [
         "JOB_CONCURRENCY: must be a whole number from 1 to 4096 (from the environment)"]
+
+
+def test_push_delivery_needs_the_account_pubsub_signs_as() -> None:
+    """Google signs ID tokens for any audience for any service account: without the account to compare, a token
+    an attacker minted for their own account would pass. Push mode refuses to start without it."""
+    found = problems({**COMPLETE, "GOOGLE_PUBSUB_TOPIC": "projects/p/topics/t"})
+    assert len(found) == 1 and found[0].startswith("GOOGLE_PUBSUB_PUSH_ACCOUNT: missing;"), found
+    pushed = load_settings({**COMPLETE, "GOOGLE_PUBSUB_TOPIC": "projects/p/topics/t",
+                            "GOOGLE_PUBSUB_PUSH_ACCOUNT": "pusher@p.iam.gserviceaccount.com"}, None)
+    assert pushed.google_pubsub_push_account == "pusher@p.iam.gserviceaccount.com"
