@@ -70,7 +70,9 @@ class FollowMemory(Protocol):
         """The Slack user whose token reads the space."""
         ...
 
-    async def set_follower(self, tenant: Tenant, space_id: str, user_id: str) -> None: ...
+    async def set_follower(self, tenant: Tenant, space_id: str, user_id: str, *, keep: bool = False) -> None:
+        """`keep`: only if nobody follows the space yet."""
+        ...
 
     async def forget(self, tenant: Tenant, space_id: str) -> None: ...
 
@@ -113,12 +115,13 @@ class Following:
     def enabled(self) -> bool:
         return self._poll > 0 or self._feed is not None
 
-    async def follow(self, tenant: Tenant, space_name: str, user_id: str) -> None:
-        """Start following a space that now has a card posted by `user_id`; its first read is due now."""
+    async def follow(self, tenant: Tenant, space_name: str, user_id: str, *, keep: bool = False) -> None:
+        """Start following a space that now has a card posted by `user_id`; its first read is due now.
+        `keep`: a follower already reading it stays (the one whose view the space's cards already show)."""
         if not self.enabled:
             return
         space_id = space_name.partition("/")[2]
-        await self._memory.set_follower(tenant, space_id, user_id)
+        await self._memory.set_follower(tenant, space_id, user_id, keep=keep)
         await self._schedule.at(tenant, space_id, self._clock())
 
     async def poke(self, tenant: Tenant, space_name: str) -> bool:
@@ -140,6 +143,10 @@ class Following:
 
     async def due(self, limit: int) -> list[tuple[Tenant, str]]:
         return await self._schedule.claim(self._clock(), LEASE, limit)
+
+    async def follower(self, tenant: Tenant, space_name: str) -> str | None:
+        """Whose token reads the space: the state its cards may show is what Google shows that person."""
+        return await self._memory.follower(tenant, space_name.partition("/")[2])
 
     async def shown_state(self, tenant: Tenant, space_name: str) -> LiveState | None:
         """What the space's cards show: its state, or, followed but not read yet, waiting (as cards are posted);

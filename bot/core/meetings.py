@@ -222,12 +222,14 @@ class Meetings:
         )
         return await self._records.remember_created(actor.tenant, info, card)
 
-    async def add_card(self, actor: Actor, space_name: str, card: Card, follower: str | None = None) -> None:
+    async def add_card(self, actor: Actor, space_name: str, card: Card, follower: str | None = None, *,
+                       owners: bool = True) -> None:
         """Remember a card showing the space, and follow the meeting so the card stays true. It is read with the
-        token of `follower` (default: whoever posted it), the person who chose to share it."""
+        token of `follower` (default: whoever posted it), the person who chose to share it. `owners=False`: the
+        follower doesn't own the meeting, so an owner already following it keeps doing so for their own cards."""
         await self._records.add_card(actor.tenant, space_id_of(space_name), card)
         if self._following is not None:
-            await self._following.follow(actor.tenant, space_name, follower or actor.user_id)
+            await self._following.follow(actor.tenant, space_name, follower or actor.user_id, keep=not owners)
 
     @property
     def follows(self) -> bool:

@@ -17,7 +17,7 @@ from bot.core.calls import Calls
 from bot.core.following import Following, FollowUpdate
 from bot.core.meetings import Meetings
 from bot.core.rooms import Rooms
-from bot.domain import Card, LiveState, Phase, SpaceInfo, Tenant
+from bot.domain import Card, LiveState, Phase, Room, SpaceInfo, Tenant
 from bot.slack.calls import with_call, without_call
 from bot.slack.clients import SlackClients
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
@@ -58,7 +58,7 @@ class LiveCards:
             await self._tell(tenant, update.follower, update.notice)
         call_id, moved = await self._sync_call(tenant, update)
         if update.changed or moved:
-            await self._draw(tenant, update.cards, update.current, recaps=True, call_id=call_id)
+            await self._draw(tenant, update.cards, update.current, update.follower, recaps=True, call_id=call_id)
 
     async def _sync_call(self, tenant: Tenant, update: FollowUpdate) -> tuple[str | None, bool]:
         """Slack's call for the conference, reconciled on every read; and whether the cards must move to it."""
@@ -66,8 +66,10 @@ class LiveCards:
             return None, False
         before = await self._calls.current(tenant, update.current)
         info = await self._call_facts(tenant, update)
-        shown = self._people is None or await self._people.shown(
-            tenant, update.current.space_name, update.cards, lambda card: self._rooms.current(tenant, card.channel))
+        # Names go to a channel only as the owner shared them: read with the owner's own token (DESIGN §1)
+        owner_reads = info is not None and info.owner_user_id == update.follower
+        shown = owner_reads and (self._people is None or await self._people.shown(
+            tenant, update.current.space_name, update.cards, lambda card: self._rooms.current(tenant, card.channel)))
         call_id = await self._calls.sync(tenant, update.current, update.previous, info, update.follower,
                                          show_people=shown)
         return call_id, call_id != before
@@ -95,32 +97,37 @@ class LiveCards:
 
     async def show(self, tenant: Tenant, update: FollowUpdate) -> None:
         call_id = await self._calls.current(tenant, update.current) if self._calls else None
-        await self._draw(tenant, update.cards, update.current, recaps=True, call_id=call_id)
+        await self._draw(tenant, update.cards, update.current, update.follower, recaps=True, call_id=call_id)
 
     async def redraw(self, tenant: Tenant, space_name: str) -> None:
         """What the cards show changed outside the call (its co-hosts): draw them again, as the meeting is now.
         Only a followed meeting's cards: without a fresh state meetbot can't say what the card should show."""
         state = await self._following.shown_state(tenant, space_name)
-        if state is not None:
+        follower = await self._following.follower(tenant, space_name)
+        if state is not None and follower is not None:
             call_id = await self._calls.current(tenant, state) if self._calls else None
-            await self._draw(tenant, tuple(await self._meetings.cards(tenant, space_name)), state, recaps=False,
-                             call_id=call_id)
+            await self._draw(tenant, tuple(await self._meetings.cards(tenant, space_name)), state, follower,
+                             recaps=False, call_id=call_id)
 
-    async def _draw(self, tenant: Tenant, cards: tuple[Card, ...], state: LiveState, *, recaps: bool,
-                    call_id: str | None = None) -> None:
+    async def _draw(self, tenant: Tenant, cards: tuple[Card, ...], state: LiveState, follower: str, *,
+                    recaps: bool, call_id: str | None = None) -> None:
+        """`state` was read with `follower`'s token: it goes only on cards they posted or set up, and a recap
+        names people only where that follower owns the meeting (DESIGN §1)."""
         client = await self._clients.for_tenant(tenant)
         info = await self._meetings.info(tenant, state.space_name)
         content = card_content(state.space_name, info)
         for card in cards:
-            message = await self._card_message(tenant, card, content, state)
+            room = await self._rooms.current(tenant, card.channel) if card.kind == "room" else None
+            message = self._card_message(card, room, content, state, follower)
             if message is None:
                 continue
             try:
                 await self._update(client, card, with_call(message, call_id))
             except SLACK_FAILURES as error:
                 log.warning("a followed card was not updated: %s", slack_error_name(error))
-            if recaps and state.phase is Phase.ENDED and state.conference and await self._recaps_wanted(tenant, card):
-                await self._recap(tenant, client, card, state, content.title)
+            if recaps and state.phase is Phase.ENDED and state.conference and await self._rooms.recaps_on(tenant, room):
+                owner = room.owner_user_id if room is not None else content.started_by
+                await self._recap(tenant, client, card, state, content.title, names=owner == follower)
 
     async def _update(self, client: AsyncWebClient, card: Card, message: Message) -> None:
         try:
@@ -132,26 +139,25 @@ class LiveCards:
             log.warning("a card's call block was refused; the card is updated without it")
             await client.chat_update(channel=card.channel, ts=card.ts, **without_call(message))
 
-    async def _card_message(self, tenant: Tenant, card: Card, content: CardContent, state: LiveState
-                            ) -> Message | None:
+    @staticmethod
+    def _card_message(card: Card, room: Room | None, content: CardContent, state: LiveState, follower: str
+                      ) -> Message | None:
         if card.kind != "room":
-            return meeting_card(content, state)
-        room = await self._rooms.current(tenant, card.channel)
+            # meeting cards are posted by the meeting's creator, the one who follows it
+            return meeting_card(content, state) if content.started_by in (None, follower) else None
         if room is None or room.space_name != state.space_name:
             return None  # the channel's room moved on: that old card is history
+        if room.creator_user_id != follower:
+            return None  # read with someone else's token (the owner's own card): not this room's to show
         return room_card(room, state)
 
-    async def _recaps_wanted(self, tenant: Tenant, card: Card) -> bool:
-        room = await self._rooms.current(tenant, card.channel) if card.kind == "room" else None
-        return await self._rooms.recaps_on(tenant, room)
-
     async def _recap(self, tenant: Tenant, client: AsyncWebClient, card: Card, state: LiveState,
-                     title: str | None) -> None:
+                     title: str | None, *, names: bool) -> None:
         conference = state.conference or ""
         # Claimed per channel: a channel showing the space on several cards (a meeting card and a room card, or
         # an old room card) gets one recap of each call, in the thread of whichever card claimed it first.
         may_post, ts = await self._recaps.claim(tenant, card.channel, conference)
-        message = recap_message(state, title)
+        message = recap_message(state, title, names=names)
         try:
             if ts:
                 await client.chat_update(channel=card.channel, ts=ts, **message)

@@ -128,8 +128,10 @@ class RoomHandlers:
             await respond(response_type="in_channel", **message)
             return
         card = Card(str(posted["channel"]), str(posted["ts"]), "room")
-        await self.meetings.add_card(actor, room.space_name, card,
-                                     follower=room.owner_user_id or room.creator_user_id)
+        # Read with the token of whoever set the room up, never the owner's because someone pointed a room at their
+        # meeting (DESIGN §1): an adopted room shows what Google shows the adopter.
+        await self.meetings.add_card(actor, room.space_name, card, follower=room.creator_user_id,
+                                     owners=room.owner_user_id == room.creator_user_id)
         # Re-read after adding: two cards posted at once both keep the newest, whichever ran last.
         cards = await self._room_cards(actor.tenant, room.space_name, card.channel)
         newest = max(cards, key=lambda c: c.posted_at, default=card)

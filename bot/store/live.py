@@ -110,10 +110,13 @@ class LiveStates:
         raw = await self._redis.hget(self._keys.follow(tenant, space_id), "user")
         return _text(raw) if raw else None
 
-    async def set_follower(self, tenant: Tenant, space_id: str, user_id: str) -> None:
+    async def set_follower(self, tenant: Tenant, space_id: str, user_id: str, *, keep: bool = False) -> None:
         key = self._keys.follow(tenant, space_id)
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(key, "user", user_id)
+        if keep:
+            pipe.hsetnx(key, "user", user_id)
+        else:
+            pipe.hset(key, "user", user_id)
         pipe.expire(key, STATE_TTL)
         await pipe.execute()
 

@@ -69,8 +69,9 @@ def _phase_line(state: LiveState | None, *, room: bool) -> str:
     return f":white_circle: Ended{length} · {_people(len(state.attendees), 'person', 'people')} attended"
 
 
-def recap_message(state: LiveState, title: str | None) -> Message:
-    """The recap of an ended call, edited in place as Google's files arrive."""
+def recap_message(state: LiveState, title: str | None, *, names: bool = True) -> Message:
+    """The recap of an ended call, edited in place as Google's files arrive. `names=False` (a room someone other
+    than the owner set up): how many came, never who."""
     name = plain(title, 200) if title else "the meeting"
     blocks: list[Block] = [section(f":clipboard: *Recap of {escape(name)}*")]
     if state.started_at is not None and state.ended_at is not None:
@@ -78,15 +79,18 @@ def recap_message(state: LiveState, title: str | None) -> Message:
                 f"{_date(state.ended_at, '{time}')}")
         blocks.append(context(f"{when} · {duration_words(state.minutes or 0)}"))
     signed_in = [a for a in state.attendees if a.kind == "person"]
-    names = [escape(a.display_name or "someone") for a in signed_in[:MAX_RECAP_NAMES]]
+    shown = [escape(a.display_name or "someone") for a in signed_in[:MAX_RECAP_NAMES]]
     if len(signed_in) > MAX_RECAP_NAMES:
-        names.append(f"+{len(signed_in) - MAX_RECAP_NAMES} more")
+        shown.append(f"+{len(signed_in) - MAX_RECAP_NAMES} more")
     guests, phones = state.count("guest"), state.count("phone")
     if guests:
-        names.append(_people(guests, "guest", "guests"))
+        shown.append(_people(guests, "guest", "guests"))
     if phones:
-        names.append(_people(phones, "phone caller", "phone callers"))
-    blocks.append(section(f"*Who came ({len(state.attendees)}):* {', '.join(names) or 'nobody'}"))
+        shown.append(_people(phones, "phone caller", "phone callers"))
+    if not names:  # not the owner's card: the owner never chose to show this channel who came
+        blocks.append(section(f"*Who came:* {_people(len(state.attendees), 'person', 'people')}"))
+    else:
+        blocks.append(section(f"*Who came ({len(state.attendees)}):* {', '.join(shown) or 'nobody'}"))
     links = [f"{emoji} <{uri}|{label}>" for kind, emoji, label in _FILES
              for uri in [next((p.uri for p in state.artifacts if p.kind == kind and _linkable(p.uri)), None)] if uri]
     if links:

@@ -1,0 +1,70 @@
+"""Whose eyes a card sees with (issue 22), end to end: a meeting is read with a person's token only for that
+person or for a card or room they posted or set up, and the channel sees names only where the owner shared them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from emulators.meet import MeetEmulator
+from emulators.slack import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.flows import all_text, channel_posts, eventually, message_text
+from tests.support.slack_requests import slash_command
+from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
+
+pytestmark = pytest.mark.e2e
+
+LEADS = "C0LEADS"
+
+
+@pytest.fixture
+async def live(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+               ) -> World:
+    slack_emulator.state.add_channel(LEADS, "leads", is_private=True, members=[ALICE[0], BOB[0]])
+    world = World(start_bot(MEET_POLL_SECONDS="1"), slack_emulator, meet_emulator)
+    await world.link_everyone()
+    return world
+
+
+async def started_in_leads(world: World, text: str) -> dict[str, Any]:
+    """Alice runs `/meet <text>` in private #leads; returns the card posted there."""
+    url = world.slack.response_url("leads-new", channel=LEADS, user=ALICE[0])
+    response = await world.bot.post(slash_command(text, user_id=ALICE[0], channel_id=LEADS, response_url=url,
+                                                  trigger_id=world.slack.state.issue_trigger_id()))
+    assert response.status_code == 200
+    return eventually(lambda: [p for p in channel_posts(world.slack) if p["args"].get("channel") == LEADS],
+                      "Alice's card in #leads")[0]
+
+
+def thread_replies(world: World, channel: str, ts: str) -> list[dict[str, Any]]:
+    return [c for c in world.slack.state.calls_to("chat.postMessage")
+            if c["args"].get("channel") == channel and c["args"].get("thread_ts") == ts]
+
+
+async def test_a_room_pointed_at_someone_elses_meeting_never_mirrors_it(live: World) -> None:
+    """Carol, neither owner nor participant nor in #leads, points #general's room at Alice's meeting: the room is
+    never drawn from Alice's reads and gets no recap naming who came; Alice's own card still does."""
+    leads_card = await started_in_leads(live, "new Board prep")
+    space, leads_ts = space_of(leads_card), leads_card["response"]["ts"]
+    code = live.meet.state.space(space)["meetingCode"]
+    assert "room is now" in all_text(await live.command(f"room set {code}", CAROL))
+    await live.command("room", CAROL, wait=False)
+    room_card = eventually(lambda: [p for p in channel_posts(live.slack) if p["args"].get("channel") == CHANNEL],
+                           "the room card in #general")[0]
+    room_ts = room_card["response"]["ts"]
+
+    live.meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 1 in the call" in message_text(live.slack, LEADS, leads_ts), "Alice's card live")
+    live.meet.state.advance_time(10 * 60)
+    live.meet.state.end_conference(space)
+    (recap,) = eventually(lambda: thread_replies(live, LEADS, leads_ts), "the recap under Alice's own card")
+    assert "Bob" in all_text(recap["args"]), "Alice posted that card: her channel sees who came"
+
+    room_edits = [c for c in live.slack.state.calls_to("chat.update") if c["args"].get("ts") == room_ts]
+    assert room_edits == [], "the room card was drawn from Alice's reads"
+    assert thread_replies(live, CHANNEL, room_ts) == [], "a recap of Alice's meeting reached #general"
+    reads = [c for c in live.meet.state.calls if c["route"].startswith(("conferenceRecords", "participants"))]
+    assert {c["user"] for c in reads} == {ALICE[1]}, "only Alice's own card is read with her token"
