@@ -53,6 +53,7 @@ from bot.slack.pacing import CreateTurns
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
 from bot.slack.start_job import StartJob
+from bot.slack.unopened import unopened_teller
 from bot.store.calls import CallPeoplePrefs, CallRecords, LinkedGoogleUsers
 from bot.store.connection import RedisClient, connect_to
 from bot.store.crypto import TokenCipher
@@ -208,6 +209,7 @@ async def open_services(settings: Settings) -> Services:
     start_job = StartJob(jobs, meeting_handlers, account_handlers, home, clients, slack_session,
                          JobProgress(redis, keys), CreateTurns(CreateQuota(redis, keys)))
     start_job.register()
+    jobs.on_unopened(unopened_teller(clients, slack_session))
     jobs.open()
     lag = EventToCard()
     follow_runner = FollowRunner(following.due, lag.wrap(live_cards.refresh))

@@ -7,6 +7,9 @@
   last word, so jobs catch and report their own failures. On its last try (`tries_left() == 0`) a job must answer
   instead of asking for another: a Retry then would end it silently.
 - The queue's keys share one Redis Cluster hash tag, `{meetbot}`.
+- Each payload is sealed to its job id and kind (jobs/sealed.py). One that can't be opened as its own job's (copied
+  from another job, expired, unreadable) never runs: the person it was for is told through the notice target stored
+  beside it at enqueue, and a warning is logged without its contents.
 
 streaq is pinned exactly (7 majors in 18 months). Its worker would install its own SIGTERM handler even with
 `handle_signals=False`; meetbot owns its signals, so that hook is disabled here and `stop()` is called instead.
@@ -28,11 +31,13 @@ from urllib.parse import urlsplit
 from coredis.exceptions import ConnectionError as CoredisConnectionError
 from coredis.exceptions import ResponseError as CoredisResponseError
 from streaq import Worker
-from streaq.types import StreaqRetry
+from streaq.types import Streaq, StreaqRetry
+from streaq.utils import now_ms
 
 from bot import metrics
 from bot.ack_deadline import AckDeadlinePassed, bounded
-from bot.store.crypto import TokenCipher
+from bot.jobs.sealed import SEAL_TTL, Unopenable, open_sealed, seal
+from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import StoreUnavailable
 
 __all__ = ["IDLE_TIMEOUT", "JobQueue", "Payload", "Retry", "tries_left"]
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 
 Payload = dict[str, Any]
 Job = Callable[[Payload], Awaitable[None]]
+Unopened = Callable[[Payload], Awaitable[None]]
 
 QUEUE = "{meetbot}"  # one hash tag: every key of the queue lives in one Cluster slot
 IDLE_TIMEOUT = 5.0  # seconds before a job held by a dead worker is taken over
@@ -81,6 +87,8 @@ class JobQueue:
         def loads(raw: bytes) -> Any:
             return json.loads(cipher.decrypt(raw) if cipher else raw)
 
+        self._cipher = cipher
+        self._unopened: Unopened | None = None
         self._options: dict[str, Any] = {
             "redis_url": redis_url,
             **_topology(redis_url, mode, sentinels, sentinel_master),
@@ -96,7 +104,7 @@ class JobQueue:
         # Producers only enqueue, consumers run jobs; a streaq worker can't be entered again once Redis dropped
         # it, so each connection gets a fresh one with every job registered.
         self._consumer = _OwnSignals(**self._options)
-        self._registrations: list[tuple[Callable[[Payload], Awaitable[None]], dict[str, Any]]] = []
+        self._registrations: list[tuple[Callable[[str], Awaitable[None]], dict[str, Any]]] = []
         self._running: asyncio.Task[None] | None = None
         self._owner: asyncio.Task[None] | None = None
         self._producer: _OwnSignals | None = None
@@ -107,8 +115,14 @@ class JobQueue:
         """Register `fn(payload)` under `name`; every process that runs jobs must register the same ones."""
 
         def register(fn: Job) -> Job:
-            async def run(payload: Payload) -> None:
-                tries = registered.context.tries
+            async def run(sealed: str) -> None:
+                context = registered.context
+                try:
+                    payload = open_sealed(self._cipher, sealed, context.task_id, name)
+                except Unopenable as why:
+                    await self._refuse(context.task_id, name, str(why))
+                    return
+                tries = context.tries
                 _TRIES_LEFT.set(max_tries - tries)
                 enqueued = payload.pop(ENQUEUED_AT, None)
                 first = tries == 1 and isinstance(enqueued, int | float)
@@ -135,22 +149,36 @@ class JobQueue:
 
         return register
 
-    async def enqueue(self, name: str, payload: Payload, job_id: str) -> None:
-        """Durably queue the job (one Redis round trip); a second enqueue under the same id is dropped.
-        Raises StoreUnavailable when Redis doesn't answer, like every other store, also when it doesn't answer
-        within the ack's deadline (bot/ack_deadline.py)."""
+    def on_unopened(self, tell: Unopened) -> None:
+        """`tell(notice)`: what to do for the person a job was for when its payload can't be opened (the `notice`
+        given at enqueue: where to reach them)."""
+        self._unopened = tell
+
+    async def enqueue(self, name: str, payload: Payload, job_id: str, *, notice: Payload | None = None) -> None:
+        """Durably queue the job (one Redis round trip); a second enqueue under the same id is dropped. `notice`:
+        where to tell its person if the job can't be opened (see on_unopened). Raises StoreUnavailable when Redis
+        doesn't answer, like every other store, also when it doesn't answer within the ack's deadline
+        (bot/ack_deadline.py)."""
         try:
-            await bounded(self._enqueue(name, payload, job_id))
+            await bounded(self._enqueue(name, payload, job_id, notice))
         except AckDeadlinePassed as error:
             raise StoreUnavailable("no answer within the ack's deadline") from error
 
-    async def _enqueue(self, name: str, payload: Payload, job_id: str) -> None:
+    async def _enqueue(self, name: str, payload: Payload, job_id: str, notice: Payload | None) -> None:
+        sealed = seal(self._cipher, job_id, name, {**payload, ENQUEUED_AT: time.time()})
         for attempt in (1, 2):
             producer = await self._connected_producer()
             try:
-                task = producer.registry[name].enqueue({**payload, ENQUEUED_AT: time.time()})
+                task = producer.registry[name].enqueue(sealed)
                 task.id = job_id
-                await task
+                now = now_ms()
+                data = await task.serialize(now)
+                # streaq's own publish, in one transaction with the notice (the same hash tag, one round trip)
+                async with producer.redis.pipeline(transaction=True) as pipe:
+                    if notice is not None:
+                        pipe.set(_notice_key(producer, job_id), seal(self._cipher, job_id, NOTICE, notice),
+                                 ex=SEAL_TTL)
+                    producer.publish_task(pipe, task, data, now, lib=Streaq(pipe))
                 return
             except CoredisResponseError as error:
                 # A Redis that restarted without persistence (or a fresh node after a failover) has lost streaq's
@@ -173,6 +201,20 @@ class JobQueue:
             if _redis_down(error):
                 raise StoreUnavailable(type(error).__name__) from error
             raise
+
+    async def _refuse(self, job_id: str, name: str, why: str) -> None:
+        """A job whose payload can't be opened as its own: it never runs, and its person is told if we can."""
+        log.warning("job %s (%s) was not run: its payload is %s", job_id, name, why)
+        if self._unopened is None:
+            return
+        worker = self._consumer
+        try:
+            raw = await worker.redis.get(_notice_key(worker, job_id))
+            notice = open_sealed(self._cipher, raw.decode() if isinstance(raw, bytes) else raw, job_id, NOTICE)
+        except (Unopenable, UnreadableRecord):
+            log.warning("job %s: nobody could be told (its notice is missing or can't be opened)", job_id)
+            return
+        await self._unopened(notice)
 
     async def _connected_producer(self) -> _OwnSignals:
         self.open()
@@ -263,6 +305,14 @@ class JobQueue:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._owner
             self._owner = None
+
+
+NOTICE = "notice"
+
+
+def _notice_key(worker: Worker[Any], job_id: str) -> str:
+    """Beside streaq's own keys, under the queue's hash tag."""
+    return f"{worker.prefix}:notice:{job_id}"
 
 
 def _redis_down(error: BaseException) -> bool:

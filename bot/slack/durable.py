@@ -15,6 +15,7 @@ from typing import Any
 from bot import actions
 from bot.jobs.queue import JobQueue, Payload
 from bot.slack.interaction import Interaction
+from bot.slack.unopened import job_notice
 from bot.store.progress import JobProgress, JobRecord
 
 __all__ = ["PAYLOAD_JOB", "DurablePayloads", "PayloadWork", "slack_id"]
@@ -45,11 +46,22 @@ def _job_id(kind: str, body: Mapping[str, Any]) -> str:
     return f"{kind}-{slack_id(body)}"
 
 
+def _interaction(body: Mapping[str, Any]) -> Interaction:
+    event = body.get("event")
+    return Interaction.of_event(body, event) if isinstance(event, Mapping) else Interaction.of_payload(body)
+
+
 def _who(body: Mapping[str, Any]) -> tuple[str, str]:
     """The Slack team and user a payload or event came from, for the action line."""
-    event = body.get("event")
-    where = Interaction.of_event(body, event) if isinstance(event, Mapping) else Interaction.of_payload(body)
+    where = _interaction(body)
     return where.actor.tenant.team_id, where.actor.user_id
+
+
+def _notice(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Where to tell the person who sent this payload if its job can't be opened."""
+    where = _interaction(body)
+    tenant = where.actor.tenant
+    return job_notice(tenant.team_id, tenant.enterprise_id, where.actor.user_id, where.response_url)
 
 
 def _dict(value: object) -> Mapping[str, Any]:
@@ -70,7 +82,8 @@ class DurablePayloads:
     async def enqueue(self, kind: str, body: dict[str, Any]) -> None:
         """On the ack path: one Redis round trip. Raises StoreUnavailable when Redis doesn't answer."""
         job_id = _job_id(kind, body)
-        await self._jobs.enqueue(PAYLOAD_JOB, {"kind": kind, "body": body, "id": job_id}, job_id)
+        await self._jobs.enqueue(PAYLOAD_JOB, {"kind": kind, "body": body, "id": job_id}, job_id,
+                                 notice=_notice(body))
 
     def progress(self, kind: str, body: Mapping[str, Any]) -> JobRecord:
         """The progress record of the job that runs this payload, for work that must resume instead of repeat."""

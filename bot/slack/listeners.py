@@ -44,6 +44,7 @@ from bot.slack.responder import Reply, reliable, webhook_reply
 from bot.slack.room_handlers import RoomHandlers, is_direct_message
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.start_job import StartJob
+from bot.slack.unopened import job_notice
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
 from bot.slack.views.help import help_message, unknown_message
@@ -211,7 +212,9 @@ class _Listeners:
                                                  str(command.get("channel_name") or ""), later,
                                                  self._deps.progress.of(job_id))
                 if queued:  # durable before the ack returns: a crash after the ack loses nothing
-                    await self._deps.jobs.enqueue(COMMAND_JOB, {"command": dict(command)}, job_id)
+                    actor = where.actor
+                    await self._deps.jobs.enqueue(COMMAND_JOB, {"command": dict(command)}, job_id, notice=job_notice(
+                        actor.tenant.team_id, actor.tenant.enterprise_id, actor.user_id, where.response_url))
                 # Work that goes on in a job is reported by the job, once, when it is done.
                 action.quiet = bool(queued) or isinstance(parsed, grammar.New)
             except Exception as error:

@@ -26,6 +26,7 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.replies import answering, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
+from bot.slack.unopened import job_notice
 from bot.slack.views.blocks import Message
 from bot.slack.views.meeting import CardContent, meeting_card
 from bot.slack.views.members import change_message, members_message
@@ -82,7 +83,9 @@ class MembersHandlers:
         await self.rooms.switch(actor, channel_id, on)
         payload: Payload = {"team": actor.tenant.team_id, "enterprise": actor.tenant.enterprise_id,
                             "user": actor.user_id, "channel": channel_id, "on": on, "response_url": response_url}
-        await self.jobs.enqueue(ROOM_SYNC_JOB, payload, f"room-sync-{actor.tenant.team_id}-{request_id}")
+        await self.jobs.enqueue(ROOM_SYNC_JOB, payload, f"room-sync-{actor.tenant.team_id}-{request_id}",
+                                notice=job_notice(actor.tenant.team_id, actor.tenant.enterprise_id, actor.user_id,
+                                                  response_url))
 
     async def reconcile(self, tenant: Tenant, channel_id: str) -> None:
         """A room's hourly check against its channel: the owner's sync, queued once an hour however many

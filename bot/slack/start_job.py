@@ -27,6 +27,7 @@ from bot.slack.meeting_handlers import MeetingHandlers
 from bot.slack.pacing import CreateTurns
 from bot.slack.replies import answering
 from bot.slack.responder import Reply, dm_reply, reliable, webhook_reply
+from bot.slack.unopened import job_notice
 from bot.slack.views.blocks import Message
 from bot.store.progress import JobProgress
 
@@ -63,7 +64,8 @@ class StartJob:
             "channel": channel_id, "response_url": response_url, "retry_text": retry_text,
             "cohosts": list(cohosts),
         }
-        await self.jobs.enqueue(START_JOB, payload, job_id)
+        await self.jobs.enqueue(START_JOB, payload, job_id, notice=job_notice(
+            actor.tenant.team_id, actor.tenant.enterprise_id, actor.user_id, response_url))
 
     async def run(self, payload: Payload) -> None:
         actor = Actor(Tenant(str(payload["team"]), payload.get("enterprise")), str(payload["user"]))

@@ -29,9 +29,12 @@ class TokenCipher:
     def encrypt(self, data: bytes | str) -> bytes:
         return self._fernet.encrypt(data.encode() if isinstance(data, str) else data)
 
-    def decrypt(self, token: bytes) -> bytes:
+    def decrypt(self, token: bytes, *, ttl: int | None = None, now: float | None = None) -> bytes:
+        """`ttl`: refuse a token encrypted more than that many seconds before `now` (default: the clock)."""
         try:
-            return self._fernet.decrypt(token)
+            if ttl is not None and now is not None:
+                return self._fernet.decrypt_at_time(token, ttl, int(now))
+            return self._fernet.decrypt(token, ttl)
         except (InvalidToken, TypeError, ValueError):
             raise UnreadableRecord("no configured key opens this record (corrupt, or its key was removed)") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -134,6 +135,17 @@ def eventually(check: Callable[[], Any], what: str, within: float = 15.0) -> Any
         if found:
             return found
         time.sleep(0.05)
+    raise AssertionError(f"waited {within}s for {what}")
+
+
+async def eventually_async(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
+    """`eventually` for checks on this event loop's own work (it must keep running while we wait)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        await asyncio.sleep(0.02)
     raise AssertionError(f"waited {within}s for {what}")
 
 
