@@ -123,20 +123,24 @@ def _cmd_rotate() -> int:
     return cmd_rotate_keys()
 
 
-def _cmd_sandbox() -> int:
+def _cmd_sandbox(argv: list[str]) -> int:
     # The one import of the sandbox from bot/ (tests/test_layers.py): lazy, so production never loads it.
     from sandbox.run import main as run_sandbox
 
-    return int(run_sandbox())
+    return int(run_sandbox(argv))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="meetbot: Google Meet from Slack")
     parser.add_argument("--version", action="version", version=f"meetbot {VERSION}")
     commands: dict[str, Callable[[], int]] = {"run": _cmd_run, "worker": _cmd_worker, "check": _cmd_check,
-                                              "rotate-keys": _cmd_rotate, "sandbox": _cmd_sandbox}
-    parser.add_argument("command", nargs="?", default="run", choices=list(commands))
-    args = parser.parse_args(argv)
+                                              "rotate-keys": _cmd_rotate}
+    parser.add_argument("command", nargs="?", default="run", choices=[*commands, "sandbox"])
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "sandbox":  # its own options (--host, --allow-host): `python -m bot sandbox --help`
+        return _cmd_sandbox(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return commands[args.command]()
 
 

@@ -1,18 +1,21 @@
 """`python -m bot sandbox`: meetbot with no Slack workspace and no Google project.
 
 It starts a redis-server, the Slack, Meet + OAuth (and, when present, Workspace Events) emulators, the real bot
-as `python -m bot` configured against them, and the page on HOST:PORT (default http://localhost:3000/). Ctrl-C
-(or SIGTERM) stops everything it started.
+as `python -m bot` configured against them, and the page on 127.0.0.1:PORT (default http://localhost:3000/; only
+`--host` moves it off loopback, since the page acts as anyone). Ctrl-C (or SIGTERM) stops everything it started.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -20,10 +23,10 @@ from aiohttp import web
 from sandbox.desk import Desk
 from sandbox.feed import Feed
 from sandbox.processes import Child, free_port, start_bot, start_redis
-from sandbox.web import build_app
+from sandbox.web import LOOPBACK_NAMES, build_app
 from sandbox.world import World, encryption_key
 
-__all__ = ["Sandbox", "main"]
+__all__ = ["Listen", "Sandbox", "listen_options", "main"]
 
 DATA_DIR = Path(".data") / "sandbox"
 
@@ -31,8 +34,9 @@ DATA_DIR = Path(".data") / "sandbox"
 class Sandbox:
     """Everything the sandbox runs; `start()` then `serve_forever()`, or use `async with` (tests, screenshots)."""
 
-    def __init__(self, host: str, port: int, data_dir: Path = DATA_DIR) -> None:
-        self.host, self.port, self.data_dir = host, port, data_dir.resolve()
+    def __init__(self, host: str, port: int, data_dir: Path = DATA_DIR, names: frozenset[str] = LOOPBACK_NAMES
+                 ) -> None:
+        self.host, self.port, self.data_dir, self.names = host, port, data_dir.resolve(), names
         self.world = World()
         self.children: list[Child] = []
         self._runner: web.AppRunner | None = None
@@ -56,7 +60,7 @@ class Sandbox:
         self.desk = Desk(self.world, f"http://127.0.0.1:{bot_port}")
         feed = self._feed = Feed(self.desk)
         self._feed_task = asyncio.create_task(feed.run())
-        self._runner = web.AppRunner(build_app(self.desk, feed), access_log=None)
+        self._runner = web.AppRunner(build_app(self.desk, feed, self.names), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         return self
@@ -87,12 +91,12 @@ class Sandbox:
         await self.stop()
 
 
-async def _serve(host: str, port: int, started: float) -> int:
+async def _serve(listen: Listen, port: int, started: float) -> int:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    sandbox = Sandbox(host, port)
+    sandbox = Sandbox(listen.host, port, names=listen.names)
     try:
         await sandbox.start()
     except (RuntimeError, OSError) as error:
@@ -109,12 +113,34 @@ async def _serve(host: str, port: int, started: float) -> int:
     return 0
 
 
-def main() -> int:
+@dataclass(frozen=True, slots=True)
+class Listen:
+    host: str  # the address the page is bound to
+    names: frozenset[str]  # the host names it answers to
+
+
+def listen_options(argv: Sequence[str]) -> Listen:
+    """Loopback only unless `--host` says otherwise: the page acts as anyone, so `HOST` in the environment (set
+    for the bot, or by a platform) never opens it to the network."""
+    parser = argparse.ArgumentParser(prog="python -m bot sandbox", description="meetbot with emulated Slack and "
+                                     "Google, on a local page that acts as anyone")
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1). "
+                        "Anyone who can reach it can act as anyone in the sandbox")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="another host name the page may be opened by (with --host; repeat for more)")
+    args = parser.parse_args(list(argv))
+    names = set(LOOPBACK_NAMES) | {n.lower() for n in args.allow_host}
+    if args.host not in ("0.0.0.0", "::"):
+        names.add(args.host.lower())
+    return Listen(args.host, frozenset(names))
+
+
+def main(argv: Sequence[str] = ()) -> int:
     started = time.monotonic()
-    host = os.environ.get("HOST", "127.0.0.1")
+    listen = listen_options(argv)
     try:
         port = int(os.environ.get("PORT", "3000"))
     except ValueError:
         print(f"PORT must be a number, got {os.environ['PORT']!r}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(host, port, started))
+    return asyncio.run(_serve(listen, port, started))

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from sandbox.desk import Desk
 from sandbox.feed import Feed
 
-__all__ = ["build_app"]
+__all__ = ["LOOPBACK_NAMES", "build_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
@@ -20,6 +22,31 @@ FEED: web.AppKey[Feed] = web.AppKey("feed", Feed)
 KEEP_ALIVE_SECONDS = 15.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _guard(names: frozenset[str]) -> Middleware:
+    """The page acts as anyone, so only its own page may use it: a request must name this server by one of
+    `names` (a rebound DNS name pointing a browser here is refused) and a POST must come from the page's own origin
+    (another site's page in the same browser is refused)."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            asked = urlsplit(f"//{request.host}")
+            name, port = asked.hostname or "", asked.port
+        except ValueError:  # a malformed Host header
+            name, port = "", None
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        if name not in names or (port is not None and sockname and port != sockname[1]):
+            return web.Response(status=403, text="The sandbox only answers to its own address (127.0.0.1 or "
+                                                 "localhost). Open the address it printed when it started.")
+        if request.method == "POST" and request.headers.get("Origin") != f"http://{request.host}":
+            return web.Response(status=403, text="The sandbox only takes actions from its own page. Open the "
+                                                 "address it printed when it started.")
+        return await handler(request)
+
+    return guard
 
 
 async def _index(request: web.Request) -> web.StreamResponse:
@@ -93,8 +120,9 @@ async def _google_fault(desk: Desk, data: dict[str, Any]) -> None:
     desk.set_google_fault(str(data.get("mode") or ""))
 
 
-def build_app(desk: Desk, feed: Feed) -> web.Application:
-    app = web.Application()
+def build_app(desk: Desk, feed: Feed, names: frozenset[str] = LOOPBACK_NAMES) -> web.Application:
+    """`names`: the host names the page answers to (loopback, and any a flag allowed)."""
+    app = web.Application(middlewares=[_guard(frozenset(n.lower() for n in names))])
     app[DESK], app[FEED] = desk, feed
     app.router.add_get("/", _index)
     app.router.add_static("/static/", STATIC)
