@@ -163,6 +163,7 @@ async def open_services(settings: Settings) -> Services:
         required_scopes=settings.google_scopes,
         confirmations=LinkConfirmations(redis, keys, cipher),
         allow_other_emails=settings.google_allow_other_emails,
+        email_owner=directory.email_owner,
     )
     meet_http = build_http_client(timeout_read=4.0, max_connections=200, max_keepalive_connections=100)
     meet = MeetClient(meet_http, settings.meet_api_url)

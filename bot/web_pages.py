@@ -22,6 +22,10 @@ FAILURES: dict[str, tuple[str, str]] = {
     "no_slack_email": ("meetbot can't check whose account this is",
                        "The Slack profile that asked has no email meetbot can see, so nothing was connected and "
                        "meetbot gave up the access Google granted. Ask your Slack admin to add the email."),
+    "other_member": ("This Google account belongs to another member of the workspace",
+                     "Its email is another Slack member's own, so only that person can connect it. Nothing was "
+                     "connected, and meetbot gave up the access Google granted. If someone sent you this link, "
+                     "you can close this tab."),
     "declined": ("Nothing was connected", "You cancelled, and meetbot gave up the access Google granted. "
                                           "You can close this tab."),
 }
@@ -65,5 +69,5 @@ def callback_page(reason: str, email: str | None = None) -> tuple[int, str]:
         return 200, _PAGE.format(kind="ok", title=f"Connected{who}",
                                  advice="You can close this tab and go back to Slack.", extra="")
     title, advice = FAILURES.get(reason, FAILURES["exchange_failed"])
-    status = 503 if reason == "unavailable" else 400
+    status = 503 if reason == "unavailable" else 403 if reason == "other_member" else 400
     return status, _PAGE.format(kind="fail", title=escape(title), advice=escape(advice), extra="")

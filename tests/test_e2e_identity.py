@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 
 MALLORY, MALLORY_EMAIL = "U0MALLORY", "mallory@example.com"
 ALICE, ALICE_EMAIL = "U0ALICE", "alice@example.com"
+PERSONAL_EMAIL = "alice.liddell@gmail.example"  # Alice's own Google account that no Slack profile uses
 
 
 def live_refresh_tokens(meet: MeetEmulator, email: str) -> list[str]:
@@ -31,14 +32,16 @@ async def link_keys(redis_client: aioredis.Redis) -> list[bytes]:
     return [k async for k in redis_client.scan_iter("meetbot:*:google")]
 
 
-async def forwarded_consent(bot: BotProcess, slack: SlackEmulator, meet: MeetEmulator) -> tuple[httpx.Response, str]:
-    """Mallory asks for a Connect link and forwards it; Alice opens it and consents as herself."""
-    slack.state.add_user(MALLORY, "mallory", email=MALLORY_EMAIL, real_name="Mallory Moe")
+async def forwarded_consent(bot: BotProcess, slack: SlackEmulator, meet: MeetEmulator, google_email: str = ALICE_EMAIL,
+                            real_name: str = "Mallory Moe") -> tuple[httpx.Response, str]:
+    """Mallory asks for a Connect link and forwards it; Alice opens it and consents as herself (with her work
+    account, the one her Slack profile uses, or `google_email`)."""
+    slack.state.add_user(MALLORY, "mallory", email=MALLORY_EMAIL, real_name=real_name)
     slack.state.add_user(ALICE, "alice", email=ALICE_EMAIL)
     response_url = slack.response_url(f"connect-{time.monotonic_ns()}")
     reply = (await bot.post(slash_command("connect", user_id=MALLORY, response_url=response_url))).json()
     (consent_url,) = button_urls(reply)
-    meet.state.set_consent(ALICE_EMAIL)
+    meet.state.set_consent(google_email)
     async with httpx.AsyncClient(timeout=5) as client:
         redirect = await client.get(consent_url, follow_redirects=False)
         callback = await client.get(redirect.headers["location"], follow_redirects=False)
@@ -50,7 +53,7 @@ async def test_a_forwarded_connect_link_links_nothing(
 ) -> None:
     callback, reply_name = await forwarded_consent(bot, slack_emulator, meet_emulator)
     assert callback.status_code == 403
-    assert "isn&#x27;t the one for that Slack user" in callback.text and "Mallory Moe" in callback.text
+    assert "isn&#x27;t the one for that Slack user" in callback.text and f"@mallory ({MALLORY})" in callback.text
     assert await link_keys(redis_client) == [], "nothing may be stored under Mallory"
     assert live_refresh_tokens(meet_emulator, ALICE_EMAIL) == [], "the unused grant is given back to Google"
 
@@ -102,9 +105,11 @@ async def test_other_emails_need_a_confirming_post_that_names_the_receiver(
     redis_client: aioredis.Redis,
 ) -> None:
     bot = start_bot(GOOGLE_ALLOW_OTHER_EMAILS="true")
-    callback, _ = await forwarded_consent(bot, slack_emulator, meet_emulator)
+    callback, _ = await forwarded_consent(bot, slack_emulator, meet_emulator, PERSONAL_EMAIL)
     assert callback.status_code == 200
-    assert "Mallory Moe" in callback.text and "Emulated Workspace" in callback.text and ALICE_EMAIL in callback.text
+    # named by what its owner can't choose freely: the @handle, the user id and the workspace (name and address)
+    assert "@mallory" in callback.text and MALLORY in callback.text and "Mallory Moe" not in callback.text
+    assert "Emulated Workspace" in callback.text and ".slack.com" in callback.text and PERSONAL_EMAIL in callback.text
     assert await link_keys(redis_client) == [], "nothing is stored before the consenter confirms"
     fields = form_fields(callback.text)
     cookie = callback.cookies.get("meetbot_confirm")
@@ -117,12 +122,28 @@ async def test_other_emails_need_a_confirming_post_that_names_the_receiver(
         assert forged.status_code == 400 and await link_keys(redis_client) == []
     async with httpx.AsyncClient(base_url=bot.url, timeout=5, cookies={"meetbot_confirm": cookie}) as client:
         confirmed = await client.post("/google/oauth/confirm", data={**fields, "answer": "confirm"})
-        assert confirmed.status_code == 200 and f"Connected as {ALICE_EMAIL}" in confirmed.text
+        assert confirmed.status_code == 200 and f"Connected as {PERSONAL_EMAIL}" in confirmed.text
         again = await client.post("/google/oauth/confirm", data={**fields, "answer": "confirm"})
         assert again.status_code == 400, "the confirmation works once"
     assert len(await link_keys(redis_client)) == 1
     dm = [c for c in slack_emulator.state.wait_for_calls_blocking("chat.postMessage", 1, timeout=10)]
-    assert dm[0]["args"]["channel"] == MALLORY and ALICE_EMAIL in all_text(dm[0]["args"])
+    assert dm[0]["args"]["channel"] == MALLORY and PERSONAL_EMAIL in all_text(dm[0]["args"])
+
+
+async def test_a_look_alike_name_cannot_take_a_workspace_members_google_account(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    redis_client: aioredis.Redis,
+) -> None:
+    """Mallory renames herself "Alice Liddell" and forwards her Connect link; Alice consents with the Google account
+    her own Slack profile uses. That account is another member's: refused, with nothing to confirm."""
+    bot = start_bot(GOOGLE_ALLOW_OTHER_EMAILS="true")
+    callback, reply_name = await forwarded_consent(bot, slack_emulator, meet_emulator, ALICE_EMAIL, "Alice Liddell")
+    assert callback.status_code == 403 and 'name="confirm"' not in callback.text
+    assert "another member" in callback.text and "Alice Liddell" not in callback.text
+    assert await link_keys(redis_client) == []
+    assert live_refresh_tokens(meet_emulator, ALICE_EMAIL) == [], "the unused grant is given back to Google"
+    told = all_text(slack_emulator.state.wait_for_response_posts_blocking(reply_name, 1, timeout=10)[0]["body"])
+    assert "Nothing was connected" in told and ALICE_EMAIL not in told
 
 
 async def test_cancelling_the_confirmation_stores_nothing_and_gives_the_grant_back(
@@ -130,12 +151,12 @@ async def test_cancelling_the_confirmation_stores_nothing_and_gives_the_grant_ba
     redis_client: aioredis.Redis,
 ) -> None:
     bot = start_bot(GOOGLE_ALLOW_OTHER_EMAILS="true")
-    callback, reply_name = await forwarded_consent(bot, slack_emulator, meet_emulator)
+    callback, reply_name = await forwarded_consent(bot, slack_emulator, meet_emulator, PERSONAL_EMAIL)
     fields = form_fields(callback.text)
     async with httpx.AsyncClient(base_url=bot.url, timeout=5, cookies={"meetbot_confirm": fields["csrf"]}) as client:
         cancelled = await client.post("/google/oauth/confirm", data={**fields, "answer": "cancel"})
     assert cancelled.status_code == 400 and "Nothing was connected" in cancelled.text
     assert await link_keys(redis_client) == []
-    assert live_refresh_tokens(meet_emulator, ALICE_EMAIL) == []
+    assert live_refresh_tokens(meet_emulator, PERSONAL_EMAIL) == []
     told = all_text(slack_emulator.state.wait_for_response_posts_blocking(reply_name, 1, timeout=10)[0]["body"])
     assert "cancelled" in told

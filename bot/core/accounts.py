@@ -48,6 +48,7 @@ LinkReason = Literal[
     "no_slack_email",  # the Slack profile has no email to compare with: nothing linked
     "confirm",  # other emails are allowed: the consenter must confirm who gets the account (`confirm_id`)
     "declined",  # the consenter cancelled on the confirmation page
+    "other_member",  # other emails are allowed, but this one is another workspace member's Slack email
 ]
 
 MEET_SCOPES_PREFIX = MEET_SCOPE_PREFIX + "meetings."
@@ -115,6 +116,7 @@ class Accounts:
         *,
         confirmations: LinkConfirmations | None = None,
         allow_other_emails: bool = False,
+        email_owner: EmailLookup | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._links = links
@@ -126,7 +128,8 @@ class Accounts:
         self._token_cache = token_cache
         self._required = tuple(required_scopes)
         self._confirmations = confirmations
-        self._allow_other_emails = allow_other_emails and confirmations is not None
+        self._allow_other_emails = allow_other_emails and confirmations is not None and email_owner is not None
+        self._email_owner = email_owner
         self._clock = clock
         self._inflight: dict[tuple[Tenant, str], asyncio.Task[str]] = {}
 
@@ -214,7 +217,18 @@ class Accounts:
         slack_email = await self._slack_email(pending)
         if identity.email_verified and slack_email and identity.email.casefold() == slack_email.casefold():
             return await self._save(pending, link)
-        if self._allow_other_emails and self._confirmations is not None:
+        if self._allow_other_emails and self._confirmations is not None and self._email_owner is not None:
+            try:
+                owner = await self._email_owner(pending.tenant, identity.email)
+            except ServiceUnavailable:
+                await self._give_back(link)
+                return LinkOutcome(False, "unavailable", pending, identity.email, grant.scopes)
+            if owner is not None and owner != pending.user_id:
+                # Another member's own account: whatever name the asker shows, it isn't theirs to be given.
+                await self._give_back(link)
+                log.info("Google sign-in for %s user %s refused: the Google email is another member's",
+                         pending.tenant.tag, pending.user_id)
+                return LinkOutcome(False, "other_member", pending, identity.email, grant.scopes)
             try:
                 confirm_id = await self._confirmations.hold(HeldLink(pending, link))
             except StoreUnavailable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
 
@@ -19,6 +20,7 @@ __all__ = ["SlackDirectory"]
 
 _LOOKUPS_AT_ONCE = 10  # users.info is Tier 4 (100+/min): a big channel is resolved a few at a time
 
+SLACK_UNREADABLE = "Slack didn't answer in time, so nothing was changed. Please try again in a minute."
 log = logging.getLogger(__name__)
 
 
@@ -111,8 +113,24 @@ class SlackDirectory:
         user = answer.get("user") or {}
         return str(user["id"]) if user.get("id") else None
 
+    async def email_owner(self, tenant: Tenant, email: str) -> str | None:
+        """The member of the workspace whose Slack profile uses this email (users.lookupByEmail), None when Slack
+        says nobody does; raises ServiceUnavailable when Slack doesn't say, so a caller never acts on a guess."""
+        try:
+            client = await self._clients.for_tenant(tenant)
+            answer = await asyncio.wait_for(client.users_lookupByEmail(email=email), self._timeout)
+        except SlackApiError as error:
+            if error.response.get("error") == "users_not_found":
+                return None
+            raise ServiceUnavailable(SLACK_UNREADABLE) from None
+        except (TimeoutError, NotInstalled):
+            raise ServiceUnavailable(SLACK_UNREADABLE) from None
+        user = answer.get("user") or {}
+        return str(user["id"]) if user.get("id") else None
+
     async def names(self, tenant: Tenant, user_id: str) -> tuple[str, str]:
-        """(the user's name, the workspace's name) as people see them in Slack; ids when Slack won't say."""
+        """(the user, the workspace) by what their owners can't pick to look like someone else: "@handle (U123)"
+        and "Name (domain.slack.com)". Display and real names are anyone's choice, so they are never used."""
         user_name, team_name = user_id, tenant.team_id
         try:
             client = await self._clients.for_tenant(tenant)
@@ -121,9 +139,12 @@ class SlackDirectory:
         except (SlackApiError, TimeoutError, NotInstalled) as error:
             log.warning("could not read Slack names: %s", type(error).__name__)
             return user_name, team_name
-        profile = (user.get("user") or {}).get("profile") or {}
-        user_name = str(profile.get("real_name") or profile.get("display_name") or user_name)
-        return user_name, str(team.get("team") or team_name)
+        handle = (user.get("user") or {}).get("name")
+        if handle:
+            user_name = f"@{handle} ({user_id})"
+        domain = urlsplit(str(team.get("url") or "")).hostname
+        team_name = str(team.get("team") or team_name)
+        return user_name, f"{team_name} ({domain})" if domain else team_name
 
     async def is_admin(self, tenant: Tenant, user_id: str) -> bool:
         """Workspace admins and owners may replace or clear any channel's room. Asked fresh: roles change."""

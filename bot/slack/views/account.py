@@ -68,6 +68,10 @@ def link_refused_message(outcome: LinkOutcome) -> Message | None:
     elif outcome.reason == "no_slack_email":
         text = ("Nothing was connected: your Slack profile has no email meetbot can see, so it can't check that "
                 "the Google account is yours. Ask your Slack admin to add your email to your profile.")
+    elif outcome.reason == "other_member":
+        text = ("Nothing was connected: the Google account that signed in is another member's of this workspace "
+                "(their Slack profile uses its email), so only they can connect it. Run `/meet connect` again and "
+                "sign in with your own Google account.")
     elif outcome.reason == "declined":
         text = "Nothing was connected: the person who signed in to Google cancelled on the confirmation page."
     else:
