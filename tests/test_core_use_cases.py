@@ -537,10 +537,14 @@ async def test_public_previews_show_the_space_and_title_but_no_participants(
     emu.state.join(name, user=EMAILS[BOB.user_id])
     links = meeting_links([f"https://meet.google.com/{code}", "https://meet.google.com/zzz-zzzz-zzz"])
 
-    known, unknown = await preview_links(meetings, BOB, links, private=False)
+    await meetings.add_card(ALICE, name, Card("C0RETRO", "1.1"))
+
+    known, unknown = await preview_links(meetings, BOB, links, private=False, channel_id="C0RETRO")
 
     assert known.space is not None and known.space.name == name
-    assert known.info is not None and known.info.title == "Retro"
+    assert known.info is not None and known.info.title == "Retro", "shown where its card was posted"
+    (elsewhere, _) = await preview_links(meetings, BOB, links, private=False, channel_id="C0OTHER")
+    assert elsewhere.info is not None and elsewhere.info.title is None, "and nowhere else"
     assert known.status is None and known.problem is None
     assert all(not emu.state.calls_to(route) for route in RECORD_ROUTES)
     assert unknown.unknown is True and unknown.space is None and unknown.problem
@@ -550,7 +554,7 @@ async def test_previews_for_someone_not_linked_ask_them_to_connect(meetings: Mee
     name = await started_by(meetings, ALICE)
     links = meeting_links([f"https://meet.google.com/{emu.state.space(name)['meetingCode']}"])
 
-    (preview,) = await preview_links(meetings, STRANGER, links, private=False)
+    (preview,) = await preview_links(meetings, STRANGER, links, private=False, channel_id=None)
 
     assert preview.needs_connect is True and preview.space is None and preview.problem
 
@@ -560,7 +564,7 @@ async def test_private_previews_give_the_callers_status(meetings: Meetings, emu:
     emu.state.join(name, user=EMAILS[BOB.user_id])
     links = meeting_links([f"https://meet.google.com/{emu.state.space(name)['meetingCode']}"])
 
-    (preview,) = await preview_links(meetings, BOB, links, private=True)
+    (preview,) = await preview_links(meetings, BOB, links, private=True, channel_id=None)
 
     assert preview.status is not None and preview.status.role == "participant"
     assert preview.status.participants is not None

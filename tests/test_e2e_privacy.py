@@ -3,6 +3,8 @@ person or for a card or room they posted or set up, and the channel sees names o
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, channel_posts, eventually, message_text
+from tests.support.flows import all_text, block_action, channel_posts, eventually, message_text
 from tests.support.slack_requests import slash_command
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
@@ -68,3 +70,40 @@ async def test_a_room_pointed_at_someone_elses_meeting_never_mirrors_it(live: Wo
     assert thread_replies(live, CHANNEL, room_ts) == [], "a recap of Alice's meeting reached #general"
     reads = [c for c in live.meet.state.calls if c["route"].startswith(("conferenceRecords", "participants"))]
     assert {c["user"] for c in reads} == {ALICE[1]}, "only Alice's own card is read with her token"
+
+
+async def unfurl_in(world: World, channel: str, who: tuple[str, str], link: str) -> str:
+    """Someone pastes the link in `channel`; the text of the unfurl meetbot gives it."""
+    before = len(world.slack.state.calls_to("chat.unfurl"))
+    event = world.slack.state.share_links([link], channel=channel, user=who[0])
+    response = await world.bot.post((json.dumps(world.slack.state.event_envelope(event)), "application/json"))
+    assert response.status_code == 200
+    calls = eventually(lambda: world.slack.state.calls_to("chat.unfurl")[before:], f"the unfurl in {channel}")
+    return json.dumps(calls[0]["args"])
+
+
+async def status_for_me(world: World, who: tuple[str, str], code: str) -> str:
+    """`who` clicks "Status for me" on an unfurl in #general."""
+    name = f"me-{who[0]}-{time.monotonic_ns()}"
+    url = world.slack.response_url(name, channel=CHANNEL, user=who[0])
+    await world.bot.post(block_action("meet_status_me", code, user_id=who[0], channel=CHANNEL, message_ts="1.2",
+                                      response_url=url))
+    (reply,) = world.slack.state.wait_for_response_posts_blocking(name, 1, timeout=10)
+    return all_text(reply["body"])
+
+
+async def test_a_title_only_meetbot_knows_stays_where_the_card_was_posted(live: World) -> None:
+    """Typed in private #leads, it shows in #leads' unfurls and to its owner; in #general, only the code."""
+    card = await started_in_leads(live, "new Acme merger")
+    space = live.meet.state.space(space_of(card))
+    code, link = space["meetingCode"], space["meetingUri"]
+
+    elsewhere = await unfurl_in(live, CHANNEL, CAROL, link)
+    assert code in elsewhere and "Acme merger" not in elsewhere, "the title reached another channel's unfurl"
+    for who in (CAROL, BOB):
+        seen = await status_for_me(live, who, code)
+        assert code in seen and "Acme merger" not in seen, (who, seen)
+    assert "Acme merger" not in all_text(await live.command(f"status {code}", CAROL))
+
+    assert "Acme merger" in await unfurl_in(live, LEADS, BOB, link), "where the card was posted, it shows"
+    assert "Acme merger" in await status_for_me(live, ALICE, code), "its owner sees it anywhere"

@@ -10,7 +10,7 @@ import asyncio
 import enum
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Protocol, TypeVar
 
@@ -288,10 +288,25 @@ class Meetings:
         """What anyone may see: the space as Google shows it to everyone, and meetbot's record of it (title)."""
         return await self._read(actor, parse(reference), self._as(actor))
 
-    async def status(self, actor: Actor, reference: str) -> MeetingStatus:
+    async def shown_info(self, actor: Actor, info: SpaceInfo | None, channel_id: str | None, *, private: bool
+                         ) -> SpaceInfo | None:
+        """meetbot's record as it may be shown in `channel_id` (None: no channel, such as the Home tab). A title only
+        meetbot knows was typed for the channel where the card was posted: it shows there, and privately to the
+        owner and the co-hosts meetbot added; anywhere else the meeting goes by its code (DESIGN §1)."""
+        if info is None or not info.title:
+            return info
+        if private and (actor.user_id == info.owner_user_id or actor.user_id in info.cohosts):
+            return info
+        if channel_id and any(c.channel == channel_id for c in await self.cards(actor.tenant, info.space_name)):
+            return info
+        return replace(info, title=None)
+
+    async def status(self, actor: Actor, reference: str, channel_id: str | None = None) -> MeetingStatus:
+        """The caller's private view, asked from `channel_id` (which decides whether meetbot's title shows)."""
         ref = parse(reference)
         caller = self._as(actor)
         space, info = await self._read(actor, ref, caller)
+        info = await self.shown_info(actor, info, channel_id, private=True)
         label = space.meeting_code or label_of(ref, info)
         role = await self.role(actor, space, info, caller)
         manageable = role == "owner" and (info is not None or SETTINGS_SCOPE in await self._credentials.granted_scopes(

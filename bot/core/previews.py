@@ -4,7 +4,7 @@ Links are looked up concurrently, as the person who shared them, within one time
 gets its own explanation and never holds back the others.
 
 An unfurl is seen by the whole channel, so it reads only what Google shows everyone (`spaces.get`: the space
-exists, its code and link) plus the title meetbot knows; live state and participants, which Google shows only to
+exists, its code and link) plus the title meetbot knows where it may be shown; live state and participants, which Google shows only to
 the owner and the people in the call, are read only for private views (the shortcut, "Status for me").
 """
 
@@ -63,10 +63,11 @@ def followed_status(info: SpaceInfo, state: LiveState) -> MeetingStatus:
 
 
 async def preview_links(meetings: Meetings, actor: Actor, links: Sequence[tuple[str, MeetingRef]], *,
-                        private: bool, within: float = 2.5,
+                        private: bool, channel_id: str | None, within: float = 2.5,
                         known: Mapping[str, MeetingStatus] | None = None) -> list[LinkPreview]:
-    """`private`: the caller's own view (status, participants); otherwise only what everyone may see. `known`:
-    private statuses already at hand (by URL), which cost no Google read."""
+    """`private`: the caller's own view (status, participants); otherwise only what everyone may see. `channel_id`:
+    where they are shown (None: nowhere but to the caller). `known`: private statuses already at hand (by URL),
+    which cost no Google read."""
     slots = asyncio.Semaphore(MAX_CONCURRENT)
 
     async def one(url: str, ref: MeetingRef) -> LinkPreview:
@@ -75,8 +76,9 @@ async def preview_links(meetings: Meetings, actor: Actor, links: Sequence[tuple[
                 if private and known and url in known:
                     return LinkPreview(url, ref, known[url])
                 if private:
-                    return LinkPreview(url, ref, await meetings.status(actor, ref.resource_name))
+                    return LinkPreview(url, ref, await meetings.status(actor, ref.resource_name, channel_id))
                 space, info = await meetings.public(actor, ref.resource_name)
+                info = await meetings.shown_info(actor, info, channel_id, private=False)
                 return LinkPreview(url, ref, space=space, info=info)
             except (NotLinked, ReauthRequired) as missing:
                 return LinkPreview(url, ref, problem=missing.reason, needs_connect=True)

@@ -271,7 +271,7 @@ class _Listeners:
             case grammar.Cohost() | grammar.Uncohost() | grammar.ShowMembers() | grammar.RoomMembership():
                 return self._members_command(parsed, where, channel_name, respond, later)
             case grammar.Status(reference=reference):
-                later(lambda: meetings.status(actor, reference, respond, client), "status")
+                later(lambda: meetings.status(actor, reference, respond, client, where.channel_id), "status")
             case grammar.End(reference=reference):
                 later(lambda: self._then_home(actor, client, meetings.end(actor, reference, respond, client,
                                                                   progress=progress)), "end")
@@ -518,7 +518,7 @@ class _Listeners:
         where, _, reply = await self._rebuilt(body)
 
         async def show() -> None:
-            await reply(**await self._deps.previews.status_for(where.actor, _action_value(body)))
+            await reply(**await self._deps.previews.status_for(where.actor, _action_value(body), where.channel_id))
 
         await self._guarded(where.actor, reply, show(), name="status-me", response_url=where.response_url)
 
@@ -526,7 +526,7 @@ class _Listeners:
         where, _, reply = await self._rebuilt(body)
 
         async def show() -> None:
-            await reply(**await self._deps.previews.shortcut(where.actor, body.get("message") or {}))
+            await reply(**await self._deps.previews.shortcut(where.actor, body.get("message") or {}, where.channel_id))
 
         await self._guarded(where.actor, reply, show(), name="status-shortcut", response_url=where.response_url)
 

@@ -159,8 +159,9 @@ class MeetingHandlers:
         except SLACK_FAILURES as error:
             log.error("a created meeting could not be reported anywhere: %s", slack_error_name(error))
 
-    async def status(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient) -> None:
-        status = await self.meetings.status(actor, reference)
+    async def status(self, actor: Actor, reference: str, respond: Reply, client: AsyncWebClient,
+                     channel_id: str | None = None) -> None:
+        status = await self.meetings.status(actor, reference, channel_id)
         await respond(**status_message(status))
         try:
             await self.meetings.noticed(actor.tenant, status.space.name, live=status.space.is_live)

@@ -35,7 +35,9 @@ class PreviewHandlers:
         links = meeting_links([str(link.get("url", "")) for link in event.get("links") or []])
         if not links:
             return  # nothing of ours: no chat.unfurl call at all
-        previews = await preview_links(self.meetings, actor, links, private=False)
+        channel = event.get("channel") if event.get("source") != "composer" else None
+        previews = await preview_links(self.meetings, actor, links, private=False,
+                                       channel_id=str(channel) if channel else None)
         # A link still in the composer has no real message yet (its channel/ts are placeholders): use unfurl_id.
         where: dict[str, Any] = (
             {"unfurl_id": event["unfurl_id"], "source": event["source"]}
@@ -66,8 +68,8 @@ class PreviewHandlers:
             except SlackApiError as error:
                 log.warning("the sharer was not told about an unknown meeting: %s", error.response.get("error"))
 
-    async def status_for(self, actor: Actor, reference: str) -> Message:
-        status = await self.meetings.status(actor, reference)
+    async def status_for(self, actor: Actor, reference: str, channel_id: str | None) -> Message:
+        status = await self.meetings.status(actor, reference, channel_id)
         if status.space.is_live:
             await self._seen_live(actor, status.space.name)
         return status_message(status)
@@ -79,7 +81,7 @@ class PreviewHandlers:
         except StoreUnavailable:
             log.warning("a live meeting was not followed again: Redis unavailable")
 
-    async def shortcut(self, actor: Actor, message: dict[str, Any]) -> Message:
+    async def shortcut(self, actor: Actor, message: dict[str, Any], channel_id: str | None) -> Message:
         """The status of every meeting linked in a message, privately, for workspaces with unfurling off."""
         text = str(message.get("text", ""))
         for attachment in message.get("attachments") or []:
@@ -87,7 +89,8 @@ class PreviewHandlers:
         refs = find_references(text)[:MAX_SHORTCUT_LINKS]
         if not refs:
             return notice("There are no Google Meet links in that message.")
-        previews = await preview_links(self.meetings, actor, [(r.resource_name, r) for r in refs], private=True)
+        previews = await preview_links(self.meetings, actor, [(r.resource_name, r) for r in refs], private=True,
+                                       channel_id=channel_id)
         blocks: list[Block] = []
         for n, preview in enumerate(previews):
             if preview.needs_connect:
