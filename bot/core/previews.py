@@ -4,8 +4,9 @@ Links are looked up concurrently, as the person who shared them, within one time
 gets its own explanation and never holds back the others.
 
 An unfurl is seen by the whole channel, so it reads only what Google shows everyone (`spaces.get`: the space
-exists, its code and link) plus the title meetbot knows where it may be shown; live state and participants, which Google shows only to
-the owner and the people in the call, are read only for private views (the shortcut, "Status for me").
+exists, its code and link) plus the title meetbot knows, where it may be shown; live state and participants, which
+Google shows only to the owner and the people in the call, are read only for private views (the shortcut, "Status
+for me").
 """
 
 from __future__ import annotations

@@ -70,8 +70,8 @@ class HomeHandlers:
         if linked and recent:
             links = [(info.space_name, parse_reference(info.space_name)) for info in recent]
             known = await self._followed(actor, recent)
-            previews = {p.url: p for p in await preview_links(self.meetings, actor, links, private=True, channel_id=None, within=2.0,
-                                                               known=known)}
+            previews = {p.url: p for p in await preview_links(self.meetings, actor, links, private=True,
+                                                               channel_id=None, within=2.0, known=known)}
         rooms = await self.rooms.rooms_started_by(actor)
         return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms)
 
