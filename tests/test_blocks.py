@@ -70,7 +70,8 @@ def test_mrkdwn_escapes_exactly_three_characters() -> None:
 def test_meeting_card_escapes_titles_and_offers_owner_actions_behind_a_check() -> None:
     card = meeting_card(CardContent(SPACE.name, "abc-mnop-xyz", SPACE.meeting_uri, "<!channel> & co", "U1",
                                     started_at=1_700_000_000.0))
-    head, byline, status, actions = card["blocks"]
+    head, byline, status, note, actions = card["blocks"]
+    assert note["type"] == "context"
     # The header is plain_text, which Slack never parses: the title as typed, and no ping. Mrkdwn is escaped.
     assert head == {"type": "header", "text": {"type": "plain_text", "text": "<!channel> & co", "emoji": True}}
     assert "<!channel>" not in card["text"] and "&lt;!channel&gt;" in card["text"]
@@ -190,3 +191,19 @@ def test_a_value_meetbot_has_no_word_for_preselects_nothing_and_slack_accepts_th
     by_block = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert "initial_option" not in by_block["access"]["element"]
     assert by_block["moderation"]["element"]["initial_option"]["value"] == "on"
+
+
+def test_cards_whose_recaps_name_people_tell_the_channel_so() -> None:
+    """Issue 22 #7: the owner chose to show who came by posting the card; the card says it, so they (and everyone
+    who joins from it) know before the call."""
+    from bot.domain import Room
+    from bot.slack.views.room import room_card
+
+    note = "Recaps in this thread list who came."
+    card = meeting_card(CardContent("spaces/s1", "abc-mnop-xyz", "https://meet.google.com/abc-mnop-xyz", "Retro",
+                                    "U0ALICE"))
+    assert note in block_texts(card)
+    own = Room("spaces/s1", "abc-mnop-xyz", None, "U0ALICE", "alice@example.com", "U0ALICE", 0.0)
+    assert note in block_texts(room_card(own))
+    adopted = Room("spaces/s1", "abc-mnop-xyz", None, "U0ALICE", None, "U0CAROL", 0.0)
+    assert note not in block_texts(room_card(adopted)), "a room set to someone else's meeting names nobody"

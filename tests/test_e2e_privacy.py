@@ -57,6 +57,8 @@ async def test_a_room_pointed_at_someone_elses_meeting_never_mirrors_it(live: Wo
     room_card = eventually(lambda: [p for p in channel_posts(live.slack) if p["args"].get("channel") == CHANNEL],
                            "the room card in #general")[0]
     room_ts = room_card["response"]["ts"]
+    assert "list who came" in all_text(leads_card["args"]), "Alice's card tells her channel who the recap names"
+    assert "list who came" not in all_text(room_card["args"]), "a room set to another's meeting names nobody"
 
     live.meet.state.join(space, user=BOB[1])
     eventually(lambda: "Live* · 1 in the call" in message_text(live.slack, LEADS, leads_ts), "Alice's card live")

@@ -12,7 +12,11 @@ from bot.domain import LiveState, Phase
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Block, Message, context, section
 
-__all__ = ["duration_words", "recap_message", "status_line"]
+__all__ = ["RECAP_NAMES_NOTE", "duration_words", "recap_message", "status_line"]
+
+# On cards whose recaps name people (the owner posted or set them up): the owner chose to show the channel who came,
+# and is told so when posting. True whether or not recaps are on (no recap, no list).
+RECAP_NAMES_NOTE = "Recaps in this thread list who came."
 
 MAX_RECAP_NAMES = 30
 _FILES = (("recording", ":movie_camera:", "Recording"), ("transcript", ":page_facing_up:", "Transcript"),

@@ -19,7 +19,7 @@ from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
 from bot.slack.interaction import submitted
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, context, header, plain_text, section
-from bot.slack.views.live import duration_words, status_line
+from bot.slack.views.live import RECAP_NAMES_NOTE, duration_words, status_line
 
 __all__ = [
     "ACTION_END",
@@ -174,6 +174,7 @@ def _card(content: CardContent, status: str, buttons: list[Block]) -> Message:
             context(_byline(content)),
             *([context(cohosts_line(content.cohosts))] if content.cohosts else []),
             section(status),
+            context(RECAP_NAMES_NOTE),  # meeting cards are posted by their owner: recaps under them name people
             *([{"type": "actions", "block_id": "meeting", "elements": buttons}] if buttons else []),
         ],
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain import LiveState, Room
 from bot.slack.mrkdwn import code, plain, truncate
 from bot.slack.views.blocks import Message, actions, context, header, plain_text, section
-from bot.slack.views.live import status_line
+from bot.slack.views.live import RECAP_NAMES_NOTE, status_line
 from bot.slack.views.meeting import join_button, manage_menu, status_me_button
 
 __all__ = ["ACTION_ROOM_NEW", "moved_room_card", "replaced_room_card", "room_card", "room_offer"]
@@ -23,6 +23,8 @@ def room_card(room: Room, state: LiveState | None = None) -> Message:
             header("This channel's Meet room"),
             context(f"{owner}{code(label)} · anyone here can join at any time"),
             section(status_line(state, room=True)),
+            # set up by the meeting's owner: its recaps name people (a room set to another's meeting names nobody)
+            *([context(RECAP_NAMES_NOTE)] if room.owner_user_id == room.creator_user_id else []),
             actions("meeting", [*join_button(room.meeting_uri, "Join the room", space_name=room.space_name),
                                 *status, manage_menu(room.space_name)]),
         ],
