@@ -109,3 +109,24 @@ async def test_a_title_only_meetbot_knows_stays_where_the_card_was_posted(live: 
 
     assert "Acme merger" in await unfurl_in(live, LEADS, BOB, link), "where the card was posted, it shows"
     assert "Acme merger" in await status_for_me(live, ALICE, code), "its owner sees it anywhere"
+
+
+async def test_a_room_set_to_a_meeting_the_adopter_does_not_own_is_read_as_them_and_names_nobody(live: World) -> None:
+    """Alice's meeting, made outside meetbot: Carol points #general's room at it and attends. The room is read
+    with Carol's own token (what Google shows her), and its recap counts who came without naming them."""
+    space = live.meet.state.create_space(ALICE[1], client_id="calendar")["name"]
+    code = live.meet.state.space(space)["meetingCode"]
+    assert "room is now" in all_text(await live.command(f"room set {code}", CAROL))
+    await live.command("room", CAROL, wait=False)
+    (room_card,) = eventually(lambda: channel_posts(live.slack), "the room card")
+    room_ts = room_card["response"]["ts"]
+    live.meet.state.join(space, user=CAROL[1])
+    live.meet.state.join(space, user=BOB[1])
+    eventually(lambda: "Live* · 2 in the call" in message_text(live.slack, CHANNEL, room_ts), "the room live")
+    live.meet.state.advance_time(5 * 60)
+    live.meet.state.end_conference(space)
+    (recap,) = eventually(lambda: thread_replies(live, CHANNEL, room_ts), "the room's recap")
+    text = all_text(recap["args"])
+    assert "2 people" in text and "Bob" not in text and "Carol" not in text, text
+    reads = [c for c in live.meet.state.calls if c["route"].startswith(("conferenceRecords", "participants"))]
+    assert reads and {c["user"] for c in reads} == {CAROL[1]}
