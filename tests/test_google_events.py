@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +38,7 @@ from bot.google.workspace_events import (
 from emulators._server import BackgroundServer
 from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
+from tests.support.flows import eventually_async
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 TOPIC = "projects/meetbot-test/topics/meet"
@@ -64,13 +64,7 @@ def alice_token(meet: MeetEmulator, user: str = ALICE) -> str:
 
 
 async def until(check: Any, seconds: float = 5.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out")
+    return await eventually_async(check, "the check to hold", seconds)
 
 
 # -- Workspace Events ----------------------------------------------------------------------------------------------
