@@ -123,6 +123,8 @@ async def test_a_room_set_to_a_meeting_the_adopter_does_not_own_is_read_as_them_
     live.meet.state.join(space, user=CAROL[1])
     live.meet.state.join(space, user=BOB[1])
     eventually(lambda: "Live* · 2 in the call" in message_text(live.slack, CHANNEL, room_ts), "the room live")
+    (call,) = live.slack.state.call_objects.all()
+    assert not call.get("users"), "the room's Slack call named the people in it to the channel"
     live.meet.state.advance_time(5 * 60)
     live.meet.state.end_conference(space)
     (recap,) = eventually(lambda: thread_replies(live, CHANNEL, room_ts), "the room's recap")
