@@ -4,8 +4,8 @@ The call object shows the channel who is in the call. Posting a meeting to a cha
 a room is shared by whoever set it up: on by default for both. (A room set up by someone who doesn't own the
 meeting never names people: slack/live_cards.py shows names only from the owner's own reads, DESIGN §1.) The owner
 turns it off per meeting (`/meet set <meeting> people=off`), the room's creator per room (`/meet room people off`),
-and a workspace admin can make off the default (`/meet room people default off`). A call shown on several cards shows people only if
-every one of them allows it. Unfurls never carry a call.
+and a workspace admin can make off the default (`/meet room people default off`). A call shown on several cards
+shows people only if every one of them allows it. Unfurls never carry a call.
 """
 
 from __future__ import annotations
