@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 
 from bot.core.calls import external_id
-from emulators.meet import MeetEmulator
-from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.flows import eventually, message_text
 from tests.support.world import ALICE, BOB, CHANNEL, World, space_of
@@ -20,13 +18,6 @@ pytestmark = pytest.mark.e2e
 
 DANA = "dana@elsewhere.example"  # signed in to Google, never linked to Slack
 
-
-@pytest.fixture
-async def live(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
-               ) -> World:
-    world = World(start_bot(MEET_POLL_SECONDS="1"), slack_emulator, meet_emulator)
-    await world.link_everyone()
-    return world
 
 
 def calls(world: World) -> list[dict[str, Any]]:

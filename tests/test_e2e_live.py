@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from emulators.meet import MeetEmulator
-from emulators.slack import SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, channel_posts, eventually, message_text
-from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
+from tests.support.flows import all_text, channel_posts, eventually
+from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, card_text, space_of
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-async def live(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
-               ) -> World:
-    world = World(start_bot(MEET_POLL_SECONDS="1"), slack_emulator, meet_emulator)
-    await world.link_everyone()
-    return world
-
-
-
-def card_text(world: World, ts: str) -> str:
-    return message_text(world.slack, CHANNEL, ts)
 
 
 def thread_replies(world: World, ts: str) -> list[dict[str, Any]]:
