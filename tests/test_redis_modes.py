@@ -18,7 +18,7 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from bot.domain import Card, Room, SpaceInfo, Tenant
 from bot.store.connection import connect, writable
 from bot.store.crypto import TokenCipher
-from bot.store.dedupe import Deliveries, SignedDeliveries, claim
+from bot.store.dedupe import SignedDeliveries, claim
 from bot.store.errors import StoreUnavailable
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
@@ -67,7 +67,7 @@ async def test_every_store_operation_works_on_a_cluster(cluster_client: Any) -> 
     links, states, holds = GoogleLinkStore(redis, keys, cipher), OAuthStateStore(redis, keys, cipher), \
         LinkConfirmations(redis, keys, cipher)
     lock, tokens = RefreshLock(redis, keys), DelegatedTokenCache(redis, keys, cipher)
-    spaces, rooms, deliveries = SpaceRecords(redis, keys), RoomStore(redis, keys), Deliveries(redis, keys)
+    spaces, rooms = SpaceRecords(redis, keys), RoomStore(redis, keys)
     for n, team in enumerate(TEAMS):
         user = f"U{n:04d}"
         await links.save(team, user, link(f"u{n}@example.com"))
@@ -100,8 +100,6 @@ async def test_every_store_operation_works_on_a_cluster(cluster_client: Any) -> 
         assert await rooms.get(team, "C1") == room and await rooms.channels_started_by(team, user) == ["C1"]
         await rooms.delete(team, room, "C1")
         await rooms.unlock(team, "C1", owner)
-        assert await deliveries.first_request(team, "start", "t1") and not await deliveries.first_request(
-            team, "start", "t1")
         await HomeHashes(redis, keys).remember(team, user, "h1")
         assert await HomeHashes(redis, keys).published(team, user)
         await EmailCache(redis, keys).put(team, user, "u@example.com")

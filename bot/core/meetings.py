@@ -24,7 +24,7 @@ from bot.core.errors import (
 )
 from bot.core.explain import Operation, explain
 from bot.core.following import Following
-from bot.core.ports import Progress, RequestLog, SpaceMemory
+from bot.core.ports import Progress, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
 from bot.meet.client import MeetClient
@@ -174,16 +174,11 @@ def label_of(ref: MeetingRef, info: SpaceInfo | None = None) -> str:
 
 class Meetings:
     def __init__(self, meet: MeetClient, credentials: Credentials, records: SpaceMemory,
-                 deliveries: RequestLog, following: Following | None = None) -> None:
+                 following: Following | None = None) -> None:
         self._meet = meet
         self._credentials = credentials
         self._records = records
-        self._deliveries = deliveries
         self._following = following
-
-    async def first_request(self, actor: Actor, kind: str, request_id: str) -> bool:
-        """True for the first delivery of a command (trigger_id) or click (action_ts); False for repeats."""
-        return await self._deliveries.first_request(actor.tenant, kind, request_id)
 
     def _as(self, actor: Actor) -> _Caller:
         return _Caller(self._credentials, actor)

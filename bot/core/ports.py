@@ -7,7 +7,7 @@ from typing import Protocol
 
 from bot.domain import Card, Room, SpaceInfo, Tenant
 
-__all__ = ["CreatePacer", "Progress", "RequestLog", "RoomMemory", "SpaceMemory"]
+__all__ = ["CreatePacer", "Progress", "RoomMemory", "SpaceMemory"]
 
 
 class SpaceMemory(Protocol):
@@ -30,12 +30,6 @@ class SpaceMemory(Protocol):
     async def forget_cards(self, tenant: Tenant, space_id: str, cards: list[Card]) -> None: ...
 
     async def cards(self, tenant: Tenant, space_id: str) -> list[Card]: ...
-
-
-class RequestLog(Protocol):
-    """First deliveries of Slack's request ids, so a repeat is recognised."""
-
-    async def first_request(self, tenant: Tenant, kind: str, request_id: str) -> bool: ...
 
 
 class RoomMemory(Protocol):

@@ -38,7 +38,6 @@ from bot.google.transport import HttpxRequest, epoch_seconds, run_refresh
 
 __all__ = [
     "DEFAULT_CERTS_URL",
-    "DEFAULT_PUBSUB_URL",
     "PUBSUB_SCOPE",
     "Puller",
     "PushCerts",
@@ -52,7 +51,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
-DEFAULT_PUBSUB_URL = "https://pubsub.googleapis.com"
 PUBSUB_SCOPE = "https://www.googleapis.com/auth/pubsub"
 GOOGLE_ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})
 LIFECYCLE_PREFIX = "google.workspace.events.subscription.v1."
