@@ -16,10 +16,10 @@ from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from bot.domain import Card, Room, SpaceInfo, Tenant
+from bot.errors import StorageUnavailable
 from bot.store.connection import connect, writable
 from bot.store.crypto import TokenCipher
 from bot.store.dedupe import SignedDeliveries, claim
-from bot.store.errors import StoreUnavailable
 from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
@@ -194,7 +194,7 @@ async def test_a_sentinel_failover_loses_nothing_and_needs_no_restart(
 async def test_must_keep_records_wait_for_a_replica_and_never_block() -> None:
     """WAIT 1 after a link, a room or an installation is written: the replica has it the moment the call returns.
     Under Sentinel a write no replica confirmed is not counted as done (a failover may drop it, issue 22): a replica
-    that stops answering costs the bounded wait and an honest StoreUnavailable, never a blocked command."""
+    that stops answering costs the bounded wait and an honest StorageUnavailable, never a blocked command."""
     import os
     import signal
 
@@ -212,7 +212,7 @@ async def test_must_keep_records_wait_for_a_replica_and_never_block() -> None:
         for n in range(20):
             try:
                 await links.save(team, f"U{n}", link(f"u{n}@example.com"))
-            except StoreUnavailable:  # only a replica slower than the bounded wait (a loaded machine): not "done"
+            except StorageUnavailable:  # only a replica slower than the bounded wait (a loaded machine): not "done"
                 continue
             saved += 1
             assert await replica.exists(keys.google_link(team, f"U{n}")), "on the replica the moment save returns"
@@ -227,7 +227,7 @@ async def test_must_keep_records_wait_for_a_replica_and_never_block() -> None:
         pid = topology.processes[topology.replica_port].pid
         os.kill(pid, signal.SIGSTOP)  # the replica stops acknowledging, still attached
         try:
-            with pytest.raises(StoreUnavailable):  # bounded by WAIT_MS: the test ends, so it did not block
+            with pytest.raises(StorageUnavailable):  # bounded by WAIT_MS: the test ends, so it did not block
                 await links.save(team, "U99", link("late@example.com"))
         finally:
             os.kill(pid, signal.SIGCONT)

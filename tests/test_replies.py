@@ -11,14 +11,18 @@ import json
 from collections.abc import Callable
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.core import errors as core
 from bot.core import members, rooms
 from bot.core.explain import Operation, explain
 from bot.domain import Room
+from bot.errors import StorageUnavailable
 from bot.meet import errors as meet
 from bot.slack.replies import OUR_FAULT, reply_for, skipped_text
-from bot.store.errors import StoreUnavailable
+from bot.store.keys import Keys
+from bot.store.spaces import SpaceRecords
+from tests.support.ports import free_port
 
 NASTY = "<!channel> Q&A"
 
@@ -133,8 +137,20 @@ def test_every_refusal_has_its_words(error_class: type[core.UserFacingError]) ->
 
 
 def test_an_outage_and_a_bug_have_their_words_too() -> None:
-    outage = reply_for(StoreUnavailable("ConnectionError"))
-    assert outage == reply_for(core.StorageUnavailable()), "one wording for a Redis outage"
+    outage = reply_for(StorageUnavailable("ConnectionError"))
+    assert outage["blocks"][0]["text"]["text"].startswith(":hourglass_flowing_sand:"), "one wording for a Redis outage"
     bug = reply_for(RuntimeError("KeyError: 'secret' xoxb-123"))
     text = json.dumps(bug)
     assert OUR_FAULT.split(",")[0] in text and "xoxb" not in text and "KeyError" not in text
+
+
+async def test_a_store_that_cannot_reach_redis_raises_the_one_storage_error_core_knows() -> None:
+    """One error for Redis being down, from the store that notices it to core and the reply: no second class."""
+    redis = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)  # nothing listens there
+    try:
+        with pytest.raises(core.StorageUnavailable) as caught:
+            await SpaceRecords(redis, Keys()).space_for_code("abc-mnop-xyz")
+    finally:
+        await redis.aclose()
+    assert isinstance(caught.value, core.ServiceUnavailable) and caught.value.cause == "ConnectionError"
+    assert "storage isn't answering" in caught.value.reason

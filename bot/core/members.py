@@ -24,6 +24,7 @@ from bot.core.meetings import Credentials, Meetings, _Caller, label_of, parse
 from bot.core.ports import RoomMemory, SpaceMemory
 from bot.core.rooms import NoRoom
 from bot.domain import Actor, Room, Tenant, space_id_of
+from bot.errors import StorageUnavailable
 from bot.meet.client import MeetClient
 from bot.meet.errors import (
     AlreadyExists,
@@ -35,7 +36,6 @@ from bot.meet.errors import (
     RateLimited,
 )
 from bot.meet.models import Member, MemberRole
-from bot.store.errors import StoreUnavailable
 
 __all__ = [
     "ChannelRoster",
@@ -317,7 +317,7 @@ class Members:
             if cohosts != tuple(info.cohosts):
                 await self._records.remember_created(batch.owner.tenant, replace(info, cohosts=cohosts), None)
             return cohosts
-        except StoreUnavailable:
+        except StorageUnavailable:
             log.warning("a meeting's co-hosts were not recorded: Redis unavailable")
             return None
 
