@@ -10,10 +10,10 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
-from bot.domain import Tenant
+from bot.domain import PendingLink, Tenant
 from bot.store.crypto import TokenCipher
 from bot.store.keys import Keys
-from bot.store.oauth_state import STATE_TTL_SECONDS, OAuthStateStore, PendingLink
+from bot.store.oauth_state import STATE_TTL_SECONDS, OAuthStateStore
 
 TENANT = Tenant("T0001", "E0001")
 VERIFIER = "v" * 43 + "-verifier-that-must-stay-secret"

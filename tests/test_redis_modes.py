@@ -15,16 +15,16 @@ import pytest
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
-from bot.domain import Card, Room, SpaceInfo, Tenant
+from bot.domain import CachedToken, Card, GoogleLink, HeldLink, PendingLink, Room, SpaceInfo, Tenant
 from bot.errors import StorageUnavailable
 from bot.store.connection import connect, writable
 from bot.store.crypto import TokenCipher
 from bot.store.dedupe import SignedDeliveries, claim
-from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
+from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
 from bot.store.layout import LAYOUT_VERSION, UnknownLayout, ensure_layout
-from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
+from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes

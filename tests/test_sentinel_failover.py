@@ -14,12 +14,12 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
-from bot.domain import Tenant
+from bot.domain import PendingLink, Tenant
 from bot.errors import StorageUnavailable
 from bot.store.connection import connect
 from bot.store.crypto import TokenCipher
 from bot.store.keys import Keys
-from bot.store.oauth_state import OAuthStateStore, PendingLink
+from bot.store.oauth_state import OAuthStateStore
 from tests.support.redis_topology import SentinelSet
 
 pytestmark = pytest.mark.e2e

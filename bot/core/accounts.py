@@ -26,13 +26,12 @@ from bot.core.errors import (
     ServiceUnavailable,
     StorageUnavailable,
 )
-from bot.domain import Tenant
+from bot.core.ports import DelegatedTokens, HeldLinks, LinkMemory, RefreshLocks, SignInStates
+from bot.domain import CachedToken, GoogleLink, HeldLink, PendingLink, Tenant
 from bot.google import errors as google
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth, TokenGrant
 from bot.google.pkce import make_verifier, s256_challenge
-from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
-from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
 
 __all__ = ["Accounts", "DisconnectOutcome", "EmailLookup", "LinkOutcome", "LinkReason"]
 
@@ -95,16 +94,16 @@ def _callback_error(error: str) -> LinkReason:
 class Accounts:
     def __init__(
         self,
-        links: GoogleLinkStore,
-        states: OAuthStateStore,
+        links: LinkMemory,
+        states: SignInStates,
         oauth: GoogleOAuth | None,
         delegation: DelegatedCredentials | None,
         email_lookup: EmailLookup | None,
-        lock: RefreshLock,
-        token_cache: DelegatedTokenCache,
+        lock: RefreshLocks,
+        token_cache: DelegatedTokens,
         required_scopes: Sequence[str],
         *,
-        confirmations: LinkConfirmations | None = None,
+        confirmations: HeldLinks | None = None,
         allow_other_emails: bool = False,
         email_owner: EmailLookup | None = None,
         clock: Callable[[], float] = time.time,
