@@ -33,11 +33,11 @@ from bot.core.members import Members, RoomMembers, SharedWritePacer
 from bot.core.rooms import Rooms
 from bot.domain import Tenant, space_id_of
 from bot.follow_runner import EventToCard, FollowRunner, PullLoop
-from bot.google import calls as google_calls
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
 from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken, WorkspaceEvent
 from bot.google.workspace_events import WorkspaceEvents
+from bot.googleapi import calls as google_calls
 from bot.jobs.queue import JobQueue
 from bot.meet.client import MeetClient, build_http_client
 from bot.slack.account_handlers import AccountHandlers

@@ -8,7 +8,7 @@ meeting), so the edge can mention them without trusting the text.
      ├── NotLinked, ReauthRequired, DelegationRefused, DelegationInUse   (who you are at Google)
      ├── ServiceUnavailable                                              (Redis or Google is down; retry later)
      │    ├── StorageUnavailable                                         (Redis: raised by store/ itself)
-     │    └── RateLimited                                                (Google says slow down; retry_after)
+     │    └── SlowDown                                                   (Google is rate-limiting; retry_after)
      ├── BadReference, UnknownMeeting                                     (which meeting)
      ├── NotOwner, MissingScope                                           (Google's role and scope rules)
      └── NothingLive, InvalidSettings                                     (what can be done now)
@@ -29,9 +29,9 @@ __all__ = [
     "NotLinked",
     "NotOwner",
     "NothingLive",
-    "RateLimited",
     "ReauthRequired",
     "ServiceUnavailable",
+    "SlowDown",
     "StorageUnavailable",
     "UnknownMeeting",
     "UserFacingError",
@@ -63,7 +63,7 @@ class DelegationInUse(UserFacingError):
         super().__init__(reason)
 
 
-class RateLimited(ServiceUnavailable):
+class SlowDown(ServiceUnavailable):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after

@@ -27,8 +27,9 @@ from bot.core.following import Following
 from bot.core.ports import Progress, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
+from bot.googleapi.errors import GoogleApiError, Unauthenticated
 from bot.meet.client import MeetClient
-from bot.meet.errors import InvalidMeetingReference, MeetError, Unauthenticated
+from bot.meet.errors import InvalidMeetingReference
 from bot.meet.links import MeetingRef, parse_reference
 from bot.meet.models import AccessType, ConferenceRecord, Participant, Space, SpaceConfig
 
@@ -77,7 +78,7 @@ class _Caller:
                 await self._credentials.reject_access_token(self._actor.tenant, self._actor.user_id, token)
                 self._token = None
                 return await request(await self.token())
-        except MeetError as error:
+        except GoogleApiError as error:
             raise explain(error, operation, label, owner_user_id, made_by_meetbot=made_by_meetbot) from error
 Role = Literal["owner", "participant", "other"]
 T = TypeVar("T")

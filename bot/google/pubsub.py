@@ -31,10 +31,11 @@ from google.auth import exceptions as gexc
 from google.auth import transport
 from google.oauth2 import id_token, service_account
 
-from bot.google.api_errors import ApiProtocolError, ApiReadTimeout, MalformedEvent, PushRejected
 from bot.google.errors import from_refresh_error
+from bot.google.push_errors import MalformedEvent, PushRejected
 from bot.google.rest import call_json
 from bot.google.transport import HttpxRequest, epoch_seconds, run_refresh
+from bot.googleapi.errors import ApiProtocolError, ApiReadTimeout
 
 __all__ = [
     "DEFAULT_CERTS_URL",

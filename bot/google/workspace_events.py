@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from bot.google.api_errors import AlreadyExists, ApiProtocolError, NotFound, OperationPending, error_from_status
 from bot.google.rest import call_json
+from bot.googleapi.errors import AlreadyExists, ApiProtocolError, NotFound, OperationPending, error_from_status
 
 __all__ = [
     "CONFERENCE_ENDED",
