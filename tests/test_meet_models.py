@@ -501,6 +501,22 @@ def test_rate_limited_retry_after(
 
 
 @pytest.mark.parametrize(
+    ("error", "cls", "status"),
+    [
+        ({"code": 9, "message": "The subscription is already active."}, E.FailedPrecondition, 400),
+        ({"code": 5, "message": "gone"}, E.NotFound, 404),  # numbered only: the code decides the status too
+        ({"status": "ALREADY_EXISTS", "code": 6, "message": "one per user"}, E.AlreadyExists, 400),
+        ({"code": 99}, E.InvalidArgument, 400),  # an unknown number: the status decides, as for an answer
+    ],
+)
+def test_an_operations_error_is_typed_like_an_answer(error: dict[str, object], cls: type[E.ApiStatusError],
+                                                     status: int) -> None:
+    """Workspace Events reports a failed long-running operation as a google.rpc.Status with a numeric code."""
+    err = E.error_from_status(400, error, operation="subscriptions.create")
+    assert type(err) is cls and err.status == status and err.operation == "subscriptions.create"
+
+
+@pytest.mark.parametrize(
     ("status", "body", "cls", "message"),
     [
         (502, b"<html><body><h1>502 Bad Gateway</h1>\n<p>nginx</p></body></html>", E.Unavailable, "502 Bad Gateway"),
