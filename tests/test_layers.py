@@ -176,7 +176,7 @@ def test_each_error_below_core_is_defined_once() -> None:
 # One snippet per kind of breach, as it could be written in that module; each must be reported.
 BREACHES = [
     ("bot.core.accounts", "from bot.store.google_links import GoogleLinkStore"),  # a concrete store class
-    ("bot.core.accounts", "from bot.store.errors import StoreUnavailable"),
+    ("bot.core.accounts", "from bot.store.errors import is_unavailable"),
     ("bot.core.rooms", "from bot import store"),
     ("bot.core.rooms", "import bot.store.rooms as rooms"),
     ("bot.core.meetings", "from ..store.spaces import SpaceRecords"),  # relative
