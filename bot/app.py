@@ -33,11 +33,11 @@ from bot.core.members import Members, RoomMembers, SharedWritePacer
 from bot.core.rooms import Rooms
 from bot.domain import Tenant, space_id_of
 from bot.follow_runner import EventToCard, FollowRunner, PullLoop
-from bot.google import calls as google_calls
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth
 from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken, WorkspaceEvent
 from bot.google.workspace_events import WorkspaceEvents
+from bot.googleapi import calls as google_calls
 from bot.jobs.queue import JobQueue
 from bot.meet.client import MeetClient, build_http_client
 from bot.slack.account_handlers import AccountHandlers
@@ -57,7 +57,6 @@ from bot.slack.unopened import unopened_teller
 from bot.store.calls import CallPeoplePrefs, CallRecords, LinkedGoogleUsers
 from bot.store.connection import RedisClient, connect_to
 from bot.store.crypto import TokenCipher
-from bot.store.dedupe import Deliveries
 from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
@@ -135,7 +134,6 @@ async def open_services(settings: Settings) -> Services:
     installations = RedisInstallationStore(redis, keys, cipher) if settings.multi_workspace else None
     clients = SlackClients(slack, installations)
     directory = SlackDirectory(clients, EmailCache(redis, keys))
-    deliveries = Deliveries(redis, keys)
     oauth = delegation = None
     if settings.google_service_account_file is not None:
         delegation = DelegatedCredentials(settings.google_service_account_file, settings.google_scopes,
@@ -175,7 +173,7 @@ async def open_services(settings: Settings) -> Services:
                          live_states, routes)
     following = Following(meet, accounts, space_records, live_states, FollowSchedule(redis, keys, COALESCE),
                           settings.meet_poll_seconds, feed=feed)
-    meetings = Meetings(meet, accounts, space_records, deliveries, following)
+    meetings = Meetings(meet, accounts, space_records, following)
 
     async def google_email(tenant: Tenant, user_id: str) -> str | None:
         link = await accounts.describe(tenant, user_id)

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 __all__ = [
-    "Actor", "Attendee", "CallRecord", "CallUser", "Card", "LiveState", "Phase", "Produced", "Room", "SpaceInfo",
-    "SubscriptionRecord", "Tenant", "space_id_of",
+    "Actor", "Attendee", "CachedToken", "CallRecord", "CallUser", "Card", "GoogleLink", "HeldLink", "LiveState",
+    "PendingLink", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant", "space_id_of",
 ]
 
 
@@ -241,3 +241,61 @@ class CallRecord:
                        bool(data.get("ended")))
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
+
+
+# --- a person's Google account: the link, a sign-in waiting for Google, a delegated token --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleLink:
+    google_sub: str
+    google_email: str
+    scopes: tuple[str, ...]
+    refresh_token: str | None
+    access_token: str | None
+    access_expires_at: float | None  # epoch seconds
+    linked_at: float
+    via: str = "oauth"
+
+    def __repr__(self) -> str:  # tokens stay out of logs and tracebacks
+        return (
+            f"GoogleLink(google_email={self.google_email!r}, scopes={self.scopes!r}, "
+            f"linked_at={self.linked_at!r}, via={self.via!r})"
+        )
+
+    def access_token_valid(self, now: float, margin: float = 60.0) -> bool:
+        return bool(self.access_token) and self.access_expires_at is not None and self.access_expires_at - margin > now
+
+
+@dataclass(frozen=True, slots=True)
+class CachedToken:
+    token: str
+    expires_at: float
+    email: str
+
+    def __repr__(self) -> str:
+        return f"CachedToken(email={self.email!r}, expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLink:
+    tenant: Tenant
+    user_id: str
+    code_verifier: str
+    response_url: str | None
+    created_at: float
+    retry_text: str | None = None  # the /meet command that was waiting on the connection, to retry in one click
+
+    def __repr__(self) -> str:  # the verifier and response_url stay out of logs
+        return f"PendingLink(tenant={self.tenant!r}, user_id={self.user_id!r}, created_at={self.created_at!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class HeldLink:
+    """A Google grant waiting for its consenter to confirm which Slack user it goes to (other-email mode)."""
+
+    pending: PendingLink
+    link: GoogleLink
+
+    def __repr__(self) -> str:
+        return f"HeldLink(pending={self.pending!r}, link={self.link!r})"

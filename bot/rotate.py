@@ -10,9 +10,9 @@ import asyncio
 import sys
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.errors import StorageUnavailable
 from bot.store.connection import connect_to
 from bot.store.crypto import TokenCipher
-from bot.store.errors import StoreUnavailable
 from bot.store.google_links import GoogleLinkStore, RotationReport
 from bot.store.keys import Keys
 from bot.store.layout import UnknownLayout, ensure_layout
@@ -41,8 +41,8 @@ def cmd_rotate_keys() -> int:
         return 2
     try:
         report = asyncio.run(_rotate(settings))
-    except StoreUnavailable as error:
-        print(f"rotate-keys: Redis failed ({error}); nothing was lost, run it again", file=sys.stderr)
+    except StorageUnavailable as error:
+        print(f"rotate-keys: Redis failed ({error.cause}); nothing was lost, run it again", file=sys.stderr)
         return 1
     except UnknownLayout as refused:
         print(refused.line(), file=sys.stderr)

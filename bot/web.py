@@ -17,8 +17,8 @@ from bot import ack_deadline, metrics
 from bot.app import Services, counted
 from bot.core.accounts import LinkOutcome
 from bot.domain import Actor
-from bot.google.api_errors import MalformedEvent, PushRejected
 from bot.google.pubsub import PushCerts, WorkspaceEvent, parse_push, verify_push
+from bot.google.push_errors import MalformedEvent, PushRejected
 from bot.slack.fast_path import fast_answer
 from bot.slack.front_door import FrontDoor, Refused
 from bot.store.connection import writable

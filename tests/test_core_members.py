@@ -32,7 +32,6 @@ from tests.test_core_use_cases import (
     FAST_RETRY,
     TENANT,
     FakeCredentials,
-    MemoryRequests,
     MemoryRooms,
     MemorySpaces,
     started_by,
@@ -87,7 +86,7 @@ def spaces() -> MemorySpaces:
 @pytest.fixture
 def meetings(meet_emulator: MeetEmulator, http: httpx.AsyncClient, creds: FakeCredentials, spaces: MemorySpaces
              ) -> Meetings:
-    return Meetings(MeetClient(http, meet_emulator.url, retry=FAST_RETRY), creds, spaces, MemoryRequests())
+    return Meetings(MeetClient(http, meet_emulator.url, retry=FAST_RETRY), creds, spaces)
 
 
 @pytest.fixture

@@ -100,20 +100,6 @@ class MemorySpaces:
         return sorted(self.card_sets.get((tenant, space_id), {}).values(), key=lambda c: (c.channel, c.ts))
 
 
-class MemoryRequests:
-    """RequestLog as a set."""
-
-    def __init__(self) -> None:
-        self.seen: set[tuple[Tenant, str, str]] = set()
-
-    async def first_request(self, tenant: Tenant, kind: str, request_id: str) -> bool:
-        key = (tenant, kind, request_id)
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        return True
-
-
 class MemoryRooms:
     """RoomMemory in dicts; the lock is an owner token per channel."""
 
@@ -211,11 +197,6 @@ def spaces() -> MemorySpaces:
 
 
 @pytest.fixture
-def deliveries() -> MemoryRequests:
-    return MemoryRequests()
-
-
-@pytest.fixture
 def creds(emu: MeetEmulator) -> FakeCredentials:
     credentials = FakeCredentials(emu)
     for actor in (ALICE, BOB, CAROL):
@@ -224,9 +205,8 @@ def creds(emu: MeetEmulator) -> FakeCredentials:
 
 
 @pytest.fixture
-def meetings(emu: MeetEmulator, http: httpx.AsyncClient, creds: FakeCredentials, spaces: MemorySpaces,
-             deliveries: MemoryRequests) -> Meetings:
-    return Meetings(MeetClient(http, emu.url, retry=FAST_RETRY), creds, spaces, deliveries)
+def meetings(emu: MeetEmulator, http: httpx.AsyncClient, creds: FakeCredentials, spaces: MemorySpaces) -> Meetings:
+    return Meetings(MeetClient(http, emu.url, retry=FAST_RETRY), creds, spaces)
 
 
 @pytest.fixture
@@ -262,7 +242,7 @@ def user_id_of(emu: MeetEmulator, actor: Actor) -> str:
     return str(emu.state.user(EMAILS[actor.user_id])["id"])
 
 
-# --- start, records, deliveries -------------------------------------------------------------------------------
+# --- start, records --------------------------------------------------------------------------------------------
 
 
 async def test_start_creates_the_space_as_the_caller_and_remembers_it(
@@ -293,10 +273,6 @@ async def test_start_creates_the_space_as_the_caller_and_remembers_it(
     assert await meetings.cards(TENANT, started.space.name) == [other]
 
 
-async def test_first_request_is_true_once_per_id(meetings: Meetings) -> None:
-    assert await meetings.first_request(ALICE, "command", "trigger-1") is True
-    assert await meetings.first_request(ALICE, "command", "trigger-1") is False
-    assert await meetings.first_request(ALICE, "command", "trigger-2") is True
 
 
 # --- status ---------------------------------------------------------------------------------------------------

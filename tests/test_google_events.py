@@ -17,16 +17,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.google.api_errors import (
-    FailedPrecondition,
-    InvalidArgument,
-    MalformedEvent,
-    OperationPending,
-    PermissionDenied,
-    PushRejected,
-    Unauthenticated,
-)
 from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken, WorkspaceEvent, parse_push, verify_push
+from bot.google.push_errors import MalformedEvent, PushRejected
 from bot.google.workspace_events import (
     CONFERENCE_ENDED,
     CONFERENCE_STARTED,
@@ -34,6 +26,13 @@ from bot.google.workspace_events import (
     PARTICIPANT_JOINED,
     RECORDING_READY,
     WorkspaceEvents,
+)
+from bot.googleapi.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    OperationPending,
+    PermissionDenied,
+    Unauthenticated,
 )
 from emulators._server import BackgroundServer
 from emulators.events import EventsEmulator

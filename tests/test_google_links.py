@@ -11,10 +11,10 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
-from bot.domain import Tenant
+from bot.domain import CachedToken, GoogleLink, Tenant
 from bot.rotate import cmd_rotate_keys
 from bot.store.crypto import TokenCipher
-from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
+from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.keys import Keys
 
 TENANT = Tenant("T0001")

@@ -13,23 +13,21 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.meet.client import MeetClient, build_http_client
-from bot.meet.errors import (
+from bot.googleapi.errors import (
+    ApiProtocolError,
+    ApiStatusError,
+    ApiTransportError,
     FailedPrecondition,
+    GoogleApiError,
     InvalidArgument,
-    InvalidResourceName,
-    InvalidToken,
-    MeetApiError,
-    MeetError,
-    MeetingCodeNotAllowed,
-    MeetProtocolError,
-    MeetTransportError,
     NotFound,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
     Unavailable,
 )
+from bot.meet.client import MeetClient, build_http_client
+from bot.meet.errors import InvalidResourceName, InvalidToken, MeetingCodeNotAllowed
 from bot.meet.links import parse_reference
 from bot.meet.models import (
     AccessType,
@@ -450,14 +448,14 @@ async def test_non_json_error_body(client: MeetClient, emu: MeetEmulator, alice:
     assert info.value.status == 502
     assert "502 Bad Gateway" in info.value.message and "<" not in info.value.message
     emu.state.inject_fault(route="spaces.create", status=500, body="upstream connect error")
-    with pytest.raises(MeetApiError) as info2:
+    with pytest.raises(ApiStatusError) as info2:
         await client.create_space(alice)
     assert (info2.value.status, info2.value.code, info2.value.message) == (500, "INTERNAL", "upstream connect error")
 
 
 async def test_success_with_a_non_json_body(client: MeetClient, emu: MeetEmulator, alice: str) -> None:
     emu.state.inject_fault(route="spaces.create", status=200, body="<html>captive portal</html>")
-    with pytest.raises(MeetProtocolError):
+    with pytest.raises(ApiProtocolError):
         await client.create_space(alice)
 
 
@@ -478,10 +476,10 @@ async def test_connection_refused() -> None:
         port = sock.getsockname()[1]
     async with build_http_client(timeout_connect=0.5) as http:
         client = MeetClient(http, f"http://127.0.0.1:{port}", retry=RetryPolicy(deadline=0.2, initial_backoff=0.01))
-        with pytest.raises(MeetTransportError) as info:
+        with pytest.raises(ApiTransportError) as info:
             await client.get_space("secret-token", "spaces/abc")
     assert "secret-token" not in str(info.value)
-    assert isinstance(info.value, MeetError)
+    assert isinstance(info.value, GoogleApiError)
 
 
 async def test_token_provider_called_once_per_call(client: MeetClient, emu: MeetEmulator, alice: str) -> None:

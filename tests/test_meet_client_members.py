@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from bot.googleapi.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
 from bot.meet.client import MeetClient, build_http_client
-from bot.meet.errors import AlreadyExists, FailedPrecondition, InvalidResourceName, NotFound, PermissionDenied
+from bot.meet.errors import InvalidResourceName
 from bot.meet.models import Member, MemberRole
 from emulators.meet import MeetEmulator
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.meet.errors import MeetError
+from bot.googleapi.errors import GoogleApiError
 from bot.meet.links import (
     MAX_CODE_LENGTH,
     InvalidMeetingReference,
@@ -102,7 +102,7 @@ def test_rejects_with_reason(text: str, fragment: str) -> None:
     assert fragment in info.value.reason
     assert info.value.text == text
     assert isinstance(info.value, ValueError)
-    assert isinstance(info.value, MeetError)
+    assert isinstance(info.value, GoogleApiError)
 
 
 def test_code_length_boundary() -> None:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.meet import errors as E
+from bot.googleapi import errors as E
+from bot.meet import errors as M
 from bot.meet.masks import CONFIG_FIELD_PATHS, field_path, iter_set_paths, mask_path, update_mask
 from bot.meet.models import (
     AccessType,
@@ -409,11 +410,11 @@ def _envelope(code: int, status: str, message: str = "m", details: list[dict[str
         (429, "RESOURCE_EXHAUSTED", E.RateLimited),
         (503, "UNAVAILABLE", E.Unavailable),
         (409, "ALREADY_EXISTS", E.AlreadyExists),
-        (500, "INTERNAL", E.MeetApiError),
-        (418, "SOMETHING_NEW", E.MeetApiError),
+        (500, "INTERNAL", E.ApiStatusError),
+        (418, "SOMETHING_NEW", E.ApiStatusError),
     ],
 )
-def test_error_classes(status: int, name: str, cls: type[E.MeetApiError]) -> None:
+def test_error_classes(status: int, name: str, cls: type[E.ApiStatusError]) -> None:
     err = E.error_from_response(status, {}, _envelope(status, name, "Boom."), "spaces.get")
     assert type(err) is cls
     assert (err.status, err.code, err.message, err.operation) == (status, name, "Boom.", "spaces.get")
@@ -500,18 +501,35 @@ def test_rate_limited_retry_after(
 
 
 @pytest.mark.parametrize(
+    ("error", "cls", "status"),
+    [
+        ({"code": 9, "message": "The subscription is already active."}, E.FailedPrecondition, 400),
+        ({"code": 5, "message": "gone"}, E.NotFound, 404),  # numbered only: the code decides the status too
+        ({"status": "ALREADY_EXISTS", "code": 6, "message": "one per user"}, E.AlreadyExists, 400),
+        ({"code": 99}, E.InvalidArgument, 400),  # an unknown number: the status decides, as for an answer
+    ],
+)
+def test_an_operations_error_is_typed_like_an_answer(error: dict[str, object], cls: type[E.ApiStatusError],
+                                                     status: int) -> None:
+    """Workspace Events reports a failed long-running operation as a google.rpc.Status with a numeric code."""
+    err = E.error_from_status(400, error, operation="subscriptions.create")
+    assert type(err) is cls and err.status == status and err.operation == "subscriptions.create"
+
+
+@pytest.mark.parametrize(
     ("status", "body", "cls", "message"),
     [
         (502, b"<html><body><h1>502 Bad Gateway</h1>\n<p>nginx</p></body></html>", E.Unavailable, "502 Bad Gateway"),
         (503, b"Service Unavailable", E.Unavailable, "Service Unavailable"),
         (404, b"", E.NotFound, "HTTP 404"),
-        (500, b"\xff\xfe garbage", E.MeetApiError, "garbage"),
+        (500, b"\xff\xfe garbage", E.ApiStatusError, "garbage"),
         (400, b'{"error": "invalid_grant"}', E.InvalidArgument, "invalid_grant"),
         (403, b"[1, 2]", E.PermissionDenied, "[1, 2]"),
         (429, b"x" * 5000, E.RateLimited, "x" * 200 + "…"),
     ],
 )
-def test_non_json_error_bodies_stay_readable(status: int, body: bytes, cls: type[E.MeetApiError], message: str) -> None:
+def test_non_json_error_bodies_stay_readable(status: int, body: bytes, cls: type[E.ApiStatusError],
+                                             message: str) -> None:
     err = E.error_from_response(status, {"retry-after": "1"}, body, "spaces.get")
     assert type(err) is cls
     assert message in err.message
@@ -521,20 +539,20 @@ def test_non_json_error_bodies_stay_readable(status: int, body: bytes, cls: type
 
 
 def test_error_tree_shape() -> None:
-    assert issubclass(E.MeetTimeout, E.MeetTransportError)
-    assert issubclass(E.MeetingCodeNotAllowed, E.InvalidResourceName)
-    assert issubclass(E.InvalidResourceName, ValueError)
-    assert issubclass(E.InvalidMeetingReference, ValueError)
-    assert issubclass(E.InvalidToken, ValueError)
+    assert issubclass(E.ApiTimeout, E.ApiTransportError)
+    assert issubclass(M.MeetingCodeNotAllowed, M.InvalidResourceName)
+    assert issubclass(M.InvalidResourceName, ValueError)
+    assert issubclass(M.InvalidMeetingReference, ValueError)
+    assert issubclass(M.InvalidToken, ValueError)
     for cls in (
-        E.MeetApiError,
-        E.MeetTransportError,
-        E.MeetProtocolError,
-        E.InvalidResourceName,
-        E.InvalidMeetingReference,
-        E.InvalidToken,
+        E.ApiStatusError,
+        E.ApiTransportError,
+        E.ApiProtocolError,
+        M.InvalidResourceName,
+        M.InvalidMeetingReference,
+        M.InvalidToken,
     ):
-        assert issubclass(cls, E.MeetError)
+        assert issubclass(cls, E.GoogleApiError)
     for cls in (
         E.InvalidArgument,
         E.FailedPrecondition,
@@ -544,7 +562,7 @@ def test_error_tree_shape() -> None:
         E.RateLimited,
         E.Unavailable,
     ):
-        assert issubclass(cls, E.MeetApiError)
+        assert issubclass(cls, E.ApiStatusError)
 
 
 @settings(max_examples=200, deadline=None)
@@ -554,5 +572,5 @@ def test_error_tree_shape() -> None:
 )
 def test_error_builder_never_crashes(status: int, body: bytes) -> None:
     err = E.error_from_response(status, {"retry-after": "x"}, body)
-    assert isinstance(err, E.MeetApiError)
+    assert isinstance(err, E.ApiStatusError)
     assert str(err)

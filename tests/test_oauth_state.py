@@ -10,10 +10,10 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
-from bot.domain import Tenant
+from bot.domain import PendingLink, Tenant
 from bot.store.crypto import TokenCipher
 from bot.store.keys import Keys
-from bot.store.oauth_state import STATE_TTL_SECONDS, OAuthStateStore, PendingLink
+from bot.store.oauth_state import STATE_TTL_SECONDS, OAuthStateStore
 
 TENANT = Tenant("T0001", "E0001")
 VERIFIER = "v" * 43 + "-verifier-that-must-stay-secret"
@@ -104,11 +104,11 @@ async def test_a_master_refusing_writes_for_want_of_a_replica_is_unavailable(
 ) -> None:
     """`min-replicas-to-write 1` (README, Sentinel) makes a master with no replica answer NOREPLICAS: that is
     Redis being unavailable (the user is told to try again), not a bug answered with "something went wrong"."""
-    from bot.store.errors import StoreUnavailable
+    from bot.errors import StorageUnavailable
 
     await redis_client.config_set("min-replicas-to-write", 1)  # this run's own redis-server
     try:
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(StorageUnavailable):
             await states.issue(pending())
     finally:
         await redis_client.config_set("min-replicas-to-write", 0)

@@ -15,16 +15,16 @@ import pytest
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
-from bot.domain import Card, Room, SpaceInfo, Tenant
+from bot.domain import CachedToken, Card, GoogleLink, HeldLink, PendingLink, Room, SpaceInfo, Tenant
+from bot.errors import StorageUnavailable
 from bot.store.connection import connect, writable
 from bot.store.crypto import TokenCipher
-from bot.store.dedupe import Deliveries, SignedDeliveries, claim
-from bot.store.errors import StoreUnavailable
-from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
+from bot.store.dedupe import SignedDeliveries, claim
+from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
 from bot.store.layout import LAYOUT_VERSION, UnknownLayout, ensure_layout
-from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
+from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes
@@ -67,7 +67,7 @@ async def test_every_store_operation_works_on_a_cluster(cluster_client: Any) -> 
     links, states, holds = GoogleLinkStore(redis, keys, cipher), OAuthStateStore(redis, keys, cipher), \
         LinkConfirmations(redis, keys, cipher)
     lock, tokens = RefreshLock(redis, keys), DelegatedTokenCache(redis, keys, cipher)
-    spaces, rooms, deliveries = SpaceRecords(redis, keys), RoomStore(redis, keys), Deliveries(redis, keys)
+    spaces, rooms = SpaceRecords(redis, keys), RoomStore(redis, keys)
     for n, team in enumerate(TEAMS):
         user = f"U{n:04d}"
         await links.save(team, user, link(f"u{n}@example.com"))
@@ -100,8 +100,6 @@ async def test_every_store_operation_works_on_a_cluster(cluster_client: Any) -> 
         assert await rooms.get(team, "C1") == room and await rooms.channels_started_by(team, user) == ["C1"]
         await rooms.delete(team, room, "C1")
         await rooms.unlock(team, "C1", owner)
-        assert await deliveries.first_request(team, "start", "t1") and not await deliveries.first_request(
-            team, "start", "t1")
         await HomeHashes(redis, keys).remember(team, user, "h1")
         assert await HomeHashes(redis, keys).published(team, user)
         await EmailCache(redis, keys).put(team, user, "u@example.com")
@@ -196,7 +194,7 @@ async def test_a_sentinel_failover_loses_nothing_and_needs_no_restart(
 async def test_must_keep_records_wait_for_a_replica_and_never_block() -> None:
     """WAIT 1 after a link, a room or an installation is written: the replica has it the moment the call returns.
     Under Sentinel a write no replica confirmed is not counted as done (a failover may drop it, issue 22): a replica
-    that stops answering costs the bounded wait and an honest StoreUnavailable, never a blocked command."""
+    that stops answering costs the bounded wait and an honest StorageUnavailable, never a blocked command."""
     import os
     import signal
 
@@ -214,7 +212,7 @@ async def test_must_keep_records_wait_for_a_replica_and_never_block() -> None:
         for n in range(20):
             try:
                 await links.save(team, f"U{n}", link(f"u{n}@example.com"))
-            except StoreUnavailable:  # only a replica slower than the bounded wait (a loaded machine): not "done"
+            except StorageUnavailable:  # only a replica slower than the bounded wait (a loaded machine): not "done"
                 continue
             saved += 1
             assert await replica.exists(keys.google_link(team, f"U{n}")), "on the replica the moment save returns"
@@ -229,7 +227,7 @@ async def test_must_keep_records_wait_for_a_replica_and_never_block() -> None:
         pid = topology.processes[topology.replica_port].pid
         os.kill(pid, signal.SIGSTOP)  # the replica stops acknowledging, still attached
         try:
-            with pytest.raises(StoreUnavailable):  # bounded by WAIT_MS: the test ends, so it did not block
+            with pytest.raises(StorageUnavailable):  # bounded by WAIT_MS: the test ends, so it did not block
                 await links.save(team, "U99", link("late@example.com"))
         finally:
             os.kill(pid, signal.SIGCONT)

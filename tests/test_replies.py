@@ -11,52 +11,56 @@ import json
 from collections.abc import Callable
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.core import errors as core
 from bot.core import members, rooms
 from bot.core.explain import Operation, explain
 from bot.domain import Room
-from bot.meet import errors as meet
+from bot.errors import StorageUnavailable
+from bot.googleapi import errors as gapi
 from bot.slack.replies import OUR_FAULT, reply_for, skipped_text
-from bot.store.errors import StoreUnavailable
+from bot.store.keys import Keys
+from bot.store.spaces import SpaceRecords
+from tests.support.ports import free_port
 
 NASTY = "<!channel> Q&A"
 
 
-def api(cls: type[meet.MeetApiError], status: int, code: str, reason: str | None = None,
-        retry_after: float | None = None) -> meet.MeetApiError:
+def api(cls: type[gapi.ApiStatusError], status: int, code: str, reason: str | None = None,
+        retry_after: float | None = None) -> gapi.ApiStatusError:
     return cls(status, code, "Google's own words <@U0EVIL>", reason=reason, retry_after=retry_after)
 
 
 SCOPE = "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
 # (Google's error, operation, made by meetbot) → (domain refusal, words the reply must have)
-EXPLAIN_TABLE: list[tuple[meet.MeetError, Operation, bool, type[core.UserFacingError], str]] = [
-    (api(meet.NotFound, 404, "NOT_FOUND"), "read", True, core.UnknownMeeting, "doesn't know the meeting abc"),
-    (api(meet.NotFound, 404, "NOT_FOUND"), "end", True, core.UnknownMeeting, "Check the link or code"),
-    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED", SCOPE), "read", True, core.MissingScope, "/meet connect"),
-    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED", SCOPE), "patch", True, core.MissingScope,
+EXPLAIN_TABLE: list[tuple[gapi.GoogleApiError, Operation, bool, type[core.UserFacingError], str]] = [
+    (api(gapi.NotFound, 404, "NOT_FOUND"), "read", True, core.UnknownMeeting, "doesn't know the meeting abc"),
+    (api(gapi.NotFound, 404, "NOT_FOUND"), "end", True, core.UnknownMeeting, "Check the link or code"),
+    (api(gapi.PermissionDenied, 403, "PERMISSION_DENIED", SCOPE), "read", True, core.MissingScope, "/meet connect"),
+    (api(gapi.PermissionDenied, 403, "PERMISSION_DENIED", SCOPE), "patch", True, core.MissingScope,
      "meetings.space.settings"),
-    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED"), "end", True, core.NotOwner, "owner can end abc"),
-    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED"), "patch", True, core.NotOwner, "change the settings of"),
-    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED"), "end", False, core.MissingScope,
+    (api(gapi.PermissionDenied, 403, "PERMISSION_DENIED"), "end", True, core.NotOwner, "owner can end abc"),
+    (api(gapi.PermissionDenied, 403, "PERMISSION_DENIED"), "patch", True, core.NotOwner, "change the settings of"),
+    (api(gapi.PermissionDenied, 403, "PERMISSION_DENIED"), "end", False, core.MissingScope,
      "only for meetings started with meetbot"),
-    (api(meet.PermissionDenied, 403, "PERMISSION_DENIED"), "read", True, core.MissingScope, "can't see abc"),
-    (api(meet.Unauthenticated, 401, "UNAUTHENTICATED"), "create", True, core.ReauthRequired, "any more"),
-    (api(meet.RateLimited, 429, "RESOURCE_EXHAUSTED", retry_after=17), "create", True, core.RateLimited,
+    (api(gapi.PermissionDenied, 403, "PERMISSION_DENIED"), "read", True, core.MissingScope, "can't see abc"),
+    (api(gapi.Unauthenticated, 401, "UNAUTHENTICATED"), "create", True, core.ReauthRequired, "any more"),
+    (api(gapi.RateLimited, 429, "RESOURCE_EXHAUSTED", retry_after=17), "create", True, core.SlowDown,
      "Try again in 17 seconds"),
-    (api(meet.RateLimited, 429, "RESOURCE_EXHAUSTED"), "read", True, core.RateLimited, "Try again in 30 seconds"),
-    (api(meet.FailedPrecondition, 400, "FAILED_PRECONDITION"), "end", True, core.NothingLive, "no live call in abc"),
-    (api(meet.InvalidArgument, 400, "INVALID_ARGUMENT"), "patch", True, core.InvalidSettings,
+    (api(gapi.RateLimited, 429, "RESOURCE_EXHAUSTED"), "read", True, core.SlowDown, "Try again in 30 seconds"),
+    (api(gapi.FailedPrecondition, 400, "FAILED_PRECONDITION"), "end", True, core.NothingLive, "no live call in abc"),
+    (api(gapi.InvalidArgument, 400, "INVALID_ARGUMENT"), "patch", True, core.InvalidSettings,
      "Google refused those settings"),
-    (meet.MeetTimeout("slow"), "create", True, core.ServiceUnavailable, "Google may have made one anyway"),
-    (meet.MeetTimeout("slow"), "end", True, core.ServiceUnavailable, "may not have changed"),
-    (api(meet.Unavailable, 503, "UNAVAILABLE"), "read", True, core.ServiceUnavailable, "isn't answering"),
-    (meet.MeetTransportError("reset"), "history", True, core.ServiceUnavailable, "isn't answering"),
+    (gapi.ApiTimeout("slow"), "create", True, core.ServiceUnavailable, "Google may have made one anyway"),
+    (gapi.ApiTimeout("slow"), "end", True, core.ServiceUnavailable, "may not have changed"),
+    (api(gapi.Unavailable, 503, "UNAVAILABLE"), "read", True, core.ServiceUnavailable, "isn't answering"),
+    (gapi.ApiTransportError("reset"), "history", True, core.ServiceUnavailable, "isn't answering"),
 ]
 
 
 @pytest.mark.parametrize(("error", "operation", "made_by_meetbot", "refusal", "words"), EXPLAIN_TABLE)
-def test_googles_answers_become_plain_refusals(error: meet.MeetError, operation: Operation, made_by_meetbot: bool,
+def test_googles_answers_become_plain_refusals(error: gapi.GoogleApiError, operation: Operation, made_by_meetbot: bool,
                                                refusal: type[core.UserFacingError], words: str) -> None:
     found = explain(error, operation, "abc", "U0ALICE", made_by_meetbot=made_by_meetbot)
     assert type(found) is refusal
@@ -76,7 +80,7 @@ REPLY_TABLE: dict[type[core.UserFacingError], tuple[Callable[[], core.UserFacing
     core.ServiceUnavailable: (lambda: core.ServiceUnavailable("Google Meet isn't answering."), "isn't answering",
                               ":no_entry:"),
     core.StorageUnavailable: (core.StorageUnavailable, "storage isn't answering", ":hourglass_flowing_sand:"),
-    core.RateLimited: (lambda: core.RateLimited("Try again in 5 seconds.", 5), "in 5 seconds", ":no_entry:"),
+    core.SlowDown: (lambda: core.SlowDown("Try again in 5 seconds.", 5), "in 5 seconds", ":no_entry:"),
     core.BadReference: (lambda: core.BadReference(NASTY), "&lt;!channel&gt;", ":no_entry:"),
     core.UnknownMeeting: (lambda: core.UnknownMeeting("Google doesn't know it."), "doesn't know", ":no_entry:"),
     core.NotOwner: (lambda: core.NotOwner("Only the owner can end abc.", "U0ALICE"), "<@U0ALICE> owns it.",
@@ -133,8 +137,20 @@ def test_every_refusal_has_its_words(error_class: type[core.UserFacingError]) ->
 
 
 def test_an_outage_and_a_bug_have_their_words_too() -> None:
-    outage = reply_for(StoreUnavailable("ConnectionError"))
-    assert outage == reply_for(core.StorageUnavailable()), "one wording for a Redis outage"
+    outage = reply_for(StorageUnavailable("ConnectionError"))
+    assert outage["blocks"][0]["text"]["text"].startswith(":hourglass_flowing_sand:"), "one wording for a Redis outage"
     bug = reply_for(RuntimeError("KeyError: 'secret' xoxb-123"))
     text = json.dumps(bug)
     assert OUR_FAULT.split(",")[0] in text and "xoxb" not in text and "KeyError" not in text
+
+
+async def test_a_store_that_cannot_reach_redis_raises_the_one_storage_error_core_knows() -> None:
+    """One error for Redis being down, from the store that notices it to core and the reply: no second class."""
+    redis = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)  # nothing listens there
+    try:
+        with pytest.raises(core.StorageUnavailable) as caught:
+            await SpaceRecords(redis, Keys()).space_for_code("abc-mnop-xyz")
+    finally:
+        await redis.aclose()
+    assert isinstance(caught.value, core.ServiceUnavailable) and caught.value.cause == "ConnectionError"
+    assert "storage isn't answering" in caught.value.reason

@@ -1,7 +1,7 @@
 """No acknowledged write is lost when Sentinel fails over (issue 22, item 8): pending sign-ins (the OAuth state of a
 link already handed to a user) are issued at a steady rate through the store while the sentinels fail over,
 gracefully (SENTINEL FAILOVER) or because the master was killed -9. Every issue that returned a state must be
-readable on the new master afterwards; an issue that failed told its caller so (StoreUnavailable), which is fine.
+readable on the new master afterwards; an issue that failed told its caller so (StorageUnavailable), which is fine.
 Real master, replicas and three sentinels on loopback ports, started and stopped here; bounded in time."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
-from bot.domain import Tenant
+from bot.domain import PendingLink, Tenant
+from bot.errors import StorageUnavailable
 from bot.store.connection import connect
 from bot.store.crypto import TokenCipher
-from bot.store.errors import StoreUnavailable
 from bot.store.keys import Keys
-from bot.store.oauth_state import OAuthStateStore, PendingLink
+from bot.store.oauth_state import OAuthStateStore
 from tests.support.redis_topology import SentinelSet
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +49,7 @@ async def _issue_through(topology: SentinelSet, disrupt: Callable[[], int]) -> t
             try:
                 acked.append(await store.issue(PendingLink(Tenant("T1"), f"U{n}", "v" * 43, None, time.time())))
                 after += failed_over.is_set()
-            except StoreUnavailable:
+            except StorageUnavailable:
                 refused += 1
             await asyncio.sleep(EVERY)
 

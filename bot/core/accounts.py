@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,14 +26,12 @@ from bot.core.errors import (
     ServiceUnavailable,
     StorageUnavailable,
 )
-from bot.domain import Tenant
+from bot.core.ports import DelegatedTokens, HeldLinks, LinkMemory, RefreshLocks, SignInStates
+from bot.domain import CachedToken, GoogleLink, HeldLink, PendingLink, Tenant
 from bot.google import errors as google
 from bot.google.delegation import DelegatedCredentials
 from bot.google.oauth import GoogleOAuth, TokenGrant
 from bot.google.pkce import make_verifier, s256_challenge
-from bot.store.errors import StoreUnavailable
-from bot.store.google_links import CachedToken, DelegatedTokenCache, GoogleLink, GoogleLinkStore, RefreshLock
-from bot.store.oauth_state import HeldLink, LinkConfirmations, OAuthStateStore, PendingLink
 
 __all__ = ["Accounts", "DisconnectOutcome", "EmailLookup", "LinkOutcome", "LinkReason"]
 
@@ -94,27 +91,19 @@ def _callback_error(error: str) -> LinkReason:
     return "exchange_failed"
 
 
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    try:
-        yield
-    except StoreUnavailable:
-        raise StorageUnavailable() from None
-
-
 class Accounts:
     def __init__(
         self,
-        links: GoogleLinkStore,
-        states: OAuthStateStore,
+        links: LinkMemory,
+        states: SignInStates,
         oauth: GoogleOAuth | None,
         delegation: DelegatedCredentials | None,
         email_lookup: EmailLookup | None,
-        lock: RefreshLock,
-        token_cache: DelegatedTokenCache,
+        lock: RefreshLocks,
+        token_cache: DelegatedTokens,
         required_scopes: Sequence[str],
         *,
-        confirmations: LinkConfirmations | None = None,
+        confirmations: HeldLinks | None = None,
         allow_other_emails: bool = False,
         email_owner: EmailLookup | None = None,
         clock: Callable[[], float] = time.time,
@@ -153,8 +142,7 @@ class Accounts:
             raise ServiceUnavailable(_MISCONFIGURED)
         verifier = make_verifier()
         pending = PendingLink(tenant, user_id, verifier, response_url, self._clock(), retry_text)
-        with _store_errors():
-            state = await self._states.issue(pending)
+        state = await self._states.issue(pending)
         return self._oauth.authorization_url(state, s256_challenge(verifier), login_hint)
 
     async def complete_link(self, state: str | None, code: str | None, error: str | None) -> LinkOutcome:
@@ -166,7 +154,7 @@ class Accounts:
             return LinkOutcome(False, "bad_state")
         try:
             pending = await self._states.consume(state)  # consumed first, whatever follows: single-use
-        except StoreUnavailable:
+        except StorageUnavailable:
             return LinkOutcome(False, "unavailable")
         if pending is None:
             return LinkOutcome(False, "bad_state")
@@ -231,7 +219,7 @@ class Accounts:
                 return LinkOutcome(False, "other_member", pending, identity.email, grant.scopes)
             try:
                 confirm_id = await self._confirmations.hold(HeldLink(pending, link))
-            except StoreUnavailable:
+            except StorageUnavailable:
                 await self._give_back(link)
                 return LinkOutcome(False, "unavailable", pending, identity.email, grant.scopes)
             return LinkOutcome(False, "confirm", pending, identity.email, grant.scopes, confirm_id=confirm_id)
@@ -246,7 +234,7 @@ class Accounts:
             return None
         try:
             return await self._email_lookup(pending.tenant, pending.user_id)
-        except StoreUnavailable:
+        except StorageUnavailable:
             return None  # unknown counts as "no match": never link on a guess
 
     async def confirm_link(self, confirm_id: str | None, accept: bool) -> LinkOutcome:
@@ -255,7 +243,7 @@ class Accounts:
             return LinkOutcome(False, "bad_state")
         try:
             held = await self._confirmations.take(confirm_id)
-        except StoreUnavailable:
+        except StorageUnavailable:
             return LinkOutcome(False, "unavailable")
         if held is None:
             return LinkOutcome(False, "bad_state")
@@ -269,7 +257,7 @@ class Accounts:
         try:
             replaced = await self._links.get(pending.tenant, pending.user_id)
             await self._links.save(pending.tenant, pending.user_id, link)
-        except StoreUnavailable:
+        except StorageUnavailable:
             return LinkOutcome(False, "unavailable", pending, link.google_email, link.scopes)
         if replaced is not None and replaced.refresh_token and replaced.refresh_token != link.refresh_token:
             await self._give_back(replaced)
@@ -288,19 +276,16 @@ class Accounts:
 
     async def disconnect(self, tenant: Tenant, user_id: str) -> DisconnectOutcome:
         """Revoke at Google, then delete the link, even when revocation fails."""
-        with _store_errors():
-            link = await self._links.get(tenant, user_id)
+        link = await self._links.get(tenant, user_id)
         revoked = await self._give_back(link) if link is not None else False
-        with _store_errors():
-            deleted = await self._links.delete(tenant, user_id)  # also clears a record we couldn't read
-            await self._token_cache.delete(tenant, user_id)
+        deleted = await self._links.delete(tenant, user_id)  # also clears a record we couldn't read
+        await self._token_cache.delete(tenant, user_id)
         return DisconnectOutcome(was_linked=deleted or link is not None, revoked=revoked)
 
     async def forget(self, tenant: Tenant, user_ids: Sequence[str] | None = None) -> int:
         """The workspace uninstalled meetbot (None: every user) or revoked these users: revoke their Google grants
         and delete the links. Returns how many links were removed."""
-        with _store_errors():
-            users = list(user_ids) if user_ids is not None else await self._links.linked_users(tenant)
+        users = list(user_ids) if user_ids is not None else await self._links.linked_users(tenant)
         slots = asyncio.Semaphore(8)  # Google's revoke endpoint is not ours to flood
 
         async def one(user_id: str) -> bool:
@@ -320,8 +305,7 @@ class Accounts:
             if not email:
                 return None
             return GoogleLink("", email, self._delegation.scopes, None, None, None, 0.0, via="delegation")
-        with _store_errors():
-            return await self._links.get(tenant, user_id)
+        return await self._links.get(tenant, user_id)
 
     async def granted_scopes(self, tenant: Tenant, user_id: str) -> tuple[str, ...]:
         """The Google scopes meetbot may use for the user (none when not linked)."""
@@ -349,11 +333,10 @@ class Accounts:
     async def reject_access_token(self, tenant: Tenant, user_id: str, token: str) -> None:
         """Google refused `token` before its expiry (revoked, or the clocks disagree): stop reusing it, so the
         next get_access_token refreshes, which either works or finds the grant dead and asks to reconnect."""
-        with _store_errors():
-            if self._delegation is not None:
-                await self._token_cache.delete(tenant, user_id)
-                return
-            await self._links.expire_access_token(tenant, user_id, token)
+        if self._delegation is not None:
+            await self._token_cache.delete(tenant, user_id)
+            return
+        await self._links.expire_access_token(tenant, user_id, token)
 
     async def _token(self, tenant: Tenant, user_id: str) -> str:
         if self._delegation is not None:
@@ -361,8 +344,7 @@ class Accounts:
         oauth = self._oauth
         if oauth is None:
             raise ServiceUnavailable(_MISCONFIGURED)
-        with _store_errors():
-            link = await self._links.get(tenant, user_id)
+        link = await self._links.get(tenant, user_id)
         if link is None:
             raise NotLinked()
         if link.access_token and link.access_token_valid(self._clock(), REFRESH_MARGIN):
@@ -436,8 +418,7 @@ class Accounts:
             await self._token_cache.put(tenant, user_id, CachedToken(grant.access_token, grant.expires_at, email))
             return grant.access_token
 
-        with _store_errors():
-            token = await peek()
+        token = await peek()
         return token or await self._single_flight(tenant, user_id, peek, mint)
 
     async def _single_flight(
@@ -449,25 +430,24 @@ class Accounts:
     ) -> str:
         """`mint` under the user's Redis lock; without the lock, poll `peek` for the holder's result instead."""
         deadline = time.monotonic() + WAIT_SECONDS
-        with _store_errors():
+        while True:
+            owner = await self._lock.acquire(tenant, user_id, LOCK_TTL_MS)
+            if owner is not None:
+                keeper = asyncio.ensure_future(self._keep(tenant, user_id, owner))
+                try:
+                    return await mint()
+                finally:
+                    keeper.cancel()
+                    await self._release(tenant, user_id, owner)
             while True:
-                owner = await self._lock.acquire(tenant, user_id, LOCK_TTL_MS)
-                if owner is not None:
-                    keeper = asyncio.ensure_future(self._keep(tenant, user_id, owner))
-                    try:
-                        return await mint()
-                    finally:
-                        keeper.cancel()
-                        await self._release(tenant, user_id, owner)
-                while True:
-                    if time.monotonic() >= deadline:
-                        raise ServiceUnavailable(_GOOGLE_DOWN)
-                    await asyncio.sleep(POLL_SECONDS)
-                    token = await peek()
-                    if token:
-                        return token
-                    if not await self._lock.held(tenant, user_id):
-                        break  # the holder gave up without a token (Google down?): try ourselves
+                if time.monotonic() >= deadline:
+                    raise ServiceUnavailable(_GOOGLE_DOWN)
+                await asyncio.sleep(POLL_SECONDS)
+                token = await peek()
+                if token:
+                    return token
+                if not await self._lock.held(tenant, user_id):
+                    break  # the holder gave up without a token (Google down?): try ourselves
 
     async def _keep(self, tenant: Tenant, user_id: str, owner: str) -> None:
         """Renew the lock while this process refreshes; stop when it is no longer ours."""
@@ -476,11 +456,11 @@ class Accounts:
                 await asyncio.sleep(LOCK_RENEW_SECONDS)
                 if not await self._lock.renew(tenant, user_id, owner, LOCK_TTL_MS):
                     return
-        except StoreUnavailable:
+        except StorageUnavailable:
             return  # the lock just expires; another process may take over, which is safe
 
     async def _release(self, tenant: Tenant, user_id: str, owner: str) -> None:
         try:
             await self._lock.release(tenant, user_id, owner)
-        except StoreUnavailable:
+        except StorageUnavailable:
             log.warning("could not release the refresh lock of %s user %s; it expires on its own", tenant.tag, user_id)

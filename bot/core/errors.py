@@ -7,14 +7,18 @@ meeting), so the edge can mention them without trusting the text.
     UserFacingError
      ├── NotLinked, ReauthRequired, DelegationRefused, DelegationInUse   (who you are at Google)
      ├── ServiceUnavailable                                              (Redis or Google is down; retry later)
-     │    ├── StorageUnavailable                                         (Redis)
-     │    └── RateLimited                                                (Google says slow down; retry_after)
+     │    ├── StorageUnavailable                                         (Redis: raised by store/ itself)
+     │    └── SlowDown                                                   (Google is rate-limiting; retry_after)
      ├── BadReference, UnknownMeeting                                     (which meeting)
      ├── NotOwner, MissingScope                                           (Google's role and scope rules)
      └── NothingLive, InvalidSettings                                     (what can be done now)
+
+The root, ServiceUnavailable and StorageUnavailable live in bot/errors.py, below store/, which raises the last one.
 """
 
 from __future__ import annotations
+
+from bot.errors import ServiceUnavailable, StorageUnavailable, UserFacingError
 
 __all__ = [
     "BadReference",
@@ -25,23 +29,13 @@ __all__ = [
     "NotLinked",
     "NotOwner",
     "NothingLive",
-    "RateLimited",
     "ReauthRequired",
     "ServiceUnavailable",
+    "SlowDown",
     "StorageUnavailable",
     "UnknownMeeting",
     "UserFacingError",
 ]
-
-
-class UserFacingError(Exception):
-    """An expected refusal or failure, explained to the user in `reason`."""
-
-    def __init__(self, reason: str, *, person: str | None = None, person_is: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.person = person  # a Slack user id the reply names, e.g. the meeting's owner
-        self.person_is = person_is  # what they are, completing "<them> …", e.g. "owns it"
 
 
 class NotLinked(UserFacingError):
@@ -69,19 +63,7 @@ class DelegationInUse(UserFacingError):
         super().__init__(reason)
 
 
-class ServiceUnavailable(UserFacingError):
-    pass
-
-
-class StorageUnavailable(ServiceUnavailable):
-    """meetbot's own storage (Redis) isn't answering: one wording wherever it shows."""
-
-    def __init__(self) -> None:
-        super().__init__("meetbot's storage isn't answering right now, so it couldn't finish that. Please try again "
-                         "in a minute.")
-
-
-class RateLimited(ServiceUnavailable):
+class SlowDown(ServiceUnavailable):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after

@@ -14,9 +14,9 @@ from datetime import timedelta
 from typing import Protocol, TypeVar
 
 from bot.domain import SubscriptionRecord, Tenant
-from bot.google.api_errors import GoogleApiError, NotFound, PermissionDenied, Unauthenticated
 from bot.google.pubsub import WorkspaceEvent
 from bot.google.workspace_events import LIVE_EVENT_TYPES, WorkspaceEvents
+from bot.googleapi.errors import GoogleApiError, NotFound, PermissionDenied, Unauthenticated
 
 __all__ = ["DUPLICATE", "TAKEN", "UNROUTED", "EventFeed", "EventIntake", "RouteMemory", "SubscriptionMemory"]
 

@@ -14,13 +14,13 @@ from bot.core.errors import (
     MissingScope,
     NothingLive,
     NotOwner,
-    RateLimited,
     ReauthRequired,
     ServiceUnavailable,
+    SlowDown,
     UnknownMeeting,
     UserFacingError,
 )
-from bot.meet import errors as meet
+from bot.googleapi import errors as google_api
 
 __all__ = ["Operation", "explain"]
 
@@ -31,31 +31,31 @@ SETTINGS_SCOPE = "https://www.googleapis.com/auth/meetings.space.settings"
 
 
 def explain(
-    error: meet.MeetError, operation: Operation, label: str, owner_user_id: str | None = None, *,
+    error: google_api.GoogleApiError, operation: Operation, label: str, owner_user_id: str | None = None, *,
     made_by_meetbot: bool = True,
 ) -> UserFacingError:
     """`label` names the meeting as the user wrote it (a code or link)."""
-    if isinstance(error, meet.NotFound):
+    if isinstance(error, google_api.NotFound):
         return UnknownMeeting(
             f"Google doesn't know the meeting {label}. Check the link or code: codes also expire after "
             "a year without use."
         )
-    if isinstance(error, meet.PermissionDenied):
+    if isinstance(error, google_api.PermissionDenied):
         return _permission(error, operation, label, owner_user_id, made_by_meetbot)
-    if isinstance(error, meet.Unauthenticated):
+    if isinstance(error, google_api.Unauthenticated):
         return ReauthRequired("Google didn't accept meetbot's access to your account any more.")
-    if isinstance(error, meet.RateLimited):
+    if isinstance(error, google_api.RateLimited):
         wait = math.ceil(error.retry_after) if error.retry_after else 30
-        return RateLimited(f"Google is rate-limiting meetbot right now. Try again in {wait} seconds.", wait)
-    if isinstance(error, meet.FailedPrecondition) and operation == "end":
+        return SlowDown(f"Google is rate-limiting meetbot right now. Try again in {wait} seconds.", wait)
+    if isinstance(error, google_api.FailedPrecondition) and operation == "end":
         return NothingLive(f"There's no live call in {label} to end: nobody is in it right now.")
-    if isinstance(error, meet.InvalidArgument) and operation == "patch":
+    if isinstance(error, google_api.InvalidArgument) and operation == "patch":
         return InvalidSettings(f"Google refused those settings: {error.message}")
-    if isinstance(error, meet.MeetTimeout) and operation == "create":
+    if isinstance(error, google_api.ApiTimeout) and operation == "create":
         # Sent and not answered in time: Google may well have made it (create has no idempotency key to ask).
         return ServiceUnavailable("Google Meet took too long to answer, so no meeting was posted, but Google may "
                                   "have made one anyway: check meet.google.com before trying again.")
-    if isinstance(error, meet.MeetTimeout):
+    if isinstance(error, google_api.ApiTimeout):
         return ServiceUnavailable(_unavailable(operation, "took too long to answer"))
     return ServiceUnavailable(_unavailable(operation, "isn't answering right now"))
 
@@ -69,7 +69,7 @@ def _unavailable(operation: Operation, what: str) -> str:
 
 
 def _permission(
-    error: meet.PermissionDenied, operation: Operation, label: str, owner_user_id: str | None,
+    error: google_api.PermissionDenied, operation: Operation, label: str, owner_user_id: str | None,
     made_by_meetbot: bool,
 ) -> UserFacingError:
     if error.is_missing_scope:

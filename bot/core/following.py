@@ -23,8 +23,8 @@ from bot.core.live import ARTIFACT_WORDS as _WORDS
 from bot.core.live import LiveState, Phase, Produced, observed
 from bot.core.ports import SpaceMemory
 from bot.domain import Card, Tenant
+from bot.googleapi.errors import GoogleApiError, Unauthenticated
 from bot.meet.client import MeetClient
-from bot.meet.errors import MeetError, Unauthenticated
 from bot.meet.models import Artifact, ArtifactKind, ConferenceRecord
 
 __all__ = ["COALESCE", "FollowMemory", "FollowUpdate", "Following", "Schedule"]
@@ -195,7 +195,7 @@ class Following:
             gone = replace(shown, as_of=max(now, shown.as_of), unfollowed_at=now, unavailable="disconnected")
             await self._stop(tenant, space_id, keep=True)
             return FollowUpdate(previous, await self._memory.save(tenant, space_id, gone), cards, follower)
-        except (MeetError, UserFacingError):
+        except (GoogleApiError, UserFacingError):
             await self._schedule.at(tenant, space_id, now + BACKOFF)
             raise
         following_until = self._next_read(state, cards, now, events)

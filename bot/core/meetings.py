@@ -24,11 +24,12 @@ from bot.core.errors import (
 )
 from bot.core.explain import Operation, explain
 from bot.core.following import Following
-from bot.core.ports import Progress, RequestLog, SpaceMemory
+from bot.core.ports import Progress, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
+from bot.googleapi.errors import GoogleApiError, Unauthenticated
 from bot.meet.client import MeetClient
-from bot.meet.errors import InvalidMeetingReference, MeetError, Unauthenticated
+from bot.meet.errors import InvalidMeetingReference
 from bot.meet.links import MeetingRef, parse_reference
 from bot.meet.models import AccessType, ConferenceRecord, Participant, Space, SpaceConfig
 
@@ -77,7 +78,7 @@ class _Caller:
                 await self._credentials.reject_access_token(self._actor.tenant, self._actor.user_id, token)
                 self._token = None
                 return await request(await self.token())
-        except MeetError as error:
+        except GoogleApiError as error:
             raise explain(error, operation, label, owner_user_id, made_by_meetbot=made_by_meetbot) from error
 Role = Literal["owner", "participant", "other"]
 T = TypeVar("T")
@@ -174,16 +175,11 @@ def label_of(ref: MeetingRef, info: SpaceInfo | None = None) -> str:
 
 class Meetings:
     def __init__(self, meet: MeetClient, credentials: Credentials, records: SpaceMemory,
-                 deliveries: RequestLog, following: Following | None = None) -> None:
+                 following: Following | None = None) -> None:
         self._meet = meet
         self._credentials = credentials
         self._records = records
-        self._deliveries = deliveries
         self._following = following
-
-    async def first_request(self, actor: Actor, kind: str, request_id: str) -> bool:
-        """True for the first delivery of a command (trigger_id) or click (action_ts); False for repeats."""
-        return await self._deliveries.first_request(actor.tenant, kind, request_id)
 
     def _as(self, actor: Actor) -> _Caller:
         return _Caller(self._credentials, actor)

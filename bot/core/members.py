@@ -24,18 +24,18 @@ from bot.core.meetings import Credentials, Meetings, _Caller, label_of, parse
 from bot.core.ports import RoomMemory, SpaceMemory
 from bot.core.rooms import NoRoom
 from bot.domain import Actor, Room, Tenant, space_id_of
-from bot.meet.client import MeetClient
-from bot.meet.errors import (
+from bot.errors import StorageUnavailable
+from bot.googleapi.errors import (
     AlreadyExists,
+    ApiStatusError,
     FailedPrecondition,
     InvalidArgument,
-    MeetApiError,
     NotFound,
     PermissionDenied,
     RateLimited,
 )
+from bot.meet.client import MeetClient
 from bot.meet.models import Member, MemberRole
-from bot.store.errors import StoreUnavailable
 
 __all__ = [
     "ChannelRoster",
@@ -317,7 +317,7 @@ class Members:
             if cohosts != tuple(info.cohosts):
                 await self._records.remember_created(batch.owner.tenant, replace(info, cohosts=cohosts), None)
             return cohosts
-        except StoreUnavailable:
+        except StorageUnavailable:
             log.warning("a meeting's co-hosts were not recorded: Redis unavailable")
             return None
 
@@ -473,7 +473,7 @@ class Members:
         return refusal
 
 
-def _is_member_limit(error: MeetApiError) -> bool:
+def _is_member_limit(error: ApiStatusError) -> bool:
     """A full space. Google's answer is undocumented (a guess either way): 400 FAILED_PRECONDITION, or a 429
     whose ErrorInfo names something other than a rate limit (rate limits say RATE_LIMIT_EXCEEDED, or nothing)."""
     if isinstance(error, FailedPrecondition):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.domain import Card, Room, SpaceInfo, Tenant
+from bot.domain import CachedToken, Card, GoogleLink, HeldLink, PendingLink, Room, SpaceInfo, Tenant
 
-__all__ = ["CreatePacer", "Progress", "RequestLog", "RoomMemory", "SpaceMemory"]
+__all__ = [
+    "CreatePacer", "DelegatedTokens", "HeldLinks", "LinkMemory", "Progress", "RefreshLocks", "RoomMemory",
+    "SignInStates", "SpaceMemory",
+]
 
 
 class SpaceMemory(Protocol):
@@ -30,12 +33,6 @@ class SpaceMemory(Protocol):
     async def forget_cards(self, tenant: Tenant, space_id: str, cards: list[Card]) -> None: ...
 
     async def cards(self, tenant: Tenant, space_id: str) -> list[Card]: ...
-
-
-class RequestLog(Protocol):
-    """First deliveries of Slack's request ids, so a repeat is recognised."""
-
-    async def first_request(self, tenant: Tenant, kind: str, request_id: str) -> bool: ...
 
 
 class RoomMemory(Protocol):
@@ -74,3 +71,65 @@ class CreatePacer(Protocol):
     async def reserve(self) -> float:
         """Reserve the next create; returns the seconds to wait for it (0: now)."""
         ...
+
+
+# --- account linking and credentials (core/accounts.py) ----------------------------------------------------------
+
+
+class LinkMemory(Protocol):
+    """Each person's Google link, its tokens kept secret at rest, until they disconnect."""
+
+    async def get(self, tenant: Tenant, user_id: str) -> GoogleLink | None: ...
+
+    async def save(self, tenant: Tenant, user_id: str, link: GoogleLink) -> None: ...
+
+    async def delete(self, tenant: Tenant, user_id: str, *, linked_at: float | None = None) -> bool:
+        """With `linked_at`, only while the stored link is that one (a newer link is never deleted)."""
+        ...
+
+    async def save_access_token(self, tenant: Tenant, user_id: str, token: str, expires_at: float, *,
+                                refresh_token: str | None = None, linked_at: float | None = None) -> bool:
+        """A refreshed access token (and a rotated refresh token) in one step; False when the link is gone."""
+        ...
+
+    async def expire_access_token(self, tenant: Tenant, user_id: str, token: str) -> bool: ...
+
+    async def linked_users(self, tenant: Tenant) -> list[str]: ...
+
+
+class SignInStates(Protocol):
+    """Sign-ins waiting for Google's redirect: an OAuth `state` that works once, whoever presents it first."""
+
+    async def issue(self, pending: PendingLink) -> str: ...
+
+    async def consume(self, state: str) -> PendingLink | None: ...
+
+
+class HeldLinks(Protocol):
+    """Grants waiting for their consenter to confirm who gets them (other-email mode): a single-use id each."""
+
+    async def hold(self, held: HeldLink) -> str: ...
+
+    async def take(self, confirm_id: str) -> HeldLink | None: ...
+
+
+class RefreshLocks(Protocol):
+    """One refresh of a person's token at a time across processes: an owner token, renewed while it works."""
+
+    async def acquire(self, tenant: Tenant, user_id: str, ttl_ms: int) -> str | None: ...
+
+    async def release(self, tenant: Tenant, user_id: str, owner: str) -> bool: ...
+
+    async def renew(self, tenant: Tenant, user_id: str, owner: str, ttl_ms: int) -> bool: ...
+
+    async def held(self, tenant: Tenant, user_id: str) -> bool: ...
+
+
+class DelegatedTokens(Protocol):
+    """Access tokens minted by domain-wide delegation, kept until shortly before they expire."""
+
+    async def get(self, tenant: Tenant, user_id: str) -> CachedToken | None: ...
+
+    async def put(self, tenant: Tenant, user_id: str, cached: CachedToken, *, margin: float = 60.0) -> None: ...
+
+    async def delete(self, tenant: Tenant, user_id: str) -> None: ...

@@ -17,7 +17,6 @@ import httpx
 from google.auth import exceptions as gexc
 from google.oauth2 import credentials as user_credentials
 
-from bot.google.calls import NO_ANSWER, answered
 from bot.google.errors import (
     GoogleAuthError,
     GoogleAuthUnavailable,
@@ -25,6 +24,7 @@ from bot.google.errors import (
     from_token_response,
 )
 from bot.google.transport import FALLBACK_LIFETIME, HttpxRequest, epoch_seconds, run_refresh
+from bot.googleapi.calls import NO_ANSWER, answered
 
 __all__ = ["GoogleIdentity", "GoogleOAuth", "TokenGrant"]
 

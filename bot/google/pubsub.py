@@ -31,14 +31,14 @@ from google.auth import exceptions as gexc
 from google.auth import transport
 from google.oauth2 import id_token, service_account
 
-from bot.google.api_errors import ApiProtocolError, ApiReadTimeout, MalformedEvent, PushRejected
 from bot.google.errors import from_refresh_error
+from bot.google.push_errors import MalformedEvent, PushRejected
 from bot.google.rest import call_json
 from bot.google.transport import HttpxRequest, epoch_seconds, run_refresh
+from bot.googleapi.errors import ApiProtocolError, ApiReadTimeout
 
 __all__ = [
     "DEFAULT_CERTS_URL",
-    "DEFAULT_PUBSUB_URL",
     "PUBSUB_SCOPE",
     "Puller",
     "PushCerts",
@@ -52,7 +52,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
-DEFAULT_PUBSUB_URL = "https://pubsub.googleapis.com"
 PUBSUB_SCOPE = "https://www.googleapis.com/auth/pubsub"
 GOOGLE_ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})
 LIFECYCLE_PREFIX = "google.workspace.events.subscription.v1."

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from bot.google.api_errors import ApiProtocolError, ApiReadTimeout, ApiTransportError, error_from_response
-from bot.google.calls import NO_ANSWER, answered
+from bot.googleapi.calls import NO_ANSWER, answered
+from bot.googleapi.errors import ApiProtocolError, ApiReadTimeout, ApiTransportError, error_from_response
 
 __all__ = ["call_json"]
 

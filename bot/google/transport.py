@@ -17,7 +17,7 @@ import httpx
 from google.auth import exceptions as gexc
 from google.auth import transport
 
-from bot.google.calls import NO_ANSWER, answered
+from bot.googleapi.calls import NO_ANSWER, answered
 
 __all__ = ["FALLBACK_LIFETIME", "HttpxRequest", "HttpxResponse", "epoch_seconds", "run_refresh"]
 

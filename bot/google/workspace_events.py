@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from bot.google.api_errors import AlreadyExists, ApiProtocolError, NotFound, OperationPending, error_from_status
 from bot.google.rest import call_json
+from bot.googleapi.errors import AlreadyExists, ApiProtocolError, NotFound, OperationPending, error_from_status
 
 __all__ = [
     "CONFERENCE_ENDED",
@@ -26,7 +26,6 @@ __all__ = [
     "PARTICIPANT_JOINED",
     "PARTICIPANT_LEFT",
     "RECORDING_READY",
-    "SMART_NOTE_READY",
     "TRANSCRIPT_READY",
     "Subscription",
     "WorkspaceEvents",
@@ -41,8 +40,7 @@ PARTICIPANT_JOINED = _MEET + "participant.v2.joined"
 PARTICIPANT_LEFT = _MEET + "participant.v2.left"
 RECORDING_READY = _MEET + "recording.v2.fileGenerated"
 TRANSCRIPT_READY = _MEET + "transcript.v2.fileGenerated"
-SMART_NOTE_READY = _MEET + "smartNote.v2.fileGenerated"  # Developer Preview (§9)
-# what following a live meeting needs (issue 14); smart notes are left to the caller, being a preview
+# what following a live meeting needs (issue 14); smart notes (a Developer Preview, §9) are not asked for
 LIVE_EVENT_TYPES = (
     CONFERENCE_STARTED,
     CONFERENCE_ENDED,

@@ -36,9 +36,9 @@ from streaq.utils import now_ms
 
 from bot import metrics
 from bot.ack_deadline import AckDeadlinePassed, bounded
+from bot.errors import StorageUnavailable
 from bot.jobs.sealed import SEAL_TTL, Unopenable, open_sealed, seal
 from bot.store.crypto import TokenCipher, UnreadableRecord
-from bot.store.errors import StoreUnavailable
 
 __all__ = ["IDLE_TIMEOUT", "JobQueue", "Payload", "Retry", "tries_left"]
 
@@ -156,13 +156,13 @@ class JobQueue:
 
     async def enqueue(self, name: str, payload: Payload, job_id: str, *, notice: Payload | None = None) -> None:
         """Durably queue the job (one Redis round trip); a second enqueue under the same id is dropped. `notice`:
-        where to tell its person if the job can't be opened (see on_unopened). Raises StoreUnavailable when Redis
+        where to tell its person if the job can't be opened (see on_unopened). Raises StorageUnavailable when Redis
         doesn't answer, like every other store, also when it doesn't answer within the ack's deadline
         (bot/ack_deadline.py)."""
         try:
             await bounded(self._enqueue(name, payload, job_id, notice))
         except AckDeadlinePassed as error:
-            raise StoreUnavailable("no answer within the ack's deadline") from error
+            raise StorageUnavailable("no answer within the ack's deadline") from error
 
     async def _enqueue(self, name: str, payload: Payload, job_id: str, notice: Payload | None) -> None:
         sealed = seal(self._cipher, job_id, name, {**payload, ENQUEUED_AT: time.time()})
@@ -189,17 +189,17 @@ class JobQueue:
                 self._ready.clear()
             except Exception as error:
                 if _redis_down(error):
-                    raise StoreUnavailable(type(error).__name__) from error
+                    raise StorageUnavailable(type(error).__name__) from error
                 raise
 
     async def queued(self) -> int:
-        """Jobs waiting, including ones scheduled for a later try. Raises StoreUnavailable like enqueue."""
+        """Jobs waiting, including ones scheduled for a later try. Raises StorageUnavailable like enqueue."""
         producer = await self._connected_producer()
         try:
             return await producer.queue_size()
         except Exception as error:
             if _redis_down(error):
-                raise StoreUnavailable(type(error).__name__) from error
+                raise StorageUnavailable(type(error).__name__) from error
             raise
 
     async def _refuse(self, job_id: str, name: str, why: str) -> None:
@@ -221,7 +221,7 @@ class JobQueue:
         try:
             await asyncio.wait_for(self._ready.wait(), CONNECT_WAIT)
         except TimeoutError:
-            raise StoreUnavailable("the job queue can't reach Redis") from None
+            raise StorageUnavailable("the job queue can't reach Redis") from None
         assert self._producer is not None
         return self._producer
 

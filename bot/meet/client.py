@@ -17,18 +17,16 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from bot.google.calls import NO_ANSWER, answered
-from bot.meet.errors import (
-    InvalidResourceName,
-    InvalidToken,
-    MeetingCodeNotAllowed,
-    MeetProtocolError,
-    MeetTimeout,
-    MeetTransportError,
+from bot.googleapi.calls import NO_ANSWER, answered
+from bot.googleapi.errors import (
+    ApiProtocolError,
+    ApiTimeout,
+    ApiTransportError,
     RateLimited,
     Unavailable,
     error_from_response,
 )
+from bot.meet.errors import InvalidResourceName, InvalidToken, MeetingCodeNotAllowed
 from bot.meet.masks import iter_set_paths, update_mask
 from bot.meet.models import (
     Artifact,
@@ -65,7 +63,7 @@ _SPACE_NAME = re.compile(rf"spaces/{_SEGMENT}")
 _CODE_ALIAS = re.compile(r"spaces/[a-z]+-[a-z]+-[a-z]+", re.ASCII | re.IGNORECASE)
 _RECORD_NAME = re.compile(rf"conferenceRecords/{_SEGMENT}")
 _MEMBER_NAME = re.compile(rf"spaces/{_SEGMENT}/members/{_SEGMENT}")
-_RETRYABLE = (RateLimited, Unavailable, MeetTransportError)
+_RETRYABLE = (RateLimited, Unavailable, ApiTransportError)
 # Printable ASCII without spaces: anything else would make httpx fail with an error that quotes the header.
 _TOKEN = re.compile(r"[!-~]+", re.ASCII)
 
@@ -334,20 +332,20 @@ class MeetClient:
         json: Any = None,
         http_timeout: httpx.Timeout | None = None,
     ) -> dict[str, Any]:
-        """One HTTP exchange: a JSON object back, or a typed MeetError. `http_timeout` replaces the client's."""
+        """One HTTP exchange: a JSON object back, or a typed GoogleApiError. `http_timeout` replaces the client's."""
         try:
             response = await self._http.request(
                 method, url, headers=headers, params=params, json=json,
                 timeout=http_timeout if http_timeout is not None else httpx.USE_CLIENT_DEFAULT)
         except httpx.TimeoutException as exc:
             answered(operation, NO_ANSWER)
-            raise MeetTimeout(f"{operation}: {type(exc).__name__}") from exc
+            raise ApiTimeout(f"{operation}: {type(exc).__name__}") from exc
         except httpx.LocalProtocolError as exc:  # its text may quote request headers: leave it out
             answered(operation, NO_ANSWER)
-            raise MeetTransportError(f"{operation}: {type(exc).__name__}") from exc
+            raise ApiTransportError(f"{operation}: {type(exc).__name__}") from exc
         except httpx.TransportError as exc:
             answered(operation, NO_ANSWER)
-            raise MeetTransportError(f"{operation}: {type(exc).__name__}: {exc}") from exc
+            raise ApiTransportError(f"{operation}: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
         answered(operation, status)
         if 200 <= status < 300:
@@ -368,9 +366,9 @@ def _json_object(content: bytes, operation: str) -> dict[str, Any]:
     try:
         data = json.loads(content)
     except ValueError:
-        raise MeetProtocolError(f"{operation}: the answer is not JSON") from None
+        raise ApiProtocolError(f"{operation}: the answer is not JSON") from None
     if not isinstance(data, dict):
-        raise MeetProtocolError(f"{operation}: the answer is not a JSON object")
+        raise ApiProtocolError(f"{operation}: the answer is not a JSON object")
     return data
 
 

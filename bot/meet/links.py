@@ -21,7 +21,7 @@ Decisions:
 - `parse_reference` takes one reference and accepts every code of that shape. `find_references` scans free text, so
   there a *bare* code must have Google's issued 3-4-3 shape ("abc-mnop-xyz"); otherwise "state-of-the-art" would be
   a meeting. Codes inside links and `spaces/` names don't need the 3-4-3 shape.
-- `InvalidMeetingReference` (a MeetError and a ValueError) is the only exception this module raises.
+- `InvalidMeetingReference` (a GoogleApiError and a ValueError) is the only exception this module raises.
 """
 
 from __future__ import annotations

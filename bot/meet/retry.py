@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.meet.errors import MeetApiError, MeetError
+from bot.googleapi.errors import ApiStatusError, GoogleApiError
 
 __all__ = ["DEFAULT_RETRY", "NO_RETRY", "RetryPolicy"]
 
@@ -32,13 +32,13 @@ class RetryPolicy:
         return base + rand() * self.jitter
 
     def next_wait(
-        self, retry: int, error: MeetError, elapsed: float, rand: Callable[[], float] = random.random
+        self, retry: int, error: GoogleApiError, elapsed: float, rand: Callable[[], float] = random.random
     ) -> float | None:
         """Seconds to sleep before retry number `retry`, or None: give up and raise `error` now."""
         if retry >= self.max_attempts:
             return None
         wait = self.backoff(retry, rand)
-        retry_after = error.retry_after if isinstance(error, MeetApiError) else None
+        retry_after = error.retry_after if isinstance(error, ApiStatusError) else None
         if retry_after is not None:
             wait = max(wait, retry_after)
         if elapsed + wait > self.deadline:

@@ -80,7 +80,7 @@ class DurablePayloads:
         self._works[kind] = work
 
     async def enqueue(self, kind: str, body: dict[str, Any]) -> None:
-        """On the ack path: one Redis round trip. Raises StoreUnavailable when Redis doesn't answer."""
+        """On the ack path: one Redis round trip. Raises StorageUnavailable when Redis doesn't answer."""
         job_id = _job_id(kind, body)
         await self._jobs.enqueue(PAYLOAD_JOB, {"kind": kind, "body": body, "id": job_id}, job_id,
                                  notice=_notice(body))

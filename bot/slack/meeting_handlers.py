@@ -21,6 +21,7 @@ from bot.core.meetings import CLOCK_SKEW, EndedMeeting, Meetings, StartedMeeting
 from bot.core.ports import Progress
 from bot.core.settings_catalog import SETTINGS, dependency_errors, parse_assignments
 from bot.domain import Actor, Card, SpaceInfo
+from bot.errors import StorageUnavailable
 from bot.meet.models import AccessType, ConferenceRecord, Space
 from bot.slack import grammar
 from bot.slack.interaction import submitted
@@ -44,7 +45,6 @@ from bot.slack.views.meeting import (
     settings_notice_modal,
     status_message,
 )
-from bot.store.errors import StoreUnavailable
 
 __all__ = ["MeetingHandlers", "Reply"]
 
@@ -115,14 +115,14 @@ class MeetingHandlers:
     async def _remember(self, actor: Actor, started: StartedMeeting) -> bool:
         try:
             return bool(await self.meetings.remember_started(actor, started, None))
-        except StoreUnavailable:
+        except StorageUnavailable:
             log.warning("a new meeting's record was not stored: Redis unavailable")
             return False
 
     async def _remember_card(self, actor: Actor, space_name: str, card: Card) -> None:
         try:
             await self.meetings.add_card(actor, space_name, card)
-        except StoreUnavailable:
+        except StorageUnavailable:
             log.warning("a new meeting card was not recorded: Redis unavailable")
 
     async def _post_card(self, channel_id: str, message: Message, client: AsyncWebClient,
@@ -165,7 +165,7 @@ class MeetingHandlers:
         await respond(**status_message(status))
         try:
             await self.meetings.noticed(actor.tenant, status.space.name, live=status.space.is_live)
-        except StoreUnavailable:
+        except StorageUnavailable:
             log.warning("a followed meeting was not refreshed after a status check: Redis unavailable")
         if status.role == "owner" and not status.space.is_live:
             await self.follow_cards(actor, status.space, client)
@@ -240,7 +240,7 @@ class MeetingHandlers:
         chosen = selected_settings(view)
         try:
             _, report = await self.meetings.change_settings(actor, meta["space"], parse_assignments(chosen))
-        except (UserFacingError, StoreUnavailable) as refusal:
+        except UserFacingError as refusal:
             # The form comes back as the person left it, with Google's (or meetbot's) reason on top.
             cohosts = _chosen_cohosts(view) if "cohosts" in meta else None
             form = settings_modal(Space(meta["space"]), meta.get("label", meta["space"]), meta.get("channel"),
@@ -317,7 +317,7 @@ async def _note(progress: Progress, step: str, value: str) -> None:
     """Progress is best effort: without Redis the job can't be re-run anyway, and the work itself is done."""
     try:
         await progress.note(step, value)
-    except StoreUnavailable:
+    except StorageUnavailable:
         log.warning("job progress not recorded (%s): Redis unavailable", step)
 
 

@@ -9,9 +9,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.core.errors import RateLimited
+from bot.core.errors import SlowDown
 from bot.core.ports import CreatePacer, Progress
-from bot.google import calls
+from bot.googleapi import calls
 from bot.jobs.queue import Retry, tries_left
 from bot.slack.responder import Reply
 from bot.slack.views.blocks import notice
@@ -31,7 +31,7 @@ class CreateTurns:
         try:
             await self._paced(progress, tell, what)
             await create()
-        except RateLimited as limited:
+        except SlowDown as limited:
             if not tries_left():
                 raise  # the last try: the caller answers it in plain words, with when to try again
             wait = limited.retry_after or 30

@@ -12,12 +12,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.meetings import Meetings
 from bot.core.previews import meeting_links, preview_links
 from bot.domain import Actor
+from bot.errors import StorageUnavailable
 from bot.meet.links import find_references
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.views.blocks import Block, Message, notice
 from bot.slack.views.meeting import status_message
 from bot.slack.views.unfurl import numbered, unfurl_blocks, unknown_links_message
-from bot.store.errors import StoreUnavailable
 
 __all__ = ["PreviewHandlers"]
 
@@ -78,7 +78,7 @@ class PreviewHandlers:
         """A live call seen by someone: its cards are followed again if meetbot had stopped (best effort)."""
         try:
             await self.meetings.noticed(actor.tenant, space_name, live=True)
-        except StoreUnavailable:
+        except StorageUnavailable:
             log.warning("a live meeting was not followed again: Redis unavailable")
 
     async def shortcut(self, actor: Actor, message: dict[str, Any], channel_id: str | None) -> Message:

@@ -15,7 +15,6 @@ from bot.core.errors import NotLinked, ReauthRequired, StorageUnavailable, UserF
 from bot.core.members import MembersRefusal, MembersRefused, Skip, Skipped
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Message, notice
-from bot.store.errors import StoreUnavailable
 
 __all__ = ["CHANNEL_UNREADABLE", "OUR_FAULT", "answering", "is_expected", "modal_text", "outcome_of", "refusal_text",
            "reply_for", "skipped_text", "unavailable_message"]
@@ -29,7 +28,7 @@ OUR_FAULT = ("Something went wrong on meetbot's side, so that didn't finish. Ple
 
 def is_expected(error: BaseException) -> bool:
     """A refusal or an outage: worth a reply, not a traceback."""
-    return isinstance(error, UserFacingError | StoreUnavailable)
+    return isinstance(error, UserFacingError)
 
 
 # --- members: whole refusals and the reasons one person wasn't added -------------------------------------------
@@ -81,7 +80,7 @@ def refusal_text(refusal: UserFacingError) -> str:
 
 def reply_for(error: BaseException) -> Message:
     """The ephemeral reply for any failure: a refusal in its own words, an outage, or our fault."""
-    if isinstance(error, StorageUnavailable | StoreUnavailable):
+    if isinstance(error, StorageUnavailable):
         return unavailable_message()
     if isinstance(error, UserFacingError):
         return notice(refusal_text(error), emoji=":no_entry:")
@@ -90,7 +89,7 @@ def reply_for(error: BaseException) -> Message:
 
 def outcome_of(error: BaseException) -> str:
     """The action line's outcome for a failure the person was told about."""
-    if isinstance(error, StorageUnavailable | StoreUnavailable):
+    if isinstance(error, StorageUnavailable):
         return "unavailable"
     if isinstance(error, NotLinked | ReauthRequired):
         return "not_linked"

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.domain import Tenant
 from bot.store.errors import translated, translated_function
 from bot.store.keys import Keys
 
-__all__ = ["Deliveries", "SignedDeliveries", "claim"]
+__all__ = ["SignedDeliveries", "claim"]
 
 # Slack refuses timestamps older than 5 minutes, so a signature can't be replayed after that; a little margin.
 SIGNATURE_TTL = 6 * 60
-REQUEST_TTL = 24 * 60 * 60
 
 
 @translated_function
@@ -31,16 +29,3 @@ class SignedDeliveries:
 
     async def first(self, signature: str) -> bool:
         return await claim(self._redis, self._keys.signature_seen(signature.removeprefix("v0=")), SIGNATURE_TTL)
-
-
-@translated
-class Deliveries:
-    """First-delivery markers for Slack's ids: a command or click delivered twice (events are deduped by their
-    job's id, the event_id)."""
-
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self._redis = redis
-        self._keys = keys
-
-    async def first_request(self, tenant: Tenant, kind: str, request_id: str) -> bool:
-        return await claim(self._redis, self._keys.request_seen(tenant, kind, request_id), REQUEST_TTL)

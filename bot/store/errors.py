@@ -1,9 +1,9 @@
 """One error for "Redis can't be reached right now", raised by every store, and nothing else counted as one.
 
 redis-py wraps socket failures in its own ConnectionError and TimeoutError; those, and only those, become
-StoreUnavailable, and so does a master refusing writes for want of a replica (NOREPLICAS). A bug (a script error, a
-wrong type) stays what it is, and so does a slow Slack or Google: a TimeoutError from aiohttp is an OSError too,
-which is why callers must not catch OSError for this.
+StorageUnavailable (bot/errors.py: the one error core and the Slack edge see too), and so does a master refusing
+writes for want of a replica (NOREPLICAS). A bug (a script error, a wrong type) stays what it is, and so does a slow
+Slack or Google: a TimeoutError from aiohttp is an OSError too, which is why callers must not catch OSError for this.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot import metrics
 from bot.ack_deadline import AckDeadlinePassed, bounded
+from bot.errors import StorageUnavailable
 
-__all__ = ["StoreUnavailable", "is_unavailable", "translated", "translated_function"]
+__all__ = ["is_unavailable", "translated", "translated_function"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,12 +33,8 @@ _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 _NO_REPLICAS = re.compile(r"^NOREPLICAS |of pipeline caused error: NOREPLICAS ")
 
 
-class StoreUnavailable(Exception):
-    """Redis didn't answer (connection refused or lost, timed out, pool exhausted). Try again later."""
-
-
 def is_unavailable(error: BaseException) -> bool:
-    return isinstance(error, StoreUnavailable)
+    return isinstance(error, StorageUnavailable)
 
 
 def _translate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -47,20 +44,20 @@ def _translate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             return await bounded(fn(*args, **kwargs))  # on the ack path, within the ack's one deadline
         except _REDIS_DOWN as error:
             metrics.redis_error(type(error).__name__)  # ConnectionError or TimeoutError: a closed set
-            raise StoreUnavailable(type(error).__name__) from error
+            raise StorageUnavailable(type(error).__name__) from error
         except AckDeadlinePassed as error:
             metrics.redis_error("TimeoutError")  # Redis didn't answer within the ack's deadline
-            raise StoreUnavailable("no answer within the ack's deadline") from error
+            raise StorageUnavailable("no answer within the ack's deadline") from error
         except ResponseError as error:
             if not _NO_REPLICAS.search(str(error)):
                 raise
-            raise StoreUnavailable("NOREPLICAS") from error
+            raise StorageUnavailable("NOREPLICAS") from error
 
     return wrapper
 
 
 def translated(cls: C) -> C:
-    """Class decorator: every coroutine method of a store raises StoreUnavailable for Redis being down."""
+    """Class decorator: every coroutine method of a store raises StorageUnavailable for Redis being down."""
     for name, member in list(vars(cls).items()):
         if inspect.iscoroutinefunction(member) and not name.startswith("__"):
             setattr(cls, name, _translate(member))

@@ -19,13 +19,13 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from bot.domain import Tenant
+from bot.domain import CachedToken, GoogleLink, Tenant
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.keys import Keys
 from bot.store.replication import Replicas
 
-__all__ = ["DelegatedTokenCache", "GoogleLink", "GoogleLinkStore", "RefreshLock", "RotationReport"]
+__all__ = ["DelegatedTokenCache", "GoogleLinkStore", "RefreshLock", "RotationReport"]
 
 log = logging.getLogger(__name__)
 
@@ -64,27 +64,6 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-@dataclass(frozen=True, slots=True)
-class GoogleLink:
-    google_sub: str
-    google_email: str
-    scopes: tuple[str, ...]
-    refresh_token: str | None
-    access_token: str | None
-    access_expires_at: float | None  # epoch seconds
-    linked_at: float
-    via: str = "oauth"
-
-    def __repr__(self) -> str:  # tokens stay out of logs and tracebacks
-        return (
-            f"GoogleLink(google_email={self.google_email!r}, scopes={self.scopes!r}, "
-            f"linked_at={self.linked_at!r}, via={self.via!r})"
-        )
-
-    def access_token_valid(self, now: float, margin: float = 60.0) -> bool:
-        return bool(self.access_token) and self.access_expires_at is not None and self.access_expires_at - margin > now
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,16 +248,6 @@ class RefreshLock:
 
     async def held(self, tenant: Tenant, user_id: str) -> bool:
         return bool(await self._redis.exists(self._keys.google_refresh_lock(tenant, user_id)))
-
-
-@dataclass(frozen=True, slots=True)
-class CachedToken:
-    token: str
-    expires_at: float
-    email: str
-
-    def __repr__(self) -> str:
-        return f"CachedToken(email={self.email!r}, expires_at={self.expires_at!r})"
 
 
 @translated

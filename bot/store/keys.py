@@ -56,9 +56,6 @@ class Keys:
     def job_progress(self, job_id: str) -> str:
         return f"{self.prefix}:{{job:{_clean(job_id)}}}:progress"
 
-    def request_seen(self, tenant: Tenant, kind: str, request_id: str) -> str:
-        return self._team(tenant, f"seen:{_clean(kind)}:{_clean(request_id)}")
-
     # Account linking.
     def google_link(self, tenant: Tenant, user_id: str) -> str:
         return self._user(tenant, user_id, "google")

@@ -11,8 +11,9 @@ import logging
 from redis.asyncio import Redis
 
 from bot.config import Settings
+from bot.errors import StorageUnavailable
 from bot.store.connection import connect_to
-from bot.store.errors import StoreUnavailable, translated_function
+from bot.store.errors import translated_function
 from bot.store.keys import Keys
 
 __all__ = ["LAYOUT_VERSION", "UnknownLayout", "check_layout", "ensure_layout"]
@@ -60,7 +61,7 @@ async def check_layout(settings: Settings) -> None:
     redis = connect_to(settings)
     try:
         await ensure_layout(redis, Keys())
-    except StoreUnavailable:
+    except StorageUnavailable:
         # Starting without Redis is allowed (readiness says so); the next start checks the layout.
         log.warning("Redis did not answer at start-up, so the data layout version was not checked")
     finally:

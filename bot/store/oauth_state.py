@@ -11,37 +11,23 @@ import json
 import logging
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from bot.domain import Tenant
+from bot.domain import GoogleLink, HeldLink, PendingLink, Tenant
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
-from bot.store.google_links import GoogleLink
 from bot.store.keys import Keys
 from bot.store.replication import Replicas
 
-__all__ = ["STATE_TTL_SECONDS", "HeldLink", "LinkConfirmations", "OAuthStateStore", "PendingLink"]
+__all__ = ["STATE_TTL_SECONDS", "LinkConfirmations", "OAuthStateStore"]
 
 log = logging.getLogger(__name__)
 
 STATE_TTL_SECONDS = 600
 _STATE_SHAPE = re.compile(r"[A-Za-z0-9_-]{43,128}")  # what issue() makes; anything else is never looked up
-
-
-@dataclass(frozen=True, slots=True)
-class PendingLink:
-    tenant: Tenant
-    user_id: str
-    code_verifier: str
-    response_url: str | None
-    created_at: float
-    retry_text: str | None = None  # the /meet command that was waiting on the connection, to retry in one click
-
-    def __repr__(self) -> str:  # the verifier and response_url stay out of logs
-        return f"PendingLink(tenant={self.tenant!r}, user_id={self.user_id!r}, created_at={self.created_at!r})"
 
 
 @translated
@@ -93,17 +79,6 @@ def _pending_from(data: dict[str, Any]) -> PendingLink:
         created_at=float(data["created_at"]),
         retry_text=_opt(data.get("retry_text")),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class HeldLink:
-    """A Google grant waiting for its consenter to confirm which Slack user it goes to (other-email mode)."""
-
-    pending: PendingLink
-    link: GoogleLink
-
-    def __repr__(self) -> str:
-        return f"HeldLink(pending={self.pending!r}, link={self.link!r})"
 
 
 @translated

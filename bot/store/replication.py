@@ -4,7 +4,7 @@ primary has a replica: a failover right after the write then can't drop what Sla
 Under Sentinel a write counts only once a replica has it. During a failover the old master keeps accepting writes
 on the connections already open to it until the sentinels demote it, and it then resyncs from the new master and
 drops them: WAIT is what tells those writes apart (the replica being promoted has left it, so WAIT answers 0).
-Such a write raises StoreUnavailable (the user is told to try again) and the pool's idle connections are closed,
+Such a write raises StorageUnavailable (the user is told to try again) and the pool's idle connections are closed,
 so the next command asks the sentinels for the master again instead of writing to the old one. Every Sentinel
 write of this kind waits, whatever INFO said last: a master that just lost its replica must not look like one
 that never had any.
@@ -31,7 +31,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.commands.core import AsyncScript
 
-from bot.store.errors import StoreUnavailable
+from bot.errors import StorageUnavailable
 
 __all__ = ["RECHECK", "WAIT_MS", "Replicas"]
 
@@ -72,7 +72,7 @@ class Replicas:
             return results
         if int(results[-1]) < 1 and self._sentinel:
             await self._redis.connection_pool.disconnect(inuse_connections=False)
-            raise StoreUnavailable(f"{what} was not confirmed by a replica: the master may be changing")
+            raise StorageUnavailable(f"{what} was not confirmed by a replica: the master may be changing")
         if int(results[-1]) < 1:
             log.warning("%s saved, but no replica confirmed it within %d ms: kept on the primary only",
                         what, self._wait_ms)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from bot.core.accounts import LinkOutcome
+from bot.domain import GoogleLink
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, actions, context, notice, plain_text, section
-from bot.store.google_links import GoogleLink
 
 __all__ = ["ACTION_CONNECT", "ACTION_RETRY", "SCOPE_FEATURES", "connect_blocks", "connect_button",
            "connected_message", "link_announcement", "link_refused_message", "me_message"]

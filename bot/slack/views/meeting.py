@@ -152,10 +152,6 @@ def _minutes(start: datetime | None, end: datetime | None) -> str:
     return duration_words(max(int((end - start).total_seconds() // 60), 0))
 
 
-def _title(content: CardContent) -> str:
-    return plain(content.title, 500) if content.title else "Google Meet"
-
-
 def _byline(content: CardContent) -> str:
     """Who started it, when, and the code: the card's context line."""
     parts = [f"Started by <@{content.started_by}>" if content.started_by else "Google Meet"]
