@@ -17,7 +17,7 @@ from bot import ack_deadline, metrics
 from bot.app import Services, counted
 from bot.core.accounts import LinkOutcome
 from bot.domain import Actor
-from bot.google.pubsub import PushCerts, WorkspaceEvent, parse_push, verify_push
+from bot.google.pubsub import PushCerts, PushTokens, WorkspaceEvent, parse_push
 from bot.google.push_errors import MalformedEvent, PushRejected
 from bot.slack.fast_path import fast_answer
 from bot.slack.front_door import FrontDoor, Refused
@@ -198,12 +198,11 @@ def _events_route(services: Services, accept: Callable[[WorkspaceEvent], Awaitab
                   ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """Pub/Sub push: verify Google's OIDC token before reading the body; 2xx only once the event is taken."""
     settings = services.settings
+    tokens = PushTokens(settings.events_push_audience, settings.google_pubsub_push_account, certs)
 
     async def google_events(request: web.Request) -> web.Response:
-        header = request.headers.get("Authorization")
-        try:  # in a thread: a cache miss fetches the certs synchronously (google-auth's transport)
-            await asyncio.to_thread(verify_push, header, settings.events_push_audience,
-                                    settings.google_pubsub_push_account, certs)
+        try:
+            await tokens.check(request.headers.get("Authorization"))
         except PushRejected as rejected:
             metrics.event_intake("refused")
             log.warning("a push to %s was refused: %s", GOOGLE_EVENTS_PATH, rejected)

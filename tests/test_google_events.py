@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,15 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken, WorkspaceEvent, parse_push, verify_push
+from bot.google.pubsub import (
+    Puller,
+    PushCerts,
+    PushTokens,
+    ServiceAccountToken,
+    WorkspaceEvent,
+    parse_push,
+    verify_push,
+)
 from bot.google.push_errors import MalformedEvent, PushRejected
 from bot.google.workspace_events import (
     CONFERENCE_ENDED,
@@ -224,6 +233,80 @@ def test_verification_fetches_the_certs_once(emus: tuple[MeetEmulator, EventsEmu
         verify_push(f"Bearer {tokens[0]}", audience, "someone@else.iam.gserviceaccount.com", certs)
     with pytest.raises(PushRejected):
         verify_push("Basic abc", audience, None, certs)
+    certs.close()
+
+
+class CountedVerify:
+    """The real `verify_push`, counting the verifications that ran (a spy, not a stand-in)."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def __call__(self, header: str | None, audience: str, account: str | None, certs: PushCerts) -> Any:
+        self.runs += 1
+        return verify_push(header, audience, account, certs)
+
+
+async def test_a_verified_push_token_is_remembered_until_it_expires(
+    emus: tuple[MeetEmulator, EventsEmulator],
+) -> None:
+    """Pub/Sub sends one token with many pushes: it is verified once, and kept no longer than its `exp`."""
+    _, events = emus
+    audience = "https://meetbot.example.com/google/events"
+    now = [time.time()]
+    verify, certs = CountedVerify(), PushCerts(events.certs_url)
+    tokens = PushTokens(audience, PUSHER, certs, clock=lambda: now[0], verify=verify)
+    token = events.broker.signer.token(audience, PUSHER, lifetime=600)
+    for _ in range(100):
+        assert (await tokens.check(f"Bearer {token}"))["email"] == PUSHER
+    assert verify.runs == 1
+    now[0] += 601  # past its exp: verified in full again (google-auth's clock says it is still valid)
+    assert tokens.known(f"Bearer {token}") is None
+    await tokens.check(f"Bearer {token}")
+    assert verify.runs == 2
+    certs.close()
+
+
+async def test_a_remembered_push_token_vouches_for_no_other(emus: tuple[MeetEmulator, EventsEmulator]) -> None:
+    """Forgeries after a genuine token was remembered: each is verified in full and refused."""
+    _, events = emus
+    audience = "https://meetbot.example.com/google/events"
+    verify, certs = CountedVerify(), PushCerts(events.certs_url)
+    tokens = PushTokens(audience, PUSHER, certs, verify=verify)
+    genuine = events.broker.signer.token(audience, PUSHER)
+    await tokens.check(f"Bearer {genuine}")
+    head, claims, signature = genuine.split(".")
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forgeries = [
+        f"{head}.{claims}.{signature[:-4]}AAAA",  # the genuine claims, a signature that is not theirs
+        events.broker.signer.token(audience, PUSHER, key=other_key),
+        events.broker.signer.token(audience + "/elsewhere", PUSHER),
+        events.broker.signer.token(audience, "intruder@evil.example.com"),
+        events.broker.signer.token(audience, PUSHER, lifetime=-3600),
+    ]
+    for forged in forgeries:
+        for _ in range(2):  # a refused token is not remembered either
+            with pytest.raises(PushRejected):
+                await tokens.check(f"Bearer {forged}")
+    assert verify.runs == 1 + 2 * len(forgeries)
+    for header in (None, "", f"Basic {genuine}", genuine):
+        with pytest.raises(PushRejected):
+            await tokens.check(header)
+    assert (await tokens.check(f"Bearer {genuine}"))["email"] == PUSHER
+    certs.close()
+
+
+async def test_push_tokens_kept_are_bounded(emus: tuple[MeetEmulator, EventsEmulator]) -> None:
+    _, events = emus
+    audience = "https://meetbot.example.com/google/events"
+    verify, certs = CountedVerify(), PushCerts(events.certs_url)
+    tokens = PushTokens(audience, PUSHER, certs, size=2, verify=verify)
+    first, second, third = (events.broker.signer.token(audience, PUSHER) for _ in range(3))
+    for token in (first, second, third, third, second):
+        await tokens.check(f"Bearer {token}")
+    assert verify.runs == 3
+    await tokens.check(f"Bearer {first}")  # the oldest made room for the third
+    assert verify.runs == 4
     certs.close()
 
 

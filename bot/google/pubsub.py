@@ -7,7 +7,9 @@ gRPC), while `:pull` / `:acknowledge` are two plain JSON calls that fit the bot'
 
 Push tokens are verified with google-auth (`google.oauth2.id_token.verify_token`). google-auth fetches the certs on
 every call unless the transport caches them, so `PushCerts` is a transport that keeps the certs response for its
-Cache-Control max-age (at most `ttl`): verification then costs one RS256 check and no network.
+Cache-Control max-age (at most `ttl`): verification then costs one RS256 check and no network. Pub/Sub sends one
+token with many pushes, so `PushTokens` keeps each token that verified, by its exact text, until its `exp`: a push
+with a known token costs a dictionary look-up, and any other token (a forgery included) is verified in full.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +45,7 @@ __all__ = [
     "PUBSUB_SCOPE",
     "Puller",
     "PushCerts",
+    "PushTokens",
     "ServiceAccountToken",
     "WorkspaceEvent",
     "parse_message",
@@ -227,6 +231,45 @@ def verify_push(authorization_header: str | None, audience: str, push_account: s
     if push_account is not None and wrong_account:
         raise PushRejected("the push token is for another service account")
     return claims
+
+
+class PushTokens:
+    """`verify_push` for one audience and push account, remembering the tokens that verified (by their exact text,
+    at most `size` of them) until their `exp`. Only a token that passed every check is kept, so a kept one is
+    accepted as `verify_push` would accept it again before it expires; a token that differs in any byte (another
+    signature, other claims) is verified in full. Not thread-safe: use it from the event loop."""
+
+    def __init__(self, audience: str, push_account: str | None, certs: PushCerts, *, size: int = 64,
+                 clock: Callable[[], float] = time.time,
+                 verify: Callable[[str | None, str, str | None, PushCerts], Any] = verify_push) -> None:
+        self._audience, self._push_account, self._certs = audience, push_account, certs
+        self._size, self._clock, self._verify = size, clock, verify
+        self._known: OrderedDict[str, tuple[float, Mapping[str, Any]]] = OrderedDict()
+
+    def known(self, authorization_header: str | None) -> Mapping[str, Any] | None:
+        """The claims of a token that verified before and has not expired; None: verify it (`check`)."""
+        found = self._known.get(authorization_header or "")
+        if found is None:
+            return None
+        expires, claims = found
+        if self._clock() > expires:  # google-auth refuses once now > exp: so does this
+            del self._known[authorization_header or ""]
+            return None
+        return claims
+
+    async def check(self, authorization_header: str | None) -> Mapping[str, Any]:
+        """The token's claims, verified now or before; raises PushRejected. A token not seen yet is verified in a
+        thread: the first one after start-up, and one per certs max-age, fetches the certs synchronously."""
+        if (kept := self.known(authorization_header)) is not None:
+            return kept
+        claims: Mapping[str, Any] = await asyncio.to_thread(
+            self._verify, authorization_header, self._audience, self._push_account, self._certs)
+        expires = claims.get("exp")
+        if authorization_header and isinstance(expires, int | float):
+            self._known[authorization_header] = (float(expires), claims)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)  # the oldest: Pub/Sub moves on to newer tokens
+        return claims
 
 
 # ---------------------------------------------------------------------------------------------------------------
