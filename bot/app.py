@@ -219,7 +219,7 @@ async def open_services(settings: Settings) -> Services:
         follow_runner.wake()  # an event that arrived here is read here, without waiting for the next tick
         return poked
 
-    intake = EventIntake(routes, WorkspaceEventsSeen(redis, keys), poke_and_wake, feed) if feed else None
+    intake = EventIntake(WorkspaceEventsSeen(redis, keys), poke_and_wake, feed) if feed else None
     pull_loop = push_certs = None
     if intake is not None and settings.google_pubsub_subscription is not None:
         account = ServiceAccountToken(settings.google_application_credentials or "")

@@ -284,3 +284,16 @@ async def test_pacing_coalescing_and_must_keep_writes_run_on_a_cluster(cluster_c
         assert (await links.get(team, "U1")) is not None
         await RoomStore(cluster_client, keys).put(team, "C1", Room("spaces/r", None, None, None, None, "U1", 1.0))
         assert await RoomStore(cluster_client, keys).channels_started_by(team, "U1") == ["C1"]
+
+
+async def test_event_intake_look_up_runs_on_a_cluster(cluster_client: Any) -> None:
+    """The seen marker and the routes have hash tags of their own: the one-round-trip look-up spans slots."""
+    from bot.store.live import EventRoutes, WorkspaceEventsSeen
+
+    routes, seen = EventRoutes(cluster_client, Keys()), WorkspaceEventsSeen(cluster_client, Keys())
+    for n, team in enumerate(TEAMS):
+        await routes.link(team, f"s{n}", subscription=f"subscriptions/{n}", conference=f"conferenceRecords/{n}")
+        assert await seen.look_up(f"e{n}", subscription="subscriptions/gone", space_id="unknown",
+                                  conference=f"conferenceRecords/{n}") == (False, (team, f"s{n}"))
+        await seen.done(f"e{n}")
+        assert await seen.look_up(f"e{n}", subscription=f"subscriptions/{n}") == (True, (team, f"s{n}"))

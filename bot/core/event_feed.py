@@ -48,12 +48,13 @@ class RouteMemory(Protocol):
     async def link(self, tenant: Tenant, space_id: str, *, subscription: str | None = None,
                    conference: str | None = None) -> None: ...
 
-    async def route(self, *, subscription: str | None = None, space_id: str | None = None,
-                    conference: str | None = None) -> tuple[Tenant, str] | None: ...
-
 
 class SeenEvents(Protocol):
-    async def seen(self, event_id: str) -> bool: ...
+    async def look_up(self, event_id: str, *, subscription: str | None = None, space_id: str | None = None,
+                      conference: str | None = None) -> tuple[bool, tuple[Tenant, str] | None]:
+        """(the event was taken before, the followed space its subscription, space or conference record is
+        linked to, tried in that order), in one read: intake's hot path."""
+        ...
 
     async def done(self, event_id: str) -> None: ...
 
@@ -148,9 +149,7 @@ class EventFeed:
 class EventIntake:
     """Every delivered event (push or pull): which followed space, then a coalesced read of it."""
 
-    def __init__(self, routes: RouteMemory, seen: SeenEvents, poke: Callable[[Tenant, str], Awaitable[bool]],
-                 feed: EventFeed) -> None:
-        self._routes = routes
+    def __init__(self, seen: SeenEvents, poke: Callable[[Tenant, str], Awaitable[bool]], feed: EventFeed) -> None:
         self._seen = seen
         self._poke = poke
         self._feed = feed
@@ -158,10 +157,10 @@ class EventIntake:
     async def accept(self, event: WorkspaceEvent) -> str:
         """What became of the event: TAKEN (about a followed space, acted on), UNROUTED (no followed space: nothing
         to do) or DUPLICATE (delivered before)."""
-        if await self._seen.seen(event.id):
+        seen, found = await self._seen.look_up(event.id, subscription=event.subscription_name,
+                                               space_id=event.space_id, conference=event.conference_record)
+        if seen:
             return DUPLICATE
-        found = await self._routes.route(subscription=event.subscription_name, space_id=event.space_id,
-                                         conference=event.conference_record)
         if found is None:
             log.info("a Workspace event for no followed space (%s) was dropped", event.type)
             await self._seen.done(event.id)

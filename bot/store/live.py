@@ -233,7 +233,7 @@ class EventRoutes:
         self._keys = keys
 
     def _key(self, kind: str, ident: str) -> str:
-        return self._keys.event_route(kind, hashlib.sha256(ident.encode()).hexdigest()[:32])
+        return _route_key(self._keys, kind, ident)
 
     async def link(self, tenant: Tenant, space_id: str, *, subscription: str | None = None,
                    conference: str | None = None) -> None:
@@ -245,20 +245,15 @@ class EventRoutes:
                 pipe.set(self._key(kind, ident), member, ex=STATE_TTL)
         await pipe.execute()
 
-    async def route(self, *, subscription: str | None = None, space_id: str | None = None,
-                    conference: str | None = None) -> tuple[Tenant, str] | None:
-        for kind, ident in (("sub", subscription), ("space", space_id), ("conf", conference)):
-            if ident:
-                raw = await self._redis.get(self._key(kind, ident))
-                found = _parse_member(raw) if raw else None
-                if found is not None:
-                    return found
-        return None
+
+def _route_key(keys: Keys, kind: str, ident: str) -> str:
+    return keys.event_route(kind, hashlib.sha256(ident.encode()).hexdigest()[:32])
 
 
 @translated
 class WorkspaceEventsSeen:
-    """CloudEvents ids already accepted: Pub/Sub delivers at least once."""
+    """CloudEvents ids already accepted (Pub/Sub delivers at least once), read together with the event's routes
+    (EventRoutes' records): one round trip per delivered event before it is acted on."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
@@ -267,8 +262,17 @@ class WorkspaceEventsSeen:
     def _key(self, event_id: str) -> str:
         return self._keys.workspace_event_seen(hashlib.sha256(event_id.encode()).hexdigest()[:32])
 
-    async def seen(self, event_id: str) -> bool:
-        return bool(await self._redis.exists(self._key(event_id)))
+    async def look_up(self, event_id: str, *, subscription: str | None = None, space_id: str | None = None,
+                      conference: str | None = None) -> tuple[bool, tuple[Tenant, str] | None]:
+        routes = [(kind, ident) for kind, ident in (("sub", subscription), ("space", space_id),
+                                                     ("conf", conference)) if ident]
+        pipe = self._redis.pipeline(transaction=False)  # reads of several slots: no transaction needed
+        pipe.exists(self._key(event_id))
+        for kind, ident in routes:
+            pipe.get(_route_key(self._keys, kind, ident))
+        seen, *raw = await pipe.execute()
+        found = next((m for m in (_parse_member(r) for r in raw if r) if m is not None), None)
+        return bool(seen), found
 
     async def done(self, event_id: str) -> None:
         """Marked after the event's effects: a crash in between redelivers it, and its effects are idempotent."""
