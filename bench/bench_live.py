@@ -228,9 +228,9 @@ async def intake(h: Harness, events: EventsEmulator, cfg: Config, cards: list[Ca
     load = {"conns": cfg.conns, "duration": 0.0, "tool": "python", "workdir": h.workdir}
     await run_load(h.bot.url + "/healthz", health, count=cfg.warmup_pushes, **load)  # type: ignore[arg-type]
     await run_load(url, spec("warm", cfg.warmup_pushes), count=cfg.warmup_pushes, **load)  # type: ignore[arg-type]
-    await h.quiesce(watch_redis=False)
+    await h.quiesce()
     baseline = await run_load(h.bot.url + "/healthz", health, count=cfg.pushes, **load)  # type: ignore[arg-type]
-    await h.quiesce(watch_redis=False)
+    await h.quiesce()
     measured_spec = spec("run", cfg.pushes)
     redis = h.redis_client()
     try:
@@ -522,8 +522,7 @@ async def run(h: Harness, events: EventsEmulator, cfg: Config, only: set[int]) -
     loop = asyncio.get_running_loop()
 
     async def step(number: int, name: str, work: Any) -> Any:
-        # Redis is not watched: an idle bot still claims from the follow schedule every 0.5 s.
-        waited = await h.quiesce(watch_redis=False)
+        waited = await h.quiesce()
         print(f"[{time.strftime('%H:%M:%S')}] scenario {number}: {name}"
               + (f" (waited {waited:.0f} s for the bot to go idle)" if waited > 2 else ""), flush=True)
         try:

@@ -219,30 +219,36 @@ class Harness:
         assert isinstance(state, CountingMeetState)
         return state
 
-    async def quiesce(self, quiet: float = 1.0, limit: float = 90.0, *, watch_redis: bool = True) -> float:
-        """Wait (bounded) until the bot has stopped working: no Redis command, Meet call or Slack call for `quiet`
-        seconds. Background work of one scenario (e.g. Home tab refreshes) must not leak into the next one's
-        figures. `watch_redis=False` leaves Redis alone (while its counters are being read). Returns the seconds
-        waited."""
-        client = self.redis_client()
+    async def quiesce(self, quiet: float = 1.0, limit: float = 90.0, *, watch_jobs: bool = True) -> float:
+        """Wait (bounded) until the work of the previous scenario has stopped: no Meet or Slack call for `quiet`
+        seconds and no job queued or running, so that background work of one scenario (e.g. Home tab refreshes)
+        does not leak into the next one's figures. Redis is not watched: an idle bot never stops using it (its
+        follow schedules are claimed twice a second; bench/README.md gives the rate). `watch_jobs=False` leaves the
+        queue alone while Redis's counters are being read (its size is read from Redis). Returns the seconds waited."""
         started = last_change = time.monotonic()
-        try:
-            def snapshot() -> tuple[int, int, int]:
-                commands = int(client.info("stats")["total_commands_processed"]) if watch_redis else 0
-                return commands, sum(self.meet_state.counts.values()), sum(self.slack_state.counts.values())
-
-            previous = snapshot()
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            previous = await self._activity(http, watch_jobs)
             while time.monotonic() - started < limit:
                 await asyncio.sleep(0.25)
-                now = snapshot()
-                if now[0] - previous[0] > 1 or now[1:] != previous[1:]:  # one command is our own INFO
+                now = await self._activity(http, watch_jobs)
+                if now != previous or now[2] > 0:
                     last_change = time.monotonic()
                 elif time.monotonic() - last_change >= quiet:
                     break
                 previous = now
-        finally:
-            client.close()
         return round(time.monotonic() - started, 1)
+
+    async def _activity(self, http: httpx.AsyncClient, watch_jobs: bool) -> tuple[int, int, float]:
+        """(Meet calls so far, Slack calls so far, the bot's jobs queued + running, from its /metrics)."""
+        jobs = 0.0
+        if self.bot is not None and watch_jobs:
+            try:
+                page = (await http.get(self.bot.url + "/metrics")).text
+            except httpx.HTTPError:
+                page = ""  # busy or restarting: the calls still say whether it works
+            jobs = sum(float(line.rpartition(" ")[2]) for line in page.splitlines()
+                       if line.startswith(("meetbot_jobs_queued", "meetbot_jobs_running")))
+        return sum(self.meet_state.counts.values()), sum(self.slack_state.counts.values()), jobs
 
     def redis_client(self) -> redis.Redis:
         assert self.redis_server is not None

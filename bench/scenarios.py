@@ -496,7 +496,7 @@ async def redis_per_op(h: Harness, cfg: Config, users: list[tuple[str, str]]) ->
                     sample = await op(i)
                     failures += sample.error is not None
                 # work after the card or reply (remembering it, the Home tab...) counts too
-                await h.quiesce(quiet=0.5, watch_redis=False)
+                await h.quiesce(quiet=0.5, watch_jobs=False)
                 delta = RedisCounters.take(client).since(before)
                 per_op = {
                     "commands": round(delta["commands"] / n, 2),
