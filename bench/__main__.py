@@ -224,6 +224,17 @@ async def run(args: argparse.Namespace, h: Harness, cfg: scenarios.Config, only:
             results.setdefault("errors", {})[f"{number} {name}"] = f"{type(error).__name__}: {error}"
             return None
 
+    async def drop_backlog(number: int) -> None:
+        """Scenario 2's creates outrun Google's create quota (100 a minute): what is still queued would run for
+        minutes under the next scenarios. Start those on an empty bot instead."""
+        nonlocal users
+        queued = await h.jobs_queued()
+        if queued:
+            print(f"  scenario {number} left {queued:,} creates queued behind Google's create quota: restarting the "
+                  "bot on an empty Redis", flush=True)
+            h.restart_bot_empty()
+            users = await scenarios.link_users(h, cfg.users)
+
     if only & {2, 3, 4, 6}:
         users = await scenarios.link_users(h, cfg.users)
     if 1 in only and (r := await step(1, "/meet help acknowledgement", lambda: scenarios.help_ack(h, cfg))):
@@ -244,10 +255,12 @@ async def run(args: argparse.Namespace, h: Harness, cfg: scenarios.Config, only:
                                           or "none"))
             if r["failures"]:
                 notes.append(f"  create failures: {r['failures']}")
+        await drop_backlog(2)
     if 3 in only:
         idle = await step(3, "help ack probe, idle", lambda: scenarios.ack_idle_probe(h, cfg))
         loaded = await step(3, "help ack probe during scenario 2's load",
                             lambda: scenarios.creates(h, cfg, users, probe=True))
+        await drop_backlog(3)
         if idle is not None and loaded is not None:
             results["3_ack_under_load"] = {"idle": idle, **loaded}
             rows += probe_rows(loaded, idle)

@@ -456,10 +456,14 @@ def intake_rows(r: JSON) -> list[Row]:
     lost = push["errors"] + push["non2xx"]
     note = f" ({lost} not 2xx)" if lost else ""
     ratio = push["rps"] / health["rps"] if health["rps"] else 0.0
+    cpu = (r.get("bot_cpu_pct") or 0.0) / 100
     return [
         Row("1 push intake", f"deliveries/s @{r['conns']} conn", rate(push["rps"]) + note,
-            f"/healthz {rate(health['rps'])}", times(ratio, "healthz"), "≥ 1,000/s",
-            verdict(push["rps"] >= 1000 and not lost)),
+            f"/healthz {rate(health['rps'])}", times(ratio, "healthz"), "≥ 2,000/s",
+            verdict(push["rps"] >= 2000 and not lost)),
+        # On a shared machine the bot may get less than a core: what it did per CPU-second it got.
+        Row("1 push intake", "per core-second of bot CPU", rate(push["rps"] / cpu) if cpu else "n/a",
+            f"{1000 * cpu / push['rps']:.2f} ms CPU a push" if push["rps"] else ""),
         Row("1 push intake", "p50", ms(push["p50_ms"]), f"/healthz {ms(health['p50_ms'])}",
             times(push["p50_ms"] / health["p50_ms"], "healthz") if health["p50_ms"] else ""),
         Row("1 push intake", "p99", ms(push["p99_ms"]), f"/healthz {ms(health['p99_ms'])}",

@@ -79,15 +79,18 @@ class TappedSlackState(SlackState):
 
 
 class CountingMeetState(MeetState):
-    """The Meet emulator's state, also counting calls per route (cheap, unlike `calls`, which deep-copies)."""
+    """The Meet emulator's state, also counting calls per route (cheap, unlike `calls`, which deep-copies), and
+    apart the calls that are no GET: work, not the follow loop reading the meetings it follows."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.counts: Counter[str] = Counter()
+        self.writes = 0
 
     def _record_call(self, call: dict[str, Any]) -> None:
         super()._record_call(call)
         self.counts[str(call.get("route"))] += 1
+        self.writes += call.get("method") != "GET"
 
 
 def counts_delta(after: Counter[str], before: Counter[str], per: int = 1) -> dict[str, float]:
@@ -220,11 +223,13 @@ class Harness:
         return state
 
     async def quiesce(self, quiet: float = 1.0, limit: float = 90.0, *, watch_jobs: bool = True) -> float:
-        """Wait (bounded) until the work of the previous scenario has stopped: no Meet or Slack call for `quiet`
-        seconds and no job queued or running, so that background work of one scenario (e.g. Home tab refreshes)
-        does not leak into the next one's figures. Redis is not watched: an idle bot never stops using it (its
-        follow schedules are claimed twice a second; bench/README.md gives the rate). `watch_jobs=False` leaves the
-        queue alone while Redis's counters are being read (its size is read from Redis). Returns the seconds waited."""
+        """Wait (bounded) until the work of the previous scenario has stopped: no Slack call and no Meet call other
+        than a read for `quiet` seconds, and no job queued or running, so that background work of one scenario
+        (e.g. Home tab refreshes) does not leak into the next one's figures. Background polling is not watched: an
+        idle bot never stops using Redis (its follow schedules are claimed twice a second; README, "What an idle
+        process costs Redis") and reads the meetings its cards follow every MEET_POLL_SECONDS. `watch_jobs=False`
+        leaves the queue alone while Redis's counters are being read (its size is read from Redis). Returns the
+        seconds waited."""
         started = last_change = time.monotonic()
         async with httpx.AsyncClient(timeout=2.0) as http:
             previous = await self._activity(http, watch_jobs)
@@ -238,8 +243,30 @@ class Harness:
                 previous = now
         return round(time.monotonic() - started, 1)
 
+    async def jobs_queued(self) -> int:
+        """The bot's job queue (its /metrics): jobs waiting, including ones paced for later by the create quota."""
+        assert self.bot is not None
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            page = (await http.get(self.bot.url + "/metrics")).text
+        return sum(int(float(line.rpartition(" ")[2])) for line in page.splitlines()
+                   if line.startswith("meetbot_jobs_queued"))
+
+    def restart_bot_empty(self) -> None:
+        """Stop the bot, empty this harness's own Redis and start the bot again, so that work a scenario left
+        queued (creates paced by Google's 100-a-minute quota: minutes of them) does not run under the next ones.
+        Links and cards go with it: link users again."""
+        assert self.bot is not None
+        self.bot.stop()
+        client = self.redis_client()
+        try:
+            client.flushall()  # the Redis this harness started, no other
+        finally:
+            client.close()
+        self.bot = BotProcess(self.bot_env(), self.workdir / "bot").start()
+
     async def _activity(self, http: httpx.AsyncClient, watch_jobs: bool) -> tuple[int, int, float]:
-        """(Meet calls so far, Slack calls so far, the bot's jobs queued + running, from its /metrics)."""
+        """(Meet calls other than reads so far, Slack calls so far, the bot's jobs queued + running, from its
+        /metrics)."""
         jobs = 0.0
         if self.bot is not None and watch_jobs:
             try:
@@ -248,7 +275,7 @@ class Harness:
                 page = ""  # busy or restarting: the calls still say whether it works
             jobs = sum(float(line.rpartition(" ")[2]) for line in page.splitlines()
                        if line.startswith(("meetbot_jobs_queued", "meetbot_jobs_running")))
-        return sum(self.meet_state.counts.values()), sum(self.slack_state.counts.values()), jobs
+        return self.meet_state.writes, sum(self.slack_state.counts.values()), jobs
 
     def redis_client(self) -> redis.Redis:
         assert self.redis_server is not None
