@@ -213,9 +213,9 @@ async def open_services(settings: Settings) -> Services:
     lag = EventToCard()
     follow_runner = FollowRunner(following.due, lag.wrap(live_cards.refresh))
 
-    async def poke_and_wake(tenant: Tenant, space_name: str) -> bool:
+    async def poke_and_wake(tenant: Tenant, space_name: str, event_id: str) -> bool:
         lag.arrived(tenant, space_id_of(space_name))
-        poked = await following.poke(tenant, space_name)
+        poked = await following.poke(tenant, space_name, taken=event_id)
         follow_runner.wake()  # an event that arrived here is read here, without waiting for the next tick
         return poked
 

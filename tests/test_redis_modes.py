@@ -287,13 +287,18 @@ async def test_pacing_coalescing_and_must_keep_writes_run_on_a_cluster(cluster_c
 
 
 async def test_event_intake_look_up_runs_on_a_cluster(cluster_client: Any) -> None:
-    """The seen marker and the routes have hash tags of their own: the one-round-trip look-up spans slots."""
-    from bot.store.live import EventRoutes, WorkspaceEventsSeen
+    """The seen marker and the routes have hash tags of their own: the look-up, and the poke that marks its event
+    taken, span slots."""
+    from bot.store.live import EventRoutes, FollowSchedule, WorkspaceEventsSeen
 
     routes, seen = EventRoutes(cluster_client, Keys()), WorkspaceEventsSeen(cluster_client, Keys())
+    schedule = FollowSchedule(cluster_client, Keys())
     for n, team in enumerate(TEAMS):
         await routes.link(team, f"s{n}", subscription=f"subscriptions/{n}", conference=f"conferenceRecords/{n}")
         assert await seen.look_up(f"e{n}", subscription="subscriptions/gone", space_id="unknown",
                                   conference=f"conferenceRecords/{n}") == (False, (team, f"s{n}"))
         await seen.done(f"e{n}")
         assert await seen.look_up(f"e{n}", subscription=f"subscriptions/{n}") == (True, (team, f"s{n}"))
+        await schedule.at(team, f"s{n}", 500.0)
+        assert await schedule.poke(team, f"s{n}", 100.0, 2.0, taken=f"p{n}")  # the marker's slot is its own
+        assert (await seen.look_up(f"p{n}"))[0]

@@ -149,7 +149,9 @@ class EventFeed:
 class EventIntake:
     """Every delivered event (push or pull): which followed space, then a coalesced read of it."""
 
-    def __init__(self, seen: SeenEvents, poke: Callable[[Tenant, str], Awaitable[bool]], feed: EventFeed) -> None:
+    def __init__(self, seen: SeenEvents, poke: Callable[[Tenant, str, str], Awaitable[bool]], feed: EventFeed
+                 ) -> None:
+        """`poke(tenant, space name, event id)` makes the space due and marks the event taken, in one round trip."""
         self._seen = seen
         self._poke = poke
         self._feed = feed
@@ -168,6 +170,5 @@ class EventIntake:
         tenant, space_id = found
         if event.is_lifecycle:
             await self._feed.lifecycle(tenant, space_id, event)
-        await self._poke(tenant, f"spaces/{space_id}")
-        await self._seen.done(event.id)
+        await self._poke(tenant, f"spaces/{space_id}", event.id)  # marked taken with the poke, never before
         return TAKEN

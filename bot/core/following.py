@@ -52,8 +52,11 @@ class Schedule(Protocol):
         """Due at `when`; `read_at` records a read just made (the coalescing window counts from it)."""
         ...
 
-    async def poke(self, tenant: Tenant, space_id: str, now: float, window: float) -> bool:
-        """Make a followed space due now, or once `window` has passed since its last read; False if unfollowed."""
+    async def poke(self, tenant: Tenant, space_id: str, now: float, window: float, *, taken: str | None = None
+                   ) -> bool:
+        """Make a followed space due now, or once `window` has passed since its last read; False if unfollowed.
+        `taken`: the id of the delivered event that asked for it, marked taken in the same round trip (as
+        SeenEvents.done does), and never left marked when the poke failed."""
         ...
 
     async def drop(self, tenant: Tenant, space_id: str) -> None: ...
@@ -124,9 +127,10 @@ class Following:
         await self._memory.set_follower(tenant, space_id, user_id, keep=keep)
         await self._schedule.at(tenant, space_id, self._clock())
 
-    async def poke(self, tenant: Tenant, space_name: str) -> bool:
-        """Something happened in the space (an event, a status check): read it soon, coalesced."""
-        return await self._schedule.poke(tenant, space_name.partition("/")[2], self._clock(), COALESCE)
+    async def poke(self, tenant: Tenant, space_name: str, *, taken: str | None = None) -> bool:
+        """Something happened in the space (an event, a status check): read it soon, coalesced. `taken`: the
+        delivered event that says so, marked taken at once (Schedule.poke)."""
+        return await self._schedule.poke(tenant, space_name.partition("/")[2], self._clock(), COALESCE, taken=taken)
 
     async def revive(self, tenant: Tenant, space_name: str) -> bool:
         """Someone is joining the space or saw it live: read it soon, and if meetbot had stopped following it

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from bot.domain import LiveState, Phase, SubscriptionRecord, Tenant
 from bot.store.errors import translated
@@ -146,6 +147,7 @@ class FollowSchedule:
 
     def __init__(self, redis: Redis, keys: Keys, window: float = 2.0, name: str = "follow") -> None:
         self._redis = redis
+        self._keys_of = keys
         self._keys = list(keys.schedule(name))
         self._window = window
         self._claim = redis.register_script(_CLAIM)
@@ -160,8 +162,30 @@ class FollowSchedule:
         await self._at(keys=self._keys, args=[_member(tenant, space_id), repr(when),
                                               "" if read_at is None else repr(read_at), repr(self._window)])
 
-    async def poke(self, tenant: Tenant, space_id: str, now: float, window: float) -> bool:
-        return bool(await self._poke(keys=self._keys, args=[_member(tenant, space_id), repr(now), repr(window)]))
+    async def poke(self, tenant: Tenant, space_id: str, now: float, window: float, *, taken: str | None = None
+                   ) -> bool:
+        args = [_member(tenant, space_id), repr(now), repr(window)]
+        if taken is None:
+            return bool(await self._poke(keys=self._keys, args=args))
+        # The poke, then the event's seen marker (WorkspaceEventsSeen.done), in one round trip. The marker has a
+        # slot of its own, so no script can hold both: it is undone if the poke failed (a Redis that lost its
+        # scripts pokes again through the loading path; anything else is raised, and Pub/Sub delivers again).
+        seen = _seen_key(self._keys_of, taken)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.evalsha(self._poke.sha, len(self._keys), *self._keys, *args)
+        pipe.set(seen, "1", ex=EVENT_SEEN_TTL)
+        poked, marked = await pipe.execute(raise_on_error=False)
+        if isinstance(poked, NoScriptError):
+            try:
+                poked = await self._poke(keys=self._keys, args=args)
+            except Exception as error:  # undone below
+                poked = error
+        if isinstance(poked, Exception):
+            await self._redis.delete(seen)
+            raise poked
+        if isinstance(marked, Exception):
+            raise marked  # poked but not marked: a redelivery pokes again, which is harmless
+        return bool(poked)
 
     async def drop(self, tenant: Tenant, space_id: str) -> None:
         member = _member(tenant, space_id)
@@ -246,6 +270,10 @@ class EventRoutes:
         await pipe.execute()
 
 
+def _seen_key(keys: Keys, event_id: str) -> str:
+    return keys.workspace_event_seen(hashlib.sha256(event_id.encode()).hexdigest()[:32])
+
+
 def _route_key(keys: Keys, kind: str, ident: str) -> str:
     return keys.event_route(kind, hashlib.sha256(ident.encode()).hexdigest()[:32])
 
@@ -260,7 +288,7 @@ class WorkspaceEventsSeen:
         self._keys = keys
 
     def _key(self, event_id: str) -> str:
-        return self._keys.workspace_event_seen(hashlib.sha256(event_id.encode()).hexdigest()[:32])
+        return _seen_key(self._keys, event_id)
 
     async def look_up(self, event_id: str, *, subscription: str | None = None, space_id: str | None = None,
                       conference: str | None = None) -> tuple[bool, tuple[Tenant, str] | None]:
