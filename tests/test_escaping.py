@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.core.errors import InvalidSettings, NotOwner
 from bot.core.settings_catalog import parse_assignments
-from bot.slack import grammar
+from bot.slack import commands, grammar
 from bot.slack.mrkdwn import escape, from_slack, plain, unescape
 from bot.slack.replies import reply_for
 from bot.slack.views.help import unknown_message
@@ -44,7 +44,7 @@ def no_control_but(texts: list[str], allowed: set[str]) -> None:
 @settings(max_examples=300, deadline=None)
 @given(SLACK_TEXT)
 def test_a_title_can_never_ping_and_never_breaks_a_limit(typed: str) -> None:
-    parsed = grammar.parse(f"new {typed}")
+    parsed = commands.parse(f"new {typed}")
     title = parsed.title if isinstance(parsed, grammar.New) else None
     for message in (meeting_card(CardContent("spaces/s1", "abc-mnop-xyz", "https://meet.google.com/abc-mnop-xyz",
                                              title, STARTER)),
@@ -74,10 +74,10 @@ def test_plain_cuts_after_escaping_and_never_inside_an_entity(text: str) -> None
 
 
 def test_slack_syntax_is_made_plain_once() -> None:
-    assert grammar.parse("new Q&amp;A with R&amp;D &lt;2025&gt;") == grammar.New("Q&A with R&D <2025>")
-    assert grammar.parse("new <!channel> sync <@U0BOB|bob> in <#C0GEN|general>") == grammar.New(
+    assert commands.parse("new Q&amp;A with R&amp;D &lt;2025&gt;") == grammar.New("Q&A with R&D <2025>")
+    assert commands.parse("new <!channel> sync <@U0BOB|bob> in <#C0GEN|general>") == grammar.New(
         "@channel sync in #general", people=("U0BOB",)), "a mention is a co-host, not part of the title"
-    assert grammar.parse("<https://meet.google.com/abc-mnop-xyz?authuser=0|meet.google.com/abc-mnop-xyz>") == \
+    assert commands.parse("<https://meet.google.com/abc-mnop-xyz?authuser=0|meet.google.com/abc-mnop-xyz>") == \
         grammar.Status("https://meet.google.com/abc-mnop-xyz?authuser=0")
     card = meeting_card(CardContent("spaces/s1", "abc-mnop-xyz", None, "Q&A with R&D <2025>", STARTER))
     assert card["blocks"][0]["text"]["text"] == "Q&A with R&D <2025>", "plain_text is shown as typed"
@@ -88,7 +88,7 @@ def test_slack_syntax_is_made_plain_once() -> None:
 @settings(max_examples=200, deadline=None)
 @given(SLACK_TEXT, SLACK_TEXT)
 def test_typed_settings_and_googles_words_never_ping(key: str, word: str) -> None:
-    parsed = grammar.parse(f"set abc-mnop-xyz {key.replace(' ', '')}={word.replace(' ', '')}x")
+    parsed = commands.parse(f"set abc-mnop-xyz {key.replace(' ', '')}={word.replace(' ', '')}x")
     messages = [unknown_message(parsed.problem, parsed.suggestion, parsed.topic)] \
         if isinstance(parsed, grammar.Unknown) else []
     if isinstance(parsed, grammar.Set):

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bot.slack import commands
 from bot.slack import grammar as g
 
 
@@ -46,7 +49,7 @@ from bot.slack import grammar as g
     ],
 )
 def test_valid_commands(text: str, expected: g.Command) -> None:
-    assert g.parse(text) == expected
+    assert commands.parse(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -56,28 +59,28 @@ def test_valid_commands(text: str, expected: g.Command) -> None:
         ("histroy abc-mnop-xyz", "/meet history abc-mnop-xyz"),
         ("conect", "/meet connect"),
         ("end", "/meet end <meeting>"),
-        ("set", g.SUBCOMMANDS["set"]),
-        ("set abc-mnop-xyz access", g.SUBCOMMANDS["set"]),
-        ("set access=open", g.SUBCOMMANDS["set"]),
+        ("set", commands.SUBCOMMANDS["set"]),
+        ("set abc-mnop-xyz access", commands.SUBCOMMANDS["set"]),
+        ("set access=open", commands.SUBCOMMANDS["set"]),
         ("room delete", None),
         ("room nwe", "/meet room new"),
         ("room set", "/meet room set <meeting>"),
         ("me please", "/meet me"),
-        ("new --public", g.SUBCOMMANDS["new"]),
-        ("new --open --restricted", g.SUBCOMMANDS["new"]),
+        ("new --public", commands.SUBCOMMANDS["new"]),
+        ("new --open --restricted", commands.SUBCOMMANDS["new"]),
         ("Weekly planning", None),  # suggestions come from the command word only: a title is not a typo
         ("hello world", None),
         ("???", None),
-        ("cohost", g.SUBCOMMANDS["cohost"]),
-        ("cohost abc-mnop-xyz", g.SUBCOMMANDS["cohost"]),
-        ("uncohost abc-mnop-xyz bob", g.SUBCOMMANDS["uncohost"]),
+        ("cohost", commands.SUBCOMMANDS["cohost"]),
+        ("cohost abc-mnop-xyz", commands.SUBCOMMANDS["cohost"]),
+        ("uncohost abc-mnop-xyz bob", commands.SUBCOMMANDS["uncohost"]),
         ("members", "/meet members <meeting>"),
         ("room members", "/meet room members on"),
         ("room members maybe", "/meet room members on"),
     ],
 )
 def test_bad_input_explains_and_suggests(text: str, suggestion: str | None) -> None:
-    parsed = g.parse(text)
+    parsed = commands.parse(text)
     assert isinstance(parsed, g.Unknown)
     assert parsed.problem
     assert parsed.suggestion == suggestion
@@ -86,12 +89,41 @@ def test_bad_input_explains_and_suggests(text: str, suggestion: str | None) -> N
 def test_every_subcommand_has_usage() -> None:
     for name in ("new", "status", "end", "settings", "set", "room", "history", "connect", "disconnect", "me",
                  "cohost", "uncohost", "members"):
-        assert g.SUBCOMMANDS[name].startswith(f"/meet {name}")
+        assert commands.SUBCOMMANDS[name].startswith(f"/meet {name}")
 
 
 def test_room_recaps_for_one_room_or_by_default() -> None:
-    assert g.parse("room recap off") == g.RoomRecaps(False)
-    assert g.parse("room recap ON") == g.RoomRecaps(True)
-    assert g.parse("room recap default off") == g.RoomRecaps(False, default=True)
-    unsure = g.parse("room recap maybe")
+    assert commands.parse("room recap off") == g.RoomRecaps(False)
+    assert commands.parse("room recap ON") == g.RoomRecaps(True)
+    assert commands.parse("room recap default off") == g.RoomRecaps(False, default=True)
+    unsure = commands.parse("room recap maybe")
     assert isinstance(unsure, g.Unknown) and unsure.suggestion == "/meet room recap on"
+
+
+@pytest.mark.parametrize("spec", commands.COMMANDS, ids=lambda spec: spec.word)
+def test_each_row_parses_its_own_example_into_a_command_it_runs(spec: commands.CommandSpec) -> None:
+    parsed = commands.parse(spec.example.removeprefix("/meet ").replace("@Bob", "<@U0BOB>"))  # as Slack sends it
+    assert isinstance(parsed, spec.types) and commands.spec_of(parsed) is spec
+    assert spec.usage.startswith(f"/meet {spec.word}")
+
+
+def test_every_command_type_has_exactly_one_row() -> None:
+    kinds = [kind for spec in commands.COMMANDS for kind in spec.types]
+    assert len(kinds) == len(set(kinds))
+    assert set(kinds) == set(g.Command.__args__) - {g.Unknown}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("text", ["new Planning <@U0BOB> --trusted", "set abc-mnop-xyz access=open chat=hosts",
+                                  "room recap default off", "room set abc-mnop-xyz", "cohost abc-mnop-xyz <@U0BOB>",
+                                  "status abc-mnop-xyz", "me"])
+def test_a_parsed_command_survives_the_job_payload_unchanged(text: str) -> None:
+    parsed = commands.parse(text)
+    assert g.decode(json.loads(json.dumps(g.encode(parsed)))) == parsed
+
+
+@pytest.mark.parametrize("data", [None, "status abc", {}, {"type": "Unknown", "text": "x"}, {"type": "Status"},
+                                  {"type": "New", "title": None, "access": "public", "people": []},
+                                  {"type": "Status", "reference": {"nested": 1}}])
+def test_a_job_payload_that_is_not_a_parsed_command_is_refused(data: object) -> None:
+    with pytest.raises(ValueError):
+        g.decode(data)

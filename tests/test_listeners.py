@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from slack_bolt.async_app import AsyncApp
@@ -17,9 +18,11 @@ from slack_bolt.response import BoltResponse
 from bot.app import Services, build_bolt_app, close_services, open_services
 from bot.config import load_settings
 from bot.slack.front_door import Admitted, FrontDoor
+from bot.slack.listeners import COMMAND_JOB
+from bot.slack.unopened import UNOPENED_TEXT, job_notice
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
-from tests.support.flows import all_text, block_action, link_in_process
+from tests.support.flows import all_text, block_action, eventually_async, link_in_process
 from tests.support.slack_requests import SIGNING_SECRET, event, interactive, sign, slash_command
 
 ALICE, EMAIL = "U0ALICE", "alice@example.com"
@@ -153,3 +156,32 @@ async def test_a_signed_submission_of_an_odd_shape_is_answered_not_a_500(
         assert json.loads(response.body) == {"response_action": "errors",
                                              "errors": {"channel": "Choose where to post the meeting."}}
     await edge.settle()
+
+
+async def test_a_command_job_runs_the_command_parsed_on_the_ack_path_not_its_text(edge: Edge) -> None:
+    """Parse once: the job carries the parsed command and runs it; the text is kept only for "Try again"."""
+    await edge.link(ALICE, EMAIL)
+    typed = edge.meet.state.create_space(EMAIL, client_id="meetbot")
+    parsed = edge.meet.state.create_space(EMAIL, client_id="meetbot")
+    url = edge.slack.response_url("parsed-once")
+    body, _ = slash_command(f"status {typed['meetingCode']}", response_url=url, trigger_id="42.parsed")
+    command = {key: values[0] for key, values in parse_qs(body).items()}
+    await edge.services.jobs.enqueue(COMMAND_JOB, {"command": command,
+                                                   "parsed": {"type": "Status", "reference": parsed["meetingCode"]}},
+                                     "cmd-T0001-42.parsed")
+    (reply,) = await eventually_async(lambda: edge.slack.state.response_posts("parsed-once"), "the status reply")
+    assert parsed["meetingCode"] in all_text(reply["body"]) and typed["meetingCode"] not in all_text(reply["body"])
+
+
+async def test_a_command_job_queued_by_the_previous_version_is_refused_and_its_person_told(edge: Edge) -> None:
+    """An older version queued `/meet` jobs as the text only: such a job is not run, and the person is told."""
+    await edge.link(ALICE, EMAIL)
+    space = edge.meet.state.create_space(EMAIL, client_id="meetbot")
+    url = edge.slack.response_url("old-shape")
+    body, _ = slash_command(f"end {space['meetingCode']}", response_url=url, trigger_id="42.old")
+    command = {key: values[0] for key, values in parse_qs(body).items()}
+    await edge.services.jobs.enqueue(COMMAND_JOB, {"command": command}, "cmd-T0001-42.old",
+                                     notice=job_notice("T0001", None, ALICE, url))
+    (reply,) = await eventually_async(lambda: edge.slack.state.response_posts("old-shape"), "the refusal")
+    assert UNOPENED_TEXT in all_text(reply["body"])
+    assert edge.meet.state.calls_to("spaces.endActiveConference") == []

@@ -24,7 +24,7 @@ from bot.meet.models import (
     Space,
     SpaceConfig,
 )
-from bot.slack import grammar
+from bot.slack import commands, grammar
 from bot.slack.meeting_handlers import selected_settings, settings_errors
 from bot.slack.views.help import help_message, unknown_message
 from bot.slack.views.meeting import history_message, settings_modal, status_message
@@ -69,7 +69,7 @@ def test_help_is_grouped_with_one_example_each_and_mentions_shortcuts_unfurls_an
     ("room new", "`/meet room` posts its card"),
 ])
 def test_help_answers_a_topic(topic: str, expected: str) -> None:
-    parsed = grammar.parse(f"help {topic}")
+    parsed = commands.parse(f"help {topic}")
     assert isinstance(parsed, grammar.Help)
     message = help_message(parsed.topic)
     assert expected in joined(message)
@@ -97,7 +97,7 @@ def test_help_on_an_unknown_topic_is_one_line() -> None:
     ("&lt;b&gt; x", ":thinking_face: `&lt;b&gt;` isn't a /meet command. See `/meet help`."),  # as Slack sends <b>
 ])
 def test_unknown_input_gets_one_line(text: str, line: str) -> None:
-    parsed = grammar.parse(text)
+    parsed = commands.parse(text)
     assert isinstance(parsed, grammar.Unknown)
     message = unknown_message(parsed.problem, parsed.suggestion, parsed.topic)
     assert [b["text"]["text"] for b in message["blocks"]] == [line]
@@ -110,13 +110,13 @@ def test_unknown_input_gets_one_line(text: str, line: str) -> None:
     ("xy", None), ("news", "new"), ("endd", "end"), ("weekly", None), ("meeting", None),
 ])
 def test_suggestions_only_when_the_command_word_is_close(word: str, close: str | None) -> None:
-    assert grammar.closest(word, grammar.SUBCOMMANDS) == close
+    assert grammar.closest(word, commands.SUBCOMMANDS) == close
 
 
 def test_arguments_are_never_matched_against_commands() -> None:
-    hello = grammar.parse("hello world")
+    hello = commands.parse("hello world")
     assert isinstance(hello, grammar.Unknown) and hello.suggestion is None
-    title = grammar.parse("Weekly planning")
+    title = commands.parse("Weekly planning")
     assert isinstance(title, grammar.Unknown) and title.suggestion is None
 
 

@@ -9,7 +9,8 @@
 - The queue's keys share one Redis Cluster hash tag, `{meetbot}`.
 - Each payload is sealed to its job id and kind (jobs/sealed.py). One that can't be opened as its own job's (copied
   from another job, expired, unreadable) never runs: the person it was for is told through the notice target stored
-  beside it at enqueue, and a warning is logged without its contents.
+  beside it at enqueue, and a warning is logged without its contents. So is one that opens but whose job raises
+  Unopenable: a shape this version doesn't run (queued by an older version).
 
 streaq is pinned exactly (7 majors in 18 months). Its worker would install its own SIGTERM handler even with
 `handle_signals=False`; meetbot owns its signals, so that hook is disabled here and `stop()` is called instead.
@@ -129,6 +130,8 @@ class JobQueue:
                 metrics.job_started(name, time.time() - enqueued if first else None)
                 try:
                     await fn(payload)
+                except Unopenable as why:  # opened, but of a shape this version doesn't run (an older one's)
+                    await self._refuse(context.task_id, name, str(why))
                 except Retry:
                     metrics.job_retried(name)
                     raise

@@ -12,6 +12,7 @@ from functools import lru_cache
 from urllib.parse import parse_qs
 
 from bot.slack import grammar
+from bot.slack.commands import parse
 from bot.slack.views.help import help_message, unknown_message
 
 __all__ = ["fast_answer"]
@@ -36,7 +37,7 @@ def fast_answer(body: str) -> str | None:
     form = parse_qs(body)
     if form.get("command") != ["/meet"] or "ssl_check" in form:
         return None
-    match grammar.parse(form.get("text", [""])[0]):
+    match parse(form.get("text", [""])[0]):
         case grammar.Help(topic=topic):
             return _help_body(topic)
         case grammar.Unknown(problem=problem, suggestion=suggestion, topic=topic):

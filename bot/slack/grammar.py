@@ -1,21 +1,24 @@
-"""The `/meet` grammar: turns the text after `/meet` into one typed command. Pure: no I/O, no Bolt types.
+"""The `/meet` grammar: the typed commands and each word's parser. Pure: no I/O, no Bolt types. Which word has
+which parser is the command table's (bot/slack/commands.py), so a new command is one row there.
 
 Meeting references stay raw text here; `bot.meet.links` validates them, so every command gets the same rules.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, get_args, get_type_hints
 
 from bot.core.typos import closest
 from bot.slack.mrkdwn import from_slack
 
 __all__ = [
     "ACCESS_FLAGS",
-    "SUBCOMMANDS",
     "Access",
     "Cohost",
     "Command",
@@ -26,6 +29,7 @@ __all__ = [
     "Me",
     "New",
     "OpenSettings",
+    "Parser",
     "RoomAction",
     "RoomMembership",
     "RoomPeople",
@@ -36,8 +40,18 @@ __all__ = [
     "Status",
     "Uncohost",
     "Unknown",
+    "Words",
+    "bare",
     "closest",
+    "decode",
+    "encode",
     "parse",
+    "parse_help",
+    "parse_new",
+    "parse_people",
+    "parse_room",
+    "parse_set",
+    "referring",
 ]
 
 
@@ -167,32 +181,24 @@ Command = (
     | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps | RoomPeople
 )
 
-# Subcommand → usage line, in the order help lists them.
-SUBCOMMANDS: dict[str, str] = {
-    "new": "/meet new [title] [@people] [--open|--trusted|--restricted]",
-    "status": "/meet status <meeting>",
-    "end": "/meet end <meeting>",
-    "settings": "/meet settings <meeting>",
-    "set": "/meet set <meeting> access=trusted moderation=on chat=hosts …",
-    "room": "/meet room [new | set <meeting> | clear | members on|off | recap on|off | people on|off]",
-    "history": "/meet history <meeting>",
-    "cohost": "/meet cohost <meeting> @person…",
-    "uncohost": "/meet uncohost <meeting> @person…",
-    "members": "/meet members <meeting>",
-    "connect": "/meet connect",
-    "disconnect": "/meet disconnect",
-    "me": "/meet me",
-    "help": "/meet help",
-}
 ROOM_ACTIONS = ("new", "set", "clear", "members", "recap", "people")
 # A person as Slack sends a mention: <@U123> or <@U123|name>. Read before the text is made plain.
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
-_REFERENCE_COMMANDS: dict[str, Callable[[str], Command]] = {
-    "status": Status,
-    "end": End,
-    "settings": OpenSettings,
-    "history": ShowHistory,
-}
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """What a command's parser gets: the command word as its table row spells it, the rest of the text (plain,
+    single-spaced), the people mentioned, the whole text as typed, and the row's usage line."""
+
+    name: str
+    rest: str
+    people: tuple[str, ...]
+    text: str
+    usage: str
+
+
+Parser = Callable[[Words], "Command"]
 
 # A meeting reference as pasted: a meet/g.co link (maybe in Slack's <…> form), a spaces/ name or a bare code.
 _LOOKS_LIKE_MEETING = re.compile(
@@ -200,28 +206,50 @@ _LOOKS_LIKE_MEETING = re.compile(
 )
 
 
-def _needs_reference(name: str, rest: str) -> Command | None:
-    if rest:
-        return None
-    return Unknown(name, f"`/meet {name}` needs a meeting link or code", f"/meet {name} <meeting>", name)
+def referring(make: Callable[[str], Command]) -> Parser:
+    """The parser of a command that takes one meeting: its first word (anything after it is ignored)."""
+
+    def parse(words: Words) -> Command:
+        name = words.name
+        if not words.rest:
+            return Unknown(name, f"`/meet {name}` needs a meeting link or code", f"/meet {name} <meeting>", name)
+        return make(words.rest.split()[0])
+
+    return parse
 
 
-def _parse_set(rest: str) -> Command:
-    words = rest.split()
-    if not words:
-        return Unknown("set", "`/meet set` needs a meeting and at least one key=value", SUBCOMMANDS["set"], "set")
-    reference, pairs = words[0], words[1:]
+def bare(command: Command) -> Parser:
+    """The parser of a command that takes nothing after its word."""
+
+    def parse(words: Words) -> Command:
+        if words.rest:
+            return Unknown(words.text, f"`/meet {words.name}` takes nothing after it", f"/meet {words.name}",
+                           words.name)
+        return command
+
+    return parse
+
+
+def parse_help(words: Words) -> Command:
+    return Help(words.rest.lower() or None)
+
+
+def parse_set(words: Words) -> Command:
+    rest, usage = words.rest, words.usage
+    parts = rest.split()
+    if not parts:
+        return Unknown("set", "`/meet set` needs a meeting and at least one key=value", usage, "set")
+    reference, pairs = parts[0], parts[1:]
     if "=" in reference:
-        return Unknown(rest, "Put the meeting link or code first, then the key=value pairs", SUBCOMMANDS["set"],
-                       "set")
+        return Unknown(rest, "Put the meeting link or code first, then the key=value pairs", usage, "set")
     assignments: list[tuple[str, str]] = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key or not value:
-            return Unknown(rest, f"`{pair}` isn't key=value", SUBCOMMANDS["set"], "set")
+            return Unknown(rest, f"`{pair}` isn't key=value", usage, "set")
         assignments.append((key.lower(), value.lower()))
     if not assignments:
-        return Unknown(rest, "Say what to change, like `access=trusted`", SUBCOMMANDS["set"], "set")
+        return Unknown(rest, "Say what to change, like `access=trusted`", usage, "set")
     return Set(reference, tuple(assignments))
 
 
@@ -230,8 +258,9 @@ def _mentions(raw: str) -> tuple[tuple[str, ...], str]:
     return tuple(dict.fromkeys(_MENTION.findall(raw))), _MENTION.sub(" ", raw)
 
 
-def _parse_people_command(name: str, rest: str, people: tuple[str, ...]) -> Command:
-    usage = SUBCOMMANDS[name]
+def parse_people(words_: Words) -> Command:
+    """`/meet cohost|uncohost <meeting> @person…`."""
+    name, rest, people, usage = words_.name, words_.rest, words_.people, words_.usage
     words = rest.split()
     if not words:
         return Unknown(name, f"`/meet {name}` needs a meeting link or code, then the people", usage, name)
@@ -242,25 +271,29 @@ def _parse_people_command(name: str, rest: str, people: tuple[str, ...]) -> Comm
     return (Cohost if name == "cohost" else Uncohost)(words[0], people)
 
 
-def _parse_new(rest: str, people: tuple[str, ...] = ()) -> Command:
+def parse_new(words: Words) -> Command:
+    return _new(words.rest, words.usage, words.people)
+
+
+def _new(rest: str, usage: str, people: tuple[str, ...] = ()) -> Command:
     access: Access | None = None
     title_words: list[str] = []
     for word in rest.split():
         flag = ACCESS_FLAGS.get(word.lower())
         if flag is not None:
             if access is not None and access is not flag:
-                return Unknown(rest, "Choose one of `--open`, `--trusted` or `--restricted`", SUBCOMMANDS["new"],
-                               "new")
+                return Unknown(rest, "Choose one of `--open`, `--trusted` or `--restricted`", usage, "new")
             access = flag
         elif word.startswith("--"):
-            return Unknown(rest, f"`{word}` isn't an option of `/meet new`", SUBCOMMANDS["new"], "new")
+            return Unknown(rest, f"`{word}` isn't an option of `/meet new`", usage, "new")
         else:
             title_words.append(word)
     return New(" ".join(title_words) or None, access, people)
 
 
-def _parse_room(rest: str) -> Command:
-    action, _, reference = rest.partition(" ")
+def parse_room(words: Words) -> Command:
+    action, _, reference = words.rest.partition(" ")
+    rest = words.rest
     action, reference = action.lower(), reference.strip()
     if not action:
         return RoomAction("show")
@@ -276,9 +309,9 @@ def _parse_room(rest: str) -> Command:
             return Unknown(rest, "Say `on` or `off` after `/meet room members`", "/meet room members on", "room")
         return RoomMembership(switch == "on")
     if action in ("recap", "people"):
-        words = reference.lower().split()
-        default = words[:1] == ["default"]
-        chosen = " ".join(words[1:] if default else words)
+        switches = reference.lower().split()
+        default = switches[:1] == ["default"]
+        chosen = " ".join(switches[1:] if default else switches)
         if chosen not in ("on", "off"):
             usage = f"/meet room {action} default on" if default else f"/meet room {action} on"
             return Unknown(rest, f"Say `on` or `off` after `/meet room {action}{' default' if default else ''}`",
@@ -289,43 +322,69 @@ def _parse_room(rest: str) -> Command:
     return RoomAction(action)
 
 
-def parse(text: str) -> Command:
-    """Parse the text Slack sends after `/meet` (already trimmed or not). Slack's escaping and control sequences
-    are undone first, once: everything below, a title included, is the plain text the person typed."""
+def parse(text: str, parsers: Mapping[str, tuple[Parser, str]]) -> Command:
+    """Parse the text Slack sends after `/meet` (already trimmed or not) with `parsers` (command word → its parser
+    and usage line: the command table's). Slack's escaping and control sequences are undone first, once:
+    everything below, a title included, is the plain text the person typed."""
     people, text = _mentions(text)
     text = " ".join(from_slack(text).split())
     if not text:
         return New(people=people)
     head, _, rest = text.partition(" ")
     name = head.lower()
-    simple: dict[str, Command] = {"connect": Connect(), "disconnect": Disconnect(), "me": Me()}
-    if name in simple:
-        if rest:
-            return Unknown(text, f"`/meet {name}` takes nothing after it", f"/meet {name}", name)
-        return simple[name]
-    if name == "help":
-        return Help(rest.lower() or None)
-    if name == "new":
-        return _parse_new(rest, people)
-    if name in ("cohost", "uncohost"):
-        return _parse_people_command(name, rest, people)
-    if name == "members":
-        missing = _needs_reference(name, rest)
-        return missing if missing is not None else ShowMembers(rest.split()[0])
-    if name in ("status", "end", "settings", "history"):
-        missing = _needs_reference(name, rest)
-        if missing is not None:
-            return missing
-        return _REFERENCE_COMMANDS[name](rest.split()[0])
-    if name == "set":
-        return _parse_set(rest)
-    if name == "room":
-        return _parse_room(rest)
+    found = parsers.get(name)
+    if found is not None:
+        parser, usage = found
+        return parser(Words(name, rest, people, text, usage))
     if _LOOKS_LIKE_MEETING.search(head):
         return Status(head)
     if head.startswith("--"):
-        return _parse_new(text)
+        return _new(text, parsers["new"][1])
     # Only the command word is compared: the rest is kept as typed, so a typo keeps its meeting.
-    close = closest(name, SUBCOMMANDS)
+    close = closest(name, parsers)
     fixed = f"/meet {close}" + (f" {rest}" if rest else "") if close else None
     return Unknown(text, f"`{head}` isn't a /meet command", fixed)
+
+
+# --- a parsed command as a job carries it: parsed once on the ack path, rebuilt as the same value in the job ----
+
+_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in (
+    Help, New, Status, End, OpenSettings, Set, RoomAction, ShowHistory, Connect, Disconnect, Me, Cohost, Uncohost,
+    ShowMembers, RoomMembership, RoomRecaps, RoomPeople)}
+
+
+def encode(command: Command) -> dict[str, Any]:
+    """The command as JSON values: its type's name and its fields (tuples as lists, an Access as its word)."""
+    fields: dict[str, Any] = {"type": type(command).__name__}
+    for field in dataclasses.fields(command):
+        value = getattr(command, field.name)
+        fields[field.name] = value.value if isinstance(value, Access) else value
+    plain: dict[str, Any] = json.loads(json.dumps(fields))  # tuples become lists: what the job's JSON gives back
+    return plain
+
+
+def decode(data: object) -> Command:
+    """The command `encode` made; ValueError for anything else (an older job's shape, or a forged one)."""
+    if not isinstance(data, dict) or data.get("type") not in _TYPES:
+        raise ValueError("not a parsed command")
+    cls = _TYPES[data["type"]]
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in data:
+            raise ValueError(f"a parsed {cls.__name__} without {field.name}")
+        values[field.name] = _typed(hints[field.name], data[field.name])
+    command: Command = cls(**values)
+    return command
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if hint is Access or Access in get_args(hint):
+        return Access(value)
+    if isinstance(value, list):
+        return tuple(tuple(item) if isinstance(item, list) else item for item in value)
+    if not isinstance(value, str | bool):
+        raise ValueError("not a command field")
+    return value

@@ -24,13 +24,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import actions
 from bot.background import BackgroundTasks
-from bot.core.call_people import google_assignments, people_choice
-from bot.core.errors import InvalidSettings, NotOwner, StorageUnavailable
+from bot.core.errors import NotOwner, StorageUnavailable
 from bot.core.ports import Progress
-from bot.core.settings_catalog import SETTINGS, parse_assignments
+from bot.core.settings_catalog import SETTINGS
 from bot.domain import Actor
 from bot.jobs.queue import JobQueue, Retry
-from bot.slack import grammar
+from bot.jobs.sealed import Unopenable
+from bot.slack import commands, grammar
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.clients import SlackClients
 from bot.slack.durable import DurablePayloads, PayloadWork
@@ -41,13 +41,13 @@ from bot.slack.members_handlers import MembersHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.replies import answering, is_expected, modal_text, outcome_of, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
-from bot.slack.room_handlers import RoomHandlers, is_direct_message
+from bot.slack.room_handlers import RoomHandlers
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.start_job import StartJob
 from bot.slack.unopened import job_notice
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
-from bot.slack.views.help import help_message, unknown_message
+from bot.slack.views.help import text_answer
 from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START
 from bot.slack.views.meeting import (
     ACTION_END,
@@ -151,6 +151,8 @@ class _Listeners:
     def __init__(self, deps: SlackDeps, payloads: DurablePayloads) -> None:
         self._deps = deps
         self._payloads = payloads
+        self._commands = commands.CommandDeps(deps.meeting_handlers, deps.accounts, deps.rooms, deps.members,
+                                              deps.start, self._then_home)
         payloads.handles(SETTINGS_SAVE, self.save_settings)
         payloads.handles(END_CONFIRMED, self.end_confirmed)
 
@@ -195,28 +197,27 @@ class _Listeners:
     # --- /meet -------------------------------------------------------------------------------------------------
 
     async def on_meet(self, ack: Ack, command: dict[str, Any], respond: Reply, client: AsyncWebClient) -> None:
+        """Parse once, answer what needs no outside call in the ack, and queue the rest as a typed command job
+        (the parsed command and the command Slack sent), durable before the ack returns."""
         text = command.get("text", "")
-        respond = reliable(respond)
-        queued: list[str] = []
-
-        def later(work: Work, name: str) -> None:
-            queued.append(name)  # the work itself runs in the durable job, rebuilt from the command
-
-        parsed = grammar.parse(text)
+        parsed = commands.parse(text)
         with actions.action(verb(parsed), str(command.get("team_id") or ""), str(command.get("user_id") or "")
                             ) as action:
             try:
                 where = Interaction.of_command(command)
                 job_id = _command_job_id(where)
-                immediate = await self._dispatch(parsed, text.strip() or "new", where, respond, client,
-                                                 str(command.get("channel_name") or ""), later,
-                                                 self._deps.progress.of(job_id))
-                if queued:  # durable before the ack returns: a crash after the ack loses nothing
+                run = self._run(where, reliable(respond), client, command, self._deps.progress.of(job_id))
+                immediate = await self._answer(parsed, run)
+                spec = commands.spec_of(parsed)
+                queued = immediate is None and spec is not None and spec.work is not None
+                if queued:
                     actor = where.actor
-                    await self._deps.jobs.enqueue(COMMAND_JOB, {"command": dict(command)}, job_id, notice=job_notice(
-                        actor.tenant.team_id, actor.tenant.enterprise_id, actor.user_id, where.response_url))
-                # Work that goes on in a job is reported by the job, once, when it is done.
-                action.quiet = bool(queued) or isinstance(parsed, grammar.New)
+                    await self._deps.jobs.enqueue(
+                        COMMAND_JOB, {"command": dict(command), "parsed": grammar.encode(parsed)}, job_id,
+                        notice=job_notice(actor.tenant.team_id, actor.tenant.enterprise_id, actor.user_id,
+                                          where.response_url))
+                # Work that goes on in a job (a start's included) is reported by the job, once, when it is done.
+                action.quiet = immediate is None
             except Exception as error:
                 if not is_expected(error):
                     log.exception("/meet failed before its ack")
@@ -225,119 +226,59 @@ class _Listeners:
             await ack(**immediate) if immediate else await ack()
 
     async def run_command_job(self, payload: dict[str, Any]) -> None:
-        """The durable half of a `/meet` command: rebuilt from the command Slack sent, in any process."""
+        """The durable half of a `/meet` command, in any process: the command parsed on the ack path, run as is.
+        A job of an older shape (the text only) is refused like any payload that can't be opened: its person is
+        told to try again."""
         command = payload["command"]
+        try:
+            parsed = grammar.decode(payload.get("parsed"))
+        except ValueError as why:
+            raise Unopenable(f"of an older shape ({why})") from None
+        spec = commands.spec_of(parsed)
+        if spec is None or spec.work is None:
+            raise Unopenable(f"a {type(parsed).__name__}, which runs no job")
         where = Interaction.of_command(command)
-        text = str(command.get("text", ""))
-        with actions.action(verb(grammar.parse(text)), where.actor.tenant.team_id, where.actor.user_id):
+        with actions.action(verb(parsed), where.actor.tenant.team_id, where.actor.user_id):
             client = await self._deps.clients.for_tenant(where.actor.tenant)
             url = where.response_url
             respond = reliable(webhook_reply(url, self._deps.session)) if url else _no_reply
-            progress = self._deps.progress.of(_command_job_id(where))
-            await self._dispatch_here(text, where, respond, client, str(command.get("channel_name") or ""),
-                                      progress)
+            run = self._run(where, respond, client, command, self._deps.progress.of(_command_job_id(where)))
+            await self._work(spec, parsed, run)
+
+    def _run(self, where: Interaction, respond: Reply, client: AsyncWebClient, command: dict[str, Any],
+             progress: Progress) -> commands.Run:
+        again = str(command.get("text", "")).strip() or "new"  # what "Try again" re-runs: a bare `/meet` starts one
+        return commands.Run(self._commands, where, respond, client, str(command.get("channel_name") or ""),
+                            progress, again)
+
+    @staticmethod
+    async def _answer(parsed: grammar.Command, run: commands.Run) -> Message | None:
+        """The reply that needs no outside call (help, a refusal, …), or None when the command's work goes on."""
+        text = text_answer(parsed)
+        if text is not None:
+            return text
+        spec = commands.spec_of(parsed)
+        return await spec.answer(run, parsed) if spec is not None and spec.answer is not None else None
+
+    async def _work(self, spec: commands.CommandSpec, parsed: grammar.Command, run: commands.Run) -> None:
+        """A command's work, every failure answered (a Retry runs the job again)."""
+        if spec.work is not None:
+            await self._guarded(run.actor, run.respond, spec.work(run, parsed), name=spec.name_of(parsed),
+                                retry_text=run.again, response_url=run.where.response_url)
 
     async def _dispatch_here(self, text: str, where: Interaction, respond: Reply, client: AsyncWebClient,
                              channel_name: str, progress: Progress) -> None:
-        """In a job (whose record is `progress`): answer what needs no outside call, then run the work, every
-        failure answered."""
-        works: list[tuple[Work, str]] = []
-        again = text.strip() or "new"  # what a "run it again" button re-runs: a bare `/meet` starts a meeting
-        immediate = await self._dispatch(grammar.parse(text), again, where, respond, client, channel_name,
-                                         lambda w, n: works.append((w, n)), progress)
+        """In a job (whose record is `progress`), for text that was not parsed yet ("Try again" after
+        connecting): answer what needs no outside call, then run the work."""
+        parsed = commands.parse(text)
+        run = self._run(where, respond, client, {"text": text, "channel_name": channel_name}, progress)
+        immediate = await self._answer(parsed, run)
         if immediate:
             await respond(**immediate)
-        for work, name in works:
-            await self._guarded(where.actor, respond, work(), name=name, retry_text=again,
-                                response_url=where.response_url)
-
-    async def _dispatch(self, parsed: grammar.Command, text: str, where: Interaction, respond: Reply,
-                        client: AsyncWebClient, channel_name: str, later: Later, progress: Progress
-                        ) -> Message | None:
-        """Answer in the ack when no outside call is needed; otherwise hand the work to `later` and ack empty.
-        `progress` is the record of the job the work runs in (a room create resumes from it)."""
-        actor, url = where.actor, where.response_url
-        meetings, accounts = self._deps.meeting_handlers, self._deps.accounts
-
-        match parsed:
-            case grammar.Help(topic=topic):
-                return help_message(topic)
-            case grammar.Unknown(problem=problem, suggestion=suggestion, topic=topic):
-                return unknown_message(problem, suggestion, topic)
-            case grammar.New(title=title, access=access, people=people):
-                # Durable: queued before the ack returns, so a crash after the ack loses nothing.
-                await self._deps.start.enqueue(actor, title, access, where.channel_id or "", where.trigger_id or "",
-                                               url, text, people)
-            case grammar.Cohost() | grammar.Uncohost() | grammar.ShowMembers() | grammar.RoomMembership():
-                return self._members_command(parsed, where, channel_name, respond, later)
-            case grammar.Status(reference=reference):
-                later(lambda: meetings.status(actor, reference, respond, client, where.channel_id), "status")
-            case grammar.End(reference=reference):
-                later(lambda: self._then_home(actor, client, meetings.end(actor, reference, respond, client,
-                                                                  progress=progress)), "end")
-            case grammar.Set():
-                try:
-                    parse_assignments(google_assignments(parsed.assignments))
-                    people_choice(parsed.assignments)
-                except InvalidSettings as invalid:
-                    return reply_for(invalid)
-                later(lambda: meetings.change(actor, parsed, respond), "set")
-            case grammar.OpenSettings(reference=reference):
-                later(lambda: meetings.open_settings(actor, reference, where.trigger_id or "", where.channel_id,
-                                                     client), "settings")
-            case grammar.ShowHistory(reference=reference):
-                later(lambda: meetings.history(actor, reference, respond, client), "history")
-            case grammar.Connect():
-                return await accounts.connect(actor, url)
-            case grammar.Disconnect():
-                later(lambda: accounts.disconnect(actor, respond), "disconnect")
-            case grammar.Me():
-                return await accounts.me(actor)
-            case grammar.RoomRecaps(on=on, default=default):
-                if not default and is_direct_message(where.channel_id or "", channel_name):
-                    return notice("Rooms belong to channels. Run `/meet room recap on` or `off` in the channel "
-                                  "whose room it is.")
-                later(lambda: self._deps.rooms.recaps(actor, where.channel_id or "", on, default, respond),
-                      "room-recaps")
-            case grammar.RoomPeople(on=on, default=default):
-                if not default and is_direct_message(where.channel_id or "", channel_name):
-                    return notice("Rooms belong to channels. Run `/meet room people on` or `off` in the channel "
-                                  "whose room it is.")
-                later(lambda: self._deps.rooms.people(actor, where.channel_id or "", on, default, respond),
-                      "room-people")
-            case grammar.RoomAction(action=action, reference=room_reference):
-                channel = where.channel_id or ""
-                if is_direct_message(channel, channel_name):
-                    return notice("Rooms belong to channels. Run `/meet room` in the channel that should have one.")
-                rooms = self._deps.rooms
-                works: dict[str, Work] = {
-                    "show": lambda: rooms.show(actor, channel, respond, client),
-                    "new": lambda: rooms.create(actor, channel, respond, client, progress),
-                    "set": lambda: rooms.adopt(actor, channel, room_reference or "", respond, client),
-                    "clear": lambda: rooms.clear(actor, channel, respond, client),
-                }
-                work = works[action]
-                later(lambda: self._then_home(actor, client, work()), f"room-{action}")
-        return None
-
-    def _members_command(self, parsed: grammar.Command, where: Interaction, channel_name: str, respond: Reply,
-                         later: Later) -> Message | None:
-        """co-hosts, the member list and a room's members: owner-only Google writes, run in the durable job."""
-        members, actor, channel = self._deps.members, where.actor, where.channel_id or ""
-        match parsed:
-            case grammar.Cohost():
-                later(lambda: members.cohost(actor, parsed, respond), "cohost")
-            case grammar.Uncohost():
-                later(lambda: members.uncohost(actor, parsed, respond), "uncohost")
-            case grammar.ShowMembers(reference=reference):
-                later(lambda: members.show(actor, reference, respond), "members")
-            case grammar.RoomMembership(on=on):
-                if is_direct_message(channel, channel_name):
-                    return notice("Rooms belong to channels. Run `/meet room members on` in the channel whose "
-                                  "people should join its room without knocking.")
-                later(lambda: members.room(actor, channel, on, where.response_url, where.trigger_id or ""),
-                      "room-members")
-        return None
+            return
+        spec = commands.spec_of(parsed)
+        if spec is not None:
+            await self._work(spec, parsed, run)
 
     def _then_home(self, actor: Actor, client: AsyncWebClient, work: Coroutine[Any, Any, None]
                    ) -> Coroutine[Any, Any, None]:
