@@ -291,6 +291,24 @@ async def test_list_participants_all_kinds_across_pages(client: MeetClient, emu:
     assert len(await client.list_participants(alice, record.name, limit=1)) == 1
 
 
+async def test_list_participant_sessions_one_a_join_across_pages(client: MeetClient, emu: MeetEmulator, alice: str
+                                                                 ) -> None:
+    space = await client.create_space(alice)
+    for _ in range(2):
+        emu.state.join(space.name, user=BOB)
+        emu.state.advance_time(60)
+        emu.state.leave(space.name, user=BOB)
+    emu.state.join(space.name, user=BOB)
+    [record] = await client.list_conference_records(alice)
+    [bob] = await client.list_participants(alice, record.name)
+    sessions = await client.list_participant_sessions(alice, bob.name, page_size=2)
+    assert len(emu.state.calls_to("participantSessions.list")) == 2
+    assert [s.end_time is None for s in sessions] == [True, False, False]  # newest first: still connected
+    assert all(s.name.startswith(bob.name + "/participantSessions/") and s.start_time for s in sessions)
+    with pytest.raises(ValueError):
+        await client.list_participant_sessions(alice, record.name)
+
+
 # --- every error class ----------------------------------------------------------------------------------------
 
 

@@ -764,6 +764,39 @@ def test_participants(emu: MeetEmulator) -> None:
     assert client(emu, CAROL, ("meetings.space.readonly",)).get(f"/v2/{record}/participants").status_code == 403
 
 
+def test_participant_sessions(emu: MeetEmulator) -> None:
+    """One session a join (reference: endTime unset while connected), newest join first, paged, filtered, closed
+    when the conference ends; an unknown participant is not found, a caller who can't see the record refused."""
+    api = client(emu)
+    space = new_space(api)
+    emu.state.join(space["name"], user=BOB)
+    emu.state.advance_time(60)
+    emu.state.leave(space["name"], user=BOB)
+    emu.state.advance_time(30)
+    emu.state.join(space["name"], user=BOB)
+    emu.state.join(space["name"], phone="+15551234567")
+    record = emu.state.space(space["name"])["activeConference"]
+    people = api.get(f"/v2/{record}/participants").json()["participants"]
+    phone, bob = people
+    sessions = api.get(f"/v2/{bob['name']}/participantSessions").json()["participantSessions"]
+    assert len(sessions) == 2 and all(s["name"].startswith(bob["name"] + "/participantSessions/") for s in sessions)
+    second, first = sessions
+    assert "endTime" in first and "endTime" not in second and first["startTime"] < second["startTime"]
+    active = api.get(f"/v2/{bob['name']}/participantSessions", params={"filter": "end_time IS NULL"}).json()
+    assert [s["name"] for s in active["participantSessions"]] == [second["name"]]
+    page = api.get(f"/v2/{bob['name']}/participantSessions", params={"pageSize": "1"}).json()
+    rest = api.get(f"/v2/{bob['name']}/participantSessions",
+                   params={"pageSize": "1", "pageToken": page["nextPageToken"]}).json()
+    assert [s["name"] for s in page["participantSessions"] + rest["participantSessions"]] == [second["name"],
+                                                                                           first["name"]]
+    emu.state.end_conference(space["name"])
+    ended = api.get(f"/v2/{phone['name']}/participantSessions").json()["participantSessions"]
+    assert len(ended) == 1 and "endTime" in ended[0]
+    assert api.get(f"/v2/{record}/participants/nobody/participantSessions").status_code == 404
+    assert client(emu, CAROL, ("meetings.space.readonly",)).get(
+        f"/v2/{bob['name']}/participantSessions").status_code == 403
+
+
 def test_expire_code(emu: MeetEmulator) -> None:
     api = client(emu)
     space = new_space(api)

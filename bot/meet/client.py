@@ -35,6 +35,7 @@ from bot.meet.models import (
     Member,
     MemberRole,
     Participant,
+    ParticipantSession,
     Space,
     SpaceConfig,
 )
@@ -62,6 +63,7 @@ _SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
 _SPACE_NAME = re.compile(rf"spaces/{_SEGMENT}")
 _CODE_ALIAS = re.compile(r"spaces/[a-z]+-[a-z]+-[a-z]+", re.ASCII | re.IGNORECASE)
 _RECORD_NAME = re.compile(rf"conferenceRecords/{_SEGMENT}")
+_PARTICIPANT_NAME = re.compile(rf"conferenceRecords/{_SEGMENT}/participants/{_SEGMENT}")
 _MEMBER_NAME = re.compile(rf"spaces/{_SEGMENT}/members/{_SEGMENT}")
 _RETRYABLE = (RateLimited, Unavailable, ApiTransportError)
 # Printable ASCII without spaces: anything else would make httpx fail with an error that quotes the header.
@@ -211,6 +213,13 @@ class MeetClient:
             limit,
             Participant.from_json,
         )
+
+    async def list_participant_sessions(self, token: Credential, participant_name: str, page_size: int = 250
+                                        ) -> list[ParticipantSession]:
+        """Each join of one participant, newest first (a session without an end is still connected)."""
+        _check(_PARTICIPANT_NAME, participant_name, "conferenceRecords/{id}/participants/{id}")
+        return await self._list("participantSessions.list", f"{self._v2}{participant_name}/participantSessions",
+                                "participantSessions", token, {}, page_size, None, ParticipantSession.from_json)
 
     async def list_artifacts(self, token: Credential, record_name: str, kind: ArtifactKind) -> list[Artifact]:
         """A conference's recordings, transcripts or smart notes, oldest first (the API's order)."""

@@ -35,6 +35,7 @@ __all__ = [
     "ModerationRestrictions",
     "Participant",
     "ParticipantKind",
+    "ParticipantSession",
     "PhoneAccess",
     "RecordingConfig",
     "RestrictionType",
@@ -386,6 +387,20 @@ class Participant:
             earliest_start_time=parse_timestamp(data.get("earliestStartTime")),
             latest_end_time=parse_timestamp(data.get("latestEndTime")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantSession:
+    """One join of a participant: when it started and, once they left, when it ended."""
+
+    name: str  # "conferenceRecords/{cr}/participants/{p}/participantSessions/{id}"
+    start_time: datetime | None = None
+    end_time: datetime | None = None  # None while connected
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ParticipantSession:
+        return cls(name=_str(data, "name") or "", start_time=parse_timestamp(data.get("startTime")),
+                   end_time=parse_timestamp(data.get("endTime")))
 
 
 class ArtifactKind(enum.Enum):
