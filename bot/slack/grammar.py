@@ -348,9 +348,9 @@ def parse(text: str, parsers: Mapping[str, tuple[Parser, str]]) -> Command:
 
 # --- a parsed command as a job carries it: parsed once on the ack path, rebuilt as the same value in the job ----
 
-_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in (
-    Help, New, Status, End, OpenSettings, Set, RoomAction, ShowHistory, Connect, Disconnect, Me, Cohost, Uncohost,
-    ShowMembers, RoomMembership, RoomRecaps, RoomPeople)}
+# Every command but Unknown (which never reaches a job), by its type's name: a new command type is known here as
+# soon as it is in `Command`.
+_TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Command) if cls is not Unknown}
 
 
 def encode(command: Command) -> dict[str, Any]:
