@@ -133,14 +133,14 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("user_change")(queued("user-change", listeners.user_changed))
 
 
-_VERBS = {"OpenSettings": "settings", "ShowHistory": "history", "ShowMembers": "members", "RoomAction": "room",
-          "RoomRecaps": "room recap", "RoomMembership": "room members"}
+_SUBVERBS = {grammar.RoomRecaps: "room recap", grammar.RoomMembership: "room members",
+             grammar.RoomPeople: "room people"}
 
 
 def verb(command: grammar.Command) -> str:
-    """The action line's name of a command ("/meet new"): a fixed word, never what the person typed."""
-    name = type(command).__name__
-    return "/meet " + _VERBS.get(name, name.lower())
+    """The action line's name of a command ("/meet new"): its row's word, never what the person typed."""
+    spec = commands.spec_of(command)
+    return "/meet " + (_SUBVERBS.get(type(command)) or (spec.word if spec else "unknown"))
 
 
 async def _no_reply(**_: Any) -> None:
