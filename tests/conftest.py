@@ -18,7 +18,7 @@ from tests.support.bot_process import BotProcess, emulator_env
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET
 
-pytest_plugins = ["tests.support.world"]  # the `world` fixture of the end-to-end meeting tests
+pytest_plugins = ["tests.support.world", "tests.support.edge"]  # `world` (end-to-end meetings), `edge` (in-process)
 
 BOT_TOKEN = "xoxb-test-bot-token"
 TEAM_ID = "T0001"
