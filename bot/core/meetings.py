@@ -1,4 +1,4 @@
-"""Meeting use cases: start, status, end, settings and history, always as the user who asked.
+"""Meeting use cases: start, status, end, settings, history and attendance, always as the user who asked.
 
 Every Google call carries the caller's own token. Role checks are Google's: meetbot reads what Google shows the
 caller (config only for owners, the active conference only for owners and participants) and never widens it.
@@ -11,7 +11,7 @@ import enum
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
 from bot.core.errors import (
@@ -31,10 +31,12 @@ from bot.googleapi.errors import GoogleApiError, Unauthenticated
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference
 from bot.meet.links import MeetingRef, parse_reference
-from bot.meet.models import AccessType, ConferenceRecord, Participant, Space, SpaceConfig
+from bot.meet.models import AccessType, ConferenceRecord, Participant, ParticipantSession, Space, SpaceConfig
 
 __all__ = [
     "Actor",
+    "Attendance",
+    "Attendee",
     "ConferenceSummary",
     "EndedMeeting",
     "History",
@@ -157,6 +159,30 @@ class History:
     label: str
     calls: list[ConferenceSummary]  # newest first
     info: SpaceInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    participant: Participant
+    sessions: tuple[ParticipantSession, ...]  # each time they joined, oldest first
+
+    def seconds(self, now: datetime) -> float:
+        """Time in the call, summed over their sessions (one still connected counts until `now`)."""
+        return sum(((s.end_time or now) - s.start_time).total_seconds() for s in self.sessions if s.start_time)
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """Who came to a meeting's latest call (`record` None: nobody has met in it yet), in the order they joined."""
+
+    space_name: str
+    label: str
+    record: ConferenceRecord | None
+    people: tuple[Attendee, ...]
+
+
+_DAWN = datetime.min.replace(tzinfo=UTC)
+ATTENDANCE_READS = 8  # participantSessions.list calls in flight at once: one a person, 100 people in a big call
 
 
 def parse(reference: str) -> MeetingRef:
@@ -451,3 +477,32 @@ class Meetings:
 
         everyone = await asyncio.gather(*(people(r) for r in records))
         return History(name, label, [ConferenceSummary(r, p) for r, p in zip(records, everyone, strict=True)], info)
+
+    # --- attendance --------------------------------------------------------------------------------------------
+
+    async def attendance(self, actor: Actor, reference: str) -> Attendance:
+        """The latest call's attendance, for the meeting's owner only: each person with their sessions."""
+        ref = parse(reference)
+        caller = self._as(actor)
+        space, info = await self._read(actor, ref, caller)
+        label = space.meeting_code or label_of(ref, info)
+        if await self.role(actor, space, info, caller) != "owner":
+            raise NotOwner(f"Only the meeting's owner can see who came to {label}.",
+                           info.owner_user_id if info else None)
+        records = await caller.call("history", label, lambda token: self._meet.list_conference_records(
+            token, f'space.name = "{space.name}"', limit=1))
+        if not records:
+            return Attendance(space.name, label, None, ())
+        record = records[0]
+        people = await caller.call("history", label, lambda token: self._meet.list_participants(token, record.name))
+        gate = asyncio.Semaphore(ATTENDANCE_READS)
+
+        async def attendee(person: Participant) -> Attendee:
+            async with gate:
+                found = await caller.call("history", label, lambda token: self._meet.list_participant_sessions(
+                    token, person.name))
+            return Attendee(person, tuple(sorted(found, key=lambda s: s.start_time or _DAWN)))
+
+        everyone = await asyncio.gather(*(attendee(p) for p in people))
+        joined = sorted(everyone, key=lambda a: a.participant.earliest_start_time or _DAWN)
+        return Attendance(space.name, label, record, tuple(joined))

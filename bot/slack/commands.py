@@ -24,6 +24,7 @@ from bot.slack.interaction import Interaction
 from bot.slack.replies import reply_for
 from bot.slack.responder import Reply
 from bot.slack.room_handlers import is_direct_message
+from bot.slack.views.attendance import attendance_message
 from bot.slack.views.blocks import Message, notice
 
 if TYPE_CHECKING:
@@ -164,6 +165,11 @@ def _room(run: Run, command: Command) -> Work:
     return run.deps.then_home(actor, client, work)
 
 
+async def _attendance(run: Run, command: grammar.ShowAttendance) -> None:
+    attendance = await run.deps.meetings.meetings.attendance(run.actor, command.reference)
+    await run.respond(**attendance_message(attendance))
+
+
 def _room_job(command: Command) -> str:
     match command:
         case grammar.RoomRecaps():
@@ -231,6 +237,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Lists the recent calls in a meeting: when each started, how long it lasted and who came. Google keeps "
         "calls for 30 days.", "/meet history abc-mnop-xyz", "check", (grammar.ShowHistory,),
         work=lambda run, c: run.deps.meetings.history(run.actor, c.reference, run.respond, run.client)),
+    CommandSpec(
+        "attendance", "/meet attendance <meeting>", grammar.referring(grammar.ShowAttendance),
+        "who came to its last call: when each joined and left, and for how long",
+        "Shows who came to a meeting's last call: when each person joined and left and how many minutes they were "
+        "in it, guests and phone callers included. Only its owner can see it, and only they see the answer.",
+        "/meet attendance abc-mnop-xyz", "check", (grammar.ShowAttendance,), work=_attendance),
     CommandSpec(
         "cohost", "/meet cohost <meeting> @person…", grammar.parse_people, "make people co-hosts",
         "Makes people co-hosts: they manage the call with you. Only the owner can do this, for meetings started "

@@ -35,6 +35,7 @@ __all__ = [
     "RoomPeople",
     "RoomRecaps",
     "Set",
+    "ShowAttendance",
     "ShowHistory",
     "ShowMembers",
     "Status",
@@ -109,6 +110,11 @@ class ShowHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowAttendance:
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
 class Cohost:
     reference: str
     people: tuple[str, ...]
@@ -178,7 +184,7 @@ class Unknown:
 
 Command = (
     Help | New | Status | End | OpenSettings | Set | RoomAction | ShowHistory | Connect | Disconnect | Me | Unknown
-    | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps | RoomPeople
+    | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps | RoomPeople | ShowAttendance
 )
 
 ROOM_ACTIONS = ("new", "set", "clear", "members", "recap", "people")
