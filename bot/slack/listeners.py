@@ -1,4 +1,6 @@
 """Bolt listeners: thin adapters from Slack payloads to the use cases, and from their results to Slack replies.
+`routes` is the one table of them (Slack id → how it is acknowledged → its job → its work); `/meet` goes on to
+the command table (bot/slack/commands.py).
 
 The app runs with `process_before_response=True`: Bolt answers Slack as soon as the listener returns, with no
 10 ms ack polling. So a listener queues its slow work (Google calls) as a durable job before it acks: `/meet` under
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -104,33 +106,69 @@ class SlackDeps:
     installations: AsyncInstallationStore | None = None  # many-workspace mode
 
 
+Surface = Literal["command", "action", "view", "shortcut", "event"]  # Bolt's listener kinds
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One Slack payload: where Slack sends it (`surface` and Slack's id), how it is acknowledged, and the durable
+    job that does its work. `ack` None: the standard ack, after `work(body)` is queued under `kind`; otherwise a
+    listener that acks by itself (a validation, a modal that needs the trigger_id), queueing `kind` when it has
+    one. Bolt only delivers the payload to its route: the table is the one router."""
+
+    surface: Surface
+    slack_id: str
+    kind: str | None = None
+    work: PayloadWork | None = None
+    ack: Callable[..., Awaitable[None]] | None = None
+
+
+def routes(on: _Listeners) -> tuple[Route, ...]:
+    return (
+        Route("command", "/meet", COMMAND_JOB, ack=on.on_meet),  # its job: run_command_job, a typed command
+        Route("action", ACTION_JOIN, ack=on.on_join),  # two Redis calls, done in the ack
+        Route("action", ACTION_CONNECT, ack=on.on_link_click),  # a URL button: Slack opens the link itself
+        Route("action", ACTION_END, "end-click", on.end_click),
+        Route("action", ACTION_SETTINGS, "settings-click", on.settings_click),
+        Route("action", ACTION_MANAGE, "manage-click", on.manage_click),
+        Route("action", ACTION_RETRY, RETRY_CLICK, on.retry_click),
+        Route("action", ACTION_ROOM_NEW, ROOM_NEW_CLICK, on.room_new_click),
+        Route("action", ACTION_DISCONNECT, "home-disconnect", on.disconnect_click),
+        Route("action", ACTION_STATUS_ME, "status-me", on.status_me_click),
+        Route("action", ACTION_HOME_START, ack=on.on_start_shortcut),  # the Home tab's Start a meeting: the modal
+        Route("view", END_CONFIRM_CALLBACK, END_CONFIRMED, on.end_confirmed, ack=on.on_end_confirm_submit),
+        Route("view", SETTINGS_CALLBACK, SETTINGS_SAVE, on.save_settings, ack=on.on_settings_submit),
+        Route("view", START_CALLBACK, ack=on.on_start_submit),  # its job: the StartJob
+        Route("shortcut", START_SHORTCUT, ack=on.on_start_shortcut),
+        Route("shortcut", STATUS_SHORTCUT, "status-shortcut", on.status_shortcut),
+        Route("event", "link_shared", "unfurl", on.link_shared),
+        Route("event", "app_home_opened", "home-opened", on.home_opened),
+        Route("event", "app_uninstalled", "app-uninstalled", on.app_uninstalled),
+        Route("event", "tokens_revoked", "tokens-revoked", on.tokens_revoked),
+        Route("event", "member_joined_channel", "channel-joined", on.channel_joined),
+        Route("event", "member_left_channel", "channel-left", on.channel_left),
+        Route("event", "user_change", "user-change", on.user_changed),
+    )
+
+
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    listeners = _Listeners(deps, DurablePayloads(deps.jobs, deps.progress))
-    queued = listeners.queued
+    """Each route's listener on Bolt (the adapter: signatures, authorization, acks), each job's work on the queue."""
+    payloads = DurablePayloads(deps.jobs, deps.progress)
+    listeners = _Listeners(deps, payloads)
     deps.jobs.job(COMMAND_JOB)(listeners.run_command_job)
-    app.command("/meet")(listeners.on_meet)
-    app.action(ACTION_JOIN)(listeners.on_join)
-    app.action(ACTION_END)(queued("end-click", listeners.end_click))
-    app.action(ACTION_SETTINGS)(queued("settings-click", listeners.settings_click))
-    app.action(ACTION_MANAGE)(queued("manage-click", listeners.manage_click))
-    app.view(END_CONFIRM_CALLBACK)(listeners.on_end_confirm_submit)
-    app.action(ACTION_RETRY)(queued(RETRY_CLICK, listeners.retry_click))
-    app.action(ACTION_ROOM_NEW)(queued(ROOM_NEW_CLICK, listeners.room_new_click))
-    app.action(ACTION_DISCONNECT)(queued("home-disconnect", listeners.disconnect_click))
-    app.action(ACTION_CONNECT)(listeners.on_link_click)
-    app.action(ACTION_STATUS_ME)(queued("status-me", listeners.status_me_click))
-    app.view(SETTINGS_CALLBACK)(listeners.on_settings_submit)
-    app.view(START_CALLBACK)(listeners.on_start_submit)
-    app.shortcut(START_SHORTCUT)(listeners.on_start_shortcut)
-    app.action(ACTION_HOME_START)(listeners.on_start_shortcut)  # the Home tab's Start a meeting: the same modal
-    app.shortcut(STATUS_SHORTCUT)(queued("status-shortcut", listeners.status_shortcut))
-    app.event("link_shared")(queued("unfurl", listeners.link_shared))
-    app.event("app_home_opened")(queued("home-opened", listeners.home_opened))
-    app.event("app_uninstalled")(queued("app-uninstalled", listeners.app_uninstalled))
-    app.event("tokens_revoked")(queued("tokens-revoked", listeners.tokens_revoked))
-    app.event("member_joined_channel")(queued("channel-joined", listeners.channel_joined))
-    app.event("member_left_channel")(queued("channel-left", listeners.channel_left))
-    app.event("user_change")(queued("user-change", listeners.user_changed))
+    bolt: dict[Surface, Callable[[str], Callable[[Listener], object]]] = {
+        "command": app.command, "action": app.action, "view": app.view, "shortcut": app.shortcut, "event": app.event}
+    table = routes(listeners)
+    if len({(r.surface, r.slack_id) for r in table}) < len(table) or len({r.kind for r in table if r.kind}) < len(
+            [r for r in table if r.kind]):
+        raise ValueError("two routes for one Slack id, or two routes sharing a job kind")
+    for route in table:
+        if route.work is not None and route.kind is not None:
+            payloads.handles(route.kind, route.work)
+        listener = route.ack or (listeners.queued(route.kind, route.work) if route.kind and route.work else None)
+        if listener is None:
+            raise ValueError(f"the route {route.surface} {route.slack_id} has no listener")
+        bolt[route.surface](route.slack_id)(listener)
 
 
 _SUBVERBS = {grammar.RoomRecaps: "room recap", grammar.RoomMembership: "room members",
@@ -153,13 +191,10 @@ class _Listeners:
         self._payloads = payloads
         self._commands = commands.CommandDeps(deps.meeting_handlers, deps.accounts, deps.rooms, deps.members,
                                               deps.start, self._then_home)
-        payloads.handles(SETTINGS_SAVE, self.save_settings)
-        payloads.handles(END_CONFIRMED, self.end_confirmed)
 
     def queued(self, kind: str, work: PayloadWork) -> Listener:
         """A listener that makes `work(body)` durable: queued before the ack under Slack's own id for the payload,
         run by any process. With Redis down it runs here instead, and answers the outage itself."""
-        self._payloads.handles(kind, work)
 
         async def listener(ack: Ack, body: dict[str, Any]) -> None:
             try:
