@@ -40,6 +40,7 @@ from bot.slack.home import HomeHandlers
 from bot.slack.interaction import Interaction
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
 from bot.slack.members_handlers import MembersHandlers
+from bot.slack.mine_handlers import MineHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.replies import answering, is_expected, modal_text, outcome_of, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
@@ -104,6 +105,7 @@ class SlackDeps:
     session: aiohttp.ClientSession  # for response_urls, when a job answers
     members: MembersHandlers
     installations: AsyncInstallationStore | None = None  # many-workspace mode
+    mine: MineHandlers | None = None  # `/meet mine`
 
 
 Surface = Literal["command", "action", "view", "shortcut", "event"]  # Bolt's listener kinds
@@ -190,7 +192,7 @@ class _Listeners:
         self._deps = deps
         self._payloads = payloads
         self._commands = commands.CommandDeps(deps.meeting_handlers, deps.accounts, deps.rooms, deps.members,
-                                              deps.start, self._then_home)
+                                              deps.start, self._then_home, deps.mine)
 
     def queued(self, kind: str, work: PayloadWork) -> Listener:
         """A listener that makes `work(body)` durable: queued before the ack under Slack's own id for the payload,
@@ -541,6 +543,8 @@ class _Listeners:
 
         async def forget() -> None:
             await self._deps.accounts.accounts.forget(tenant)
+            if self._deps.mine is not None:  # also people whose link was never kept here (delegation)
+                await self._deps.mine.mine.forget(tenant)
             if installations is not None:
                 context = build_async_context(AsyncBoltContext(), body)
                 await AsyncTokenRevocationListeners(installations).handle_app_uninstalled_events(context)
@@ -560,6 +564,8 @@ class _Listeners:
 
         async def forget() -> None:
             await self._deps.accounts.accounts.forget(tenant, None if whole_workspace else users)
+            if self._deps.mine is not None:
+                await self._deps.mine.mine.forget(tenant, None if whole_workspace else users)
             if installations is not None:
                 context = build_async_context(AsyncBoltContext(), body)
                 await AsyncTokenRevocationListeners(installations).handle_tokens_revoked_events(event, context)

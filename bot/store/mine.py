@@ -1,0 +1,76 @@
+"""`/meet mine` in Redis: each person's choice, and the conferences of theirs being followed until their recap is
+complete. One hash per person (their own slot); a team set of who opted in, so an uninstall finds everyone.
+Turning it off deletes the hash: nothing kept outlives the choice. Recap claims reuse `Recaps`, keyed by the
+person's id as the "channel" of their DM."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.domain import LiveState, Tenant
+from bot.store.errors import translated
+from bot.store.keys import Keys
+
+__all__ = ["MineChoices"]
+
+_MODE = "mode"
+_CONF = "c:"  # field prefix: a followed conference's newest state
+_TITLE = "t:"  # field prefix: what its recap calls it
+_KEEP_IF_ON = """
+if redis.call('HEXISTS', KEYS[1], 'mode') == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+  return 1
+end
+return 0
+"""
+
+
+@translated
+class MineChoices:
+    """The MineMemory port."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._keep = redis.register_script(_KEEP_IF_ON)
+
+    async def mode(self, tenant: Tenant, user_id: str) -> str | None:
+        raw = await self._redis.hget(self._keys.mine(tenant, user_id), _MODE)
+        return _text(raw) if raw else None
+
+    async def turn_on(self, tenant: Tenant, user_id: str, mode: str) -> None:
+        await self._redis.hset(self._keys.mine(tenant, user_id), _MODE, mode)
+        await self._redis.sadd(self._keys.mine_people(tenant), user_id)
+
+    async def turn_off(self, tenant: Tenant, user_id: str) -> bool:
+        """Everything kept for the person goes. True if they had it on."""
+        removed = await self._redis.delete(self._keys.mine(tenant, user_id))
+        await self._redis.srem(self._keys.mine_people(tenant), user_id)
+        return bool(removed)
+
+    async def people(self, tenant: Tenant) -> list[str]:
+        return sorted(_text(u) for u in await self._redis.smembers(self._keys.mine_people(tenant)))
+
+    async def followed(self, tenant: Tenant, user_id: str) -> dict[str, tuple[LiveState, str]]:
+        """conference → (its newest state, its recap's title)."""
+        raw = {_text(k): v for k, v in (await self._redis.hgetall(self._keys.mine(tenant, user_id))).items()}
+        out: dict[str, tuple[LiveState, str]] = {}
+        for field, value in raw.items():
+            state = LiveState.from_json(value) if field.startswith(_CONF) else None
+            if state is not None:
+                conference = field.removeprefix(_CONF)
+                out[conference] = state, _text(raw.get(_TITLE + conference) or b"")
+        return out
+
+    async def keep(self, tenant: Tenant, user_id: str, state: LiveState, title: str) -> None:
+        """Only while the person is opted in (a read racing an opt-out must not bring a record back)."""
+        conference = state.conference or ""
+        await self._keep(keys=[self._keys.mine(tenant, user_id)],
+                         args=[_CONF + conference, state.to_json(), _TITLE + conference, title])
+
+    async def drop(self, tenant: Tenant, user_id: str, conference: str) -> None:
+        await self._redis.hdel(self._keys.mine(tenant, user_id), _CONF + conference, _TITLE + conference)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
