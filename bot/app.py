@@ -186,8 +186,10 @@ async def open_services(settings: Settings) -> Services:
 
     rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
     account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
+    mine_core = Mine(meet, accounts, space_records, MineChoices(redis, keys),
+                     FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds)
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
-                        following)
+                        following, mine_core)
     write_quota = WriteQuota(redis, keys)
 
     async def write_slot(tenant: Tenant, user_id: str) -> float:
@@ -205,9 +207,7 @@ async def open_services(settings: Settings) -> Services:
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), LinkedGoogleUsers(redis, keys))
     people = PeopleSwitch(CallPeoplePrefs(redis, keys), directory.is_admin)
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls, people)
-    mine = MineHandlers(Mine(meet, accounts, space_records, MineChoices(redis, keys),
-                             FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds),
-                        Recaps(redis, keys), clients)
+    mine = MineHandlers(mine_core, Recaps(redis, keys), clients)
     accounts.when_unlinked(mine.mine.turn_off)
     mine_runner = FollowRunner(mine.mine.due, mine.refresh, tick=1.0, batch=32, concurrency=8)
     members_handlers = MembersHandlers(members, room_members, directory, jobs, slack_session, live_cards.redraw)

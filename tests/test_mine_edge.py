@@ -7,6 +7,8 @@ files arrive; turning it off, disconnecting and Slack revoking them stop the rea
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,12 +16,14 @@ import pytest
 
 from bot.app import close_services
 from bot.core.mine import LIVE_FILTER
+from bot.domain import Actor
+from bot.slack.views.home import ACTION_MINE, MINE_SWITCH
 from bot.store.crypto import TokenCipher
 from bot.store.google_links import GoogleLinkStore
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
-from tests.support.flows import all_text
-from tests.support.slack_requests import event
+from tests.support.flows import all_text, block_texts
+from tests.support.slack_requests import event, interactive
 from tests.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
 
 
@@ -95,7 +99,11 @@ async def test_a_meeting_started_outside_meetbot_gets_one_dm_recap_edited_as_its
     assert "Transcript" in final and "Notes by Gemini" in final and "appear here" not in final
     await poll(edge)
     assert len(dms(edge)) == 1, "one DM per conference, edited in place"
-    assert await edge.services.mine.mine.followed(TENANT, ALICE) == [], "done: nothing more is kept for it"
+    reads = live_lists(edge), len(edge.meet.state.calls)
+    await poll(edge)
+    assert len(edge.meet.state.calls) == reads[1] + 1, "done: only the list of running meetings is read"
+    (kept_one,) = await edge.services.mine.mine.meetings(TENANT, ALICE)
+    assert kept_one.state.unfollowed_at is not None and len(kept_one.state.artifacts) == 3, "kept for Home"
 
 
 async def test_two_processes_reading_the_same_end_at_once_send_one_dm(edge: Edge) -> None:
@@ -186,3 +194,64 @@ async def test_opting_in_needs_a_linked_google_account(edge: Edge) -> None:
     text = await edge.run("mine on", user="U0CAROL")
     assert "Google" in text and "connect" in text.lower()
     assert not await kept(edge, "U0CAROL")
+
+
+async def published(edge: Edge, actor: Actor) -> dict[str, Any]:
+    """The Home tab as Slack took it (the emulator checks its Block Kit)."""
+    await edge.services.home.publish(actor, await edge.services.clients.for_tenant(TENANT))
+    call = edge.slack.state.calls_to("views.publish")[-1]
+    assert call["ok"], call
+    view: dict[str, Any] = call["args"]["view"]
+    return view if isinstance(view, dict) else json.loads(view)
+
+
+def home_click(user: str, *, ticked: bool) -> tuple[str, str]:
+    """The Home tab's "Follow my Google Meet meetings" box, ticked or unticked, as Slack sends it."""
+    option = {"text": {"type": "plain_text", "text": MINE_SWITCH}, "value": "on"}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": TENANT.team_id},
+        "team": {"id": TENANT.team_id, "domain": "acme"},
+        "api_app_id": "A0MEETBOT",
+        "trigger_id": "0.0.x",
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "view": {"id": "V0HOME", "type": "home"},
+        "actions": [{"action_id": ACTION_MINE, "block_id": "mine", "type": "checkboxes",
+                     "selected_options": [option] if ticked else [], "action_ts": f"{time.time():.6f}"}],
+    }
+    return interactive(payload)
+
+
+async def test_the_home_tab_switches_it_and_shows_live_and_recent_meetings_with_their_links(edge: Edge) -> None:
+    actor = Actor(TENANT, ALICE)
+    assert "initial_options" not in str(await edge.services.home.render(actor))
+    await edge.send(home_click(ALICE, ticked=True))
+
+    async def mode() -> str | None:
+        return await edge.services.mine.mine.mode(TENANT, ALICE)
+
+    deadline = asyncio.get_running_loop().time() + 15
+    while await mode() != "on":  # a durable job, on this loop, a moment later
+        assert asyncio.get_running_loop().time() < deadline, "the Home switch turned /meet mine on"
+        await asyncio.sleep(0.05)
+
+    space = outside_meeting(edge)
+    await poll(edge)
+    home = await published(edge, actor)
+    text = "\n".join(block_texts(home))
+    assert MINE_SWITCH in str(home) and "initial_options" in str(home)
+    assert f"*{space['meetingCode']}*\n:large_green_circle: Live since" in text
+    assert space["meetingUri"] in str(home), "a Join button"
+
+    edge.meet.state.end_conference(space["name"])
+    recording = edge.meet.state.produce_artifact("recording", space["name"])
+    await poll(edge)
+    home = await published(edge, actor)
+    assert "Ended" in all_text(home) and recording["driveDestination"]["exportUri"] in str(home)
+
+    await edge.send(home_click(ALICE, ticked=False))
+    deadline = asyncio.get_running_loop().time() + 15
+    while await kept(edge):
+        assert asyncio.get_running_loop().time() < deadline, "the Home switch turned /meet mine off"
+        await asyncio.sleep(0.05)
+    assert "initial_options" not in str(await edge.services.home.render(actor))

@@ -22,7 +22,7 @@ from bot.core.errors import NotLinked, ReauthRequired
 from bot.core.following import FILES_FOR, LEASE, Reader, Schedule, Tokens
 from bot.core.live import ARTIFACT_WORDS, LiveState, observed, produced
 from bot.core.ports import SpaceMemory
-from bot.domain import Tenant, space_id_of
+from bot.domain import PersonalMeeting, Phase, Tenant, space_id_of
 from bot.googleapi.errors import GoogleApiError
 from bot.meet.client import MeetClient
 from bot.meet.models import Artifact, ArtifactKind, ConferenceRecord
@@ -32,6 +32,7 @@ __all__ = ["BOTH", "LIVE_FILTER", "ON", "Mine", "MineMemory", "MineUpdate"]
 ON, BOTH = "on", "both"  # both: a DM recap even for meetings whose card already gets one in its thread
 LIVE_FILTER = "end_time IS NULL"
 BACKOFF = 300.0
+RECENT = 5  # meetings whose recap is complete, kept for the person's Home tab
 
 
 class MineMemory(Protocol):
@@ -43,9 +44,9 @@ class MineMemory(Protocol):
 
     async def people(self, tenant: Tenant) -> list[str]: ...
 
-    async def followed(self, tenant: Tenant, user_id: str) -> dict[str, tuple[LiveState, str]]: ...
+    async def followed(self, tenant: Tenant, user_id: str) -> dict[str, PersonalMeeting]: ...
 
-    async def keep(self, tenant: Tenant, user_id: str, state: LiveState, title: str) -> None: ...
+    async def keep(self, tenant: Tenant, user_id: str, meeting: PersonalMeeting) -> None: ...
 
     async def drop(self, tenant: Tenant, user_id: str, conference: str) -> None: ...
 
@@ -55,8 +56,7 @@ class MineUpdate:
     """A conference of the person's that ended (or whose files arrived): its recap is due or needs an edit."""
 
     user_id: str
-    state: LiveState
-    title: str
+    meeting: PersonalMeeting
 
 
 class Mine:
@@ -96,9 +96,10 @@ class Mine:
     async def due(self, limit: int) -> list[tuple[Tenant, str]]:
         return await self._schedule.claim(self._clock(), LEASE, limit)
 
-    async def followed(self, tenant: Tenant, user_id: str) -> list[tuple[LiveState, str]]:
-        """What Home shows: the person's meetings meetbot is following now (live, or ended with files due)."""
-        return list((await self._memory.followed(tenant, user_id)).values())
+    async def meetings(self, tenant: Tenant, user_id: str) -> list[PersonalMeeting]:
+        """What Home shows: the person's meetings, live ones first, then the newest ended."""
+        found = (await self._memory.followed(tenant, user_id)).values()
+        return sorted(found, key=lambda m: (m.state.phase is not Phase.LIVE, -(m.state.started_at or 0.0)))
 
     async def read(self, tenant: Tenant, user_id: str) -> list[MineUpdate]:
         """One scheduled read for the person; the recaps it calls for."""
@@ -127,24 +128,31 @@ class Mine:
             if record.name in followed or not record.space:
                 continue
             if mode != BOTH and await self._spaces.cards(tenant, space_id_of(record.space)):
-                continue  # a card shows it: its recap goes in the card's thread
-            title = await self._title(reader, tenant, user_id, record.space)
-            await self._memory.keep(tenant, user_id, observed(record.space, now, record), title)
+                continue  # a card shows it: its recap goes in the card's thread, and its following reads it
+            title, uri = await self._about(reader, tenant, user_id, record.space)
+            await self._memory.keep(tenant, user_id, PersonalMeeting(observed(record.space, now, record), title, uri))
         listed = {r.name for r in running}
         updates: list[MineUpdate] = []
-        for conference, (state, title) in followed.items():
+        done: list[PersonalMeeting] = []
+        for conference, meeting in followed.items():
+            if meeting.state.unfollowed_at is not None:
+                done.append(meeting)
+                continue
             if conference in listed:
                 continue
-            fresh = await self._after(reader, state, now)
+            fresh = await self._after(reader, meeting.state, now)
             if fresh is None:
                 await self._memory.drop(tenant, user_id, conference)
                 continue
             if fresh.ended_at is not None and (now - fresh.ended_at >= FILES_FOR or _all_files(fresh)):
-                await self._memory.drop(tenant, user_id, conference)  # the recap below is its last edit
-            else:
-                await self._memory.keep(tenant, user_id, fresh, title)
-            if fresh.shown_as() != state.shown_as() or fresh.artifacts != state.artifacts:
-                updates.append(MineUpdate(user_id, fresh, title))
+                fresh = replace(fresh, unfollowed_at=now)  # the recap below is its last edit
+                done.append(replace(meeting, state=fresh))
+            updated = replace(meeting, state=fresh)
+            await self._memory.keep(tenant, user_id, updated)
+            if fresh.shown_as() != meeting.state.shown_as() or fresh.artifacts != meeting.state.artifacts:
+                updates.append(MineUpdate(user_id, updated))
+        for old in sorted(done, key=lambda m: -(m.state.ended_at or 0.0))[RECENT:]:
+            await self._memory.drop(tenant, user_id, old.state.conference or "")
         return updates
 
     async def _after(self, reader: Reader, state: LiveState, now: float) -> LiveState | None:
@@ -168,16 +176,16 @@ class Mine:
         known = {p.name for p in fresh.artifacts}  # a file found stays found, in the order files appeared
         return replace(fresh, artifacts=fresh.artifacts + tuple(p for p in produced(files) if p.name not in known))
 
-    async def _title(self, reader: Reader, tenant: Tenant, user_id: str, space_name: str) -> str:
-        """meetbot's own title when the person started it with meetbot (titles only meetbot knows go to their
-        owner), else the meeting code (one read, once per meeting), else the space's name."""
+    async def _about(self, reader: Reader, tenant: Tenant, user_id: str, space_name: str
+                     ) -> tuple[str, str | None]:
+        """Its title and link: meetbot's own title when the person started it with meetbot (titles only meetbot
+        knows go to their owner), else the meeting code (one read, once per meeting), else the space's name."""
         info = await self._spaces.info(tenant, space_id_of(space_name))
-        if info is not None and info.owner_user_id == user_id and info.title:
-            return info.title
         if info is not None and info.meeting_code:
-            return info.meeting_code
+            mine = info.owner_user_id == user_id and info.title
+            return (info.title if mine and info.title else info.meeting_code), info.meeting_uri
         space = await reader.call(lambda token: self._meet.get_space(token, space_name))
-        return space.meeting_code or space_name
+        return space.meeting_code or space_name, space.meeting_uri
 
 
 def _all_files(state: LiveState) -> bool:

@@ -51,7 +51,7 @@ from bot.slack.unopened import job_notice
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
 from bot.slack.views.help import text_answer
-from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START
+from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE
 from bot.slack.views.meeting import (
     ACTION_END,
     ACTION_JOIN,
@@ -136,6 +136,7 @@ def routes(on: _Listeners) -> tuple[Route, ...]:
         Route("action", ACTION_RETRY, RETRY_CLICK, on.retry_click),
         Route("action", ACTION_ROOM_NEW, ROOM_NEW_CLICK, on.room_new_click),
         Route("action", ACTION_DISCONNECT, "home-disconnect", on.disconnect_click),
+        Route("action", ACTION_MINE, "home-mine", on.mine_click),
         Route("action", ACTION_STATUS_ME, "status-me", on.status_me_click),
         Route("action", ACTION_HOME_START, ack=on.on_start_shortcut),  # the Home tab's Start a meeting: the modal
         Route("view", END_CONFIRM_CALLBACK, END_CONFIRMED, on.end_confirmed, ack=on.on_end_confirm_submit),
@@ -455,6 +456,17 @@ class _Listeners:
         where, client, _ = await self._rebuilt(body)
         work = self._then_home(where.actor, client, self._deps.accounts.disconnect(where.actor, _no_reply))
         await self._guarded(where.actor, _no_reply, work, name="home-disconnect")
+
+    async def mine_click(self, body: dict[str, Any]) -> None:
+        """The Home tab's "Follow my Google Meet meetings" box: ticked turns `/meet mine` on, unticked off."""
+        where, client, _ = await self._rebuilt(body)
+        mine = self._deps.mine
+        if mine is None:
+            return
+        action: dict[str, Any] = next(iter(body.get("actions") or []), {})
+        mode = "on" if action.get("selected_options") else None
+        work = self._then_home(where.actor, client, mine.switch(where.actor, mode, _no_reply))
+        await self._guarded(where.actor, _no_reply, work, name="home-mine")
 
     async def on_link_click(self, ack: Ack) -> None:
         await ack()  # a URL button (Connect): Slack opens the link itself

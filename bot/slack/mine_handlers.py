@@ -53,9 +53,9 @@ class MineHandlers:
 
     async def _recap(self, tenant: Tenant, update: MineUpdate) -> None:
         """One DM per conference, ever: claimed in Redis before the post (the person's id stands for their DM)."""
-        conference = update.state.conference or ""
+        conference = update.meeting.state.conference or ""
         may_post, ts = await self._recaps.claim(tenant, update.user_id, conference)
-        message = recap_message(update.state, update.title, names=True)  # their own token, their own DM
+        message = recap_message(update.meeting.state, update.meeting.title, names=True)  # their own token, their own DM
         client = await self._clients.for_tenant(tenant)
         try:
             if ts:  # kept as "channel/ts": chat.update needs the DM's own id

@@ -5,9 +5,11 @@ person's id as the "channel" of their DM."""
 
 from __future__ import annotations
 
+import json
+
 from redis.asyncio import Redis
 
-from bot.domain import LiveState, Tenant
+from bot.domain import LiveState, PersonalMeeting, Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
@@ -15,7 +17,7 @@ __all__ = ["MineChoices"]
 
 _MODE = "mode"
 _CONF = "c:"  # field prefix: a followed conference's newest state
-_TITLE = "t:"  # field prefix: what its recap calls it
+_ABOUT = "t:"  # field prefix: what its recap calls it, and its link
 _KEEP_IF_ON = """
 if redis.call('HEXISTS', KEYS[1], 'mode') == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
@@ -51,25 +53,27 @@ class MineChoices:
     async def people(self, tenant: Tenant) -> list[str]:
         return sorted(_text(u) for u in await self._redis.smembers(self._keys.mine_people(tenant)))
 
-    async def followed(self, tenant: Tenant, user_id: str) -> dict[str, tuple[LiveState, str]]:
-        """conference → (its newest state, its recap's title)."""
+    async def followed(self, tenant: Tenant, user_id: str) -> dict[str, PersonalMeeting]:
+        """conference → the meeting as last read."""
         raw = {_text(k): v for k, v in (await self._redis.hgetall(self._keys.mine(tenant, user_id))).items()}
-        out: dict[str, tuple[LiveState, str]] = {}
+        out: dict[str, PersonalMeeting] = {}
         for field, value in raw.items():
             state = LiveState.from_json(value) if field.startswith(_CONF) else None
             if state is not None:
                 conference = field.removeprefix(_CONF)
-                out[conference] = state, _text(raw.get(_TITLE + conference) or b"")
+                about = json.loads(raw.get(_ABOUT + conference) or "{}")
+                out[conference] = PersonalMeeting(state, str(about.get("title") or ""), about.get("uri"))
         return out
 
-    async def keep(self, tenant: Tenant, user_id: str, state: LiveState, title: str) -> None:
+    async def keep(self, tenant: Tenant, user_id: str, meeting: PersonalMeeting) -> None:
         """Only while the person is opted in (a read racing an opt-out must not bring a record back)."""
-        conference = state.conference or ""
+        conference = meeting.state.conference or ""
+        about = json.dumps({"title": meeting.title, "uri": meeting.uri}, separators=(",", ":"))
         await self._keep(keys=[self._keys.mine(tenant, user_id)],
-                         args=[_CONF + conference, state.to_json(), _TITLE + conference, title])
+                         args=[_CONF + conference, meeting.state.to_json(), _ABOUT + conference, about])
 
     async def drop(self, tenant: Tenant, user_id: str, conference: str) -> None:
-        await self._redis.hdel(self._keys.mine(tenant, user_id), _CONF + conference, _TITLE + conference)
+        await self._redis.hdel(self._keys.mine(tenant, user_id), _CONF + conference, _ABOUT + conference)
 
 
 def _text(value: bytes | str) -> str:
