@@ -27,10 +27,21 @@ from tests.support.slack_requests import event, interactive
 from tests.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
 
 
+class Clock:
+    """The reads' clock, moved by each `poll` as the schedule would."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
-               ) -> AsyncIterator[Edge]:
+async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Edge]:
     edge, services = await open_edge(bot_env, slack_emulator, meet_emulator)
+    monkeypatch.setattr(services.mine.mine, "_clock", CLOCK)
     try:
         yield edge
     finally:
@@ -51,7 +62,13 @@ def live_lists(edge: Edge) -> int:
                 if LIVE_FILTER in str(c.get("query") or c)])
 
 
+CLOCK = Clock()
+
+
 async def poll(edge: Edge, user: str = ALICE) -> None:
+    """One scheduled read, two poll periods after the last (MEET_POLL_SECONDS is 30 here): after a call, Google's
+    files are looked for every other read."""
+    CLOCK.now = max(CLOCK.now, time.time()) + 60
     await edge.services.mine.refresh(TENANT, user)
 
 

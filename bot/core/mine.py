@@ -19,7 +19,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.core.errors import NotLinked, ReauthRequired
-from bot.core.following import FILES_FOR, LEASE, Reader, Schedule, Tokens
+from bot.core.following import FILE_POLL_FACTOR, FILES_FOR, LEASE, Reader, Schedule, Tokens
 from bot.core.live import ARTIFACT_WORDS, LiveState, observed, produced
 from bot.core.ports import SpaceMemory
 from bot.domain import PersonalMeeting, Phase, Tenant, space_id_of
@@ -140,6 +140,8 @@ class Mine:
                 continue
             if conference in listed:
                 continue
+            if meeting.state.ended_at is not None and now - meeting.state.as_of < FILE_POLL_FACTOR * self._poll - 1:
+                continue  # files are looked for half as often as meetings, as for cards
             fresh = await self._after(reader, meeting.state, now)
             if fresh is None:
                 await self._memory.drop(tenant, user_id, conference)
