@@ -257,7 +257,7 @@ async def test_the_home_tab_switches_it_and_shows_live_and_recent_meetings_with_
     home = await published(edge, actor)
     text = "\n".join(block_texts(home))
     assert MINE_SWITCH in str(home) and "initial_options" in str(home)
-    assert f"*{space['meetingCode']}*\n:large_green_circle: Live since" in text
+    assert f"`{space['meetingCode']}`\n:large_green_circle: Live since" in text
     assert space["meetingUri"] in str(home), "a Join button"
 
     edge.meet.state.end_conference(space["name"])

@@ -62,7 +62,9 @@ def _mine_blocks(on: bool, meetings: list[PersonalMeeting]) -> list[Block]:
                            section("Who came, and the recording, transcript and notes, sent to you after each "
                                    "meeting. meetbot reads them with the Google access you already gave.", switch)]
     for meeting in meetings:
-        state, name = meeting.state, f"*{plain(meeting.title, 200)}*"
+        state = meeting.state
+        is_code = bool(meeting.uri) and str(meeting.uri).endswith("/" + meeting.title)  # no title: its code
+        name = code(meeting.title) if is_code else f"*{plain(meeting.title, 200)}*"
         if state.phase is Phase.LIVE:
             since = f" since <!date^{int(state.started_at)}^{{time}}|earlier>" if state.started_at else ""
             blocks.append(section(f"{name}\n:large_green_circle: Live{since}", _join(meeting.uri, primary=False)))
