@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.core.accounts import Accounts
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
-from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake
+from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake, PersonalFeed
 from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
 from bot.core.members import Members, RoomMembers, SharedWritePacer
@@ -186,8 +186,18 @@ async def open_services(settings: Settings) -> Services:
 
     rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
     account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
+    personal_feed = None
+    if settings.google_pubsub_topic is not None:
+        personal_feed = PersonalFeed(WorkspaceEvents(http, settings.google_events_url), settings.google_pubsub_topic,
+                                     MineChoices(redis, keys), routes)
+
+    async def google_user(tenant: Tenant, user_id: str) -> str | None:
+        link = await accounts.describe(tenant, user_id)
+        return link.google_sub if link is not None and link.google_sub else None  # none under delegation: polled
+
     mine_core = Mine(meet, accounts, space_records, MineChoices(redis, keys),
-                     FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds)
+                     FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds,
+                     feed=personal_feed, google_user=google_user)
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
                         following, mine_core)
     write_quota = WriteQuota(redis, keys)
@@ -229,7 +239,13 @@ async def open_services(settings: Settings) -> Services:
         follow_runner.wake()  # an event that arrived here is read here, without waiting for the next tick
         return poked
 
-    intake = EventIntake(WorkspaceEventsSeen(redis, keys), poke_and_wake, feed) if feed else None
+    async def poke_person(tenant: Tenant, user_id: str) -> bool:
+        poked = await mine.mine.poke(tenant, user_id)
+        mine_runner.wake()
+        return poked
+
+    intake = EventIntake(WorkspaceEventsSeen(redis, keys), poke_and_wake, feed, personal=personal_feed,
+                         poke_person=poke_person) if feed else None
     pull_loop = push_certs = None
     if intake is not None and settings.google_pubsub_subscription is not None:
         account = ServiceAccountToken(settings.google_application_credentials or "")

@@ -124,8 +124,8 @@ class Accounts:
         self._on_unlinked: list[Callable[[Tenant, str], Awaitable[object]]] = []
 
     def when_unlinked(self, hook: Callable[[Tenant, str], Awaitable[object]]) -> None:
-        """Run `hook` after a person's Google link goes (disconnect, or Slack revoking them): what was kept for
-        them because of the link (their `/meet mine` following) goes with it."""
+        """Run `hook` when a person's Google link goes (disconnect, or Slack revoking them), just before their grant
+        is revoked: what was kept for them because of the link (their `/meet mine` following) goes with it."""
         self._on_unlinked.append(hook)
 
     @property
@@ -283,11 +283,11 @@ class Accounts:
     async def disconnect(self, tenant: Tenant, user_id: str) -> DisconnectOutcome:
         """Revoke at Google, then delete the link, even when revocation fails."""
         link = await self._links.get(tenant, user_id)
+        for hook in self._on_unlinked:  # first, while their token still works (a subscription is deleted with it)
+            await hook(tenant, user_id)
         revoked = await self._give_back(link) if link is not None else False
         deleted = await self._links.delete(tenant, user_id)  # also clears a record we couldn't read
         await self._token_cache.delete(tenant, user_id)
-        for hook in self._on_unlinked:
-            await hook(tenant, user_id)
         return DisconnectOutcome(was_linked=deleted or link is not None, revoked=revoked)
 
     async def forget(self, tenant: Tenant, user_ids: Sequence[str] | None = None) -> int:

@@ -12,14 +12,26 @@ they chose `both`; its live state is not read here again (the card's following a
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
 
-from bot.core.errors import NotLinked, ReauthRequired
-from bot.core.following import FILE_POLL_FACTOR, FILES_FOR, LEASE, Reader, Schedule, Tokens
+from bot.core.errors import NotLinked, ReauthRequired, UserFacingError
+from bot.core.event_feed import PersonalFeed
+from bot.core.following import (
+    COALESCE,
+    FALLBACK_POLL,
+    FILE_POLL_FACTOR,
+    FILES_FOR,
+    LEASE,
+    SAFETY_NET,
+    Reader,
+    Schedule,
+    Tokens,
+)
 from bot.core.live import ARTIFACT_WORDS, LiveState, observed, produced
 from bot.core.ports import SpaceMemory
 from bot.domain import PersonalMeeting, Phase, Tenant, space_id_of
@@ -61,18 +73,26 @@ class MineUpdate:
 
 class Mine:
     def __init__(self, meet: MeetClient, tokens: Tokens, spaces: SpaceMemory, memory: MineMemory,
-                 schedule: Schedule, poll_seconds: float, *, clock: Callable[[], float] = time.time) -> None:
+                 schedule: Schedule, poll_seconds: float, *, feed: PersonalFeed | None = None,
+                 google_user: Callable[[Tenant, str], Awaitable[str | None]] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._meet = meet
         self._tokens = tokens
         self._spaces = spaces
         self._memory = memory
         self._schedule = schedule
         self._poll = poll_seconds
+        self._feed = feed  # Workspace Events: a user-target subscription each; polling is then a safety net
+        self._google_user = google_user  # the person's signed-in Google user id, the subscription's target
         self._clock = clock
 
     @property
     def enabled(self) -> bool:
-        return self._poll > 0
+        return self._poll > 0 or self._feed is not None
+
+    async def poke(self, tenant: Tenant, user_id: str) -> bool:
+        """An event for one of the person's meetings: read soon, coalesced."""
+        return await self._schedule.poke(tenant, user_id, self._clock(), COALESCE)
 
     async def mode(self, tenant: Tenant, user_id: str) -> str | None:
         return await self._memory.mode(tenant, user_id)
@@ -86,6 +106,9 @@ class Mine:
     async def turn_off(self, tenant: Tenant, user_id: str) -> bool:
         """Stops every read and deletes what was kept. Also on disconnect, a revoked grant and an uninstall."""
         await self._schedule.drop(tenant, user_id)
+        if self._feed is not None:  # their grant may be gone already: the subscription then expires by itself
+            with contextlib.suppress(UserFacingError):
+                await self._feed.release(tenant, user_id, Reader(self._tokens, tenant, user_id).call)
         return await self._memory.turn_off(tenant, user_id)
 
     async def forget(self, tenant: Tenant, user_ids: list[str] | None = None) -> None:
@@ -110,17 +133,26 @@ class Mine:
         now = self._clock()
         reader = Reader(self._tokens, tenant, user_id)
         try:
-            updates = await self._read(reader, tenant, user_id, mode, now)
+            events = await self._events(reader, tenant, user_id)
+            updates = await self._read(reader, tenant, user_id, mode, now, events)
         except (NotLinked, ReauthRequired):
             await self.turn_off(tenant, user_id)  # their grant is gone: nothing more is read or kept
             return []
         except GoogleApiError:
             await self._schedule.at(tenant, user_id, now + BACKOFF)
             raise
-        await self._schedule.at(tenant, user_id, now + self._poll, read_at=now)
+        await self._schedule.at(tenant, user_id, now + (SAFETY_NET if events else self._poll or FALLBACK_POLL),
+                                read_at=now)
         return updates
 
-    async def _read(self, reader: Reader, tenant: Tenant, user_id: str, mode: str, now: float
+    async def _events(self, reader: Reader, tenant: Tenant, user_id: str) -> bool:
+        """With Workspace Events: their subscription made or renewed; whether events flow for them."""
+        if self._feed is None or self._google_user is None:
+            return False
+        google_user = await self._google_user(tenant, user_id)
+        return bool(google_user) and await self._feed.keep(tenant, user_id, google_user or "", reader.call)
+
+    async def _read(self, reader: Reader, tenant: Tenant, user_id: str, mode: str, now: float, events: bool
                     ) -> list[MineUpdate]:
         running = await reader.call(lambda token: self._meet.list_conference_records(token, LIVE_FILTER))
         followed = await self._memory.followed(tenant, user_id)
@@ -131,6 +163,8 @@ class Mine:
                 continue  # a card shows it: its recap goes in the card's thread, and its following reads it
             title, uri = await self._about(reader, tenant, user_id, record.space)
             await self._memory.keep(tenant, user_id, PersonalMeeting(observed(record.space, now, record), title, uri))
+            if self._feed is not None:
+                await self._feed.learned_conference(tenant, user_id, record.name)
         listed = {r.name for r in running}
         updates: list[MineUpdate] = []
         done: list[PersonalMeeting] = []
@@ -140,8 +174,10 @@ class Mine:
                 continue
             if conference in listed:
                 continue
-            if meeting.state.ended_at is not None and now - meeting.state.as_of < FILE_POLL_FACTOR * self._poll - 1:
-                continue  # files are looked for half as often as meetings, as for cards
+            files_every = FILE_POLL_FACTOR * (self._poll or FALLBACK_POLL)
+            if not events and meeting.state.ended_at is not None and now - meeting.state.as_of < files_every - 1:
+                continue  # polled: files are looked for half as often as meetings, as for cards (with events:
+                # a read comes when Google says a file is ready, or from the 5-minute safety net)
             fresh = await self._after(reader, meeting.state, now)
             if fresh is None:
                 await self._memory.drop(tenant, user_id, conference)

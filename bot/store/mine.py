@@ -9,7 +9,7 @@ import json
 
 from redis.asyncio import Redis
 
-from bot.domain import LiveState, PersonalMeeting, Tenant
+from bot.domain import LiveState, PersonalMeeting, SubscriptionRecord, Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
@@ -20,7 +20,7 @@ _CONF = "c:"  # field prefix: a followed conference's newest state
 _ABOUT = "t:"  # field prefix: what its recap calls it, and its link
 _KEEP_IF_ON = """
 if redis.call('HEXISTS', KEYS[1], 'mode') == 1 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+  redis.call('HSET', KEYS[1], unpack(ARGV))
   return 1
 end
 return 0
@@ -71,6 +71,20 @@ class MineChoices:
         about = json.dumps({"title": meeting.title, "uri": meeting.uri}, separators=(",", ":"))
         await self._keep(keys=[self._keys.mine(tenant, user_id)],
                          args=[_CONF + conference, meeting.state.to_json(), _ABOUT + conference, about])
+
+    async def subscription(self, tenant: Tenant, user_id: str) -> SubscriptionRecord | None:
+        """Their user-target Workspace Events subscription, when events are configured."""
+        raw = await self._redis.hmget(self._keys.mine(tenant, user_id), "sub", "sub_expires", "sub_state")
+        name, expires, state = (_text(v) if v is not None else None for v in raw)
+        return SubscriptionRecord(name, float(expires or 0), state or "active") if name else None
+
+    async def set_subscription(self, tenant: Tenant, user_id: str, record: SubscriptionRecord | None) -> None:
+        key = self._keys.mine(tenant, user_id)
+        if record is None:
+            await self._redis.hdel(key, "sub", "sub_expires", "sub_state")
+        else:
+            await self._keep(keys=[key], args=["sub", record.name, "sub_expires", repr(record.expires),
+                                               "sub_state", record.state])
 
     async def drop(self, tenant: Tenant, user_id: str, conference: str) -> None:
         await self._redis.hdel(self._keys.mine(tenant, user_id), _CONF + conference, _ABOUT + conference)
