@@ -106,10 +106,10 @@ async def run(people: int, hours: float, poll: float, *, events: bool) -> dict[s
                     MineChoices(redis, keys), FollowSchedule(redis, keys, COALESCE, name="mine"), poll,
                     feed=feed, google_user=google_user, clock=clock)
         if events_emulator is not None and feed is not None:
-            async def no_card(tenant: Tenant, space_name: str) -> bool:
+            async def no_card(tenant: Tenant, space_name: str, event_id: str) -> bool:
                 return False
 
-            intake = EventIntake(routes, WorkspaceEventsSeen(redis, keys), no_card,
+            intake = EventIntake(WorkspaceEventsSeen(redis, keys), no_card,
                                  EventFeed(client, TOPIC, LiveStates(redis, keys), routes), personal=feed,
                                  poke_person=mine.poke)
         users = [f"U{n:05d}" for n in range(people)]
