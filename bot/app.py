@@ -26,10 +26,11 @@ from bot.config import Settings
 from bot.core.accounts import Accounts
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
-from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake
+from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake, PersonalFeed
 from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
 from bot.core.members import Members, RoomMembers, SharedWritePacer
+from bot.core.mine import Mine
 from bot.core.rooms import Rooms
 from bot.domain import Tenant, space_id_of
 from bot.follow_runner import EventToCard, FollowRunner, PullLoop
@@ -49,6 +50,7 @@ from bot.slack.listeners import SlackDeps, register
 from bot.slack.live_cards import LiveCards
 from bot.slack.meeting_handlers import MeetingHandlers
 from bot.slack.members_handlers import MembersHandlers
+from bot.slack.mine_handlers import MineHandlers
 from bot.slack.pacing import CreateTurns
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
@@ -61,6 +63,7 @@ from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, Refresh
 from bot.store.installations import RedisInstallationStore, RedisInstallStateStore
 from bot.store.keys import Keys
 from bot.store.live import EventRoutes, FollowSchedule, LiveStates, Recaps, WorkspaceEventsSeen
+from bot.store.mine import MineChoices
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
 from bot.store.quota import CreateQuota, WriteQuota
@@ -98,6 +101,8 @@ class Services:
     live_cards: LiveCards
     people: PeopleSwitch
     follow_runner: FollowRunner
+    mine: MineHandlers  # `/meet mine`: each opted-in person's meetings, polled as them
+    mine_runner: FollowRunner
     reconcile_runner: FollowRunner  # rooms whose members follow their channel, checked hourly
     event_intake: EventIntake | None  # Workspace Events configured
     push_certs: PushCerts | None  # push delivery: the keys that sign Pub/Sub's tokens
@@ -181,8 +186,20 @@ async def open_services(settings: Settings) -> Services:
 
     rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
     account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
+    personal_feed = None
+    if settings.google_pubsub_topic is not None:
+        personal_feed = PersonalFeed(WorkspaceEvents(http, settings.google_events_url), settings.google_pubsub_topic,
+                                     MineChoices(redis, keys), routes)
+
+    async def google_user(tenant: Tenant, user_id: str) -> str | None:
+        link = await accounts.describe(tenant, user_id)
+        return link.google_sub if link is not None and link.google_sub else None  # none under delegation: polled
+
+    mine_core = Mine(meet, accounts, space_records, MineChoices(redis, keys),
+                     FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds,
+                     feed=personal_feed, google_user=google_user)
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
-                        following)
+                        following, mine_core)
     write_quota = WriteQuota(redis, keys)
 
     async def write_slot(tenant: Tenant, user_id: str) -> float:
@@ -200,6 +217,9 @@ async def open_services(settings: Settings) -> Services:
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), LinkedGoogleUsers(redis, keys))
     people = PeopleSwitch(CallPeoplePrefs(redis, keys), directory.is_admin)
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls, people)
+    mine = MineHandlers(mine_core, Recaps(redis, keys), clients)
+    accounts.when_unlinked(mine.mine.turn_off)
+    mine_runner = FollowRunner(mine.mine.due, mine.refresh, tick=1.0, batch=32, concurrency=8)
     members_handlers = MembersHandlers(members, room_members, directory, jobs, slack_session, live_cards.redraw)
     reconcile_runner = FollowRunner(room_members.due_reconciles, members_handlers.reconcile, tick=10.0, batch=8,
                                     concurrency=4)
@@ -219,7 +239,13 @@ async def open_services(settings: Settings) -> Services:
         follow_runner.wake()  # an event that arrived here is read here, without waiting for the next tick
         return poked
 
-    intake = EventIntake(WorkspaceEventsSeen(redis, keys), poke_and_wake, feed) if feed else None
+    async def poke_person(tenant: Tenant, user_id: str) -> bool:
+        poked = await mine.mine.poke(tenant, user_id)
+        mine_runner.wake()
+        return poked
+
+    intake = EventIntake(WorkspaceEventsSeen(redis, keys), poke_and_wake, feed, personal=personal_feed,
+                         poke_person=poke_person) if feed else None
     pull_loop = push_certs = None
     if intake is not None and settings.google_pubsub_subscription is not None:
         account = ServiceAccountToken(settings.google_application_credentials or "")
@@ -252,6 +278,8 @@ async def open_services(settings: Settings) -> Services:
         live_cards=live_cards,
         people=people,
         follow_runner=follow_runner,
+        mine=mine,
+        mine_runner=mine_runner,
         reconcile_runner=reconcile_runner,
         event_intake=intake,
         push_certs=push_certs,
@@ -277,6 +305,8 @@ def start_background(services: Services) -> None:
     services.reconcile_runner.start()
     if services.following.enabled:
         services.follow_runner.start()
+    if services.mine.mine.enabled:
+        services.mine_runner.start()
     if services.pull_loop is not None:
         services.pull_loop.start()
     if services.push_certs is not None:  # so that no push waits for Google's keys
@@ -287,6 +317,7 @@ async def stop_background(services: Services, within: float) -> None:
     if services.pull_loop is not None:
         await services.pull_loop.stop()
     await services.follow_runner.stop(within)
+    await services.mine_runner.stop(within)
     await services.reconcile_runner.stop(within)
     await services.jobs.stop(within)
 
@@ -295,6 +326,7 @@ async def close_services(services: Services) -> None:
     if services.pull_loop is not None:
         await services.pull_loop.stop()
     await services.follow_runner.stop(0)
+    await services.mine_runner.stop(0)
     await services.reconcile_runner.stop(0)
     await services.jobs.stop(0)
     await services.http.aclose()
@@ -369,6 +401,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
             session=services.slack_session,
             members=services.members_handlers,
             installations=services.installations,
+            mine=services.mine,
         ),
     )
     return app

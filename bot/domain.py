@@ -12,7 +12,8 @@ from typing import Any
 
 __all__ = [
     "Actor", "Attendee", "CachedToken", "CallRecord", "CallUser", "Card", "GoogleLink", "HeldLink", "LiveState",
-    "PendingLink", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant", "space_id_of",
+    "PendingLink", "PersonalMeeting", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant",
+    "space_id_of",
 ]
 
 
@@ -178,6 +179,16 @@ class LiveState:
             )
         except (ValueError, TypeError, KeyError):
             return None  # an unreadable record is a missing one: the next read rebuilds it
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalMeeting:
+    """A meeting `/meet mine` follows for a person: its newest state, what its recap calls it, its link.
+    `state.unfollowed_at` set: its recap is complete, kept a while for their Home tab."""
+
+    state: LiveState
+    title: str
+    uri: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

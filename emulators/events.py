@@ -49,6 +49,7 @@ from emulators.pubsub import DEFAULT_PUSH_ACCOUNT, PULL_WAIT, Broker, Message
 __all__ = ["RUNTIME_OPTIONS", "EventsEmulator", "EventsState", "build_app"]
 
 MEET_TARGET = re.compile(r"^//meet\.googleapis\.com/spaces/([^/]+)$")
+USER_TARGET = re.compile(r"^//cloudidentity\.googleapis\.com/users/([^/]+)$")  # reference §14
 TOPIC = re.compile(r"^projects/[^/]+/topics/[^/]+$")
 LIFECYCLE = "google.workspace.events.subscription.v1."
 TYPES_PREFIX = "type.googleapis.com/google.apps.events.subscriptions.v1."
@@ -81,6 +82,7 @@ RUNTIME_OPTIONS = (
     "ttl_over_max",
     "require_pubsub_scope",
     "max_ttl_seconds",
+    "user_target_events",
 )
 STATE_KEY: web.AppKey[EventsState] = web.AppKey("events_state")
 
@@ -90,7 +92,7 @@ class WorkspaceSubscription:
     id: str
     uid: str
     target: str
-    space_id: str
+    space_id: str  # "" for a user target: its events are those of the spaces the user owns (or joins, an option)
     event_types: list[str]
     topic: str
     user: str  # the authority's email
@@ -126,6 +128,7 @@ class EventsState:
     ttl_over_max: str
     require_pubsub_scope: bool
     max_ttl_seconds: float
+    user_target_events: str
 
     def __init__(
         self,
@@ -143,6 +146,9 @@ class EventsState:
         # pull needs a token with the pubsub or cloud-platform scope (False: any valid token)
         require_pubsub_scope: bool = True,
         max_ttl_seconds: float = 7 * 86400,
+        # unverified (§14): a user-target subscription gets the events of the spaces the user "owns", or also of
+        # those where they "joined" a conference (Google's newer guide says so; not seen on a real tenant)
+        user_target_events: str = "owned",
         ack_deadline: float = 10.0,
         push_max_attempts: int = 5,
         push_backoff: float = 0.05,
@@ -164,6 +170,7 @@ class EventsState:
                 "ttl_over_max": ttl_over_max,
                 "require_pubsub_scope": require_pubsub_scope,
                 "max_ttl_seconds": max_ttl_seconds,
+                "user_target_events": user_target_events,
             }
         )
         self.reset()
@@ -229,9 +236,11 @@ class EventsState:
             raise invalid_argument("Invalid JSON payload received.")
         target = str(body.get("targetResource") or body.get("target_resource") or "")
         found = MEET_TARGET.match(target)
-        if not found:
+        user_target = USER_TARGET.match(target)
+        if not found and not user_target:
             raise invalid_argument(
-                f"Invalid target resource {target!r}: expected //meet.googleapis.com/spaces/SPACE.", "target_resource"
+                f"Invalid target resource {target!r}: expected //meet.googleapis.com/spaces/SPACE or "
+                "//cloudidentity.googleapis.com/users/USER.", "target_resource"
             )
         event_types = self._event_types(body)
         endpoint = body.get("notificationEndpoint") or body.get("notification_endpoint") or {}
@@ -245,14 +254,20 @@ class EventsState:
             raise invalid_argument("Resource data in payloads is not supported for Google Meet events.")
         now = self._now()
         expire = self._expiry(body, now)
-        space_id = found.group(1)
-        # the Meet state is asked before this state's lock is taken (lock order)
-        access = self.meet.space_access(email, space_id)
-        if access is None:
-            raise ApiError(404, f"The target resource {target} was not found.")
-        if access == "none" or (access == "participant" and self.space_access == "owner"):
-            raise ApiError(403, f"The caller does not have permission to subscribe to {target}.")
         user_id = self.meet.user(email)["id"]
+        if user_target:
+            space_id = ""
+            if f"users/{user_target.group(1)}" != user_id:  # only your own meetings: a user subscribes as themselves
+                raise ApiError(403, f"The caller does not have permission to subscribe to {target}.")
+        else:
+            assert found is not None
+            space_id = found.group(1)
+            # the Meet state is asked before this state's lock is taken (lock order)
+            access = self.meet.space_access(email, space_id)
+            if access is None:
+                raise ApiError(404, f"The target resource {target} was not found.")
+            if access == "none" or (access == "participant" and self.space_access == "owner"):
+                raise ApiError(403, f"The caller does not have permission to subscribe to {target}.")
         with self._lock:
             self._sweep()
             if any(s.user == email and s.target == target for s in self._subs.values()):
@@ -506,7 +521,7 @@ class EventsState:
                 if sub.state == 1 and getattr(self.meet.lookup_token(sub.token)[0], "revoked", False):
                     self._suspend(sub, 1)
             for sub in self._subs.values():
-                if sub.state != 1 or sub.space_id != event.space_id or event.type not in sub.event_types:
+                if sub.state != 1 or event.type not in sub.event_types or not self._covers(sub, event.space_id):
                     continue
                 space = f"//meet.googleapis.com/spaces/{event.space_id}"
                 # unverified (§9, §12): which of the two forms Meet uses
@@ -515,6 +530,14 @@ class EventsState:
                 self._publish(
                     sub, event.type, source, space, {DATA_KEYS[kind]: {"name": event.resource_name}}, event.time
                 )
+
+    def _covers(self, sub: WorkspaceSubscription, space_id: str) -> bool:
+        """A space target covers its space; a user target the spaces its user owns, and with
+        user_target_events="joined" (unverified) also those whose conferences they joined."""
+        if sub.space_id:
+            return sub.space_id == space_id
+        access = self.meet.space_access(sub.user, space_id)  # Meet's lock is held here and is re-entrant
+        return access == "owner" or (access == "participant" and self.user_target_events == "joined")
 
     # -- test controls -----------------------------------------------------------------------------------------
     def subscriptions(self) -> list[dict[str, Any]]:
@@ -576,6 +599,7 @@ def _checked(options: Mapping[str, Any]) -> dict[str, Any]:
         "ce_source": ("space", "subscription"),
         "space_access": ("owner", "participant"),
         "ttl_over_max": ("reject", "clamp"),
+        "user_target_events": ("owned", "joined"),
     }
     for name, value in options.items():
         if name in choices and value not in choices[name]:

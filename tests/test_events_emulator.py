@@ -112,7 +112,8 @@ def test_create_is_an_operation_and_refuses_bad_input(emus: tuple[MeetEmulator, 
         ({"payloadOptions": {"includeResource": True}}, 400),
         ({"ttl": f"{8 * 86400}s"}, 400),
         ({"ttl": "soon"}, 400),
-        ({"targetResource": "//cloudidentity.googleapis.com/users/1"}, 400),
+        ({"targetResource": "//cloudidentity.googleapis.com/users/1"}, 403),  # someone else's meetings
+        ({"targetResource": "//cloudidentity.googleapis.com/groups/1"}, 400),
         ({"targetResource": "//meet.googleapis.com/spaces/unknown"}, 404),
     ]
     for extra, status in bad:
@@ -228,6 +229,31 @@ def test_lifecycle_events(emus: tuple[MeetEmulator, EventsEmulator]) -> None:
     meet.state.advance_time(timedelta(days=1).total_seconds())
     control(events, "sweep")
     assert control(events, "subscriptions", method="GET").json()["subscriptions"] == []
+
+
+@pytest.mark.parametrize("setting", ["owned", "joined"])
+def test_a_user_target_gets_the_events_of_the_spaces_the_user_owns_and_under_the_switch_joins(
+        emus: tuple[MeetEmulator, EventsEmulator], setting: str) -> None:
+    meet, events = emus
+    events.state.configure(user_target_events=setting)
+    alice = Api(meet, events, ALICE, "meetings.space.readonly")
+    user = meet.state.user(ALICE)["id"].removeprefix("users/")
+    made = alice.create("", (STARTED,),
+                        targetResource=f"//cloudidentity.googleapis.com/users/{user}")
+    assert made.status_code == 200, made.text
+    sub = made.json()["response"]
+    assert sub["targetResource"] == f"//cloudidentity.googleapis.com/users/{user}"
+    assert alice.create("", (STARTED,), targetResource=f"//cloudidentity.googleapis.com/users/{user}"
+                        ).status_code == 409
+    owned = meet.state.create_space(ALICE, client_id="calendar")["name"]  # started outside meetbot
+    bobs = meet.state.create_space(BOB)["name"]
+    strangers = meet.state.create_space(BOB)["name"]
+    meet.state.join(owned, user=BOB)
+    meet.state.join(bobs, user=ALICE)
+    meet.state.join(strangers, user=BOB)
+    subjects = [m["attributes"]["ce-subject"].removeprefix("//meet.googleapis.com/") for m in messages(events)]
+    assert subjects == ([owned] if setting == "owned" else [owned, bobs])
+    assert alice("DELETE", "/v1/" + sub["name"]).status_code == 200
 
 
 def test_meet_activity_becomes_cloudevents(emus: tuple[MeetEmulator, EventsEmulator]) -> None:

@@ -46,6 +46,9 @@ from bot.slack import grammar as g
         ("connect", g.Connect()),
         ("disconnect", g.Disconnect()),
         ("me", g.Me()),
+        ("mine on", g.Mine("on")),
+        ("mine Both", g.Mine("both")),
+        ("mine off", g.Mine(None)),
     ],
 )
 def test_valid_commands(text: str, expected: g.Command) -> None:
@@ -77,6 +80,8 @@ def test_valid_commands(text: str, expected: g.Command) -> None:
         ("members", "/meet members <meeting>"),
         ("room members", "/meet room members on"),
         ("room members maybe", "/meet room members on"),
+        ("mine", "/meet mine on"),
+        ("mine maybe", "/meet mine on"),
     ],
 )
 def test_bad_input_explains_and_suggests(text: str, suggestion: str | None) -> None:

@@ -690,6 +690,28 @@ def test_record_filters(emu: MeetEmulator) -> None:
         assert error(api.get("/v2/conferenceRecords", params={"filter": bad}))["status"] == "INVALID_ARGUMENT", bad
 
 
+def test_running_records_as_one_person_sees_them_whoever_started_the_meeting(emu: MeetEmulator) -> None:
+    """`/meet mine`'s read: `end_time IS NULL` lists the running conferences the caller may see (reference §14):
+    of spaces they own, wherever they were started, and those they are in; never a stranger's."""
+    alice = client(emu, ALICE, ("meetings.space.readonly",))
+    from_calendar = emu.state.create_space(ALICE, client_id="calendar")
+    bobs, strangers, ended = (emu.state.create_space(o, client_id="calendar") for o in (BOB, CAROL, ALICE))
+    emu.state.join(from_calendar["name"], user=BOB)  # Alice owns it and isn't in it
+    emu.state.join(bobs["name"], user=ALICE)  # Alice is only in it
+    emu.state.join(strangers["name"], user=CAROL)
+    emu.state.join(ended["name"], user=ALICE)
+    emu.state.end_conference(ended["name"])
+
+    def running() -> set[str]:
+        resp = alice.get("/v2/conferenceRecords", params={"filter": "end_time IS NULL"})
+        assert resp.status_code == 200, resp.text
+        return {r["space"] for r in resp.json().get("conferenceRecords", [])}
+
+    assert running() == {from_calendar["name"], bobs["name"]}
+    emu.state.end_conference(from_calendar["name"])
+    assert running() == {bobs["name"]}
+
+
 def test_record_visibility(emu: MeetEmulator) -> None:
     alice = client(emu, ALICE)
     bob = client(emu, BOB, ("meetings.space.readonly",))

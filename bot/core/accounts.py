@@ -121,6 +121,12 @@ class Accounts:
         self._email_owner = email_owner
         self._clock = clock
         self._inflight: dict[tuple[Tenant, str], asyncio.Task[str]] = {}
+        self._on_unlinked: list[Callable[[Tenant, str], Awaitable[object]]] = []
+
+    def when_unlinked(self, hook: Callable[[Tenant, str], Awaitable[object]]) -> None:
+        """Run `hook` when a person's Google link goes (disconnect, or Slack revoking them), just before their grant
+        is revoked: what was kept for them because of the link (their `/meet mine` following) goes with it."""
+        self._on_unlinked.append(hook)
 
     @property
     def uses_delegation(self) -> bool:
@@ -277,6 +283,8 @@ class Accounts:
     async def disconnect(self, tenant: Tenant, user_id: str) -> DisconnectOutcome:
         """Revoke at Google, then delete the link, even when revocation fails."""
         link = await self._links.get(tenant, user_id)
+        for hook in self._on_unlinked:  # first, while their token still works (a subscription is deleted with it)
+            await hook(tenant, user_id)
         revoked = await self._give_back(link) if link is not None else False
         deleted = await self._links.delete(tenant, user_id)  # also clears a record we couldn't read
         await self._token_cache.delete(tenant, user_id)

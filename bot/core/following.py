@@ -27,7 +27,7 @@ from bot.googleapi.errors import GoogleApiError, Unauthenticated
 from bot.meet.client import MeetClient
 from bot.meet.models import Artifact, ArtifactKind, ConferenceRecord
 
-__all__ = ["COALESCE", "FollowMemory", "FollowUpdate", "Following", "Schedule"]
+__all__ = ["COALESCE", "FollowMemory", "FollowUpdate", "Following", "Reader", "Schedule"]
 
 T = TypeVar("T")
 CLOCK_SKEW = 2.0
@@ -187,7 +187,7 @@ class Following:
             return None
         previous = await self._memory.state(tenant, space_id)
         now = self._clock()
-        reader = _Reader(self._tokens, tenant, follower)
+        reader = Reader(self._tokens, tenant, follower)
         try:
             events, notice = (False, None) if self._feed is None else await self._feed.keep(
                 tenant, space_id, reader.call)
@@ -214,7 +214,7 @@ class Following:
             await self._schedule.at(tenant, space_id, following_until, read_at=now)
         return FollowUpdate(previous, kept, cards, follower, notice)
 
-    async def _stop(self, tenant: Tenant, space_id: str, reader: _Reader | None = None, *, keep: bool = False
+    async def _stop(self, tenant: Tenant, space_id: str, reader: Reader | None = None, *, keep: bool = False
                     ) -> None:
         """No more reads. `keep`: cards still show the space, so its last state and follower stay (they expire
         with the state) for the cards to say so, and for `revive`."""
@@ -226,7 +226,7 @@ class Following:
         if not keep:
             await self._memory.forget(tenant, space_id)
 
-    async def _read(self, reader: _Reader, space_name: str, cards: tuple[Card, ...], previous: LiveState | None,
+    async def _read(self, reader: Reader, space_name: str, cards: tuple[Card, ...], previous: LiveState | None,
                     now: float, events: bool) -> LiveState:
         records = await reader.call(lambda token: self._meet.list_conference_records(
             token, f'space.name = "{space_name}"', limit=1))
@@ -282,7 +282,7 @@ def _with_files(state: LiveState, known: tuple[Produced, ...]) -> LiveState:
     return replace(state, artifacts=known + fresh) if known else state
 
 
-class _Reader:
+class Reader:
     """Reads as the follower: one token per refresh, refreshed and retried once on a 401 (safe: nothing happened)."""
 
     def __init__(self, tokens: Tokens, tenant: Tenant, user_id: str) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "Subscription",
     "WorkspaceEvents",
     "space_target",
+    "user_target",
 ]
 
 DEFAULT_BASE_URL = "https://workspaceevents.googleapis.com"
@@ -52,6 +53,15 @@ LIVE_EVENT_TYPES = (
 _SPACE_TARGET = re.compile(r"^//meet\.googleapis\.com/spaces/([^/]+)$")
 _SPACE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _SUBSCRIPTION = re.compile(r"^subscriptions/[^/]+$")
+
+
+def user_target(google_user: str) -> str:
+    """`//cloudidentity.googleapis.com/users/{id}` for a signed-in Google user's id (with or without `users/`): the
+    Meet events of every space they own (reference §14)."""
+    ident = google_user.removeprefix("users/")
+    if not _SPACE_ID.match(ident):
+        raise ValueError("a Google user id has only letters, digits, '-' and '_'")
+    return f"//cloudidentity.googleapis.com/users/{ident}"
 
 
 def space_target(space_id: str) -> str:
@@ -127,7 +137,12 @@ class WorkspaceEvents:
     ) -> Subscription:
         """Subscribe `topic` (projects/P/topics/T) to a space's events, names only; `ttl` 0 = the maximum (7 days).
         When this user already has a subscription of the space, that one is returned as it is."""
-        target = space_target(space_id)
+        return await self.subscribe_target(token, space_target(space_id), event_types, topic, ttl)
+
+    async def subscribe_target(
+        self, token: str, target: str, event_types: Iterable[str], topic: str, ttl: timedelta = timedelta(0)
+    ) -> Subscription:
+        """`subscribe` for any target: a space's (`space_target`) or a user's (`user_target`)."""
         types = list(dict.fromkeys(event_types))
         if not types:
             raise ValueError("give at least one event type")
@@ -142,14 +157,17 @@ class WorkspaceEvents:
             operation = await self._call("POST", "/v1/subscriptions", token, "subscriptions.create", body=body)
             return await self._finish(token, operation, "subscriptions.create")
         except AlreadyExists:
-            existing = await self.find(token, space_id, types[0])
+            existing = await self.find_target(token, target, types[0])
             if existing is None:
                 raise
             return existing
 
     async def find(self, token: str, space_id: str, event_type: str) -> Subscription | None:
         """This user's subscription of the space that includes `event_type`, if any."""
-        query = f'event_types:"{event_type}" AND target_resource="{space_target(space_id)}"'
+        return await self.find_target(token, space_target(space_id), event_type)
+
+    async def find_target(self, token: str, target: str, event_type: str) -> Subscription | None:
+        query = f'event_types:"{event_type}" AND target_resource="{target}"'
         data = await self._call("GET", "/v1/subscriptions", token, "subscriptions.list", params={"filter": query})
         found = data.get("subscriptions")
         return Subscription.from_json(found[0]) if isinstance(found, list) and found else None

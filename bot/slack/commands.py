@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.slack.account_handlers import AccountHandlers
     from bot.slack.meeting_handlers import MeetingHandlers
     from bot.slack.members_handlers import MembersHandlers
+    from bot.slack.mine_handlers import MineHandlers
     from bot.slack.room_handlers import RoomHandlers
     from bot.slack.start_job import StartJob
 
@@ -51,6 +52,7 @@ class CommandDeps:
     members: MembersHandlers
     start: StartJob
     then_home: Callable[[Actor, AsyncWebClient, Work], Work]  # republish the Home tab after the work
+    mine: MineHandlers | None = None  # `/meet mine`
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,17 @@ async def _attendance(run: Run, command: grammar.ShowAttendance) -> None:
     await run.respond(**attendance_message(attendance))
 
 
+async def _mine_here(run: Run, command: grammar.Mine) -> Message | None:
+    if run.deps.mine is None:
+        return notice("This meetbot doesn't follow people's own meetings.")
+    return None
+
+
+async def _mine(run: Run, command: grammar.Mine) -> None:
+    if run.deps.mine is not None:
+        await run.deps.mine.switch(run.actor, command.mode, run.respond)
+
+
 def _room_job(command: Command) -> str:
     match command:
         case grammar.RoomRecaps():
@@ -269,6 +282,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "me", "/meet me", grammar.bare(grammar.Me()), "which Google account is linked",
         "Shows which Google account is linked, and what it lets meetbot do.", "/meet me", "account", (grammar.Me,),
         answer=_me),
+    CommandSpec(
+        "mine", "/meet mine on|off|both", grammar.parse_mine,
+        "a DM recap of every Google Meet you run, wherever it started",
+        "Follows the Google Meet meetings you run, also those started from Calendar, and sends you a DM recap when "
+        "each ends: when, how long, who came, and the recording, transcript and notes as Google makes them. It "
+        "reads with the Google access you already gave, and nothing more. Meetings with a card here already get a "
+        "recap in the card's thread: `both` sends you the DM too. `off` stops it and deletes what meetbot kept.",
+        "/meet mine on", "account", (grammar.Mine,), answer=_mine_here, work=_mine),
     CommandSpec(
         "help", "/meet help", grammar.parse_help, "this help; `/meet help <topic>` for one group or command",
         "Shows all commands. `/meet help <topic>` explains one group (start, check, manage, rooms, account) or one "

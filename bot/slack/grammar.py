@@ -27,6 +27,7 @@ __all__ = [
     "End",
     "Help",
     "Me",
+    "Mine",
     "New",
     "OpenSettings",
     "Parser",
@@ -172,6 +173,17 @@ class Me:
 
 
 @dataclass(frozen=True, slots=True)
+class Mine:
+    """`/meet mine on|off|both`: follow every Meet the caller runs, wherever it started; `both` also DMs a recap of
+    meetings whose card already gets one."""
+
+    mode: str | None  # "on", "both", or None: off
+
+
+MINE_MODES = {"on": "on", "both": "both", "off": None}
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """Input that matches no command. `problem` says what is wrong (a sentence, mrkdwn of plain words and code
     spans, not yet escaped); `suggestion` is a whole command to try; `topic` the `/meet help` topic to point at."""
@@ -184,7 +196,7 @@ class Unknown:
 
 Command = (
     Help | New | Status | End | OpenSettings | Set | RoomAction | ShowHistory | Connect | Disconnect | Me | Unknown
-    | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps | RoomPeople | ShowAttendance
+    | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps | RoomPeople | ShowAttendance | Mine
 )
 
 ROOM_ACTIONS = ("new", "set", "clear", "members", "recap", "people")
@@ -234,6 +246,13 @@ def bare(command: Command) -> Parser:
         return command
 
     return parse
+
+
+def parse_mine(words: Words) -> Command:
+    choice = words.rest.lower()
+    if choice not in MINE_MODES:
+        return Unknown(words.text, "Say `on`, `off` or `both` after `/meet mine`", "/meet mine on", "mine")
+    return Mine(MINE_MODES[choice])
 
 
 def parse_help(words: Words) -> Command:

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.accounts import Accounts
 from bot.core.following import Following
 from bot.core.meetings import Meetings, MeetingStatus
+from bot.core.mine import Mine
 from bot.core.previews import LinkPreview, followed_status, preview_links
 from bot.core.rooms import Rooms
 from bot.domain import Actor, SpaceInfo
@@ -26,7 +27,7 @@ from bot.slack.account_handlers import AccountHandlers
 from bot.slack.mrkdwn import escape
 from bot.slack.views.account import connect_button
 from bot.slack.views.blocks import Block
-from bot.slack.views.home import disconnect_button, home_view
+from bot.slack.views.home import MineSection, disconnect_button, home_view
 from bot.store.slack_cache import HomeHashes, HomeRenders
 
 __all__ = ["HomeHandlers"]
@@ -42,6 +43,7 @@ class HomeHandlers:
     hashes: HomeHashes
     renders: HomeRenders
     following: Following | None = None  # meetings it follows for the user cost no Google read
+    mine: Mine | None = None  # `/meet mine`: its switch and the person's meetings (from Redis, no Google read)
 
     async def refresh_if_published(self, actor: Actor, client: AsyncWebClient) -> None:
         """After a change: re-render only for users who have a Home tab (they opened it at least once)."""
@@ -73,7 +75,11 @@ class HomeHandlers:
             previews = {p.url: p for p in await preview_links(self.meetings, actor, links, private=True,
                                                                channel_id=None, within=2.0, known=known)}
         rooms = await self.rooms.rooms_started_by(actor)
-        return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms)
+        mine: MineSection | None = None
+        if linked and self.mine is not None and self.mine.enabled:
+            mode = await self.mine.mode(actor.tenant, actor.user_id)
+            mine = (mode is not None, await self.mine.meetings(actor.tenant, actor.user_id) if mode else [])
+        return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms, mine)
 
     async def _followed(self, actor: Actor, recent: list[SpaceInfo]) -> dict[str, MeetingStatus]:
         if self.following is None:

@@ -40,6 +40,7 @@ from bot.slack.home import HomeHandlers
 from bot.slack.interaction import Interaction
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
 from bot.slack.members_handlers import MembersHandlers
+from bot.slack.mine_handlers import MineHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.replies import answering, is_expected, modal_text, outcome_of, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
@@ -50,7 +51,7 @@ from bot.slack.unopened import job_notice
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
 from bot.slack.views.help import text_answer
-from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START
+from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE
 from bot.slack.views.meeting import (
     ACTION_END,
     ACTION_JOIN,
@@ -104,6 +105,7 @@ class SlackDeps:
     session: aiohttp.ClientSession  # for response_urls, when a job answers
     members: MembersHandlers
     installations: AsyncInstallationStore | None = None  # many-workspace mode
+    mine: MineHandlers | None = None  # `/meet mine`
 
 
 Surface = Literal["command", "action", "view", "shortcut", "event"]  # Bolt's listener kinds
@@ -134,6 +136,7 @@ def routes(on: _Listeners) -> tuple[Route, ...]:
         Route("action", ACTION_RETRY, RETRY_CLICK, on.retry_click),
         Route("action", ACTION_ROOM_NEW, ROOM_NEW_CLICK, on.room_new_click),
         Route("action", ACTION_DISCONNECT, "home-disconnect", on.disconnect_click),
+        Route("action", ACTION_MINE, "home-mine", on.mine_click),
         Route("action", ACTION_STATUS_ME, "status-me", on.status_me_click),
         Route("action", ACTION_HOME_START, ack=on.on_start_shortcut),  # the Home tab's Start a meeting: the modal
         Route("view", END_CONFIRM_CALLBACK, END_CONFIRMED, on.end_confirmed, ack=on.on_end_confirm_submit),
@@ -190,7 +193,7 @@ class _Listeners:
         self._deps = deps
         self._payloads = payloads
         self._commands = commands.CommandDeps(deps.meeting_handlers, deps.accounts, deps.rooms, deps.members,
-                                              deps.start, self._then_home)
+                                              deps.start, self._then_home, deps.mine)
 
     def queued(self, kind: str, work: PayloadWork) -> Listener:
         """A listener that makes `work(body)` durable: queued before the ack under Slack's own id for the payload,
@@ -454,6 +457,17 @@ class _Listeners:
         work = self._then_home(where.actor, client, self._deps.accounts.disconnect(where.actor, _no_reply))
         await self._guarded(where.actor, _no_reply, work, name="home-disconnect")
 
+    async def mine_click(self, body: dict[str, Any]) -> None:
+        """The Home tab's "Follow my Google Meet meetings" box: ticked turns `/meet mine` on, unticked off."""
+        where, client, _ = await self._rebuilt(body)
+        mine = self._deps.mine
+        if mine is None:
+            return
+        action: dict[str, Any] = next(iter(body.get("actions") or []), {})
+        mode = "on" if action.get("selected_options") else None
+        work = self._then_home(where.actor, client, mine.switch(where.actor, mode, _no_reply))
+        await self._guarded(where.actor, _no_reply, work, name="home-mine")
+
     async def on_link_click(self, ack: Ack) -> None:
         await ack()  # a URL button (Connect): Slack opens the link itself
 
@@ -541,6 +555,8 @@ class _Listeners:
 
         async def forget() -> None:
             await self._deps.accounts.accounts.forget(tenant)
+            if self._deps.mine is not None:  # also people whose link was never kept here (delegation)
+                await self._deps.mine.mine.forget(tenant)
             if installations is not None:
                 context = build_async_context(AsyncBoltContext(), body)
                 await AsyncTokenRevocationListeners(installations).handle_app_uninstalled_events(context)
@@ -560,6 +576,8 @@ class _Listeners:
 
         async def forget() -> None:
             await self._deps.accounts.accounts.forget(tenant, None if whole_workspace else users)
+            if self._deps.mine is not None:
+                await self._deps.mine.mine.forget(tenant, None if whole_workspace else users)
             if installations is not None:
                 context = build_async_context(AsyncBoltContext(), body)
                 await AsyncTokenRevocationListeners(installations).handle_tokens_revoked_events(event, context)

@@ -102,6 +102,14 @@ class Keys:
     def recap(self, tenant: Tenant, channel: str) -> str:
         return self._team(tenant, f"recap:{_clean(channel.replace(':', '-'))}")
 
+    def mine(self, tenant: Tenant, user_id: str) -> str:
+        """`/meet mine`: the person's choice and the conferences of theirs meetbot is following (one user's slot)."""
+        return self._user(tenant, user_id, "mine")
+
+    def mine_people(self, tenant: Tenant) -> str:
+        """Who turned `/meet mine` on in a team, so an uninstall can find them all."""
+        return self._team(tenant, "mine-people")
+
     def schedule(self, name: str) -> tuple[str, str, str, str]:
         """A shared lease schedule ("follow": live meetings; "roomsync": rooms whose members follow their channel):
         when each entry is due, its last run, its lease, its last poke. One hash tag: one slot, one script."""

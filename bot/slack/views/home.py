@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.previews import LinkPreview
-from bot.domain import Room, SpaceInfo
+from bot.domain import PersonalMeeting, Phase, Room, SpaceInfo
 from bot.slack.mrkdwn import code, plain
 from bot.slack.views.blocks import Block, actions, context, header, plain_text, section
+from bot.slack.views.live import duration_words, file_links
 from bot.slack.views.meeting import join_button
 
-__all__ = ["ACTION_DISCONNECT", "ACTION_HOME_START", "disconnect_button", "home_view", "start_button"]
+__all__ = ["ACTION_DISCONNECT", "ACTION_HOME_START", "ACTION_MINE", "MINE_SWITCH", "MineSection", "disconnect_button",
+           "home_view", "start_button"]
 
 ACTION_DISCONNECT = "meet_disconnect"
 ACTION_HOME_START = "meet_home_start"
+ACTION_MINE = "meet_mine_switch"
+MINE_SWITCH = "Follow my Google Meet meetings"
+MineSection = tuple[bool, list[PersonalMeeting]]  # whether `/meet mine` is on, and its meetings
 
 
 
@@ -47,8 +52,32 @@ def _join(uri: str | None, primary: bool) -> Block | None:
     return button[0]
 
 
+def _mine_blocks(on: bool, meetings: list[PersonalMeeting]) -> list[Block]:
+    """The `/meet mine` switch, and the person's meetings it follows: live ones to join, ended ones' recap links."""
+    option = {"text": plain_text(MINE_SWITCH), "value": "on",
+              "description": plain_text("A DM recap after each meeting you run, also those started from Calendar")}
+    switch: Block = {"type": "checkboxes", "action_id": ACTION_MINE, "options": [option],
+                     **({"initial_options": [option]} if on else {})}
+    blocks: list[Block] = [header("Your Google Meet meetings"),
+                           section("Who came, and the recording, transcript and notes, sent to you after each "
+                                   "meeting. meetbot reads them with the Google access you already gave.", switch)]
+    for meeting in meetings:
+        state = meeting.state
+        is_code = bool(meeting.uri) and str(meeting.uri).endswith("/" + meeting.title)  # no title: its code
+        name = code(meeting.title) if is_code else f"*{plain(meeting.title, 200)}*"
+        if state.phase is Phase.LIVE:
+            since = f" since <!date^{int(state.started_at)}^{{time}}|earlier>" if state.started_at else ""
+            blocks.append(section(f"{name}\n:large_green_circle: Live{since}", _join(meeting.uri, primary=False)))
+        elif state.ended_at is not None:
+            length = duration_words(state.minutes or 0)
+            links = "   ".join(file_links(state))
+            line = f"{name}\nEnded <!date^{int(state.ended_at)}^{{date_short_pretty}} {{time}}|earlier> · {length}"
+            blocks.append(section(line + (f"\n{links}" if links else "")))
+    return blocks
+
+
 def home_view(connection: str, connect_button: Block | None, recent: list[tuple[SpaceInfo, LinkPreview | None]],
-              rooms: list[tuple[str, Room]]) -> dict[str, Any]:
+              rooms: list[tuple[str, Room]], mine: MineSection | None = None) -> dict[str, Any]:
     """Live now, your rooms, recent meetings: at most one primary button in each section."""
     blocks: list[Block] = [
         header("meetbot"),
@@ -61,6 +90,8 @@ def home_view(connection: str, connect_button: Block | None, recent: list[tuple[
     if live:
         blocks.append(header("Live now"))
         blocks += [section(_meeting_line(i, p), _join(i.meeting_uri, primary=n == 0)) for n, (i, p) in enumerate(live)]
+    if mine is not None:
+        blocks += _mine_blocks(*mine)
     blocks.append(header("Your rooms"))
     if rooms:
         blocks += [section(f"<#{channel}> · {code(room.meeting_code or room.space_name)}",

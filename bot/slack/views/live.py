@@ -12,7 +12,7 @@ from bot.domain import LiveState, Phase
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Block, Message, context, section
 
-__all__ = ["RECAP_NAMES_NOTE", "duration_words", "recap_message", "status_line"]
+__all__ = ["RECAP_NAMES_NOTE", "duration_words", "file_links", "recap_message", "status_line"]
 
 # On cards whose recaps name people (the owner posted or set them up): the owner chose to show the channel who came,
 # and is told so when posting. True whether or not recaps are on (no recap, no list).
@@ -73,6 +73,12 @@ def _phase_line(state: LiveState | None, *, room: bool) -> str:
     return f":white_circle: Ended{length} · {_people(len(state.attendees), 'person', 'people')} attended"
 
 
+def file_links(state: LiveState) -> list[str]:
+    """The call's recording, transcript and notes that Google has made, as links (a recap's, a Home line's)."""
+    return [f"{emoji} <{uri}|{label}>" for kind, emoji, label in _FILES
+            for uri in [next((p.uri for p in state.artifacts if p.kind == kind and _linkable(p.uri)), None)] if uri]
+
+
 def recap_message(state: LiveState, title: str | None, *, names: bool = True) -> Message:
     """The recap of an ended call, edited in place as Google's files arrive. `names=False` (a room someone other
     than the owner set up): how many came, never who."""
@@ -95,8 +101,7 @@ def recap_message(state: LiveState, title: str | None, *, names: bool = True) ->
         blocks.append(section(f"*Who came:* {_people(len(state.attendees), 'person', 'people')}"))
     else:
         blocks.append(section(f"*Who came ({len(state.attendees)}):* {', '.join(shown) or 'nobody'}"))
-    links = [f"{emoji} <{uri}|{label}>" for kind, emoji, label in _FILES
-             for uri in [next((p.uri for p in state.artifacts if p.kind == kind and _linkable(p.uri)), None)] if uri]
+    links = file_links(state)
     if links:
         blocks.append(section("   ".join(links)))
     if len(links) < len(_FILES):
