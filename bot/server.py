@@ -35,7 +35,9 @@ BACKGROUND_DRAIN_SECONDS = 10.0
 LISTEN_BACKLOG = 2048
 
 
-async def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
+async def serve(settings: Settings, *, sock: socket.socket | None = None, stop: asyncio.Event | None = None
+                ) -> None:
+    """Serve until SIGTERM/SIGINT, or until `stop` is set (a bot run inside a test process gets no signals)."""
     started = time.monotonic()
     services = await open_services(settings)
     bolt = build_bolt_app(services)
@@ -79,7 +81,7 @@ async def serve(settings: Settings, *, sock: socket.socket | None = None) -> Non
     )
 
     try:
-        await _until_signalled()
+        await (stop.wait() if stop is not None else _until_signalled())
     finally:
         log.info("shutting down")
         if socket_handler is not None:

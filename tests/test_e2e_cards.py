@@ -12,7 +12,7 @@ from tests.support.flows import all_text, eventually
 from tests.support.slack_requests import interactive
 from tests.support.world import ALICE, BOB, CHANNEL, World, end_value, space_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 
 async def choose(world: World, card: dict[str, Any], what: str, user: tuple[str, str]) -> str:

@@ -16,7 +16,7 @@ from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, button_urls, link_google
 from tests.support.slack_requests import slash_command
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 MALLORY, MALLORY_EMAIL = "U0MALLORY", "mallory@example.com"
 ALICE, ALICE_EMAIL = "U0ALICE", "alice@example.com"

@@ -16,7 +16,7 @@ from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, block_action, channel_posts, link_google
 from tests.support.slack_requests import interactive, slash_command
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 ALICE, BOB = ("U0ALICE", "alice@example.com"), ("U0BOB", "bob@example.com")
 CHANNEL = "C0GENERAL"

@@ -12,7 +12,7 @@ import pytest
 from tests.support.flows import all_text, channel_posts, eventually
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, card_text, space_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 
 

@@ -15,7 +15,7 @@ from tests.support.flows import all_text, channel_posts, link_google, view_submi
 from tests.support.slack_requests import slash_command
 from tests.support.world import ALICE, BOB, CAROL, World, space_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 async def test_full_meeting_lifecycle(world: World) -> None:
     slack, meet = world.slack, world.meet

@@ -17,7 +17,7 @@ from tests.support.flows import all_text, channel_posts
 from tests.support.slack_requests import interactive
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 ROBOT = "U0ROBOT"
 

@@ -17,7 +17,7 @@ from tests.support.flows import all_text, block_action, channel_posts, eventuall
 from tests.support.slack_requests import slash_command
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 LEADS = "C0LEADS"
 

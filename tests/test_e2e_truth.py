@@ -16,7 +16,7 @@ from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import interactive, slash_command
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, end_value, space_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
 READONLY = "https://www.googleapis.com/auth/meetings.space.readonly"

@@ -17,7 +17,7 @@ from tests.support.flows import all_text, button_urls, channel_posts, eventually
 from tests.support.slack_requests import slash_command
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, card_text, space_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 
 def recaps(world: World, ts: str) -> list[dict[str, Any]]:
