@@ -60,22 +60,29 @@ def _redacted_value(value: object) -> object:
     return "[redacted]" if redact(text) != text else value
 
 
-def configure_logging(level: str, log_format: str = "text") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+# Request-level chatter from the HTTP libraries can carry URLs with codes; kept at WARNING.
+NOISY_LOGGERS = ("httpx", "httpcore", "aiohttp.access")
+
+
+def formatted(handler: logging.Handler, log_format: str) -> logging.Handler:
+    """`handler` writing meetbot's lines: text or JSON, with tokens redacted."""
     if log_format == "json":
         handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s", timestamp="time",
                                            rename_fields={"levelname": "level", "name": "logger"}))
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     handler.addFilter(TokenRedactor())
+    return handler
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [formatted(logging.StreamHandler(sys.stderr), log_format)]
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings become log lines (py.warnings), formatted and redacted like the rest
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread
-    # Request-level chatter from the HTTP libraries can carry URLs with codes; keep it at WARNING.
-    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

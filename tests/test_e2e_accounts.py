@@ -19,7 +19,7 @@ from tests.support.flows import all_text, block_action, button_urls, channel_pos
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import slash_command
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 ALICE, EMAIL = "U0ALICE", "alice@example.com"
 

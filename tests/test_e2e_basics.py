@@ -29,6 +29,7 @@ def block_text(reply: dict[str, object]) -> str:
     return json.dumps(reply.get("blocks", []))
 
 
+@pytest.mark.in_process
 async def test_help_is_an_ephemeral_block_kit_usage(bot: BotProcess) -> None:
     response = await bot.post(slash_command("help"))
     assert response.status_code == 200
@@ -39,6 +40,7 @@ async def test_help_is_an_ephemeral_block_kit_usage(bot: BotProcess) -> None:
         assert usage in text
 
 
+@pytest.mark.in_process
 async def test_unknown_input_gets_help_with_the_closest_command(bot: BotProcess) -> None:
     reply = (await bot.post(slash_command("stauts abc-mnop-xyz"))).json()
     assert "`stauts` isn't a /meet command" in reply["text"]
@@ -47,6 +49,7 @@ async def test_unknown_input_gets_help_with_the_closest_command(bot: BotProcess)
     ], "one line, not the whole help"
 
 
+@pytest.mark.in_process
 async def test_help_answers_a_topic_and_hello_world_suggests_nothing(bot: BotProcess) -> None:
     topic = block_text((await bot.post(slash_command("help room"))).json())
     assert "makes an existing meeting the room" in topic and "*Start*" not in topic
@@ -55,16 +58,19 @@ async def test_help_answers_a_topic_and_hello_world_suggests_nothing(bot: BotPro
         ":thinking_face: `hello` isn't a /meet command. See `/meet help`."]
 
 
+@pytest.mark.in_process
 async def test_bad_signature_is_refused(bot: BotProcess) -> None:
     response = await bot.post(slash_command("help"), secret="not-the-signing-secret")
     assert response.status_code == 401
 
 
+@pytest.mark.in_process
 async def test_stale_timestamp_is_refused(bot: BotProcess) -> None:
     response = await bot.post(slash_command("help"), timestamp=int(time.time()) - 301)
     assert response.status_code == 401
 
 
+@pytest.mark.in_process
 async def test_unsigned_request_is_refused(bot: BotProcess) -> None:
     body, content_type = slash_command("help")
     async with httpx.AsyncClient() as client:
@@ -72,6 +78,7 @@ async def test_unsigned_request_is_refused(bot: BotProcess) -> None:
     assert response.status_code == 401
 
 
+@pytest.mark.in_process
 async def test_retried_event_is_handled_once(
     bot: BotProcess, slack_emulator: SlackEmulator, redis_client: aioredis.Redis
 ) -> None:
@@ -87,12 +94,14 @@ async def test_retried_event_is_handled_once(
     assert await redis_client.ttl("meetbot:{job:home-opened-EvRETRY1}:progress") > 0
 
 
+@pytest.mark.in_process
 def test_health_and_readiness(bot: BotProcess) -> None:
     assert httpx.get(bot.url + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(bot.url + "/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"redis": True, "config": True}
 
 
+@pytest.mark.in_process
 def test_readiness_follows_redis_down_and_back(start_bot: Callable[..., BotProcess]) -> None:
     own_redis = RedisServer().start()
     try:
@@ -198,6 +207,7 @@ def test_a_worker_that_dies_is_replaced(start_bot: Callable[..., BotProcess]) ->
     assert bot.stop() == 0
 
 
+@pytest.mark.in_process
 async def test_many_workspace_install_round_trip(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, redis_client: aioredis.Redis
 ) -> None:

@@ -34,6 +34,7 @@ def people(world: World, call_id: str) -> list[dict[str, str]]:
     return list(call.get("users") or [])
 
 
+@pytest.mark.in_process
 async def test_a_meeting_becomes_a_slack_call_whose_people_follow_it_and_which_ends_with_its_duration(
         live: World) -> None:
     slack, meet = live.slack, live.meet
@@ -71,6 +72,7 @@ async def test_a_meeting_becomes_a_slack_call_whose_people_follow_it_and_which_e
     assert all(c["ok"] for c in slack.state.calls if c["method"].startswith("calls.")), "no Calls request refused"
 
 
+@pytest.mark.in_process
 async def test_a_rooms_second_conference_gets_a_second_call_and_the_card_moves_to_it(live: World) -> None:
     await live.command("room new", wait=False)
     card = live.card()

@@ -69,6 +69,7 @@ async def post_card(world: World) -> tuple[str, str]:
     return space_of(card), card["response"]["ts"]
 
 
+@pytest.mark.in_process
 async def test_pushed_events_move_the_card_and_bring_the_recap(pushed: World, events_emulator: EventsEmulator
                                                                ) -> None:
     meet = pushed.meet
@@ -94,6 +95,7 @@ async def test_pushed_events_move_the_card_and_bring_the_recap(pushed: World, ev
     assert deliveries and all(d["status"] == 204 for d in deliveries if d["mode"] == "push")
 
 
+@pytest.mark.in_process
 async def test_duplicates_and_reordering_change_nothing(pushed: World, events_emulator: EventsEmulator) -> None:
     meet = pushed.meet
     space, ts = await post_card(pushed)
@@ -116,6 +118,7 @@ async def test_duplicates_and_reordering_change_nothing(pushed: World, events_em
     assert all(c["ok"] for c in requests) and len(requests) <= 1 + 2 * len(reads), "one add, one remove a read"
 
 
+@pytest.mark.in_process
 async def test_a_forged_push_is_refused_and_changes_nothing(pushed: World, events_emulator: EventsEmulator) -> None:
     _, ts = await post_card(pushed)
     eventually(lambda: subscriptions(events_emulator), "subscribed")
@@ -135,6 +138,7 @@ async def test_a_forged_push_is_refused_and_changes_nothing(pushed: World, event
     assert "Waiting for people" in card_text(pushed, ts)
 
 
+@pytest.mark.in_process
 async def test_a_subscription_is_renewed_on_its_reminder(pushed: World, events_emulator: EventsEmulator) -> None:
     await post_card(pushed)
     (sub,) = eventually(lambda: subscriptions(events_emulator), "subscribed")
@@ -144,6 +148,7 @@ async def test_a_subscription_is_renewed_on_its_reminder(pushed: World, events_e
     assert patched[0]["user"] == ALICE[1]
 
 
+@pytest.mark.in_process
 async def test_a_suspended_subscription_falls_back_to_polling_and_the_owner_is_told(
         pushed: World, events_emulator: EventsEmulator) -> None:
     space, ts = await post_card(pushed)
@@ -186,6 +191,7 @@ def key_file(tmp_path: Path, meet: MeetEmulator) -> Path:
     return path
 
 
+@pytest.mark.in_process
 async def test_pulled_events_move_the_card(start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator,
                                            meet_emulator: MeetEmulator, events_emulator: EventsEmulator,
                                            tmp_path: Path) -> None:

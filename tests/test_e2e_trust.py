@@ -21,7 +21,7 @@ from tests.support.flows import all_text
 from tests.support.slack_requests import SIGNING_SECRET, interactive, slash_command
 from tests.support.world import ALICE, CHANNEL, World, space_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 
 def signed_headers(body: bytes, timestamp: str | None = None) -> dict[str, str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from bot.config import Settings, load_settings
+from bot.logs import NOISY_LOGGERS, formatted
 from bot.server import serve
 from tests.support.bot_process import START_TIMEOUT, BotProcess
 
@@ -31,6 +32,7 @@ class InProcessBot(BotProcess):
         self._stop: asyncio.Event | None = None
         self._failed: BaseException | None = None
         self._log: logging.Handler | None = None
+        self._levels: dict[str, int] = {}
 
     @property
     def pid(self) -> int:
@@ -41,7 +43,7 @@ class InProcessBot(BotProcess):
         settings = load_settings(self.env, env_file=None)
         started = time.monotonic()
         self._thread = threading.Thread(target=self._run, args=(settings,), name=f"bot-{self.port}", daemon=True)
-        self._capture_log(self._thread.name)
+        self._capture_log(settings, self._thread.name)
         self._thread.start()
         while time.monotonic() < started + START_TIMEOUT:
             if not self._thread.is_alive():
@@ -66,12 +68,17 @@ class InProcessBot(BotProcess):
         except BaseException as error:  # reported by start() and stop()
             self._failed = error
 
-    def _capture_log(self, thread_name: str) -> None:
-        """bot.log for `log_text()`: the lines this bot's thread writes (the test process's root logger is shared)."""
-        handler = logging.FileHandler(self.log_path)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    def _capture_log(self, settings: Settings, thread_name: str) -> None:
+        """bot.log for `log_text()`, written as `python -m bot` writes it (its level, format, redaction and quiet
+        HTTP libraries), holding only this bot's thread's lines: the test process's root logger is shared."""
+        handler = formatted(logging.FileHandler(self.log_path), settings.log_format)
         handler.addFilter(lambda record: record.threadName == thread_name)
-        logging.getLogger().addHandler(handler)
+        root = logging.getLogger()
+        self._levels = {name: logging.getLogger(name).level for name in ("", *NOISY_LOGGERS)}
+        root.setLevel(settings.log_level)
+        for noisy in NOISY_LOGGERS:
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        root.addHandler(handler)
         self._log = handler
 
     def stop(self, timeout: float = 20.0) -> int | None:
@@ -84,6 +91,8 @@ class InProcessBot(BotProcess):
             logging.getLogger().removeHandler(self._log)
             self._log.close()
             self._log = None
+            for name, level in self._levels.items():
+                logging.getLogger(name).setLevel(level)
         if self._thread.is_alive():
             raise RuntimeError(f"the in-process bot did not stop within {timeout} s")
         return 1 if self._failed is not None else 0
