@@ -211,7 +211,7 @@ async def open_services(settings: Settings) -> Services:
     members = Members(meetings, meet, accounts, directory, space_records, pacer=SharedWritePacer(write_slot))
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher,
-                    concurrency=settings.job_concurrency)
+                    concurrency=settings.job_concurrency, idle_timeout=settings.job_idle_timeout)
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
                                reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), LinkedGoogleUsers(redis, keys))

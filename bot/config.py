@@ -39,6 +39,9 @@ SECRET_NAMES = (
 # Jobs one process runs at once. They mostly wait on Google: sized by bench/bench_drain.py (README, "Job capacity"),
 # and kept under the Meet client's 200 pooled connections, which following and the ack path share.
 JOB_CONCURRENCY = 128
+# Seconds before a job held by a dead process is taken over (the job library renews a live process's hold at 90% of
+# it): a tuning of the job library, not of meetbot; the tests of recovery after kill -9 shorten it.
+JOB_IDLE_TIMEOUT = 5
 
 
 class ConfigError(Exception):
@@ -75,6 +78,7 @@ class Settings:
     log_format: str = "text"  # or "json": one object a line
     web_concurrency: int = 1
     job_concurrency: int = JOB_CONCURRENCY  # jobs one process runs at once (README: measured)
+    job_idle_timeout: int = JOB_IDLE_TIMEOUT  # seconds before a dead process's job is taken over
     google_allow_other_emails: bool = False  # link Google accounts whose email isn't the Slack one, if confirmed
     redis_mode: str = "standalone"  # "standalone", "cluster" (REDIS_URL is any node) or "sentinel"
     redis_sentinels: tuple[tuple[str, int], ...] = ()
@@ -345,6 +349,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         log_format=log_format,
         web_concurrency=reader.integer("WEB_CONCURRENCY", 1, 1, 64),
         job_concurrency=reader.integer("JOB_CONCURRENCY", JOB_CONCURRENCY, 1, 4096),
+        job_idle_timeout=reader.integer("JOB_IDLE_TIMEOUT", JOB_IDLE_TIMEOUT, 1, 600),
         google_allow_other_emails=reader.flag("GOOGLE_ALLOW_OTHER_EMAILS", False),
         redis_mode=mode,
         redis_sentinels=sentinels,

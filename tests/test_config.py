@@ -238,6 +238,14 @@ def test_job_concurrency_is_a_setting() -> None:
         "JOB_CONCURRENCY: must be a whole number from 1 to 4096 (from the environment)"]
 
 
+def test_the_job_take_over_wait_is_a_setting() -> None:
+    """Issue 24: a killed process's job was taken over after a fixed 5 s, which every recovery test waited out."""
+    assert load_settings(COMPLETE, None).job_idle_timeout == 5
+    assert load_settings({**COMPLETE, "JOB_IDLE_TIMEOUT": "2"}, None).job_idle_timeout == 2
+    assert problems({**COMPLETE, "JOB_IDLE_TIMEOUT": "0"}) == [
+        "JOB_IDLE_TIMEOUT: must be a whole number from 1 to 600 (from the environment)"]
+
+
 def test_push_delivery_needs_the_account_pubsub_signs_as() -> None:
     """Google signs ID tokens for any audience for any service account: without the account to compare, a token
     an attacker minted for their own account would pass. Push mode refuses to start without it."""
