@@ -24,13 +24,14 @@ from tests.support.slack_requests import slash_command
 pytestmark = pytest.mark.e2e
 
 ALICE = ("U0ALICE", "alice@example.com")
-RECOVERY = 20.0  # the job is taken over after JOB_IDLE_TIMEOUT (below); generous for a loaded CI box
+TAKE_OVER = 2  # JOB_IDLE_TIMEOUT here: seconds before a killed bot's job is taken over (the default is 5)
+RECOVERY = 20.0  # the job is taken over after TAKE_OVER; generous for a loaded CI box
 
 
 @pytest.fixture
 def bot_env(bot_env: dict[str, str]) -> dict[str, str]:
-    """A killed bot's job is taken over after 2 s instead of the default 5 s: the wait every test here has."""
-    return {**bot_env, "JOB_IDLE_TIMEOUT": "2"}
+    """A killed bot's job is taken over after TAKE_OVER instead of the default 5 s: the wait every test here has."""
+    return {**bot_env, "JOB_IDLE_TIMEOUT": str(TAKE_OVER)}
 
 
 def start_worker(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
@@ -103,7 +104,7 @@ async def test_killed_right_after_the_card_changes_nothing(
     await wait_for(lambda: len(cards(slack_emulator, "Done")) == 1, 10)
     bot.kill()
     start_bot()
-    await asyncio.sleep(7.0)  # past the take-over time: a re-run, if any, must find the card already posted
+    await asyncio.sleep(TAKE_OVER + 2)  # past the take-over: a re-run, if any, must find the card already posted
     assert len(cards(slack_emulator, "Done")) == 1
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
 
