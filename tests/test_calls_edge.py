@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,7 +18,7 @@ import httpx
 import pytest
 from slack_bolt.async_app import AsyncApp
 
-from bot.app import Services, build_bolt_app, close_services, open_services
+from bot.app import Services, build_bolt_app
 from bot.check import run_checks
 from bot.config import load_settings
 from bot.domain import Tenant, space_id_of
@@ -26,6 +27,7 @@ from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.conftest import manifest_bot_scopes
 from tests.support.flows import all_text, view_submission
+from tests.support.in_process import services_in_loop
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command
 from tests.support.world import space_of
 
@@ -108,25 +110,20 @@ def calls_requests(slack: SlackEmulator) -> list[dict[str, Any]]:
     return [c for c in slack.state.calls if c["method"].startswith("calls.")]
 
 
-async def open_edge(env: dict[str, str], slack: SlackEmulator, meet: MeetEmulator) -> tuple[Edge, Services]:
-    settings = load_settings({**env, "PUBLIC_URL": "http://127.0.0.1:9", "MEET_POLL_SECONDS": "30"}, env_file=None)
-    services = await open_services(settings)
-    services.jobs.start()
-    edge = Edge(services, build_bolt_app(services), slack, meet)
-    await edge.link(ALICE, ALICE_EMAIL)
-    await edge.link(BOB, BOB_EMAIL)
-    return edge, services
+@asynccontextmanager
+async def open_edge(env: dict[str, str], slack: SlackEmulator, meet: MeetEmulator) -> AsyncIterator[Edge]:
+    async with services_in_loop({**env, "MEET_POLL_SECONDS": "30"}) as services:
+        edge = Edge(services, build_bolt_app(services), slack, meet)
+        await edge.link(ALICE, ALICE_EMAIL)
+        await edge.link(BOB, BOB_EMAIL)
+        yield edge
 
 
 @pytest.fixture
 async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
                ) -> AsyncIterator[Edge]:
-    edge, services = await open_edge(bot_env, slack_emulator, meet_emulator)
-    try:
+    async with open_edge(bot_env, slack_emulator, meet_emulator) as edge:
         yield edge
-    finally:
-        await services.tasks.drain(5)
-        await close_services(services)
 
 
 @pytest.fixture
@@ -134,12 +131,8 @@ async def edge_without_scope(bot_env: dict[str, str], slack_emulator: SlackEmula
                              ) -> AsyncIterator[Edge]:
     scopes = [s for s in manifest_bot_scopes() if not s.startswith("calls:")]
     slack_emulator.state.add_token(NO_CALLS, scopes=scopes)
-    edge, services = await open_edge({**bot_env, "SLACK_BOT_TOKEN": NO_CALLS}, slack_emulator, meet_emulator)
-    try:
+    async with open_edge({**bot_env, "SLACK_BOT_TOKEN": NO_CALLS}, slack_emulator, meet_emulator) as edge:
         yield edge
-    finally:
-        await services.tasks.drain(5)
-        await close_services(services)
 
 
 def calls_log_lines(caplog: pytest.LogCaptureFixture) -> list[str]:

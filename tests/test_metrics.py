@@ -18,14 +18,14 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import Services, build_bolt_app, close_services, open_services
-from bot.config import load_settings
+from bot.app import Services, build_bolt_app
 from bot.domain import LiveState, Phase, Tenant
 from bot.store.live import FollowSchedule, LiveStates
 from bot.web import build_probe_app, build_web_app
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.flows import block_action, link_in_process
+from tests.support.in_process import services_in_loop
 from tests.support.ports import free_port
 from tests.support.slack_requests import sign, slash_command
 
@@ -87,16 +87,12 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 @pytest.fixture
 async def served(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
                  ) -> AsyncIterator[Served]:
-    settings = load_settings({**bot_env, "PUBLIC_URL": "http://127.0.0.1:9"}, env_file=None)
-    services = await open_services(settings)
-    services.jobs.start()
-    runner, url = await serve(build_web_app(services, build_bolt_app(services)))
-    try:
-        yield Served(services, url, slack_emulator, meet_emulator)
-    finally:
-        await runner.cleanup()
-        await services.tasks.drain(5)
-        await close_services(services)
+    async with services_in_loop(bot_env) as services:
+        runner, url = await serve(build_web_app(services, build_bolt_app(services)))
+        try:
+            yield Served(services, url, slack_emulator, meet_emulator)
+        finally:
+            await runner.cleanup()
 
 
 def channel_cards(slack: SlackEmulator) -> list[object]:
