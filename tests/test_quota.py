@@ -58,6 +58,7 @@ async def test_the_emulator_refuses_creates_past_its_project_quota(meet_emulator
     assert refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
 
 
+@pytest.mark.in_process
 async def test_creates_past_the_quota_are_queued_and_each_user_told_when(
     bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_client: aioredis.Redis
 ) -> None:
