@@ -134,7 +134,8 @@ async def test_ending_twice_says_nothing_is_live(world: World, end_without_confe
     _, space, code = await started(world)
     world.meet.state.join(space, user=BOB[1])
     assert "Ended the call" in all_text(await world.command(f"end {code}"))
-    await asyncio.sleep(2.5)  # past the clock-skew margin the bot allows between Google's clock and its own
+    if end_without_conference_status == 200:  # an empty 200: only the record's end time, past the clock-skew
+        await asyncio.sleep(2.5)  # margin the bot allows between Google's clock and its own, says nothing is live
     again = all_text(await world.command(f"end {code}"))
     assert "There's no live call in" in again and "Ended the call" not in again, again
     assert len(world.slack.state.calls_to("chat.update")) == 1, "cards flip once, on the real end"
