@@ -26,8 +26,8 @@ from bot.slack.front_door import Admitted, FrontDoor
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.conftest import manifest_bot_scopes
+from tests.support.edge import services_in_loop
 from tests.support.flows import all_text, view_submission
-from tests.support.in_process import services_in_loop
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command
 from tests.support.world import space_of
 

@@ -24,8 +24,8 @@ from bot.store.live import FollowSchedule, LiveStates
 from bot.web import build_probe_app, build_web_app
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
+from tests.support.edge import services_in_loop
 from tests.support.flows import block_action, link_in_process
-from tests.support.in_process import services_in_loop
 from tests.support.ports import free_port
 from tests.support.slack_requests import sign, slash_command
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,19 @@ from tests.support.flows import link_in_process
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command
 
 ALICE, EMAIL = "U0ALICE", "alice@example.com"
+
+
+@asynccontextmanager
+async def services_in_loop(env: dict[str, str]) -> AsyncIterator[Services]:
+    """The real services on the test's own event loop, jobs running, for a test that also calls them directly (a
+    read of a followed meeting by hand, the store behind a metric); bounded clean-up after."""
+    services = await open_services(load_settings({"PUBLIC_URL": "http://127.0.0.1:9", **env}, env_file=None))
+    services.jobs.start()
+    try:
+        yield services
+    finally:
+        await services.tasks.drain(5)
+        await close_services(services)
 
 
 @dataclass
@@ -56,11 +70,5 @@ class Edge:
 @pytest.fixture
 async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
                ) -> AsyncIterator[Edge]:
-    settings = load_settings({**bot_env, "PUBLIC_URL": "http://127.0.0.1:9"}, env_file=None)
-    services = await open_services(settings)
-    services.jobs.start()
-    try:
+    async with services_in_loop(bot_env) as services:
         yield Edge(services, build_bolt_app(services), FrontDoor(SIGNING_SECRET), slack_emulator, meet_emulator)
-    finally:
-        await services.tasks.drain(5)
-        await close_services(services)

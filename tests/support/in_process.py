@@ -2,7 +2,7 @@
 runner, following) on its own event loop in a thread, on a loopback port, against the emulators and the private
 redis-server. A behaviour test pays milliseconds of set-up instead of a `python -m bot` start (3.5 s), and still
 sends signed Slack requests over HTTP. Tests that need a process (kill -9, signals, several processes, start-up
-checks, the log format) keep `BotProcess`.
+and its checks) keep `BotProcess`.
 
 Its own thread and loop, so the tests' blocking waits (`eventually`, `channel_posts`) never stall the bot."""
 
@@ -12,32 +12,16 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
-from bot.app import Services, close_services, open_services
 from bot.config import Settings, load_settings
 from bot.logs import NOISY_LOGGERS, formatted
 from bot.server import serve
 from tests.support.bot_process import START_TIMEOUT, BotProcess
 
-__all__ = ["InProcessBot", "services_in_loop"]
-
-
-@asynccontextmanager
-async def services_in_loop(env: dict[str, str]) -> AsyncIterator[Services]:
-    """The real services on the test's own event loop, jobs running, for a test that also calls them directly (a
-    read of a followed meeting by hand, the store behind a metric); bounded clean-up after."""
-    services = await open_services(load_settings({"PUBLIC_URL": "http://127.0.0.1:9", **env}, env_file=None))
-    services.jobs.start()
-    try:
-        yield services
-    finally:
-        await services.tasks.drain(5)
-        await close_services(services)
+__all__ = ["InProcessBot"]
 
 
 class InProcessBot(BotProcess):
