@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +51,23 @@ class BotProcess:
             [sys.executable, "-m", self.module], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        deadline = started + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"bot exited with {self._process.returncode}:\n{self.log_text()}")
+        process = self._process
+        return self._healthy(started,
+                             lambda: None if process.poll() is None else f"bot exited with {process.returncode}")
+
+    def _healthy(self, started: float, gone: Callable[[], str | None]) -> BotProcess:
+        """Wait for /healthz; `gone` says why the bot can no longer answer (None while it runs)."""
+        while time.monotonic() < started + START_TIMEOUT:
+            reason = gone()
+            if reason is not None:
+                raise RuntimeError(f"{reason}:\n{self.log_text()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
                     self.startup_seconds = time.monotonic() - started
                     return self
             except httpx.HTTPError:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"bot did not answer /healthz within {START_TIMEOUT} s:\n{self.log_text()}")
 

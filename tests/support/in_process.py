@@ -14,12 +14,10 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 from bot.config import Settings, load_settings
 from bot.logs import NOISY_LOGGERS, formatted
 from bot.server import serve
-from tests.support.bot_process import START_TIMEOUT, BotProcess
+from tests.support.bot_process import BotProcess
 
 __all__ = ["InProcessBot"]
 
@@ -45,18 +43,9 @@ class InProcessBot(BotProcess):
         self._thread = threading.Thread(target=self._run, args=(settings,), name=f"bot-{self.port}", daemon=True)
         self._capture_log(settings, self._thread.name)
         self._thread.start()
-        while time.monotonic() < started + START_TIMEOUT:
-            if not self._thread.is_alive():
-                raise RuntimeError(f"the in-process bot stopped: {self._failed!r}\n{self.log_text()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
-                    self.startup_seconds = time.monotonic() - started
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.01)
-        self.stop()
-        raise RuntimeError(f"the in-process bot did not answer /healthz within {START_TIMEOUT} s")
+        thread = self._thread
+        self._healthy(started, lambda: None if thread.is_alive() else f"the in-process bot stopped: {self._failed!r}")
+        return self
 
     def _run(self, settings: Settings) -> None:
         async def main() -> None:
