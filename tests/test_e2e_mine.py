@@ -12,7 +12,7 @@ import pytest
 from tests.support.flows import all_text, eventually
 from tests.support.world import ALICE, BOB, World
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 
 def control(world: World, name: str, **body: Any) -> Any:

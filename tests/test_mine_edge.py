@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from bot.app import close_services
 from bot.core.mine import LIVE_FILTER
 from bot.domain import Actor
 from bot.slack.views.home import ACTION_MINE, MINE_SWITCH
@@ -40,13 +39,9 @@ class Clock:
 @pytest.fixture
 async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Edge]:
-    edge, services = await open_edge(bot_env, slack_emulator, meet_emulator)
-    monkeypatch.setattr(services.mine.mine, "_clock", CLOCK)
-    try:
+    async with open_edge(bot_env, slack_emulator, meet_emulator) as edge:
+        monkeypatch.setattr(edge.services.mine.mine, "_clock", CLOCK)
         yield edge
-    finally:
-        await services.tasks.drain(5)
-        await close_services(services)
 
 
 def dms(edge: Edge, user: str = ALICE) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from bot.app import close_services
 from bot.google.pubsub import parse_message
 from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
@@ -37,12 +36,8 @@ async def edge(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emul
                events: EventsEmulator) -> AsyncIterator[Edge]:
     env = {**bot_env, "GOOGLE_PUBSUB_TOPIC": TOPIC, "GOOGLE_EVENTS_URL": events.url, "PUBSUB_API_URL": events.url,
            "GOOGLE_CERTS_URL": events.certs_url, "GOOGLE_PUBSUB_PUSH_ACCOUNT": "push@meetbot-test.example"}
-    edge, services = await open_edge(env, slack_emulator, meet_emulator)
-    try:
+    async with open_edge(env, slack_emulator, meet_emulator) as edge:
         yield edge
-    finally:
-        await services.tasks.drain(5)
-        await close_services(services)
 
 
 def user_subscriptions(events: EventsEmulator) -> list[dict[str, Any]]:
