@@ -67,6 +67,7 @@ from bot.store.mine import MineChoices
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
 from bot.store.progress import JobProgress
 from bot.store.quota import CreateQuota, WriteQuota
+from bot.store.replication import Replicas
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes, HomeRenders
 from bot.store.spaces import SpaceRecords
@@ -211,7 +212,8 @@ async def open_services(settings: Settings) -> Services:
     members = Members(meetings, meet, accounts, directory, space_records, pacer=SharedWritePacer(write_slot))
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher,
-                    concurrency=settings.job_concurrency, idle_timeout=settings.job_idle_timeout)
+                    concurrency=settings.job_concurrency, idle_timeout=settings.job_idle_timeout,
+                    replicas=Replicas(redis))
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
                                reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), LinkedGoogleUsers(redis, keys))
