@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
-from bot.domain import PendingLink, Tenant
+from bot.domain import Card, PendingLink, SpaceInfo, Tenant
 from bot.errors import StorageUnavailable
 from bot.jobs.queue import QUEUE, JobQueue
 from bot.store.connection import connect
@@ -22,6 +22,7 @@ from bot.store.crypto import TokenCipher
 from bot.store.keys import Keys
 from bot.store.oauth_state import OAuthStateStore
 from bot.store.replication import Replicas
+from bot.store.spaces import SpaceRecords
 from tests.support.redis_topology import SentinelSet
 
 pytestmark = pytest.mark.e2e
@@ -84,6 +85,23 @@ async def _issue_through(topology: SentinelSet, disrupt: Callable[[], int]) -> t
         await client.aclose()
 
 
+async def _remember_through(topology: SentinelSet, disrupt: Callable[[], int]) -> tuple[list[str], int, int]:
+    """Meetings posted on a card (what keeps the card followed): their records' keys, writes refused, the new
+    master's port."""
+    client = _sentinel_client(topology)
+    spaces = SpaceRecords(client, Keys())
+
+    async def remember(n: int) -> str:
+        info = SpaceInfo(f"spaces/s{n}", f"abc-defg-{n:03}", None, "U1", "Standup")
+        await spaces.remember_created(Tenant("T1"), info, Card("C1", f"{n}.0"))
+        return Keys().cards(Tenant("T1"), f"s{n}")
+
+    try:
+        return await _write_through(remember, disrupt)
+    finally:
+        await client.aclose()
+
+
 async def _enqueue_through(topology: SentinelSet, disrupt: Callable[[], int]) -> tuple[list[str], int, int]:
     """Jobs, as the ack path enqueues them (nothing runs them here): their task keys, enqueues refused, the new
     master's port."""
@@ -123,6 +141,17 @@ async def test_a_graceful_failover_loses_no_acknowledged_write() -> None:
     topology = SentinelSet().start()
     try:
         acked, refused, new = await _issue_through(topology, topology.failover)
+        assert await _missing_on(new, acked) == [], f"{len(acked)} acknowledged, {refused} refused"
+        assert len(acked) >= 20 + AFTER
+    finally:
+        topology.stop()
+
+
+async def test_a_graceful_failover_loses_no_posted_card() -> None:
+    """A card whose record the promoted replica never got would never be followed again."""
+    topology = SentinelSet().start()
+    try:
+        acked, refused, new = await _remember_through(topology, topology.failover)
         assert await _missing_on(new, acked) == [], f"{len(acked)} acknowledged, {refused} refused"
         assert len(acked) >= 20 + AFTER
     finally:
