@@ -56,7 +56,7 @@ from bot.slack.meeting_handlers import MeetingHandlers
 from bot.slack.members_handlers import MembersHandlers
 from bot.slack.mine_handlers import MineHandlers
 from bot.slack.pacing import CreateTurns
-from bot.slack.presence_handlers import USER_REDIRECT_PATH, PresenceHandlers
+from bot.slack.presence_handlers import PresenceHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
 from bot.slack.start_job import StartJob
@@ -230,7 +230,7 @@ async def open_services(settings: Settings) -> Services:
         user_api = SlackUserCalls(slack, client_id=settings.slack_client_id or "",
                                   client_secret=settings.slack_client_secret or "",
                                   authorize_url=slack_authorize_url(settings.slack_api_url),
-                                  redirect_uri=settings.public_url.rstrip("/") + USER_REDIRECT_PATH,
+                                  redirect_uri=settings.slack_user_redirect_uri,
                                   user_scopes=settings.slack_user_scopes)
         sign_in = SlackSignIn(user_api, SlackSignIns(redis, keys, cipher), SlackUserTokens(redis, keys, cipher),
                               ("users.profile:read", "users.profile:write"))
