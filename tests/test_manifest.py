@@ -8,8 +8,8 @@ import yaml
 
 from bot.app import BOT_SCOPES, SLACK_REDIRECT_PATH
 from bot.config import DEFAULT_SLACK_USER_SCOPES
-from bot.slack.presence_handlers import USER_REDIRECT_PATH
 from bot.slack.listeners import START_SHORTCUT, STATUS_SHORTCUT
+from bot.slack.presence_handlers import USER_REDIRECT_PATH
 from bot.web import SLACK_EVENTS_PATH
 
 MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "manifest.yaml").read_text())
