@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 SIGN_IN_TTL_SECONDS = 600
 _SHAPE = re.compile(r"[A-Za-z0-9_-]{43,128}")  # what issue() makes; anything else is never looked up
+_SWAP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
+return 0
+"""
 
 
 @translated
@@ -35,6 +39,7 @@ class SlackUserTokens:
         self._redis = redis
         self._keys = keys
         self._cipher = cipher
+        self._swap = redis.register_script(_SWAP)
 
     async def save(self, tenant: Tenant, grant: SlackUserGrant) -> None:
         record = {"user_id": grant.user_id, "team_id": grant.team_id, "token": grant.token,
@@ -56,6 +61,23 @@ class SlackUserTokens:
 
     async def delete(self, tenant: Tenant, user_id: str) -> bool:
         return bool(await self._redis.delete(self._keys.slack_user_token(tenant, user_id)))
+
+    async def rotate(self) -> tuple[int, int]:
+        """Re-encrypt every stored token with the first key (`python -m bot rotate-keys`): (rotated, unreadable).
+        A token saved meanwhile is already under the first key, so only the ciphertext that was read is replaced."""
+        rotated = unreadable = 0
+        async for key in self._redis.scan_iter(match=self._keys.slack_user_pattern(), count=500):
+            raw = cast(bytes | None, await self._redis.get(key))
+            if raw is None:
+                continue
+            try:
+                fresh = self._cipher.rotate(raw)
+            except UnreadableRecord:
+                unreadable += 1
+                continue
+            await self._swap(keys=[key], args=[raw, fresh])
+            rotated += 1
+        return rotated, unreadable
 
     async def revoking(self, tenant: Tenant, user_id: str) -> None:
         """Remember (10 minutes) that meetbot itself is revoking the person's token."""
