@@ -41,6 +41,7 @@ from bot.slack.interaction import Interaction
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
 from bot.slack.members_handlers import MembersHandlers
 from bot.slack.mine_handlers import MineHandlers
+from bot.slack.presence_handlers import PresenceHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.replies import answering, is_expected, modal_text, outcome_of, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
@@ -106,6 +107,7 @@ class SlackDeps:
     members: MembersHandlers
     installations: AsyncInstallationStore | None = None  # many-workspace mode
     mine: MineHandlers | None = None  # `/meet mine`
+    presence: PresenceHandlers | None = None  # `/meet presence`
 
 
 Surface = Literal["command", "action", "view", "shortcut", "event"]  # Bolt's listener kinds
@@ -193,7 +195,7 @@ class _Listeners:
         self._deps = deps
         self._payloads = payloads
         self._commands = commands.CommandDeps(deps.meeting_handlers, deps.accounts, deps.rooms, deps.members,
-                                              deps.start, self._then_home, deps.mine)
+                                              deps.start, self._then_home, deps.mine, deps.presence)
 
     def queued(self, kind: str, work: PayloadWork) -> Listener:
         """A listener that makes `work(body)` durable: queued before the ack under Slack's own id for the payload,
@@ -554,6 +556,8 @@ class _Listeners:
         installations = self._deps.installations
 
         async def forget() -> None:
+            if self._deps.presence is not None:  # Slack revoked every token of the app: nothing to give back with
+                await self._deps.presence.presence.forget(tenant)
             await self._deps.accounts.accounts.forget(tenant)
             if self._deps.mine is not None:  # also people whose link was never kept here (delegation)
                 await self._deps.mine.mine.forget(tenant)
@@ -575,9 +579,18 @@ class _Listeners:
         installations = self._deps.installations
 
         async def forget() -> None:
-            await self._deps.accounts.accounts.forget(tenant, None if whole_workspace else users)
-            if self._deps.mine is not None:
-                await self._deps.mine.mine.forget(tenant, None if whole_workspace else users)
+            gone = None if whole_workspace else users
+            presence = self._deps.presence
+            if presence is not None:
+                # meetbot's own sign-outs (`/meet presence off`) come back as tokens_revoked too: those people
+                # only stopped presence, nothing else of theirs is forgotten.
+                echoes = [u for u in users if await presence.presence.sign_in.revoked_by_us(tenant, u)]
+                gone = None if whole_workspace else [u for u in users if u not in echoes]
+                await presence.presence.forget(tenant, None if whole_workspace else users)
+            if gone is None or gone:
+                await self._deps.accounts.accounts.forget(tenant, gone)
+                if self._deps.mine is not None:
+                    await self._deps.mine.mine.forget(tenant, gone)
             if installations is not None:
                 context = build_async_context(AsyncBoltContext(), body)
                 await AsyncTokenRevocationListeners(installations).handle_tokens_revoked_events(event, context)

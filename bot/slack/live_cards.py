@@ -8,6 +8,7 @@ burst of joins costs one edit per card per window; the last state always wins be
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -40,8 +41,10 @@ class RecapMemory(Protocol):
 
 class LiveCards:
     def __init__(self, following: Following, meetings: Meetings, rooms: Rooms, recaps: RecapMemory,
-                 clients: SlackClients, calls: Calls | None = None, people: PeopleSwitch | None = None) -> None:
+                 clients: SlackClients, calls: Calls | None = None, people: PeopleSwitch | None = None, *,
+                 seen: Callable[[Tenant, LiveState], Awaitable[None]] | None = None) -> None:
         self._following = following
+        self._seen = seen  # who is in the call, for presence (core.presence); None: nobody's status follows it
         self._calls = calls  # Slack's own call object beside each card (core.calls); None: cards only
         self._people = people  # whether that call shows who is in it (core.call_people); None: it does
         self._meetings = meetings
@@ -54,6 +57,8 @@ class LiveCards:
         update = await self._following.refresh(tenant, space_id)
         if update is None:
             return
+        if self._seen is not None:
+            await self._seen(tenant, update.current)
         if update.notice:
             await self._tell(tenant, update.follower, update.notice)
         call_id, moved = await self._sync_call(tenant, update)
