@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
+from bot.core.event_feed import FollowNotice
 from bot.core.following import Following, FollowUpdate
 from bot.core.meetings import Meetings
 from bot.core.rooms import Rooms
@@ -30,6 +31,13 @@ from bot.slack.views.room import room_card
 __all__ = ["LiveCards", "RecapMemory"]
 
 log = logging.getLogger(__name__)
+
+FOLLOW_NOTICES = {
+    FollowNotice.LIVE_UPDATES_REVOKED: (
+        "Google stopped telling meetbot about your meeting as it happens, because your Google account no longer "
+        "allows it. meetbot checks on it every little while instead; run `/meet connect` to turn live updates "
+        "back on."),
+}
 ROOM_CALL_TITLE = "Meet room"
 
 
@@ -59,8 +67,8 @@ class LiveCards:
             return
         if self._seen is not None:
             await self._seen(tenant, update.current)
-        if update.notice:
-            await self._tell(tenant, update.follower, update.notice)
+        if update.notice is not None:
+            await self._tell(tenant, update.follower, FOLLOW_NOTICES[update.notice])
         call_id, moved = await self._sync_call(tenant, update)
         if update.changed or moved:
             await self._draw(tenant, update.cards, update.current, update.follower, recaps=True, call_id=call_id)
