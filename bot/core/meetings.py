@@ -283,6 +283,18 @@ class Meetings:
     async def info(self, tenant: Tenant, space_name: str) -> SpaceInfo | None:
         return await self._records.info(tenant, space_id_of(space_name))
 
+    async def may_manage(self, actor: Actor, space_name: str, change: Literal["end", "settings"],
+                         label: str | None = None) -> str:
+        """Before any dialog opens on a card's End or Settings: the meeting's name to show, or NotOwner when
+        meetbot knows someone else owns it. No Google call: Google decides again when the owner acts."""
+        info = await self.info(actor.tenant, space_name)
+        name = label or (info.meeting_code if info and info.meeting_code else space_name)
+        owner = info.owner_user_id if info else None
+        if owner and owner != actor.user_id:
+            doing = "end" if change == "end" else "change the settings of"
+            raise NotOwner(f"Only the meeting's owner can {doing} {name}.", owner)
+        return name
+
     async def recent(self, actor: Actor, limit: int = 10) -> list[SpaceInfo]:
         return await self._records.recent(actor.tenant, actor.user_id, limit)
 

@@ -367,12 +367,11 @@ class _Listeners:
         owner gets the End confirm dialog, or the settings."""
         where, client, reply = await self._rebuilt(body)
         what, space_name, label = manage_target(_action_value(body))
-        info = await self._deps.meeting_handlers.meetings.info(where.actor.tenant, space_name)
-        owner = info.owner_user_id if info else None
-        name = label or (info.meeting_code if info and info.meeting_code else space_name)
-        if owner and owner != where.actor.user_id:
-            doing = "end" if what == "end" else "change the settings of"
-            await reply(**reply_for(NotOwner(f"Only the meeting's owner can {doing} {name}.", owner)))
+        try:
+            name = await self._deps.meeting_handlers.meetings.may_manage(
+                where.actor, space_name, "settings" if what == "settings" else "end", label)
+        except NotOwner as refusal:
+            await reply(**reply_for(refusal))
             return
         if what == "settings":
             work = self._deps.meeting_handlers.open_settings(where.actor, space_name, where.trigger_id or "",
