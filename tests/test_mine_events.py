@@ -18,7 +18,7 @@ from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
-from tests.test_mine_edge import dm_now, dms, kept, outside_meeting
+from tests.test_mine_edge import dm_now, dms, kept, outside_meeting, reads_of
 
 TOPIC = "projects/meetbot-test/topics/meet"
 
@@ -99,11 +99,14 @@ async def test_a_user_target_subscription_feeds_the_recap_and_goes_with_the_opt_
     assert user_subscriptions(events) == [] and not await kept(edge)
 
 
-async def test_a_meeting_she_only_joins_is_recapped_under_either_reading_of_googles_guide(
+async def test_a_meeting_she_only_joins_gets_no_recap_under_either_reading_of_googles_guide(
         edge: Edge, events: EventsEmulator) -> None:
+    """Whether or not Google sends her its events, a meeting she only joined isn't hers to recap: who came is the
+    owner's to see. Her role is read once; its end is not read at all."""
     await edge.run("mine on")
     await read(edge)
     bobs = edge.meet.state.create_space(BOB_EMAIL, client_id="calendar")
+    edge.meet.state.join(bobs["name"], user=BOB_EMAIL)
     edge.meet.state.join(bobs["name"], user=ALICE_EMAIL)
     seen: set[str] = set()
     outcomes = await deliver(edge, events, seen)
@@ -112,7 +115,11 @@ async def test_a_meeting_she_only_joins_is_recapped_under_either_reading_of_goog
     edge.meet.state.end_conference(bobs["name"])
     await deliver(edge, events, seen)
     await read(edge)
-    assert len(dms(edge)) == 1
+    await read(edge)
+    assert dms(edge) == []
+    space_id = bobs["name"].removeprefix("spaces/")
+    assert reads_of(edge, "spaces.get", space_id) == 1
+    assert not [c for c in edge.meet.state.calls_to("participants.list") if c["user"] == ALICE_EMAIL]
 
 
 async def test_disconnecting_deletes_the_subscription_with_the_grant_it_was_made_with(
