@@ -712,6 +712,28 @@ def test_running_records_as_one_person_sees_them_whoever_started_the_meeting(emu
     assert running() == {bobs["name"]}
 
 
+@pytest.mark.parametrize("sees_all", [False, True])
+def test_running_records_never_show_a_stranger_or_a_past_participant_who_is_not_in_it(emu: MeetEmulator,
+                                                                                       sees_all: bool) -> None:
+    """Under either reading of what a past participant sees (reference §3: "owner or participant"), a running
+    conference of a space someone once joined is theirs to see only under the wider reading; a stranger never."""
+    emu.state.configure(participant_sees_all_space_records=sees_all)
+    alice, bob, carol = (client(emu, who, ("meetings.space.readonly",)) for who in (ALICE, BOB, CAROL))
+    space = emu.state.create_space(ALICE)["name"]
+    emu.state.join(space, user=BOB)
+    emu.state.end_conference(space)
+    emu.state.join(space, user=ALICE)
+
+    def running(api: httpx.Client) -> list[str]:
+        resp = api.get("/v2/conferenceRecords", params={"filter": "end_time IS NULL"})
+        assert resp.status_code == 200, resp.text
+        return [r["space"] for r in resp.json().get("conferenceRecords", [])]
+
+    assert running(alice) == [space]
+    assert running(bob) == ([space] if sees_all else [])
+    assert running(carol) == []
+
+
 def test_record_visibility(emu: MeetEmulator) -> None:
     alice = client(emu, ALICE)
     bob = client(emu, BOB, ("meetings.space.readonly",))
