@@ -176,7 +176,7 @@ function renderMeet() {
   calendar.textContent = `📅 Start a meeting as if from Calendar (${me ? me.name : "you"}'s event)`;
   calendar.onclick = () => post("meet/calendar", {});
   const row0 = document.createElement("div");
-  row0.className = "row";
+  row0.className = "row calendar-row";
   row0.appendChild(calendar);
   pane.appendChild(row0);
   if (!s.meet.spaces.length) {
