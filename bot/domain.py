@@ -183,12 +183,14 @@ class LiveState:
 
 @dataclass(frozen=True, slots=True)
 class PersonalMeeting:
-    """A meeting `/meet mine` follows for a person: its newest state, what its recap calls it, its link.
+    """A meeting `/meet mine` follows for a person: its newest state, what its recap calls it, its link, and whether
+    Google showed them as its owner (only then is it recapped: who came is the owner's to see).
     `state.unfollowed_at` set: its recap is complete, kept a while for their Home tab."""
 
     state: LiveState
     title: str
     uri: str | None = None
+    owned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ def _meet(desk: Desk) -> JSON:
         live = next((r for r in space["conferenceRecords"] if r["name"] == space["activeConference"]), None)
         present = [p for p in (live or {}).get("participants", []) if not p.get("latestEndTime")]
         spaces.append({"name": space["name"], "code": space["meetingCode"], "owner": space["owner"],
+                       "organiser": space.get("organiser"),
                        "live": live is not None, "participants": present,
                        "conferences": len(space["conferenceRecords"])})
     return {"spaces": spaces, "artifacts": hasattr(meet, "produce_artifact"), "fault": desk.google_fault}

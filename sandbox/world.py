@@ -111,4 +111,6 @@ def _events_emulator(meet: MeetEmulator) -> Any:
         return None
     module = importlib.import_module("emulators.events")
     emulator = getattr(module, "EventsEmulator", None)
-    return emulator(meet.state) if emulator is not None else None
+    # ce_source: Meet events name the subscription they came for (one of the two readings of reference §9), so a
+    # `/meet mine` person's new meeting reaches them at once; under the other, at their 5-minute safety-net read.
+    return emulator(meet.state, ce_source="subscription") if emulator is not None else None

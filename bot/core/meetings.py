@@ -27,7 +27,7 @@ from bot.core.following import Following
 from bot.core.ports import Progress, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
-from bot.googleapi.errors import GoogleApiError, Unauthenticated
+from bot.googleapi.errors import GoogleApiError, NotFound, PermissionDenied, Unauthenticated
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference
 from bot.meet.links import MeetingRef, parse_reference
@@ -127,6 +127,21 @@ def role_of(actor: Actor, space: Space, info: SpaceInfo | None) -> Role:
     return "participant" if space.is_live else "other"
 
 
+async def confirmed_role(actor: Actor, space: Space, info: SpaceInfo | None,
+                         read_members: Callable[[], Awaitable[object]]) -> Role:
+    """`role_of`, with the owner of a space meetbot has no record of confirmed by a second owner-only read (its
+    members, `read_members` as the actor): whether Google shows `config` to others is undocumented, and meetbot
+    never widens the role table on the strength of one guess."""
+    role = role_of(actor, space, info)
+    if role != "owner" or (info is not None and info.owner_user_id):
+        return role
+    try:
+        await read_members()
+    except (UserFacingError, PermissionDenied, NotFound):  # refused: not theirs after all
+        return "participant" if space.is_live else "other"
+    return "owner"
+
+
 def shows_owner_config(space: Space) -> bool:
     config = space.config
     return config is not None and any(getattr(config, f) is not None for f in _OWNER_ONLY_CONFIG)
@@ -211,18 +226,12 @@ class Meetings:
         return _Caller(self._credentials, actor)
 
     async def role(self, actor: Actor, space: Space, info: SpaceInfo | None, caller: _Caller | None = None) -> Role:
-        """`role_of`, with the owner of a space meetbot has no record of confirmed by a second owner-only read
-        (its members): whether Google shows `config` to others is undocumented, and meetbot never widens the role
-        table on the strength of one guess."""
-        role = role_of(actor, space, info)
-        if role != "owner" or (info is not None and info.owner_user_id):
-            return role
-        try:
-            await (caller or self._as(actor)).call("read", space.name, lambda token: self._meet.list_members(
+        """`confirmed_role`, reading as the actor."""
+        def members() -> Awaitable[object]:
+            return (caller or self._as(actor)).call("read", space.name, lambda token: self._meet.list_members(
                 token, space.name, page_size=1))
-        except UserFacingError:
-            return "participant" if space.is_live else "other"
-        return "owner"
+
+        return await confirmed_role(actor, space, info, members)
 
     # --- start -------------------------------------------------------------------------------------------------
 

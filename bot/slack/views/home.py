@@ -55,7 +55,7 @@ def _join(uri: str | None, primary: bool) -> Block | None:
 def _mine_blocks(on: bool, meetings: list[PersonalMeeting]) -> list[Block]:
     """The `/meet mine` switch, and the person's meetings it follows: live ones to join, ended ones' recap links."""
     option = {"text": plain_text(MINE_SWITCH), "value": "on",
-              "description": plain_text("A DM recap after each meeting you run, also those started from Calendar")}
+              "description": plain_text("A DM recap after each meeting you own or organised, Calendar's too")}
     switch: Block = {"type": "checkboxes", "action_id": ACTION_MINE, "options": [option],
                      **({"initial_options": [option]} if on else {})}
     blocks: list[Block] = [header("Your Google Meet meetings"),
