@@ -9,6 +9,7 @@ and forget the token; with a bot token the app stays single-workspace although t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -103,12 +104,12 @@ async def ack_of(edge: Edge, text: str, user: str = ALICE) -> dict[str, Any]:
     return dict(json.loads((await edge.bolt.async_dispatch(admitted.request)).body))
 
 
-@pytest.fixture
-async def p(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-            monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Presence]:
+@contextlib.asynccontextmanager
+async def open_presence(env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+                        monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Presence]:
     for name, value in CLIENT.items():  # as an operator's environment would hold them, where Bolt reads them too
         monkeypatch.setenv(name, value)
-    async with open_edge({**bot_env, **CLIENT}, slack_emulator, meet_emulator) as edge:
+    async with open_edge({**env, **CLIENT}, slack_emulator, meet_emulator) as edge:
         web = TestServer(build_web_app(edge.services, edge.bolt), host="127.0.0.1")
         await web.start_server()
         presence = Presence(edge, web)
@@ -118,6 +119,13 @@ async def p(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulato
             for browser in presence.browsers.values():
                 await browser.close()
             await web.close()
+
+
+@pytest.fixture
+async def p(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+            monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Presence]:
+    async with open_presence(bot_env, slack_emulator, meet_emulator, monkeypatch) as presence:
+        yield presence
 
 
 async def test_with_a_bot_token_the_app_stays_single_workspace_though_the_oauth_client_is_set(p: Presence) -> None:
@@ -132,6 +140,7 @@ async def test_sign_in_keeps_the_persons_own_token_encrypted_and_turns_presence_
     await p.sign_in(BOB)
     posts = [c["body"] for c in p.edge.slack.state.response_posts() if c.get("body")]
     assert "Presence is on" in all_text(posts[-1])
+    assert "also turn on `/meet mine`" in all_text(posts[-1]), "without mine: only meetings with a card, it says"
     grant = await p.edge.services.presence.presence.sign_in.token(TENANT, BOB)  # type: ignore[union-attr]
     assert grant is not None and grant.token.startswith("xoxp-") and grant.user_id == BOB
     raw = await p.edge.services.redis.get(p.edge.services.keys.slack_user_token(TENANT, BOB))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core.presence import Presence
 from bot.core.slack_sign_in import SignInOutcome
-from bot.domain import Actor
+from bot.domain import Actor, Tenant
 from bot.slack.views.blocks import notice
 from bot.slack.views.presence import presence_on_message, sign_in_message, sign_in_result
 
@@ -24,8 +25,10 @@ USER_REDIRECT_PATH = "/slack/user-oauth-redirect"
 
 
 class PresenceHandlers:
-    def __init__(self, presence: Presence, public_url: str, session: aiohttp.ClientSession) -> None:
+    def __init__(self, presence: Presence, public_url: str, session: aiohttp.ClientSession,
+                 follows_own: Callable[[Tenant, str], Awaitable[bool]]) -> None:
         self.presence = presence
+        self._follows_own = follows_own  # whether `/meet mine` is on for them: what presence can see
         self._install_url = public_url.rstrip("/") + USER_INSTALL_PATH
         self._session = session
 
@@ -38,7 +41,7 @@ class PresenceHandlers:
             await respond(**notice(text, emoji=":white_check_mark:"))
             return
         if await self.presence.turn_on(tenant, user):
-            await respond(**presence_on_message())
+            await respond(**presence_on_message(await self._follows_own(tenant, user)))
             return
         ticket = await self.presence.sign_in.start(tenant, user, response_url)
         await respond(**sign_in_message(f"{self._install_url}?{urlencode({'ticket': ticket})}"))
@@ -53,6 +56,6 @@ class PresenceHandlers:
         if pending.response_url:
             try:  # best effort: a response_url older than 30 minutes just won't answer
                 await AsyncWebhookClient(pending.response_url, session=self._session, timeout=5).send_dict(
-                    sign_in_result(outcome.reason))
+                    sign_in_result(outcome.reason, await self._follows_own(pending.tenant, pending.user_id)))
             except Exception as error:
                 log.warning("could not answer in Slack about a Slack sign-in: %s", type(error).__name__)
