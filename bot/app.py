@@ -229,7 +229,7 @@ async def open_services(settings: Settings) -> Services:
     presence = PresenceHandlers(presence_core, settings.public_url, slack_session, follows_own
                                 ) if presence_core is not None else None
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
-                        following, mine_core)
+                        following, mine_core, presence)
     write_quota = WriteQuota(redis, keys)
 
     async def write_slot(tenant: Tenant, user_id: str) -> float:

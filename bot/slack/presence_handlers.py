@@ -14,6 +14,7 @@ from bot.core.presence import Presence
 from bot.core.slack_sign_in import SignInOutcome
 from bot.domain import Actor, Tenant
 from bot.slack.views.blocks import notice
+from bot.slack.views.home import PresenceSection
 from bot.slack.views.presence import presence_on_message, sign_in_message, sign_in_result
 
 __all__ = ["USER_INSTALL_PATH", "USER_REDIRECT_PATH", "PresenceHandlers"]
@@ -43,8 +44,18 @@ class PresenceHandlers:
         if await self.presence.turn_on(tenant, user):
             await respond(**presence_on_message(await self._follows_own(tenant, user)))
             return
-        ticket = await self.presence.sign_in.start(tenant, user, response_url)
-        await respond(**sign_in_message(f"{self._install_url}?{urlencode({'ticket': ticket})}"))
+        await respond(**sign_in_message(await self.sign_in_url(actor, response_url)))
+
+    async def sign_in_url(self, actor: Actor, response_url: str | None) -> str:
+        """A single-use "Sign in with Slack" link for this person (told of the result at `response_url`)."""
+        ticket = await self.presence.sign_in.start(actor.tenant, actor.user_id, response_url)
+        return f"{self._install_url}?{urlencode({'ticket': ticket})}"
+
+    async def home(self, actor: Actor) -> PresenceSection:
+        """The Home tab's switch: on or off, and a sign-in link when meetbot holds no Slack token of theirs."""
+        if await self.presence.sign_in.token(actor.tenant, actor.user_id) is None:
+            return False, await self.sign_in_url(actor, None)
+        return await self.presence.is_on(actor.tenant, actor.user_id), None
 
     async def signed_in(self, outcome: SignInOutcome) -> None:
         """After the browser came back: presence turns on for the person who asked, who is told where they asked."""
