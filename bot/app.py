@@ -33,6 +33,7 @@ from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
 from bot.core.members import Members, RoomMembers, SharedWritePacer
 from bot.core.mine import Mine
+from bot.core.own_calls import OwnCalls
 from bot.core.presence import Presence
 from bot.core.rooms import Rooms
 from bot.core.slack_sign_in import SlackSignIn
@@ -205,11 +206,30 @@ async def open_services(settings: Settings) -> Services:
         link = await accounts.describe(tenant, user_id)
         return link.google_sub if link is not None and link.google_sub else None  # none under delegation: polled
 
+    linked_google_users = LinkedGoogleUsers(redis, keys)
+    presence_core = None
+    if settings.slack_sign_in:
+        user_api = SlackUserCalls(slack, client_id=settings.slack_client_id or "",
+                                  client_secret=settings.slack_client_secret or "",
+                                  authorize_url=slack_authorize_url(settings.slack_api_url),
+                                  redirect_uri=settings.slack_user_redirect_uri,
+                                  user_scopes=settings.slack_user_scopes)
+        sign_in = SlackSignIn(user_api, SlackSignIns(redis, keys, cipher), SlackUserTokens(redis, keys, cipher),
+                              ("users.profile:read", "users.profile:write"))
+        presence_core = Presence(sign_in, user_api, PresenceRecords(redis, keys), linked_google_users.slack_users)
+        accounts.when_unlinked(presence_core.turn_off)
     mine_core = Mine(meet, accounts, space_records, MineChoices(redis, keys),
                      FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds,
-                     feed=personal_feed, google_user=google_user)
+                     feed=personal_feed, google_user=google_user,
+                     watch=OwnCalls(meet, presence_core, space_records) if presence_core is not None else None)
+
+    async def follows_own(tenant: Tenant, user_id: str) -> bool:
+        return await mine_core.mode(tenant, user_id) is not None
+
+    presence = PresenceHandlers(presence_core, settings.public_url, slack_session, follows_own
+                                ) if presence_core is not None else None
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
-                        following, mine_core)
+                        following, mine_core, presence)
     write_quota = WriteQuota(redis, keys)
 
     async def write_slot(tenant: Tenant, user_id: str) -> float:
@@ -225,21 +245,7 @@ async def open_services(settings: Settings) -> Services:
                     replicas=Replicas(redis))
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
                                reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
-    linked_google_users = LinkedGoogleUsers(redis, keys)
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), linked_google_users)
-    presence = None
-    if settings.slack_sign_in:
-        user_api = SlackUserCalls(slack, client_id=settings.slack_client_id or "",
-                                  client_secret=settings.slack_client_secret or "",
-                                  authorize_url=slack_authorize_url(settings.slack_api_url),
-                                  redirect_uri=settings.slack_user_redirect_uri,
-                                  user_scopes=settings.slack_user_scopes)
-        sign_in = SlackSignIn(user_api, SlackSignIns(redis, keys, cipher), SlackUserTokens(redis, keys, cipher),
-                              ("users.profile:read", "users.profile:write"))
-        presence = PresenceHandlers(Presence(sign_in, user_api, PresenceRecords(redis, keys),
-                                             linked_google_users.slack_users),
-                                    settings.public_url, slack_session)
-        accounts.when_unlinked(presence.presence.turn_off)
     people = PeopleSwitch(CallPeoplePrefs(redis, keys), directory.is_admin)
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls, people,
                            seen=presence.presence.observe if presence is not None else None)

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import ack_deadline, metrics
 from bot.app import Services, counted
 from bot.core.accounts import LinkOutcome
+from bot.core.slack_sign_in import SignInOutcome
 from bot.domain import Actor
 from bot.google.pubsub import PushCerts, PushTokens, WorkspaceEvent, parse_push
 from bot.google.push_errors import MalformedEvent, PushRejected
@@ -146,6 +147,8 @@ def build_web_app(
             outcome = await services.presence.presence.sign_in.complete(
                 query.get("state"), request.cookies.get(SIGN_IN_COOKIE), query.get("code"), query.get("error"))
             await services.presence.signed_in(outcome)
+            if outcome.ok:
+                services.tasks.spawn(_refresh_home(services, _actor(outcome)), name="home")
         except Exception as error:
             if not is_unavailable(error):
                 raise
@@ -229,7 +232,7 @@ def _page(status: int, html: str) -> web.Response:
     return web.Response(status=status, text=html, content_type="text/html", headers=_NO_STORE)
 
 
-def _actor(outcome: LinkOutcome) -> Actor:
+def _actor(outcome: LinkOutcome | SignInOutcome) -> Actor:
     assert outcome.pending is not None
     return Actor(outcome.pending.tenant, outcome.pending.user_id)
 

@@ -3,8 +3,9 @@
 Re-run it when the cards change. It needs Debian's chromium and chromium-driver (and, for emoji that look like
 Slack's, fonts-noto-color-emoji). Saves docs/screenshots/: `@bob` offered and sent as a mention, the card
 waiting, live, empty, ended (with its recap) and no longer followed, the settings modal, the help, the Home tab
-and a channel's one live room card ("cards"); and a `/meet mine` DM recap of a meeting started as if from Calendar
-("mine"). `screenshots.py mine` takes only that set.
+and a channel's one live room card ("cards"); a `/meet mine` DM recap of a meeting started as if from Calendar
+("mine"); and a Slack status that follows its person into a call ("presence"). `screenshots.py mine` takes only
+that set.
 """
 
 from __future__ import annotations
@@ -184,7 +185,33 @@ def drive(port: int, sandbox: Sandbox) -> None:
         driver.quit()
 
 
-SETS = {"cards": drive, "mine": drive_mine}  # each in a fresh sandbox; `screenshots.py mine` takes only that set
+def drive_presence(port: int, sandbox: Sandbox) -> None:
+    driver = browser(port)
+    try:
+        connect(driver, sandbox)
+        presence(driver, sandbox)
+    finally:
+        driver.quit()
+
+
+def presence(driver: Any, sandbox: Sandbox) -> None:
+    """`/meet mine` and `/meet presence` on, "Sign in with Slack", then Alice in a meeting she started without
+    /meet (as if from her Calendar): the sidebar shows her Slack status saying so."""
+    type_in(driver, "/meet mine on")
+    until(driver, lambda d: "DM recap" in d.find_element(By.ID, "messages").text)
+    type_in(driver, "/meet presence on")
+    press(driver, 'button[data-action-id="meet_slack_sign_in"]')
+    until(driver, lambda d: "Presence is on" in d.find_element(By.ID, "messages").text)
+    space = sandbox.world.meet.state.create_space("alice@example.com", client_id="calendar")["name"]
+    sandbox.world.meet.state.join(space, user="bob@example.com")
+    press(driver, f'.space[data-space="{space}"] [data-meet="join-Alice"]')
+    until(driver, lambda d: "In a meeting" in d.find_element(By.CSS_SELECTOR, '[data-status="U0ALICE"]').text)
+    show(driver, "Presence is on")
+    driver.save_screenshot(str(OUT / "presence-status.png"))
+
+
+# each in a fresh sandbox; `screenshots.py mine` takes only that set
+SETS = {"cards": drive, "mine": drive_mine, "presence": drive_presence}
 
 
 async def main(names: list[str]) -> None:

@@ -306,9 +306,10 @@ async def published(edge: Edge, actor: Actor) -> dict[str, Any]:
     return view if isinstance(view, dict) else json.loads(view)
 
 
-def home_click(user: str, *, ticked: bool) -> tuple[str, str]:
-    """The Home tab's "Follow my Google Meet meetings" box, ticked or unticked, as Slack sends it."""
-    option = {"text": {"type": "plain_text", "text": MINE_SWITCH}, "value": "on"}
+def home_click(user: str, *, ticked: bool, action_id: str = ACTION_MINE, label: str = MINE_SWITCH
+               ) -> tuple[str, str]:
+    """A Home tab box ("Follow my Google Meet meetings" unless told), ticked or unticked, as Slack sends it."""
+    option = {"text": {"type": "plain_text", "text": label}, "value": "on"}
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "team_id": TENANT.team_id},
@@ -317,7 +318,7 @@ def home_click(user: str, *, ticked: bool) -> tuple[str, str]:
         "trigger_id": "0.0.x",
         "container": {"type": "view", "view_id": "V0HOME"},
         "view": {"id": "V0HOME", "type": "home"},
-        "actions": [{"action_id": ACTION_MINE, "block_id": "mine", "type": "checkboxes",
+        "actions": [{"action_id": action_id, "block_id": "mine", "type": "checkboxes",
                      "selected_options": [option] if ticked else [], "action_ts": f"{time.time():.6f}"}],
     }
     return interactive(payload)

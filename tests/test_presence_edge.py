@@ -9,6 +9,7 @@ and forget the token; with a bot token the app stays single-workspace although t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -20,13 +21,17 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.domain import Actor
 from bot.slack.front_door import Admitted, FrontDoor
+from bot.slack.views.home import ACTION_MINE, ACTION_PRESENCE, PRESENCE_SWITCH
+from bot.slack.views.presence import ACTION_SLACK_SIGN_IN
 from bot.web import build_web_app
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.flows import all_text
-from tests.support.slack_requests import SIGNING_SECRET, event, sign, slash_command
+from tests.support.slack_requests import SIGNING_SECRET, event, interactive, sign, slash_command
 from tests.test_calls_edge import ALICE, BOB, BOB_EMAIL, TENANT, Edge, open_edge
+from tests.test_mine_edge import home_click, published
 
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")  # slack_sdk's own
 
@@ -97,18 +102,15 @@ async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 async def ack_of(edge: Edge, text: str, user: str = ALICE) -> dict[str, Any]:
-    body, content_type = slash_command(text, user_id=user)
-    admitted = FrontDoor(SIGNING_SECRET).admit(body.encode(), {"Content-Type": content_type, **sign(body)})
-    assert isinstance(admitted, Admitted)
-    return dict(json.loads((await edge.bolt.async_dispatch(admitted.request)).body))
+    return dict(json.loads((await edge.bolt.async_dispatch(_admitted(slash_command(text, user_id=user)))).body))
 
 
-@pytest.fixture
-async def p(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-            monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Presence]:
+@contextlib.asynccontextmanager
+async def open_presence(env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+                        monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Presence]:
     for name, value in CLIENT.items():  # as an operator's environment would hold them, where Bolt reads them too
         monkeypatch.setenv(name, value)
-    async with open_edge({**bot_env, **CLIENT}, slack_emulator, meet_emulator) as edge:
+    async with open_edge({**env, **CLIENT}, slack_emulator, meet_emulator) as edge:
         web = TestServer(build_web_app(edge.services, edge.bolt), host="127.0.0.1")
         await web.start_server()
         presence = Presence(edge, web)
@@ -118,6 +120,13 @@ async def p(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulato
             for browser in presence.browsers.values():
                 await browser.close()
             await web.close()
+
+
+@pytest.fixture
+async def p(bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+            monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Presence]:
+    async with open_presence(bot_env, slack_emulator, meet_emulator, monkeypatch) as presence:
+        yield presence
 
 
 async def test_with_a_bot_token_the_app_stays_single_workspace_though_the_oauth_client_is_set(p: Presence) -> None:
@@ -132,6 +141,7 @@ async def test_sign_in_keeps_the_persons_own_token_encrypted_and_turns_presence_
     await p.sign_in(BOB)
     posts = [c["body"] for c in p.edge.slack.state.response_posts() if c.get("body")]
     assert "Presence is on" in all_text(posts[-1])
+    assert "also turn on `/meet mine`" in all_text(posts[-1]), "without mine: only meetings with a card, it says"
     grant = await p.edge.services.presence.presence.sign_in.token(TENANT, BOB)  # type: ignore[union-attr]
     assert grant is not None and grant.token.startswith("xoxp-") and grant.user_id == BOB
     raw = await p.edge.services.redis.get(p.edge.services.keys.slack_user_token(TENANT, BOB))
@@ -253,3 +263,45 @@ async def test_without_the_oauth_client_presence_says_why(bot_env: dict[str, str
     async with open_edge(bot_env, slack_emulator, meet_emulator) as edge:
         reply = await ack_of(edge, "presence on")
     assert "Sign in with Slack" in all_text(reply) and "SLACK_CLIENT_ID" in all_text(reply)
+
+
+def home_elements(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b["accessory"] for b in view["blocks"] if b.get("accessory")]
+
+
+async def test_the_home_tab_offers_the_sign_in_then_a_switch_beside_mine(p: Presence) -> None:
+    actor = Actor(TENANT, BOB)
+    home = await published(p.edge, actor)
+    (button,) = [e for e in home_elements(home) if e.get("action_id") == ACTION_SLACK_SIGN_IN]
+    assert PRESENCE_SWITCH in all_text(home) and ACTION_PRESENCE not in str(home), "no token: no switch yet"
+    assert ACTION_MINE in str(home), "beside the /meet mine switch"
+    click = {"type": "block_actions", "user": {"id": BOB, "team_id": TENANT.team_id}, "team": {"id": TENANT.team_id},
+             "api_app_id": "A0MEETBOT", "trigger_id": "0.0.x", "container": {"type": "view", "view_id": "V0HOME"},
+             "actions": [{"action_id": ACTION_SLACK_SIGN_IN, "block_id": "x", "type": "button",
+                          "action_ts": "1.0"}]}
+    assert (await p.edge.bolt.async_dispatch(_admitted(interactive(click)))).status == 200, "the URL button is acked"
+
+    found = LINK.search(button["url"])
+    assert found, button["url"]
+    page = await p.open_link(found.group(1), BOB, BOB)
+    assert page.status == 200 and await p.edge.services.presence.presence.is_on(TENANT, BOB)  # type: ignore[union-attr]
+    home = await published(p.edge, actor)
+    (switch,) = [e for e in home_elements(home) if e.get("action_id") == ACTION_PRESENCE]
+    assert switch.get("initial_options"), "signed in and on: ticked"
+    assert ACTION_SLACK_SIGN_IN not in str(home)
+
+    await p.edge.send(home_click(BOB, ticked=False, action_id=ACTION_PRESENCE, label=PRESENCE_SWITCH))
+
+    async def signed_out() -> bool:
+        return not await p.token_kept(BOB)
+
+    await until(signed_out, "unticked: presence off, signed out")
+    assert p.revokes() == 1
+    assert ACTION_SLACK_SIGN_IN in str(await published(p.edge, actor)), "the sign-in button again"
+
+
+def _admitted(request: tuple[str, str]) -> Any:
+    body, content_type = request
+    admitted = FrontDoor(SIGNING_SECRET).admit(body.encode(), {"Content-Type": content_type, **sign(body)})
+    assert isinstance(admitted, Admitted)
+    return admitted.request

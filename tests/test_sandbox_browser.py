@@ -432,3 +432,35 @@ def test_a_meeting_from_calendar_is_recapped_in_the_owners_dm_with_its_files(bro
     type_in(browser, "/meet mine off")
     until(browser, lambda d: "deleted what it kept" in d.find_element(By.ID, "messages").text or None,
           "the opt-out's reply")
+
+
+def status_of(driver: Any, slack_id: str) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, f'[data-status="{slack_id}"]').text)
+
+
+def test_presence_signs_in_with_slack_and_the_status_follows_her_own_calendar_meeting(browser: Any,
+                                                                                     running: Running) -> None:
+    """`/meet mine on` and `/meet presence on` from the page, "Sign in with Slack" (Slack's page consents for the
+    person who clicked), then a meeting started without /meet (as if from her Calendar): her status, shown in the
+    sidebar as Slack has it, says she is in a meeting while she is in it, and is hers again when she leaves."""
+    world = running.sandbox.world
+    if not linked(running, "Alice"):
+        connect(browser, running)
+    home_page(browser)
+    type_in(browser, "/meet mine on")
+    until(browser, lambda d: "DM recap" in d.find_element(By.ID, "messages").text or None, "the mine reply")
+    type_in(browser, "/meet presence on")
+    press(browser, 'button[data-action-id="meet_slack_sign_in"]', "Sign in with Slack",
+          lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .msg")[-1])
+    until(browser, lambda d: "Presence is on" in d.find_element(By.ID, "messages").text or None,
+          "signed in: presence is on")
+    assert len(browser.window_handles) == 1, "the page made the sign-in as Alice, no window of its own"
+
+    space = world.meet.state.create_space("alice@example.com", client_id="calendar")["name"]
+    press(browser, f'.space[data-space="{space}"] [data-meet="join-Alice"]', "Join as Alice")
+    until(browser, lambda d: "In a meeting" in status_of(d, "U0ALICE") or None, "her status in the call")
+    assert "📅" in status_of(browser, "U0ALICE")
+    press(browser, f'.space[data-space="{space}"] [data-meet="leave-Alice"]', "Leave as Alice")
+    until(browser, lambda d: "In a meeting" not in status_of(d, "U0ALICE") or None, "her status given back")
+    type_in(browser, "/meet presence off")
+    until(browser, lambda d: "Presence is off" in d.find_element(By.ID, "messages").text or None, "presence off")

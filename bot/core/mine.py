@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
@@ -73,11 +73,15 @@ class MineUpdate:
     meeting: PersonalMeeting
 
 
+# Told after each read what is running and what was followed before it (presence in their own calls: core.own_calls).
+Watcher = Callable[[Tenant, str, Sequence[ConferenceRecord], Mapping[str, PersonalMeeting], Reader], Awaitable[None]]
+
+
 class Mine:
     def __init__(self, meet: MeetClient, tokens: Tokens, spaces: SpaceMemory, memory: MineMemory,
                  schedule: Schedule, poll_seconds: float, *, feed: PersonalFeed | None = None,
                  google_user: Callable[[Tenant, str], Awaitable[str | None]] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 watch: Watcher | None = None, clock: Callable[[], float] = time.time) -> None:
         self._meet = meet
         self._tokens = tokens
         self._spaces = spaces
@@ -86,6 +90,7 @@ class Mine:
         self._poll = poll_seconds
         self._feed = feed  # Workspace Events: a user-target subscription each; polling is then a safety net
         self._google_user = google_user  # the person's signed-in Google user id, the subscription's target
+        self._watch = watch
         self._clock = clock
 
     @property
@@ -158,6 +163,8 @@ class Mine:
                     ) -> list[MineUpdate]:
         running = await reader.call(lambda token: self._meet.list_conference_records(token, LIVE_FILTER))
         followed = await self._memory.followed(tenant, user_id)
+        if self._watch is not None:
+            await self._watch(tenant, user_id, running, followed, reader)
         for record in running:
             if record.name in followed or not record.space:
                 continue

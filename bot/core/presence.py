@@ -94,22 +94,36 @@ class Presence:
             await self._memory.drop_hold(tenant, user_id)
             await self.sign_in.forget(tenant, user_id)
 
-    async def observe(self, tenant: Tenant, state: LiveState) -> None:
-        """A fresh read of a meeting: who of the opted-in people is in it now, and who left."""
+    async def observe(self, tenant: Tenant, state: LiveState, only: str | None = None) -> None:
+        """A fresh read of a meeting: who of the opted-in people is in it now, and who left. With `only`, the read
+        was made as that person, for them alone (their own meetings, `/meet mine`): it speaks for nobody else, and
+        their absence from it means they are not in the call."""
         if not state.conference:
             return
+        present = await self._present(tenant, state)
+        if only is not None:
+            present = {only: present.get(only, False)}
+        for user_id in await self._memory.opted_in(tenant, sorted(present)):
+            await self._memory.seen(tenant, user_id, state.conference, present[user_id])
+            await self.settle(tenant, user_id)
+
+    async def left(self, tenant: Tenant, user_id: str, conference: str) -> None:
+        """The conference is over for the person (it ended, as their own meeting list showed)."""
+        await self._memory.seen(tenant, user_id, conference, False)
+        await self.settle(tenant, user_id)
+
+    async def _present(self, tenant: Tenant, state: LiveState) -> dict[str, bool]:
+        """Linked Slack users among the attendees, and whether each is in the call now."""
         google_users = sorted({a.user for a in state.attendees if a.user})
         if not google_users:
-            return
+            return {}
         slack_of = await self._slack_users_of(tenant, google_users)
         present: dict[str, bool] = {}
         for attendee in state.attendees:
             user = slack_of.get(attendee.user or "")
             if user is not None:  # one person may have several participant records: present in any counts
                 present[user] = present.get(user, False) or (attendee.present and state.phase is Phase.LIVE)
-        for user_id in await self._memory.opted_in(tenant, sorted(present)):
-            await self._memory.seen(tenant, user_id, state.conference, present[user_id])
-            await self.settle(tenant, user_id)
+        return present
 
     async def settle(self, tenant: Tenant, user_id: str) -> None:
         """Bring the person's status in line with whether they are in a call (see the module's docstring)."""

@@ -52,7 +52,7 @@ from bot.slack.unopened import job_notice
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
 from bot.slack.views.help import text_answer
-from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE
+from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE, ACTION_PRESENCE
 from bot.slack.views.meeting import (
     ACTION_END,
     ACTION_JOIN,
@@ -69,6 +69,7 @@ from bot.slack.views.meeting import (
     start_choices,
     start_modal,
 )
+from bot.slack.views.presence import ACTION_SLACK_SIGN_IN
 from bot.slack.views.room import ACTION_ROOM_NEW
 from bot.slack.views.unfurl import ACTION_STATUS_ME
 from bot.store.progress import JobProgress
@@ -139,6 +140,8 @@ def routes(on: _Listeners) -> tuple[Route, ...]:
         Route("action", ACTION_ROOM_NEW, ROOM_NEW_CLICK, on.room_new_click),
         Route("action", ACTION_DISCONNECT, "home-disconnect", on.disconnect_click),
         Route("action", ACTION_MINE, "home-mine", on.mine_click),
+        Route("action", ACTION_PRESENCE, "home-presence", on.presence_click),
+        Route("action", ACTION_SLACK_SIGN_IN, ack=on.on_link_click),  # a URL button, as Connect
         Route("action", ACTION_STATUS_ME, "status-me", on.status_me_click),
         Route("action", ACTION_HOME_START, ack=on.on_start_shortcut),  # the Home tab's Start a meeting: the modal
         Route("view", END_CONFIRM_CALLBACK, END_CONFIRMED, on.end_confirmed, ack=on.on_end_confirm_submit),
@@ -468,6 +471,17 @@ class _Listeners:
         mode = "on" if action.get("selected_options") else None
         work = self._then_home(where.actor, client, mine.switch(where.actor, mode, _no_reply))
         await self._guarded(where.actor, _no_reply, work, name="home-mine")
+
+    async def presence_click(self, body: dict[str, Any]) -> None:
+        """The Home tab's "Slack status while in a call" box: ticked turns `/meet presence` on, unticked off."""
+        where, client, _ = await self._rebuilt(body)
+        presence = self._deps.presence
+        if presence is None:
+            return
+        action: dict[str, Any] = next(iter(body.get("actions") or []), {})
+        work = self._then_home(where.actor, client, presence.switch(where.actor, bool(action.get("selected_options")),
+                                                                    None, _no_reply))
+        await self._guarded(where.actor, _no_reply, work, name="home-presence")
 
     async def on_link_click(self, ack: Ack) -> None:
         await ack()  # a URL button (Connect): Slack opens the link itself

@@ -23,7 +23,10 @@ function ctxFor(where, values, errors) {
     conversations: [s.channel], values, errors,
     act: (element, blockId, extra) => post("click", { where, values,
       action: { action_id: element.action_id, block_id: blockId, ...extra } }),
-    openUrl: (url) => { if (!url.startsWith("https://meet.google.com/")) window.open(url, "_blank"); },
+    // Join joins in the Meet panel, and "Sign in with Slack" is made by the server as the person who clicked.
+    openUrl: (url) => {
+      if (!url.startsWith("https://meet.google.com/") && !url.includes("/slack/user-install")) window.open(url, "_blank");
+    },
   };
 }
 
@@ -303,8 +306,23 @@ function renderModal() {
   root.appendChild(shade);
 }
 
+function renderStatuses() {
+  // Each person's Slack status, as Slack shows it beside their name (what /meet presence sets and gives back).
+  const s = page.state;
+  $("statuses").replaceChildren(...s.people.map((p) => {
+    const status = (s.statuses || {})[p.id] || {};
+    const row = document.createElement("div");
+    row.className = "status-row";
+    row.dataset.status = p.id;
+    row.innerHTML = `<span class="status-name">${esc(p.name)}</span> ` +
+      `<span class="status-text">${mrkdwn(status.emoji || "", {})} ${esc(status.text || "")}</span>`;
+    return row;
+  }));
+}
+
 function render() {
   if (!page.state) return;
+  renderStatuses();
   renderCenter();
   renderThread();
   renderMeet();

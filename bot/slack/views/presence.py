@@ -8,10 +8,13 @@ from bot.slack.views.blocks import Message, actions, context, notice, plain_text
 __all__ = ["ACTION_SLACK_SIGN_IN", "presence_on_message", "sign_in_message", "sign_in_result"]
 
 ACTION_SLACK_SIGN_IN = "meet_slack_sign_in"
-WHAT_IT_DOES = ("While meetbot sees you in a Google Meet call (your own meetings, and meetings with a card in "
-                "Slack), your Slack status says *In a meeting* :calendar:. When you leave, meetbot puts back the "
-                "status you had, unless you changed it during the call. `/meet presence off` stops it and signs "
-                "meetbot out of your Slack account.")
+WHAT_IT_DOES = ("While meetbot sees you in a Google Meet call ({which}), your Slack status says *In a meeting* "
+                ":calendar:. When you leave, meetbot puts back the status you had, unless you changed it during the "
+                "call. `/meet presence off` stops it and signs meetbot out of your Slack account.")
+WHICH_WITH_MINE = "your own meetings, wherever they started, and meetings with a card in Slack"
+# Presence sees only what meetbot reads anyway: without /meet mine, that is the meetings with a card.
+WHICH_WITHOUT_MINE = ("meetings with a card in Slack; to include your own meetings started elsewhere, such as from "
+                      "Calendar, also turn on `/meet mine`")
 
 
 def sign_in_message(url: str) -> Message:
@@ -27,8 +30,10 @@ def sign_in_message(url: str) -> Message:
     ]}
 
 
-def presence_on_message() -> Message:
-    return notice("Presence is on. " + WHAT_IT_DOES, emoji=":white_check_mark:")
+def presence_on_message(follows_own: bool) -> Message:
+    """`follows_own`: the person has `/meet mine` on, so meetbot sees their own meetings too."""
+    which = WHICH_WITH_MINE if follows_own else WHICH_WITHOUT_MINE
+    return notice("Presence is on. " + WHAT_IT_DOES.format(which=which), emoji=":white_check_mark:")
 
 
 _REFUSED: dict[str, str] = {
@@ -45,10 +50,10 @@ _REFUSED: dict[str, str] = {
 }
 
 
-def sign_in_result(reason: SignInReason) -> Message:
+def sign_in_result(reason: SignInReason, follows_own: bool) -> Message:
     """Told where `/meet presence on` was typed, after the browser came back."""
     if reason == "signed_in":
-        message = presence_on_message()
+        message = presence_on_message(follows_own)
     else:
         message = notice(_REFUSED.get(reason, _REFUSED["exchange_failed"]), emoji=":warning:")
     return {**message, "replace_original": False}
