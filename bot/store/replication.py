@@ -37,6 +37,7 @@ from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.commands.core import AsyncScript
 
 from bot.errors import StorageUnavailable
+from bot.store.errors import translated
 
 __all__ = ["RECHECK", "WAIT_MS", "Replicas"]
 
@@ -46,6 +47,7 @@ WAIT_MS = 500
 RECHECK = 30.0
 
 
+@translated  # the job queue calls it directly, outside any store: Redis down is StorageUnavailable here too
 class Replicas:
     def __init__(self, redis: Redis, *, wait_ms: int = WAIT_MS) -> None:
         self._redis = redis
