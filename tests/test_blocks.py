@@ -23,6 +23,7 @@ from bot.meet.models import (
     Space,
     SpaceConfig,
 )
+from bot.slack.interaction import SubmittedView
 from bot.slack.meeting_handlers import settings_errors
 from bot.slack.mrkdwn import code, escape, truncate
 from bot.slack.views.help import help_message, unknown_message
@@ -152,8 +153,9 @@ def test_settings_change_report_and_modal() -> None:
 
 
 def test_settings_validation() -> None:
-    def submitted(**values: str) -> dict[str, Any]:
-        return {"state": {"values": {k: {"value": {"selected_option": {"value": v}}} for k, v in values.items()}}}
+    def submitted(**values: str) -> SubmittedView:
+        return SubmittedView.of(
+            {"state": {"values": {k: {"value": {"selected_option": {"value": v}}} for k, v in values.items()}}})
 
     assert set(settings_errors(submitted(moderation="off", chat="hosts", viewers="on"))) == {"chat", "viewers"}
     assert settings_errors(submitted(moderation="on", chat="hosts")) == {}

@@ -26,7 +26,7 @@ from bot.meet.links import parse_reference
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.mrkdwn import escape
 from bot.slack.views.account import connect_button
-from bot.slack.views.blocks import Block
+from bot.slack.views.blocks import Block, View
 from bot.slack.views.home import MineSection, disconnect_button, home_view
 from bot.store.slack_cache import HomeHashes, HomeRenders
 
@@ -65,7 +65,7 @@ class HomeHandlers:
             return ":link: Your Google account isn't connected.", connect_button(url), False
         return f":white_check_mark: Connected to Google as *{escape(link.google_email)}*.", disconnect_button(), True
 
-    async def render(self, actor: Actor) -> dict[str, Any]:
+    async def render(self, actor: Actor) -> View:
         connection, button, linked = await self._connection(actor)
         recent = await self.meetings.recent(actor)
         previews: dict[str, LinkPreview] = {}

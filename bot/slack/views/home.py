@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core.previews import LinkPreview
 from bot.domain import PersonalMeeting, Phase, Room, SpaceInfo
 from bot.slack.mrkdwn import code, plain
-from bot.slack.views.blocks import Block, actions, context, header, plain_text, section
+from bot.slack.views.blocks import Block, View, actions, context, header, plain_text, section
 from bot.slack.views.live import duration_words, file_links
 from bot.slack.views.meeting import join_button
 
@@ -77,7 +75,7 @@ def _mine_blocks(on: bool, meetings: list[PersonalMeeting]) -> list[Block]:
 
 
 def home_view(connection: str, connect_button: Block | None, recent: list[tuple[SpaceInfo, LinkPreview | None]],
-              rooms: list[tuple[str, Room]], mine: MineSection | None = None) -> dict[str, Any]:
+              rooms: list[tuple[str, Room]], mine: MineSection | None = None) -> View:
     """Live now, your rooms, recent meetings: at most one primary button in each section."""
     blocks: list[Block] = [
         header("meetbot"),

@@ -10,15 +10,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from bot.core.meetings import ConferenceSummary, EndedMeeting, MeetingStatus, SettingChange
 from bot.core.settings_catalog import GROUPS, SETTINGS, Setting, read_path
 from bot.domain import Card, LiveState, Phase, SpaceInfo, space_id_of
 from bot.meet.models import Participant, ParticipantKind, Space, SpaceConfig
-from bot.slack.interaction import submitted
+from bot.slack.interaction import SubmittedView
 from bot.slack.mrkdwn import code, escape, plain
-from bot.slack.views.blocks import Block, Message, context, header, plain_text, section
+from bot.slack.views.blocks import Block, Message, View, context, header, plain_text, section
 from bot.slack.views.live import RECAP_NAMES_NOTE, duration_words, status_line
 
 __all__ = [
@@ -213,7 +212,7 @@ def _ending(label: str, empty: bool) -> str:
             else f"Everyone in {code(label)} will be removed from the call.")
 
 
-def end_confirm_modal(space_name: str, label: str, card: Card | None, *, empty: bool = False) -> dict[str, Any]:
+def end_confirm_modal(space_name: str, label: str, card: Card | None, *, empty: bool = False) -> View:
     """The confirm dialog, shown only to the owner: ending removes everyone from the call (`empty`: nobody is
     in it, so it says that instead)."""
     meta = {"space": space_name, "label": label, "card": [card.channel, card.ts] if card else None}
@@ -229,12 +228,11 @@ def end_confirm_modal(space_name: str, label: str, card: Card | None, *, empty: 
     }
 
 
-def end_confirmed(view: dict[str, Any]) -> tuple[str, str | None, Card | None]:
+def end_confirmed(view: SubmittedView) -> tuple[str, str | None, Card | None]:
     """(space, label, the card it was chosen on) from a submitted confirm dialog."""
-    meta = json.loads(view.get("private_metadata") or "{}")
-    found = meta.get("card")
+    found = view.metadata.get("card")
     card = Card(str(found[0]), str(found[1])) if isinstance(found, list) and len(found) == 2 else None
-    return str(meta.get("space") or ""), meta.get("label"), card
+    return view.note("space") or "", view.note("label"), card
 
 
 def cohosts_line(user_ids: Sequence[str]) -> str:
@@ -408,16 +406,15 @@ def _people_input(on: bool) -> Block:
                         "initial_option": option("on" if on else "off")}}
 
 
-def chosen_people(view: dict[str, Any]) -> bool | None:
+def chosen_people(view: SubmittedView) -> bool | None:
     """The settings modal's people choice (None when the form had no such field)."""
-    field = view.get("state", {}).get("values", {}).get(PEOPLE_BLOCK, {}).get("value", {})
-    option = field.get("selected_option")
-    return None if not option else option.get("value") == "on"
+    option = view.input(PEOPLE_BLOCK).option
+    return None if option is None else option == "on"
 
 
 def settings_modal(space: Space, label: str, channel_id: str | None, cohosts: Sequence[str] | None = None, *,
                    chosen: Mapping[str, str] | None = None, problem: str | None = None,
-                   people: bool | None = None) -> dict[str, Any]:
+                   people: bool | None = None) -> View:
     """The settings form, grouped, each select preselected with the current value. `cohosts` (Slack user ids;
     None: not offered) fills the co-hosts field; saving sends the difference from the co-hosts Google has then.
     The metadata stays small whatever the co-hosts (Slack keeps 3,000 characters): the space, not the people.
@@ -440,7 +437,7 @@ def settings_modal(space: Space, label: str, channel_id: str | None, cohosts: Se
             blocks.append(_cohosts_input(cohosts))
     if people is not None:
         blocks += [header("In Slack"), _people_input(people)]
-    meta: dict[str, Any] = {"space": space.name, "label": label, "channel": channel_id}
+    meta: dict[str, str | bool | None] = {"space": space.name, "label": label, "channel": channel_id}
     if cohosts is not None:
         meta["cohosts"] = True  # the field is offered
     return {
@@ -454,7 +451,7 @@ def settings_modal(space: Space, label: str, channel_id: str | None, cohosts: Se
     }
 
 
-def settings_notice_modal(text: str, title: str = "Meeting settings") -> dict[str, Any]:
+def settings_notice_modal(text: str, title: str = "Meeting settings") -> View:
     """A modal that only says something: loading, a refusal, or the result of a save."""
     return {"type": "modal", "title": plain_text(title, 24), "close": plain_text("Close", 24),
             "blocks": [section(text)]}
@@ -465,7 +462,7 @@ _ACCESS = next(s for s in SETTINGS if s.key == "access")  # the Start modal word
 _ACCESS_ORDER = ("trusted", "open", "restricted")
 
 
-def start_modal() -> dict[str, Any]:
+def start_modal() -> View:
     """The "Start a Meet" global shortcut: a title, who may join without knocking, and where to post."""
     return {
         "type": "modal",
@@ -490,11 +487,7 @@ def start_modal() -> dict[str, Any]:
     }
 
 
-def start_choices(view: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+def start_choices(view: SubmittedView) -> tuple[str | None, str | None, str | None]:
     """(title, access word, channel id) from a submitted start modal."""
-    title = submitted(view, "title").get("value")
-    option = submitted(view, "access").get("selected_option")
-    access = option.get("value") if isinstance(option, dict) else None
-    channel = submitted(view, "channel").get("selected_conversation")
-    return ((title.strip() or None) if isinstance(title, str) else None,
-            access if isinstance(access, str) else None, channel if isinstance(channel, str) else None)
+    title = view.input("title").value
+    return (title.strip() or None) if title else None, view.input("access").option, view.input("channel").conversation
