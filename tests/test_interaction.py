@@ -54,7 +54,8 @@ def test_a_modal_of_an_odd_shape_reads_as_empty() -> None:
 
 def test_an_event_reads_its_fields_by_kind() -> None:
     shared = SlackEvent.of({"type": "link_shared", "channel": "C1", "message_ts": "1.2",
-                            "source": "conversations_history", "links": [{"url": "https://meet.google.com/abc-mnop-xyz", "domain": "meet.google.com"}]})
+                            "source": "conversations_history",
+                            "links": [{"url": "https://meet.google.com/abc-mnop-xyz", "domain": "meet.google.com"}]})
     revoked = SlackEvent.of({"type": "tokens_revoked", "tokens": {"oauth": ["U1", 7], "bot": ["B1"]}})
     changed = SlackEvent.of({"type": "user_change", "user": {"id": "U5", "deleted": True}})
 
