@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -117,9 +116,8 @@ class HomeHandlers:
         for _ in range(2):
             view = await self.render(actor)
             last = await self.hashes.last(actor.tenant, actor.user_id)
-            args: dict[str, Any] = {"hash": last} if last else {}
             try:
-                published = await client.views_publish(user_id=actor.user_id, view=view, **args)
+                published = await client.views_publish(user_id=actor.user_id, view=view, hash=last or None)
             except SlackApiError as error:
                 if error.response.get("error") != "hash_conflict":
                     raise
