@@ -26,16 +26,10 @@ from bot.meet.models import (
 from bot.slack.interaction import SubmittedView
 from bot.slack.meeting_handlers import settings_errors
 from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.views.card import CardContent, ended_card, meeting_card
 from bot.slack.views.help import help_message, unknown_message
-from bot.slack.views.meeting import (
-    CardContent,
-    ended_card,
-    history_message,
-    meeting_card,
-    settings_changed_message,
-    settings_modal,
-    status_message,
-)
+from bot.slack.views.meeting import history_message, settings_changed_message, status_message
+from bot.slack.views.settings import settings_modal
 from tests.support.flows import block_texts
 
 T0 = datetime(2026, 11, 24, 14, 9, tzinfo=UTC)

@@ -28,7 +28,8 @@ from bot.slack import commands, grammar
 from bot.slack.interaction import SubmittedView
 from bot.slack.meeting_handlers import selected_settings, settings_errors
 from bot.slack.views.help import help_message, unknown_message
-from bot.slack.views.meeting import history_message, settings_modal, status_message
+from bot.slack.views.meeting import history_message, status_message
+from bot.slack.views.settings import settings_modal
 from emulators.slack import validate_view
 from tests.support.flows import block_texts
 

@@ -50,25 +50,22 @@ from bot.slack.start_job import StartJob
 from bot.slack.unopened import job_notice
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
-from bot.slack.views.help import text_answer
-from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE
-from bot.slack.views.meeting import (
+from bot.slack.views.card import (
     ACTION_END,
     ACTION_JOIN,
     ACTION_MANAGE,
     ACTION_SETTINGS,
     END_CONFIRM_CALLBACK,
-    SETTINGS_CALLBACK,
-    START_CALLBACK,
     end_confirm_modal,
     end_confirmed,
     end_target,
     manage_target,
-    settings_notice_modal,
-    start_choices,
-    start_modal,
 )
+from bot.slack.views.help import text_answer
+from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE
 from bot.slack.views.room import ACTION_ROOM_NEW
+from bot.slack.views.settings import SETTINGS_CALLBACK, settings_notice_modal
+from bot.slack.views.start import START_CALLBACK, start_choices, start_modal
 from bot.slack.views.unfurl import ACTION_STATUS_ME
 from bot.store.progress import JobProgress
 

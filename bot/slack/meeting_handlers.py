@@ -30,20 +30,10 @@ from bot.slack.replies import modal_text, refusal_text
 from bot.slack.responder import Reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import Message, View, notice, whole_lines
+from bot.slack.views.card import CardContent, card_content, ended_card, meeting_card
 from bot.slack.views.live import duration_words
-from bot.slack.views.meeting import (
-    COHOSTS_BLOCK,
-    CardContent,
-    card_content,
-    chosen_people,
-    ended_card,
-    history_message,
-    meeting_card,
-    settings_changed_message,
-    settings_modal,
-    settings_notice_modal,
-    status_message,
-)
+from bot.slack.views.meeting import history_message, settings_changed_message, status_message
+from bot.slack.views.settings import COHOSTS_BLOCK, chosen_people, settings_modal, settings_notice_modal
 
 __all__ = ["MeetingHandlers", "Reply"]
 

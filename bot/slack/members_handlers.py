@@ -29,7 +29,7 @@ from bot.slack.responder import Reply, reliable, webhook_reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.unopened import job_notice
 from bot.slack.views.blocks import Message
-from bot.slack.views.meeting import CardContent, meeting_card
+from bot.slack.views.card import CardContent, meeting_card
 from bot.slack.views.members import change_message, members_message
 
 __all__ = ["ROOM_SYNC_JOB", "MembersHandlers"]

@@ -6,8 +6,8 @@ from bot.core.previews import LinkPreview
 from bot.domain import PersonalMeeting, Phase, Room, SpaceInfo
 from bot.slack.mrkdwn import code, plain
 from bot.slack.views.blocks import Block, View, actions, context, header, plain_text, section
+from bot.slack.views.card import join_button
 from bot.slack.views.live import duration_words, file_links
-from bot.slack.views.meeting import join_button
 
 __all__ = ["ACTION_DISCONNECT", "ACTION_HOME_START", "ACTION_MINE", "MINE_SWITCH", "MineSection", "disconnect_button",
            "home_view", "start_button"]
