@@ -36,11 +36,30 @@ from typing import Any
 from aiohttp import web
 
 from emulators._server import BackgroundServer, run_standalone
+from emulators.google_api import (
+    CANONICAL,
+    ApiError,
+    CallLog,
+    add_controls,
+    bearer_of,
+    call_entry,
+    error_info,
+    error_response,
+    fmt_time,
+    invalid_argument,
+    json_response,
+    paginate,
+    parse_page_size,
+    query_digest,
+    query_of,
+    retry_info,
+    time_key,
+    to_camel,
+)
 from emulators.meet_live import LIVE_METHODS, LIVE_PARAMS, LiveMeet
 from emulators.meet_live import route as any_route
 from emulators.meet_models import (
     ACCESS_TYPE,
-    CANONICAL,
     MEMBER,
     METHOD_PARAMS,
     METHODS,
@@ -49,7 +68,6 @@ from emulators.meet_models import (
     SPACE,
     SPACE_CONFIG,
     SYSTEM_PARAMS,
-    ApiError,
     Caller,
     Fault,
     Member,
@@ -60,19 +78,10 @@ from emulators.meet_models import (
     build_defaults,
     config_from_input,
     emit_message,
-    error_info,
-    fmt_time,
-    invalid_argument,
     matches,
-    paginate,
     parse_filter,
     parse_message,
-    parse_page_size,
     parse_update_mask,
-    query_digest,
-    retry_info,
-    time_key,
-    to_camel,
 )
 from emulators.meet_oauth import CREATED, READONLY, SETTINGS, OAuthReply, OAuthState
 
@@ -165,8 +174,9 @@ USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call 
 # State
 
 
-class MeetState(LiveMeet, OAuthState):
-    """Everything the emulator knows; every public method is thread-safe (tests call them from any thread)."""
+class MeetState(LiveMeet, OAuthState, CallLog):
+    """Everything the emulator knows; every public method is thread-safe (tests call them from any thread).
+    `calls`: every Meet and OAuth call so far (CallLog)."""
 
     # Run-time options (RUNTIME_OPTIONS; the constructor documents them), set by `_apply_options`.
     default_access_type: str
@@ -527,18 +537,6 @@ class MeetState(LiveMeet, OAuthState):
         with self._lock:
             self.latency = seconds
 
-    @property
-    def calls(self) -> list[dict[str, Any]]:
-        """Every Meet/OAuth call so far: {route, method, path, query, body, user, status}."""
-        with self._lock:
-            return copy.deepcopy(self._calls)
-
-    def calls_to(self, route: str) -> list[dict[str, Any]]:
-        return [c for c in self.calls if c["route"] == route]
-
-    def _record_call(self, call: dict[str, Any]) -> None:
-        with self._lock:
-            self._calls.append(call)
 
     # -- Meet API ---------------------------------------------------------------------------------------------
     def authenticate(self, token: str | None, route: str, enum_ints: bool) -> Caller:
@@ -1019,27 +1017,12 @@ def _route_of(request: web.Request) -> str | None:
     return found[0] if found else "unknown"
 
 
-def _query(request: web.Request, strip_dollar: bool = True) -> dict[str, str]:
-    """Query parameters (last value wins; ';' is not a separator), `$`-prefixed system names without the `$`."""
-    pairs = urllib.parse.parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True, separator="&")
-    return {(k[1:] if strip_dollar and k.startswith("$") else k): v for k, v in pairs}
 
 
-def _bearer(request: web.Request, query: Mapping[str, str]) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return query.get("access_token") or query.get("oauth_token") or None
 
 
-def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.Response(
-        status=status, text=json.dumps(body), content_type="application/json", charset="UTF-8", headers=headers
-    )
 
 
-def _error_response(exc: ApiError) -> web.Response:
-    return _json_response(exc.status, exc.envelope(), exc.headers)
 
 
 def _fault_response(fault: Fault, route: str) -> web.Response:
@@ -1056,7 +1039,7 @@ def _fault_response(fault: Fault, route: str) -> web.Response:
     if route.startswith("oauth."):
         error = "temporarily_unavailable" if fault.status in (429, 503) else "server_error"
         body: dict[str, Any] = {"error": error, "error_description": f"Injected fault {fault.status}."}
-        return _json_response(fault.status, body, headers)
+        return json_response(fault.status, body, headers)
     details: list[dict[str, Any]] = []
     message = None
     if fault.status == 429:
@@ -1071,7 +1054,7 @@ def _fault_response(fault: Fault, route: str) -> web.Response:
         )
     if fault.retry_after is not None:
         details.append(retry_info(fault.retry_after))
-    return _error_response(ApiError(fault.status, message, details=details, headers=headers))
+    return error_response(ApiError(fault.status, message, details=details, headers=headers))
 
 
 async def _parse_body(request: web.Request) -> Any:
@@ -1100,8 +1083,8 @@ def build_app(state: MeetState | None = None) -> web.Application:
             return await _plain_errors(request, handler)
         body = await _parse_body(request)
         request[BODY_KEY] = body
-        query = _query(request, strip_dollar=False)
-        request[USER_KEY] = state.token_user(_bearer(request, query))
+        query = query_of(request, strip_dollar=False)
+        request[USER_KEY] = state.token_user(bearer_of(request, query))
         if route in METHODS and state.latency:
             await asyncio.sleep(state.latency)
         fault = state._take_fault(route)
@@ -1113,17 +1096,7 @@ def build_app(state: MeetState | None = None) -> web.Application:
                 response = _fault_response(fault, route)
         if response is None:
             response = await _plain_errors(request, handler)
-        state._record_call(
-            {
-                "route": route,
-                "method": request.method,
-                "path": request.path,
-                "query": query,
-                "body": body,
-                "user": request.get(USER_KEY),
-                "status": response.status,
-            }
-        )
+        state._record_call(call_entry(request, route, query, body, request.get(USER_KEY), response.status))
         return response
 
     async def meet_api(request: web.Request) -> web.StreamResponse:
@@ -1131,9 +1104,9 @@ def build_app(state: MeetState | None = None) -> web.Application:
         if found is None:
             raise web.HTTPNotFound()
         route, ident = found
-        query = _query(request)
+        query = query_of(request)
         try:
-            caller = state.authenticate(_bearer(request, query), route, "enum-encoding=int" in query.get("alt", ""))
+            caller = state.authenticate(bearer_of(request, query), route, "enum-encoding=int" in query.get("alt", ""))
             allowed = METHOD_PARAMS.get(route, frozenset())
             # unverified (inferred, standard Google front-end): unknown query parameters are a 400. Not an option: it
             # only makes the emulator stricter than Google could be.
@@ -1151,24 +1124,24 @@ def build_app(state: MeetState | None = None) -> web.Application:
             if body is None:
                 body = {}
             if route == "spaces.create":
-                return _json_response(200, state.api_create(caller, body))
+                return json_response(200, state.api_create(caller, body))
             if route == "spaces.get":
-                return _json_response(200, state.api_get(caller, ident))
+                return json_response(200, state.api_get(caller, ident))
             if route == "spaces.patch":
-                return _json_response(200, state.api_patch(caller, ident, body, params.get("updateMask")))
+                return json_response(200, state.api_patch(caller, ident, body, params.get("updateMask")))
             if route == "spaces.endActiveConference":
-                return _json_response(200, state.api_end(caller, ident, body))
+                return json_response(200, state.api_end(caller, ident, body))
             if route == "conferenceRecords.list":
-                return _json_response(200, state.api_list_records(caller, params))
+                return json_response(200, state.api_list_records(caller, params))
             if route == "conferenceRecords.get":
-                return _json_response(200, state.api_get_record(caller, ident))
+                return json_response(200, state.api_get_record(caller, ident))
             if route.startswith("spaces.members."):
-                return _json_response(200, state.api_members(caller, route, ident, body, params))
+                return json_response(200, state.api_members(caller, route, ident, body, params))
             if route in LIVE_METHODS:
-                return _json_response(200, state.api_live(caller, route, ident, params))
-            return _json_response(200, state.api_list_participants(caller, ident, params))
+                return json_response(200, state.api_live(caller, route, ident, params))
+            return json_response(200, state.api_list_participants(caller, ident, params))
         except ApiError as exc:
-            return _error_response(exc)
+            return error_response(exc)
 
     def _oauth(reply: OAuthReply, request: web.Request) -> web.Response:
         if reply.user:
@@ -1178,7 +1151,7 @@ def build_app(state: MeetState | None = None) -> web.Application:
         if reply.html is not None:
             return web.Response(status=reply.status, text=reply.html, content_type="text/html")
         headers = {"Cache-Control": "no-store", **reply.headers}
-        return _json_response(reply.status, reply.body, headers)
+        return json_response(reply.status, reply.body, headers)
 
     async def authorize(request: web.Request) -> web.Response:
         return _oauth(state.authorize(dict(request.query)), request)
@@ -1202,10 +1175,10 @@ def build_app(state: MeetState | None = None) -> web.Application:
         return _oauth(state.revoke(value), request)
 
     async def userinfo(request: web.Request) -> web.Response:
-        return _oauth(state.userinfo(_bearer(request, _query(request))), request)
+        return _oauth(state.userinfo(bearer_of(request, query_of(request))), request)
 
     async def certs(request: web.Request) -> web.Response:
-        return _json_response(200, state.jwks())
+        return json_response(200, state.jwks())
 
     app = web.Application(middlewares=[instrument])
     app[STATE_KEY] = state
@@ -1227,7 +1200,7 @@ async def _plain_errors(
     try:
         return await handler(request)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-        return _error_response(ApiError(404, f"The requested URL {request.path} was not found on this server."))
+        return error_response(ApiError(404, f"The requested URL {request.path} was not found on this server."))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1243,23 +1216,6 @@ def _iter_scopes(scopes: Iterable[str] | str) -> list[str]:
 
 
 def _add_controls(app: web.Application, state: MeetState) -> None:
-    def control(fn: Callable[[dict[str, Any]], Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def handler(request: web.Request) -> web.Response:
-            try:
-                raw = await request.read()
-                data = json.loads(raw) if raw else {}
-                if not isinstance(data, dict):
-                    raise ValueError("expected a JSON object")
-                data.update(request.query)
-                result = fn(data)
-            except KeyError as exc:
-                return _json_response(404, {"error": str(exc.args[0] if exc.args else exc)})
-            except (ValueError, TypeError) as exc:
-                return _json_response(400, {"error": str(exc)})
-            return _json_response(200, {} if result is None else result)
-
-        return handler
-
     def ref(data: Mapping[str, Any]) -> str:
         return str(data.get("space") or data["name"])
 
@@ -1326,8 +1282,7 @@ def _add_controls(app: web.Application, state: MeetState) -> None:
         ),
         ("POST", "artifact/finish", lambda d: state.finish_artifact(d["name"], d.get("state", "FILE_GENERATED"))),
     ]
-    for method, name, fn in routes:
-        app.router.add_route(method, f"/_emulator/{name}", control(fn))
+    add_controls(app, routes)
 
 
 # ---------------------------------------------------------------------------------------------------------------

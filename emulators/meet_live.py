@@ -24,19 +24,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from emulators.meet_models import (
-    ApiError,
-    Participant,
-    Record,
-    fmt_time,
-    matches,
-    meet_route,
-    paginate,
-    parse_filter,
-    parse_page_size,
-    query_digest,
-    time_key,
-)
+from emulators.google_api import ApiError, fmt_time, paginate, parse_page_size, query_digest, time_key
+from emulators.meet_models import Participant, Record, matches, meet_route, parse_filter
 from emulators.meet_oauth import CREATED, READONLY
 
 log = logging.getLogger(__name__)
