@@ -221,6 +221,16 @@ def offset_page(items: Sequence[T], page_size: int, page_token: str | None, dige
     return page, base64.urlsafe_b64encode(f"{digest}:{start + page_size}".encode()).decode().rstrip("=")
 
 
+def list_body(key: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    """A list response in proto3 JSON: empty list and last-page token omitted."""
+    out: dict[str, Any] = {}
+    if items:
+        out[key] = items
+    if token:
+        out["nextPageToken"] = token
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # HTTP: what a request says, and Google's JSON answers
 
