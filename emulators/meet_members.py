@@ -4,8 +4,7 @@ the unverified limits and refusals (switchable). See /work/shared/reference/meet
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from emulators.google_api import (
@@ -22,8 +21,8 @@ from emulators.meet_models import (
     ACCESS_TYPE,
     MEMBER,
     Caller,
+    MeetStateParts,
     Member,
-    Record,
     Space,
     emit_message,
     parse_message,
@@ -36,19 +35,8 @@ MEMBER_LIMIT_ERRORS = ("failed_precondition", "resource_exhausted")  # 400 FAILE
 REFUSED_EMAIL_ERRORS = ("invalid_argument", "permission_denied")  # 400 INVALID_ARGUMENT or 403
 
 
-class MembersApi:
+class MembersApi(MeetStateParts):
     """Mixed into MeetState (meet.py), whose state and lock it uses."""
-
-    # MeetState's, which this mixes into
-    _lock: Any
-    _spaces: dict[str, Space]
-    _records: dict[str, Record]
-    _code_index: dict[str, str]
-    _now: Callable[[], datetime]
-    _new_id: Callable[..., str]
-    _new_code: Callable[[], str]
-    _resolve: Callable[[str], Space | None]
-    _space_or_raise: Callable[[str], Space]
 
     # -- spaces.members (§2.3, §3, §13) ----------------------------------------------------------------------------
 

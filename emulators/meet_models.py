@@ -586,3 +586,18 @@ class Member:
     role: int  # ROLE value
     user_id: str | None  # `users/{id}` when the email is a Google account the emulator knows
     seq: int = 0  # creation order: lists answer oldest first
+
+
+class MeetStateParts:
+    """What the resource mixins of MeetState (meet_spaces.py, meet_members.py, meet_records.py) use of the state
+    it holds, declared once: the stored resources, the lock that guards them, and the id and clock helpers."""
+
+    _lock: Any
+    _spaces: dict[str, Space]
+    _records: dict[str, Record]
+    _code_index: dict[str, str]
+    _now: Callable[[], datetime]
+    _new_id: Callable[..., str]
+    _new_code: Callable[[], str]
+    _resolve: Callable[[str], Space | None]
+    _space_or_raise: Callable[[str], Space]

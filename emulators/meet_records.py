@@ -4,7 +4,7 @@ See /work/shared/reference/meet-api.md §3."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -22,6 +22,7 @@ from emulators.meet_models import (
     PARTICIPANT_FILTER_FIELDS,
     RECORD_FILTER_FIELDS,
     Caller,
+    MeetStateParts,
     Participant,
     Record,
     Space,
@@ -32,19 +33,8 @@ from emulators.meet_models import (
 __all__ = ["RecordsApi"]
 
 
-class RecordsApi:
+class RecordsApi(MeetStateParts):
     """Mixed into MeetState (meet.py), whose state and lock it uses."""
-
-    # MeetState's, which this mixes into
-    _lock: Any
-    _spaces: dict[str, Space]
-    _records: dict[str, Record]
-    _code_index: dict[str, str]
-    _now: Callable[[], datetime]
-    _new_id: Callable[..., str]
-    _new_code: Callable[[], str]
-    _resolve: Callable[[str], Space | None]
-    _space_or_raise: Callable[[str], Space]
 
     # -- test controls: conferences -----------------------------------------------------------------------------
 

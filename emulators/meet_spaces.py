@@ -4,8 +4,7 @@ the create quotas, and the test controls that make and show spaces. See /work/sh
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from emulators.google_api import (
@@ -18,6 +17,7 @@ from emulators.meet_models import (
     SPACE,
     SPACE_CONFIG,
     Caller,
+    MeetStateParts,
     Record,
     Space,
     apply_update,
@@ -34,19 +34,8 @@ MEET_URI = "https://meet.google.com/"
 NON_OWNER_PARTIAL_FIELDS = ("accessType", "entryPointAccess")
 
 
-class SpacesApi:
+class SpacesApi(MeetStateParts):
     """Mixed into MeetState (meet.py), whose state and lock it uses."""
-
-    # MeetState's, which this mixes into
-    _lock: Any
-    _spaces: dict[str, Space]
-    _records: dict[str, Record]
-    _code_index: dict[str, str]
-    _now: Callable[[], datetime]
-    _new_id: Callable[..., str]
-    _new_code: Callable[[], str]
-    _resolve: Callable[[str], Space | None]
-    _space_or_raise: Callable[[str], Space]
 
     # -- test controls: spaces ----------------------------------------------------------------------------------
 
