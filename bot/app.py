@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import aiohttp
@@ -31,9 +33,12 @@ from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
 from bot.core.members import Members
 from bot.core.mine import Mine
+from bot.core.own_calls import OwnCalls
 from bot.core.pacing import SharedWritePacer
+from bot.core.presence import Presence
 from bot.core.room_members import RoomMembers
 from bot.core.rooms import Rooms
+from bot.core.slack_sign_in import SlackSignIn
 from bot.domain import Tenant, space_id_of
 from bot.follow_runner import EventToCard, FollowRunner, PullLoop
 from bot.google.delegation import DelegatedCredentials
@@ -54,10 +59,12 @@ from bot.slack.meeting_handlers import MeetingHandlers
 from bot.slack.members_handlers import MembersHandlers
 from bot.slack.mine_handlers import MineHandlers
 from bot.slack.pacing import CreateTurns
+from bot.slack.presence_handlers import PresenceHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.room_handlers import RoomHandlers
 from bot.slack.start_job import StartJob
 from bot.slack.unopened import unopened_teller
+from bot.slack.user_api import SlackUserCalls
 from bot.store.calls import CallPeoplePrefs, CallRecords, LinkedGoogleUsers
 from bot.store.connection import RedisClient, connect_to
 from bot.store.crypto import TokenCipher
@@ -67,10 +74,13 @@ from bot.store.keys import Keys
 from bot.store.live import EventRoutes, FollowSchedule, LiveStates, Recaps, WorkspaceEventsSeen
 from bot.store.mine import MineChoices
 from bot.store.oauth_state import LinkConfirmations, OAuthStateStore
+from bot.store.presence import PresenceRecords
 from bot.store.progress import JobProgress
 from bot.store.quota import CreateQuota, WriteQuota
+from bot.store.replication import Replicas
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes, HomeRenders
+from bot.store.slack_users import SlackSignIns, SlackUserTokens
 from bot.store.spaces import SpaceRecords
 
 __all__ = ["Services", "build_bolt_app", "close_services", "open_services", "start_background", "stop_background",
@@ -105,6 +115,7 @@ class Services:
     follow_runner: FollowRunner
     mine: MineHandlers  # `/meet mine`: each opted-in person's meetings, polled as them
     mine_runner: FollowRunner
+    presence: PresenceHandlers | None  # `/meet presence`: None without the app's OAuth client ("Sign in with Slack")
     reconcile_runner: FollowRunner  # rooms whose members follow their channel, checked hourly
     event_intake: EventIntake | None  # Workspace Events configured
     push_certs: PushCerts | None  # push delivery: the keys that sign Pub/Sub's tokens
@@ -197,11 +208,30 @@ async def open_services(settings: Settings) -> Services:
         link = await accounts.describe(tenant, user_id)
         return link.google_sub if link is not None and link.google_sub else None  # none under delegation: polled
 
+    linked_google_users = LinkedGoogleUsers(redis, keys)
+    presence_core = None
+    if settings.slack_sign_in:
+        user_api = SlackUserCalls(slack, client_id=settings.slack_client_id or "",
+                                  client_secret=settings.slack_client_secret or "",
+                                  authorize_url=slack_authorize_url(settings.slack_api_url),
+                                  redirect_uri=settings.slack_user_redirect_uri,
+                                  user_scopes=settings.slack_user_scopes)
+        sign_in = SlackSignIn(user_api, SlackSignIns(redis, keys, cipher), SlackUserTokens(redis, keys, cipher),
+                              ("users.profile:read", "users.profile:write"))
+        presence_core = Presence(sign_in, user_api, PresenceRecords(redis, keys), linked_google_users.slack_users)
+        accounts.when_unlinked(presence_core.turn_off)
     mine_core = Mine(meet, accounts, space_records, MineChoices(redis, keys),
                      FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds,
-                     feed=personal_feed, google_user=google_user)
+                     feed=personal_feed, google_user=google_user,
+                     watch=OwnCalls(meet, presence_core, space_records) if presence_core is not None else None)
+
+    async def follows_own(tenant: Tenant, user_id: str) -> bool:
+        return await mine_core.mode(tenant, user_id) is not None
+
+    presence = PresenceHandlers(presence_core, settings.public_url, slack_session, follows_own
+                                ) if presence_core is not None else None
     home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
-                        following, mine_core)
+                        following, mine_core, presence)
     write_quota = WriteQuota(redis, keys)
 
     async def write_slot(tenant: Tenant, user_id: str) -> float:
@@ -213,12 +243,14 @@ async def open_services(settings: Settings) -> Services:
     members = Members(meetings, meet, accounts, directory, space_records, pacer=SharedWritePacer(write_slot))
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher,
-                    concurrency=settings.job_concurrency, idle_timeout=settings.job_idle_timeout)
+                    concurrency=settings.job_concurrency, idle_timeout=settings.job_idle_timeout,
+                    replicas=Replicas(redis))
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
                                reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
-    calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), LinkedGoogleUsers(redis, keys))
+    calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), linked_google_users)
     people = PeopleSwitch(CallPeoplePrefs(redis, keys), directory.is_admin)
-    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls, people)
+    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls, people,
+                           seen=presence.presence.observe if presence is not None else None)
     mine = MineHandlers(mine_core, Recaps(redis, keys), clients)
     accounts.when_unlinked(mine.mine.turn_off)
     mine_runner = FollowRunner(mine.mine.due, mine.refresh, tick=1.0, batch=32, concurrency=8)
@@ -282,6 +314,7 @@ async def open_services(settings: Settings) -> Services:
         follow_runner=follow_runner,
         mine=mine,
         mine_runner=mine_runner,
+        presence=presence,
         reconcile_runner=reconcile_runner,
         event_intake=intake,
         push_certs=push_certs,
@@ -374,17 +407,11 @@ def build_bolt_app(services: Services) -> AsyncApp:
                 redirect_uri_path=SLACK_REDIRECT_PATH,
                 authorization_url=slack_authorize_url(settings.slack_api_url),
                 install_page_rendering_enabled=False,
+                user_scopes=[],  # the install is the bot's; people sign in for presence on their own
             ),
         }
-    app = AsyncApp(
-        signing_secret=settings.slack_signing_secret or "",
-        client=services.slack,
-        process_before_response=True,
-        # HTTP requests are verified by the front door (bot/slack/front_door.py) before Bolt sees them, and
-        # Socket Mode needs no signature.
-        request_verification_enabled=False,
-        **oauth,  # type: ignore[arg-type]
-    )
+    with _bolt_sees_no_client(hidden=services.installations is None):
+        app = _bolt_app(settings.slack_signing_secret or "", services.slack, oauth)
 
     register(
         app,
@@ -404,9 +431,37 @@ def build_bolt_app(services: Services) -> AsyncApp:
             members=services.members_handlers,
             installations=services.installations,
             mine=services.mine,
+            presence=services.presence,
         ),
     )
     return app
+
+
+def _bolt_app(signing_secret: str, client: AsyncWebClient, oauth: dict[str, object]) -> AsyncApp:
+    return AsyncApp(
+        signing_secret=signing_secret,
+        client=client,
+        process_before_response=True,
+        # HTTP requests are verified by the front door (bot/slack/front_door.py) before Bolt sees them, and
+        # Socket Mode needs no signature.
+        request_verification_enabled=False,
+        **oauth,  # type: ignore[arg-type]
+    )
+
+
+_BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
+@contextmanager
+def _bolt_sees_no_client(*, hidden: bool) -> Iterator[None]:
+    """One workspace (SLACK_BOT_TOKEN) with the OAuth client set for "Sign in with Slack": AsyncApp reads
+    SLACK_CLIENT_ID/SECRET from the environment by itself and would switch to its install mode (file stores under
+    $HOME, the bot token dropped). Hidden while it is built, synchronously (no other code runs meanwhile)."""
+    saved = {name: os.environ.pop(name) for name in _BOLT_OAUTH_ENV if hidden and name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def with_ack_deadline(app: AsyncApp) -> AsyncApp:

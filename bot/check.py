@@ -85,6 +85,15 @@ def granted_scopes_problem(granted_header: str | None) -> str | None:
             + "; update the app from manifest.yaml and reinstall it (OAuth & Permissions > Reinstall to Workspace)")
 
 
+def slack_sign_in_line(settings: Settings) -> CheckResult:
+    """/meet presence needs the app's OAuth client and its redirect URL registered with Slack."""
+    if not settings.slack_sign_in:
+        return CheckResult("presence", True, "off: set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for /meet presence")
+    return CheckResult("presence", True, f"register {settings.slack_user_redirect_uri} as a Redirect URL of "
+                                         "the Slack app (OAuth & Permissions), with the user scopes "
+                                         + ", ".join(settings.slack_user_scopes))
+
+
 def redirect_line(settings: Settings) -> CheckResult:
     if settings.uses_delegation:
         return CheckResult("redirect", True, "domain-wide delegation: no Google redirect URI to register")
@@ -125,4 +134,5 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         await _timed("slack", slack_probe),
         await _timed("google", google_probe),
         redirect_line(settings),
+        slack_sign_in_line(settings),
     ]

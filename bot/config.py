@@ -24,6 +24,9 @@ DEFAULT_GOOGLE_SCOPES = (
     MEET_SCOPE_PREFIX + "meetings.space.created",
     MEET_SCOPE_PREFIX + "meetings.space.readonly",
 )
+# "Sign in with Slack" for presence (DESIGN §1): only these user scopes exist for it; dnd:write only if DND is wanted.
+PRESENCE_SCOPES = ("users.profile:read", "users.profile:write", "dnd:write")
+DEFAULT_SLACK_USER_SCOPES = ("users.profile:read", "users.profile:write")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 # Each of these may instead be given as a file path in `<NAME>_FILE` (DESIGN §3).
@@ -91,6 +94,16 @@ class Settings:
     google_events_url: str = "https://workspaceevents.googleapis.com"
     pubsub_api_url: str = "https://pubsub.googleapis.com"
     google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    slack_user_scopes: tuple[str, ...] = DEFAULT_SLACK_USER_SCOPES  # asked for by "Sign in with Slack"
+
+    @property
+    def slack_sign_in(self) -> bool:
+        """The app's OAuth client is configured, so people can sign in with Slack (presence)."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
+    def slack_user_redirect_uri(self) -> str:
+        return self.public_url.rstrip("/") + "/slack/user-oauth-redirect"
 
     @property
     def events_push_audience(self) -> str:
@@ -295,6 +308,20 @@ def _slack_identity(reader: _Reader) -> None:
         reader.problem("SLACK_APP_TOKEN", "Socket Mode needs SLACK_BOT_TOKEN (one workspace)")
 
 
+def _user_scopes(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.get("SLACK_USER_SCOPES")
+    if raw is None:
+        return DEFAULT_SLACK_USER_SCOPES
+    scopes = tuple(dict.fromkeys(s for s in raw.replace(",", " ").split() if s))
+    unknown = [s for s in scopes if s not in PRESENCE_SCOPES]
+    if unknown:
+        reader.problem("SLACK_USER_SCOPES", "only " + ", ".join(PRESENCE_SCOPES) + " are used: " + " ".join(unknown))
+    for needed in DEFAULT_SLACK_USER_SCOPES:
+        if needed not in scopes:
+            reader.problem("SLACK_USER_SCOPES", f"missing {needed}; presence reads and restores the status with it")
+    return scopes
+
+
 def _google_identity(reader: _Reader, service_account: Path | None) -> None:
     client_id, client_secret = reader.get("GOOGLE_CLIENT_ID"), reader.get("GOOGLE_CLIENT_SECRET")
     if service_account is None and reader.get("GOOGLE_SERVICE_ACCOUNT_FILE") is None:
@@ -355,6 +382,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         redis_sentinels=sentinels,
         redis_sentinel_master=master,
         meet_poll_seconds=reader.integer("MEET_POLL_SECONDS", 30, 0, 3600),
+        slack_user_scopes=_user_scopes(reader),
         **_event_feed(reader),
     )
     if reader.problems:

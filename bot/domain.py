@@ -13,8 +13,8 @@ from bot.json_values import ReadJson, parse_object
 
 __all__ = [
     "Actor", "Attendee", "CachedToken", "CallRecord", "CallUser", "Card", "GoogleLink", "HeldLink", "LiveState",
-    "PendingLink", "PersonalMeeting", "Phase", "Produced", "Room", "SpaceInfo", "SubscriptionRecord", "Tenant",
-    "space_id_of",
+    "PendingLink", "PendingSignIn", "PersonalMeeting", "Phase", "Produced", "Room", "SlackStatus", "SlackUserGrant",
+    "SpaceInfo", "StatusHold", "SubscriptionRecord", "Tenant", "space_id_of",
 ]
 
 
@@ -184,12 +184,14 @@ class LiveState:
 
 @dataclass(frozen=True, slots=True)
 class PersonalMeeting:
-    """A meeting `/meet mine` follows for a person: its newest state, what its recap calls it, its link.
+    """A meeting `/meet mine` follows for a person: its newest state, what its recap calls it, its link, and whether
+    Google showed them as its owner (only then is it recapped: who came is the owner's to see).
     `state.unfollowed_at` set: its recap is complete, kept a while for their Home tab."""
 
     state: LiveState
     title: str
     uri: str | None = None
+    owned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,3 +313,52 @@ class HeldLink:
 
     def __repr__(self) -> str:
         return f"HeldLink(pending={self.pending!r}, link={self.link!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSignIn:
+    """A "Sign in with Slack" that a person started with `/meet presence on`: only they may finish it."""
+
+    tenant: Tenant
+    user_id: str
+    response_url: str | None
+    created_at: float
+
+    def __repr__(self) -> str:  # the response_url stays out of logs
+        return f"PendingSignIn(tenant={self.tenant!r}, user_id={self.user_id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackUserGrant:
+    """A person's own Slack user token (`xoxp-`), with the scopes they granted."""
+
+    user_id: str
+    team_id: str
+    token: str
+    scopes: tuple[str, ...]
+    granted_at: float
+
+    def __repr__(self) -> str:  # the token stays out of logs
+        return f"SlackUserGrant(user_id={self.user_id!r}, team_id={self.team_id!r}, scopes={self.scopes!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackStatus:
+    """A Slack status: its text, its emoji, and when Slack clears it (a Unix time; 0: never)."""
+
+    text: str = ""
+    emoji: str = ""
+    expiration: int = 0
+
+    def looks_like(self, other: SlackStatus) -> bool:
+        """The same status as a person sees it (Slack may normalise the expiration)."""
+        return (self.text, self.emoji) == (other.text, other.emoji)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusHold:
+    """meetbot set a person's status for a call: what they had before, and what meetbot put there."""
+
+    before: SlackStatus
+    ours: SlackStatus
+    since: float

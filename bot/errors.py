@@ -9,20 +9,32 @@ it is, and neither imports the other. core/errors.py builds the domain's refusal
 
 from __future__ import annotations
 
-__all__ = ["ServiceUnavailable", "StorageUnavailable", "UserFacingError"]
+from enum import Enum
+
+__all__ = ["Remedy", "ServiceUnavailable", "StorageUnavailable", "UserFacingError"]
 
 STORAGE_DOWN = ("meetbot's storage isn't answering right now, so it couldn't finish that. Please try again in a "
                 "minute.")
 
 
-class UserFacingError(Exception):
-    """An expected refusal or failure, explained to the user in `reason`."""
+class Remedy(Enum):
+    """What the person can do about a refusal, as data: the edge words it in its own terms (a Slack command)."""
 
-    def __init__(self, reason: str, *, person: str | None = None, person_is: str = "") -> None:
+    RECONNECT = "reconnect"  # connect the Google account again, granting what the reason says is missing
+    LOOK_AGAIN = "look_again"  # look at the result again in a moment (someone else's change is under way)
+    NEW_ROOM = "new_room"  # the channel's room is gone: make a new one
+
+
+class UserFacingError(Exception):
+    """An expected refusal or failure, explained to the user in `reason`, and what they can do in `remedy`."""
+
+    def __init__(self, reason: str, *, person: str | None = None, person_is: str = "",
+                 remedy: Remedy | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.person = person  # a Slack user id the reply names, e.g. the meeting's owner
         self.person_is = person_is  # what they are, completing "<them> …", e.g. "owns it"
+        self.remedy = remedy
 
 
 class ServiceUnavailable(UserFacingError):

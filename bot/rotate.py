@@ -1,4 +1,5 @@
-"""`python -m bot rotate-keys`: re-encrypt every stored Google link with the first TOKEN_ENCRYPTION_KEYS key.
+"""`python -m bot rotate-keys`: re-encrypt every stored Google link and Slack user token (presence) with the first
+TOKEN_ENCRYPTION_KEYS key.
 
 Rotation: put a new key first in TOKEN_ENCRYPTION_KEYS, keep the old ones after it, run this, then drop the old
 keys. Pending sign-ins (10 minutes) and cached delegated tokens (under an hour) simply expire.
@@ -16,6 +17,7 @@ from bot.store.crypto import TokenCipher
 from bot.store.google_links import GoogleLinkStore, RotationReport
 from bot.store.keys import Keys
 from bot.store.layout import UnknownLayout, ensure_layout
+from bot.store.slack_users import SlackUserTokens
 
 __all__ = ["cmd_rotate_keys"]
 
@@ -25,7 +27,11 @@ async def _rotate(settings: Settings) -> RotationReport:
     keys = settings.token_encryption_keys
     try:
         await ensure_layout(redis, Keys())  # never rewrite records of a layout this release doesn't know
-        return await GoogleLinkStore(redis, Keys(), TokenCipher(keys)).rotate_report()
+        links = await GoogleLinkStore(redis, Keys(), TokenCipher(keys)).rotate_report()
+        slack_rotated, slack_unreadable = await SlackUserTokens(redis, Keys(), TokenCipher(keys)).rotate()
+        if slack_rotated or slack_unreadable:
+            print(f"re-encrypted {slack_rotated} Slack user token(s) with the first key")
+        return RotationReport(links.rotated, links.unreadable + slack_unreadable)
     finally:
         await redis.aclose()
 

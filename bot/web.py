@@ -16,17 +16,20 @@ from slack_bolt.async_app import AsyncApp
 from bot import ack_deadline, metrics
 from bot.app import Services, counted
 from bot.core.accounts import LinkOutcome
+from bot.core.slack_sign_in import SignInOutcome
 from bot.domain import Actor
 from bot.google.pubsub import PushCerts, PushTokens, WorkspaceEvent, parse_push
 from bot.google.push_errors import MalformedEvent, PushRejected
 from bot.slack.fast_path import fast_answer
 from bot.slack.front_door import FrontDoor, Refused
+from bot.slack.presence_handlers import USER_INSTALL_PATH, USER_REDIRECT_PATH
 from bot.store.connection import writable
 from bot.store.dedupe import SignedDeliveries
 from bot.store.errors import is_unavailable
 from bot.store.live import FollowedPhases
 from bot.store.oauth_state import STATE_TTL_SECONDS
-from bot.web_pages import callback_page, confirm_page, mismatch_page
+from bot.store.slack_users import SIGN_IN_TTL_SECONDS
+from bot.web_pages import callback_page, confirm_page, mismatch_page, slack_sign_in_page
 
 __all__ = ["GOOGLE_CALLBACK_PATH", "GOOGLE_CONFIRM_PATH", "GOOGLE_EVENTS_PATH", "METRICS_PATH", "SLACK_EVENTS_PATH",
            "build_probe_app", "build_web_app", "probe_routes"]
@@ -39,6 +42,7 @@ GOOGLE_CALLBACK_PATH = "/google/oauth/callback"
 GOOGLE_CONFIRM_PATH = "/google/oauth/confirm"
 METRICS_PATH = "/metrics"
 CSRF_COOKIE = "meetbot_confirm"
+SIGN_IN_COOKIE = "meetbot_slack_sign_in"  # the OAuth state, kept by the browser that opened the sign-in link
 READY_TIMEOUT = 0.5
 
 ReadyProbe = Callable[[], Awaitable[bool]]
@@ -51,6 +55,7 @@ def build_web_app(
 
     door = FrontDoor(services.settings.slack_signing_secret or "")
     deliveries = SignedDeliveries(services.redis, services.keys)
+    secure_cookies = services.settings.public_url.startswith("https:")
 
     async def slack_events(request: web.Request) -> web.Response:
         arrived = time.perf_counter()
@@ -84,8 +89,7 @@ def build_web_app(
             page = confirm_page(outcome.confirm_id, csrf, outcome.email or "", who, workspace)
             response = _page(200, page)
             response.set_cookie(CSRF_COOKIE, csrf, max_age=STATE_TTL_SECONDS, path=GOOGLE_CONFIRM_PATH,
-                                httponly=True, samesite="Strict", secure=services.settings.public_url.startswith(
-                                    "https:"))
+                                httponly=True, samesite="Strict", secure=secure_cookies)
             return response
         return await _settled(outcome)
 
@@ -116,7 +120,46 @@ def build_web_app(
             return _page(*mismatch_page(outcome.email or "", who, workspace))
         return _page(*callback_page(outcome.reason, outcome.email))
 
+    async def user_install(request: web.Request) -> web.Response:
+        """The sign-in link from `/meet presence on`: spends its ticket and sends the browser to Slack's consent."""
+        if services.presence is None:
+            return _page(*slack_sign_in_page("not_configured"))
+        try:
+            opened = await services.presence.presence.sign_in.open(request.query.get("ticket", ""))
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            return _page(*slack_sign_in_page("unavailable"))
+        if opened is None:
+            return _page(*slack_sign_in_page("bad_state"))
+        state, url = opened
+        response = web.Response(status=302, headers={"Location": url, **_NO_STORE})
+        # Lax: the cookie must come back on Slack's top-level redirect to us, and on nothing cross-site else.
+        response.set_cookie(SIGN_IN_COOKIE, state, max_age=SIGN_IN_TTL_SECONDS, path=USER_REDIRECT_PATH,
+                            httponly=True, samesite="Lax", secure=secure_cookies)
+        return response
+
+    async def user_redirect(request: web.Request) -> web.Response:
+        if services.presence is None:
+            return _page(*slack_sign_in_page("not_configured"))
+        query = request.query
+        try:
+            outcome = await services.presence.presence.sign_in.complete(
+                query.get("state"), request.cookies.get(SIGN_IN_COOKIE), query.get("code"), query.get("error"))
+            await services.presence.signed_in(outcome)
+            if outcome.ok:
+                services.tasks.spawn(_refresh_home(services, _actor(outcome)), name="home")
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            return _page(*slack_sign_in_page("unavailable"))
+        response = _page(*slack_sign_in_page(outcome.reason))
+        response.del_cookie(SIGN_IN_COOKIE, path=USER_REDIRECT_PATH)
+        return response
+
     app = web.Application(client_max_size=1024**2)
+    app.router.add_get(USER_INSTALL_PATH, user_install)
+    app.router.add_get(USER_REDIRECT_PATH, user_redirect)
     app.router.add_get(GOOGLE_CALLBACK_PATH, google_callback)
     app.router.add_post(GOOGLE_CONFIRM_PATH, google_confirm)
     if services.event_intake is not None and services.push_certs is not None:
@@ -189,7 +232,7 @@ def _page(status: int, html: str) -> web.Response:
     return web.Response(status=status, text=html, content_type="text/html", headers=_NO_STORE)
 
 
-def _actor(outcome: LinkOutcome) -> Actor:
+def _actor(outcome: LinkOutcome | SignInOutcome) -> Actor:
     assert outcome.pending is not None
     return Actor(outcome.pending.tenant, outcome.pending.user_id)
 

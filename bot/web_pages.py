@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-__all__ = ["FAILURES", "callback_page", "confirm_page", "mismatch_page"]
+__all__ = ["FAILURES", "SLACK_SIGN_IN_FAILURES", "callback_page", "confirm_page", "mismatch_page",
+           "slack_sign_in_page"]
 
 # Outcome reason → (title, advice). Reasons come from bot.core.accounts.
 FAILURES: dict[str, tuple[str, str]] = {
@@ -70,4 +71,35 @@ def callback_page(reason: str, email: str | None = None) -> tuple[int, str]:
                                  advice="You can close this tab and go back to Slack.", extra="")
     title, advice = FAILURES.get(reason, FAILURES["exchange_failed"])
     status = 503 if reason == "unavailable" else 403 if reason == "other_member" else 400
+    return status, _PAGE.format(kind="fail", title=escape(title), advice=escape(advice), extra="")
+
+
+# "Sign in with Slack" (presence) outcome reason → (title, advice). Reasons come from bot.core.slack_sign_in.
+SLACK_SIGN_IN_FAILURES: dict[str, tuple[str, str]] = {
+    "denied": ("You didn't allow access", "Nothing changed. Run /meet presence on in Slack whenever you're ready."),
+    "bad_state": ("This link has expired or was already used",
+                  "Sign-in links work once, for 10 minutes, in the browser that opened them. Run /meet presence on "
+                  "in Slack for a fresh one."),
+    "missing_code": ("Slack didn't send a sign-in code", "Run /meet presence on in Slack and try again."),
+    "exchange_failed": ("Slack didn't accept the sign-in", "Nothing changed. Run /meet presence on in Slack and "
+                                                           "try again."),
+    "other_user": ("This sign-in link was someone else's",
+                   "It belongs to another Slack user, so meetbot kept nothing and gave up the access Slack granted. "
+                   "To set your own status, run /meet presence on in Slack yourself."),
+    "missing_scope": ("meetbot needs permission to change your status",
+                      "Run /meet presence on in Slack again and allow it on Slack's page."),
+    "unavailable": ("meetbot is temporarily unavailable", "Nothing changed. Please try again in a minute."),
+    "not_configured": ("Sign in with Slack isn't set up", "This meetbot's operator hasn't configured it."),
+}
+
+
+def slack_sign_in_page(reason: str) -> tuple[int, str]:
+    """(HTTP status, HTML) for a "Sign in with Slack" outcome; "signed_in" is the one success."""
+    if reason == "signed_in":
+        return 200, _PAGE.format(kind="ok", title="Signed in with Slack",
+                                 advice="Presence is on: while meetbot sees you in a Google Meet call, your Slack "
+                                        "status says so. You can close this tab and go back to Slack.", extra="")
+    title, advice = SLACK_SIGN_IN_FAILURES.get(reason, SLACK_SIGN_IN_FAILURES["exchange_failed"])
+    status = 503 if reason == "unavailable" else 404 if reason == "not_configured" else \
+        403 if reason == "other_user" else 400
     return status, _PAGE.format(kind="fail", title=escape(title), advice=escape(advice), extra="")

@@ -160,8 +160,9 @@ class EventsState(CallLog):
         # pull needs a token with the pubsub or cloud-platform scope (False: any valid token)
         require_pubsub_scope: bool = True,
         max_ttl_seconds: float = 7 * 86400,
-        # unverified (§14): a user-target subscription gets the events of the spaces the user "owns", or also of
-        # those where they "joined" a conference (Google's newer guide says so; not seen on a real tenant)
+        # unverified (§14): a user-target subscription gets the events of the spaces the user "owns" (the older
+        # guide); also of the meetings whose Calendar event they "organised"; or of those and of those where they
+        # "joined" a conference (the newer guide says both; not seen on a real tenant)
         user_target_events: str = "owned",
         ack_deadline: float = 10.0,
         push_max_attempts: int = 5,
@@ -280,7 +281,7 @@ class EventsState(CallLog):
             access = self.meet.space_access(email, space_id)
             if access is None:
                 raise ApiError(404, f"The target resource {target} was not found.")
-            if access == "none" or (access == "participant" and self.space_access == "owner"):
+            if access == "none" or (access in ("participant", "organiser") and self.space_access == "owner"):
                 raise ApiError(403, f"The caller does not have permission to subscribe to {target}.")
         with self._lock:
             self._sweep()
@@ -545,12 +546,15 @@ class EventsState(CallLog):
                 )
 
     def _covers(self, sub: WorkspaceSubscription, space_id: str) -> bool:
-        """A space target covers its space; a user target the spaces its user owns, and with
-        user_target_events="joined" (unverified) also those whose conferences they joined."""
+        """A space target covers its space; a user target the spaces its user owns, with
+        user_target_events="organised" (unverified) also the Calendar meetings they organised, and with "joined"
+        those and the spaces whose conferences they joined."""
         if sub.space_id:
             return sub.space_id == space_id
         access = self.meet.space_access(sub.user, space_id)  # Meet's lock is held here and is re-entrant
-        return access == "owner" or (access == "participant" and self.user_target_events == "joined")
+        covered = {"owned": ("owner",), "organised": ("owner", "organiser"),
+                   "joined": ("owner", "organiser", "participant")}[self.user_target_events]
+        return access in covered
 
     # -- test controls -----------------------------------------------------------------------------------------
     def subscriptions(self) -> list[dict[str, Any]]:
@@ -604,7 +608,7 @@ def _checked(options: Mapping[str, Any]) -> dict[str, Any]:
         "ce_source": ("space", "subscription"),
         "space_access": ("owner", "participant"),
         "ttl_over_max": ("reject", "clamp"),
-        "user_target_events": ("owned", "joined"),
+        "user_target_events": ("owned", "organised", "joined"),
     }
     for name, value in options.items():
         if name in choices and value not in choices[name]:

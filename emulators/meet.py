@@ -111,6 +111,7 @@ RUNTIME_OPTIONS = (
     *("member_limit", "member_reads", "refused_member_emails"),  # spaces.members (MeetState members section)
     *("member_limit_error", "refused_email_error"),  # spaces.members.create: the error shapes Google may use
     *("create_quota_per_project", "create_quota_per_user"),  # spaces.create per minute (reference §8); 0 = off
+    "calendar_owner",  # whose a Calendar meeting made by a delegate is (`calendar_meeting`)
     # OAuthState's
     "refresh_token_requires_prompt_consent",
     "revoke_access_token_revokes_refresh",
@@ -147,7 +148,14 @@ _MEMBER_OPTION_CHECKS["member_limit_error"] = (lambda v: v in MEMBER_LIMIT_ERROR
                                                " or ".join(repr(m) for m in MEMBER_LIMIT_ERRORS))
 _MEMBER_OPTION_CHECKS["refused_email_error"] = (lambda v: v in REFUSED_EMAIL_ERRORS,
                                                 " or ".join(repr(m) for m in REFUSED_EMAIL_ERRORS))
-_COUNTED_OPTION_CHECKS = {**_QUOTA_OPTION_CHECKS, **_MEMBER_OPTION_CHECKS}
+# unverified (§4.2 infers "owner ≈ creator / organizer"): whose space a Calendar meeting is in the Meet API when a
+# delegate made the event on the organiser's calendar: the "organiser"'s (Calendar puts it on their event) or its
+# "creator"'s (the account that made it). With no delegate both are the organiser.
+CALENDAR_OWNERS = ("organiser", "creator")
+_CALENDAR_OPTION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "calendar_owner": (lambda v: v in CALENDAR_OWNERS, " or ".join(repr(v) for v in CALENDAR_OWNERS)),
+}
+_COUNTED_OPTION_CHECKS = {**_QUOTA_OPTION_CHECKS, **_MEMBER_OPTION_CHECKS, **_CALENDAR_OPTION_CHECKS}
 STATE_KEY: web.AppKey[MeetState] = web.AppKey("meet_state")  # the MeetState behind an app
 BODY_KEY: web.RequestKey[Any] = web.RequestKey("body")  # parsed request body (JSON, form dict, raw text or None)
 USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call acted for, for the call log
@@ -221,6 +229,7 @@ class MeetState(SpacesApi, RecordsApi, MembersApi, LiveMeet, OAuthState, CallLog
         self.member_limit, self.member_reads, self.refused_member_emails = 0, "owner", []
         self.member_limit_error, self.refused_email_error = MEMBER_LIMIT_ERRORS[0], REFUSED_EMAIL_ERRORS[0]
         self.create_quota_per_project = self.create_quota_per_user = 0
+        self.calendar_owner = "organiser"
         self._default_config = copy.deepcopy(dict(default_config or {}))
         options = _checked_options(
             {
@@ -255,6 +264,7 @@ class MeetState(SpacesApi, RecordsApi, MembersApi, LiveMeet, OAuthState, CallLog
     refused_email_error: str
     create_quota_per_project: int
     create_quota_per_user: int
+    calendar_owner: str
 
     # -- run-time options ----------------------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
@@ -738,6 +748,11 @@ def _add_controls(app: web.Application, state: MeetState) -> None:
         ("GET", "calls", lambda d: {"calls": state.calls_to(d["route"]) if d.get("route") else state.calls}),
         ("POST", "reset", lambda d: state.reset()),
         ("POST", "spaces", lambda d: state.create_space(d["owner"], d.get("client_id", "meetbot"), d.get("config"))),
+        (  # {"organiser", "created_by"?, "config"?}: a meeting Google Calendar made for an event
+            "POST",
+            "calendar",
+            lambda d: state.calendar_meeting(d["organiser"], d.get("created_by"), d.get("config")),
+        ),
         ("GET", "space", lambda d: state.space(ref(d))),
         ("POST", "expire_code", lambda d: {"meetingCode": state.expire_code(ref(d))}),
         ("POST", "consent", lambda d: state.set_consent(d["user"], d.get("granted_scopes"), bool(d.get("deny")))),

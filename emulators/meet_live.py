@@ -185,14 +185,17 @@ class LiveMeet:
         return f"conferenceRecords/{record.id}/participants/{participant.id}/participantSessions/{session.id}"
 
     def space_access(self, email: str, space_id: str) -> str | None:
-        """How `email` relates to a space: "owner", "participant" (joined one of its conferences signed in, or is a
-        member), "none", or None when there is no such space. For the Workspace Events emulator."""
+        """How `email` relates to a space: "owner", "organiser" (of the Calendar event it was made for, when Google
+        doesn't make them its owner), "participant" (joined one of its conferences signed in, or is a member),
+        "none", or None when there is no such space. For the Workspace Events emulator."""
         with self._lock:
             space = self._spaces.get(space_id)
             if space is None:
                 return None
             if space.owner == email:
                 return "owner"
+            if space.organiser == email:
+                return "organiser"
             members = getattr(self, "_members", {}).get(space_id, {})
             joined = any(("signedin", email) in self._records[r].participants for r in space.records)
             if joined or any(m.email.lower() == email for m in members.values()):

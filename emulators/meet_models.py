@@ -525,6 +525,7 @@ class Space:
     config: dict[str, Any]  # the full effective SpaceConfig, int enums
     active: str | None = None  # id of the live conference record
     records: list[str] = field(default_factory=list)
+    organiser: str | None = None  # made by Google Calendar for an event: the event's organiser
 
 
 @dataclass

@@ -51,6 +51,24 @@ class SpacesApi(MeetStateParts):
         except ApiError as exc:
             raise ValueError(exc.message) from None
 
+    def calendar_meeting(
+        self, organiser: str, created_by: str | None = None, config: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A meeting as Google Calendar makes one for an event: a space Calendar creates (client "calendar") on the
+        organiser's behalf, its meetingUri like any other; nobody has joined yet. `created_by`: a delegate who made
+        the event on the organiser's calendar (whose space it then is: the `calendar_owner` option)."""
+        try:
+            body_config = parse_message(SPACE_CONFIG, dict(config or {}), "config")
+            with self._lock:
+                organiser_email = self._user(organiser).email
+                maker = self._user(created_by).email if created_by else organiser_email
+                owner = organiser_email if self.calendar_owner == "organiser" else maker
+                space = self._create(owner, "calendar", body_config)
+                space.organiser = organiser_email
+                return self._raw(space)
+        except ApiError as exc:
+            raise ValueError(exc.message) from None
+
     def _create(self, owner: str, client_id: str, body_config: Mapping[str, Any]) -> Space:
         space = Space(
             id=self._new_id(self._spaces),
@@ -80,6 +98,7 @@ class SpacesApi(MeetStateParts):
             "meetingCode": space.code,
             "meetingUri": MEET_URI + space.code if space.code else None,
             "owner": space.owner,
+            "organiser": space.organiser,
             "clientId": space.client_id,
             "config": emit_message(SPACE_CONFIG, space.config, enum_ints=False),
             "activeConference": f"conferenceRecords/{space.active}" if space.active else None,

@@ -18,12 +18,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from emulators.slack import validate_blocks, validate_view
 from emulators.slack.inbound import interactive, sign, slash_command
 from sandbox.world import CHANNEL, PEOPLE, World
+
+USER_INSTALL_PATH = "/slack/user-install"  # the bot's "Sign in with Slack" link (README)
 
 __all__ = ["Desk", "Modal", "as_slack_sends"]
 
@@ -248,6 +251,24 @@ class Desk:
                 payload["message"] = state.message(CHANNEL[0], ts)
         self._show_ack(user, await self._send(user, interactive(payload), f"a click on {action.get('action_id')}"))
         self._join_from_link(user, action)
+        await self._sign_in_from_link(user, action)
+
+    async def _sign_in_from_link(self, user: str, action: JSON) -> None:
+        """A "Sign in with Slack" button opens the bot's link in the person's browser, where Slack knows them: the
+        trip through Slack's (auto-consenting) page is made here, as them, with a cookie jar of its own."""
+        url = str(action.get("url") or "")
+        if not url.startswith(self.bot_url + USER_INSTALL_PATH):
+            return
+        async with httpx.AsyncClient(timeout=10) as browser:
+            to_slack = await browser.get(url)
+            if to_slack.status_code != 302:
+                self._error(user, "The bot refused the Slack sign-in link", to_slack.text[:500])
+                return
+            # emulator-only: user_id picks who consents (the person signed in to Slack in this browser)
+            consent = await browser.get(to_slack.headers["location"] + "&" + urlencode({"user_id": user}))
+            back = await browser.get(consent.headers.get("location", ""))
+            if back.status_code != 200:
+                self._error(user, f"Signing in with Slack ended with HTTP {back.status_code}", back.text[:500])
 
     def _join_from_link(self, user: str, action: JSON) -> None:
         """Join buttons open the meeting: here that means joining it in the Meet emulator."""

@@ -44,9 +44,17 @@ def _meet(desk: Desk) -> JSON:
         live = next((r for r in space["conferenceRecords"] if r["name"] == space["activeConference"]), None)
         present = [p for p in (live or {}).get("participants", []) if not p.get("latestEndTime")]
         spaces.append({"name": space["name"], "code": space["meetingCode"], "owner": space["owner"],
+                       "organiser": space.get("organiser"),
                        "live": live is not None, "participants": present,
                        "conferences": len(space["conferenceRecords"])})
     return {"spaces": spaces, "artifacts": hasattr(meet, "produce_artifact"), "fault": desk.google_fault}
+
+
+def _statuses(desk: Desk) -> JSON:
+    """Each person's Slack status as Slack has it now (what `/meet presence` sets and gives back)."""
+    state = desk.world.slack.state
+    return {p.slack_id: {"text": s.text, "emoji": s.emoji}
+            for p in PEOPLE for s in [state.profiles.status(p.slack_id, state.now())]}
 
 
 def page_state(desk: Desk) -> JSON:
@@ -76,6 +84,7 @@ def page_state(desk: Desk) -> JSON:
         "modals": modals,
         "meet": _meet(desk),
         "calls": {call["id"]: call for call in state.call_objects.all()},  # what a `call` block shows
+        "statuses": _statuses(desk),
     }
 
 

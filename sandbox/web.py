@@ -116,6 +116,13 @@ def _meet_call(name: str) -> Callable[[Desk, dict[str, Any]], Awaitable[Any]]:
     return do
 
 
+async def _calendar_meeting(desk: Desk, data: dict[str, Any]) -> Any:
+    """The Meet panel's "Start a meeting as if from Calendar": a space Google Calendar made for the chosen
+    person's event, owned by them, with no /meet involved (what `/meet mine` is for)."""
+    person = desk.world.person(str(data["user"]))
+    return {"space": desk.world.meet.state.calendar_meeting(person.email)}
+
+
 async def _google_fault(desk: Desk, data: dict[str, Any]) -> None:
     desk.set_google_fault(str(data.get("mode") or ""))
 
@@ -138,6 +145,7 @@ def build_app(desk: Desk, feed: Feed, names: frozenset[str] = LOOPBACK_NAMES) ->
         "shortcut": lambda d, x: d.shortcut(str(x["user"]), str(x["callback_id"]),
                                             str(x["message_ts"]) if x.get("message_ts") else None),
         "meet/fault": _google_fault,
+        "meet/calendar": _calendar_meeting,
         **{f"meet/{name}": _meet_call(name) for name in ("join", "leave", "end", "artifact")},
     }
     for path, do in routes.items():

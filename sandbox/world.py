@@ -86,6 +86,9 @@ class World:
         env = emulator_env(slack_api_url=self.slack.api_url, meet_url=self.meet.url, redis_url=redis_url,
                            encryption_key=key, bot_token=self.slack.bot_token, signing_secret=self.signing_secret)
         env.update({"GOOGLE_CLIENT_ID": self.google_client[0], "GOOGLE_CLIENT_SECRET": self.google_client[1],
+                    # the Slack app's OAuth client: "Sign in with Slack" for `/meet presence`
+                    "SLACK_CLIENT_ID": self.slack.state.client_id,
+                    "SLACK_CLIENT_SECRET": self.slack.state.client_secret,
                     "PUBLIC_URL": public_url, "HOST": "127.0.0.1",
                     # live cards follow meetings quickly here (ignored by a bot that does not follow meetings yet)
                     "MEET_POLL_SECONDS": "2"})
@@ -111,4 +114,6 @@ def _events_emulator(meet: MeetEmulator) -> Any:
         return None
     module = importlib.import_module("emulators.events")
     emulator = getattr(module, "EventsEmulator", None)
-    return emulator(meet.state) if emulator is not None else None
+    # ce_source: Meet events name the subscription they came for (one of the two readings of reference §9), so a
+    # `/meet mine` person's new meeting reaches them at once; under the other, at their 5-minute safety-net read.
+    return emulator(meet.state, ce_source="subscription") if emulator is not None else None

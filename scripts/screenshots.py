@@ -3,7 +3,9 @@
 Re-run it when the cards change. It needs Debian's chromium and chromium-driver (and, for emoji that look like
 Slack's, fonts-noto-color-emoji). Saves docs/screenshots/: `@bob` offered and sent as a mention, the card
 waiting, live, empty, ended (with its recap) and no longer followed, the settings modal, the help, the Home tab
-and a channel's one live room card.
+and a channel's one live room card ("cards"); a `/meet mine` DM recap of a meeting started as if from Calendar
+("mine"); and a Slack status that follows its person into a call ("presence"). `screenshots.py mine` takes only
+that set.
 """
 
 from __future__ import annotations
@@ -61,25 +63,61 @@ def type_in(driver: Any, text: str) -> None:
     driver.find_element(By.ID, "box").send_keys(text + "\n")
 
 
-def drive(port: int, sandbox: Sandbox) -> None:
+def browser(port: int) -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,860",
                 "--hide-scrollbars"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=webdriver.ChromeService("/usr/bin/chromedriver"), options=options)
+    driver.get(f"http://127.0.0.1:{port}/")
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "body[data-ready=yes]"))
+    return driver
+
+
+def connect(driver: Any, sandbox: Sandbox) -> None:
+    """Alice links her Google account through the consent page."""
+    type_in(driver, "/meet connect")
+    press(driver, 'button[data-action-id="meet_connect"]')
+    until(driver, lambda d: len(d.window_handles) > 1)
+    driver.switch_to.window(driver.window_handles[1])
+    until(driver, lambda d: d.find_element(By.ID, "allow")).click()
+    until(driver, lambda d: sandbox.world.slack.state.messages("D0ALICE"))
+    driver.close()
+    driver.switch_to.window(driver.window_handles[0])
+    OUT.mkdir(parents=True, exist_ok=True)
+
+
+def drive_mine(port: int, sandbox: Sandbox) -> None:
+    """`/meet mine`: a meeting started as if from Alice's Calendar event, and her DM recap with its files."""
+    driver = browser(port)
+    meet = sandbox.world.meet.state
     try:
-        driver.get(f"http://127.0.0.1:{port}/")
-        until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "body[data-ready=yes]"))
-        type_in(driver, "/meet connect")
-        press(driver, 'button[data-action-id="meet_connect"]')
-        until(driver, lambda d: len(d.window_handles) > 1)
-        driver.switch_to.window(driver.window_handles[1])
-        until(driver, lambda d: d.find_element(By.ID, "allow")).click()
-        until(driver, lambda d: sandbox.world.slack.state.messages("D0ALICE"))
-        driver.close()
-        driver.switch_to.window(driver.window_handles[0])
-        OUT.mkdir(parents=True, exist_ok=True)
+        connect(driver, sandbox)
+        type_in(driver, "/meet mine on")
+        until(driver, lambda d: any(c["user"] == "alice@example.com" for c in meet.calls_to("conferenceRecords.list")))
+        press(driver, '[data-meet="calendar"]')
+        space = until(driver, lambda d: next((s["name"] for s in meet.spaces() if s["organiser"]), None))
+        for who in ("Bob", "Carol"):
+            press(driver, f'.space[data-space="{space}"] [data-meet="join-{who}"]')
+        until(driver, lambda d: any(c["user"] == "alice@example.com" and space.removeprefix("spaces/") in c["path"]
+                                    for c in meet.calls_to("spaces.get")))  # meetbot saw it running
+        meet.advance_time(25 * 60)
+        press(driver, f'.space[data-space="{space}"] [data-meet="end"]')
+        for kind in ("recording", "transcript"):
+            meet.produce_artifact(kind, space)
+        driver.find_element(By.ID, "nav-dm").click()
+        until(driver, lambda d: "Transcript" in d.find_element(By.ID, "messages").text)
+        time.sleep(0.5)
+        driver.save_screenshot(str(OUT / "mine-dm-recap.png"))
+    finally:
+        driver.quit()
+
+
+def drive(port: int, sandbox: Sandbox) -> None:
+    driver = browser(port)
+    try:
+        connect(driver, sandbox)
         driver.find_element(By.ID, "box").send_keys("/meet new Weekly sync @b")
         until(driver, lambda d: d.find_element(By.CSS_SELECTOR, '#people .person[data-person="bob"]'))
         time.sleep(0.3)
@@ -147,13 +185,46 @@ def drive(port: int, sandbox: Sandbox) -> None:
         driver.quit()
 
 
-async def main() -> None:
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="meetbot-screenshots-") as data:
-        async with Sandbox("127.0.0.1", port, Path(data)) as sandbox:
-            await asyncio.to_thread(drive, port, sandbox)  # the sandbox keeps serving on this loop meanwhile
+def drive_presence(port: int, sandbox: Sandbox) -> None:
+    driver = browser(port)
+    try:
+        connect(driver, sandbox)
+        presence(driver, sandbox)
+    finally:
+        driver.quit()
+
+
+def presence(driver: Any, sandbox: Sandbox) -> None:
+    """`/meet mine` and `/meet presence` on, "Sign in with Slack", then Alice in a meeting she started without
+    /meet (as if from her Calendar): the sidebar shows her Slack status saying so."""
+    type_in(driver, "/meet mine on")
+    until(driver, lambda d: "DM recap" in d.find_element(By.ID, "messages").text)
+    type_in(driver, "/meet presence on")
+    press(driver, 'button[data-action-id="meet_slack_sign_in"]')
+    until(driver, lambda d: "Presence is on" in d.find_element(By.ID, "messages").text)
+    space = sandbox.world.meet.state.create_space("alice@example.com", client_id="calendar")["name"]
+    sandbox.world.meet.state.join(space, user="bob@example.com")
+    press(driver, f'.space[data-space="{space}"] [data-meet="join-Alice"]')
+    until(driver, lambda d: "In a meeting" in d.find_element(By.CSS_SELECTOR, '[data-status="U0ALICE"]').text)
+    show(driver, "Presence is on")
+    driver.save_screenshot(str(OUT / "presence-status.png"))
+
+
+# each in a fresh sandbox; `screenshots.py mine` takes only that set
+SETS = {"cards": drive, "mine": drive_mine, "presence": drive_presence}
+
+
+async def main(names: list[str]) -> None:
+    for name in names or list(SETS):
+        port = free_port()
+        with tempfile.TemporaryDirectory(prefix="meetbot-screenshots-") as data:
+            async with Sandbox("127.0.0.1", port, Path(data)) as sandbox:
+                await asyncio.to_thread(SETS[name], port, sandbox)  # the sandbox keeps serving on this loop
     print(f"saved {', '.join(sorted(p.name for p in OUT.glob('*.png')))} in {OUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    unknown = [n for n in sys.argv[1:] if n not in SETS]
+    if unknown:
+        sys.exit(f"no screenshot set {unknown[0]!r}: choose from {', '.join(SETS)}")
+    asyncio.run(main(sys.argv[1:]))

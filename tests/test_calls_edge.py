@@ -65,13 +65,13 @@ class Edge:
         query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         assert (await self.services.accounts.complete_link(query["state"], query.get("code"), None)).ok
 
-    async def new_card(self, text: str = "new Planning") -> tuple[str, str]:
-        """`/meet new` as Alice: the card's (space name, ts), once the job posted it."""
+    async def new_card(self, text: str = "new Planning", user: str = ALICE) -> tuple[str, str]:
+        """`/meet new` as `user`: the card's (space name, ts), once the job posted it."""
         def posts() -> list[dict[str, Any]]:
             return [c for c in self.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == CHANNEL]
 
         before = len(posts())
-        await self.send(slash_command(text, user_id=ALICE, trigger_id=self.slack.state.issue_trigger_id()))
+        await self.send(slash_command(text, user_id=user, trigger_id=self.slack.state.issue_trigger_id()))
         for _ in range(500):
             if len(posts()) > before:
                 card = posts()[before]

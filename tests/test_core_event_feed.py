@@ -22,6 +22,7 @@ from bot.core.event_feed import (
     UNROUTED,
     EventFeed,
     EventIntake,
+    FollowNotice,
     PersonalFeed,
 )
 from bot.domain import SubscriptionRecord, Tenant
@@ -171,7 +172,7 @@ async def test_a_subscription_suspended_for_the_followers_grant_tells_them_once(
 
     events_flow, notice = await env.feed.keep(TENANT, space_id, env.call)
 
-    assert events_flow is False and notice is not None and "/meet connect" in notice
+    assert events_flow is False and notice is FollowNotice.LIVE_UPDATES_REVOKED
     assert ("subscriptions.get", ALICE_EMAIL) in env.calls()
     assert await env.feed.keep(TENANT, space_id, env.call) == (False, None)  # told once; not fought
     kept = env.record(space_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from bot.core.event_feed import EventFeed
+from bot.core.event_feed import EventFeed, FollowNotice
 from bot.core.following import (
     BACKOFF,
     COALESCE,
@@ -453,7 +453,7 @@ async def test_with_a_suspended_subscription_the_space_is_polled_again(
 
     update = await following.refresh(TENANT, space_id)
 
-    assert update is not None and update.notice is not None and "/meet connect" in update.notice
+    assert update is not None and update.notice is FollowNotice.LIVE_UPDATES_REVOKED
     assert world.due(space_id) == pytest.approx(world.emu.state.now() + POLL, abs=1.0)
 
 

@@ -380,6 +380,26 @@ async def test_a_non_owner_cannot_end_and_is_told_who_owns_it(
     assert emu.state.space(name)["activeConference"] is not None  # still live
 
 
+async def test_a_cards_end_or_settings_is_refused_to_a_non_owner_before_any_dialog(
+    meetings: Meetings, emu: MeetEmulator
+) -> None:
+    """The card's menu decides in core, with no Google call: meetbot knows who started it."""
+    name = await started_by(meetings, ALICE)
+    code = emu.state.space(name)["meetingCode"]
+    reads = len(emu.state.calls)
+
+    with pytest.raises(NotOwner) as refused:
+        await meetings.may_manage(BOB, name, "settings")
+
+    assert refused.value.owner_user_id == ALICE.user_id and code in refused.value.reason
+    assert "change the settings of" in refused.value.reason
+    assert await meetings.may_manage(ALICE, name, "end") == code
+    assert await meetings.may_manage(ALICE, name, "end", "Standup") == "Standup"
+    unknown = "spaces/not-recorded"  # meetbot doesn't know its owner: Google decides when someone acts
+    assert await meetings.may_manage(BOB, unknown, "end") == unknown
+    assert len(emu.state.calls) == reads
+
+
 # --- settings -------------------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """`/meet mine` end to end: `python -m bot` polling each opted-in person's running meetings, a meeting started
-outside meetbot (through the Meet emulator's control API, as if from Calendar), and the owner's DM recap with the
-files' links edited in; turning it off stops the reads."""
+outside meetbot (the Meet emulator's `POST /_emulator/calendar`: the space Google Calendar makes for an event), and
+the owner's DM recap with the files' links edited in; turning it off stops the reads."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ async def test_opted_in_owner_gets_a_dm_recap_of_a_meeting_started_outside_meetb
         live: World) -> None:
     reply = await live.command("mine on")
     assert "DM recap" in all_text(reply)
-    space = control(live, "spaces", owner=ALICE[1], client_id="calendar")
+    space = control(live, "calendar", organiser=ALICE[1])
     control(live, "join", space=space["name"], user=BOB[1])
     eventually(lambda: running_reads(live) >= 2, "the bot reading Alice's running meetings")
     control(live, "time", advance=30 * 60)
@@ -56,12 +56,12 @@ async def test_opted_in_owner_gets_a_dm_recap_of_a_meeting_started_outside_meetb
 
     assert "deleted what it kept" in all_text(await live.command("mine off"))
     stopped_at = running_reads(live)
-    again = control(live, "spaces", owner=ALICE[1], client_id="calendar")
+    again = control(live, "calendar", organiser=ALICE[1])
     control(live, "join", space=again["name"], user=BOB[1])
     control(live, "end", space=again["name"])
     # Bob opts in and gets his own recap: the loop has run several times since, and never read for Alice.
     await live.command("mine on", user=BOB)
-    bobs = control(live, "spaces", owner=BOB[1], client_id="calendar")
+    bobs = control(live, "calendar", organiser=BOB[1])
     control(live, "join", space=bobs["name"], user=BOB[1])
     eventually(lambda: running_reads(live, BOB[1]) >= 1, "the bot reading Bob's running meetings")
     control(live, "end", space=bobs["name"])

@@ -25,7 +25,7 @@ from emulators._server import BackgroundServer
 from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
 
-ALICE, BOB = "alice@example.com", "bob@example.com"
+ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
 TOPIC = "projects/p/topics/meet"
 MEET = "google.workspace.meet."
 STARTED, ENDED = MEET + "conference.v2.started", MEET + "conference.v2.ended"
@@ -231,11 +231,12 @@ def test_lifecycle_events(emus: tuple[MeetEmulator, EventsEmulator]) -> None:
     assert control(events, "subscriptions", method="GET").json()["subscriptions"] == []
 
 
-@pytest.mark.parametrize("setting", ["owned", "joined"])
-def test_a_user_target_gets_the_events_of_the_spaces_the_user_owns_and_under_the_switch_joins(
+@pytest.mark.parametrize("setting", ["owned", "organised", "joined"])
+def test_a_user_target_gets_the_events_of_the_spaces_the_user_owns_and_under_the_switch_organises_or_joins(
         emus: tuple[MeetEmulator, EventsEmulator], setting: str) -> None:
     meet, events = emus
     events.state.configure(user_target_events=setting)
+    meet.state.configure(calendar_owner="creator")  # Carol, her delegate, made one event: Carol owns its space
     alice = Api(meet, events, ALICE, "meetings.space.readonly")
     user = meet.state.user(ALICE)["id"].removeprefix("users/")
     made = alice.create("", (STARTED,),
@@ -251,8 +252,11 @@ def test_a_user_target_gets_the_events_of_the_spaces_the_user_owns_and_under_the
     meet.state.join(owned, user=BOB)
     meet.state.join(bobs, user=ALICE)
     meet.state.join(strangers, user=BOB)
+    organised = meet.state.calendar_meeting(ALICE, created_by=CAROL)["name"]
+    meet.state.join(organised, user=CAROL)
     subjects = [m["attributes"]["ce-subject"].removeprefix("//meet.googleapis.com/") for m in messages(events)]
-    assert subjects == ([owned] if setting == "owned" else [owned, bobs])
+    expected = {"owned": [owned], "organised": [owned, organised], "joined": [owned, bobs, organised]}
+    assert subjects == expected[setting]
     assert alice("DELETE", "/v1/" + sub["name"]).status_code == 200
 
 

@@ -11,11 +11,12 @@ import pytest
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 
-from bot.domain import CachedToken, GoogleLink, Tenant
+from bot.domain import CachedToken, GoogleLink, SlackUserGrant, Tenant
 from bot.rotate import cmd_rotate_keys
 from bot.store.crypto import TokenCipher
 from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
 from bot.store.keys import Keys
+from bot.store.slack_users import SlackUserTokens
 
 TENANT = Tenant("T0001")
 GRID = Tenant("T0001", "E0001")
@@ -30,6 +31,8 @@ LINK = GoogleLink(
     access_expires_at=1_900_000_000.25,
     linked_at=1_700_000_000.123456,
 )
+
+SLACK_GRANT = SlackUserGrant("U1", "T0001", "xoxp-1-secret", ("users.profile:read", "users.profile:write"), 1.5)
 
 
 @pytest.fixture
@@ -180,6 +183,7 @@ def test_rotate_keys_command(
     async def seed() -> None:
         client = aioredis.Redis.from_url(redis_url)
         await GoogleLinkStore(client, Keys(), TokenCipher([old])).save(TENANT, "U1", LINK)
+        await SlackUserTokens(client, Keys(), TokenCipher([old])).save(TENANT, SLACK_GRANT)  # presence's token
         await client.aclose()
 
     async def read(keys: list[bytes]) -> GoogleLink | None:
@@ -197,8 +201,18 @@ def test_rotate_keys_command(
     }.items():
         monkeypatch.setenv(name, value)
     assert cmd_rotate_keys() == 0
-    assert "re-encrypted 1 Google link(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "re-encrypted 1 Google link(s)" in out and "re-encrypted 1 Slack user token(s)" in out
     assert asyncio.run(read([new])) == LINK
+
+    async def slack_token(keys: list[bytes]) -> SlackUserGrant | None:
+        client = aioredis.Redis.from_url(redis_url)
+        try:
+            return await SlackUserTokens(client, Keys(), TokenCipher(keys)).get(TENANT, "U1")
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(slack_token([new])) == SLACK_GRANT, "readable with the new key alone"
 
 
 async def test_refresh_lock_is_exclusive_and_released_only_by_its_owner(redis_client: aioredis.Redis) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 import yaml
 
 from bot.app import BOT_SCOPES, SLACK_REDIRECT_PATH
+from bot.config import DEFAULT_SLACK_USER_SCOPES
 from bot.slack.listeners import START_SHORTCUT, STATUS_SHORTCUT
+from bot.slack.presence_handlers import USER_REDIRECT_PATH
 from bot.web import SLACK_EVENTS_PATH
 
 MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "manifest.yaml").read_text())
@@ -16,6 +18,11 @@ MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "manifest.yaml").read_
 def test_scopes_match_the_install_request() -> None:
     assert sorted(MANIFEST["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
     assert MANIFEST["oauth_config"]["redirect_urls"][0].endswith(SLACK_REDIRECT_PATH)
+
+
+def test_user_scopes_and_redirect_match_sign_in_with_slack() -> None:
+    assert sorted(MANIFEST["oauth_config"]["scopes"]["user"]) == sorted(DEFAULT_SLACK_USER_SCOPES)
+    assert any(url.endswith(USER_REDIRECT_PATH) for url in MANIFEST["oauth_config"]["redirect_urls"])
 
 
 def test_command_events_shortcuts_and_urls() -> None:

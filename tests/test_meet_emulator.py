@@ -712,6 +712,52 @@ def test_running_records_as_one_person_sees_them_whoever_started_the_meeting(emu
     assert running() == {bobs["name"]}
 
 
+@pytest.mark.parametrize("sees_all", [False, True])
+def test_running_records_never_show_a_stranger_or_a_past_participant_who_is_not_in_it(emu: MeetEmulator,
+                                                                                       sees_all: bool) -> None:
+    """Under either reading of what a past participant sees (reference §3: "owner or participant"), a running
+    conference of a space someone once joined is theirs to see only under the wider reading; a stranger never."""
+    emu.state.configure(participant_sees_all_space_records=sees_all)
+    alice, bob, carol = (client(emu, who, ("meetings.space.readonly",)) for who in (ALICE, BOB, CAROL))
+    space = emu.state.create_space(ALICE)["name"]
+    emu.state.join(space, user=BOB)
+    emu.state.end_conference(space)
+    emu.state.join(space, user=ALICE)
+
+    def running(api: httpx.Client) -> list[str]:
+        resp = api.get("/v2/conferenceRecords", params={"filter": "end_time IS NULL"})
+        assert resp.status_code == 200, resp.text
+        return [r["space"] for r in resp.json().get("conferenceRecords", [])]
+
+    assert running(alice) == [space]
+    assert running(bob) == ([space] if sees_all else [])
+    assert running(carol) == []
+
+
+@pytest.mark.parametrize("calendar_owner", ["organiser", "creator"])
+def test_a_meeting_made_by_google_calendar_belongs_to_its_organiser_or_under_the_switch_its_maker(
+        emu: MeetEmulator, calendar_owner: str) -> None:
+    """`POST /_emulator/calendar`: the space Calendar makes for an event, as the organiser's (reference §4.2
+    infers owner ≈ organiser). Made by a delegate, whose it is in the Meet API is unverified: the switch."""
+    emu.state.configure(calendar_owner=calendar_owner)
+    alice, carol = client(emu, ALICE, ("meetings.space.readonly",)), client(emu, CAROL, ("meetings.space.readonly",))
+    own = httpx.post(emu.url + "/_emulator/calendar", json={"organiser": ALICE}, timeout=10).json()
+    assert (own["owner"], own["organiser"], own["clientId"]) == (ALICE, ALICE, "calendar")
+    assert own["meetingUri"] == "https://meet.google.com/" + own["meetingCode"]
+    assert "config" in alice.get("/v2/" + own["name"]).json(), "the organiser owns it"
+    assert emu.state.space_access(ALICE, own["name"].removeprefix("spaces/")) == "owner"
+
+    delegated = httpx.post(emu.url + "/_emulator/calendar", json={"organiser": ALICE, "created_by": CAROL},
+                           timeout=10).json()
+    owner = ALICE if calendar_owner == "organiser" else CAROL
+    assert (delegated["owner"], delegated["organiser"]) == (owner, ALICE)
+    assert ("config" in alice.get("/v2/" + delegated["name"]).json()) == (owner == ALICE)
+    assert ("config" in carol.get("/v2/" + delegated["name"]).json()) == (owner == CAROL)
+    assert emu.state.space_access(ALICE, delegated["name"].removeprefix("spaces/")) == (
+        "owner" if owner == ALICE else "organiser")
+    assert httpx.post(emu.url + "/_emulator/calendar", json={}, timeout=10).status_code == 404
+
+
 def test_record_visibility(emu: MeetEmulator) -> None:
     alice = client(emu, ALICE)
     bob = client(emu, BOB, ("meetings.space.readonly",))

@@ -23,7 +23,7 @@ from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.flows import all_text, block_texts
 from tests.support.slack_requests import event, interactive
-from tests.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
+from tests.test_calls_edge import ALICE, ALICE_EMAIL, BOB, BOB_EMAIL, TENANT, Edge, open_edge
 
 
 class Clock:
@@ -116,6 +116,95 @@ async def test_a_meeting_started_outside_meetbot_gets_one_dm_recap_edited_as_its
     assert len(edge.meet.state.calls) == reads[1] + 1, "done: only the list of running meetings is read"
     (kept_one,) = await edge.services.mine.mine.meetings(TENANT, ALICE)
     assert kept_one.state.unfollowed_at is not None and len(kept_one.state.artifacts) == 3, "kept for Home"
+
+
+def joined_meeting(edge: Edge) -> dict[str, Any]:
+    """Bob's meeting, started outside meetbot, that Alice only joins: Google lists it to her as running too."""
+    space = edge.meet.state.create_space(BOB_EMAIL, client_id="calendar")
+    edge.meet.state.join(space["name"], user=BOB_EMAIL)
+    edge.meet.state.join(space["name"], user=ALICE_EMAIL)
+    return space
+
+
+def reads_of(edge: Edge, route: str, path_part: str, email: str = ALICE_EMAIL) -> int:
+    return len([c for c in edge.meet.state.calls_to(route) if path_part in c["path"] and c["user"] == email])
+
+
+@pytest.mark.parametrize("non_owner_config", ["absent", "empty", "partial", "full"])
+async def test_a_meeting_she_only_joined_gets_no_dm_and_who_came_is_never_read(edge: Edge,
+                                                                              non_owner_config: str) -> None:
+    """Google names who came only to the owner: a meeting she joined shows on her Home while live, nothing more.
+    Under each reading of what Google shows a non-owner of the settings (reference §12)."""
+    edge.meet.state.configure(non_owner_config=non_owner_config)
+    await edge.run("mine on")
+    space = joined_meeting(edge)
+    await poll(edge)
+    await poll(edge)
+    space_id = space["name"].removeprefix("spaces/")
+    assert reads_of(edge, "spaces.get", space_id) == 1, "her role is read once per conference"
+    home = "\n".join(block_texts(await published(edge, Actor(TENANT, ALICE))))
+    assert f"`{space['meetingCode']}`\n:large_green_circle: Live since" in home, "live, with Join, on her Home"
+
+    edge.meet.state.end_conference(space["name"])
+    await poll(edge)
+    await poll(edge)
+    assert dms(edge) == [], "no recap of a meeting she doesn't own"
+    (conference,) = space_records(edge, space)
+    assert reads_of(edge, "participants.list", conference) == 0
+    assert reads_of(edge, "conferenceRecords.get", conference) == 0
+    assert await edge.services.mine.mine.meetings(TENANT, ALICE) == [], "gone from her Home once it ended"
+
+
+async def test_her_both_choice_never_recaps_a_meetbot_meeting_someone_else_owns(edge: Edge) -> None:
+    """Bob started it with meetbot; she chose DMs for carded meetings too, but it isn't hers (meetbot's record)."""
+    await edge.link(BOB, BOB_EMAIL)
+    await edge.run("mine both")
+    space, _ = await edge.new_card(user=BOB)
+    edge.meet.state.join(space, user=BOB_EMAIL)
+    edge.meet.state.join(space, user=ALICE_EMAIL)
+    await poll(edge)
+    edge.meet.state.end_conference(space)
+    await poll(edge)
+    assert dms(edge) == []
+    assert reads_of(edge, "spaces.get", space.removeprefix("spaces/")) == 0, "meetbot's own record decided it"
+
+
+def space_records(edge: Edge, space: dict[str, Any]) -> list[str]:
+    records = edge.meet.state.space(space["name"])["conferenceRecords"]
+    return [r["name"].removeprefix("conferenceRecords/") for r in records]
+
+
+@pytest.mark.parametrize("calendar_owner", ["organiser", "creator"])
+async def test_a_meeting_from_her_calendar_event_gets_her_dm_recap_though_she_never_joined(
+        edge: Edge, calendar_owner: str) -> None:
+    """Google Calendar made the space for her event; nobody used meetbot. Google lists it to her as its owner."""
+    edge.meet.state.configure(calendar_owner=calendar_owner)
+    await edge.run("mine on")
+    space = edge.meet.state.calendar_meeting(ALICE_EMAIL)
+    edge.meet.state.join(space["name"], user=BOB_EMAIL)
+    await poll(edge)
+    edge.meet.state.advance_time(10 * 60)
+    edge.meet.state.end_conference(space["name"])
+    await poll(edge)
+    (recap,) = dms(edge)
+    text = dm_now(edge, recap)
+    assert f"Recap of {space['meetingCode']}" in text and "10 min" in text and "Who came (1)" in text
+
+
+@pytest.mark.parametrize("calendar_owner", ["organiser", "creator"])
+async def test_an_event_her_delegate_made_is_recapped_to_her_only_when_google_makes_her_its_owner(
+        edge: Edge, calendar_owner: str) -> None:
+    """Whose a delegate-made Calendar meeting is, is unverified (the switch). meetbot can't see Calendar: it goes by
+    what Google shows her, and sends no recap of who came unless Google shows her as the owner."""
+    edge.meet.state.configure(calendar_owner=calendar_owner)
+    await edge.run("mine on")
+    space = edge.meet.state.calendar_meeting(ALICE_EMAIL, created_by="carol@example.com")
+    edge.meet.state.join(space["name"], user=BOB_EMAIL)
+    edge.meet.state.join(space["name"], user=ALICE_EMAIL)
+    await poll(edge)
+    edge.meet.state.end_conference(space["name"])
+    await poll(edge)
+    assert len(dms(edge)) == (1 if calendar_owner == "organiser" else 0)
 
 
 async def test_two_processes_reading_the_same_end_at_once_send_one_dm(edge: Edge) -> None:
@@ -217,9 +306,10 @@ async def published(edge: Edge, actor: Actor) -> dict[str, Any]:
     return view if isinstance(view, dict) else json.loads(view)
 
 
-def home_click(user: str, *, ticked: bool) -> tuple[str, str]:
-    """The Home tab's "Follow my Google Meet meetings" box, ticked or unticked, as Slack sends it."""
-    option = {"text": {"type": "plain_text", "text": MINE_SWITCH}, "value": "on"}
+def home_click(user: str, *, ticked: bool, action_id: str = ACTION_MINE, label: str = MINE_SWITCH
+               ) -> tuple[str, str]:
+    """A Home tab box ("Follow my Google Meet meetings" unless told), ticked or unticked, as Slack sends it."""
+    option = {"text": {"type": "plain_text", "text": label}, "value": "on"}
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "team_id": TENANT.team_id},
@@ -228,7 +318,7 @@ def home_click(user: str, *, ticked: bool) -> tuple[str, str]:
         "trigger_id": "0.0.x",
         "container": {"type": "view", "view_id": "V0HOME"},
         "view": {"id": "V0HOME", "type": "home"},
-        "actions": [{"action_id": ACTION_MINE, "block_id": "mine", "type": "checkboxes",
+        "actions": [{"action_id": action_id, "block_id": "mine", "type": "checkboxes",
                      "selected_options": [option] if ticked else [], "action_ts": f"{time.time():.6f}"}],
     }
     return interactive(payload)

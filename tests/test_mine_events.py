@@ -3,7 +3,8 @@ own token, routed to them, deleted when they opt out; polling becomes a 5-minute
 handed to the intake directly (push verification is tested in tests/test_google_events.py).
 
 Run under each unverified choice the bot depends on: where an event names its subscription (ce-source), and whether
-a user target also gets the events of meetings the user only joins (reference §9, §14)."""
+a user target also gets the events of meetings whose Calendar event the user organised, and of those they only
+join (reference §9, §14)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
-from tests.test_mine_edge import dm_now, dms, kept, outside_meeting
+from tests.test_mine_edge import dm_now, dms, kept, outside_meeting, reads_of
 
 TOPIC = "projects/meetbot-test/topics/meet"
 
 
-@pytest.fixture(params=[("space", "owned"), ("subscription", "owned"), ("subscription", "joined")],
-                ids=["ce-source-space", "owned", "joined"])
+@pytest.fixture(params=[("space", "owned"), ("subscription", "owned"), ("subscription", "organised"),
+                        ("subscription", "joined")],
+                ids=["ce-source-space", "owned", "organised", "joined"])
 def events(request: pytest.FixtureRequest, meet_emulator: MeetEmulator) -> Iterator[EventsEmulator]:
     ce_source, user_events = request.param
     with EventsEmulator(meet_emulator.state, ce_source=ce_source, user_target_events=user_events) as emulator:
@@ -99,11 +101,14 @@ async def test_a_user_target_subscription_feeds_the_recap_and_goes_with_the_opt_
     assert user_subscriptions(events) == [] and not await kept(edge)
 
 
-async def test_a_meeting_she_only_joins_is_recapped_under_either_reading_of_googles_guide(
+async def test_a_meeting_she_only_joins_gets_no_recap_under_either_reading_of_googles_guide(
         edge: Edge, events: EventsEmulator) -> None:
+    """Whether or not Google sends her its events, a meeting she only joined isn't hers to recap: who came is the
+    owner's to see. Her role is read once; its end is not read at all."""
     await edge.run("mine on")
     await read(edge)
     bobs = edge.meet.state.create_space(BOB_EMAIL, client_id="calendar")
+    edge.meet.state.join(bobs["name"], user=BOB_EMAIL)
     edge.meet.state.join(bobs["name"], user=ALICE_EMAIL)
     seen: set[str] = set()
     outcomes = await deliver(edge, events, seen)
@@ -112,7 +117,30 @@ async def test_a_meeting_she_only_joins_is_recapped_under_either_reading_of_goog
     edge.meet.state.end_conference(bobs["name"])
     await deliver(edge, events, seen)
     await read(edge)
-    assert len(dms(edge)) == 1
+    await read(edge)
+    assert dms(edge) == []
+    space_id = bobs["name"].removeprefix("spaces/")
+    assert reads_of(edge, "spaces.get", space_id) == 1
+    assert not [c for c in edge.meet.state.calls_to("participants.list") if c["user"] == ALICE_EMAIL]
+
+
+async def test_a_meeting_from_her_calendar_event_is_recapped_under_every_reading_of_googles_guide(
+        edge: Edge, events: EventsEmulator) -> None:
+    """Calendar made the space for her event (as its owner: Google's older guide covers it too); the end is
+    routed to her, and the recap names who came though she never joined."""
+    await edge.run("mine on")
+    await read(edge)
+    space = edge.meet.state.calendar_meeting(ALICE_EMAIL)
+    edge.meet.state.join(space["name"], user=BOB_EMAIL)
+    seen: set[str] = set()
+    await deliver(edge, events, seen)
+    await read(edge)
+    edge.meet.state.end_conference(space["name"])
+    assert "taken" in await deliver(edge, events, seen)
+    assert await due_in(edge) <= 2, "the end makes her read due"
+    await read(edge)
+    (recap,) = dms(edge)
+    assert f"Recap of {space['meetingCode']}" in dm_now(edge, recap) and "Who came (1)" in dm_now(edge, recap)
 
 
 async def test_disconnecting_deletes_the_subscription_with_the_grant_it_was_made_with(

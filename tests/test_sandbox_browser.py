@@ -380,3 +380,87 @@ def test_stopping_with_a_page_open_does_not_wait_for_it(browser: Any, tmp_path: 
         browser.switch_to.window(browser.window_handles[0])
         second._loop.call_soon_threadsafe(second._loop.stop)
         second._thread.join(timeout=10)
+
+
+def read_as_alice(meet: Any, route: str, path_part: str = "") -> bool:
+    return any(c["user"] == "alice@example.com" and path_part.removeprefix("spaces/") in c["path"]
+               for c in meet.calls_to(route))
+
+
+def space_card(driver: Any, space: str) -> WebElement:
+    return driver.find_element(By.CSS_SELECTOR, f'.space[data-space="{space}"]')
+
+
+def test_a_meeting_from_calendar_is_recapped_in_the_owners_dm_with_its_files(browser: Any, running: Running) -> None:
+    """`/meet mine on` from the page, a meeting started in the Meet panel without /meet (as if from Alice's
+    Calendar event), people join and leave, it ends: the recap arrives in her DMs and the recording is edited in."""
+    meet = running.sandbox.world.meet.state
+    if not linked(running, "Alice"):
+        connect(browser, running)
+    home_page(browser)
+    type_in(browser, "/meet mine on")
+    until(browser, lambda d: "DM recap" in d.find_element(By.ID, "messages").text or None, "the opt-in's reply")
+    until(browser, lambda d: read_as_alice(meet, "conferenceRecords.list") or None,
+          "her first read (her Workspace Events subscription is made just before it)")
+    before = {s["name"] for s in meet.spaces()}
+    press(browser, '[data-meet="calendar"]', "Start a meeting as if from Calendar")
+    (space,) = until(browser, lambda d: [s for s in meet.spaces() if s["name"] not in before] or None,
+                     "the Calendar meeting")
+    name = space["name"]
+    assert (space["owner"], space["organiser"], space["clientId"]) == (
+        "alice@example.com", "alice@example.com", "calendar")
+    assert "from Alice's Calendar event" in until(browser, lambda d: space_card(d, name).text, "its panel card")
+    for who in ("Bob", "Carol"):
+        press(browser, f'.space[data-space="{name}"] [data-meet="join-{who}"]', f"Join as {who}")
+        until(browser, lambda d, w=who: d.find_element(
+            By.CSS_SELECTOR, f'.space[data-space="{name}"] [data-meet="leave-{w}"]'), f"{who} in the call")
+    press(browser, f'.space[data-space="{name}"] [data-meet="leave-Carol"]', "Leave as Carol")
+    until(browser, lambda d: "live · 1 in the call" in space_card(d, name).text or None, "Carol gone")
+    until(browser, lambda d: read_as_alice(meet, "spaces.get", name) or None, "meetbot to see her meeting running")
+    press(browser, f'.space[data-space="{name}"] [data-meet="end"]', "End the call")
+    browser.find_element(By.ID, "nav-dm").click()
+    recap = f"Recap of {space['meetingCode']}"
+    until(browser, lambda d: recap in d.find_element(By.ID, "messages").text or None, "Alice's DM recap")
+    shown = browser.find_element(By.ID, "messages").text
+    assert "Who came (2)" in shown and "Bob" in shown and "Carol" in shown
+    recording = meet.produce_artifact("recording", space=name)
+    link = recording["driveDestination"]["exportUri"]
+    until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'#messages a[href="{link}"]') or None,
+          "the recording's link edited into the recap")
+    assert browser.find_element(By.ID, "messages").text.count(recap) == 1, "one DM, edited in place"
+    home_page(browser)
+    type_in(browser, "/meet mine off")
+    until(browser, lambda d: "deleted what it kept" in d.find_element(By.ID, "messages").text or None,
+          "the opt-out's reply")
+
+
+def status_of(driver: Any, slack_id: str) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, f'[data-status="{slack_id}"]').text)
+
+
+def test_presence_signs_in_with_slack_and_the_status_follows_her_own_calendar_meeting(browser: Any,
+                                                                                     running: Running) -> None:
+    """`/meet mine on` and `/meet presence on` from the page, "Sign in with Slack" (Slack's page consents for the
+    person who clicked), then a meeting started without /meet (as if from her Calendar): her status, shown in the
+    sidebar as Slack has it, says she is in a meeting while she is in it, and is hers again when she leaves."""
+    world = running.sandbox.world
+    if not linked(running, "Alice"):
+        connect(browser, running)
+    home_page(browser)
+    type_in(browser, "/meet mine on")
+    until(browser, lambda d: "DM recap" in d.find_element(By.ID, "messages").text or None, "the mine reply")
+    type_in(browser, "/meet presence on")
+    press(browser, 'button[data-action-id="meet_slack_sign_in"]', "Sign in with Slack",
+          lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .msg")[-1])
+    until(browser, lambda d: "Presence is on" in d.find_element(By.ID, "messages").text or None,
+          "signed in: presence is on")
+    assert len(browser.window_handles) == 1, "the page made the sign-in as Alice, no window of its own"
+
+    space = world.meet.state.create_space("alice@example.com", client_id="calendar")["name"]
+    press(browser, f'.space[data-space="{space}"] [data-meet="join-Alice"]', "Join as Alice")
+    until(browser, lambda d: "In a meeting" in status_of(d, "U0ALICE") or None, "her status in the call")
+    assert "📅" in status_of(browser, "U0ALICE")
+    press(browser, f'.space[data-space="{space}"] [data-meet="leave-Alice"]', "Leave as Alice")
+    until(browser, lambda d: "In a meeting" not in status_of(d, "U0ALICE") or None, "her status given back")
+    type_in(browser, "/meet presence off")
+    until(browser, lambda d: "Presence is off" in d.find_element(By.ID, "messages").text or None, "presence off")

@@ -18,7 +18,7 @@ The root, ServiceUnavailable and StorageUnavailable live in bot/errors.py, below
 
 from __future__ import annotations
 
-from bot.errors import ServiceUnavailable, StorageUnavailable, UserFacingError
+from bot.errors import Remedy, ServiceUnavailable, StorageUnavailable, UserFacingError
 
 __all__ = [
     "BadReference",
@@ -30,6 +30,7 @@ __all__ = [
     "NotOwner",
     "NothingLive",
     "ReauthRequired",
+    "Remedy",
     "ServiceUnavailable",
     "SlowDown",
     "StorageUnavailable",

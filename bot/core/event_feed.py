@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from enum import Enum
 from typing import Protocol, TypeVar
 
 from bot.domain import SubscriptionRecord, Tenant
@@ -27,6 +28,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RENEW_BEFORE = 24 * 60 * 60  # renew a day before expiry (Google reminds at 12 h and 1 h)
+class FollowNotice(Enum):
+    """What a meeting's follower must be told about its following (the edge words it)."""
+
+    LIVE_UPDATES_REVOKED = "live_updates_revoked"  # their grant no longer allows events: polled meanwhile
+
+
 GRANT_REASONS = ("USER_SCOPE_REVOKED", "USER_AUTHORIZATION_FAILURE")
 REMINDER = "google.workspace.events.subscription.v1.expirationReminder"
 SUSPENDED = "google.workspace.events.subscription.v1.suspended"
@@ -70,7 +77,7 @@ class EventFeed:
         self._routes = routes
         self._clock = clock
 
-    async def keep(self, tenant: Tenant, space_id: str, call: Call) -> tuple[bool, str | None]:
+    async def keep(self, tenant: Tenant, space_id: str, call: Call) -> tuple[bool, FollowNotice | None]:
         """Make sure the space has a live subscription. (events flow for it, a notice for its follower or None).
 
         A subscription Google suspended is not fought: the space is polled, and if the follower's grant is why,
@@ -107,7 +114,7 @@ class EventFeed:
         return made.active, None
 
     async def _suspended_notice(self, tenant: Tenant, space_id: str, record: SubscriptionRecord,
-                                call: Call) -> str | None:
+                                call: Call) -> FollowNotice | None:
         if record.state == "noticed":
             return None
         reason = None
@@ -117,11 +124,7 @@ class EventFeed:
         except GoogleApiError:
             reason = "USER_AUTHORIZATION_FAILURE"  # the follower can't even read it: their grant is the cause
         await self._memory.set_subscription(tenant, space_id, SubscriptionRecord(record.name, 0, "noticed"))
-        if reason in GRANT_REASONS:
-            return ("Google stopped telling meetbot about your meeting as it happens, because your Google account "
-                    "no longer allows it. meetbot checks on it every little while instead; run `/meet connect` "
-                    "to turn live updates back on.")
-        return None
+        return FollowNotice.LIVE_UPDATES_REVOKED if reason in GRANT_REASONS else None
 
     async def release(self, tenant: Tenant, space_id: str, call: Call) -> None:
         """Nothing shows the space any more: delete its subscription (best effort; it expires anyway)."""

@@ -15,6 +15,7 @@ from bot.core.errors import (
     NothingLive,
     NotOwner,
     ReauthRequired,
+    Remedy,
     ServiceUnavailable,
     SlowDown,
     UnknownMeeting,
@@ -75,9 +76,8 @@ def _permission(
     if error.is_missing_scope:
         needed = SETTINGS_SCOPE if operation == "patch" else READONLY_SCOPE
         return MissingScope(
-            "Your Google connection doesn't let meetbot do that. Run `/meet connect` again and allow "
-            f"`{needed.rsplit('/', 1)[1]}` access."
-        )
+            f"Your Google connection doesn't let meetbot do that: it needs `{needed.rsplit('/', 1)[1]}` access.",
+            remedy=Remedy.RECONNECT)
     if operation in ("end", "patch") and not made_by_meetbot:
         # The created scope reaches only spaces this app made: for the owner of any other space, Google's 403
         # says nothing about ownership.
@@ -86,13 +86,12 @@ def _permission(
         return MissingScope(
             f"Google didn't let meetbot {doing} {label}. Only the meeting's owner can, and through meetbot only for "
             "meetings started with meetbot. For a meeting started in Google Meet, Calendar or another app, its "
-            "owner can do it there, or run /meet connect again and allow meetbot to manage meeting settings "
-            "(meetings.space.settings).")
+            "owner can do it there, or allow meetbot to manage meeting settings (`meetings.space.settings`).",
+            remedy=Remedy.RECONNECT)
     if operation in ("end", "patch"):
         doing = "end" if operation == "end" else "change the settings of"
         return NotOwner(f"Only the meeting's owner can {doing} {label}.", owner_user_id)
     return MissingScope(
         f"meetbot can't see {label} with your Google connection. It was probably created outside meetbot, and "
-        "meetbot may only read meetings it created unless you allow `meetings.space.readonly` "
-        "(run `/meet connect` again)."
-    )
+        "meetbot may only read meetings it created unless you allow `meetings.space.readonly`.",
+        remedy=Remedy.RECONNECT)

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 from bot.core.errors import NotLinked, ReauthRequired, UserFacingError
-from bot.core.event_feed import EventFeed
+from bot.core.event_feed import EventFeed, FollowNotice
 from bot.core.live import ARTIFACT_WORDS as _WORDS
 from bot.core.live import LiveState, Phase, Produced, observed
 from bot.core.ports import SpaceMemory
@@ -92,7 +92,7 @@ class FollowUpdate:
     current: LiveState
     cards: tuple[Card, ...]
     follower: str
-    notice: str | None = None  # something the follower must be told (their grant stopped live updates)
+    notice: FollowNotice | None = None  # something the follower must be told
 
     @property
     def changed(self) -> bool:

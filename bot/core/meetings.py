@@ -27,7 +27,7 @@ from bot.core.following import Following, Reader
 from bot.core.ports import Progress, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
-from bot.googleapi.errors import GoogleApiError
+from bot.googleapi.errors import GoogleApiError, NotFound, PermissionDenied
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference
 from bot.meet.links import MeetingRef, parse_reference
@@ -110,6 +110,21 @@ def role_of(actor: Actor, space: Space, info: SpaceInfo | None) -> Role:
     if owner:
         return "owner"
     return "participant" if space.is_live else "other"
+
+
+async def confirmed_role(actor: Actor, space: Space, info: SpaceInfo | None,
+                         read_members: Callable[[], Awaitable[object]]) -> Role:
+    """`role_of`, with the owner of a space meetbot has no record of confirmed by a second owner-only read (its
+    members, `read_members` as the actor): whether Google shows `config` to others is undocumented, and meetbot
+    never widens the role table on the strength of one guess."""
+    role = role_of(actor, space, info)
+    if role != "owner" or (info is not None and info.owner_user_id):
+        return role
+    try:
+        await read_members()
+    except (UserFacingError, PermissionDenied, NotFound):  # refused: not theirs after all
+        return "participant" if space.is_live else "other"
+    return "owner"
 
 
 def shows_owner_config(space: Space) -> bool:
@@ -196,18 +211,12 @@ class Meetings:
         return _Caller(self._credentials, actor)
 
     async def role(self, actor: Actor, space: Space, info: SpaceInfo | None, caller: _Caller | None = None) -> Role:
-        """`role_of`, with the owner of a space meetbot has no record of confirmed by a second owner-only read
-        (its members): whether Google shows `config` to others is undocumented, and meetbot never widens the role
-        table on the strength of one guess."""
-        role = role_of(actor, space, info)
-        if role != "owner" or (info is not None and info.owner_user_id):
-            return role
-        try:
-            await (caller or self._as(actor)).call("read", space.name, lambda token: self._meet.list_members(
+        """`confirmed_role`, reading as the actor."""
+        def members() -> Awaitable[object]:
+            return (caller or self._as(actor)).call("read", space.name, lambda token: self._meet.list_members(
                 token, space.name, page_size=1))
-        except UserFacingError:
-            return "participant" if space.is_live else "other"
-        return "owner"
+
+        return await confirmed_role(actor, space, info, members)
 
     # --- start -------------------------------------------------------------------------------------------------
 
@@ -267,6 +276,18 @@ class Meetings:
 
     async def info(self, tenant: Tenant, space_name: str) -> SpaceInfo | None:
         return await self._records.info(tenant, space_id_of(space_name))
+
+    async def may_manage(self, actor: Actor, space_name: str, change: Literal["end", "settings"],
+                         label: str | None = None) -> str:
+        """Before any dialog opens on a card's End or Settings: the meeting's name to show, or NotOwner when
+        meetbot knows someone else owns it. No Google call: Google decides again when the owner acts."""
+        info = await self.info(actor.tenant, space_name)
+        name = label or (info.meeting_code if info and info.meeting_code else space_name)
+        owner = info.owner_user_id if info else None
+        if owner and owner != actor.user_id:
+            doing = "end" if change == "end" else "change the settings of"
+            raise NotOwner(f"Only the meeting's owner can {doing} {name}.", owner)
+        return name
 
     async def recent(self, actor: Actor, limit: int = 10) -> list[SpaceInfo]:
         return await self._records.recent(actor.tenant, actor.user_id, limit)

@@ -1,5 +1,6 @@
-"""`/meet mine`: follow every Google Meet a linked person can see running, wherever it started, and recap each in a
-DM when it ends.
+"""`/meet mine`: follow every Google Meet a linked person can see running, wherever it started, and recap in a DM
+each one they own or organised when it ends. Google lists them the meetings they only joined too: those show on
+their Home while live and are then dropped unread (who came is the owner's to see, DESIGN §1).
 
 The feed is polling by default: every `MEET_POLL_SECONDS`, one `conferenceRecords.list` with `end_time IS NULL` as
 that person (one read however many meetings they have). A conference that was listed and no longer is has ended:
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
@@ -33,8 +34,9 @@ from bot.core.following import (
     Tokens,
 )
 from bot.core.live import ARTIFACT_WORDS, LiveState, observed, produced
+from bot.core.meetings import confirmed_role
 from bot.core.ports import SpaceMemory
-from bot.domain import PersonalMeeting, Phase, Tenant, space_id_of
+from bot.domain import Actor, PersonalMeeting, Phase, Tenant, space_id_of
 from bot.googleapi.errors import GoogleApiError
 from bot.meet.client import MeetClient
 from bot.meet.models import Artifact, ArtifactKind, ConferenceRecord
@@ -71,11 +73,15 @@ class MineUpdate:
     meeting: PersonalMeeting
 
 
+# Told after each read what is running and what was followed before it (presence in their own calls: core.own_calls).
+Watcher = Callable[[Tenant, str, Sequence[ConferenceRecord], Mapping[str, PersonalMeeting], Reader], Awaitable[None]]
+
+
 class Mine:
     def __init__(self, meet: MeetClient, tokens: Tokens, spaces: SpaceMemory, memory: MineMemory,
                  schedule: Schedule, poll_seconds: float, *, feed: PersonalFeed | None = None,
                  google_user: Callable[[Tenant, str], Awaitable[str | None]] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 watch: Watcher | None = None, clock: Callable[[], float] = time.time) -> None:
         self._meet = meet
         self._tokens = tokens
         self._spaces = spaces
@@ -84,6 +90,7 @@ class Mine:
         self._poll = poll_seconds
         self._feed = feed  # Workspace Events: a user-target subscription each; polling is then a safety net
         self._google_user = google_user  # the person's signed-in Google user id, the subscription's target
+        self._watch = watch
         self._clock = clock
 
     @property
@@ -156,13 +163,16 @@ class Mine:
                     ) -> list[MineUpdate]:
         running = await reader.call(lambda token: self._meet.list_conference_records(token, LIVE_FILTER))
         followed = await self._memory.followed(tenant, user_id)
+        if self._watch is not None:
+            await self._watch(tenant, user_id, running, followed, reader)
         for record in running:
             if record.name in followed or not record.space:
                 continue
             if mode != BOTH and await self._spaces.cards(tenant, space_id_of(record.space)):
                 continue  # a card shows it: its recap goes in the card's thread, and its following reads it
-            title, uri = await self._about(reader, tenant, user_id, record.space)
-            await self._memory.keep(tenant, user_id, PersonalMeeting(observed(record.space, now, record), title, uri))
+            title, uri, owned = await self._about(reader, tenant, user_id, record.space)
+            await self._memory.keep(tenant, user_id,
+                                    PersonalMeeting(observed(record.space, now, record), title, uri, owned))
             if self._feed is not None:
                 await self._feed.learned_conference(tenant, user_id, record.name)
         listed = {r.name for r in running}
@@ -173,6 +183,9 @@ class Mine:
                 done.append(meeting)
                 continue
             if conference in listed:
+                continue
+            if not meeting.owned:  # only joined: shown on Home while live; who came and its files aren't theirs
+                await self._memory.drop(tenant, user_id, conference)
                 continue
             files_every = FILE_POLL_FACTOR * (self._poll or FALLBACK_POLL)
             if not events and meeting.state.ended_at is not None and now - meeting.state.as_of < files_every - 1:
@@ -215,15 +228,19 @@ class Mine:
         return replace(fresh, artifacts=fresh.artifacts + tuple(p for p in produced(files) if p.name not in known))
 
     async def _about(self, reader: Reader, tenant: Tenant, user_id: str, space_name: str
-                     ) -> tuple[str, str | None]:
-        """Its title and link: meetbot's own title when the person started it with meetbot (titles only meetbot
-        knows go to their owner), else the meeting code (one read, once per meeting), else the space's name."""
+                     ) -> tuple[str, str | None, bool]:
+        """Its title, link, and whether the person owns it, once per conference. Ownership is Google's evidence
+        (`confirmed_role`): meetbot's own record of who started it, else the owner-only settings spaces.get shows
+        the owner, confirmed by an owner-only read of its members. Titles only meetbot knows go to their owner;
+        else the meeting code, else the space's name."""
         info = await self._spaces.info(tenant, space_id_of(space_name))
-        if info is not None and info.meeting_code:
-            mine = info.owner_user_id == user_id and info.title
-            return (info.title if mine and info.title else info.meeting_code), info.meeting_uri
+        if info is not None and info.meeting_code and info.owner_user_id:
+            owned = info.owner_user_id == user_id
+            return (info.title if owned and info.title else info.meeting_code), info.meeting_uri, owned
         space = await reader.call(lambda token: self._meet.get_space(token, space_name))
-        return space.meeting_code or space_name, space.meeting_uri
+        owned = await confirmed_role(Actor(tenant, user_id), space, info, lambda: reader.call(
+            lambda token: self._meet.list_members(token, space_name, page_size=1))) == "owner"
+        return space.meeting_code or space_name, space.meeting_uri, owned
 
 
 def _all_files(state: LiveState) -> bool:

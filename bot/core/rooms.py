@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.core.errors import UnknownMeeting, UserFacingError
+from bot.core.errors import Remedy, UnknownMeeting, UserFacingError
 from bot.core.meetings import Meetings, role_of
 from bot.core.ports import Progress, RoomMemory
 from bot.domain import Actor, Room, Tenant
@@ -34,8 +34,8 @@ class NoRoom(UserFacingError):
 
 class RoomBusy(UserFacingError):
     def __init__(self) -> None:
-        super().__init__("Someone else is changing this channel's room right now. Nothing was changed; try "
-                         "`/meet room` in a moment to see the result.")
+        super().__init__("Someone else is changing this channel's room right now. Nothing was changed.",
+                         remedy=Remedy.LOOK_AGAIN)
 
 
 class RoomNotYours(UserFacingError):
@@ -47,7 +47,7 @@ class RoomNotYours(UserFacingError):
 class RoomExpired(UserFacingError):
     def __init__(self, room: Room) -> None:
         super().__init__(f"This channel's room `{room.meeting_code}` no longer exists at Google: meeting codes "
-                         "expire after a year without use. Create a new room with `/meet room new`.")
+                         "expire after a year without use.", remedy=Remedy.NEW_ROOM)
         self.room = room
 
 

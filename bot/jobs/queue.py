@@ -40,6 +40,8 @@ from bot.ack_deadline import AckDeadlinePassed, bounded
 from bot.errors import StorageUnavailable
 from bot.jobs.sealed import SEAL_TTL, Unopenable, open_sealed, seal
 from bot.store.crypto import TokenCipher, UnreadableRecord
+from bot.store.errors import refused_in_failover
+from bot.store.replication import Replicas
 
 __all__ = ["IDLE_TIMEOUT", "JobQueue", "Payload", "Retry", "tries_left"]
 
@@ -79,7 +81,7 @@ class _OwnSignals(Worker[Any]):
 class JobQueue:
     def __init__(self, redis_url: str, *, mode: str = "standalone", sentinels: tuple[tuple[str, int], ...] = (),
                  sentinel_master: str | None = None, cipher: TokenCipher | None = None, concurrency: int = 32,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, replicas: Replicas | None = None) -> None:
         def dumps(data: Any) -> bytes | str:
             # default=repr: streaq also stores a failed job's result, an exception
             text = json.dumps(data, separators=(",", ":"), default=repr)
@@ -89,6 +91,7 @@ class JobQueue:
             return json.loads(cipher.decrypt(raw) if cipher else raw)
 
         self._cipher = cipher
+        self._replicas = replicas
         self._unopened: Unopened | None = None
         self._options: dict[str, Any] = {
             "redis_url": redis_url,
@@ -171,6 +174,9 @@ class JobQueue:
     async def _enqueue(self, name: str, payload: Payload, job_id: str, notice: Mapping[str, object] | None
                        ) -> None:
         sealed = seal(self._cipher, job_id, name, {**payload, ENQUEUED_AT: time.time()})
+        # With replicas, a job counts as queued only once a replica has it (the store's rule for records that must
+        # not be lost): a failover must not drop work the ack promised. See bot/store/replication.py, `confirm`.
+        receipt = self._replicas is not None and await self._replicas.waiting()
         for attempt in (1, 2):
             producer = await self._connected_producer()
             try:
@@ -183,19 +189,47 @@ class JobQueue:
                     if notice is not None:
                         pipe.set(_notice_key(producer, job_id), seal(self._cipher, job_id, NOTICE, notice),
                                  ex=SEAL_TTL)
+                    if receipt:
+                        pipe.set(_receipt_key(producer, job_id), b"1", ex=RECEIPT_TTL)
                     producer.publish_task(pipe, task, data, now, lib=Streaq(pipe))
-                return
             except CoredisResponseError as error:
                 # A Redis that restarted without persistence (or a fresh node after a failover) has lost streaq's
-                # Lua library: the owner reconnects, which loads it again.
-                if "Function not found" not in str(error) or attempt == 2:
+                # Lua library: the owner reconnects, which loads it again. A node that lost its replicas or was
+                # demoted refuses the write: a fresh connection finds the master the sentinels name now.
+                failover = refused_in_failover(str(error))
+                if "Function not found" not in str(error) and not failover:
                     raise
-                self._reconnect.set()
-                self._ready.clear()
+                if attempt == 2:
+                    if failover:
+                        raise StorageUnavailable(str(error).rsplit(": ", 1)[-1]) from error
+                    raise
+                self._reconnect_producer()
+                continue
             except Exception as error:
                 if _redis_down(error):
                     raise StorageUnavailable(type(error).__name__) from error
                 raise
+            if not receipt or await self._kept(producer, job_id, last=attempt == 2):
+                return
+            # The queue's connection wrote to a node that isn't the master (an old one, during a failover): once
+            # more on a fresh connection. The same id: if the first did reach the master, this one is dropped.
+            self._reconnect_producer()
+
+    async def _kept(self, producer: _OwnSignals, job_id: str, *, last: bool) -> bool:
+        assert self._replicas is not None
+        try:
+            if await self._replicas.confirm(_receipt_key(producer, job_id), "a queued job"):
+                return True
+            why = "the job queue's connection wrote to a node that is not the master"
+        except StorageUnavailable as error:
+            why = str(error)
+        if last:
+            raise StorageUnavailable(why)
+        return False
+
+    def _reconnect_producer(self) -> None:
+        self._reconnect.set()
+        self._ready.clear()
 
     async def queued(self) -> int:
         """Jobs waiting, including ones scheduled for a later try. Raises StorageUnavailable like enqueue."""
@@ -320,10 +354,21 @@ def _notice_key(worker: Worker[Any], job_id: str) -> str:
     return f"{worker.prefix}:notice:{job_id}"
 
 
+RECEIPT_TTL = 60  # seconds: a receipt is deleted within the enqueue's deadline; this only bounds a stray one
+
+
+def _receipt_key(worker: Worker[Any], job_id: str) -> str:
+    """Beside streaq's own keys, under the queue's hash tag (one transaction with the job)."""
+    return f"{worker.prefix}:receipt:{job_id}"
+
+
 def _redis_down(error: BaseException) -> bool:
-    """coredis' connection errors and timeouts, also when anyio wraps them in an ExceptionGroup."""
+    """coredis' connection errors and timeouts, and a node refusing writes mid-failover, also when anyio wraps them
+    in an ExceptionGroup."""
     if isinstance(error, BaseExceptionGroup):
         return any(_redis_down(inner) for inner in error.exceptions)
+    if isinstance(error, CoredisResponseError):
+        return refused_in_failover(str(error))
     return isinstance(error, CoredisConnectionError | TimeoutError | ConnectionError)
 
 

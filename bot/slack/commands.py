@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bot.slack.meeting_handlers import MeetingHandlers
     from bot.slack.members_handlers import MembersHandlers
     from bot.slack.mine_handlers import MineHandlers
+    from bot.slack.presence_handlers import PresenceHandlers
     from bot.slack.room_handlers import RoomHandlers
     from bot.slack.start_job import StartJob
 
@@ -53,6 +54,7 @@ class CommandDeps:
     start: StartJob
     then_home: Callable[[Actor, AsyncWebClient, Work], Work]  # republish the Home tab after the work
     mine: MineHandlers | None = None  # `/meet mine`
+    presence: PresenceHandlers | None = None  # `/meet presence` (None: "Sign in with Slack" isn't configured)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,18 @@ async def _mine(run: Run, command: grammar.Mine) -> None:
         await run.deps.mine.switch(run.actor, command.mode, run.respond)
 
 
+async def _presence_here(run: Run, command: grammar.PresenceSwitch) -> Message | None:
+    if run.deps.presence is None:
+        return notice("This meetbot can't set Slack statuses: its operator hasn't set up \"Sign in with Slack\" "
+                      "(the app's SLACK_CLIENT_ID and SLACK_CLIENT_SECRET).", emoji=":warning:")
+    return None
+
+
+async def _presence(run: Run, command: grammar.PresenceSwitch) -> None:
+    if run.deps.presence is not None:
+        await run.deps.presence.switch(run.actor, command.on, run.where.response_url, run.respond)
+
+
 def _room_job(command: Command) -> str:
     match command:
         case grammar.RoomRecaps():
@@ -290,6 +304,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "reads with the Google access you already gave, and nothing more. Meetings with a card here already get a "
         "recap in the card's thread: `both` sends you the DM too. `off` stops it and deletes what meetbot kept.",
         "/meet mine on", "account", (grammar.Mine,), answer=_mine_here, work=_mine),
+    CommandSpec(
+        "presence", "/meet presence on|off", grammar.parse_presence,
+        "your Slack status says when you're in a Google Meet call",
+        "While meetbot sees you in a Google Meet call, your Slack status says you're in a meeting; afterwards you get "
+        "back the status you had, unless you changed it during the call. It needs you to sign in with Slack once, "
+        "which lets meetbot read and change your status and nothing else. `off` gives back your status and signs "
+        "meetbot out of your Slack account.",
+        "/meet presence on", "account", (grammar.PresenceSwitch,), answer=_presence_here, work=_presence),
     CommandSpec(
         "help", "/meet help", grammar.parse_help, "this help; `/meet help <topic>` for one group or command",
         "Shows all commands. `/meet help <topic>` explains one group (start, check, manage, rooms, account) or one "

@@ -32,6 +32,7 @@ __all__ = [
     "New",
     "OpenSettings",
     "Parser",
+    "PresenceSwitch",
     "RoomAction",
     "RoomMembership",
     "RoomPeople",
@@ -185,6 +186,13 @@ MINE_MODES = {"on": "on", "both": "both", "off": None}
 
 
 @dataclass(frozen=True, slots=True)
+class PresenceSwitch:
+    """`/meet presence on|off`: the caller's Slack status follows the calls meetbot sees them in."""
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """Input that matches no command. `problem` says what is wrong (a sentence, mrkdwn of plain words and code
     spans, not yet escaped); `suggestion` is a whole command to try; `topic` the `/meet help` topic to point at."""
@@ -198,6 +206,7 @@ class Unknown:
 Command = (
     Help | New | Status | End | OpenSettings | Set | RoomAction | ShowHistory | Connect | Disconnect | Me | Unknown
     | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps | RoomPeople | ShowAttendance | Mine
+    | PresenceSwitch
 )
 
 ROOM_ACTIONS = ("new", "set", "clear", "members", "recap", "people")
@@ -254,6 +263,13 @@ def parse_mine(words: Words) -> Command:
     if choice not in MINE_MODES:
         return Unknown(words.text, "Say `on`, `off` or `both` after `/meet mine`", "/meet mine on", "mine")
     return Mine(MINE_MODES[choice])
+
+
+def parse_presence(words: Words) -> Command:
+    choice = words.rest.lower()
+    if choice not in ("on", "off"):
+        return Unknown(words.text, "Say `on` or `off` after `/meet presence`", "/meet presence on", "presence")
+    return PresenceSwitch(choice == "on")
 
 
 def parse_help(words: Words) -> Command:

@@ -24,6 +24,7 @@ from bot.domain import Actor, SpaceInfo
 from bot.meet.links import parse_reference
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.mrkdwn import escape
+from bot.slack.presence_handlers import PresenceHandlers
 from bot.slack.views.account import connect_button
 from bot.slack.views.blocks import Block, View
 from bot.slack.views.home import MineSection, disconnect_button, home_view
@@ -43,6 +44,7 @@ class HomeHandlers:
     renders: HomeRenders
     following: Following | None = None  # meetings it follows for the user cost no Google read
     mine: Mine | None = None  # `/meet mine`: its switch and the person's meetings (from Redis, no Google read)
+    presence: PresenceHandlers | None = None  # `/meet presence`: its switch, or the "Sign in with Slack" button
 
     async def refresh_if_published(self, actor: Actor, client: AsyncWebClient) -> None:
         """After a change: re-render only for users who have a Home tab (they opened it at least once)."""
@@ -78,7 +80,9 @@ class HomeHandlers:
         if linked and self.mine is not None and self.mine.enabled:
             mode = await self.mine.mode(actor.tenant, actor.user_id)
             mine = (mode is not None, await self.mine.meetings(actor.tenant, actor.user_id) if mode else [])
-        return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms, mine)
+        presence = await self.presence.home(actor) if linked and self.presence is not None else None
+        return home_view(connection, button, [(i, previews.get(i.space_name)) for i in recent], rooms, mine,
+                         presence)
 
     async def _followed(self, actor: Actor, recent: list[SpaceInfo]) -> dict[str, MeetingStatus]:
         if self.following is None:

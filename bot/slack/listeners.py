@@ -41,6 +41,7 @@ from bot.slack.interaction import Delivery, Interaction, SlackBody, SlackEvent, 
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
 from bot.slack.members_handlers import MembersHandlers
 from bot.slack.mine_handlers import MineHandlers
+from bot.slack.presence_handlers import PresenceHandlers
 from bot.slack.previews import PreviewHandlers
 from bot.slack.replies import answering, is_expected, modal_text, outcome_of, reply_for
 from bot.slack.responder import Reply, reliable, webhook_reply
@@ -62,7 +63,8 @@ from bot.slack.views.card import (
     manage_target,
 )
 from bot.slack.views.help import text_answer
-from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE
+from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE, ACTION_PRESENCE
+from bot.slack.views.presence import ACTION_SLACK_SIGN_IN
 from bot.slack.views.room import ACTION_ROOM_NEW
 from bot.slack.views.settings import SETTINGS_CALLBACK, settings_notice_modal
 from bot.slack.views.start import START_CALLBACK, start_choices, start_modal
@@ -103,6 +105,7 @@ class SlackDeps:
     members: MembersHandlers
     installations: AsyncInstallationStore | None = None  # many-workspace mode
     mine: MineHandlers | None = None  # `/meet mine`
+    presence: PresenceHandlers | None = None  # `/meet presence`
 
 
 Surface = Literal["command", "action", "view", "shortcut", "event"]  # Bolt's listener kinds
@@ -134,6 +137,8 @@ def routes(on: _Listeners) -> tuple[Route, ...]:
         Route("action", ACTION_ROOM_NEW, ROOM_NEW_CLICK, on.room_new_click),
         Route("action", ACTION_DISCONNECT, "home-disconnect", on.disconnect_click),
         Route("action", ACTION_MINE, "home-mine", on.mine_click),
+        Route("action", ACTION_PRESENCE, "home-presence", on.presence_click),
+        Route("action", ACTION_SLACK_SIGN_IN, ack=on.on_link_click),  # a URL button, as Connect
         Route("action", ACTION_STATUS_ME, "status-me", on.status_me_click),
         Route("action", ACTION_HOME_START, ack=on.on_start_shortcut),  # the Home tab's Start a meeting: the modal
         Route("view", END_CONFIRM_CALLBACK, END_CONFIRMED, on.end_confirmed, ack=on.on_end_confirm_submit),
@@ -190,7 +195,7 @@ class _Listeners:
         self._deps = deps
         self._payloads = payloads
         self._commands = commands.CommandDeps(deps.meeting_handlers, deps.accounts, deps.rooms, deps.members,
-                                              deps.start, self._then_home, deps.mine)
+                                              deps.start, self._then_home, deps.mine, deps.presence)
 
     def queued(self, kind: str, work: PayloadWork) -> Listener:
         """A listener that makes `work(body)` durable: queued before the ack under Slack's own id for the payload,
@@ -365,12 +370,11 @@ class _Listeners:
         owner gets the End confirm dialog, or the settings."""
         where, client, reply = await self._rebuilt(clicked)
         what, space_name, label = manage_target(clicked.action_value)
-        info = await self._deps.meeting_handlers.meetings.info(where.actor.tenant, space_name)
-        owner = info.owner_user_id if info else None
-        name = label or (info.meeting_code if info and info.meeting_code else space_name)
-        if owner and owner != where.actor.user_id:
-            doing = "end" if what == "end" else "change the settings of"
-            await reply(**reply_for(NotOwner(f"Only the meeting's owner can {doing} {name}.", owner)))
+        try:
+            name = await self._deps.meeting_handlers.meetings.may_manage(
+                where.actor, space_name, "settings" if what == "settings" else "end", label)
+        except NotOwner as refusal:
+            await reply(**reply_for(refusal))
             return
         if what == "settings":
             work = self._deps.meeting_handlers.open_settings(where.actor, space_name, where.trigger_id or "",
@@ -467,6 +471,15 @@ class _Listeners:
         work = self._then_home(where.actor, client, mine.switch(where.actor, mode, _no_reply))
         await self._guarded(where.actor, _no_reply, work, name="home-mine")
 
+    async def presence_click(self, clicked: Delivery) -> None:
+        """The Home tab's "Slack status while in a call" box: ticked turns `/meet presence` on, unticked off."""
+        where, client, _ = await self._rebuilt(clicked)
+        presence = self._deps.presence
+        if presence is None:
+            return
+        work = self._then_home(where.actor, client, presence.switch(where.actor, clicked.ticked, None, _no_reply))
+        await self._guarded(where.actor, _no_reply, work, name="home-presence")
+
     async def on_link_click(self, ack: Ack) -> None:
         await ack()  # a URL button (Connect): Slack opens the link itself
 
@@ -552,6 +565,8 @@ class _Listeners:
         installations = self._deps.installations
 
         async def forget() -> None:
+            if self._deps.presence is not None:  # Slack revoked every token of the app: nothing to give back with
+                await self._deps.presence.presence.forget(tenant)
             await self._deps.accounts.accounts.forget(tenant)
             if self._deps.mine is not None:  # also people whose link was never kept here (delegation)
                 await self._deps.mine.mine.forget(tenant)
@@ -571,9 +586,18 @@ class _Listeners:
         installations = self._deps.installations
 
         async def forget() -> None:
-            await self._deps.accounts.accounts.forget(tenant, None if whole_workspace else users)
-            if self._deps.mine is not None:
-                await self._deps.mine.mine.forget(tenant, None if whole_workspace else users)
+            gone = None if whole_workspace else users
+            presence = self._deps.presence
+            if presence is not None:
+                # meetbot's own sign-outs (`/meet presence off`) come back as tokens_revoked too: those people
+                # only stopped presence, nothing else of theirs is forgotten.
+                echoes = [u for u in users if await presence.presence.sign_in.revoked_by_us(tenant, u)]
+                gone = None if whole_workspace else [u for u in users if u not in echoes]
+                await presence.presence.forget(tenant, None if whole_workspace else users)
+            if gone is None or gone:
+                await self._deps.accounts.accounts.forget(tenant, gone)
+                if self._deps.mine is not None:
+                    await self._deps.mine.mine.forget(tenant, gone)
             if installations is not None:
                 context = _bolt_context(delivered.raw)
                 await AsyncTokenRevocationListeners(installations).handle_tokens_revoked_events(

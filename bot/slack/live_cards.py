@@ -8,12 +8,14 @@ burst of joins costs one edit per card per window; the last state always wins be
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
+from bot.core.event_feed import FollowNotice
 from bot.core.following import Following, FollowUpdate
 from bot.core.meetings import Meetings
 from bot.core.rooms import Rooms
@@ -29,6 +31,13 @@ from bot.slack.views.room import room_card
 __all__ = ["LiveCards", "RecapMemory"]
 
 log = logging.getLogger(__name__)
+
+FOLLOW_NOTICES = {
+    FollowNotice.LIVE_UPDATES_REVOKED: (
+        "Google stopped telling meetbot about your meeting as it happens, because your Google account no longer "
+        "allows it. meetbot checks on it every little while instead; run `/meet connect` to turn live updates "
+        "back on."),
+}
 ROOM_CALL_TITLE = "Meet room"
 
 
@@ -40,8 +49,10 @@ class RecapMemory(Protocol):
 
 class LiveCards:
     def __init__(self, following: Following, meetings: Meetings, rooms: Rooms, recaps: RecapMemory,
-                 clients: SlackClients, calls: Calls | None = None, people: PeopleSwitch | None = None) -> None:
+                 clients: SlackClients, calls: Calls | None = None, people: PeopleSwitch | None = None, *,
+                 seen: Callable[[Tenant, LiveState], Awaitable[None]] | None = None) -> None:
         self._following = following
+        self._seen = seen  # who is in the call, for presence (core.presence); None: nobody's status follows it
         self._calls = calls  # Slack's own call object beside each card (core.calls); None: cards only
         self._people = people  # whether that call shows who is in it (core.call_people); None: it does
         self._meetings = meetings
@@ -54,8 +65,10 @@ class LiveCards:
         update = await self._following.refresh(tenant, space_id)
         if update is None:
             return
-        if update.notice:
-            await self._tell(tenant, update.follower, update.notice)
+        if self._seen is not None:
+            await self._seen(tenant, update.current)
+        if update.notice is not None:
+            await self._tell(tenant, update.follower, FOLLOW_NOTICES[update.notice])
         call_id, moved = await self._sync_call(tenant, update)
         if update.changed or moved:
             await self._draw(tenant, update.cards, update.current, update.follower, recaps=True, call_id=call_id)

@@ -41,9 +41,11 @@ class MineHandlers:
                 " Meetings with a card in a channel get their recap in the card's thread instead "
                 "(`/meet mine both` for a DM too).")
         await respond(**notice(
-            "meetbot now follows the Google Meet meetings you can see running, also those started from Calendar, "
+            "meetbot now follows the Google Meet meetings you own or organised, also those started from Calendar, "
             "with the Google access you already gave. When one ends, you get a DM recap: when, how long, who came, "
-            f"and the recording, transcript and notes as Google makes them.{both} `/meet mine off` stops it.",
+            "and the recording, transcript and notes as Google makes them. Meetings you only join show on your "
+            f"Home tab while they run, with no recap (Google shows who came only to the owner).{both} "
+            "`/meet mine off` stops it.",
             emoji=":white_check_mark:"))
 
     async def refresh(self, tenant: Tenant, user_id: str) -> None:

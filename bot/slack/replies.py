@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from bot import actions
-from bot.core.errors import NotLinked, ReauthRequired, StorageUnavailable, UserFacingError
+from bot.core.errors import NotLinked, ReauthRequired, Remedy, StorageUnavailable, UserFacingError
 from bot.core.members import MembersRefusal, MembersRefused, Skip, Skipped
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Message, notice
@@ -67,14 +67,24 @@ def skipped_text(skipped: Skipped) -> str:
     return f"{who} {_SKIPS[skipped.why]}{detail}"
 
 
+_REMEDIES = {
+    Remedy.RECONNECT: "Run `/meet connect` again to allow it.",
+    Remedy.LOOK_AGAIN: "Try `/meet room` in a moment to see the result.",
+    Remedy.NEW_ROOM: "Create a new room with `/meet room new`.",
+}
+
+
 def refusal_text(refusal: UserFacingError) -> str:
-    """mrkdwn for a domain refusal: its plain words escaped, and the person it names mentioned."""
+    """mrkdwn for a domain refusal: its plain words escaped, the person it names mentioned, and what to do about it
+    in Slack's terms."""
     if isinstance(refusal, MembersRefused):
         text = plain(_MEMBERS_REFUSALS[refusal.why].format(label=refusal.label), 2900)
     else:
         text = plain(refusal.reason, 2900)
     if refusal.person and _USER_ID.fullmatch(refusal.person):
         text += f" <@{refusal.person}> {escape(refusal.person_is)}."
+    if refusal.remedy is not None:
+        text += f" {_REMEDIES[refusal.remedy]}"
     return text
 
 

@@ -22,7 +22,7 @@ from bot import metrics
 from bot.ack_deadline import AckDeadlinePassed, bounded
 from bot.errors import StorageUnavailable
 
-__all__ = ["is_unavailable", "translated", "translated_function"]
+__all__ = ["is_unavailable", "refused_in_failover", "translated", "translated_function"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,6 +31,14 @@ C = TypeVar("C", bound=type)
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 # A master with `min-replicas-to-write` (README) refuses writes while no replica follows it, as during a failover.
 _NO_REPLICAS = re.compile(r"^NOREPLICAS |of pipeline caused error: NOREPLICAS ")
+# What a node says to a client still writing to it once it lost its replicas or was demoted (the job queue's coredis
+# client sees READONLY itself; redis-py's Sentinel connection turns it into a ConnectionError).
+_FAILOVER = re.compile(r"(^|of pipeline caused error: )(NOREPLICAS|READONLY) ")
+
+
+def refused_in_failover(message: str) -> bool:
+    """A Redis error reply that means "not a master that can take writes now", as during a failover."""
+    return _FAILOVER.search(message) is not None
 
 
 def is_unavailable(error: BaseException) -> bool:

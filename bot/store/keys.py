@@ -166,6 +166,38 @@ class Keys:
         """Home-tab render coalescing: "lease" (a process is rendering), "dirty" (render again), "fresh" (just did)."""
         return self._user(tenant, user_id, f"home-{part}")
 
+    # "Sign in with Slack" and presence (one user's slot, except the single-use tickets and states).
+    def slack_user_token(self, tenant: Tenant, user_id: str) -> str:
+        """The person's own Slack user token, encrypted (no TTL: it must not be lost while it is valid)."""
+        return self._user(tenant, user_id, "slack-user")
+
+    def slack_sign_in(self, kind: str, value: str) -> str:
+        """A pending sign-in: "ticket" (the link handed out in Slack) or "state" (the OAuth state), 10 minutes."""
+        return f"{self.prefix}:{{slack-sign-in:{_clean(kind)}:{_clean(value)}}}"
+
+    def slack_signed_out(self, tenant: Tenant, user_id: str) -> str:
+        """meetbot itself just revoked the person's Slack token: Slack's `tokens_revoked` for it is only an echo."""
+        return self._user(tenant, user_id, "slack-signed-out")
+
+    def presence(self, tenant: Tenant, user_id: str) -> str:
+        """The person's `/meet presence` choice and, while meetbot holds their status, what they had before."""
+        return self._user(tenant, user_id, "presence")
+
+    def presence_calls(self, tenant: Tenant, user_id: str) -> str:
+        """The conferences meetbot last saw the person in (a safety TTL: a call nobody reads again ends)."""
+        return self._user(tenant, user_id, "presence-calls")
+
+    def presence_lock(self, tenant: Tenant, user_id: str) -> str:
+        return self._user(tenant, user_id, "presence-lock")
+
+    def presence_people(self, tenant: Tenant) -> str:
+        """Who turned presence on in a team, so an uninstall can find them all."""
+        return self._team(tenant, "presence-people")
+
+    def slack_user_pattern(self) -> str:
+        """SCAN pattern for every stored Slack user token (key rotation)."""
+        return f"{self.prefix}:{{*}}:slack-user"
+
     # Slack installations (many-workspace mode).
     def installation(self, tenant: Tenant) -> str:
         return self._team(tenant, "installation")

@@ -62,13 +62,15 @@ class MineChoices:
             if state is not None:
                 conference = field.removeprefix(_CONF)
                 about = json.loads(raw.get(_ABOUT + conference) or "{}")
-                out[conference] = PersonalMeeting(state, str(about.get("title") or ""), about.get("uri"))
+                out[conference] = PersonalMeeting(state, str(about.get("title") or ""), about.get("uri"),
+                                                  about.get("owned") is True)
         return out
 
     async def keep(self, tenant: Tenant, user_id: str, meeting: PersonalMeeting) -> None:
         """Only while the person is opted in (a read racing an opt-out must not bring a record back)."""
         conference = meeting.state.conference or ""
-        about = json.dumps({"title": meeting.title, "uri": meeting.uri}, separators=(",", ":"))
+        about = json.dumps({"title": meeting.title, "uri": meeting.uri, "owned": meeting.owned},
+                           separators=(",", ":"))
         await self._keep(keys=[self._keys.mine(tenant, user_id)],
                          args=[_CONF + conference, meeting.state.to_json(), _ABOUT + conference, about])
 

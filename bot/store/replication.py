@@ -16,6 +16,11 @@ operations) so that a primary cut off from every replica refuses writes instead 
 
 WAIT counts what its own connection wrote, so it goes in the same non-transactional pipeline as the write. Redis
 Cluster routes a pipeline's commands per slot and has no connection to WAIT on: there the writes are not waited for.
+
+Writes made through another client (the job queue's, coredis) are confirmed by a receipt: that client sets a key in
+the same transaction as its write, and `confirm` deletes the key and WAITs here. The replication offset is the
+master's, not the connection's, so the WAIT after the delete covers every write the master took before it; and a
+receipt that isn't there says the other client wrote to another node (an old master).
 """
 
 from __future__ import annotations
@@ -50,6 +55,10 @@ class Replicas:
         self._cluster = isinstance(cast(object, redis), RedisCluster)  # connect() casts a cluster to Redis
         self._sentinel = not self._cluster and isinstance(redis.connection_pool, SentinelConnectionPool)
 
+    async def waiting(self) -> bool:
+        """Whether writes are WAITed for (a replica is configured, or always under Sentinel; never on a cluster)."""
+        return await self._configured()
+
     async def _configured(self) -> bool:
         if self._cluster:
             return False
@@ -77,6 +86,18 @@ class Replicas:
             log.warning("%s saved, but no replica confirmed it within %d ms: kept on the primary only",
                         what, self._wait_ms)
         return results[:-1]
+
+    async def confirm(self, receipt: str, what: str) -> bool:
+        """Another client's write is on the master this client writes to, and kept: `receipt`, a key that write set
+        beside it, is deleted and WAITed for. False when the receipt isn't there (that write went to another node);
+        the pool's idle connections are then dropped, so the next command asks the sentinels for the master again.
+        Raises StorageUnavailable when no replica confirmed it under Sentinel, as `kept` does."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(receipt)
+        (found,) = await self.kept(pipe, what)
+        if not found:
+            await self._redis.connection_pool.disconnect(inuse_connections=False)
+        return bool(found)
 
     async def script(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any], what: str) -> None:
         """Run a write script, then WAIT as `kept` does (a cluster pipeline can't carry scripts: there it runs

@@ -1,7 +1,8 @@
 """What meetbot remembers about spaces: code → id (a cache), and per space its owner, title and the cards showing it.
 
 Codes are cached with a TTL because Google may reassign them. Space records and card lists expire too (several
-days): they make cards nicer, but losing them loses nothing a user relies on.
+days), but until then they are what keeps a posted card followed and its title: their writes are WAITed for like a
+link's (bot/store/replication.py), so a failover right after a card was posted can't leave it unfollowed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 from bot.domain import Card, SpaceInfo, Tenant, space_id_of
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.replication import Replicas
 
 __all__ = ["Card", "SpaceInfo", "SpaceRecords"]
 
@@ -28,6 +30,7 @@ class SpaceRecords:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._replicas = Replicas(redis)
 
     async def space_for_code(self, code: str) -> str | None:
         value = await self._redis.get(self._keys.space_by_code(code))
@@ -71,7 +74,7 @@ class SpaceRecords:
             pipe.ltrim(recent, 0, RECENT_KEPT - 1)
             pipe.expire(recent, SPACE_TTL)
             pipe.exists(self._keys.home_hash(tenant, info.owner_user_id))
-        results = await pipe.execute()
+        results = await self._replicas.kept(pipe, "a meeting's record")
         return bool(info.owner_user_id and results[-1])
 
     async def recent(self, tenant: Tenant, user_id: str, limit: int) -> list[SpaceInfo]:
@@ -91,7 +94,7 @@ class SpaceRecords:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(self._keys.cards(tenant, space_id), card.field, card.kind)
         pipe.expire(self._keys.cards(tenant, space_id), CARD_TTL)
-        await pipe.execute()
+        await self._replicas.kept(pipe, "a meeting's card")
 
     async def forget_cards(self, tenant: Tenant, space_id: str, cards: list[Card]) -> None:
         if cards:

@@ -44,11 +44,15 @@ async def _authorize_handler(request: web.Request) -> web.StreamResponse:
     redirect_uri = q.get("redirect_uri") or state.oauth_redirect_uri
     if not redirect_uri:
         return web.Response(text="bad_redirect_uri", status=400)
+    bot_scopes = [s for s in q.get("scope", "").split(",") if s]
+    user_scopes = [s for s in q.get("user_scope", "").split(",") if s]
     code = state.issue_oauth_code(
         team_id=q.get("team") or None,
         user_id=q.get("user_id") or None,  # emulator-only: pick the approving user
-        scopes=[s for s in q.get("scope", "").split(",") if s] or None,
-        user_scopes=[s for s in q.get("user_scope", "").split(",") if s],
+        # "Sign in with Slack" asks for user scopes only, and then no bot token is issued (reference §10);
+        # guess: an authorize request with neither asks for the app's configured bot scopes
+        scopes=bot_scopes if bot_scopes or user_scopes else None,
+        user_scopes=user_scopes,
         # oauth.v2.access must repeat redirect_uri only if the authorize request carried one
         redirect_uri=q.get("redirect_uri") or None,
     )

@@ -13,6 +13,7 @@ from emulators.slack.blockkit import validate_blocks, validate_view, with_block_
 from emulators.slack.models import JSON, ApiError, ApiResult, MethodCall, OAuthCode, Params, Team, TokenInfo
 from emulators.slack.state import SlackState
 from emulators.slack_calls import CALL_METHODS, CALL_SCOPES, call_block_errors
+from emulators.slack_profile import PROFILE_METHODS, PROFILE_SCOPES
 
 # Any one of these scopes admits the method (reference §6). Methods absent here need no scope.
 METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
@@ -29,6 +30,7 @@ METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "bookmarks.edit": ("bookmarks:write",),
     "bookmarks.remove": ("bookmarks:write",),
     **CALL_SCOPES,
+    **PROFILE_SCOPES,
 }
 
 TRIGGER_TTL: Final = 3.0  # reference §2
@@ -681,21 +683,20 @@ def _issue_token(s: SlackState, kind: str, team_id: str, user_id: str, scopes: t
 
 def _install_response(s: SlackState, code: OAuthCode) -> JSON:
     team = s._teams[code.team_id]
-    bot = _issue_token(s, "bot", team.id, team.bot_user_id, code.scopes)
     out: JSON = {
         "app_id": s.app_id,
         "authed_user": {"id": code.user_id},
-        "scope": ",".join(code.scopes),
-        "token_type": "bot",
-        "access_token": bot["access_token"],
-        "bot_user_id": team.bot_user_id,
         "team": {"id": team.id, "name": team.name},
         "enterprise": _enterprise(team),
         "is_enterprise_install": False,
     }
-    for key in ("refresh_token", "expires_in"):
-        if key in bot:
-            out[key] = bot[key]
+    if code.scopes:  # only user scopes ("Sign in with Slack"): no bot token at all (reference §10)
+        bot = _issue_token(s, "bot", team.id, team.bot_user_id, code.scopes)
+        out.update({"scope": ",".join(code.scopes), "token_type": "bot", "access_token": bot["access_token"],
+                    "bot_user_id": team.bot_user_id})
+        for key in ("refresh_token", "expires_in"):
+            if key in bot:
+                out[key] = bot[key]
     if code.user_scopes:
         user = _issue_token(s, "user", team.id, code.user_id, code.user_scopes)
         out["authed_user"] = {
@@ -765,5 +766,6 @@ METHODS: Final[dict[str, Callable[[SlackState, MethodCall], JSON]]] = {
     "bookmarks.remove": _bookmarks_remove,
     "oauth.v2.access": _oauth_v2_access,
     **CALL_METHODS,
+    **PROFILE_METHODS,
 }
 NO_AUTH: Final = frozenset({"oauth.v2.access"})  # the methods that take no token

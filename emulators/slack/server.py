@@ -11,6 +11,7 @@ from emulators.slack.api import STATE_KEY, api_handler
 from emulators.slack.control import add_routes
 from emulators.slack.state import SlackState
 from emulators.slack_calls import add_call_routes
+from emulators.slack_profile import add_profile_routes
 
 
 def build_app(state: SlackState | None = None) -> web.Application:
@@ -20,6 +21,7 @@ def build_app(state: SlackState | None = None) -> web.Application:
     app.router.add_route("*", "/api/{method}", api_handler)
     add_routes(app)  # /commands, /oauth/v2/authorize, /_emulator
     add_call_routes(app)  # /_emulator/call_objects
+    add_profile_routes(app)  # /_emulator/status, /_emulator/sign_out
     return app
 
 

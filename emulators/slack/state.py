@@ -20,6 +20,7 @@ from emulators.slack.blockkit import block_text_length, validate_blocks, with_bl
 from emulators.slack.models import JSON, LinkShare, OAuthCode, ResponseUrl, Team, TokenInfo
 from emulators.slack.recording import TrafficLog
 from emulators.slack_calls import CallObjects
+from emulators.slack_profile import Profiles
 from emulators.slack_socket import SocketMode
 
 # The bot scopes of the reference manifest (§7), plus channels:join (conversations.join needs it), im:write and
@@ -162,6 +163,7 @@ class SlackState(TrafficLog):
         self._used_triggers: set[str] = set()
         self._oauth_codes: dict[str, OAuthCode] = {}
         self.call_objects = CallObjects()  # the Calls API (emulators/slack_calls.py)
+        self.profiles = Profiles()  # statuses and snoozes (emulators/slack_profile.py)
 
     def reset(self, keep_config: bool = False) -> None:
         """Forget all traffic and runtime data. Unless keep_config, users, channels, teams and tokens too."""
@@ -367,6 +369,14 @@ class SlackState(TrafficLog):
         with self._lock:
             if token in self._tokens:
                 self._tokens[token].revoked = True
+
+    def revoke_user_tokens(self, user_id: str) -> bool:
+        """The person removed the app from their account: every user token of theirs stops working."""
+        with self._lock:
+            found = [t for t in self._tokens.values() if t.kind == "user" and t.user_id == user_id and not t.revoked]
+            for info in found:
+                info.revoked = True
+            return bool(found)
 
     def token_info(self, token: str) -> TokenInfo | None:
         with self._lock:
@@ -667,6 +677,7 @@ class SlackState(TrafficLog):
             "image_48": f"https://avatars.example.invalid/{user['id']}_48.png",
             "image_72": f"https://avatars.example.invalid/{user['id']}_72.png",
             "team": user["team_id"],
+            **self.profiles.status(user["id"], self.now()).out(),
         }
         if user["is_bot"]:
             profile["bot_id"] = user["bot_id"]

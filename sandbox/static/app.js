@@ -23,7 +23,10 @@ function ctxFor(where, values, errors) {
     conversations: [s.channel], values, errors,
     act: (element, blockId, extra) => post("click", { where, values,
       action: { action_id: element.action_id, block_id: blockId, ...extra } }),
-    openUrl: (url) => { if (!url.startsWith("https://meet.google.com/")) window.open(url, "_blank"); },
+    // Join joins in the Meet panel, and "Sign in with Slack" is made by the server as the person who clicked.
+    openUrl: (url) => {
+      if (!url.startsWith("https://meet.google.com/") && !url.includes("/slack/user-install")) window.open(url, "_blank");
+    },
   };
 }
 
@@ -168,8 +171,20 @@ function renderMeet() {
   pane.replaceChildren();
   pane.insertAdjacentHTML("beforeend", "<h2>Google Meet</h2>");
   pane.appendChild(googleSwitch(s.meet.fault));
+  // A meeting nobody started with /meet: the space Google Calendar makes for your event (what /meet mine follows).
+  const me = s.people.find((p) => p.id === page.me);
+  const calendar = document.createElement("button");
+  calendar.className = "btn small";
+  calendar.dataset.meet = "calendar";
+  calendar.textContent = `📅 Start a meeting as if from Calendar (${me ? me.name : "you"}'s event)`;
+  calendar.onclick = () => post("meet/calendar", {});
+  const row0 = document.createElement("div");
+  row0.className = "row calendar-row";
+  row0.appendChild(calendar);
+  pane.appendChild(row0);
   if (!s.meet.spaces.length) {
-    pane.insertAdjacentHTML("beforeend", '<div class="empty">No meetings yet. Type <code>/meet</code>.</div>');
+    pane.insertAdjacentHTML("beforeend",
+      '<div class="empty">No meetings yet. Type <code>/meet</code>, or start one as if from Calendar.</div>');
   }
   for (const space of s.meet.spaces) {
     const card = document.createElement("div");
@@ -178,7 +193,10 @@ function renderMeet() {
     card.dataset.code = space.code || "";
     const names = space.participants.map((p) => esc(p.signedinUser ? p.signedinUser.displayName
       : (p.anonymousUser || p.phoneUser || {}).displayName || "someone"));
-    card.innerHTML = `<div class="space-head">${esc(space.code || space.name)}</div>` +
+    const organiser = space.organiser && s.people.find((p) => p.email === space.organiser);
+    const from = space.organiser ? `<div class="from">📅 from ${esc(organiser ? organiser.name : space.organiser)}'s `
+      + "Calendar event</div>" : "";
+    card.innerHTML = `<div class="space-head">${esc(space.code || space.name)}</div>${from}` +
       `<div class="${space.live ? "live" : "idle"}">${space.live ? `live · ${space.participants.length} in the call`
         : "no call"}</div><div>${names.join(", ")}</div>`;
     const row = document.createElement("div");
@@ -288,8 +306,23 @@ function renderModal() {
   root.appendChild(shade);
 }
 
+function renderStatuses() {
+  // Each person's Slack status, as Slack shows it beside their name (what /meet presence sets and gives back).
+  const s = page.state;
+  $("statuses").replaceChildren(...s.people.map((p) => {
+    const status = (s.statuses || {})[p.id] || {};
+    const row = document.createElement("div");
+    row.className = "status-row";
+    row.dataset.status = p.id;
+    row.innerHTML = `<span class="status-name">${esc(p.name)}</span> ` +
+      `<span class="status-text">${mrkdwn(status.emoji || "", {})} ${esc(status.text || "")}</span>`;
+    return row;
+  }));
+}
+
 function render() {
   if (!page.state) return;
+  renderStatuses();
   renderCenter();
   renderThread();
   renderMeet();

@@ -8,15 +8,20 @@ from bot.slack.mrkdwn import code, plain
 from bot.slack.views.blocks import Block, View, actions, context, header, plain_text, section
 from bot.slack.views.card import join_button
 from bot.slack.views.live import duration_words, file_links
+from bot.slack.views.presence import ACTION_SLACK_SIGN_IN
 
-__all__ = ["ACTION_DISCONNECT", "ACTION_HOME_START", "ACTION_MINE", "MINE_SWITCH", "MineSection", "disconnect_button",
-           "home_view", "start_button"]
+__all__ = ["ACTION_DISCONNECT", "ACTION_HOME_START", "ACTION_MINE", "ACTION_PRESENCE", "MINE_SWITCH", "PRESENCE_SWITCH",
+           "MineSection", "PresenceSection", "disconnect_button", "home_view", "start_button"]
 
 ACTION_DISCONNECT = "meet_disconnect"
 ACTION_HOME_START = "meet_home_start"
 ACTION_MINE = "meet_mine_switch"
+ACTION_PRESENCE = "meet_presence_switch"
 MINE_SWITCH = "Follow my Google Meet meetings"
+PRESENCE_SWITCH = "Slack status while in a call"
 MineSection = tuple[bool, list[PersonalMeeting]]  # whether `/meet mine` is on, and its meetings
+# Whether `/meet presence` is on, and, when meetbot holds no Slack sign-in of theirs, the link to give one.
+PresenceSection = tuple[bool, str | None]
 
 
 
@@ -50,15 +55,36 @@ def _join(uri: str | None, primary: bool) -> Block | None:
     return button[0]
 
 
-def _mine_blocks(on: bool, meetings: list[PersonalMeeting]) -> list[Block]:
-    """The `/meet mine` switch, and the person's meetings it follows: live ones to join, ended ones' recap links."""
-    option = {"text": plain_text(MINE_SWITCH), "value": "on",
-              "description": plain_text("A DM recap after each meeting you run, also those started from Calendar")}
-    switch: Block = {"type": "checkboxes", "action_id": ACTION_MINE, "options": [option],
-                     **({"initial_options": [option]} if on else {})}
-    blocks: list[Block] = [header("Your Google Meet meetings"),
-                           section("Who came, and the recording, transcript and notes, sent to you after each "
-                                   "meeting. meetbot reads them with the Google access you already gave.", switch)]
+def _switch(action_id: str, label: str, description: str, on: bool) -> Block:
+    option = {"text": plain_text(label), "value": "on", "description": plain_text(description)}
+    return {"type": "checkboxes", "action_id": action_id, "options": [option],
+            **({"initial_options": [option]} if on else {})}
+
+
+def _presence_block(on: bool, sign_in_url: str | None) -> Block:
+    """`/meet presence`'s switch, or, before the person signed in with Slack, the button to do it."""
+    if sign_in_url is not None:
+        button = {"type": "button", "action_id": ACTION_SLACK_SIGN_IN, "text": plain_text("Sign in with Slack"),
+                  "url": sign_in_url}
+        return section(f"*{PRESENCE_SWITCH}*: to set your status to *In a meeting* while you're in a call, meetbot "
+                       "needs your permission to change it. The button works once, for 10 minutes.", button)
+    return section("Your Slack status says *In a meeting* :calendar: while meetbot sees you in a call, and is "
+                   "yours again after.", _switch(ACTION_PRESENCE, PRESENCE_SWITCH,
+                                                 "Unticking gives your status back and signs meetbot out", on))
+
+
+def _mine_blocks(mine: MineSection | None, presence: PresenceSection | None) -> list[Block]:
+    """The `/meet mine` switch with the presence one beside it, and the person's meetings mine follows: live ones
+    to join, ended ones' recap links."""
+    blocks: list[Block] = [header("Your Google Meet meetings")]
+    on, meetings = mine if mine is not None else (False, [])
+    if mine is not None:
+        blocks.append(section("Who came, and the recording, transcript and notes, sent to you after each meeting. "
+                              "meetbot reads them with the Google access you already gave.",
+                              _switch(ACTION_MINE, MINE_SWITCH,
+                                      "A DM recap after each meeting you own or organised, Calendar's too", on)))
+    if presence is not None:
+        blocks.append(_presence_block(*presence))
     for meeting in meetings:
         state = meeting.state
         is_code = bool(meeting.uri) and str(meeting.uri).endswith("/" + meeting.title)  # no title: its code
@@ -75,7 +101,8 @@ def _mine_blocks(on: bool, meetings: list[PersonalMeeting]) -> list[Block]:
 
 
 def home_view(connection: str, connect_button: Block | None, recent: list[tuple[SpaceInfo, LinkPreview | None]],
-              rooms: list[tuple[str, Room]], mine: MineSection | None = None) -> View:
+              rooms: list[tuple[str, Room]], mine: MineSection | None = None,
+              presence: PresenceSection | None = None) -> View:
     """Live now, your rooms, recent meetings: at most one primary button in each section."""
     blocks: list[Block] = [
         header("meetbot"),
@@ -88,8 +115,8 @@ def home_view(connection: str, connect_button: Block | None, recent: list[tuple[
     if live:
         blocks.append(header("Live now"))
         blocks += [section(_meeting_line(i, p), _join(i.meeting_uri, primary=n == 0)) for n, (i, p) in enumerate(live)]
-    if mine is not None:
-        blocks += _mine_blocks(*mine)
+    if mine is not None or presence is not None:
+        blocks += _mine_blocks(mine, presence)
     blocks.append(header("Your rooms"))
     if rooms:
         blocks += [section(f"<#{channel}> · {code(room.meeting_code or room.space_name)}",

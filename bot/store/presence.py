@@ -1,0 +1,109 @@
+"""`/meet presence` in Redis: each person's choice, the calls meetbot sees them in, the status meetbot holds for
+them (what they had before, and what meetbot set), and a short lock so one process at a time changes their status.
+
+All of a person's records share their hash tag (one slot). The choice and the hold have no TTL: a hold lost would
+leave a status meetbot can never restore. The calls set expires after CALLS_TTL without a sighting, so a call that
+nobody reads again (following stopped) counts as over.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.domain import SlackStatus, StatusHold, Tenant
+from bot.store.errors import translated
+from bot.store.keys import Keys
+
+__all__ = ["CALLS_TTL", "PresenceRecords"]
+
+CALLS_TTL = 4 * 3600
+_ON, _HOLD = "on", "hold"
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@translated
+class PresenceRecords:
+    """The PresenceMemory port (bot/core/presence.py)."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._release = redis.register_script(_RELEASE)
+
+    async def is_on(self, tenant: Tenant, user_id: str) -> bool:
+        return bool(await self._redis.hexists(self._keys.presence(tenant, user_id), _ON))
+
+    async def turn_on(self, tenant: Tenant, user_id: str) -> None:
+        await self._redis.hset(self._keys.presence(tenant, user_id), _ON, "1")
+        await self._redis.sadd(self._keys.presence_people(tenant), user_id)
+
+    async def turn_off(self, tenant: Tenant, user_id: str) -> bool:
+        """The choice and the calls go together (one slot, one transaction); a hold stays until it is given back
+        (`drop_hold`). True if it was on."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hexists(self._keys.presence(tenant, user_id), _ON)
+        pipe.hdel(self._keys.presence(tenant, user_id), _ON)
+        pipe.delete(self._keys.presence_calls(tenant, user_id))
+        was_on, _, _ = await pipe.execute()
+        await self._redis.srem(self._keys.presence_people(tenant), user_id)
+        return bool(was_on)
+
+    async def people(self, tenant: Tenant) -> list[str]:
+        return sorted(_text(u) for u in await self._redis.smembers(self._keys.presence_people(tenant)))
+
+    async def opted_in(self, tenant: Tenant, user_ids: list[str]) -> list[str]:
+        """Which of these people turned presence on (one round trip)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hexists(self._keys.presence(tenant, user_id), _ON)
+        return [u for u, on in zip(user_ids, await pipe.execute(), strict=True) if on]
+
+    async def seen(self, tenant: Tenant, user_id: str, conference: str, present: bool) -> None:
+        key = self._keys.presence_calls(tenant, user_id)
+        pipe = self._redis.pipeline(transaction=True)
+        if present:
+            pipe.sadd(key, conference)
+            pipe.expire(key, CALLS_TTL)
+        else:
+            pipe.srem(key, conference)
+        await pipe.execute()
+
+    async def in_call(self, tenant: Tenant, user_id: str) -> bool:
+        return bool(await self._redis.scard(self._keys.presence_calls(tenant, user_id)))
+
+    async def hold(self, tenant: Tenant, user_id: str) -> StatusHold | None:
+        raw = await self._redis.hget(self._keys.presence(tenant, user_id), _HOLD)
+        if raw is None:
+            return None
+        data: dict[str, Any] = json.loads(_text(raw))
+        return StatusHold(SlackStatus(**data["before"]), SlackStatus(**data["ours"]), float(data["since"]))
+
+    async def keep_hold(self, tenant: Tenant, user_id: str, hold: StatusHold) -> None:
+        record = {"before": _status(hold.before), "ours": _status(hold.ours), "since": hold.since}
+        await self._redis.hset(self._keys.presence(tenant, user_id), _HOLD, json.dumps(record))
+
+    async def drop_hold(self, tenant: Tenant, user_id: str) -> None:
+        await self._redis.hdel(self._keys.presence(tenant, user_id), _HOLD)
+
+    async def lock(self, tenant: Tenant, user_id: str, ttl_ms: int) -> str | None:
+        owner = secrets.token_hex(8)
+        taken = await self._redis.set(self._keys.presence_lock(tenant, user_id), owner, px=ttl_ms, nx=True)
+        return owner if taken else None
+
+    async def unlock(self, tenant: Tenant, user_id: str, owner: str) -> None:
+        await self._release(keys=[self._keys.presence_lock(tenant, user_id)], args=[owner])
+
+
+def _status(status: SlackStatus) -> dict[str, Any]:
+    return {"text": status.text, "emoji": status.emoji, "expiration": status.expiration}
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
