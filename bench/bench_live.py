@@ -45,7 +45,7 @@ from bench.__main__ import Row, _loop_factory, ms, rate, render, times, verdict
 from bench.common import BOT_TOKEN, CHANNEL, JSON, CpuMeter, Harness, RedisCounters, counts_delta, run_load
 from bench.scenarios import link_users
 from emulators.events import EventsEmulator
-from emulators.meet_models import fmt_time
+from emulators.google_api import fmt_time
 from emulators.pubsub import Message
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text

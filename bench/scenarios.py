@@ -360,7 +360,7 @@ async def meet_capacity(h: Harness, cfg: Config) -> JSON:
     bot's create makes the emulators do (Meet create, then chat.postMessage of a card, seen by the tap), driven
     from this process. If meetbot's figure is near (b), the harness, not meetbot, is the limit."""
     assert h.meet and h.slack
-    from bot.slack.views.meeting import CardContent, meeting_card
+    from bot.slack.views.card import CardContent, meeting_card
 
     h.meet.state.set_latency(CREATE_LATENCY)
     token = h.meet.state.mint_token("capacity@example.com", [SCOPE])

@@ -31,10 +31,12 @@ from bot.core.calls import Calls
 from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake, PersonalFeed
 from bot.core.following import COALESCE, Following
 from bot.core.meetings import Meetings
-from bot.core.members import Members, RoomMembers, SharedWritePacer
+from bot.core.members import Members
 from bot.core.mine import Mine
 from bot.core.own_calls import OwnCalls
+from bot.core.pacing import SharedWritePacer
 from bot.core.presence import Presence
+from bot.core.room_members import RoomMembers
 from bot.core.rooms import Rooms
 from bot.core.slack_sign_in import SlackSignIn
 from bot.domain import Tenant, space_id_of

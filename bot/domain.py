@@ -8,7 +8,8 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+
+from bot.json_values import ReadJson, parse_object
 
 __all__ = [
     "Actor", "Attendee", "CachedToken", "CallRecord", "CallUser", "Card", "GoogleLink", "HeldLink", "LiveState",
@@ -164,7 +165,7 @@ class LiveState:
     @classmethod
     def from_json(cls, raw: str | bytes) -> LiveState | None:
         try:
-            data: dict[str, Any] = json.loads(raw)
+            data = parse_object(raw)
             return cls(
                 space_name=str(data["space_name"]),
                 phase=Phase(data["phase"]),
@@ -228,7 +229,7 @@ class CallUser:
         return {"external_id": self.external_id or "", "display_name": self.display_name or ""}
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> CallUser:
+    def from_api(cls, data: ReadJson) -> CallUser:
         if data.get("slack_id"):
             return cls(slack_id=str(data["slack_id"]))
         return cls(external_id=str(data.get("external_id") or ""), display_name=data.get("display_name"))
@@ -249,7 +250,7 @@ class CallRecord:
     @classmethod
     def from_json(cls, raw: str | bytes) -> CallRecord | None:
         try:
-            data: dict[str, Any] = json.loads(raw)
+            data = parse_object(raw)
             return cls(str(data["call_id"]), tuple(CallUser.from_api(p) for p in data.get("people") or ()),
                        bool(data.get("ended")))
         except (ValueError, TypeError, KeyError, AttributeError):

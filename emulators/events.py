@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import copy
 import hashlib
@@ -39,10 +38,25 @@ from typing import Any
 from aiohttp import web
 
 from emulators._server import BackgroundServer
-from emulators.meet import MeetState, _error_response, _json_response
+from emulators.google_api import (
+    ApiError,
+    CallLog,
+    add_controls,
+    bearer_of,
+    call_entry,
+    error_info,
+    error_response,
+    fmt_time,
+    invalid_argument,
+    json_response,
+    offset_page,
+    parse_page_size,
+    parse_time,
+    query_of,
+)
+from emulators.meet import MeetState
 from emulators.meet import build_app as build_meet_app
 from emulators.meet_live import MEET_EVENT_TYPES, MeetEvent
-from emulators.meet_models import ApiError, error_info, fmt_time, invalid_argument, parse_time
 from emulators.meet_oauth import CREATED, READONLY, SCOPE_BASE
 from emulators.pubsub import DEFAULT_PUSH_ACCOUNT, PULL_WAIT, Broker, Message
 
@@ -119,7 +133,7 @@ class Operation:
     polls_left: int
 
 
-class EventsState:
+class EventsState(CallLog):
     """Subscriptions, operations and the Pub/Sub broker. Thread-safe."""
 
     operation_polls: int
@@ -360,20 +374,19 @@ class EventsState:
 
     def api_list(self, email: str, query: Mapping[str, str], enum_ints: bool) -> dict[str, Any]:
         clauses = _parse_list_filter(query.get("filter", ""))
-        size = _page_size(query.get("pageSize"))
+        size = parse_page_size(query.get("pageSize"), 50, 100)
         self._check_revocations()
         with self._lock:
             self._sweep()
             found = [s for s in self._subs.values() if s.user == email and all(c(s) for c in clauses)]
             found.sort(key=lambda s: (s.create, s.id))
             digest = hashlib.sha256(f"{email}\x00{query.get('filter', '')}".encode()).hexdigest()[:12]
-            start = _page_start(query.get("pageToken"), digest)
-            page = found[start : start + size]
+            page, token = offset_page(found, size, query.get("pageToken"), digest)
             out: dict[str, Any] = {}
             if page:
                 out["subscriptions"] = [self._json(s, enum_ints) for s in page]
-            if start + size < len(found):
-                out["nextPageToken"] = _page_token(start + size, digest)
+            if token:
+                out["nextPageToken"] = token
             return out
 
     def api_patch(self, email: str, ident: str, body: Any, raw_mask: str | None, validate_only: bool) -> dict[str, Any]:
@@ -581,14 +594,6 @@ class EventsState:
         with self._lock:
             self._sweep()
 
-    @property
-    def calls(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return copy.deepcopy(self._calls)
-
-    def _record_call(self, call: dict[str, Any]) -> None:
-        with self._lock:
-            self._calls.append(call)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -667,46 +672,18 @@ def _parse_list_filter(text: str) -> list[Callable[[WorkspaceSubscription], bool
     return clauses
 
 
-def _page_size(raw: str | None) -> int:
-    if not raw:
-        return 50
-    try:
-        size = int(raw)
-    except ValueError:
-        raise invalid_argument(f"Invalid page_size {raw!r}.", "page_size") from None
-    if size < 0:
-        raise invalid_argument("page_size must not be negative.", "page_size")
-    return 50 if size == 0 else min(size, 100)
 
 
-def _page_token(start: int, digest: str) -> str:
-    return base64.urlsafe_b64encode(f"{digest}:{start}".encode()).decode().rstrip("=")
 
 
-def _page_start(token: str | None, digest: str) -> int:
-    if not token:
-        return 0
-    try:
-        got, _, start = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition(":")
-        if got != digest:
-            raise ValueError("another query's token")
-        return int(start)
-    except ValueError:
-        raise invalid_argument("Invalid page token.", "page_token") from None
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # HTTP
 
 
-def _query(request: web.Request) -> dict[str, str]:
-    pairs = urllib.parse.parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
-    return {k.removeprefix("$"): v for k, v in pairs}
 
 
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() or None if header[:7].lower() == "bearer " else None
 
 
 def _route(method: str, path: str) -> str:
@@ -740,23 +717,14 @@ def build_app(state: EventsState) -> web.Application:
         try:
             response = await handler(request)
         except ApiError as exc:
-            response = _error_response(exc)
+            response = error_response(exc)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-            response = _error_response(ApiError(404, f"The requested URL {request.path} was not found."))
+            response = error_response(ApiError(404, f"The requested URL {request.path} was not found."))
         body: Any = raw.decode("utf-8", "replace") if raw else None
         with contextlib.suppress(ValueError, TypeError):
             body = json.loads(body)
-        state._record_call(
-            {
-                "route": _route(request.method, request.path),
-                "method": request.method,
-                "path": request.path,
-                "query": dict(request.query),
-                "body": body,
-                "user": state.meet.token_user(_bearer(request)),
-                "status": response.status,
-            }
-        )
+        state._record_call(call_entry(request, _route(request.method, request.path), request.query, body,
+                                      state.meet.token_user(bearer_of(request)), response.status))
         return response
 
     async def body_of(request: web.Request) -> Any:
@@ -775,55 +743,55 @@ def build_app(state: EventsState) -> web.Application:
         return "enum-encoding=int" in query.get("alt", "")
 
     async def subscriptions(request: web.Request) -> web.Response:
-        email, token = state.events_caller(_bearer(request))
-        query = _query(request)
+        email, token = state.events_caller(bearer_of(request))
+        query = query_of(request)
         if request.method == "POST":
             body = await body_of(request)
-            return _json_response(200, state.api_create(email, token, body, flag(query, "validateOnly")))
-        return _json_response(200, state.api_list(email, query, ints(query)))
+            return json_response(200, state.api_create(email, token, body, flag(query, "validateOnly")))
+        return json_response(200, state.api_list(email, query, ints(query)))
 
     async def subscription(request: web.Request) -> web.Response:
-        email, token = state.events_caller(_bearer(request))
+        email, token = state.events_caller(bearer_of(request))
         ident = urllib.parse.unquote(request.match_info["id"])
-        query = _query(request)
+        query = query_of(request)
         if ident.endswith(":reactivate"):
             if request.method != "POST":
                 raise web.HTTPNotFound()
-            return _json_response(200, state.api_reactivate(email, token, ident.removesuffix(":reactivate")))
+            return json_response(200, state.api_reactivate(email, token, ident.removesuffix(":reactivate")))
         if request.method == "GET":
-            return _json_response(200, state.api_get(email, ident, ints(query)))
+            return json_response(200, state.api_get(email, ident, ints(query)))
         if request.method == "PATCH":
             body = await body_of(request)
             mask = query.get("updateMask", query.get("update_mask"))
-            return _json_response(200, state.api_patch(email, ident, body, mask, flag(query, "validateOnly")))
+            return json_response(200, state.api_patch(email, ident, body, mask, flag(query, "validateOnly")))
         if request.method == "DELETE":
-            return _json_response(200, state.api_delete(email, ident, query))
+            return json_response(200, state.api_delete(email, ident, query))
         raise web.HTTPNotFound()
 
     async def operation(request: web.Request) -> web.Response:
-        state.events_caller(_bearer(request))
-        return _json_response(200, state.api_operation("operations/" + request.match_info["id"]))
+        state.events_caller(bearer_of(request))
+        return json_response(200, state.api_operation("operations/" + request.match_info["id"]))
 
     async def pubsub(request: web.Request) -> web.Response:
-        state.pubsub_caller(_bearer(request))
+        state.pubsub_caller(bearer_of(request))
         name, _, verb = f"projects/{request.match_info['tail']}".rpartition(":")
         body = await body_of(request)
         if verb == "pull":
             def gone() -> bool:  # the puller hung up: stop holding (what was already handed out stays so)
                 return request.transport is None or request.transport.is_closing()
 
-            return _json_response(200, await state.broker.pull(name, int(body.get("maxMessages", 0) or 0), gone))
+            return json_response(200, await state.broker.pull(name, int(body.get("maxMessages", 0) or 0), gone))
         if verb == "acknowledge":
             state.broker.acknowledge(name, [str(a) for a in body.get("ackIds", [])])
-            return _json_response(200, {})
+            return json_response(200, {})
         if verb == "modifyAckDeadline":
             seconds = float(body.get("ackDeadlineSeconds", 0))
             state.broker.modify_ack_deadline(name, [str(a) for a in body.get("ackIds", [])], seconds)
-            return _json_response(200, {})
+            return json_response(200, {})
         raise web.HTTPNotFound()
 
     async def certs(request: web.Request) -> web.Response:
-        return _json_response(200, state.broker.signer.certs(), {"Cache-Control": "public, max-age=19800"})
+        return json_response(200, state.broker.signer.certs(), {"Cache-Control": "public, max-age=19800"})
 
     async def push_pump(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(state.broker.run_push())
@@ -846,27 +814,6 @@ def build_app(state: EventsState) -> web.Application:
 
 def _controls(app: web.Application, state: EventsState) -> None:
     broker = state.broker
-
-    def control(fn: Callable[[dict[str, Any]], Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def handler(request: web.Request) -> web.Response:
-            try:
-                raw = await request.read()
-                data = json.loads(raw) if raw else {}
-                if not isinstance(data, dict):
-                    raise ValueError("expected a JSON object")
-                data.update(request.query)
-                result = fn(data)
-                if asyncio.iscoroutine(result):
-                    result = await result
-            except KeyError as exc:
-                return _json_response(404, {"error": str(exc.args[0] if exc.args else exc)})
-            except ApiError as exc:
-                return _json_response(exc.status, {"error": exc.message})
-            except (ValueError, TypeError) as exc:
-                return _json_response(400, {"error": str(exc)})
-            return _json_response(200, {} if result is None else result)
-
-        return handler
 
     def forged(d: Mapping[str, Any]) -> Awaitable[dict[str, Any]]:
         attributes = {
@@ -913,8 +860,7 @@ def _controls(app: web.Application, state: EventsState) -> None:
         ("POST", "options", lambda d: state.configure(**d)),
         ("POST", "reset", lambda d: state.reset()),
     ]
-    for method, name, fn in routes:
-        app.router.add_route(method, f"/_emulator/{name}", control(fn))
+    add_controls(app, routes)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -10,6 +10,11 @@ GET /v2/conferenceRecords[/{id}[/participants]]. OAuth: GET /o/oauth2/v2/auth, P
 GET /v1/userinfo, GET /oauth2/v3/certs. Test controls under /_emulator/ mirror the `MeetState` methods.
 Standalone: `python -m emulators.meet --port N`.
 
+By resource: spaces (meet_spaces.py), space members (meet_members.py), conference records and participants
+(meet_records.py), participant sessions and artifacts (meet_live.py), OAuth (meet_oauth.py); each a mixin of
+`MeetState`, which holds the state, the options and the lock. What every Google emulator shares (the error envelope,
+paging, the call log, the control routes) is in google_api.py.
+
 Behaviour follows /work/shared/reference/meet-api.md. Where the reference marks a behaviour unverified or inferred,
 the code says `# unverified:` and the behaviour is a constructor option of `MeetState` / `MeetEmulator`. The
 `# unverified:` options (`RUNTIME_OPTIONS`) can also be changed on a running emulator, for tests that drive it from
@@ -30,55 +35,47 @@ import string
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from emulators._server import BackgroundServer, run_standalone
+from emulators.google_api import (
+    CANONICAL,
+    ApiError,
+    CallLog,
+    add_controls,
+    bearer_of,
+    call_entry,
+    error_info,
+    error_response,
+    invalid_argument,
+    json_response,
+    query_of,
+    retry_info,
+    to_camel,
+)
 from emulators.meet_live import LIVE_METHODS, LIVE_PARAMS, LiveMeet
 from emulators.meet_live import route as any_route
+from emulators.meet_members import MEMBER_LIMIT_ERRORS, REFUSED_EMAIL_ERRORS, MembersApi
 from emulators.meet_models import (
     ACCESS_TYPE,
-    CANONICAL,
-    MEMBER,
     METHOD_PARAMS,
     METHODS,
-    PARTICIPANT_FILTER_FIELDS,
-    RECORD_FILTER_FIELDS,
-    SPACE,
-    SPACE_CONFIG,
     SYSTEM_PARAMS,
-    ApiError,
     Caller,
     Fault,
     Member,
-    Participant,
     Record,
     Space,
-    apply_update,
     build_defaults,
-    config_from_input,
-    emit_message,
-    error_info,
-    fmt_time,
-    invalid_argument,
-    matches,
-    paginate,
-    parse_filter,
-    parse_message,
-    parse_page_size,
-    parse_update_mask,
-    query_digest,
-    retry_info,
-    time_key,
-    to_camel,
 )
 from emulators.meet_oauth import CREATED, READONLY, SETTINGS, OAuthReply, OAuthState
+from emulators.meet_records import RecordsApi
+from emulators.meet_spaces import MEET_URI, SpacesApi
 
 __all__ = ["NON_OWNER_CONFIG_MODES", "RUNTIME_OPTIONS", "MeetEmulator", "MeetState", "build_app"]
 
-MEET_URI = "https://meet.google.com/"
 METHODS.update(LIVE_METHODS)  # participant sessions and artifacts: emulators/meet_live.py
 METHOD_PARAMS.update(LIVE_PARAMS)
 _ALNUM = string.ascii_letters + string.digits
@@ -97,8 +94,6 @@ AUTH_HELP = (
 REALM = 'Bearer realm="https://accounts.google.com/"'
 # unverified (§12): what spaces.get shows of `config` to a caller who is not the space's owner.
 NON_OWNER_CONFIG_MODES = ("absent", "empty", "partial", "full")
-# "partial": the SpaceConfig fields a joiner could infer from the join experience; the rest is omitted.
-NON_OWNER_PARTIAL_FIELDS = ("accessType", "entryPointAccess")
 # Options `configure()` / POST /_emulator/options may change at run time: the `# unverified:` ones.
 RUNTIME_OPTIONS = (
     "default_access_type",
@@ -149,9 +144,6 @@ _MEMBER_OPTION_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "refused_member_emails": (
         lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of email patterns"),
 }
-# guess (unverified, §13): the shape of two refusals of spaces.members.create. The bot must cope with each.
-MEMBER_LIMIT_ERRORS = ("failed_precondition", "resource_exhausted")  # 400 FAILED_PRECONDITION or 429
-REFUSED_EMAIL_ERRORS = ("invalid_argument", "permission_denied")  # 400 INVALID_ARGUMENT or 403
 _MEMBER_OPTION_CHECKS["member_limit_error"] = (lambda v: v in MEMBER_LIMIT_ERRORS,
                                                " or ".join(repr(m) for m in MEMBER_LIMIT_ERRORS))
 _MEMBER_OPTION_CHECKS["refused_email_error"] = (lambda v: v in REFUSED_EMAIL_ERRORS,
@@ -173,8 +165,9 @@ USER_KEY: web.RequestKey[str | None] = web.RequestKey("user")  # email the call 
 # State
 
 
-class MeetState(LiveMeet, OAuthState):
-    """Everything the emulator knows; every public method is thread-safe (tests call them from any thread)."""
+class MeetState(SpacesApi, RecordsApi, MembersApi, LiveMeet, OAuthState, CallLog):
+    """Everything the emulator knows; every public method is thread-safe (tests call them from any thread).
+    `calls`: every Meet and OAuth call so far (CallLog)."""
 
     # Run-time options (RUNTIME_OPTIONS; the constructor documents them), set by `_apply_options`.
     default_access_type: str
@@ -359,166 +352,6 @@ class MeetState(LiveMeet, OAuthState):
         now = datetime.fromtimestamp(self.now(), UTC)
         return [r for r in self._records.values() if r.expire is None or r.expire > now]
 
-    # -- test controls: spaces ----------------------------------------------------------------------------------
-    def create_space(
-        self, owner: str, client_id: str = "meetbot", config: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """A space owned by `owner` as if `client_id` created it (another app, or meet.google.com)."""
-        try:
-            body_config = parse_message(SPACE_CONFIG, dict(config or {}), "config")
-            with self._lock:
-                space = self._create(self._user(owner).email, client_id, body_config)
-                return self._raw(space)
-        except ApiError as exc:
-            raise ValueError(exc.message) from None
-
-    def calendar_meeting(
-        self, organiser: str, created_by: str | None = None, config: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """A meeting as Google Calendar makes one for an event: a space Calendar creates (client "calendar") on the
-        organiser's behalf, its meetingUri like any other; nobody has joined yet. `created_by`: a delegate who made
-        the event on the organiser's calendar (whose space it then is: the `calendar_owner` option)."""
-        try:
-            body_config = parse_message(SPACE_CONFIG, dict(config or {}), "config")
-            with self._lock:
-                organiser_email = self._user(organiser).email
-                maker = self._user(created_by).email if created_by else organiser_email
-                owner = organiser_email if self.calendar_owner == "organiser" else maker
-                space = self._create(owner, "calendar", body_config)
-                space.organiser = organiser_email
-                return self._raw(space)
-        except ApiError as exc:
-            raise ValueError(exc.message) from None
-
-    def _create(self, owner: str, client_id: str, body_config: Mapping[str, Any]) -> Space:
-        space = Space(
-            id=self._new_id(self._spaces),
-            code=self._new_code(),
-            owner=owner,
-            client_id=client_id,
-            config=config_from_input(self.defaults, body_config),
-        )
-        self._spaces[space.id] = space
-        assert space.code is not None
-        self._code_index[space.code] = space.id
-        return space
-
-    def space(self, name_or_code: str) -> dict[str, Any]:
-        """Raw state of a space for assertions (config with enum names, owner, client, records)."""
-        with self._lock:
-            return self._raw(self._space_or_raise(name_or_code))
-
-    def spaces(self) -> list[dict[str, Any]]:
-        """Every space, oldest first, as `space` shows it (for the sandbox's Meet panel)."""
-        with self._lock:
-            return [self._raw(space) for space in self._spaces.values()]
-
-    def _raw(self, space: Space) -> dict[str, Any]:
-        return {
-            "name": f"spaces/{space.id}",
-            "meetingCode": space.code,
-            "meetingUri": MEET_URI + space.code if space.code else None,
-            "owner": space.owner,
-            "organiser": space.organiser,
-            "clientId": space.client_id,
-            "config": emit_message(SPACE_CONFIG, space.config, enum_ints=False),
-            "activeConference": f"conferenceRecords/{space.active}" if space.active else None,
-            "conferenceRecords": [self._raw_record(self._records[r]) for r in space.records],
-        }
-
-    def _raw_record(self, record: Record) -> dict[str, Any]:
-        return {
-            **self._record_json(record),
-            "participants": [self._participant_json(record, p) for p in record.participants.values()],
-        }
-
-    def expire_code(self, space: str) -> str | None:
-        """The space's meeting code stops resolving (code expiry). Returns the space's new code, if any."""
-        with self._lock:
-            found = self._space_or_raise(space)
-            if found.code:
-                del self._code_index[found.code]
-            found.code = self._new_code() if self.reassign_code_on_expiry else None
-            if found.code:
-                self._code_index[found.code] = found.id
-            return found.code
-
-    # -- test controls: conferences -----------------------------------------------------------------------------
-    def join(self, space: str, user: str | None = None, anonymous: str | None = None, phone: str | None = None) -> str:
-        """Someone joins the space's conference (starting one if none is live). Returns the participant name."""
-        with self._lock:
-            found = self._space_or_raise(space)
-            kind, key, display, user_id = self._identity(user, anonymous, phone)
-            now = self._now()
-            started = found.active is None
-            if started:
-                record = Record(self._new_id(self._records, 16), found.id, now)
-                self._records[record.id] = record
-                found.records.append(record.id)
-                found.active = record.id
-            record = self._records[found.active]
-            participant = record.participants.get((kind, key))
-            if participant is None:
-                participant = Participant(self._new_id({}, 20), kind, key, display, user_id, now)
-                record.participants[(kind, key)] = participant
-            elif participant.latest_end is None:
-                raise ValueError(f"{key} is already in the conference")
-            participant.latest_end = None
-            self._live_joined(record, participant, started, now)
-            name = f"conferenceRecords/{record.id}/participants/{participant.id}"
-            self._admissions[name] = self._admission(found, kind, key)
-            return name
-
-    def _identity(self, user: str | None, anonymous: str | None, phone: str | None) -> tuple[str, str, str, str | None]:
-        if sum(x is not None for x in (user, anonymous, phone)) != 1:
-            raise ValueError("give exactly one of user=, anonymous=, phone=")
-        if user is not None:
-            u = self._user(user)
-            return "signedin", u.email, u.display_name, u.id
-        if anonymous is not None:
-            return "anonymous", anonymous, anonymous, None
-        assert phone is not None
-        digits = phone.strip()
-        redacted = digits[:4] + "".join("*" if c.isdigit() else c for c in digits[4:-2]) + digits[-2:]
-        return "phone", digits, redacted, None
-
-    def leave(
-        self, space: str, user: str | None = None, anonymous: str | None = None, phone: str | None = None
-    ) -> None:
-        """Someone leaves the live conference; it stays live (unless `end_when_empty`)."""
-        with self._lock:
-            found = self._space_or_raise(space)
-            if found.active is None:
-                raise ValueError(f"no active conference in spaces/{found.id}")
-            kind, key, _, _ = self._identity(user, anonymous, phone)
-            record = self._records[found.active]
-            participant = record.participants.get((kind, key))
-            if participant is None or participant.latest_end is not None:
-                raise ValueError(f"{key} is not in the conference")
-            participant.latest_end = self._now()
-            self._live_left(record, participant, participant.latest_end)
-            if self.end_when_empty and all(p.latest_end for p in record.participants.values()):
-                self._end(found)
-
-    def end_conference(self, space: str) -> str | None:
-        """End the live conference as the system. Returns the record name, or None when none was live."""
-        with self._lock:
-            found = self._space_or_raise(space)
-            return self._end(found) if found.active else None
-
-    def _end(self, space: Space) -> str:
-        assert space.active is not None
-        record = self._records[space.active]
-        now = self._now()
-        for participant in record.participants.values():
-            if participant.latest_end is None:
-                participant.latest_end = now
-        record.end = now
-        record.expire = now + timedelta(seconds=self.record_ttl_seconds)
-        space.active = None
-        self._live_ended(record, now)
-        return f"conferenceRecords/{record.id}"
-
     # -- test controls: faults and calls -----------------------------------------------------------------------
     def inject_fault(
         self,
@@ -556,18 +389,6 @@ class MeetState(LiveMeet, OAuthState):
         with self._lock:
             self.latency = seconds
 
-    @property
-    def calls(self) -> list[dict[str, Any]]:
-        """Every Meet/OAuth call so far: {route, method, path, query, body, user, status}."""
-        with self._lock:
-            return copy.deepcopy(self._calls)
-
-    def calls_to(self, route: str) -> list[dict[str, Any]]:
-        return [c for c in self.calls if c["route"] == route]
-
-    def _record_call(self, call: dict[str, Any]) -> None:
-        with self._lock:
-            self._calls.append(call)
 
     # -- Meet API ---------------------------------------------------------------------------------------------
     def authenticate(self, token: str | None, route: str, enum_ints: bool) -> Caller:
@@ -604,345 +425,6 @@ class MeetState(LiveMeet, OAuthState):
             )
         created_only = allowed & set(found.scopes) == {CREATED}
         return Caller(found.user, frozenset(found.scopes), found.client_id, enum_ints, created_only)
-
-    def _visible_space(self, caller: Caller, ref: str, *, write: bool = False) -> Space:
-        space = self._spaces.get(ref)
-        if space is None:
-            aliased = self._resolve(ref)
-            if aliased is not None and write:
-                # unverified: patch/end accept only spaces/{id}; the status for a code alias is undocumented.
-                raise ApiError(
-                    self.alias_write_status,
-                    "Meeting code aliases are not supported by this method; use spaces/{space}.",
-                    details=[
-                        {
-                            "@type": "type.googleapis.com/google.rpc.BadRequest",
-                            "fieldViolations": [
-                                {"field": "name", "description": "Expected spaces/{space}, got a meeting code."}
-                            ],
-                        }
-                    ]
-                    if self.alias_write_status == 400
-                    else [],
-                )
-            space = aliased
-        if space is None and caller.created_only and self.unknown_created_only_status != 404:
-            raise ApiError(
-                self.unknown_created_only_status, "Permission denied on resource MeetingSpace (or it might not exist)"
-            )
-        if space is None:
-            raise ApiError(404)
-        if caller.created_only and space.client_id != caller.client_id:
-            # unverified: reported by third parties for spaces made at meet.google.com or by another project.
-            raise ApiError(
-                self.foreign_app_status, "Permission denied on resource MeetingSpace (or it might not exist)"
-            )
-        return space
-
-    def _role(self, caller: Caller, space: Space) -> str:
-        if space.owner == caller.user:
-            return "owner"
-        if space.active and ("signedin", caller.user) in self._records[space.active].participants:
-            return "participant"
-        return "other"
-
-    def _space_json(self, space: Space, role: str, enum_ints: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": f"spaces/{space.id}"}
-        if space.code:
-            out.update(meetingUri=MEET_URI + space.code, meetingCode=space.code)
-        if role == "owner" or self.non_owner_config == "full":
-            out["config"] = emit_message(SPACE_CONFIG, space.config, enum_ints)
-        elif self.non_owner_config == "empty":
-            # unverified (§12): the config message present but with nothing in it.
-            out["config"] = {}
-        elif self.non_owner_config == "partial":
-            # unverified (§12): only what a joiner could infer; enums follow the caller's encoding like the rest.
-            shown = {k: v for k, v in space.config.items() if k in NON_OWNER_PARTIAL_FIELDS}
-            out["config"] = emit_message(SPACE_CONFIG, shown, enum_ints)
-        # "absent" (unverified, §12): no `config` key at all
-        if role in ("owner", "participant") and space.active:
-            out["activeConference"] = {"conferenceRecord": f"conferenceRecords/{space.active}"}
-        return out
-
-    def api_create(self, caller: Caller, body: Any) -> dict[str, Any]:
-        parsed = parse_message(SPACE, body, "space")
-        with self._lock:
-            self._admit_create(caller.user)
-            space = self._create(caller.user, caller.client_id, parsed.get("config", {}))
-            return self._space_json(space, "owner", caller.enum_ints)
-
-    def _admit_create(self, user: str) -> None:
-        """The per-minute spaces.create quotas: 429 RESOURCE_EXHAUSTED with RetryInfo past either limit."""
-        now = self.now()
-        self._creates = [(t, u) for t, u in self._creates if t > now - 60]
-        mine = [t for t, u in self._creates if u == user]
-        for limit, taken, metric in ((self.create_quota_per_project, [t for t, _ in self._creates], "per project"),
-                                     (self.create_quota_per_user, mine, "per user")):
-            if limit and len(taken) >= limit:
-                wait = max(taken[-limit] + 60 - now, 0.001)
-                raise ApiError(
-                    429,
-                    f"Quota exceeded for quota metric 'Reduced write requests' and limit 'Reduced write requests "
-                    f"per minute {metric}' of service 'meet.googleapis.com'.",
-                    details=[error_info("RATE_LIMIT_EXCEEDED", {"service": "meet.googleapis.com"}),
-                             retry_info(round(wait, 3))],
-                    headers={"Retry-After": str(max(1, round(wait)))},
-                )
-        self._creates.append((now, user))
-
-    def api_get(self, caller: Caller, ref: str) -> dict[str, Any]:
-        with self._lock:
-            space = self._visible_space(caller, ref)
-            return self._space_json(space, self._role(caller, space), caller.enum_ints)
-
-    def _owned_space(self, caller: Caller, ref: str) -> Space:
-        space = self._visible_space(caller, ref, write=True)
-        if space.owner != caller.user:
-            # unverified: non-owner status is undocumented (403 expected, some report 404).
-            raise ApiError(self.non_owner_status, "The caller does not have permission")
-        return space
-
-    def api_patch(self, caller: Caller, ref: str, body: Any, raw_mask: str | None) -> dict[str, Any]:
-        parsed = parse_message(SPACE, body, "space")
-        mask = parse_update_mask(raw_mask)
-        if mask is not None and mask != [("*",)]:
-            output_only = [p for p in mask if p[0] in SPACE.output_only]
-            if output_only and self.output_only_mask_paths == "reject":
-                # unverified: how Meet treats output-only paths in the mask (§12).
-                path = ".".join(output_only[0])
-                raise invalid_argument(f'Invalid update_mask: "{path}" is output only.', "update_mask")
-        with self._lock:
-            space = self._owned_space(caller, ref)
-            space.config = apply_update(space.config, parsed, mask, self.defaults)
-            return self._space_json(space, "owner", caller.enum_ints)
-
-    def api_end(self, caller: Caller, ref: str, body: Any) -> dict[str, Any]:
-        unknown = sorted(set(body) - {"name"}) if isinstance(body, dict) else [json.dumps(body)]
-        if unknown:  # EndActiveConferenceRequest has no body fields; `name` is bound to the path
-            message = f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.'
-            raise invalid_argument(message, "")
-        with self._lock:
-            space = self._owned_space(caller, ref)
-            if space.active is None:
-                if self.end_without_conference_status in (0, 200):
-                    return {}
-                # unverified: one third-party report of 400 FAILED_PRECONDITION; the message is unknown.
-                status = self.end_without_conference_status
-                raise ApiError(
-                    status,
-                    "There is no active conference in this meeting space.",
-                    code_name="FAILED_PRECONDITION" if status == 400 else None,
-                )
-            self._end(space)
-            return {}
-
-    def _record_visible(self, caller: Caller, record: Record) -> bool:
-        space = self._spaces[record.space_id]
-        if caller.created_only and space.client_id != caller.client_id:
-            return False
-        if space.owner == caller.user:
-            return True
-        # unverified: "owner or participant" (§3); whether one conference's participant sees the space's others.
-        records = [self._records[r] for r in space.records] if self.participant_sees_all_space_records else [record]
-        return any(("signedin", caller.user) in r.participants for r in records)
-
-    def _record_json(self, record: Record) -> dict[str, Any]:
-        out = {"name": f"conferenceRecords/{record.id}", "startTime": fmt_time(record.start)}
-        if record.end:
-            out["endTime"] = fmt_time(record.end)
-        if record.expire:
-            out["expireTime"] = fmt_time(record.expire)
-        out["space"] = f"spaces/{record.space_id}"
-        return out
-
-    def api_list_records(self, caller: Caller, query: Mapping[str, str]) -> dict[str, Any]:
-        size = parse_page_size(query.get("pageSize"), 25, 100)
-        filter_text = query.get("filter", "")
-        conditions = parse_filter(filter_text, RECORD_FILTER_FIELDS)
-        with self._lock:
-
-            def value(record: Record, name: str) -> Any:
-                space = self._spaces[record.space_id]
-                return {
-                    "space.name": f"spaces/{space.id}",
-                    "space.meeting_code": space.code,
-                    "start_time": record.start,
-                    "end_time": record.end,
-                }[name]
-
-            records = [
-                r
-                for r in self._live_records()
-                if self._record_visible(caller, r) and matches(conditions, partial(value, r))
-            ]
-            digest = query_digest("conferenceRecords", filter_text, caller.user)
-            page, token = paginate(records, _by_start, size, query.get("pageToken"), digest)
-            return _list_body("conferenceRecords", [self._record_json(r) for r in page], token)
-
-    def _visible_record(self, caller: Caller, ident: str) -> Record:
-        record = self._records.get(ident)
-        if record is None or record not in self._live_records():
-            raise ApiError(404)
-        if not self._record_visible(caller, record):
-            # unverified: status for a record that exists but the caller may not read.
-            raise ApiError(
-                self.hidden_record_status,
-                "Permission denied on resource ConferenceRecord (or it might not exist)"
-                if self.hidden_record_status == 403
-                else None,
-            )
-        return record
-
-    def api_get_record(self, caller: Caller, ident: str) -> dict[str, Any]:
-        with self._lock:
-            return self._record_json(self._visible_record(caller, ident))
-
-    def _participant_json(self, record: Record, p: Participant) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": f"conferenceRecords/{record.id}/participants/{p.id}"}
-        if p.kind == "signedin":
-            out["signedinUser"] = {"user": p.user_id, "displayName": p.display_name}
-        elif p.kind == "anonymous":
-            out["anonymousUser"] = {"displayName": p.display_name}
-        else:
-            out["phoneUser"] = {"displayName": p.display_name}
-        out["earliestStartTime"] = fmt_time(p.earliest_start)
-        if p.latest_end:
-            out["latestEndTime"] = fmt_time(p.latest_end)
-        return out
-
-    def api_list_participants(self, caller: Caller, ident: str, query: Mapping[str, str]) -> dict[str, Any]:
-        size = parse_page_size(query.get("pageSize"), 100, 250)
-        filter_text = query.get("filter", "")
-        conditions = parse_filter(filter_text, PARTICIPANT_FILTER_FIELDS)
-        with self._lock:
-            record = self._visible_record(caller, ident)
-
-            people = [p for p in record.participants.values() if matches(conditions, partial(_participant_field, p))]
-            digest = query_digest("participants", ident, filter_text, caller.user)
-            page, token = paginate(people, _by_join, size, query.get("pageToken"), digest)
-            out = _list_body("participants", [self._participant_json(record, p) for p in page], token)
-            fields = query.get("fields", "")
-            if "totalSize" in fields or "total_size" in fields:
-                out["totalSize"] = len(people)
-            return out
-
-    # -- spaces.members (§2.3, §3, §13) ----------------------------------------------------------------------------
-    def members(self, space: str) -> list[dict[str, Any]]:
-        """A space's members for assertions: {name, email, role (enum name), user}, oldest first."""
-        with self._lock:
-            found = self._space_or_raise(space)
-            return [self._member_json(found, m, enum_ints=False) for m in self._sorted_members(found)]
-
-    def admission(self, participant: str) -> str | None:
-        """How a participant's latest join went: "admitted" (no knock) or "knocked" (waited for a host)."""
-        with self._lock:
-            return self._admissions.get(participant)
-
-    def _admission(self, space: Space, kind: str, key: str) -> str:
-        """Members and the owner join without knocking; everyone else as the access type says (§2.2). Knocking
-        people are still let in (as a host admitting them would): only the record differs."""
-        if kind == "signedin" and (key == space.owner or self._member_by_email(space, key) is not None):
-            return "admitted"
-        access = ACCESS_TYPE.names[space.config["accessType"]]
-        if access == "OPEN":
-            return "admitted"
-        same_org = kind == "signedin" and key.rpartition("@")[2] == space.owner.rpartition("@")[2]
-        if access == "TRUSTED" and (same_org or kind == "phone"):
-            return "admitted"
-        return "knocked"
-
-    def _member_by_email(self, space: Space, email: str) -> Member | None:
-        wanted = email.strip().lower()
-        return next((m for m in self._members.get(space.id, {}).values() if m.email.lower() == wanted), None)
-
-    def _sorted_members(self, space: Space) -> list[Member]:
-        return sorted(self._members.get(space.id, {}).values(), key=lambda m: m.seq)
-
-    def _member_json(self, space: Space, member: Member, enum_ints: bool) -> dict[str, Any]:
-        data = {"name": f"spaces/{space.id}/members/{member.id}", "email": member.email, "role": member.role,
-                "user": member.user_id or ""}
-        return emit_message(MEMBER, data, enum_ints)
-
-    def api_members(self, caller: Caller, route: str, ident: str, body: Any, query: Mapping[str, str]
-                    ) -> dict[str, Any]:
-        space_ref, _, member_id = ident.partition("/")
-        verb = route.rpartition(".")[2]
-        with self._lock:
-            if verb in ("create", "patch", "delete"):
-                space = self._owned_space(caller, space_ref)  # only the owner changes members (§4.2)
-            else:
-                space = self._visible_space(caller, space_ref)
-                if self.member_reads == "owner" and space.owner != caller.user:
-                    # unverified: whether non-owners may read a space's members
-                    raise ApiError(self.non_owner_status, "The caller does not have permission")
-            if verb == "create":
-                return self._create_member(caller, space, body)
-            if verb == "list":
-                size = parse_page_size(query.get("pageSize"), 250, 500)
-                digest = query_digest("members", space.id, caller.user)
-                page, token = paginate(self._sorted_members(space), _member_order, size, query.get("pageToken"),
-                                       digest)
-                return _list_body("members", [self._member_json(space, m, caller.enum_ints) for m in page], token)
-            member = self._members.get(space.id, {}).get(member_id)
-            if member is None:
-                raise ApiError(404)
-            if verb == "delete":
-                del self._members[space.id][member_id]
-                return {}
-            if verb == "patch":
-                self._patch_member(member, body, query.get("updateMask"))
-            return self._member_json(space, member, caller.enum_ints)
-
-    def _create_member(self, caller: Caller, space: Space, body: Any) -> dict[str, Any]:
-        parsed = parse_message(MEMBER, body, "member")
-        email = parsed.get("email", "").strip()
-        if parsed.get("user") and email:
-            raise invalid_argument("Only one of member.email and member.user may be set.", "member")
-        if not email:
-            raise invalid_argument("member.email is required.", "member.email")
-        if "@" not in email:
-            raise invalid_argument(f"Invalid email address: {email}", "member.email")
-        if any(fnmatch.fnmatchcase(email.lower(), p.lower()) for p in self.refused_member_emails):
-            # unverified (a guess): how Google refuses an email it won't make a member (external, unknown)
-            if self.refused_email_error == "permission_denied":
-                # guess: the same words as a non-owner's refusal, so only the context tells them apart
-                raise ApiError(403, "The caller does not have permission", code_name="PERMISSION_DENIED")
-            raise invalid_argument(f"The email {email} can't be added as a member of this meeting space.",
-                                   "member.email")
-        if self._member_by_email(space, email) is not None:
-            raise ApiError(409, "Member already exists in this meeting space.", code_name="ALREADY_EXISTS")
-        taken = self._members.setdefault(space.id, {})
-        if self.member_limit and len(taken) >= self.member_limit:
-            # unverified (a guess): the limit is undocumented; FAILED_PRECONDITION is how Google answers most
-            # "this resource is full" cases, with an ErrorInfo reason naming it.
-            # guess too: or 429 RESOURCE_EXHAUSTED (a quota-like "no more room"), with the same ErrorInfo.
-            status, name = (429, "RESOURCE_EXHAUSTED") if self.member_limit_error == "resource_exhausted" else (
-                400, "FAILED_PRECONDITION")
-            raise ApiError(
-                status,
-                "The meeting space has reached its maximum number of members.",
-                code_name=name,
-                details=[error_info("MEMBER_LIMIT_EXCEEDED", {"limit": str(self.member_limit)}, "meet.googleapis.com")],
-            )
-        known = self._users.get(email.lower())
-        seq = max((m.seq for m in taken.values()), default=0) + 1
-        member = Member(self._new_id(taken), email, parsed.get("role", 0), known.id if known else None,
-                        seq)
-        taken[member.id] = member
-        return self._member_json(space, member, caller.enum_ints)
-
-    def _patch_member(self, member: Member, body: Any, raw_mask: str | None) -> None:
-        parsed = parse_message(MEMBER, body, "member")
-        paths = [to_camel(p.strip()) for p in (raw_mask or "").split(",") if p.strip()] or ["role"]
-        for path in paths:
-            if path not in ("role", "*"):
-                raise invalid_argument(f'Invalid update_mask provided: "{path}" can\'t be updated.', "update_mask")
-        member.role = parsed.get("role", 0)
-
-
-def _member_order(member: Member) -> tuple[str, str]:
-    """`paginate` sorts descending: invert the sequence so members come oldest first."""
-    return (f"{10**12 - member.seq:013d}", member.id)
 
 
 def _checked_options(options: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -1011,26 +493,8 @@ def _check_option(name: str, value: Any) -> None:
         raise AssertionError(f"no check for option {name!r}")
 
 
-def _by_start(record: Record) -> tuple[str, str]:
-    return (time_key(record.start), record.id)
 
 
-def _by_join(participant: Participant) -> tuple[str, str]:
-    return (time_key(participant.earliest_start), participant.id)
-
-
-def _participant_field(participant: Participant, name: str) -> datetime | None:
-    return participant.earliest_start if name == "earliest_start_time" else participant.latest_end
-
-
-def _list_body(key: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
-    """A list response in proto3 JSON: empty list and last-page token omitted."""
-    out: dict[str, Any] = {}
-    if items:
-        out[key] = items
-    if token:
-        out["nextPageToken"] = token
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1048,27 +512,12 @@ def _route_of(request: web.Request) -> str | None:
     return found[0] if found else "unknown"
 
 
-def _query(request: web.Request, strip_dollar: bool = True) -> dict[str, str]:
-    """Query parameters (last value wins; ';' is not a separator), `$`-prefixed system names without the `$`."""
-    pairs = urllib.parse.parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True, separator="&")
-    return {(k[1:] if strip_dollar and k.startswith("$") else k): v for k, v in pairs}
 
 
-def _bearer(request: web.Request, query: Mapping[str, str]) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return query.get("access_token") or query.get("oauth_token") or None
 
 
-def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.Response(
-        status=status, text=json.dumps(body), content_type="application/json", charset="UTF-8", headers=headers
-    )
 
 
-def _error_response(exc: ApiError) -> web.Response:
-    return _json_response(exc.status, exc.envelope(), exc.headers)
 
 
 def _fault_response(fault: Fault, route: str) -> web.Response:
@@ -1085,7 +534,7 @@ def _fault_response(fault: Fault, route: str) -> web.Response:
     if route.startswith("oauth."):
         error = "temporarily_unavailable" if fault.status in (429, 503) else "server_error"
         body: dict[str, Any] = {"error": error, "error_description": f"Injected fault {fault.status}."}
-        return _json_response(fault.status, body, headers)
+        return json_response(fault.status, body, headers)
     details: list[dict[str, Any]] = []
     message = None
     if fault.status == 429:
@@ -1100,7 +549,7 @@ def _fault_response(fault: Fault, route: str) -> web.Response:
         )
     if fault.retry_after is not None:
         details.append(retry_info(fault.retry_after))
-    return _error_response(ApiError(fault.status, message, details=details, headers=headers))
+    return error_response(ApiError(fault.status, message, details=details, headers=headers))
 
 
 async def _parse_body(request: web.Request) -> Any:
@@ -1129,8 +578,8 @@ def build_app(state: MeetState | None = None) -> web.Application:
             return await _plain_errors(request, handler)
         body = await _parse_body(request)
         request[BODY_KEY] = body
-        query = _query(request, strip_dollar=False)
-        request[USER_KEY] = state.token_user(_bearer(request, query))
+        query = query_of(request, strip_dollar=False)
+        request[USER_KEY] = state.token_user(bearer_of(request, query))
         if route in METHODS and state.latency:
             await asyncio.sleep(state.latency)
         fault = state._take_fault(route)
@@ -1142,17 +591,7 @@ def build_app(state: MeetState | None = None) -> web.Application:
                 response = _fault_response(fault, route)
         if response is None:
             response = await _plain_errors(request, handler)
-        state._record_call(
-            {
-                "route": route,
-                "method": request.method,
-                "path": request.path,
-                "query": query,
-                "body": body,
-                "user": request.get(USER_KEY),
-                "status": response.status,
-            }
-        )
+        state._record_call(call_entry(request, route, query, body, request.get(USER_KEY), response.status))
         return response
 
     async def meet_api(request: web.Request) -> web.StreamResponse:
@@ -1160,9 +599,9 @@ def build_app(state: MeetState | None = None) -> web.Application:
         if found is None:
             raise web.HTTPNotFound()
         route, ident = found
-        query = _query(request)
+        query = query_of(request)
         try:
-            caller = state.authenticate(_bearer(request, query), route, "enum-encoding=int" in query.get("alt", ""))
+            caller = state.authenticate(bearer_of(request, query), route, "enum-encoding=int" in query.get("alt", ""))
             allowed = METHOD_PARAMS.get(route, frozenset())
             # unverified (inferred, standard Google front-end): unknown query parameters are a 400. Not an option: it
             # only makes the emulator stricter than Google could be.
@@ -1180,24 +619,24 @@ def build_app(state: MeetState | None = None) -> web.Application:
             if body is None:
                 body = {}
             if route == "spaces.create":
-                return _json_response(200, state.api_create(caller, body))
+                return json_response(200, state.api_create(caller, body))
             if route == "spaces.get":
-                return _json_response(200, state.api_get(caller, ident))
+                return json_response(200, state.api_get(caller, ident))
             if route == "spaces.patch":
-                return _json_response(200, state.api_patch(caller, ident, body, params.get("updateMask")))
+                return json_response(200, state.api_patch(caller, ident, body, params.get("updateMask")))
             if route == "spaces.endActiveConference":
-                return _json_response(200, state.api_end(caller, ident, body))
+                return json_response(200, state.api_end(caller, ident, body))
             if route == "conferenceRecords.list":
-                return _json_response(200, state.api_list_records(caller, params))
+                return json_response(200, state.api_list_records(caller, params))
             if route == "conferenceRecords.get":
-                return _json_response(200, state.api_get_record(caller, ident))
+                return json_response(200, state.api_get_record(caller, ident))
             if route.startswith("spaces.members."):
-                return _json_response(200, state.api_members(caller, route, ident, body, params))
+                return json_response(200, state.api_members(caller, route, ident, body, params))
             if route in LIVE_METHODS:
-                return _json_response(200, state.api_live(caller, route, ident, params))
-            return _json_response(200, state.api_list_participants(caller, ident, params))
+                return json_response(200, state.api_live(caller, route, ident, params))
+            return json_response(200, state.api_list_participants(caller, ident, params))
         except ApiError as exc:
-            return _error_response(exc)
+            return error_response(exc)
 
     def _oauth(reply: OAuthReply, request: web.Request) -> web.Response:
         if reply.user:
@@ -1207,7 +646,7 @@ def build_app(state: MeetState | None = None) -> web.Application:
         if reply.html is not None:
             return web.Response(status=reply.status, text=reply.html, content_type="text/html")
         headers = {"Cache-Control": "no-store", **reply.headers}
-        return _json_response(reply.status, reply.body, headers)
+        return json_response(reply.status, reply.body, headers)
 
     async def authorize(request: web.Request) -> web.Response:
         return _oauth(state.authorize(dict(request.query)), request)
@@ -1231,10 +670,10 @@ def build_app(state: MeetState | None = None) -> web.Application:
         return _oauth(state.revoke(value), request)
 
     async def userinfo(request: web.Request) -> web.Response:
-        return _oauth(state.userinfo(_bearer(request, _query(request))), request)
+        return _oauth(state.userinfo(bearer_of(request, query_of(request))), request)
 
     async def certs(request: web.Request) -> web.Response:
-        return _json_response(200, state.jwks())
+        return json_response(200, state.jwks())
 
     app = web.Application(middlewares=[instrument])
     app[STATE_KEY] = state
@@ -1256,7 +695,7 @@ async def _plain_errors(
     try:
         return await handler(request)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-        return _error_response(ApiError(404, f"The requested URL {request.path} was not found on this server."))
+        return error_response(ApiError(404, f"The requested URL {request.path} was not found on this server."))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1272,23 +711,6 @@ def _iter_scopes(scopes: Iterable[str] | str) -> list[str]:
 
 
 def _add_controls(app: web.Application, state: MeetState) -> None:
-    def control(fn: Callable[[dict[str, Any]], Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def handler(request: web.Request) -> web.Response:
-            try:
-                raw = await request.read()
-                data = json.loads(raw) if raw else {}
-                if not isinstance(data, dict):
-                    raise ValueError("expected a JSON object")
-                data.update(request.query)
-                result = fn(data)
-            except KeyError as exc:
-                return _json_response(404, {"error": str(exc.args[0] if exc.args else exc)})
-            except (ValueError, TypeError) as exc:
-                return _json_response(400, {"error": str(exc)})
-            return _json_response(200, {} if result is None else result)
-
-        return handler
-
     def ref(data: Mapping[str, Any]) -> str:
         return str(data.get("space") or data["name"])
 
@@ -1360,8 +782,7 @@ def _add_controls(app: web.Application, state: MeetState) -> None:
         ),
         ("POST", "artifact/finish", lambda d: state.finish_artifact(d["name"], d.get("state", "FILE_GENERATED"))),
     ]
-    for method, name, fn in routes:
-        app.router.add_route(method, f"/_emulator/{name}", control(fn))
+    add_controls(app, routes)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -24,19 +24,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from emulators.meet_models import (
-    ApiError,
-    Participant,
-    Record,
-    fmt_time,
-    matches,
-    meet_route,
-    paginate,
-    parse_filter,
-    parse_page_size,
-    query_digest,
-    time_key,
-)
+from emulators.google_api import ApiError, fmt_time, list_body, paginate, parse_page_size, query_digest, time_key
+from emulators.meet_models import Participant, Record, matches, meet_route, parse_filter
 from emulators.meet_oauth import CREATED, READONLY
 
 log = logging.getLogger(__name__)
@@ -307,7 +296,7 @@ class LiveMeet:
             size = parse_page_size(query.get("pageSize"), 10, 100)
             digest = query_digest(plural, record.id, caller.user)
             page, token = paginate(artifacts, _ascending, size, query.get("pageToken"), digest)
-            return _list(plural, [self._artifact_json(a, caller.enum_ints) for a in page], token)
+            return list_body(plural, [self._artifact_json(a, caller.enum_ints) for a in page], token)
 
     def _list_sessions(
         self,
@@ -323,7 +312,7 @@ class LiveMeet:
         chosen = [s for s in sessions if matches(conditions, partial(_session_field, s))]
         digest = query_digest("participantSessions", record.id, participant.id, filter_text, caller.user)
         page, token = paginate(chosen, _by_session_start, size, query.get("pageToken"), digest)
-        return _list("participantSessions", [_session_json(record, participant, s) for s in page], token)
+        return list_body("participantSessions", [_session_json(record, participant, s) for s in page], token)
 
     @staticmethod
     def _participant(record: Record, ident: str) -> Participant:
@@ -378,15 +367,6 @@ def _by_session_start(session: Session) -> tuple[str, str]:
 def _ascending(artifact: Artifact) -> tuple[str, str]:
     micros = int(artifact.start.timestamp() * 1_000_000)
     return (f"{_INVERT - micros:021d}", artifact.id)
-
-
-def _list(key: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if items:
-        out[key] = items
-    if token:
-        out["nextPageToken"] = token
-    return out
 
 
 def route(method: str, raw_path: str) -> tuple[str, str] | None:

@@ -1,5 +1,6 @@
 """Wire-level building blocks of the Meet emulator: proto3 JSON schema of a Space, enum handling,
-updateMask semantics, the google.rpc.Status error envelope, AIP-160 filters and opaque page tokens.
+updateMask semantics and AIP-160 filters (the error envelope and paging every Google emulator shares are in
+google_api.py).
 
 Nothing here holds state; `meet.py` combines these with the emulator's state. Field names are camelCase inside the
 emulator; enum values are stored as ints and emitted as names (or ints with `$alt=json;enum-encoding=int`).
@@ -8,141 +9,19 @@ See /work/shared/reference/meet-api.md §1-§5.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import hashlib
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
+from emulators.google_api import ApiError, invalid_argument, parse_time, to_camel, to_snake
 from emulators.meet_oauth import CREATED, READONLY, SETTINGS
 
 T = TypeVar("T")
-
-# ---------------------------------------------------------------------------------------------------------------
-# Errors: google.rpc.Status envelope (§5.1)
-
-CANONICAL = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ABORTED",
-    429: "RESOURCE_EXHAUSTED",
-    499: "CANCELLED",
-    500: "INTERNAL",
-    501: "UNIMPLEMENTED",
-    502: "UNAVAILABLE",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
-DEFAULT_MESSAGES = {
-    400: "Request contains an invalid argument.",
-    401: "Request had invalid authentication credentials.",
-    403: "The caller does not have permission",
-    404: "Requested entity was not found.",
-    409: "The operation was aborted.",
-    429: "Resource has been exhausted (e.g. check quota).",
-    500: "Internal error encountered.",
-    502: "The service is currently unavailable.",
-    503: "The service is currently unavailable.",
-    504: "The request timed out.",
-}
-ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
-BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
-RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
-JSON_UTF8 = "application/json; charset=UTF-8"
-
-
-class ApiError(Exception):
-    """An error answer of the Meet API; `envelope()` is its google.rpc.Status JSON."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str | None = None,
-        *,
-        code_name: str | None = None,
-        details: Sequence[Mapping[str, Any]] = (),
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.status = status
-        self.message = message or DEFAULT_MESSAGES.get(status, "Unknown error.")
-        self.code_name = code_name or CANONICAL.get(status, "UNKNOWN")
-        self.details = list(details)
-        self.headers = dict(headers or {})
-        super().__init__(f"{status} {self.code_name}: {self.message}")
-
-    def envelope(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.status, "message": self.message, "status": self.code_name}
-        if self.details:
-            error["details"] = self.details
-        return {"error": error}
-
-
-def error_info(
-    reason: str, metadata: Mapping[str, str] | None = None, domain: str = "googleapis.com"
-) -> dict[str, Any]:
-    info: dict[str, Any] = {"@type": ERROR_INFO, "reason": reason, "domain": domain}
-    if metadata:
-        info["metadata"] = dict(metadata)
-    return info
-
-
-def retry_info(seconds: float) -> dict[str, Any]:
-    return {"@type": RETRY_INFO, "retryDelay": f"{seconds:g}s"}
-
-
-def invalid_argument(message: str, field_path: str | None = None) -> ApiError:
-    details = []
-    if field_path is not None:
-        details.append({"@type": BAD_REQUEST, "fieldViolations": [{"field": field_path, "description": message}]})
-    return ApiError(400, message, details=details)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Names and timestamps
-
-
-def to_camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def to_snake(name: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
-
-
-def fmt_time(when: datetime) -> str:
-    """RFC 3339 UTC with 0, 3 or 6 fractional digits and a `Z`, as proto3 JSON prints a Timestamp."""
-    base = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    micros = when.microsecond
-    if micros == 0:
-        return base + "Z"
-    if micros % 1000 == 0:
-        return f"{base}.{micros // 1000:03d}Z"
-    return f"{base}.{micros:06d}Z"
-
-
-_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$")
-
-
-def parse_time(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp (nanoseconds are truncated to microseconds); ValueError when malformed."""
-    m = _RFC3339.match(text)
-    if not m:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    frac = (m.group(7) or "").ljust(6, "0")[:6]
-    zone = m.group(8).upper().replace("Z", "+00:00")
-    return datetime.fromisoformat(
-        f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:{m.group(6)}.{frac}{zone}"
-    ).astimezone(UTC)
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Schema of the Space resource (§2.1, §2.2)
@@ -558,64 +437,6 @@ def matches(conditions: Iterable[Condition], get: Callable[[str], Any]) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Pagination (AIP-158): cursor tokens bound to the query, stable under concurrent inserts
-
-
-def parse_page_size(raw: str | None, default: int, maximum: int) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        size = int(raw)
-    except ValueError:
-        raise invalid_argument(f"Invalid value at 'page_size' (TYPE_INT32), \"{raw}\"", "page_size") from None
-    if size < 0:
-        raise invalid_argument("page_size must not be negative.", "page_size")
-    return default if size == 0 else min(size, maximum)
-
-
-def time_key(when: datetime) -> str:
-    """A sortable fixed-width rendering of a timestamp, for page cursors."""
-    return f"{when:%Y-%m-%dT%H:%M:%S.%f}"
-
-
-def query_digest(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
-
-
-def paginate(
-    items: Sequence[T],
-    sort_key: Callable[[T], tuple[str, str]],
-    page_size: int,
-    page_token: str | None,
-    digest: str,
-) -> tuple[list[T], str | None]:
-    """Sort `items` by `sort_key` descending and cut the page after the token's cursor.
-    Returns the page and the next token (None on the last page)."""
-    items = sorted(items, key=sort_key, reverse=True)
-    start = 0
-    if page_token:
-        cursor = _decode_token(page_token, digest)
-        start = next((i for i, item in enumerate(items) if sort_key(item) < cursor), len(items))
-    page = list(items[start : start + page_size])
-    if start + page_size >= len(items) or not page:
-        return page, None
-    last = sort_key(page[-1])
-    raw = json.dumps({"q": digest, "k": list(last)}, separators=(",", ":")).encode()
-    return page, base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, digest: str) -> tuple[str, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        key = data["k"]
-        if data["q"] != digest or not (isinstance(key, list) and len(key) == 2):
-            raise ValueError("token of another query")
-        return (str(key[0]), str(key[1]))
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise invalid_argument("Invalid page token.", "page_token") from None
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Methods, routes and stored resources
 
 # method → (scopes that allow it, full RPC name for ErrorInfo metadata)  (§6.1)
@@ -766,3 +587,18 @@ class Member:
     role: int  # ROLE value
     user_id: str | None  # `users/{id}` when the email is a Google account the emulator knows
     seq: int = 0  # creation order: lists answer oldest first
+
+
+class MeetStateParts:
+    """What the resource mixins of MeetState (meet_spaces.py, meet_members.py, meet_records.py) use of the state
+    it holds, declared once: the stored resources, the lock that guards them, and the id and clock helpers."""
+
+    _lock: Any
+    _spaces: dict[str, Space]
+    _records: dict[str, Record]
+    _code_index: dict[str, str]
+    _now: Callable[[], datetime]
+    _new_id: Callable[..., str]
+    _new_code: Callable[[], str]
+    _resolve: Callable[[str], Space | None]
+    _space_or_raise: Callable[[str], Space]

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from emulators.meet_models import ApiError, fmt_time
+from emulators.google_api import ApiError, fmt_time
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 ACK_STATUSES = frozenset({102, 200, 201, 202, 204})  # what Pub/Sub push counts as an acknowledgement

@@ -23,18 +23,13 @@ from bot.meet.models import (
     Space,
     SpaceConfig,
 )
+from bot.slack.interaction import SubmittedView
 from bot.slack.meeting_handlers import settings_errors
 from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.views.card import CardContent, ended_card, meeting_card
 from bot.slack.views.help import help_message, unknown_message
-from bot.slack.views.meeting import (
-    CardContent,
-    ended_card,
-    history_message,
-    meeting_card,
-    settings_changed_message,
-    settings_modal,
-    status_message,
-)
+from bot.slack.views.meeting import history_message, settings_changed_message, status_message
+from bot.slack.views.settings import settings_modal
 from tests.support.flows import block_texts
 
 T0 = datetime(2026, 11, 24, 14, 9, tzinfo=UTC)
@@ -152,8 +147,9 @@ def test_settings_change_report_and_modal() -> None:
 
 
 def test_settings_validation() -> None:
-    def submitted(**values: str) -> dict[str, Any]:
-        return {"state": {"values": {k: {"value": {"selected_option": {"value": v}}} for k, v in values.items()}}}
+    def submitted(**values: str) -> SubmittedView:
+        return SubmittedView.of(
+            {"state": {"values": {k: {"value": {"selected_option": {"value": v}}} for k, v in values.items()}}})
 
     assert set(settings_errors(submitted(moderation="off", chat="hosts", viewers="on"))) == {"chat", "viewers"}
     assert settings_errors(submitted(moderation="on", chat="hosts")) == {}

@@ -1,5 +1,5 @@
-"""bot/core/members.py in process: in-memory fakes of core's ports (the ones of test_core_use_cases) and of People
-and the channel roster, against the real Meet emulator over HTTP."""
+"""bot/core/members.py, room_members.py and pacing.py in process: in-memory fakes of core's ports (the ones of
+test_core_use_cases) and of People and the channel roster, against the real Meet emulator over HTTP."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ import httpx
 import pytest
 
 from bot.core.meetings import Meetings
-from bot.core.members import (
-    Members,
-    MembersRefusal,
-    MembersRefused,
-    Person,
-    RoomMembers,
-    Skip,
-    WritePacer,
-)
+from bot.core.members import Members, MembersRefusal, MembersRefused, Person, Skip
+from bot.core.pacing import WritePacer
+from bot.core.room_members import RoomMembers
 from bot.core.rooms import NoRoom
 from bot.domain import Actor, Room, Tenant
 from bot.meet.client import MeetClient, build_http_client

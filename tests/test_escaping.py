@@ -15,8 +15,8 @@ from bot.core.settings_catalog import parse_assignments
 from bot.slack import commands, grammar
 from bot.slack.mrkdwn import escape, from_slack, plain, unescape
 from bot.slack.replies import reply_for
+from bot.slack.views.card import CardContent, ended_card, meeting_card
 from bot.slack.views.help import unknown_message
-from bot.slack.views.meeting import CardContent, ended_card, meeting_card
 from tests.support.flows import block_texts
 
 # What a person can type into Slack, as Slack sends it with should_escape: special mentions, user and channel

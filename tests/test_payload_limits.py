@@ -9,9 +9,10 @@ from bot.core.members import MemberList, MembersChange, Skip, Skipped
 from bot.domain import Room
 from bot.meet.models import Member, MemberRole, Space
 from bot.slack.views.blocks import whole_lines
-from bot.slack.views.meeting import CardContent, manage_target, meeting_card, settings_modal
+from bot.slack.views.card import CardContent, manage_target, meeting_card
 from bot.slack.views.members import change_message, members_message
 from bot.slack.views.room import room_card
+from bot.slack.views.settings import settings_modal
 from emulators.slack import validate_blocks, validate_view
 from tests.support.flows import block_texts
 

@@ -25,9 +25,11 @@ from bot.meet.models import (
     SpaceConfig,
 )
 from bot.slack import commands, grammar
+from bot.slack.interaction import SubmittedView
 from bot.slack.meeting_handlers import selected_settings, settings_errors
 from bot.slack.views.help import help_message, unknown_message
-from bot.slack.views.meeting import history_message, settings_modal, status_message
+from bot.slack.views.meeting import history_message, status_message
+from bot.slack.views.settings import settings_modal
 from emulators.slack import validate_view
 from tests.support.flows import block_texts
 
@@ -210,15 +212,16 @@ def test_settings_modal_shown_again_keeps_what_was_chosen_and_says_what_went_wro
     assert block_texts(view)[0] == ":no_entry: Google said no."
     state = {"values": {b["block_id"]: {"value": {"selected_option": b["element"]["initial_option"]}}
                         for b in view["blocks"] if b["type"] == "input" and "initial_option" in b["element"]}}
-    assert selected_settings({"state": state}) == (("access", "open"), ("recording", "on"))
+    assert selected_settings(SubmittedView.of({"state": state})) == (("access", "open"), ("recording", "on"))
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert inputs["cohosts"]["element"]["initial_users"] == ["U3"]
     assert json.loads(view["private_metadata"])["cohosts"] is True, "saved as the difference from Google's co-hosts"
 
 
 def test_settings_errors_are_on_the_field_and_say_the_way_out() -> None:
-    def submitted(**values: str) -> dict[str, Any]:
-        return {"state": {"values": {k: {"value": {"selected_option": {"value": v}}} for k, v in values.items()}}}
+    def submitted(**values: str) -> SubmittedView:
+        return SubmittedView.of(
+            {"state": {"values": {k: {"value": {"selected_option": {"value": v}}} for k, v in values.items()}}})
 
     errors = settings_errors(submitted(moderation="off", chat="hosts", viewers="on"))
     assert errors == {

@@ -283,7 +283,8 @@ def _with_files(state: LiveState, known: tuple[Produced, ...]) -> LiveState:
 
 
 class Reader:
-    """Reads as the follower: one token per refresh, refreshed and retried once on a 401 (safe: nothing happened)."""
+    """Calls Google as one person: their token read once (one round trip), and on a 401 refreshed and the call
+    retried once (safe: a 401 means Google refused before doing anything, even for a create)."""
 
     def __init__(self, tokens: Tokens, tenant: Tenant, user_id: str) -> None:
         self._tokens, self._tenant, self._user = tokens, tenant, user_id

@@ -23,11 +23,11 @@ from bot.core.errors import (
     UserFacingError,
 )
 from bot.core.explain import Operation, explain
-from bot.core.following import Following
+from bot.core.following import Following, Reader
 from bot.core.ports import Progress, SpaceMemory
 from bot.core.settings_catalog import check_dependencies, config_with, read_path
 from bot.domain import Actor, Card, Phase, SpaceInfo, Tenant, space_id_of
-from bot.googleapi.errors import GoogleApiError, NotFound, PermissionDenied, Unauthenticated
+from bot.googleapi.errors import GoogleApiError, NotFound, PermissionDenied
 from bot.meet.client import MeetClient
 from bot.meet.errors import InvalidMeetingReference
 from bot.meet.links import MeetingRef, parse_reference
@@ -55,31 +55,16 @@ class Credentials(Protocol):
 
 
 class _Caller:
-    """One operation's credential: read once (one Redis round trip), and on a 401 refreshed and retried once.
-
-    A 401 means Google refused the request before doing anything, so repeating it (even a create) is safe.
-    """
+    """One operation's credential, as the actor (following.Reader: read once, on a 401 refreshed and retried
+    once), and Google's refusals explained in the operation's words."""
 
     def __init__(self, credentials: Credentials, actor: Actor) -> None:
-        self._credentials = credentials
-        self._actor = actor
-        self._token: str | None = None
-
-    async def token(self) -> str:
-        if self._token is None:
-            self._token = await self._credentials.get_access_token(self._actor.tenant, self._actor.user_id)
-        return self._token
+        self._reader = Reader(credentials, actor.tenant, actor.user_id)
 
     async def call(self, operation: Operation, label: str, request: Callable[[str], Awaitable[T]],
                    owner_user_id: str | None = None, *, made_by_meetbot: bool = True) -> T:
-        token = await self.token()
         try:
-            try:
-                return await request(token)
-            except Unauthenticated:
-                await self._credentials.reject_access_token(self._actor.tenant, self._actor.user_id, token)
-                self._token = None
-                return await request(await self.token())
+            return await self._reader.call(request)
         except GoogleApiError as error:
             raise explain(error, operation, label, owner_user_id, made_by_meetbot=made_by_meetbot) from error
 Role = Literal["owner", "participant", "other"]

@@ -1,4 +1,4 @@
-"""Space members: co-hosts, the member list, and a room whose channel's members are its space's members.
+"""Space members: co-hosts and the member list, written in batches as the space's owner.
 
 Only a space's owner may change its members (Google's role table), so every write carries the owner's own token:
 the caller's for commands, and for a room that follows its channel, the token of the owner who turned that on.
@@ -12,18 +12,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
 from bot.core.errors import ServiceUnavailable, UserFacingError
-from bot.core.following import Schedule
 from bot.core.meetings import Credentials, Meetings, _Caller, label_of, parse
-from bot.core.ports import RoomMemory, SpaceMemory
-from bot.core.rooms import NoRoom
-from bot.domain import Actor, Room, Tenant, space_id_of
+from bot.core.pacing import Pacer, WritePacer
+from bot.core.ports import SpaceMemory
+from bot.domain import Actor, Tenant, space_id_of
 from bot.errors import StorageUnavailable
 from bot.googleapi.errors import (
     AlreadyExists,
@@ -38,7 +35,6 @@ from bot.meet.client import MeetClient
 from bot.meet.models import Member, MemberRole
 
 __all__ = [
-    "ChannelRoster",
     "MemberList",
     "Members",
     "MembersChange",
@@ -46,18 +42,13 @@ __all__ = [
     "MembersRefused",
     "People",
     "Person",
-    "RoomMembers",
     "Skip",
     "Skipped",
-    "WritePacer",
 ]
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-WRITES_PER_MINUTE = 100  # Google's per-user write quota for the Meet API (reference §8)
 CONCURRENT_WRITES = 8
-RECONCILE_EVERY = 60 * 60.0  # a room that follows its channel is checked against it hourly, for missed events
-RECONCILE_LEASE = 60.0
 
 
 class Skip(enum.Enum):
@@ -106,10 +97,6 @@ class People(Protocol):
     async def person(self, tenant: Tenant, user_id: str) -> Person: ...
 
 
-class ChannelRoster(Protocol):
-    async def channel_members(self, tenant: Tenant, channel_id: str) -> list[str]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Skipped:
     user_id: str
@@ -145,47 +132,6 @@ class MemberList:
     @property
     def cohosts(self) -> tuple[Member, ...]:
         return tuple(m for m in self.members if m.is_cohost)
-
-
-class Pacer(Protocol):
-    async def slot(self, actor: Actor) -> None:
-        """Wait until `actor` may make one more Meet write."""
-        ...
-
-
-class WritePacer:
-    """At most `per_minute` writes in any `window` seconds, per Google user (in this process)."""
-
-    def __init__(self, per_minute: int = WRITES_PER_MINUTE, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._limit, self._window, self._clock = per_minute, window, clock
-        self._sent: dict[tuple[Tenant, str], deque[float]] = {}
-        self._locks: dict[tuple[Tenant, str], asyncio.Lock] = {}
-
-    async def slot(self, actor: Actor) -> None:
-        key = (actor.tenant, actor.user_id)
-        sent = self._sent.setdefault(key, deque())
-        async with self._locks.setdefault(key, asyncio.Lock()):
-            while True:
-                now = self._clock()
-                while sent and now - sent[0] >= self._window:
-                    sent.popleft()
-                if len(sent) < self._limit:
-                    sent.append(now)
-                    return
-                await asyncio.sleep(self._window - (now - sent[0]))
-
-
-class SharedWritePacer:
-    """The per-user window kept where every process sees it (Redis): `reserve` answers how long to wait."""
-
-    def __init__(self, reserve: Callable[[Tenant, str], Awaitable[float]]) -> None:
-        self._reserve = reserve
-
-    async def slot(self, actor: Actor) -> None:
-        wait = await self._reserve(actor.tenant, actor.user_id)
-        if wait > 0:
-            await asyncio.sleep(wait)
 
 
 @dataclass(slots=True)
@@ -483,93 +429,3 @@ def _is_member_limit(error: ApiStatusError) -> bool:
 
 def _by_email(members: Iterable[Member]) -> dict[str, Member]:
     return {m.email.lower(): m for m in members if m.email}
-
-
-class RoomMembers:
-    """`/meet room members on|off` and the channel events that keep it true."""
-
-    def __init__(self, members: Members, rooms: RoomMemory, roster: ChannelRoster,
-                 reconciles: Schedule | None = None, clock: Callable[[], float] = time.time) -> None:
-        self._members = members
-        self._rooms = rooms
-        self._roster = roster
-        self._reconciles = reconciles  # when each following room's members are next checked against its channel
-        self._clock = clock
-
-    async def turn_on(self, actor: Actor, channel_id: str) -> MembersChange:
-        await self.switch(actor, channel_id, True)
-        return await self.sync(actor, channel_id)
-
-    async def turn_off(self, actor: Actor, channel_id: str) -> MembersChange:
-        await self.switch(actor, channel_id, False)
-        return await self.sync(actor, channel_id)
-
-    async def switch(self, actor: Actor, channel_id: str, on: bool) -> Room:
-        """Only the room's owner may: set whether the room follows its channel (quick: no Google call)."""
-        room = await self._owned_room(actor, channel_id)
-        if room.members_sync != on:
-            await self._rooms.put(actor.tenant, channel_id, room.with_members_sync(on), previous=room)
-        if self._reconciles is not None:
-            if on:
-                await self._reconciles.at(actor.tenant, channel_id, self._clock() + RECONCILE_EVERY)
-            else:
-                await self._reconciles.drop(actor.tenant, channel_id)
-        return room.with_members_sync(on)
-
-    async def due_reconciles(self, limit: int) -> list[tuple[Tenant, str]]:
-        """Rooms whose members are due a check against their channel (leased: one process takes each)."""
-        if self._reconciles is None:
-            return []
-        return await self._reconciles.claim(self._clock(), RECONCILE_LEASE, limit)
-
-    async def reconcile_as(self, tenant: Tenant, channel_id: str) -> Actor | None:
-        """Who syncs a due room (its owner), with its next check scheduled; None: it no longer follows its
-        channel, and is no longer checked. Events keep a room true; this catches the ones that were missed."""
-        room = await self._following(tenant, channel_id)
-        if self._reconciles is None:
-            return None
-        if room is None or room.owner_user_id is None:
-            await self._reconciles.drop(tenant, channel_id)
-            return None
-        now = self._clock()
-        await self._reconciles.at(tenant, channel_id, now + RECONCILE_EVERY, read_at=now)
-        return Actor(tenant, room.owner_user_id)
-
-    async def sync(self, actor: Actor, channel_id: str) -> MembersChange:
-        """Members = the channel's people while the room follows it; off, the plain memberships it gave go
-        (co-hosts stay). Long for a big channel: writes are paced at Google's per-user quota."""
-        room = await self._owned_room(actor, channel_id)
-        people = await self._roster.channel_members(actor.tenant, channel_id) if room.members_sync else []
-        return await self._members.sync(actor, room.space_name, _label(room), people)
-
-    async def joined(self, tenant: Tenant, channel_id: str, user_id: str) -> MembersChange | None:
-        room = await self._following(tenant, channel_id)
-        if room is None or room.owner_user_id is None:
-            return None
-        return await self._members.add_member(Actor(tenant, room.owner_user_id), room.space_name, _label(room),
-                                              user_id)
-
-    async def left(self, tenant: Tenant, channel_id: str, user_id: str) -> MembersChange | None:
-        room = await self._following(tenant, channel_id)
-        if room is None or room.owner_user_id is None:
-            return None
-        return await self._members.remove_member(Actor(tenant, room.owner_user_id), room.space_name, _label(room),
-                                                 user_id)
-
-    async def _following(self, tenant: Tenant, channel_id: str) -> Room | None:
-        room = await self._rooms.get(tenant, channel_id)
-        return room if room is not None and room.members_sync else None
-
-    async def _owned_room(self, actor: Actor, channel_id: str) -> Room:
-        """Only the Slack user whose Google account owns the room's space writes its members."""
-        room = await self._rooms.get(actor.tenant, channel_id)
-        if room is None:
-            raise NoRoom()
-        if room.owner_user_id != actor.user_id:
-            raise MembersRefused(MembersRefusal.NOT_OWNER if room.owner_user_id else MembersRefusal.OUTSIDE_MEETBOT,
-                                 _label(room), room.owner_user_id)
-        return room
-
-
-def _label(room: Room) -> str:
-    return room.meeting_code or room.space_name

@@ -6,11 +6,9 @@ over the httpx transport. Tokens are not cached here; the caller caches them (en
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from google.auth import exceptions as gexc
 from google.oauth2 import service_account
@@ -18,6 +16,7 @@ from google.oauth2 import service_account
 from bot.google.errors import DelegationRefused, GoogleAuthError, InvalidGrant, from_refresh_error
 from bot.google.oauth import TokenGrant
 from bot.google.transport import FALLBACK_LIFETIME, HttpxRequest, epoch_seconds, run_refresh
+from bot.json_values import parse_object
 
 __all__ = ["DelegatedCredentials"]
 
@@ -30,7 +29,7 @@ class DelegatedCredentials:
         token_url: str,
         transport: HttpxRequest | None = None,
     ) -> None:
-        info: dict[str, Any] = json.loads(Path(service_account_file).read_text(encoding="utf-8"))
+        info = dict(parse_object(Path(service_account_file).read_text(encoding="utf-8"), "the service account file"))
         # token_uri comes from settings (GOOGLE_TOKEN_URL), so a proxy or the emulator works; the assertion's
         # audience stays Google's token endpoint, as google-auth writes it.
         info["token_uri"] = token_url

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -25,6 +24,7 @@ from bot.google.errors import (
 )
 from bot.google.transport import FALLBACK_LIFETIME, HttpxRequest, epoch_seconds, run_refresh
 from bot.googleapi.calls import NO_ANSWER, answered
+from bot.json_values import ReadJson
 
 __all__ = ["GoogleIdentity", "GoogleOAuth", "TokenGrant"]
 
@@ -161,7 +161,7 @@ class GoogleOAuth:
             raise GoogleAuthError("Google userinfo gave no sub or email (was the email scope granted?)")
         return GoogleIdentity(sub, email, body.get("email_verified") is True)
 
-    async def _post_json(self, url: str, form: dict[str, str]) -> dict[str, Any]:
+    async def _post_json(self, url: str, form: dict[str, str]) -> ReadJson:
         try:
             response = await self._http.post(url, data=form, headers={"Accept": "application/json"})
         except httpx.HTTPError:
@@ -173,7 +173,7 @@ class GoogleOAuth:
             raise from_token_response(response.status_code, body or None)
         return body
 
-    def _grant(self, body: dict[str, Any]) -> TokenGrant:
+    def _grant(self, body: ReadJson) -> TokenGrant:
         token, refresh = body.get("access_token"), body.get("refresh_token")
         if not isinstance(token, str) or not token:
             raise GoogleAuthError("the token answer had no access token")
@@ -189,7 +189,7 @@ class GoogleOAuth:
         )
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: httpx.Response) -> ReadJson:
     try:
         body = response.json()
     except ValueError:

@@ -39,6 +39,7 @@ from bot.google.push_errors import MalformedEvent, PushRejected
 from bot.google.rest import call_json
 from bot.google.transport import HttpxRequest, epoch_seconds, run_refresh
 from bot.googleapi.errors import ApiProtocolError, ApiReadTimeout
+from bot.json_values import ReadJson
 
 __all__ = [
     "DEFAULT_CERTS_URL",
@@ -367,7 +368,7 @@ class Puller:
             await self._call(":modifyAckDeadline", body, "pubsub.modifyAckDeadline")
 
     async def _call(self, verb: str, body: Mapping[str, Any], operation: str,
-                    http_timeout: httpx.Timeout | None = None) -> dict[str, Any]:
+                    http_timeout: httpx.Timeout | None = None) -> ReadJson:
         token = await self._credentials()
         return await call_json(self._http, "POST", self._url + verb, token, operation=operation, body=body,
                                http_timeout=http_timeout)

@@ -9,6 +9,7 @@ import httpx
 
 from bot.googleapi.calls import NO_ANSWER, answered
 from bot.googleapi.errors import ApiProtocolError, ApiReadTimeout, ApiTransportError, error_from_response
+from bot.json_values import ReadJson
 
 __all__ = ["call_json"]
 
@@ -23,7 +24,7 @@ async def call_json(
     body: Mapping[str, Any] | None = None,
     params: Mapping[str, str] | None = None,
     http_timeout: httpx.Timeout | None = None,
-) -> dict[str, Any]:
+) -> ReadJson:
     """The JSON object Google answered; `ApiStatusError` subclasses for error answers, `ApiTransportError` when
     nothing answered (`ApiReadTimeout` when the answer didn't come within the read timeout). `operation` names the
     call in errors ("subscriptions.create"). `http_timeout` replaces the client's own for this call."""

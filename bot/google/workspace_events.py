@@ -17,6 +17,7 @@ import httpx
 
 from bot.google.rest import call_json
 from bot.googleapi.errors import AlreadyExists, ApiProtocolError, NotFound, OperationPending, error_from_status
+from bot.json_values import ReadJson
 
 __all__ = [
     "CONFERENCE_ENDED",
@@ -214,12 +215,12 @@ class WorkspaceEvents:
         *,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> ReadJson:
         return await call_json(
             self._http, method, self._base + path, token, operation=operation, body=body, params=params
         )
 
-    async def _wait(self, token: str, operation: dict[str, Any], what: str) -> dict[str, Any]:
+    async def _wait(self, token: str, operation: ReadJson, what: str) -> ReadJson:
         """Poll the Operation until done; its `response`, or its `error` raised."""
         for attempt in range(self._poll_attempts + 1):
             if operation.get("done"):
@@ -237,7 +238,7 @@ class WorkspaceEvents:
             operation = await self._call("GET", f"/v1/{name}", token, "operations.get")
         raise AssertionError("unreachable")
 
-    async def _finish(self, token: str, operation: dict[str, Any], what: str) -> Subscription:
+    async def _finish(self, token: str, operation: ReadJson, what: str) -> Subscription:
         return Subscription.from_json(await self._wait(token, operation, what))
 
 

@@ -35,6 +35,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from bot.json_values import ReadJson
+
 __all__ = [
     "AlreadyExists",
     "ApiProtocolError",
@@ -277,7 +279,7 @@ def error_from_status(
     )
 
 
-def _envelope(body: bytes) -> dict[str, Any] | None:
+def _envelope(body: bytes) -> ReadJson | None:
     try:
         data = json.loads(body)
     except ValueError:  # also covers UnicodeDecodeError

@@ -24,7 +24,7 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -160,7 +160,8 @@ class JobQueue:
         given at enqueue: where to reach them)."""
         self._unopened = tell
 
-    async def enqueue(self, name: str, payload: Payload, job_id: str, *, notice: Payload | None = None) -> None:
+    async def enqueue(self, name: str, payload: Payload, job_id: str, *,
+                      notice: Mapping[str, object] | None = None) -> None:
         """Durably queue the job (one Redis round trip); a second enqueue under the same id is dropped. `notice`:
         where to tell its person if the job can't be opened (see on_unopened). Raises StorageUnavailable when Redis
         doesn't answer, like every other store, also when it doesn't answer within the ack's deadline
@@ -170,7 +171,8 @@ class JobQueue:
         except AckDeadlinePassed as error:
             raise StorageUnavailable("no answer within the ack's deadline") from error
 
-    async def _enqueue(self, name: str, payload: Payload, job_id: str, notice: Payload | None) -> None:
+    async def _enqueue(self, name: str, payload: Payload, job_id: str, notice: Mapping[str, object] | None
+                       ) -> None:
         sealed = seal(self._cipher, job_id, name, {**payload, ENQUEUED_AT: time.time()})
         # With replicas, a job counts as queued only once a replica has it (the store's rule for records that must
         # not be lost): a failover must not drop work the ack promised. See bot/store/replication.py, `confirm`.

@@ -26,6 +26,7 @@ from bot.googleapi.errors import (
     Unavailable,
     error_from_response,
 )
+from bot.json_values import JsonObject, ReadJson
 from bot.meet.errors import InvalidResourceName, InvalidToken, MeetingCodeNotAllowed
 from bot.meet.masks import iter_set_paths, update_mask
 from bot.meet.models import (
@@ -243,7 +244,7 @@ class MeetClient:
                          role: MemberRole = MemberRole.ROLE_UNSPECIFIED) -> Member:
         """spaces.members.create. `space_name` is `spaces/{id}` (no code alias). 409 → AlreadyExists."""
         _check_space_id(space_name)
-        body: dict[str, Any] = {"email": email}
+        body: JsonObject = {"email": email}
         if role is not MemberRole.ROLE_UNSPECIFIED:
             body["role"] = role.name
         data = await self._send("POST", f"{self._v2}{space_name}/members", "spaces.members.create",
@@ -315,7 +316,7 @@ class MeetClient:
         headers: dict[str, str],
         params: Mapping[str, str | int] | None = None,
         started: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> ReadJson:
         """GET with the retry policy: reads are idempotent, so repeating one is always safe."""
         if started is None:
             started = monotonic()
@@ -340,7 +341,7 @@ class MeetClient:
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
         http_timeout: httpx.Timeout | None = None,
-    ) -> dict[str, Any]:
+    ) -> ReadJson:
         """One HTTP exchange: a JSON object back, or a typed GoogleApiError. `http_timeout` replaces the client's."""
         try:
             response = await self._http.request(
@@ -369,7 +370,7 @@ async def _headers(token: Credential) -> dict[str, str]:
     return {"Authorization": "Bearer " + value}
 
 
-def _json_object(content: bytes, operation: str) -> dict[str, Any]:
+def _json_object(content: bytes, operation: str) -> ReadJson:
     if not content:
         return {}  # Empty may legally arrive as no body at all
     try:

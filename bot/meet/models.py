@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+from bot.json_values import Json, JsonObject
+
 __all__ = [
     "AccessType",
     "ActiveConference",
@@ -178,7 +180,7 @@ class ModerationRestrictions:
             default_join_as_viewer_type=_enum(DefaultJoinAsViewerType, data.get("defaultJoinAsViewerType")),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return _compact(
             chatRestriction=_enum_json(self.chat_restriction),
             reactionRestriction=_enum_json(self.reaction_restriction),
@@ -229,13 +231,15 @@ class ArtifactConfig:
             else SmartNotesConfig(_enum(AutoGenerationType, notes.get("autoSmartNotesGeneration"))),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         rec, tra, notes = self.recording_config, self.transcription_config, self.smart_notes_config
         return _compact(
-            recordingConfig=rec and _compact(autoRecordingGeneration=_enum_json(rec.auto_recording_generation)),
-            transcriptionConfig=tra
-            and _compact(autoTranscriptionGeneration=_enum_json(tra.auto_transcription_generation)),
-            smartNotesConfig=notes and _compact(autoSmartNotesGeneration=_enum_json(notes.auto_smart_notes_generation)),
+            recordingConfig=None if rec is None
+            else _compact(autoRecordingGeneration=_enum_json(rec.auto_recording_generation)),
+            transcriptionConfig=None if tra is None
+            else _compact(autoTranscriptionGeneration=_enum_json(tra.auto_transcription_generation)),
+            smartNotesConfig=None if notes is None
+            else _compact(autoSmartNotesGeneration=_enum_json(notes.auto_smart_notes_generation)),
         )
 
 
@@ -264,20 +268,20 @@ class SpaceConfig:
             artifact_config=None if artifacts is None else ArtifactConfig.from_json(artifacts),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """camelCase JSON of the fields that are set, enums by name; empty sub-objects are left out."""
         restrictions, artifacts = self.moderation_restrictions, self.artifact_config
         return _compact(
             accessType=_enum_json(self.access_type),
             entryPointAccess=_enum_json(self.entry_point_access),
             moderation=_enum_json(self.moderation),
-            moderationRestrictions=restrictions and restrictions.to_json(),
+            moderationRestrictions=None if restrictions is None else restrictions.to_json(),
             attendanceReportGenerationType=_enum_json(self.attendance_report_generation_type),
-            artifactConfig=artifacts and artifacts.to_json(),
+            artifactConfig=None if artifacts is None else artifacts.to_json(),
         )
 
 
-def _compact(**values: Any) -> dict[str, Any]:
+def _compact(**values: Json) -> JsonObject:
     return {key: value for key, value in values.items() if value is not None and value != {}}
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from bot import actions
 from bot.jobs.queue import JobQueue, Payload
-from bot.slack.interaction import Interaction
-from bot.slack.unopened import job_notice
+from bot.slack.interaction import Delivery, Interaction, SlackBody
+from bot.slack.unopened import JobNotice, job_notice
 from bot.store.progress import JobProgress, JobRecord
 
 __all__ = ["PAYLOAD_JOB", "DurablePayloads", "PayloadWork", "slack_id"]
@@ -23,7 +23,7 @@ __all__ = ["PAYLOAD_JOB", "DurablePayloads", "PayloadWork", "slack_id"]
 PAYLOAD_JOB = "slack.payload"
 DONE = "done"
 
-PayloadWork = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+PayloadWork = Callable[[Delivery], Coroutine[Any, Any, None]]
 
 
 def slack_id(body: Mapping[str, Any]) -> str:
@@ -57,7 +57,7 @@ def _who(body: Mapping[str, Any]) -> tuple[str, str]:
     return where.actor.tenant.team_id, where.actor.user_id
 
 
-def _notice(body: Mapping[str, Any]) -> dict[str, Any] | None:
+def _notice(body: Mapping[str, Any]) -> JobNotice | None:
     """Where to tell the person who sent this payload if its job can't be opened."""
     where = _interaction(body)
     tenant = where.actor.tenant
@@ -76,22 +76,22 @@ class DurablePayloads:
         jobs.job(PAYLOAD_JOB)(self._run)
 
     def handles(self, kind: str, work: PayloadWork) -> None:
-        """`work(body)` does what a payload of `kind` asks, in whichever process takes the job."""
+        """`work(delivery)` does what a payload of `kind` asks, in whichever process takes the job."""
         self._works[kind] = work
 
-    async def enqueue(self, kind: str, body: dict[str, Any]) -> None:
+    async def enqueue(self, kind: str, body: SlackBody) -> None:
         """On the ack path: one Redis round trip. Raises StorageUnavailable when Redis doesn't answer."""
         job_id = _job_id(kind, body)
-        await self._jobs.enqueue(PAYLOAD_JOB, {"kind": kind, "body": body, "id": job_id}, job_id,
+        await self._jobs.enqueue(PAYLOAD_JOB, {"kind": kind, "body": dict(body), "id": job_id}, job_id,
                                  notice=_notice(body))
 
     def progress(self, kind: str, body: Mapping[str, Any]) -> JobRecord:
         """The progress record of the job that runs this payload, for work that must resume instead of repeat."""
         return self._progress.of(_job_id(kind, body))
 
-    def now(self, kind: str, body: dict[str, Any]) -> Coroutine[Any, Any, None]:
+    def now(self, kind: str, body: SlackBody) -> Coroutine[Any, Any, None]:
         """The same work, to run in this process when the queue can't be reached."""
-        return self._works[kind](body)
+        return self._works[kind](Delivery.of(body))
 
     async def _run(self, payload: Payload) -> None:
         job_id = str(payload["id"])

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any, get_args, get_type_hints
 
 from bot.core.typos import closest
+from bot.json_values import JsonObject
 from bot.slack.mrkdwn import from_slack
 
 __all__ = [
@@ -394,13 +395,13 @@ def parse(text: str, parsers: Mapping[str, tuple[Parser, str]]) -> Command:
 _TYPES: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Command) if cls is not Unknown}
 
 
-def encode(command: Command) -> dict[str, Any]:
+def encode(command: Command) -> JsonObject:
     """The command as JSON values: its type's name and its fields (tuples as lists, an Access as its word)."""
-    fields: dict[str, Any] = {"type": type(command).__name__}
+    fields: dict[str, object] = {"type": type(command).__name__}
     for field in dataclasses.fields(command):
         value = getattr(command, field.name)
         fields[field.name] = value.value if isinstance(value, Access) else value
-    plain: dict[str, Any] = json.loads(json.dumps(fields))  # tuples become lists: what the job's JSON gives back
+    plain: JsonObject = json.loads(json.dumps(fields))  # tuples become lists: what the job's JSON gives back
     return plain
 
 
@@ -410,7 +411,7 @@ def decode(data: object) -> Command:
         raise ValueError("not a parsed command")
     cls = _TYPES[data["type"]]
     hints = get_type_hints(cls)
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for field in dataclasses.fields(cls):
         if field.name not in data:
             raise ValueError(f"a parsed {cls.__name__} without {field.name}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,7 +26,7 @@ from bot.slack.account_handlers import AccountHandlers
 from bot.slack.mrkdwn import escape
 from bot.slack.presence_handlers import PresenceHandlers
 from bot.slack.views.account import connect_button
-from bot.slack.views.blocks import Block
+from bot.slack.views.blocks import Block, View
 from bot.slack.views.home import MineSection, disconnect_button, home_view
 from bot.store.slack_cache import HomeHashes, HomeRenders
 
@@ -67,7 +66,7 @@ class HomeHandlers:
             return ":link: Your Google account isn't connected.", connect_button(url), False
         return f":white_check_mark: Connected to Google as *{escape(link.google_email)}*.", disconnect_button(), True
 
-    async def render(self, actor: Actor) -> dict[str, Any]:
+    async def render(self, actor: Actor) -> View:
         connection, button, linked = await self._connection(actor)
         recent = await self.meetings.recent(actor)
         previews: dict[str, LinkPreview] = {}
@@ -121,9 +120,8 @@ class HomeHandlers:
         for _ in range(2):
             view = await self.render(actor)
             last = await self.hashes.last(actor.tenant, actor.user_id)
-            args: dict[str, Any] = {"hash": last} if last else {}
             try:
-                published = await client.views_publish(user_id=actor.user_id, view=view, **args)
+                published = await client.views_publish(user_id=actor.user_id, view=view, hash=last or None)
             except SlackApiError as error:
                 if error.response.get("error") != "hash_conflict":
                     raise

@@ -30,14 +30,14 @@ from bot.core.errors import NotOwner, StorageUnavailable
 from bot.core.ports import Progress
 from bot.core.settings_catalog import SETTINGS
 from bot.domain import Actor
-from bot.jobs.queue import JobQueue, Retry
+from bot.jobs.queue import JobQueue, Payload, Retry
 from bot.jobs.sealed import Unopenable
 from bot.slack import commands, grammar
 from bot.slack.account_handlers import AccountHandlers
 from bot.slack.clients import SlackClients
 from bot.slack.durable import DurablePayloads, PayloadWork
 from bot.slack.home import HomeHandlers
-from bot.slack.interaction import Interaction
+from bot.slack.interaction import Delivery, Interaction, SlackBody, SlackEvent, SubmittedView
 from bot.slack.meeting_handlers import MeetingHandlers, settings_errors
 from bot.slack.members_handlers import MembersHandlers
 from bot.slack.mine_handlers import MineHandlers
@@ -51,26 +51,23 @@ from bot.slack.start_job import StartJob
 from bot.slack.unopened import job_notice
 from bot.slack.views.account import ACTION_CONNECT, ACTION_RETRY
 from bot.slack.views.blocks import Message, notice
-from bot.slack.views.help import text_answer
-from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE, ACTION_PRESENCE
-from bot.slack.views.meeting import (
+from bot.slack.views.card import (
     ACTION_END,
     ACTION_JOIN,
     ACTION_MANAGE,
     ACTION_SETTINGS,
     END_CONFIRM_CALLBACK,
-    SETTINGS_CALLBACK,
-    START_CALLBACK,
     end_confirm_modal,
     end_confirmed,
     end_target,
     manage_target,
-    settings_notice_modal,
-    start_choices,
-    start_modal,
 )
+from bot.slack.views.help import text_answer
+from bot.slack.views.home import ACTION_DISCONNECT, ACTION_HOME_START, ACTION_MINE, ACTION_PRESENCE
 from bot.slack.views.presence import ACTION_SLACK_SIGN_IN
 from bot.slack.views.room import ACTION_ROOM_NEW
+from bot.slack.views.settings import SETTINGS_CALLBACK, settings_notice_modal
+from bot.slack.views.start import START_CALLBACK, start_choices, start_modal
 from bot.slack.views.unfurl import ACTION_STATUS_ME
 from bot.store.progress import JobProgress
 
@@ -84,7 +81,7 @@ STATUS_SHORTCUT = "meet_status_from_message"
 Ack = Callable[..., Awaitable[None]]
 Work = Callable[[], Coroutine[Any, Any, None]]
 Later = Callable[[Work, str], None]  # what to do with the work a command starts after its ack
-Listener = Callable[[Ack, dict[str, Any]], Awaitable[None]]
+Listener = Callable[[Ack, dict[str, Any]], Awaitable[None]]  # Bolt hands a listener the body as a dict
 COMMAND_JOB = "slack.command"
 SETTINGS_SAVE = "settings-save"
 RETRY_CLICK = "retry-click"
@@ -204,7 +201,7 @@ class _Listeners:
         """A listener that makes `work(body)` durable: queued before the ack under Slack's own id for the payload,
         run by any process. With Redis down it runs here instead, and answers the outage itself."""
 
-        async def listener(ack: Ack, body: dict[str, Any]) -> None:
+        async def listener(ack: Ack, body: SlackBody) -> None:
             try:
                 await self._payloads.enqueue(kind, body)
             except Exception as error:
@@ -216,17 +213,16 @@ class _Listeners:
 
         return listener
 
-    async def _rebuilt(self, body: dict[str, Any]) -> tuple[Interaction, AsyncWebClient, Reply]:
+    async def _rebuilt(self, delivery: Delivery) -> tuple[Interaction, AsyncWebClient, Reply]:
         """In a job: who clicked where, the workspace's client, and a private reply through the response_url."""
-        where = Interaction.of_payload(body)
+        where = delivery.where
         client = await self._deps.clients.for_tenant(where.actor.tenant)
         url = where.response_url
         return where, client, _ephemeral(webhook_reply(url, self._deps.session)) if url else _no_reply
 
-    async def _event(self, body: dict[str, Any]) -> tuple[Actor, dict[str, Any], AsyncWebClient]:
-        event = body.get("event") or {}
-        actor = Interaction.of_event(body, event).actor
-        return actor, event, await self._deps.clients.for_tenant(actor.tenant)
+    async def _event(self, delivery: Delivery) -> tuple[Actor, SlackEvent, AsyncWebClient]:
+        actor = delivery.where.actor
+        return actor, delivery.event or SlackEvent(""), await self._deps.clients.for_tenant(actor.tenant)
 
     async def _guarded(self, actor: Actor, respond: Reply, work: Coroutine[Any, Any, None], *, name: str,
                        retry_text: str | None = None, response_url: str | None = None) -> None:
@@ -239,7 +235,7 @@ class _Listeners:
 
     # --- /meet -------------------------------------------------------------------------------------------------
 
-    async def on_meet(self, ack: Ack, command: dict[str, Any], respond: Reply, client: AsyncWebClient) -> None:
+    async def on_meet(self, ack: Ack, command: SlackBody, respond: Reply, client: AsyncWebClient) -> None:
         """Parse once, answer what needs no outside call in the ack, and queue the rest as a typed command job
         (the parsed command and the command Slack sent), durable before the ack returns."""
         text = command.get("text", "")
@@ -249,7 +245,8 @@ class _Listeners:
             try:
                 where = Interaction.of_command(command)
                 job_id = _command_job_id(where)
-                run = self._run(where, reliable(respond), client, command, self._deps.progress.of(job_id))
+                run = self._run(where, reliable(respond), client, _text_and_channel(command),
+                                self._deps.progress.of(job_id))
                 immediate = await self._answer(parsed, run)
                 spec = commands.spec_of(parsed)
                 queued = immediate is None and spec is not None and spec.work is not None
@@ -268,7 +265,7 @@ class _Listeners:
                 immediate = reply_for(error)
             await ack(**immediate) if immediate else await ack()
 
-    async def run_command_job(self, payload: dict[str, Any]) -> None:
+    async def run_command_job(self, payload: Payload) -> None:
         """The durable half of a `/meet` command, in any process: the command parsed on the ack path, run as is.
         A job of an older shape (the text only) is refused like any payload that can't be opened: its person is
         told to try again."""
@@ -285,14 +282,16 @@ class _Listeners:
             client = await self._deps.clients.for_tenant(where.actor.tenant)
             url = where.response_url
             respond = reliable(webhook_reply(url, self._deps.session)) if url else _no_reply
-            run = self._run(where, respond, client, command, self._deps.progress.of(_command_job_id(where)))
+            run = self._run(where, respond, client, _text_and_channel(command),
+                            self._deps.progress.of(_command_job_id(where)))
             await self._work(spec, parsed, run)
 
-    def _run(self, where: Interaction, respond: Reply, client: AsyncWebClient, command: dict[str, Any],
+    def _run(self, where: Interaction, respond: Reply, client: AsyncWebClient, typed: tuple[str, str],
              progress: Progress) -> commands.Run:
-        again = str(command.get("text", "")).strip() or "new"  # what "Try again" re-runs: a bare `/meet` starts one
-        return commands.Run(self._commands, where, respond, client, str(command.get("channel_name") or ""),
-                            progress, again)
+        """`typed`: the command's text and the channel's name, as Slack sent them."""
+        text, channel_name = typed
+        again = text.strip() or "new"  # what "Try again" re-runs: a bare `/meet` starts one
+        return commands.Run(self._commands, where, respond, client, channel_name, progress, again)
 
     @staticmethod
     async def _answer(parsed: grammar.Command, run: commands.Run) -> Message | None:
@@ -314,7 +313,7 @@ class _Listeners:
         """In a job (whose record is `progress`), for text that was not parsed yet ("Try again" after
         connecting): answer what needs no outside call, then run the work."""
         parsed = commands.parse(text)
-        run = self._run(where, respond, client, {"text": text, "channel_name": channel_name}, progress)
+        run = self._run(where, respond, client, (text, channel_name), progress)
         immediate = await self._answer(parsed, run)
         if immediate:
             await respond(**immediate)
@@ -337,39 +336,40 @@ class _Listeners:
 
     # --- buttons and modals ------------------------------------------------------------------------------------
 
-    async def on_join(self, ack: Ack, body: dict[str, Any]) -> None:
+    async def on_join(self, ack: Ack, body: SlackBody) -> None:
         """A link button still sends an action (Slack opens the URL itself): someone is joining, so a meeting
         whose cards meetbot had stopped following is followed again. Two Redis calls: done here, not queued."""
         await ack()
-        space_id = _action_value(body)
+        clicked = Delivery.of(body)
+        space_id = clicked.action_value
         if not space_id or "/" in space_id:
             return  # a card posted before Join buttons carried their space (or a forged value)
-        tenant = Interaction.of_payload(body).actor.tenant
+        tenant = clicked.where.actor.tenant
         await self._logged(self._deps.meeting_handlers.meetings.noticed(tenant, f"spaces/{space_id}", live=True),
                            "join-click")
 
     # Each work below runs in a job (see `queued`), rebuilt from the body Slack sent.
 
-    async def end_click(self, body: dict[str, Any]) -> None:
-        where, client, reply = await self._rebuilt(body)
-        space_name, label = end_target(_action_value(body))
+    async def end_click(self, clicked: Delivery) -> None:
+        where, client, reply = await self._rebuilt(clicked)
+        space_name, label = end_target(clicked.action_value)
         work = self._deps.meeting_handlers.end(where.actor, space_name, reply, client, card=where.card, label=label,
-                                               progress=self._payloads.progress("end-click", body))
+                                               progress=self._payloads.progress("end-click", clicked.raw))
         await self._guarded(where.actor, reply, work, name="end-click", response_url=where.response_url)
 
-    async def settings_click(self, body: dict[str, Any]) -> None:
+    async def settings_click(self, clicked: Delivery) -> None:
         """The modal opens with the click's trigger_id, which Slack honours for 3 s: a first run takes
         milliseconds to start; a re-run after a crash comes too late to open it and says so."""
-        where, client, reply = await self._rebuilt(body)
-        work = self._deps.meeting_handlers.open_settings(where.actor, _action_value(body), where.trigger_id or "",
+        where, client, reply = await self._rebuilt(clicked)
+        work = self._deps.meeting_handlers.open_settings(where.actor, clicked.action_value, where.trigger_id or "",
                                                          where.channel_id, client)
         await self._guarded(where.actor, reply, work, name="settings-click", response_url=where.response_url)
 
-    async def manage_click(self, body: dict[str, Any]) -> None:
+    async def manage_click(self, clicked: Delivery) -> None:
         """The card's menu: a non-owner is told privately who owns the meeting, before any dialog opens; the
         owner gets the End confirm dialog, or the settings."""
-        where, client, reply = await self._rebuilt(body)
-        what, space_name, label = manage_target(_action_value(body))
+        where, client, reply = await self._rebuilt(clicked)
+        what, space_name, label = manage_target(clicked.action_value)
         try:
             name = await self._deps.meeting_handlers.meetings.may_manage(
                 where.actor, space_name, "settings" if what == "settings" else "end", label)
@@ -390,7 +390,7 @@ class _Listeners:
             await reply(**notice("Slack didn't open the confirm dialog in time. Please choose *End meeting…* again.",
                                  emoji=":warning:"))
 
-    async def on_end_confirm_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_end_confirm_submit(self, ack: Ack, body: SlackBody) -> None:
         try:
             await self._payloads.enqueue(END_CONFIRMED, body)
         except Exception as error:
@@ -400,11 +400,11 @@ class _Listeners:
             self._deps.tasks.spawn(self._payloads.now(END_CONFIRMED, body), name=END_CONFIRMED)
         await ack()
 
-    async def end_confirmed(self, body: dict[str, Any]) -> None:
+    async def end_confirmed(self, submitted: Delivery) -> None:
         """The owner confirmed: end it as them, reply privately in the card's channel."""
-        actor = Interaction.of_payload(body).actor
+        actor = submitted.where.actor
         client = await self._deps.clients.for_tenant(actor.tenant)
-        space_name, label, card = end_confirmed(body.get("view") or {})
+        space_name, label, card = end_confirmed(submitted.view or SubmittedView(""))
 
         async def reply(**message: Any) -> Any:
             if card is None:
@@ -414,17 +414,17 @@ class _Listeners:
             return await client.chat_postEphemeral(channel=card.channel, user=actor.user_id, **message)
 
         work = self._deps.meeting_handlers.end(actor, space_name, reply, client, card=card, label=label,
-                                               progress=self._payloads.progress(END_CONFIRMED, body))
+                                               progress=self._payloads.progress(END_CONFIRMED, submitted.raw))
         await self._guarded(actor, reply, work, name=END_CONFIRMED)
 
-    async def retry_click(self, body: dict[str, Any]) -> None:
+    async def retry_click(self, clicked: Delivery) -> None:
         """"Try again" after connecting: re-run the command the user typed, as them, where they typed it."""
-        where, client, reply = await self._rebuilt(body)
-        await self._dispatch_here(_action_value(body), where, reply, client, "",
-                                  self._payloads.progress(RETRY_CLICK, body))
+        where, client, reply = await self._rebuilt(clicked)
+        await self._dispatch_here(clicked.action_value, where, reply, client, "",
+                                  self._payloads.progress(RETRY_CLICK, clicked.raw))
 
-    async def on_settings_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        errors = settings_errors(view)
+    async def on_settings_submit(self, ack: Ack, body: SlackBody, view: SlackBody) -> None:
+        errors = settings_errors(SubmittedView.of(view))
         if not errors:
             try:
                 await self._payloads.enqueue(SETTINGS_SAVE, body)
@@ -437,56 +437,53 @@ class _Listeners:
             return
         await ack(response_action="update", view=settings_notice_modal(":hourglass_flowing_sand: Saving…"))
 
-    async def save_settings(self, body: dict[str, Any]) -> None:
-        view = body["view"]
-        actor = Interaction.of_payload(body).actor
+    async def save_settings(self, submitted: Delivery) -> None:
+        view = submitted.view or SubmittedView("")
+        actor = submitted.where.actor
         client = await self._deps.clients.for_tenant(actor.tenant)
         try:
             await self._deps.meeting_handlers.save_settings(actor, view, client)
         except Exception as error:
             if not is_expected(error):
                 log.exception("saving settings failed")
-            await client.views_update(view_id=view["id"], view=settings_notice_modal(modal_text(error)))
+            await client.views_update(view_id=view.id, view=settings_notice_modal(modal_text(error)))
 
-    async def room_new_click(self, body: dict[str, Any]) -> None:
-        where, client, reply = await self._rebuilt(body)
+    async def room_new_click(self, clicked: Delivery) -> None:
+        where, client, reply = await self._rebuilt(clicked)
         actor = where.actor
-        progress = self._payloads.progress(ROOM_NEW_CLICK, body)
+        progress = self._payloads.progress(ROOM_NEW_CLICK, clicked.raw)
         work = self._then_home(actor, client, self._deps.rooms.create(actor, where.channel_id or "", reply, client,
                                                                       progress))
         await self._guarded(actor, reply, work, name=ROOM_NEW_CLICK, response_url=where.response_url)
 
-    async def disconnect_click(self, body: dict[str, Any]) -> None:
-        where, client, _ = await self._rebuilt(body)
+    async def disconnect_click(self, clicked: Delivery) -> None:
+        where, client, _ = await self._rebuilt(clicked)
         work = self._then_home(where.actor, client, self._deps.accounts.disconnect(where.actor, _no_reply))
         await self._guarded(where.actor, _no_reply, work, name="home-disconnect")
 
-    async def mine_click(self, body: dict[str, Any]) -> None:
+    async def mine_click(self, clicked: Delivery) -> None:
         """The Home tab's "Follow my Google Meet meetings" box: ticked turns `/meet mine` on, unticked off."""
-        where, client, _ = await self._rebuilt(body)
+        where, client, _ = await self._rebuilt(clicked)
         mine = self._deps.mine
         if mine is None:
             return
-        action: dict[str, Any] = next(iter(body.get("actions") or []), {})
-        mode = "on" if action.get("selected_options") else None
+        mode = "on" if clicked.ticked else None
         work = self._then_home(where.actor, client, mine.switch(where.actor, mode, _no_reply))
         await self._guarded(where.actor, _no_reply, work, name="home-mine")
 
-    async def presence_click(self, body: dict[str, Any]) -> None:
+    async def presence_click(self, clicked: Delivery) -> None:
         """The Home tab's "Slack status while in a call" box: ticked turns `/meet presence` on, unticked off."""
-        where, client, _ = await self._rebuilt(body)
+        where, client, _ = await self._rebuilt(clicked)
         presence = self._deps.presence
         if presence is None:
             return
-        action: dict[str, Any] = next(iter(body.get("actions") or []), {})
-        work = self._then_home(where.actor, client, presence.switch(where.actor, bool(action.get("selected_options")),
-                                                                    None, _no_reply))
+        work = self._then_home(where.actor, client, presence.switch(where.actor, clicked.ticked, None, _no_reply))
         await self._guarded(where.actor, _no_reply, work, name="home-presence")
 
     async def on_link_click(self, ack: Ack) -> None:
         await ack()  # a URL button (Connect): Slack opens the link itself
 
-    async def on_start_shortcut(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_start_shortcut(self, ack: Ack, body: SlackBody, client: AsyncWebClient) -> None:
         """Not a job: the modal needs the shortcut's trigger_id, which Slack honours for 3 s, longer than a job
         held by a dead process waits to be taken over. A crash here loses only an empty modal; the user sees none
         open and clicks again. Bolt answers Slack only when a listener returns, so the modal opens after the ack."""
@@ -500,9 +497,8 @@ class _Listeners:
 
         self._deps.tasks.spawn(open_modal(), name="start-shortcut")
 
-    async def on_start_submit(self, ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                              client: AsyncWebClient) -> None:
-        title, access_word, channel = start_choices(view)
+    async def on_start_submit(self, ack: Ack, body: SlackBody, view: SlackBody) -> None:
+        title, access_word, channel = start_choices(SubmittedView.of(view))
         if not channel:
             await ack(response_action="errors", errors={"channel": "Choose where to post the meeting."})
             return
@@ -510,7 +506,7 @@ class _Listeners:
         access = grammar.Access(access_word) if access_word else None
         # Durable, under the view's id; no response_url from a modal, so the job answers in the DM.
         try:
-            await self._deps.start.enqueue(actor, title, access, channel, str(view.get("id") or ""), None)
+            await self._deps.start.enqueue(actor, title, access, channel, SubmittedView.of(view).id, None)
         except Exception as error:
             if not is_expected(error):
                 raise
@@ -518,54 +514,54 @@ class _Listeners:
             return
         await ack()
 
-    async def status_me_click(self, body: dict[str, Any]) -> None:
+    async def status_me_click(self, clicked: Delivery) -> None:
         """"Status for me" on an unfurl: the clicker's own view, privately, as Google shows it to them."""
-        where, _, reply = await self._rebuilt(body)
+        where, _, reply = await self._rebuilt(clicked)
 
         async def show() -> None:
-            await reply(**await self._deps.previews.status_for(where.actor, _action_value(body), where.channel_id))
+            await reply(**await self._deps.previews.status_for(where.actor, clicked.action_value, where.channel_id))
 
         await self._guarded(where.actor, reply, show(), name="status-me", response_url=where.response_url)
 
-    async def status_shortcut(self, body: dict[str, Any]) -> None:
-        where, _, reply = await self._rebuilt(body)
+    async def status_shortcut(self, shortcut: Delivery) -> None:
+        where, _, reply = await self._rebuilt(shortcut)
 
         async def show() -> None:
-            await reply(**await self._deps.previews.shortcut(where.actor, body.get("message") or {}, where.channel_id))
+            await reply(**await self._deps.previews.shortcut(where.actor, shortcut.message_text, where.channel_id))
 
         await self._guarded(where.actor, reply, show(), name="status-shortcut", response_url=where.response_url)
 
     # --- events: each a job under its event_id, so Slack's retries of one event run it once ---------------------
 
-    async def link_shared(self, body: dict[str, Any]) -> None:
-        actor, event, client = await self._event(body)
+    async def link_shared(self, delivered: Delivery) -> None:
+        actor, event, client = await self._event(delivered)
         await self._guarded(actor, _no_reply, self._deps.previews.unfurl(actor, event, client), name="unfurl")
 
-    async def channel_joined(self, body: dict[str, Any]) -> None:
+    async def channel_joined(self, delivered: Delivery) -> None:
         """Someone joined a channel: if its room follows the channel, they become a member of its space."""
-        actor, event, _ = await self._event(body)  # failures propagate: the job runs again (writes are idempotent)
-        await self._deps.members.channel_joined(actor.tenant, str(event.get("channel") or ""), actor.user_id)
+        actor, event, _ = await self._event(delivered)  # failures propagate: the job runs again (idempotent writes)
+        await self._deps.members.channel_joined(actor.tenant, event.channel or "", actor.user_id)
 
-    async def channel_left(self, body: dict[str, Any]) -> None:
-        actor, event, _ = await self._event(body)
-        await self._deps.members.channel_left(actor.tenant, str(event.get("channel") or ""), actor.user_id)
+    async def channel_left(self, delivered: Delivery) -> None:
+        actor, event, _ = await self._event(delivered)
+        await self._deps.members.channel_left(actor.tenant, event.channel or "", actor.user_id)
 
-    async def user_changed(self, body: dict[str, Any]) -> None:
+    async def user_changed(self, delivered: Delivery) -> None:
         """A profile changed (its email, or the account was deactivated): the cached email is forgotten."""
-        user = (body.get("event") or {}).get("user")
-        tenant = Interaction.of_event(body, {}).actor.tenant
-        if isinstance(user, dict) and user.get("id"):
-            await self._logged(self._deps.members.user_changed(tenant, str(user["id"])), "user_change")
+        user_id = delivered.event.changed_user if delivered.event else None
+        if user_id:
+            tenant = delivered.where.actor.tenant
+            await self._logged(self._deps.members.user_changed(tenant, user_id), "user_change")
 
-    async def home_opened(self, body: dict[str, Any]) -> None:
-        if (body.get("event") or {}).get("tab") == "home":
-            actor, _, client = await self._event(body)
+    async def home_opened(self, delivered: Delivery) -> None:
+        if delivered.event is not None and delivered.event.tab == "home":
+            actor, _, client = await self._event(delivered)
             await self._logged(self._deps.home.refresh(actor, client, opened=True), "app_home_opened")
 
-    async def app_uninstalled(self, body: dict[str, Any]) -> None:
+    async def app_uninstalled(self, delivered: Delivery) -> None:
         """Uninstalled: every Google grant given in this workspace is revoked and forgotten, and so is the
         installation. Nothing of the workspace stays usable."""
-        tenant = Interaction.of_event(body, body.get("event") or {}).actor.tenant
+        tenant = delivered.where.actor.tenant
         installations = self._deps.installations
 
         async def forget() -> None:
@@ -575,20 +571,18 @@ class _Listeners:
             if self._deps.mine is not None:  # also people whose link was never kept here (delegation)
                 await self._deps.mine.mine.forget(tenant)
             if installations is not None:
-                context = build_async_context(AsyncBoltContext(), body)
+                context = _bolt_context(delivered.raw)
                 await AsyncTokenRevocationListeners(installations).handle_app_uninstalled_events(context)
 
         await self._logged(forget(), "app_uninstalled")
 
-    async def tokens_revoked(self, body: dict[str, Any]) -> None:
+    async def tokens_revoked(self, delivered: Delivery) -> None:
         """Slack revoked tokens: the bot's (meetbot is gone from the workspace: forget everyone) or some users'
         (forget those users' Google links)."""
-        event = body.get("event") or {}
-        tenant = Interaction.of_event(body, event).actor.tenant
-        found = event.get("tokens")
-        tokens: dict[str, Any] = found if isinstance(found, dict) else {}
-        users = [str(u) for u in tokens.get("oauth") or [] if isinstance(u, str)]
-        whole_workspace = bool(tokens.get("bot"))
+        tenant = delivered.where.actor.tenant
+        event = delivered.event or SlackEvent("")
+        users = list(event.revoked_users)
+        whole_workspace = event.revoked_bot
         installations = self._deps.installations
 
         async def forget() -> None:
@@ -605,8 +599,9 @@ class _Listeners:
                 if self._deps.mine is not None:
                     await self._deps.mine.mine.forget(tenant, gone)
             if installations is not None:
-                context = build_async_context(AsyncBoltContext(), body)
-                await AsyncTokenRevocationListeners(installations).handle_tokens_revoked_events(event, context)
+                context = _bolt_context(delivered.raw)
+                await AsyncTokenRevocationListeners(installations).handle_tokens_revoked_events(
+                    dict(delivered.raw.get("event") or {}), context)
 
         await self._logged(forget(), "tokens_revoked")
 
@@ -623,12 +618,14 @@ def _command_job_id(where: Interaction) -> str:
     return f"cmd-{where.actor.tenant.team_id}-{where.trigger_id or ''}"
 
 
-def _action_value(body: dict[str, Any]) -> str:
-    """The value of the button clicked or the menu option chosen (Bolt's `action` is the first of the actions)."""
-    actions = body.get("actions")
-    first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
-    chosen = first.get("selected_option")
-    return str(first.get("value") or (chosen.get("value") if isinstance(chosen, dict) else "") or "")
+def _text_and_channel(command: SlackBody) -> tuple[str, str]:
+    """A slash command's text and its channel's name, as Slack sent them."""
+    return str(command.get("text") or ""), str(command.get("channel_name") or "")
+
+
+def _bolt_context(body: SlackBody) -> AsyncBoltContext:
+    """Bolt's own context for a stored body: its token revocation listeners read the installation from it."""
+    return build_async_context(AsyncBoltContext(), dict(body))
 
 
 def _ephemeral(respond: Reply) -> Reply:

@@ -24,8 +24,8 @@ from bot.slack.calls import with_call, without_call
 from bot.slack.clients import SlackClients
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import Message, notice
+from bot.slack.views.card import CardContent, card_content, meeting_card
 from bot.slack.views.live import recap_message
-from bot.slack.views.meeting import CardContent, card_content, meeting_card
 from bot.slack.views.room import room_card
 
 __all__ = ["LiveCards", "RecapMemory"]

@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,27 +23,17 @@ from bot.domain import Actor, Card, SpaceInfo
 from bot.errors import StorageUnavailable
 from bot.meet.models import AccessType, ConferenceRecord, Space
 from bot.slack import grammar
-from bot.slack.interaction import submitted
+from bot.slack.interaction import SubmittedView
 from bot.slack.members_handlers import MembersHandlers
 from bot.slack.mrkdwn import code, plain
 from bot.slack.replies import modal_text, refusal_text
 from bot.slack.responder import Reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
-from bot.slack.views.blocks import Message, notice, whole_lines
+from bot.slack.views.blocks import Message, View, notice, whole_lines
+from bot.slack.views.card import CardContent, card_content, ended_card, meeting_card
 from bot.slack.views.live import duration_words
-from bot.slack.views.meeting import (
-    COHOSTS_BLOCK,
-    CardContent,
-    card_content,
-    chosen_people,
-    ended_card,
-    history_message,
-    meeting_card,
-    settings_changed_message,
-    settings_modal,
-    settings_notice_modal,
-    status_message,
-)
+from bot.slack.views.meeting import history_message, settings_changed_message, status_message
+from bot.slack.views.settings import COHOSTS_BLOCK, chosen_people, settings_modal, settings_notice_modal
 
 __all__ = ["MeetingHandlers", "Reply"]
 
@@ -235,38 +224,40 @@ class MeetingHandlers:
         except UserFacingError:
             return None
 
-    async def save_settings(self, actor: Actor, view: dict[str, Any], client: AsyncWebClient) -> None:
-        meta = json.loads(view.get("private_metadata") or "{}")
+    async def save_settings(self, actor: Actor, view: SubmittedView, client: AsyncWebClient) -> None:
+        space = view.note("space") or ""
+        label = view.note("label") or space
+        offered_cohosts = "cohosts" in view.metadata  # the form had the co-hosts field
         chosen = selected_settings(view)
         try:
-            _, report = await self.meetings.change_settings(actor, meta["space"], parse_assignments(chosen))
+            _, report = await self.meetings.change_settings(actor, space, parse_assignments(chosen))
         except UserFacingError as refusal:
             # The form comes back as the person left it, with Google's (or meetbot's) reason on top.
-            cohosts = _chosen_cohosts(view) if "cohosts" in meta else None
-            form = settings_modal(Space(meta["space"]), meta.get("label", meta["space"]), meta.get("channel"),
-                                  cohosts, chosen=dict(chosen), problem=modal_text(refusal),
-                                  people=chosen_people(view))
-            await client.views_update(view_id=view["id"], view=form)
+            cohosts = list(view.input(COHOSTS_BLOCK).users) if offered_cohosts else None
+            form = settings_modal(Space(space), label, view.note("channel"), cohosts, chosen=dict(chosen),
+                                  problem=modal_text(refusal), people=chosen_people(view))
+            await client.views_update(view_id=view.id, view=form)
             return
-        result = settings_changed_message(meta.get("label", meta["space"]), report)
-        text = str(result["blocks"][0]["text"]["text"]) + await self._save_cohosts(actor, meta, view)
+        result = settings_changed_message(label, report)
+        text = str(result["blocks"][0]["text"]["text"])
+        if offered_cohosts:
+            text += await self._save_cohosts(actor, space, list(view.input(COHOSTS_BLOCK).users))
         people = chosen_people(view)
         # The owner (change_settings just checked that) changed what the call shows.
         if people is not None and self.people is not None and \
-                people != await self.people.meeting_shows(actor.tenant, meta["space"]):
-            await self.people.set_meeting(actor.tenant, meta["space"], people)
-            text += "\n" + people_words(meta.get("label", meta["space"]), people)
-        await client.views_update(view_id=view["id"], view=settings_notice_modal(whole_lines(text)))
+                people != await self.people.meeting_shows(actor.tenant, space):
+            await self.people.set_meeting(actor.tenant, space, people)
+            text += "\n" + people_words(label, people)
+        await client.views_update(view_id=view.id, view=settings_notice_modal(whole_lines(text)))
 
-    async def _save_cohosts(self, actor: Actor, meta: dict[str, Any], view: dict[str, Any]) -> str:
+    async def _save_cohosts(self, actor: Actor, space: str, after: list[str]) -> str:
         """The co-hosts field, saved as the difference from the co-hosts Google has now; what happened, as
         mrkdwn."""
-        if self.members is None or "cohosts" not in meta:
+        if self.members is None:
             return ""
-        after = _chosen_cohosts(view)
         try:
-            before = await self.members.current_cohosts(actor, meta["space"])
-            said = await self.members.save_cohosts(actor, meta["space"], before, after)
+            before = await self.members.current_cohosts(actor, space)
+            said = await self.members.save_cohosts(actor, space, before, after)
         except UserFacingError as refusal:
             return "\n" + refusal_text(refusal)
         return "".join("\n" + str(message["blocks"][0]["text"]["text"]) for message in said)
@@ -321,23 +312,13 @@ async def _note(progress: Progress, step: str, value: str) -> None:
         log.warning("job progress not recorded (%s): Redis unavailable", step)
 
 
-def refusal_modal(refusal: UserFacingError) -> dict[str, Any]:
+def refusal_modal(refusal: UserFacingError) -> View:
     return settings_notice_modal(modal_text(refusal))
 
 
-def _chosen_cohosts(view: dict[str, Any]) -> list[str]:
-    users = submitted(view, COHOSTS_BLOCK).get("selected_users")
-    return [str(u) for u in users] if isinstance(users, list) else []
-
-
-def selected_settings(view: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+def selected_settings(view: SubmittedView) -> tuple[tuple[str, str], ...]:
     """The settings modal's choices as `(key, word)` pairs; unchosen selects are skipped."""
-    chosen = []
-    for setting in SETTINGS:
-        option = submitted(view, setting.key).get("selected_option")
-        if isinstance(option, dict) and isinstance(option.get("value"), str):
-            chosen.append((setting.key, option["value"]))
-    return tuple(chosen)
+    return tuple((s.key, word) for s in SETTINGS if (word := view.input(s.key).option) is not None)
 
 
 def people_words(label: str, on: bool) -> str:
@@ -346,7 +327,7 @@ def people_words(label: str, on: bool) -> str:
     return f"The Slack call on {code(label)}'s cards no longer shows who is in the call; the card still counts them."
 
 
-def settings_errors(view: dict[str, Any]) -> dict[str, str]:
+def settings_errors(view: SubmittedView) -> dict[str, str]:
     """The checks made at submit time, shown on the fields with the form kept: limits on chat, reactions… need
     Host management on. (The options come from the form itself, so a bad value means a forged submission.)"""
     chosen = dict(selected_settings(view))

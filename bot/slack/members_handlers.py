@@ -2,7 +2,7 @@
 modal, `/meet room members on|off`, and the channel and profile events that keep members true.
 
 Every Google write is the space owner's own: the caller's, or for a room that follows its channel, the owner who
-turned that on (see bot/core/members.py).
+turned that on (see bot/core/members.py and bot/core/room_members.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotLinked
-from bot.core.members import RECONCILE_EVERY, Members, MembersChange, RoomMembers, Skip
+from bot.core.members import Members, MembersChange, Skip
+from bot.core.room_members import RECONCILE_EVERY, RoomMembers
 from bot.domain import Actor, Card, Tenant
 from bot.jobs.queue import JobQueue, Payload, Retry, tries_left
 from bot.meet.models import Member, Space
@@ -28,7 +29,7 @@ from bot.slack.responder import Reply, reliable, webhook_reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.unopened import job_notice
 from bot.slack.views.blocks import Message
-from bot.slack.views.meeting import CardContent, meeting_card
+from bot.slack.views.card import CardContent, meeting_card
 from bot.slack.views.members import change_message, members_message
 
 __all__ = ["ROOM_SYNC_JOB", "MembersHandlers"]

@@ -21,7 +21,7 @@ from bot.domain import Actor, Card, Room, Tenant
 from bot.slack.mrkdwn import code
 from bot.slack.pacing import CreateTurns
 from bot.slack.replies import refusal_text
-from bot.slack.views.blocks import notice
+from bot.slack.views.blocks import Message, notice
 from bot.slack.views.room import moved_room_card, replaced_room_card, room_card, room_offer
 
 __all__ = ["RoomHandlers", "is_direct_message"]
@@ -142,7 +142,7 @@ class RoomHandlers:
         return [c for c in await self.meetings.cards(tenant, space_name)
                 if c.kind == "room" and c.channel == channel_id]
 
-    async def _retire(self, tenant: Tenant, space_name: str, cards: list[Card], message: dict[str, Any],
+    async def _retire(self, tenant: Tenant, space_name: str, cards: list[Card], message: Message,
                       client: AsyncWebClient) -> None:
         """Old room cards stop offering the room and get no more updates or recaps."""
         if not cards:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 
@@ -15,7 +15,7 @@ from bot.slack.responder import dm_reply, reliable, webhook_reply
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 from bot.slack.views.blocks import notice
 
-__all__ = ["UNOPENED_TEXT", "job_notice", "unopened_teller"]
+__all__ = ["UNOPENED_TEXT", "JobNotice", "job_notice", "unopened_teller"]
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,18 @@ UNOPENED_TEXT = ("meetbot didn't run your last request: its stored copy didn't c
                  "Please try it again.")
 
 
+class JobNotice(TypedDict):
+    """Where to reach the person a job is for, stored sealed beside the job."""
+
+    team: str
+    enterprise: str | None
+    user: str | None
+    response_url: str | None
+
+
 def job_notice(team_id: str, enterprise_id: str | None, user_id: str | None, response_url: str | None
-               ) -> dict[str, Any] | None:
-    """Where to reach the person a job is for (stored sealed beside the job); None when there is nobody."""
+               ) -> JobNotice | None:
+    """Where to reach the person a job is for; None when there is nobody."""
     if not user_id and not response_url:
         return None
     return {"team": team_id, "enterprise": enterprise_id, "user": user_id, "response_url": response_url}

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.slack_sign_in import SlackTokenDead, SlackUserUnavailable
 from bot.domain import SlackStatus, SlackUserGrant
+from bot.json_values import ReadJson
 from bot.slack.slack_errors import SLACK_FAILURES, slack_error_name
 
 __all__ = ["SlackUserCalls"]
@@ -43,7 +44,7 @@ class SlackUserCalls:
         return AsyncWebClient(token=token, base_url=self._base.base_url, session=self._base.session,
                               timeout=self._base.timeout, retry_handlers=list(self._base.retry_handlers))
 
-    async def _call(self, token: str | None, method: str, **args: Any) -> dict[str, Any]:
+    async def _call(self, token: str | None, method: str, **args: Any) -> ReadJson:
         nested = any(isinstance(value, dict) for value in args.values())
         try:  # a nested argument (users.profile.set's profile) goes as JSON, the rest as a form
             answer = await (self._as(token).api_call(method, json=args) if nested else

@@ -15,11 +15,12 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
 from bot.domain import CachedToken, GoogleLink, Tenant
+from bot.json_values import parse_object
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.keys import Keys
@@ -264,7 +265,7 @@ class DelegatedTokenCache:
         if raw is None:
             return None
         try:
-            data: dict[str, Any] = json.loads(self._cipher.decrypt(raw))
+            data = parse_object(self._cipher.decrypt(raw))
             return CachedToken(str(data["token"]), float(data["exp"]), str(data["email"]))
         except (UnreadableRecord, KeyError, ValueError, TypeError):
             log.warning("cached delegated token of %s user %s is unreadable; minting a new one", tenant.tag, user_id)

@@ -20,6 +20,7 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from bot.domain import Tenant
+from bot.json_values import parse_object
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.keys import Keys
@@ -72,7 +73,7 @@ class RedisInstallationStore(AsyncInstallationStore):
         if raw is None:
             return None
         try:
-            data: dict[str, Any] = json.loads(self._cipher.decrypt(raw if isinstance(raw, bytes) else raw.encode()))
+            data = parse_object(self._cipher.decrypt(raw if isinstance(raw, bytes) else raw.encode()))
             return Installation(**data)
         except (UnreadableRecord, ValueError, TypeError):
             log.error("an installation record can't be read (key removed from TOKEN_ENCRYPTION_KEYS?)")

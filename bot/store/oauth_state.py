@@ -12,11 +12,12 @@ import logging
 import re
 import secrets
 from dataclasses import asdict
-from typing import Any, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
 from bot.domain import GoogleLink, HeldLink, PendingLink, Tenant
+from bot.json_values import JsonObject, ReadJson, parse_object
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.keys import Keys
@@ -64,13 +65,13 @@ class OAuthStateStore:
             return None
 
 
-def _pending_record(pending: PendingLink) -> dict[str, Any]:
-    record = asdict(pending)
+def _pending_record(pending: PendingLink) -> JsonObject:
+    record: JsonObject = asdict(pending)
     record["tenant"] = {"team_id": pending.tenant.team_id, "enterprise_id": pending.tenant.enterprise_id}
     return record
 
 
-def _pending_from(data: dict[str, Any]) -> PendingLink:
+def _pending_from(data: ReadJson) -> PendingLink:
     return PendingLink(
         tenant=Tenant(str(data["tenant"]["team_id"]), _opt(data["tenant"].get("enterprise_id"))),
         user_id=str(data["user_id"]),
@@ -105,7 +106,7 @@ class LinkConfirmations:
         if raw is None:
             return None
         try:
-            data: dict[str, Any] = json.loads(self._cipher.decrypt(raw))
+            data = parse_object(self._cipher.decrypt(raw))
             link = dict(data["link"])
             link["scopes"] = tuple(link["scopes"])
             return HeldLink(_pending_from(data["pending"]), GoogleLink(**link))

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.domain import SlackStatus, StatusHold, Tenant
+from bot.json_values import JsonObject, parse_object
 from bot.store.errors import translated
 from bot.store.keys import Keys
 
@@ -82,7 +82,7 @@ class PresenceRecords:
         raw = await self._redis.hget(self._keys.presence(tenant, user_id), _HOLD)
         if raw is None:
             return None
-        data: dict[str, Any] = json.loads(_text(raw))
+        data = parse_object(_text(raw), "a held status")
         return StatusHold(SlackStatus(**data["before"]), SlackStatus(**data["ours"]), float(data["since"]))
 
     async def keep_hold(self, tenant: Tenant, user_id: str, hold: StatusHold) -> None:
@@ -101,7 +101,7 @@ class PresenceRecords:
         await self._release(keys=[self._keys.presence_lock(tenant, user_id)], args=[owner])
 
 
-def _status(status: SlackStatus) -> dict[str, Any]:
+def _status(status: SlackStatus) -> JsonObject:
     return {"text": status.text, "emoji": status.emoji, "expiration": status.expiration}
 
 

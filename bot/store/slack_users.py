@@ -12,11 +12,12 @@ import json
 import logging
 import re
 import secrets
-from typing import Any, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
 from bot.domain import PendingSignIn, SlackUserGrant, Tenant
+from bot.json_values import parse_object
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.keys import Keys
@@ -52,7 +53,7 @@ class SlackUserTokens:
         if raw is None:
             return None
         try:
-            data: dict[str, Any] = json.loads(self._cipher.decrypt(raw))
+            data = parse_object(self._cipher.decrypt(raw))
             return SlackUserGrant(str(data["user_id"]), str(data["team_id"]), str(data["token"]),
                                   tuple(str(s) for s in data["scopes"]), float(data["granted_at"]))
         except (UnreadableRecord, KeyError, ValueError, TypeError) as error:
@@ -114,7 +115,7 @@ class SlackSignIns:
         if raw is None:
             return None
         try:
-            data: dict[str, Any] = json.loads(self._cipher.decrypt(raw))
+            data = parse_object(self._cipher.decrypt(raw))
             enterprise = data.get("enterprise_id")
             response_url = data.get("response_url")
             return PendingSignIn(Tenant(str(data["team_id"]), None if enterprise is None else str(enterprise)),

@@ -8,17 +8,18 @@ from typing import Any
 
 from bot.slack.mrkdwn import truncate
 
-__all__ = ["Block", "Message", "actions", "context", "header", "listed", "notice", "plain_text", "section",
+__all__ = ["Block", "Message", "View", "actions", "context", "header", "listed", "notice", "plain_text", "section",
            "whole_lines"]
 
-Message = dict[str, Any]
-Block = dict[str, Any]
+Message = dict[str, Any]  # chat.postMessage / response_url arguments: text, blocks, response_type…
+Block = dict[str, Any]  # one Block Kit block or element (a composition object too)
+View = dict[str, Any]  # a modal or the Home tab (views.open / update / publish)
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 
 
-def plain_text(text: str, limit: int = 75) -> dict[str, Any]:
+def plain_text(text: str, limit: int = 75) -> Block:
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core.previews import LinkPreview
 from bot.domain import PersonalMeeting, Phase, Room, SpaceInfo
 from bot.slack.mrkdwn import code, plain
-from bot.slack.views.blocks import Block, actions, context, header, plain_text, section
+from bot.slack.views.blocks import Block, View, actions, context, header, plain_text, section
+from bot.slack.views.card import join_button
 from bot.slack.views.live import duration_words, file_links
-from bot.slack.views.meeting import join_button
 from bot.slack.views.presence import ACTION_SLACK_SIGN_IN
 
 __all__ = ["ACTION_DISCONNECT", "ACTION_HOME_START", "ACTION_MINE", "ACTION_PRESENCE", "MINE_SWITCH", "PRESENCE_SWITCH",
@@ -104,7 +102,7 @@ def _mine_blocks(mine: MineSection | None, presence: PresenceSection | None) -> 
 
 def home_view(connection: str, connect_button: Block | None, recent: list[tuple[SpaceInfo, LinkPreview | None]],
               rooms: list[tuple[str, Room]], mine: MineSection | None = None,
-              presence: PresenceSection | None = None) -> dict[str, Any]:
+              presence: PresenceSection | None = None) -> View:
     """Live now, your rooms, recent meetings: at most one primary button in each section."""
     blocks: list[Block] = [
         header("meetbot"),

@@ -6,13 +6,14 @@ and counts guests and phone callers (Google shows no more of them). Files are li
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.domain import LiveState, Phase
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.views.blocks import Block, Message, context, section
 
-__all__ = ["RECAP_NAMES_NOTE", "duration_words", "file_links", "recap_message", "status_line"]
+__all__ = ["RECAP_NAMES_NOTE", "duration_words", "file_links", "minutes_words", "recap_message", "status_line",
+           "when_words"]
 
 # On cards whose recaps name people (the owner posted or set them up): the owner chose to show the channel who came,
 # and is told so when posting. True whether or not recaps are on (no recap, no list).
@@ -108,3 +109,17 @@ def recap_message(state: LiveState, title: str | None, *, names: bool = True) ->
         blocks.append(context("Links to the recording, transcript and notes appear here when Google has them "
                               "(if they were turned on)."))
     return {"text": plain(f"Recap of {name}", 300), "blocks": blocks}
+
+
+def when_words(moment: datetime, now: datetime | None = None) -> str:
+    """Slack's date token, so each reader sees their own time zone (the fallback is UTC); with its date when
+    `now` is given and the moment is more than half a day before it (Slack writes "yesterday" for yesterday)."""
+    dated = now is not None and now - moment > timedelta(hours=12)
+    shown = "{date_short_pretty} {time}" if dated else "{time}"
+    return f"<!date^{int(moment.timestamp())}^{shown}|{moment:{'%Y-%m-%d %H:%M' if dated else '%H:%M'}} UTC>"
+
+
+def minutes_words(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return ""
+    return duration_words(max(int((end - start).total_seconds() // 60), 0))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.domain import LiveState, Room
 from bot.slack.mrkdwn import code, plain, truncate
 from bot.slack.views.blocks import Message, actions, context, header, plain_text, section
+from bot.slack.views.card import join_button, manage_menu, status_me_button
 from bot.slack.views.live import RECAP_NAMES_NOTE, status_line
-from bot.slack.views.meeting import join_button, manage_menu, status_me_button
 
 __all__ = ["ACTION_ROOM_NEW", "moved_room_card", "replaced_room_card", "room_card", "room_offer"]
 

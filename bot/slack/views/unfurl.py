@@ -7,7 +7,7 @@ from bot.meet.links import MeetingRef
 from bot.slack.mrkdwn import code as mrkdwn_code
 from bot.slack.mrkdwn import escape
 from bot.slack.views.blocks import Block, Message, actions, notice, section
-from bot.slack.views.meeting import ACTION_STATUS_ME, join_button, status_me_button
+from bot.slack.views.card import ACTION_STATUS_ME, join_button, status_me_button
 
 __all__ = ["ACTION_STATUS_ME", "numbered", "status_me_button", "unfurl_blocks", "unknown_links_message"]
 
