@@ -157,9 +157,11 @@ def test_check_passes_against_the_emulators(bot_env: dict[str, str], tmp_path: P
     result = _run_bot(["check"], bot_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    expected = [["ok", "config"], ["ok", "url"], ["ok", "redis"], ["ok", "slack"], ["ok", "google"], ["ok", "redirect"]]
+    expected = [["ok", "config"], ["ok", "url"], ["ok", "redis"], ["ok", "slack"], ["ok", "google"], ["ok", "redirect"],
+                ["ok", "presence"]]
     assert [line.split()[:2] for line in lines] == expected
     assert "auth.test ok" in lines[3]
+    assert "/slack/user-oauth-redirect" in lines[6] or "SLACK_CLIENT_ID" in lines[6], lines[6]
 
 
 def test_check_fails_and_says_which(bot_env: dict[str, str], tmp_path: Path) -> None:
