@@ -4,7 +4,7 @@ gets exactly one card (or the user an honest reply), never two."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -17,14 +17,15 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, channel_posts, link_google
+from tests.support.flows import all_text, block_action, channel_posts, eventually, link_google
+from tests.support.jobs import jobs_done
 from tests.support.ports import free_port
 from tests.support.slack_requests import slash_command
 
 pytestmark = pytest.mark.e2e
 
 ALICE = ("U0ALICE", "alice@example.com")
-TAKE_OVER = 2  # JOB_IDLE_TIMEOUT here: seconds before a killed bot's job is taken over (the default is 5)
+TAKE_OVER = 1  # JOB_IDLE_TIMEOUT here: seconds before a killed bot's job is taken over (the default is 5)
 RECOVERY = 20.0  # the job is taken over after TAKE_OVER; generous for a loaded CI box
 
 
@@ -49,11 +50,14 @@ async def start_meeting(bot: BotProcess, slack: SlackEmulator, title: str) -> st
     return name
 
 
-async def wait_for(check: Callable[[], bool], within: float) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+def in_flight(emulator: MeetEmulator | SlackEmulator) -> None:
+    """Wait until the call the test slowed down has reached the emulator: the bot is inside that step now."""
+    eventually(lambda: emulator.state.faults_left() == 0, "the slowed call on its way")
+
+
+def settled(redis_url: str) -> None:
+    """Wait until every job is done: a second card or reply, if one were coming, would have come by now."""
+    eventually(lambda: jobs_done(redis_url), "every job done", within=RECOVERY)
 
 
 def cards(slack: SlackEmulator, title: str) -> list[dict[str, object]]:
@@ -61,33 +65,35 @@ def cards(slack: SlackEmulator, title: str) -> list[dict[str, object]]:
 
 
 async def test_killed_before_google_answered_the_meeting_still_comes(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    redis_url: str,
 ) -> None:
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     meet_emulator.state.inject_fault("spaces.create", status=0, delay=1.5)  # Google is slow...
     await start_meeting(bot, slack_emulator, "Survives")
-    await asyncio.sleep(0.4)
+    in_flight(meet_emulator)
     bot.kill()  # ...and the bot dies before it answers
     start_bot()
-    await wait_for(lambda: len(cards(slack_emulator, "Survives")) >= 1, RECOVERY)
-    await asyncio.sleep(1.0)
+    eventually(lambda: len(cards(slack_emulator, "Survives")) >= 1, "the card", RECOVERY)
+    settled(redis_url)
     assert len(cards(slack_emulator, "Survives")) == 1, "exactly one card"
 
 
 async def test_killed_while_posting_the_card_never_posts_two(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    redis_url: str,
 ) -> None:
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     slack_emulator.state.inject_fault("chat.postMessage", status=200, delay=1.5)  # Slack takes its time...
     name = await start_meeting(bot, slack_emulator, "Once")
-    await wait_for(lambda: len(meet_emulator.state.calls_to("spaces.create")) == 1, 10)
-    await asyncio.sleep(0.5)
+    eventually(lambda: len(meet_emulator.state.calls_to("spaces.create")) == 1, "the create", 10)
+    in_flight(slack_emulator)
     bot.kill()  # ...and the bot dies while the card is on its way
     start_bot()
-    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
-    await asyncio.sleep(0.5)
+    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
+    settled(redis_url)
     told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
     assert "Your meeting was created" in told and "meet.google.com/" in told, "an honest reply with the link"
     assert len(cards(slack_emulator, "Once")) <= 1, "never a second card"
@@ -96,15 +102,15 @@ async def test_killed_while_posting_the_card_never_posts_two(
 
 async def test_killed_right_after_the_card_changes_nothing(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-    tmp_path: Path,
+    redis_url: str,
 ) -> None:
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     await start_meeting(bot, slack_emulator, "Done")
-    await wait_for(lambda: len(cards(slack_emulator, "Done")) == 1, 10)
+    eventually(lambda: len(cards(slack_emulator, "Done")) == 1, "the card", 10)
     bot.kill()
     start_bot()
-    await asyncio.sleep(TAKE_OVER + 2)  # past the take-over: a re-run, if any, must find the card already posted
+    settled(redis_url)  # past the take-over: a re-run, if any, must find the card already posted
     assert len(cards(slack_emulator, "Done")) == 1
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
 
@@ -122,7 +128,7 @@ async def test_a_separate_worker_process_runs_the_jobs(
     port = free_port()  # the worker's own listener: probes and metrics only
     worker = start_worker({**bot.env, "PORT": str(port)}, tmp_path)
     try:
-        await wait_for(lambda: len(cards(slack_emulator, "Worker")) == 1, RECOVERY)
+        eventually(lambda: len(cards(slack_emulator, "Worker")) == 1, "the card", RECOVERY)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
             assert (await client.get("/healthz")).status_code == 200
             assert (await client.get("/readyz")).status_code == 200
@@ -135,7 +141,8 @@ async def test_a_separate_worker_process_runs_the_jobs(
 
 
 async def test_every_slash_command_is_durable_too(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    redis_url: str,
 ) -> None:
     """`/meet end` acknowledged, then the bot killed before Google answered: the restarted bot ends the call and
     tells the user."""
@@ -149,22 +156,21 @@ async def test_every_slash_command_is_durable_too(
     response = await bot.post(slash_command(f"end {space['meetingCode']}", response_url=url,
                                             trigger_id=slack_emulator.state.issue_trigger_id()))
     assert response.status_code == 200 and not response.content
-    await asyncio.sleep(0.4)
+    in_flight(meet_emulator)
     bot.kill()
     start_bot()
-    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
+    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
     told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
     assert "Ended the call" in told and "no live call" not in told, told  # the first try may have ended it already
     assert not meet_emulator.state.space(space["name"]).get("activeConference")
 
 
 async def test_an_end_click_is_durable(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    redis_url: str,
 ) -> None:
     """The End button: acknowledged, the bot killed before Google answered, the call still ends, and the re-run
     that finds the end already done says it ended (issue 22, item 10: it said "There's no live call")."""
-    from tests.support.flows import block_action
-
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
@@ -175,22 +181,21 @@ async def test_an_end_click_is_durable(
     response = await bot.post(block_action("meet_end", f"{space['name']} {space['meetingCode']}", user_id=ALICE[0],
                                            channel="C0GENERAL", message_ts="1.2", response_url=url))
     assert response.status_code == 200
-    await asyncio.sleep(0.4)
+    in_flight(meet_emulator)
     bot.kill()
     start_bot()
-    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
+    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
     told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
     assert "Ended the call" in told and "no live call" not in told, told
     assert not meet_emulator.state.space(space["name"]).get("activeConference")
 
 
 async def test_a_status_for_me_click_is_durable(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    redis_url: str,
 ) -> None:
     """Any click other than End goes through the same durable payload job: acknowledged, the bot killed before
     Google answered, the restarted bot still answers the clicker."""
-    from tests.support.flows import block_action
-
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
@@ -200,23 +205,22 @@ async def test_a_status_for_me_click_is_durable(
     response = await bot.post(block_action("meet_status_me", space["meetingCode"], user_id=ALICE[0],
                                            channel="C0GENERAL", message_ts="1.3", response_url=url))
     assert response.status_code == 200
-    await asyncio.sleep(0.4)
+    in_flight(meet_emulator)
     bot.kill()
     start_bot()
-    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
-    await asyncio.sleep(0.5)
+    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
+    settled(redis_url)
     posts = slack_emulator.state.response_posts(name)
     assert len(posts) == 1, "answered once"
     assert space["meetingCode"] in all_text(posts[0]["body"])
 
 
 async def test_an_event_is_durable_and_its_retries_run_once(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    redis_url: str,
 ) -> None:
     """link_shared, acknowledged, the bot killed before Google answered: the restarted bot unfurls it; Slack's
     retry of the same event_id, delivered to the new process too, adds nothing."""
-    import json
-
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     space = meet_emulator.state.create_space(ALICE[1], client_id="meetbot")
@@ -224,11 +228,11 @@ async def test_an_event_is_durable_and_its_retries_run_once(
     event = slack_emulator.state.share_links([space["meetingUri"]], channel="C0GENERAL", user=ALICE[0])
     envelope = json.dumps(slack_emulator.state.event_envelope(event))
     assert (await bot.post((envelope, "application/json"))).status_code == 200
-    await asyncio.sleep(0.4)
+    in_flight(meet_emulator)
     bot.kill()
     bot = start_bot()
     assert (await bot.post((envelope, "application/json"))).status_code == 200  # Slack retries: same event_id
-    await wait_for(lambda: bool(slack_emulator.state.calls_to("chat.unfurl")), RECOVERY)
-    await asyncio.sleep(1.0)
+    eventually(lambda: slack_emulator.state.calls_to("chat.unfurl"), "the unfurl", RECOVERY)
+    settled(redis_url)
     (unfurl,) = slack_emulator.state.calls_to("chat.unfurl")
     assert space["meetingCode"] in json.dumps(unfurl["args"])
