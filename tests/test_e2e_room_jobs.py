@@ -1,10 +1,9 @@
 """Creating a channel room is a job run at least once (issue 13): a `kill -9` after Google made the space but
-before the room was stored resumes on the re-run with that space, and a room create waits its turn in Google's
-create quota like a meeting does, the user told so. End to end through `python -m bot`."""
+before the room was stored resumes on the re-run with that space (through `python -m bot`, which is killed), and a
+room create waits its turn in Google's create quota like a meeting does, the user told so (in-process)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -18,7 +17,8 @@ from bot.store.quota import PER_MINUTE, WINDOW
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, block_action, channel_posts, link_google
+from tests.support.flows import all_text, block_action, channel_posts, eventually, link_google
+from tests.support.jobs import jobs_done
 from tests.support.slack_requests import slash_command
 from tests.support.write_gate import WriteGate
 
@@ -32,15 +32,8 @@ RECOVERY = 20.0  # the job is taken over after JOB_IDLE_TIMEOUT (below); generou
 
 @pytest.fixture
 def bot_env(bot_env: dict[str, str]) -> dict[str, str]:
-    """A killed bot's job is taken over after 2 s instead of the default 5 s: the wait every test here has."""
-    return {**bot_env, "JOB_IDLE_TIMEOUT": "2"}
-
-
-async def wait_for(check: Callable[[], bool], within: float) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+    """A killed bot's job is taken over after 1 s instead of the default 5 s: the wait every test here has."""
+    return {**bot_env, "JOB_IDLE_TIMEOUT": "1"}
 
 
 def room_cards(slack: SlackEmulator) -> list[dict[str, Any]]:
@@ -60,13 +53,13 @@ async def test_killed_after_google_made_the_room_the_rerun_stores_that_space(
         response = await bot.post(slash_command("room new", user_id=ALICE[0], channel_id=CHANNEL, response_url=url,
                                                 trigger_id=slack_emulator.state.issue_trigger_id()))
         assert response.status_code == 200 and not response.content, "acked at once, the work is queued"
-        await wait_for(gate.held.is_set, 10)  # Google answered; the room is on its way to Redis...
+        eventually(gate.held.is_set, "the room's write", 10)  # Google answered; the room is on its way to Redis...
         bot.kill()  # ...and the bot dies before it lands
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
     assert await redis_client.get(ROOM_KEY) is None, "the crash left no room stored"
     start_bot()
-    await wait_for(lambda: len(room_cards(slack_emulator)) >= 1, RECOVERY)
-    await asyncio.sleep(1.0)  # a second card, if any, would come now
+    eventually(lambda: room_cards(slack_emulator), "the room card", RECOVERY)
+    eventually(lambda: jobs_done(redis_url), "every job done", RECOVERY)  # a second card, if any, came by now
     assert len(room_cards(slack_emulator)) == 1, "exactly one room card"
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1, "the re-run stored the space the first run made"
     room = json.loads(await redis_client.get(ROOM_KEY))
@@ -78,7 +71,7 @@ async def test_killed_after_google_made_the_room_the_rerun_stores_that_space(
 
 
 async def test_killed_while_posting_the_room_card_never_posts_two(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_url: str,
 ) -> None:
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
@@ -87,20 +80,22 @@ async def test_killed_while_posting_the_room_card_never_posts_two(
     url = slack_emulator.response_url(name, channel=CHANNEL, user=ALICE[0])
     await bot.post(slash_command("room new", user_id=ALICE[0], channel_id=CHANNEL, response_url=url,
                                  trigger_id=slack_emulator.state.issue_trigger_id()))
-    await wait_for(lambda: len(slack_emulator.state.calls_to("bookmarks.add")) == 1, 10)
-    await asyncio.sleep(0.4)
+    eventually(lambda: len(slack_emulator.state.calls_to("bookmarks.add")) == 1, "the bookmark", 10)
+    eventually(lambda: slack_emulator.state.faults_left() == 0, "the room card on its way")
     bot.kill()  # ...and the bot dies while the room card is on its way
     start_bot()
-    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), RECOVERY)
-    await asyncio.sleep(1.0)
+    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
+    eventually(lambda: jobs_done(redis_url), "every job done", RECOVERY)
     assert len(room_cards(slack_emulator)) <= 1, "never a second room card"
     told = " ".join(all_text(p["body"]) for p in slack_emulator.state.response_posts(name))
     assert "may be missing here" in told and "/meet room" in told
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
 
 
+@pytest.mark.in_process
 async def test_a_room_waiting_its_turn_in_the_create_quota_is_told_and_made_once(
-    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_client: aioredis.Redis
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_client: aioredis.Redis,
+    redis_url: str,
 ) -> None:
     """The minute's creates are spent (earlier creates, by any process): the "Create a room" click is told at
     once that its room is queued and about when, Google is not asked before the slot, and the room comes once."""
@@ -115,13 +110,13 @@ async def test_a_room_waiting_its_turn_in_the_create_quota_is_told_and_made_once
     response = await bot.post(block_action("meet_room_new", "", user_id=ALICE[0], channel=CHANNEL,
                                            message_ts=None, response_url=url))
     assert response.status_code == 200
-    await wait_for(lambda: bool(slack_emulator.state.response_posts(name)), 5)
+    eventually(lambda: slack_emulator.state.response_posts(name), "the queued notice", 5)
     told = all_text(slack_emulator.state.response_posts(name)[0]["body"])
     assert "your room is queued" in told and ("in about 3 seconds" in told or "in about 2 seconds" in told), told
     assert not meet_emulator.state.calls_to("spaces.create"), "Google is not asked before the slot"
-    await wait_for(lambda: len(room_cards(slack_emulator)) >= 1, 15)
+    eventually(lambda: room_cards(slack_emulator), "the room card", 15)
     assert time.monotonic() - clicked >= 2.0, "the room came when its slot did"
-    await asyncio.sleep(1.0)
+    eventually(lambda: jobs_done(redis_url), "every job done")
     assert len(room_cards(slack_emulator)) == 1
     assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [200]
     assert len(slack_emulator.state.response_posts(name)) == 1, "told once"
