@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
-from tests.support.bot_process import BotProcess, emulator_env
+from tests.support.bot_process import BotProcess, BotStarter, emulator_env
 from tests.support.in_process import InProcessBot
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET
@@ -91,21 +91,13 @@ def bot_env(redis_url: str, encryption_key: str, slack_emulator: SlackEmulator, 
 
 
 @pytest.fixture
-def start_bot(bot_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
-              ) -> Iterator[Callable[..., BotProcess]]:
+def start_bot(bot_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[BotStarter]:
     """Start `python -m bot` with the test configuration plus overrides; every bot started is stopped after.
     A test (or module) marked `in_process` gets the same server run in the test's own process instead."""
-    started: list[BotProcess] = []
-    kind = InProcessBot if request.node.get_closest_marker("in_process") else BotProcess
-
-    def start(**overrides: str) -> BotProcess:
-        bot = kind({**bot_env, **overrides}, tmp_path / f"bot{len(started)}")
-        started.append(bot)
-        return bot.start()
-
-    yield start
-    for bot in started:
-        bot.stop()
+    starter = BotStarter(bot_env, tmp_path, InProcessBot if request.node.get_closest_marker("in_process")
+                         else BotProcess)
+    yield starter
+    starter.stop_all()
 
 
 @pytest.fixture
