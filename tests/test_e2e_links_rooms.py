@@ -14,6 +14,7 @@ from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, block_action, channel_posts, link_google
+from tests.support.jobs import settled
 from tests.support.slack_requests import interactive, slash_command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
@@ -90,7 +91,7 @@ async def test_composer_and_posted_unfurls_with_dedupe(
 
     # Slack retries the same event: no second chat.unfurl.
     await send_event(bot, slack_emulator, composer, event_id=envelope["event_id"])
-    await asyncio.sleep(0.5)
+    settled(bot)
     assert len(unfurl_calls(slack_emulator)) == 1
 
     posted = slack_emulator.state.share_links([link], channel=CHANNEL, user=BOB[0])
@@ -188,7 +189,7 @@ async def test_bad_link_events(
     event = slack_emulator.state.share_links(many, channel=CHANNEL, user=ALICE[0])
     await send_event(bot, slack_emulator, event)
     await wait_until(lambda: len(ephemerals(slack_emulator)) == 1)
-    await asyncio.sleep(0.3)
+    settled(bot)
     assert unfurl_calls(slack_emulator) == []
     (told,) = ephemerals(slack_emulator)
     assert "and 10 more" in all_text(told["args"])
@@ -206,7 +207,7 @@ async def test_room_lifecycle_with_bookmarks(
     await run(bot, slack_emulator, "room new", wait=False)
     (card,) = channel_posts(slack_emulator, 1)
     assert "This channel's Meet room" in all_text(card["args"])
-    await asyncio.sleep(0.3)
+    settled(bot)
     assert len(slack_emulator.state.response_posts()) == answers, "one message: the room's card, no ephemeral"
     (bookmark,) = slack_emulator.state.calls_to("bookmarks.add")
     assert bookmark["args"]["title"] == "Meet room" and bookmark["args"]["link"].startswith("https://meet.google.com/")
@@ -265,7 +266,7 @@ async def test_concurrent_room_new_has_exactly_one_winner(
                    or "who set up this channel's room" in all_text(p["body"])
                    for p in slack_emulator.state.response_posts())
     await wait_until(refused)
-    await asyncio.sleep(0.3)
+    settled(bot)
     assert len(channel_posts(slack_emulator)) == 1
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
 
@@ -293,7 +294,7 @@ async def test_app_home_is_published_and_follows_changes(
     before = len(alice_publishes())
     await run(bot, slack_emulator, "new Retro", wait=False)
     channel_posts(slack_emulator, 2)
-    await asyncio.sleep(0.3)
+    settled(bot)
     assert len(alice_publishes()) == before
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 
 import pytest
 
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, channel_posts, link_google, view_submission
+from tests.support.flows import all_text, channel_posts, eventually, link_google, view_submission
+from tests.support.jobs import settled
 from tests.support.slack_requests import slash_command
 from tests.support.world import ALICE, BOB, CAROL, World, space_of
 
@@ -54,7 +53,7 @@ async def test_full_meeting_lifecycle(world: World) -> None:
     _, alice_click = await world.click("meet_end", space, ALICE, card_ts)
     (update,) = slack.state.wait_for_calls_blocking("chat.update", 1, timeout=10)
     assert update["args"]["ts"] == card_ts and f"Ended by <@{ALICE[0]}>" in all_text(update["args"])
-    await asyncio.sleep(0.3)
+    settled(world.bot)
     assert slack.state.response_posts(alice_click) == [], "one message per action: the card, no ephemeral too"
     assert not meet.state.space(space).get("activeConference")
     ends = meet.state.calls_to("spaces.endActiveConference")
@@ -93,10 +92,7 @@ async def test_settings_by_command_and_by_modal(world: World) -> None:
     saved = await world.bot.post(view_submission(view, {"access": "open", "moderation": "on", "chat": "hosts"},
                                                  user_id=ALICE[0]))
     assert saved.json()["response_action"] == "update"
-    deadline = time.monotonic() + 10
-    while len(meet.state.calls_to("spaces.patch")) < 2:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
+    eventually(lambda: len(meet.state.calls_to("spaces.patch")) == 2, "the modal's patch")
     second = meet.state.calls_to("spaces.patch")[1]
     assert second["query"]["updateMask"] == "config.accessType"
     assert meet.state.space(space)["config"]["accessType"] == "OPEN"
@@ -219,7 +215,7 @@ async def test_cards_follow_an_end_seen_by_a_status_check(world: World) -> None:
     (update,) = slack.state.wait_for_calls_blocking("chat.update", 1, timeout=10)
     assert update["args"]["ts"] == card["response"]["ts"] and "ended" in all_text(update["args"])
     await world.command(meet.state.space(space)["meetingCode"])
-    await asyncio.sleep(0.3)
+    settled(world.bot)
     assert len(slack.state.calls_to("chat.update")) == 1, "a card is turned into 'ended' once"
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from tests.support.flows import all_text, channel_posts, link_google
+from tests.support.flows import all_text, channel_posts, eventually, link_google
+from tests.support.jobs import settled
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import interactive, slash_command
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, end_value, space_of
@@ -35,17 +36,13 @@ async def started(world: World, text: str = "new") -> tuple[dict[str, Any], str,
     return card, space, world.meet.state.space(space)["meetingCode"]
 
 
-async def quiet(seconds: float = 0.4) -> None:
-    await asyncio.sleep(seconds)
-
-
 # --- 1. a card changes only on evidence -------------------------------------------------------------------------
 
 async def test_a_status_check_on_a_fresh_card_changes_nothing(world: World) -> None:
     _, _, code = await started(world)
     assert "is idle" in all_text(await world.command(code))
     assert "Nobody has met" in all_text(await world.command(f"history {code}"))
-    await quiet()
+    settled(world.bot)
     assert world.slack.state.calls_to("chat.update") == [], "nobody met: the card must not say ended"
 
 
@@ -56,7 +53,7 @@ async def test_a_call_before_the_card_does_not_end_it(world: World) -> None:
     world.meet.state.end_conference(space["name"])
     await world.command(f"room set {space['meetingCode']}")
     assert all_text(await world.command(f"history {space['meetingCode']}"))
-    await quiet()
+    settled(world.bot)
     assert world.slack.state.calls_to("chat.update") == []
 
 
@@ -69,7 +66,7 @@ async def test_room_cards_keep_their_link_after_a_call(world: World) -> None:
     world.meet.state.end_conference(space)
     await world.command(code)
     await world.command(f"history {code}")
-    await quiet()
+    settled(world.bot)
     assert world.slack.state.calls_to("chat.update") == [], "a room card stands for the room, not one call"
 
 
@@ -89,7 +86,7 @@ async def test_click_replies_name_the_meeting_by_its_code(world: World, non_owne
     updates = world.slack.state.wait_for_calls_blocking("chat.update", 1, timeout=10)
     done = all_text(updates[-1]["args"])
     assert f"by <@{ALICE[0]}>" in done and code in done and "spaces/" not in done
-    await asyncio.sleep(0.3)
+    settled(world.bot)
     assert world.slack.state.response_posts(name) == [], "the card says it: no ephemeral too"
 
 
@@ -255,7 +252,7 @@ async def test_a_card_that_slack_refuses_goes_through_the_response_url(world: Wo
     (post,) = world.slack.state.wait_for_response_posts_blocking(name, 1, timeout=15)
     assert post["body"]["response_type"] == "in_channel" and "Board" in all_text(post["body"])
     assert len(world.meet.state.calls_to("spaces.create")) == 1
-    await quiet()
+    settled(world.bot)
     assert all("Nothing was changed" not in all_text(p["body"]) for p in world.slack.state.response_posts(name))
 
 
@@ -284,11 +281,11 @@ async def test_redis_failing_after_the_create_still_posts_the_card(
         url = slack_emulator.response_url(name, channel=CHANNEL, user=ALICE[0])
         trigger = slack_emulator.state.issue_trigger_id()
         await bot.post(slash_command("new Standup", response_url=url, trigger_id=trigger))
-        await asyncio.sleep(0.5)
+        eventually(lambda: meet_emulator.state.faults_left() == 0, "the create on its way to Google")
         own.stop()  # ...and Redis dies meanwhile
         (card,) = channel_posts(slack_emulator, 1, timeout=15)
         assert "Standup" in all_text(card["args"])
-        await quiet(0.5)
+        eventually(lambda: "action start meeting by" in bot.log_text(), "the create's last word")
         told = " ".join(all_text(p["body"]) for p in slack_emulator.state.response_posts(name))
         assert "Nothing was changed" not in told and "couldn't finish" not in told
         assert "Traceback" not in bot.log_text()

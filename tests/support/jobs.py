@@ -8,8 +8,10 @@ from __future__ import annotations
 import redis
 
 from bot.jobs.queue import QUEUE
+from tests.support.bot_process import BotProcess
+from tests.support.flows import eventually
 
-__all__ = ["jobs_done"]
+__all__ = ["jobs_done", "settled"]
 
 PREFIX = f"streaq:{QUEUE}"
 
@@ -25,3 +27,8 @@ def jobs_done(redis_url: str) -> bool:
             if size:
                 return False
         return True
+
+
+def settled(bot: BotProcess, within: float = 15.0) -> None:
+    """Wait until every job of `bot`'s queue is done: whatever an acknowledged request would still do, is done."""
+    eventually(lambda: jobs_done(bot.env["REDIS_URL"]), "every job done", within)
