@@ -86,7 +86,7 @@ class BotProcess:
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
 
-    def stop(self, timeout: float = 20.0) -> int | None:
+    def stop(self, timeout: float = 20.0, *, test_over: bool = False) -> int | None:
         if self._process is None:
             return None
         if self._process.poll() is None:
@@ -145,7 +145,7 @@ class BotStarter:
             if type(bot) is BotProcess:
                 bot.ask_to_stop()
         for bot in self.started:
-            bot.stop()
+            bot.stop(test_over=True)
 
     def _new(self, overrides: dict[str, str]) -> BotProcess:
         bot = self.kind({**self.env, **overrides}, self.workdir / f"bot{len(self.started)}")
