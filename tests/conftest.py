@@ -19,7 +19,8 @@ from tests.support.in_process import InProcessBot
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET
 
-pytest_plugins = ["tests.support.world", "tests.support.edge"]  # `world` (end-to-end meetings), `edge` (in-process)
+# `world` (meetings through the bot), `edge` (the services in-process), `events_world` (Workspace Events)
+pytest_plugins = ["tests.support.world", "tests.support.edge", "tests.support.events_world"]
 
 BOT_TOKEN = "xoxb-test-bot-token"
 TEAM_ID = "T0001"
