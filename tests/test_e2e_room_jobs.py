@@ -1,23 +1,20 @@
 """Creating a channel room is a job run at least once (issue 13): a `kill -9` after Google made the space but
-before the room was stored resumes on the re-run with that space (through `python -m bot`, which is killed), and a
-room create waits its turn in Google's create quota like a meeting does, the user told so (in-process)."""
+before the room was stored resumes on the re-run with that space, through `python -m bot` (which is killed). A room
+waiting its turn in Google's create quota: tests of the quota."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
-from bot.store.keys import Keys
-from bot.store.quota import PER_MINUTE, WINDOW
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, block_action, channel_posts, eventually, link_google
+from tests.support.flows import all_text, eventually, link_google, room_cards
 from tests.support.jobs import jobs_done
 from tests.support.slack_requests import slash_command
 from tests.support.write_gate import WriteGate
@@ -34,10 +31,6 @@ RECOVERY = 20.0  # the job is taken over after JOB_IDLE_TIMEOUT (below); generou
 def bot_env(bot_env: dict[str, str]) -> dict[str, str]:
     """A killed bot's job is taken over after 1 s instead of the default 5 s: the wait every test here has."""
     return {**bot_env, "JOB_IDLE_TIMEOUT": "1"}
-
-
-def room_cards(slack: SlackEmulator) -> list[dict[str, Any]]:
-    return [c for c in channel_posts(slack) if "This channel's Meet room" in all_text(c["args"])]
 
 
 async def test_killed_after_google_made_the_room_the_rerun_stores_that_space(
@@ -90,34 +83,3 @@ async def test_killed_while_posting_the_room_card_never_posts_two(
     told = " ".join(all_text(p["body"]) for p in slack_emulator.state.response_posts(name))
     assert "may be missing here" in told and "/meet room" in told
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
-
-
-@pytest.mark.in_process
-async def test_a_room_waiting_its_turn_in_the_create_quota_is_told_and_made_once(
-    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_client: aioredis.Redis,
-    redis_url: str,
-) -> None:
-    """The minute's creates are spent (earlier creates, by any process): the "Create a room" click is told at
-    once that its room is queued and about when, Google is not asked before the slot, and the room comes once."""
-    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
-    meet_emulator.state.configure(create_quota_per_project=1)  # a create past Google's quota would be refused
-    seconds, micros = await redis_client.time()
-    earlier = seconds + micros / 1e6 - WINDOW + 3  # a full minute of slots, the oldest leaving in 3 s
-    await redis_client.rpush(Keys().create_quota(), *[f"{earlier + n * 0.01:.6f}" for n in range(PER_MINUTE)])
-    name = f"room-quota-{time.monotonic_ns()}"
-    url = slack_emulator.response_url(name, channel=CHANNEL, user=ALICE[0])
-    clicked = time.monotonic()
-    response = await bot.post(block_action("meet_room_new", "", user_id=ALICE[0], channel=CHANNEL,
-                                           message_ts=None, response_url=url))
-    assert response.status_code == 200
-    eventually(lambda: slack_emulator.state.response_posts(name), "the queued notice", 5)
-    told = all_text(slack_emulator.state.response_posts(name)[0]["body"])
-    assert "your room is queued" in told and ("in about 3 seconds" in told or "in about 2 seconds" in told), told
-    assert not meet_emulator.state.calls_to("spaces.create"), "Google is not asked before the slot"
-    eventually(lambda: room_cards(slack_emulator), "the room card", 15)
-    assert time.monotonic() - clicked >= 2.0, "the room came when its slot did"
-    eventually(lambda: jobs_done(redis_url), "every job done")
-    assert len(room_cards(slack_emulator)) == 1
-    assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [200]
-    assert len(slack_emulator.state.response_posts(name)) == 1, "told once"
-    assert await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}") is not None

@@ -1,5 +1,6 @@
 """The spaces.create quota reservation (bot/store/quota.py) on a real Redis, shared by clients as processes share
-it; the Meet emulator's create quotas it paces against; and a burst through the bot, queued and told when."""
+it; the Meet emulator's create quotas it paces against; and a burst through the bot (meetings, and a room), queued
+and told when."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from bot.store.quota import PER_MINUTE, WINDOW, CreateQuota, WriteQuota
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, link_google
+from tests.support.flows import all_text, block_action, eventually, link_google, room_cards
+from tests.support.jobs import jobs_done
 from tests.support.slack_requests import slash_command
+from tests.support.world import ALICE, CHANNEL
 
 
 async def test_a_minute_of_creates_goes_at_once_and_the_rest_wait_their_slot_in_order(redis_url: str) -> None:
@@ -93,3 +96,34 @@ async def test_each_users_writes_share_one_window_across_processes(redis_client:
     waits = [await (here if n % 2 else there).reserve(team, "U0ALICE") for n in range(6)]
     assert waits[:4] == [0.0] * 4 and all(1.5 < w <= 2.0 for w in waits[4:]), waits
     assert await here.reserve(team, "U0BOB") == 0.0
+
+
+@pytest.mark.in_process
+async def test_a_room_waiting_its_turn_in_the_create_quota_is_told_and_made_once(
+    bot: BotProcess, slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, redis_client: aioredis.Redis,
+    redis_url: str,
+) -> None:
+    """The minute's creates are spent (earlier creates, by any process): the "Create a room" click is told at
+    once that its room is queued and about when, Google is not asked before the slot, and the room comes once."""
+    await link_google(bot, slack_emulator, meet_emulator, *ALICE)
+    meet_emulator.state.configure(create_quota_per_project=1)  # a create past Google's quota would be refused
+    seconds, micros = await redis_client.time()
+    earlier = seconds + micros / 1e6 - WINDOW + 3  # a full minute of slots, the oldest leaving in 3 s
+    await redis_client.rpush(Keys().create_quota(), *[f"{earlier + n * 0.01:.6f}" for n in range(PER_MINUTE)])
+    name = f"room-quota-{time.monotonic_ns()}"
+    url = slack_emulator.response_url(name, channel=CHANNEL, user=ALICE[0])
+    clicked = time.monotonic()
+    response = await bot.post(block_action("meet_room_new", "", user_id=ALICE[0], channel=CHANNEL,
+                                           message_ts=None, response_url=url))
+    assert response.status_code == 200
+    eventually(lambda: slack_emulator.state.response_posts(name), "the queued notice", 5)
+    told = all_text(slack_emulator.state.response_posts(name)[0]["body"])
+    assert "your room is queued" in told and ("in about 3 seconds" in told or "in about 2 seconds" in told), told
+    assert not meet_emulator.state.calls_to("spaces.create"), "Google is not asked before the slot"
+    eventually(lambda: room_cards(slack_emulator), "the room card", 15)
+    assert time.monotonic() - clicked >= 2.0, "the room came when its slot did"
+    eventually(lambda: jobs_done(redis_url), "every job done")
+    assert len(room_cards(slack_emulator)) == 1
+    assert [c["status"] for c in meet_emulator.state.calls_to("spaces.create")] == [200]
+    assert len(slack_emulator.state.response_posts(name)) == 1, "told once"
+    assert await redis_client.get(f"meetbot:{{-:T0001}}:room:{CHANNEL}") is not None
