@@ -32,7 +32,7 @@ STARTED, ENDED = MEET + "conference.v2.started", MEET + "conference.v2.ended"
 JOINED, LEFT = MEET + "participant.v2.joined", MEET + "participant.v2.left"
 RECORDING = MEET + "recording.v2.fileGenerated"
 PUBSUB = "https://www.googleapis.com/auth/pubsub"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

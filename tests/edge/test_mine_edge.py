@@ -21,9 +21,9 @@ from bot.store.crypto import TokenCipher
 from bot.store.google_links import GoogleLinkStore
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
+from tests.edge.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
 from tests.support.flows import all_text, block_texts
 from tests.support.slack_requests import event, interactive
-from tests.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
 
 
 class Clock:

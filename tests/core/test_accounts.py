@@ -33,9 +33,9 @@ from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, Refresh
 from bot.store.keys import Keys
 from bot.store.oauth_state import OAuthStateStore
 from tests.support.redis_server import RedisServer
-from tests.test_google_links import every_value
+from tests.unit.test_google_links import every_value
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
 READONLY = "https://www.googleapis.com/auth/meetings.space.readonly"
 SCOPES = (CREATED, READONLY)
@@ -507,7 +507,7 @@ async def test_single_flight_across_four_processes(world: World, redis_url: str,
     assert (await world.link()).ok
     old = await world.expire_access()
     script = tmp_path / "worker.py"
-    script.write_text(WORKER.format(tests=str(ROOT / "tests")))
+    script.write_text(WORKER.format(tests=str(ROOT / "tests" / "core")))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     calls = [13, 13, 12, 12]  # 50 in all
     procs = [

@@ -24,7 +24,7 @@ from bot.core.rooms import NoRoom
 from bot.domain import Actor, Room, Tenant
 from bot.meet.client import MeetClient, build_http_client
 from emulators.meet import MeetEmulator
-from tests.test_core_use_cases import (
+from tests.core.test_use_cases import (
     ALICE,
     BOB,
     CAROL,

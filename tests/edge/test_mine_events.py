@@ -17,8 +17,8 @@ from bot.google.pubsub import parse_message
 from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
-from tests.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
-from tests.test_mine_edge import dm_now, dms, kept, outside_meeting
+from tests.edge.test_calls_edge import ALICE, ALICE_EMAIL, BOB_EMAIL, TENANT, Edge, open_edge
+from tests.edge.test_mine_edge import dm_now, dms, kept, outside_meeting
 
 TOPIC = "projects/meetbot-test/topics/meet"
 

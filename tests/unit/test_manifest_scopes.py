@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from emulators.slack import SlackEmulator
 
-MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[1] / "manifest.yaml").read_text())
+MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yaml").read_text())
 MANIFEST_BOT_SCOPES: list[str] = MANIFEST["oauth_config"]["scopes"]["bot"]
 
 

@@ -40,7 +40,7 @@ READONLY = "https://www.googleapis.com/auth/meetings.space.readonly"
 SETTINGS = "https://www.googleapis.com/auth/meetings.space.settings"
 INT_ENUMS = {"$alt": "json;enum-encoding=int"}
 REDIRECT = "http://127.0.0.1:3000/google/oauth/callback"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

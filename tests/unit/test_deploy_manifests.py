@@ -16,7 +16,7 @@ from check_jsonschema.builtin_schemas import get_builtin_schema
 
 from bot.config import SECRET_NAMES
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
 # The oldest Kubernetes still commonly run, and the newest the package knows.
 KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.utils.latest_version())

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-BOT = Path(__file__).resolve().parent.parent / "bot"
+BOT = Path(__file__).resolve().parents[2] / "bot"
 RANK = {"root": 7, "slack": 6, "core": 5, "jobs": 4, "meet": 3, "google": 3, "store": 2, "googleapi": 1, "base": 0}
 ROOT_MODULES = {"app", "web", "server", "workers", "__main__", "check", "rotate", "web_pages", "follow_runner"}
 BASE_MODULES = {"config", "domain", "errors", "logs", "background", "metrics", "actions", "ack_deadline"}

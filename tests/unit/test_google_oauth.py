@@ -229,7 +229,7 @@ def test_google_auth_errors_map_onto_our_tree() -> None:
 
 
 def test_no_requests_anywhere_in_bot() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     for path in (root / "bot").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "import requests" not in text and "from requests" not in text, path

@@ -31,7 +31,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from emulators.slack import STATE_KEY, SlackEmulator, SlackState, build_app
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MEET_URL = "https://meet.google.com/abc-mnop-xyz"
 
 

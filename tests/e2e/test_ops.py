@@ -17,10 +17,10 @@ import pytest
 from bot import VERSION
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
+from tests.edge.test_metrics import parse, value
 from tests.support.bot_process import BotProcess
 from tests.support.flows import channel_posts, link_google
 from tests.support.slack_requests import slash_command
-from tests.test_metrics import parse, value
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from bot.app import BOT_SCOPES, SLACK_REDIRECT_PATH
 from bot.slack.listeners import START_SHORTCUT, STATUS_SHORTCUT
 from bot.web import SLACK_EVENTS_PATH
 
-MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "manifest.yaml").read_text())
+MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "manifest.yaml").read_text())
 
 
 def test_scopes_match_the_install_request() -> None:
@@ -46,7 +46,7 @@ _READ_SCOPE_METHODS = {"bookmarks:read": ("bookmarks_list",)}
 
 
 def test_no_read_scope_is_declared_for_a_method_the_bot_never_calls() -> None:
-    source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "bot").rglob("*.py"))
+    source = "\n".join(p.read_text() for p in (Path(__file__).parents[2] / "bot").rglob("*.py"))
     declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     for scope, methods in _READ_SCOPE_METHODS.items():
         if scope in declared:
