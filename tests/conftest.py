@@ -87,7 +87,7 @@ def bot_env(redis_url: str, encryption_key: str, slack_emulator: SlackEmulator, 
     """A complete configuration that points every outside service at the emulators."""
     env = emulator_env(slack_api_url=slack_emulator.api_url, meet_url=meet_emulator.url, redis_url=redis_url,
                        encryption_key=encryption_key, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET)
-    # Following live meetings edits cards on its own schedule; the tests of it (test_e2e_live.py) turn it on.
+    # Following live meetings edits cards on its own schedule; the tests of it (tests/edge/test_live.py) turn it on.
     return {**env, "MEET_POLL_SECONDS": "0"}
 
 

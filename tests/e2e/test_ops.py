@@ -1,5 +1,5 @@
 """What an operator sees of the process itself: `--version`, JSON logs from start to shutdown, and one /metrics for
-several server processes. In-process behaviour of the metrics and action lines: tests/test_metrics.py."""
+several server processes. In-process behaviour of the metrics and action lines: tests/edge/test_metrics.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`/meet mine` with Workspace Events, in-process: a user-target subscription per opted-in person, made with their
 own token, routed to them, deleted when they opt out; polling becomes a 5-minute safety net. Each delivered event is
-handed to the intake directly (push verification is tested in tests/test_google_events.py).
+handed to the intake directly (push verification is tested in tests/unit/test_google_events.py).
 
 Run under each unverified choice the bot depends on: where an event names its subscription (ce-source), and whether
 a user target also gets the events of meetings the user only joins (reference §9, §14)."""
