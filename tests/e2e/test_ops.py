@@ -20,6 +20,7 @@ from emulators.slack import SlackEmulator
 from tests.edge.test_metrics import parse, value
 from tests.support.bot_process import BotProcess
 from tests.support.flows import channel_posts, link_google
+from tests.support.jobs import settled
 from tests.support.slack_requests import slash_command
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +62,7 @@ async def test_json_logs_from_start_to_shutdown_and_metrics_of_the_process(
     assert value(samples, "meetbot_build_info", version=VERSION) == 1
     assert value(samples, "meetbot_google_calls_total", method="spaces.create", status="200") == 1
     assert value(samples, "meetbot_slack_ack_seconds_count", kind="command") >= 3
-    await asyncio.sleep(0.3)  # the job's last lines
+    settled(bot)  # the job's last lines
     assert bot.stop() == 0
 
     raw = bot.log_text().splitlines()

@@ -14,6 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.support.flows import all_text, channel_posts
+from tests.support.jobs import settled
 from tests.support.slack_requests import interactive
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
@@ -180,7 +181,7 @@ async def test_room_members_follow_the_channel(world: World, member_limit_error:
     off = all_text(await world.command("room members off"))
     assert "no longer follows this channel" in off and world.meet.state.members(room_space) == []
     await member_event(world, world.slack.state.join_channel(CHANNEL, BOB[0]))
-    await asyncio.sleep(0.5)
+    settled(world.bot)
     assert world.meet.state.members(room_space) == []
 
     refused = all_text(await world.command("room members on", BOB))
@@ -213,7 +214,7 @@ async def test_user_change_forgets_the_cached_email(world: World) -> None:
     space, code = await new_meeting(world)
     world.slack.state.add_user(CAROL[0], "carol", email="carol.new@example.com")  # the profile changed at Slack
     await event(world, {"type": "user_change", "user": {"id": CAROL[0], "profile": {}}, "event_ts": "1.0"})
-    await asyncio.sleep(0.5)
+    settled(world.bot)
     await world.command(f"cohost {code} <@{CAROL[0]}>")
     assert cohosts(world, space) == ["carol.new@example.com"]
 

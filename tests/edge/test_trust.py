@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text
+from tests.support.jobs import settled
 from tests.support.slack_requests import SIGNING_SECRET, interactive, slash_command
 from tests.support.world import ALICE, CHANNEL, World, space_of
 
@@ -133,7 +134,7 @@ async def test_a_replayed_end_does_not_end_the_next_call(world: World) -> None:
     meet.state.join(space, user="bob@example.com")  # a new call starts in the same space
     replay = await post_raw(world.bot, body.encode(), headers, content_type)
     assert replay.status_code == 200 and not replay.content
-    await asyncio.sleep(0.5)
+    settled(world.bot)
     assert len(meet.state.calls_to("spaces.endActiveConference")) == 1
     assert meet.state.space(space).get("activeConference"), "the new call goes on"
 
@@ -155,7 +156,7 @@ async def test_a_replayed_click_is_dropped_but_a_fresh_one_works(world: World) -
     for _ in range(3):
         assert (await post_raw(world.bot, body.encode(), headers, content_type)).status_code == 200
     world.slack.state.wait_for_calls_blocking("chat.update", 1, timeout=10)
-    await asyncio.sleep(0.3)
+    settled(world.bot)
     assert len(world.meet.state.calls_to("spaces.endActiveConference")) == 1
     assert "dropped" in world.bot.log_text()
     assert all_text(world.slack.state.calls_to("chat.update")[0]["args"])
@@ -243,7 +244,7 @@ async def test_debug_logs_never_show_a_response_url(
     url = slack_emulator.response_url("secret-hook-name")
     await bot.post(slash_command("status abc-mnop-xyz", response_url=url))
     slack_emulator.state.wait_for_response_posts_blocking("secret-hook-name", 1, timeout=10)
-    await asyncio.sleep(0.3)
+    settled(bot)
     log = bot.log_text()
     assert "DEBUG" in log, "the bot logged at DEBUG"
     assert "secret-hook-name" not in log and "[redacted response_url]" in log
