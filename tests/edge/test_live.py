@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
+import redis
 
+from bot.store.keys import Keys
 from tests.support.flows import all_text, channel_posts, eventually
+from tests.support.jobs import settled
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, card_text, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
@@ -69,9 +73,11 @@ async def test_polling_costs_one_read_while_waiting_and_stops_after_the_files(li
     await live.command("new", wait=False)
     card = live.card()
     space, ts = space_of(card), card["response"]["ts"]
-    await asyncio.sleep(3.5)
+    posted = time.monotonic()
+    eventually(lambda: len(meet.state.calls_to("conferenceRecords.list")) >= 3, "three reads while waiting")
+    waited = time.monotonic() - posted
     waiting_reads = meet.state.calls_to("conferenceRecords.list")
-    assert 2 <= len(waiting_reads) <= 5, "about one read a second while waiting"
+    assert len(waiting_reads) <= waited + 2, "about one read a second while waiting, never more"
     assert not meet.state.calls_to("participants.list"), "nobody there: no participant reads"
     assert not live.slack.state.calls_to("chat.update"), "a waiting card is not re-sent unchanged"
 
@@ -82,10 +88,18 @@ async def test_polling_costs_one_read_while_waiting_and_stops_after_the_files(li
     for kind in ("recording", "transcript", "smartNote"):
         meet.state.produce_artifact(kind, space)
     eventually(lambda: "Notes by Gemini" in str(live.slack.state.calls_to("chat.update")[-1]), "all files shown")
-    await asyncio.sleep(2.5)
+    eventually(lambda: not followed(live, space), "the meeting off the follow schedule: nothing left to follow")
     before = len(meet.state.calls)
-    await asyncio.sleep(2.5)
+    settled(live.bot)
     assert len(meet.state.calls) == before, "nothing left to follow: no more reads"
+
+
+def followed(world: World, space: str) -> bool:
+    """Whether the space is on the shared follow schedule (due, or leased to a read under way): once it is off,
+    no read of it can start."""
+    due = Keys().schedule("follow")[0]
+    with redis.Redis.from_url(world.bot.env["REDIS_URL"]) as client:
+        return client.zscore(due, f"-|T0001|{space.removeprefix('spaces/')}") is not None
 
 
 async def test_a_room_card_goes_live_and_back_to_waiting(live: World) -> None:
