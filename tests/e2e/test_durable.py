@@ -55,6 +55,20 @@ def in_flight(emulator: MeetEmulator | SlackEmulator) -> None:
     eventually(lambda: emulator.state.faults_left() == 0, "the slowed call on its way")
 
 
+def killed_mid_call(bot: BotProcess, start_bot: Callable[..., BotProcess],
+                    emulator: MeetEmulator | SlackEmulator) -> BotProcess:
+    """kill -9 while the call the test slowed down is under way, then a bot started again (it takes the job over)."""
+    in_flight(emulator)
+    bot.kill()
+    return start_bot()
+
+
+def told(slack: SlackEmulator, name: str) -> str:
+    """The last reply to a response_url, once the restarted bot sent one."""
+    eventually(lambda: slack.state.response_posts(name), "the reply", RECOVERY)
+    return all_text(slack.state.response_posts(name)[-1]["body"])
+
+
 def settled(redis_url: str) -> None:
     """Wait until every job is done: a second card or reply, if one were coming, would have come by now."""
     eventually(lambda: jobs_done(redis_url), "every job done", within=RECOVERY)
@@ -72,9 +86,7 @@ async def test_killed_before_google_answered_the_meeting_still_comes(
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     meet_emulator.state.inject_fault("spaces.create", status=0, delay=1.5)  # Google is slow...
     await start_meeting(bot, slack_emulator, "Survives")
-    in_flight(meet_emulator)
-    bot.kill()  # ...and the bot dies before it answers
-    start_bot()
+    killed_mid_call(bot, start_bot, meet_emulator)  # ...and the bot dies before it answers
     eventually(lambda: len(cards(slack_emulator, "Survives")) >= 1, "the card", RECOVERY)
     settled(redis_url)
     assert len(cards(slack_emulator, "Survives")) == 1, "exactly one card"
@@ -89,13 +101,11 @@ async def test_killed_while_posting_the_card_never_posts_two(
     slack_emulator.state.inject_fault("chat.postMessage", status=200, delay=1.5)  # Slack takes its time...
     name = await start_meeting(bot, slack_emulator, "Once")
     eventually(lambda: len(meet_emulator.state.calls_to("spaces.create")) == 1, "the create", 10)
-    in_flight(slack_emulator)
-    bot.kill()  # ...and the bot dies while the card is on its way
-    start_bot()
-    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
+    killed_mid_call(bot, start_bot, slack_emulator)  # ...and the bot dies while the card is on its way
+    told(slack_emulator, name)
     settled(redis_url)
-    told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
-    assert "Your meeting was created" in told and "meet.google.com/" in told, "an honest reply with the link"
+    reply = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
+    assert "Your meeting was created" in reply and "meet.google.com/" in reply, "an honest reply with the link"
     assert len(cards(slack_emulator, "Once")) <= 1, "never a second card"
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1, "the re-run reused the space it made"
 
@@ -142,7 +152,6 @@ async def test_a_separate_worker_process_runs_the_jobs(
 
 async def test_every_slash_command_is_durable_too(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-    redis_url: str,
 ) -> None:
     """`/meet end` acknowledged, then the bot killed before Google answered: the restarted bot ends the call and
     tells the user."""
@@ -156,18 +165,14 @@ async def test_every_slash_command_is_durable_too(
     response = await bot.post(slash_command(f"end {space['meetingCode']}", response_url=url,
                                             trigger_id=slack_emulator.state.issue_trigger_id()))
     assert response.status_code == 200 and not response.content
-    in_flight(meet_emulator)
-    bot.kill()
-    start_bot()
-    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
-    told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
-    assert "Ended the call" in told and "no live call" not in told, told  # the first try may have ended it already
+    killed_mid_call(bot, start_bot, meet_emulator)
+    reply = told(slack_emulator, name)
+    assert "Ended the call" in reply and "no live call" not in reply, reply  # the first try may have ended it already
     assert not meet_emulator.state.space(space["name"]).get("activeConference")
 
 
 async def test_an_end_click_is_durable(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-    redis_url: str,
 ) -> None:
     """The End button: acknowledged, the bot killed before Google answered, the call still ends, and the re-run
     that finds the end already done says it ended (issue 22, item 10: it said "There's no live call")."""
@@ -181,12 +186,9 @@ async def test_an_end_click_is_durable(
     response = await bot.post(block_action("meet_end", f"{space['name']} {space['meetingCode']}", user_id=ALICE[0],
                                            channel="C0GENERAL", message_ts="1.2", response_url=url))
     assert response.status_code == 200
-    in_flight(meet_emulator)
-    bot.kill()
-    start_bot()
-    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
-    told = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
-    assert "Ended the call" in told and "no live call" not in told, told
+    killed_mid_call(bot, start_bot, meet_emulator)
+    reply = told(slack_emulator, name)
+    assert "Ended the call" in reply and "no live call" not in reply, reply
     assert not meet_emulator.state.space(space["name"]).get("activeConference")
 
 
@@ -205,10 +207,8 @@ async def test_a_status_for_me_click_is_durable(
     response = await bot.post(block_action("meet_status_me", space["meetingCode"], user_id=ALICE[0],
                                            channel="C0GENERAL", message_ts="1.3", response_url=url))
     assert response.status_code == 200
-    in_flight(meet_emulator)
-    bot.kill()
-    start_bot()
-    eventually(lambda: slack_emulator.state.response_posts(name), "the reply", RECOVERY)
+    killed_mid_call(bot, start_bot, meet_emulator)
+    told(slack_emulator, name)
     settled(redis_url)
     posts = slack_emulator.state.response_posts(name)
     assert len(posts) == 1, "answered once"
@@ -228,9 +228,7 @@ async def test_an_event_is_durable_and_its_retries_run_once(
     event = slack_emulator.state.share_links([space["meetingUri"]], channel="C0GENERAL", user=ALICE[0])
     envelope = json.dumps(slack_emulator.state.event_envelope(event))
     assert (await bot.post((envelope, "application/json"))).status_code == 200
-    in_flight(meet_emulator)
-    bot.kill()
-    bot = start_bot()
+    bot = killed_mid_call(bot, start_bot, meet_emulator)
     assert (await bot.post((envelope, "application/json"))).status_code == 200  # Slack retries: same event_id
     eventually(lambda: slack_emulator.state.calls_to("chat.unfurl"), "the unfurl", RECOVERY)
     settled(redis_url)
