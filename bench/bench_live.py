@@ -189,7 +189,7 @@ def card_count(h: Harness, card: Card) -> int | None:
 
 
 def push_env(h: Harness, events: EventsEmulator) -> dict[str, str]:
-    """Push delivery, as tests/test_e2e_live_events.py configures it (polling only a safety net while events flow)."""
+    """Push delivery, as tests/support/events_world.py configures it (polling only a safety net while events flow)."""
     return {**h.bot_env(), "MEET_POLL_SECONDS": "1", "GOOGLE_PUBSUB_TOPIC": TOPIC, "GOOGLE_EVENTS_URL": events.url,
             "PUBSUB_API_URL": events.url, "GOOGLE_CERTS_URL": events.certs_url, "GOOGLE_PUBSUB_PUSH_ACCOUNT": PUSHER}
 

@@ -124,7 +124,7 @@ def _cmd_rotate() -> int:
 
 
 def _cmd_sandbox(argv: list[str]) -> int:
-    # The one import of the sandbox from bot/ (tests/test_layers.py): lazy, so production never loads it.
+    # The one import of the sandbox from bot/ (tests/unit/test_layers.py): lazy, so production never loads it.
     from sandbox.run import main as run_sandbox
 
     return int(run_sandbox(argv))

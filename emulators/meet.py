@@ -368,6 +368,11 @@ class MeetState(SpacesApi, RecordsApi, MembersApi, LiveMeet, OAuthState, CallLog
         with self._lock:
             self._faults.append(Fault(route, status, retry_after, delay, count, body))
 
+    def faults_left(self) -> int:
+        """Calls still to be faulted: 0 once every injected fault was taken (its call arrived, delayed or not)."""
+        with self._lock:
+            return sum(fault.count for fault in self._faults)
+
     def clear_faults(self) -> None:
         """Every route answers normally again (faults not yet used up are dropped)."""
         with self._lock:

@@ -14,12 +14,13 @@ from cryptography.fernet import Fernet
 
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
-from tests.support.bot_process import BotProcess, emulator_env
+from tests.support.bot_process import BotProcess, BotStarter, emulator_env
 from tests.support.in_process import InProcessBot
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import SIGNING_SECRET
 
-pytest_plugins = ["tests.support.world", "tests.support.edge"]  # `world` (end-to-end meetings), `edge` (in-process)
+# `world` (meetings through the bot), `edge` (the services in-process), `events_world` (Workspace Events)
+pytest_plugins = ["tests.support.world", "tests.support.edge", "tests.support.events_world"]
 
 BOT_TOKEN = "xoxb-test-bot-token"
 TEAM_ID = "T0001"
@@ -86,26 +87,18 @@ def bot_env(redis_url: str, encryption_key: str, slack_emulator: SlackEmulator, 
     """A complete configuration that points every outside service at the emulators."""
     env = emulator_env(slack_api_url=slack_emulator.api_url, meet_url=meet_emulator.url, redis_url=redis_url,
                        encryption_key=encryption_key, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET)
-    # Following live meetings edits cards on its own schedule; the tests of it (test_e2e_live.py) turn it on.
+    # Following live meetings edits cards on its own schedule; the tests of it (tests/edge/test_live.py) turn it on.
     return {**env, "MEET_POLL_SECONDS": "0"}
 
 
 @pytest.fixture
-def start_bot(bot_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
-              ) -> Iterator[Callable[..., BotProcess]]:
+def start_bot(bot_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[BotStarter]:
     """Start `python -m bot` with the test configuration plus overrides; every bot started is stopped after.
     A test (or module) marked `in_process` gets the same server run in the test's own process instead."""
-    started: list[BotProcess] = []
-    kind = InProcessBot if request.node.get_closest_marker("in_process") else BotProcess
-
-    def start(**overrides: str) -> BotProcess:
-        bot = kind({**bot_env, **overrides}, tmp_path / f"bot{len(started)}")
-        started.append(bot)
-        return bot.start()
-
-    yield start
-    for bot in started:
-        bot.stop()
+    starter = BotStarter(bot_env, tmp_path, InProcessBot if request.node.get_closest_marker("in_process")
+                         else BotProcess)
+    yield starter
+    starter.stop_all()
 
 
 @pytest.fixture

@@ -39,6 +39,11 @@ class TrafficLog:
         with self._lock:
             self._faults.append(Fault(method, status, retry_after, count, body, delay))
 
+    def faults_left(self) -> int:
+        """Calls still to be faulted: 0 once every injected fault was taken (its call arrived, delayed or not)."""
+        with self._lock:
+            return sum(fault.remaining for fault in self._faults)
+
     # -- reading ---------------------------------------------------------------------------------------------
 
     @property

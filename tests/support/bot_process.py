@@ -17,7 +17,7 @@ from emulators.bot_env import emulator_env
 from tests.support.ports import free_port
 from tests.support.slack_requests import sign
 
-__all__ = ["BotProcess", "emulator_env"]
+__all__ = ["BotProcess", "BotStarter", "emulator_env"]
 
 START_TIMEOUT = 20.0
 
@@ -31,6 +31,7 @@ class BotProcess:
         self.workdir = workdir
         self.log_path = workdir / "bot.log"
         self._process: subprocess.Popen[bytes] | None = None
+        self._launched = 0.0
         self.startup_seconds = 0.0
 
     @property
@@ -43,16 +44,25 @@ class BotProcess:
         return self._process.pid
 
     def start(self) -> BotProcess:
+        return self.launch().healthy()
+
+    def launch(self) -> BotProcess:
+        """Start the process without waiting for it: several bots launched together start side by side."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        started = time.monotonic()
+        self._launched = time.monotonic()
         # cwd is a scratch folder so a developer's own .env never leaks into a test run.
         self._process = subprocess.Popen(
             [sys.executable, "-m", self.module], env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
+        return self
+
+    def healthy(self) -> BotProcess:
+        """Wait until the launched process answers /healthz."""
         process = self._process
-        return self._healthy(started,
+        assert process is not None, "launch() first"
+        return self._healthy(self._launched,
                              lambda: None if process.poll() is None else f"bot exited with {process.returncode}")
 
     def _healthy(self, started: float, gone: Callable[[], str | None]) -> BotProcess:
@@ -71,7 +81,12 @@ class BotProcess:
         self.stop()
         raise RuntimeError(f"bot did not answer /healthz within {START_TIMEOUT} s:\n{self.log_text()}")
 
-    def stop(self, timeout: float = 20.0) -> int | None:
+    def ask_to_stop(self) -> None:
+        """SIGTERM without waiting: several bots asked together shut down side by side (then `stop()` each)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 20.0, *, test_over: bool = False) -> int | None:
         if self._process is None:
             return None
         if self._process.poll() is None:
@@ -106,3 +121,33 @@ class BotProcess:
         all_headers = {"Content-Type": content_type, **sign(body, **sign_args), **(headers or {})}
         async with httpx.AsyncClient(base_url=self.url, timeout=wait) as client:
             return await client.post(path, content=body.encode(), headers=all_headers)
+
+
+class BotStarter:
+    """`start_bot(**overrides)`: one bot, started; `start_bot.many(n, **overrides)`: n bots on one configuration,
+    launched side by side and then waited for (each `python -m bot` spends its start-up importing)."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, kind: type[BotProcess]) -> None:
+        self.env, self.workdir, self.kind = env, workdir, kind
+        self.started: list[BotProcess] = []
+
+    def __call__(self, **overrides: str) -> BotProcess:
+        return self._new(overrides).start()
+
+    def many(self, count: int, **overrides: str) -> list[BotProcess]:
+        if self.kind is not BotProcess:
+            return [self(**overrides) for _ in range(count)]
+        bots = [self._new(overrides).launch() for _ in range(count)]
+        return [bot.healthy() for bot in bots]
+
+    def stop_all(self) -> None:
+        for bot in self.started:
+            if type(bot) is BotProcess:
+                bot.ask_to_stop()
+        for bot in self.started:
+            bot.stop(test_over=True)
+
+    def _new(self, overrides: dict[str, str]) -> BotProcess:
+        bot = self.kind({**self.env, **overrides}, self.workdir / f"bot{len(self.started)}")
+        self.started.append(bot)
+        return bot

@@ -90,6 +90,11 @@ def channel_posts(slack: SlackEmulator, n: int = 0, timeout: float = 10.0) -> li
         time.sleep(0.01)
 
 
+def room_cards(slack: SlackEmulator) -> list[dict[str, Any]]:
+    """The channel room cards posted so far."""
+    return [c for c in channel_posts(slack) if "This channel's Meet room" in all_text(c["args"])]
+
+
 def block_action(action_id: str, value: str, *, user_id: str, channel: str, message_ts: str | None,
                  response_url: str, trigger_id: str = "0.0.x") -> tuple[str, str]:
     """A click on a card button, as Slack sends it."""

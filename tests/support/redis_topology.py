@@ -130,7 +130,9 @@ class SentinelSet(_Processes):
         self.replica_ports = [free_port() for _ in range(replicas)]
         self.replica_port = self.replica_ports[0]
         self.sentinel_ports = [free_port() for _ in range(3)]
-        self._node_args = ("--min-replicas-to-write", str(min_replicas), "--min-replicas-max-lag", "10")
+        # A replica's first sync starts at once (the default waits 5 s for more replicas to share the transfer).
+        self._node_args = ("--min-replicas-to-write", str(min_replicas), "--min-replicas-max-lag", "10",
+                           "--repl-diskless-sync-delay", "0")
 
     @property
     def sentinels(self) -> str:
@@ -155,8 +157,7 @@ class SentinelSet(_Processes):
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait(self.sentinel_ports)
         deadline = time.monotonic() + 30
-        # Attached is not enough: the first sync waits for repl-diskless-sync-delay (5 s), and a replica promoted
-        # before it finished would come up empty.
+        # Attached is not enough: a replica promoted before its first sync finished would come up empty.
         online = len(self.replica_ports)
         while _cli("-p", str(self.master_port), "info", "replication").count("state=online") < online:
             if time.monotonic() > deadline:
