@@ -218,7 +218,8 @@ async def open_services(settings: Settings) -> Services:
                                   user_scopes=settings.slack_user_scopes)
         sign_in = SlackSignIn(user_api, SlackSignIns(redis, keys, cipher), SlackUserTokens(redis, keys, cipher),
                               ("users.profile:read", "users.profile:write"))
-        presence_core = Presence(sign_in, user_api, PresenceRecords(redis, keys), linked_google_users.slack_users)
+        presence_core = Presence(sign_in, user_api, PresenceRecords(redis, keys), linked_google_users.slack_users,
+                                 dnd_scopes=settings.dnd_scopes)
         accounts.when_unlinked(presence_core.turn_off)
     mine_core = Mine(meet, accounts, space_records, MineChoices(redis, keys),
                      FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds,

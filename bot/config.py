@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
-__all__ = ["SECRET_NAMES", "ConfigError", "Settings", "load_settings", "read_env_file"]
+__all__ = ["DND_SCOPES", "SECRET_NAMES", "ConfigError", "Settings", "load_settings", "read_env_file"]
 
 MEET_SCOPE_PREFIX = "https://www.googleapis.com/auth/"
 DEFAULT_GOOGLE_SCOPES = (
     MEET_SCOPE_PREFIX + "meetings.space.created",
     MEET_SCOPE_PREFIX + "meetings.space.readonly",
 )
-# "Sign in with Slack" for presence (DESIGN §1): only these user scopes exist for it; dnd:write only if DND is wanted.
-PRESENCE_SCOPES = ("users.profile:read", "users.profile:write", "dnd:write")
+# "Sign in with Slack" for presence (DESIGN §1): only these user scopes exist for it; the DND ones only if DND is
+# wanted. dnd.info (is the snooze still the one meetbot set?) needs dnd:read beside dnd:write.
+DND_SCOPES = ("dnd:read", "dnd:write")
+PRESENCE_SCOPES = ("users.profile:read", "users.profile:write", *DND_SCOPES)
 DEFAULT_SLACK_USER_SCOPES = ("users.profile:read", "users.profile:write")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
@@ -100,6 +102,11 @@ class Settings:
     def slack_sign_in(self) -> bool:
         """The app's OAuth client is configured, so people can sign in with Slack (presence)."""
         return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
+    def dnd_scopes(self) -> tuple[str, ...]:
+        """The DND scopes, when SLACK_USER_SCOPES asks for all of them (`/meet presence dnd`); () otherwise."""
+        return DND_SCOPES if all(s in self.slack_user_scopes for s in DND_SCOPES) else ()
 
     @property
     def slack_user_redirect_uri(self) -> str:

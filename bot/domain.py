@@ -14,7 +14,7 @@ from bot.json_values import ReadJson, parse_object
 __all__ = [
     "Actor", "Attendee", "CachedToken", "CallRecord", "CallUser", "Card", "GoogleLink", "HeldLink", "LiveState",
     "PendingLink", "PendingSignIn", "PersonalMeeting", "Phase", "Produced", "Room", "SlackStatus", "SlackUserGrant",
-    "SpaceInfo", "StatusHold", "SubscriptionRecord", "Tenant", "space_id_of",
+    "SnoozeHold", "SpaceInfo", "StatusHold", "SubscriptionRecord", "Tenant", "space_id_of",
 ]
 
 
@@ -362,3 +362,12 @@ class StatusHold:
     before: SlackStatus
     ours: SlackStatus
     since: float
+
+
+@dataclass(frozen=True, slots=True)
+class SnoozeHold:
+    """Do Not Disturb during a call: when the snooze ends (Slack's Unix time), and whether meetbot set it (False:
+    the person had snoozed already, so meetbot leaves it alone, now and when they leave)."""
+
+    until: int
+    ours: bool

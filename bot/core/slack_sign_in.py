@@ -51,6 +51,16 @@ class SlackUserApi(Protocol):
 
     async def set_status(self, token: str, status: SlackStatus) -> None: ...
 
+    async def snoozed_until(self, token: str) -> int | None:
+        """When the person's DND snooze ends (`dnd.info`), or None if they aren't snoozed."""
+        ...
+
+    async def snooze(self, token: str, minutes: int) -> int:
+        """Snooze their notifications (`dnd.setSnooze`); when Slack says the snooze ends."""
+        ...
+
+    async def end_snooze(self, token: str) -> None: ...
+
 
 class SignIns(Protocol):
     async def issue(self, kind: str, pending: PendingSignIn) -> str: ...

@@ -26,6 +26,7 @@ from bot.slack.responder import Reply
 from bot.slack.room_handlers import is_direct_message
 from bot.slack.views.attendance import attendance_message
 from bot.slack.views.blocks import Message, notice
+from bot.slack.views.presence import DND_NOT_OFFERED
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -185,16 +186,23 @@ async def _mine(run: Run, command: grammar.Mine) -> None:
         await run.deps.mine.switch(run.actor, command.mode, run.respond)
 
 
-async def _presence_here(run: Run, command: grammar.PresenceSwitch) -> Message | None:
+async def _presence_here(run: Run, command: grammar.PresenceSwitch | grammar.PresenceDnd) -> Message | None:
     if run.deps.presence is None:
         return notice("This meetbot can't set Slack statuses: its operator hasn't set up \"Sign in with Slack\" "
                       "(the app's SLACK_CLIENT_ID and SLACK_CLIENT_SECRET).", emoji=":warning:")
+    if isinstance(command, grammar.PresenceDnd) and command.on and not run.deps.presence.presence.dnd_offered:
+        return notice(DND_NOT_OFFERED, emoji=":warning:")
     return None
 
 
-async def _presence(run: Run, command: grammar.PresenceSwitch) -> None:
-    if run.deps.presence is not None:
-        await run.deps.presence.switch(run.actor, command.on, run.where.response_url, run.respond)
+async def _presence(run: Run, command: grammar.PresenceSwitch | grammar.PresenceDnd) -> None:
+    presence = run.deps.presence
+    if presence is None:
+        return
+    if isinstance(command, grammar.PresenceDnd):
+        await presence.dnd(run.actor, command.on, run.where.response_url, run.respond)
+    else:
+        await presence.switch(run.actor, command.on, run.where.response_url, run.respond)
 
 
 def _room_job(command: Command) -> str:
@@ -305,13 +313,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "recap in the card's thread: `both` sends you the DM too. `off` stops it and deletes what meetbot kept.",
         "/meet mine on", "account", (grammar.Mine,), answer=_mine_here, work=_mine),
     CommandSpec(
-        "presence", "/meet presence on|off", grammar.parse_presence,
+        "presence", "/meet presence on|off · /meet presence dnd on|off", grammar.parse_presence,
         "your Slack status says when you're in a Google Meet call",
         "While meetbot sees you in a Google Meet call, your Slack status says you're in a meeting; afterwards you get "
         "back the status you had, unless you changed it during the call. It needs you to sign in with Slack once, "
-        "which lets meetbot read and change your status and nothing else. `off` gives back your status and signs "
-        "meetbot out of your Slack account.",
-        "/meet presence on", "account", (grammar.PresenceSwitch,), answer=_presence_here, work=_presence),
+        "which lets meetbot read and change your status and nothing else. `dnd on` also pauses your notifications "
+        "(Do Not Disturb) during each call, and resumes them when you leave unless you changed the pause yourself. "
+        "`off` gives back your status and signs meetbot out of your Slack account.",
+        "/meet presence on", "account", (grammar.PresenceSwitch, grammar.PresenceDnd), answer=_presence_here,
+        work=_presence),
     CommandSpec(
         "help", "/meet help", grammar.parse_help, "this help; `/meet help <topic>` for one group or command",
         "Shows all commands. `/meet help <topic>` explains one group (start, check, manage, rooms, account) or one "

@@ -32,6 +32,7 @@ __all__ = [
     "New",
     "OpenSettings",
     "Parser",
+    "PresenceDnd",
     "PresenceSwitch",
     "RoomAction",
     "RoomMembership",
@@ -193,6 +194,13 @@ class PresenceSwitch:
 
 
 @dataclass(frozen=True, slots=True)
+class PresenceDnd:
+    """`/meet presence dnd on|off`: Do Not Disturb too, for the length of each call."""
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """Input that matches no command. `problem` says what is wrong (a sentence, mrkdwn of plain words and code
     spans, not yet escaped); `suggestion` is a whole command to try; `topic` the `/meet help` topic to point at."""
@@ -206,7 +214,7 @@ class Unknown:
 Command = (
     Help | New | Status | End | OpenSettings | Set | RoomAction | ShowHistory | Connect | Disconnect | Me | Unknown
     | Cohost | Uncohost | ShowMembers | RoomMembership | RoomRecaps | RoomPeople | ShowAttendance | Mine
-    | PresenceSwitch
+    | PresenceSwitch | PresenceDnd
 )
 
 ROOM_ACTIONS = ("new", "set", "clear", "members", "recap", "people")
@@ -266,10 +274,16 @@ def parse_mine(words: Words) -> Command:
 
 
 def parse_presence(words: Words) -> Command:
-    choice = words.rest.lower()
-    if choice not in ("on", "off"):
-        return Unknown(words.text, "Say `on` or `off` after `/meet presence`", "/meet presence on", "presence")
-    return PresenceSwitch(choice == "on")
+    choice = words.rest.lower().split()
+    if choice[:1] == ["dnd"]:
+        if choice[1:] not in (["on"], ["off"]):
+            return Unknown(words.text, "Say `on` or `off` after `/meet presence dnd`", "/meet presence dnd on",
+                           "presence")
+        return PresenceDnd(choice[1] == "on")
+    if choice not in (["on"], ["off"]):
+        return Unknown(words.text, "Say `on`, `off` or `dnd on|off` after `/meet presence`", "/meet presence on",
+                       "presence")
+    return PresenceSwitch(choice == ["on"])
 
 
 def parse_help(words: Words) -> Command:

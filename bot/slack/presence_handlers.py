@@ -15,7 +15,7 @@ from bot.core.slack_sign_in import SignInOutcome
 from bot.domain import Actor, Tenant
 from bot.slack.views.blocks import notice
 from bot.slack.views.home import PresenceSection
-from bot.slack.views.presence import presence_on_message, sign_in_message, sign_in_result
+from bot.slack.views.presence import DND_NOT_OFFERED, dnd_message, presence_on_message, sign_in_message, sign_in_result
 
 __all__ = ["USER_INSTALL_PATH", "USER_REDIRECT_PATH", "PresenceHandlers"]
 
@@ -45,6 +45,16 @@ class PresenceHandlers:
             await respond(**presence_on_message(await self._follows_own(tenant, user)))
             return
         await respond(**sign_in_message(await self.sign_in_url(actor, response_url)))
+
+    async def dnd(self, actor: Actor, on: bool, response_url: str | None, respond: Any) -> None:
+        """`/meet presence dnd on|off`; on without the DND scopes in their grant: "Sign in with Slack" again."""
+        outcome = await self.presence.set_dnd(actor.tenant, actor.user_id, on)
+        if outcome == "not_offered":
+            await respond(**notice(DND_NOT_OFFERED, emoji=":warning:"))
+        elif outcome == "sign_in":
+            await respond(**sign_in_message(await self.sign_in_url(actor, response_url), for_dnd=True))
+        else:
+            await respond(**dnd_message(on))
 
     async def sign_in_url(self, actor: Actor, response_url: str | None) -> str:
         """A single-use "Sign in with Slack" link for this person (told of the result at `response_url`)."""

@@ -1,5 +1,6 @@
 """Slack's OAuth v2 user-token flow and the methods a person's own token calls (`users.profile.get/set`,
-`auth.revoke`): core's SlackUserApi port over slack_sdk. Tokens are passed per call and never logged."""
+`dnd.info/setSnooze/endSnooze`, `auth.revoke`): core's SlackUserApi port over slack_sdk. Tokens are passed per
+call and never logged."""
 
 from __future__ import annotations
 
@@ -44,12 +45,16 @@ class SlackUserCalls:
         return AsyncWebClient(token=token, base_url=self._base.base_url, session=self._base.session,
                               timeout=self._base.timeout, retry_handlers=list(self._base.retry_handlers))
 
-    async def _call(self, token: str | None, method: str, **args: Any) -> ReadJson:
+    async def _call(self, token: str | None, method: str, *, fine: frozenset[str] = frozenset(), **args: Any
+                    ) -> ReadJson:
+        """`fine`: errors that only say the wanted state is there already (answered as an empty object)."""
         nested = any(isinstance(value, dict) for value in args.values())
         try:  # a nested argument (users.profile.set's profile) goes as JSON, the rest as a form
             answer = await (self._as(token).api_call(method, json=args) if nested else
                             self._as(token).api_call(method, data=args))
         except SlackApiError as error:
+            if slack_error_name(error) in fine:
+                return {}
             if slack_error_name(error) in _REFUSED:
                 raise SlackTokenDead(slack_error_name(error)) from None
             raise SlackUserUnavailable(slack_error_name(error)) from None
@@ -79,3 +84,16 @@ class SlackUserCalls:
     async def set_status(self, token: str, status: SlackStatus) -> None:
         await self._call(token, "users.profile.set", profile={
             "status_text": status.text, "status_emoji": status.emoji, "status_expiration": status.expiration})
+
+    async def snoozed_until(self, token: str) -> int | None:
+        answer = await self._call(token, "dnd.info")
+        if not answer.get("snooze_enabled"):
+            return None
+        return int(answer.get("snooze_endtime") or 0) or None
+
+    async def snooze(self, token: str, minutes: int) -> int:
+        return int((await self._call(token, "dnd.setSnooze", num_minutes=minutes)).get("snooze_endtime") or 0)
+
+    async def end_snooze(self, token: str) -> None:
+        # snooze_not_active: it ran out (or was ended) a moment ago; either way it is over
+        await self._call(token, "dnd.endSnooze", fine=frozenset({"snooze_not_active"}))

@@ -1,9 +1,11 @@
-"""`/meet presence` in Redis: each person's choice, the calls meetbot sees them in, the status meetbot holds for
-them (what they had before, and what meetbot set), and a short lock so one process at a time changes their status.
+"""`/meet presence` in Redis: each person's choice (and whether they want Do Not Disturb too), the calls meetbot
+sees them in, the status meetbot holds for them (what they had before, and what meetbot set), the snooze beside it,
+and a short lock so one process at a time changes their status.
 
-All of a person's records share their hash tag (one slot). The choice and the hold have no TTL: a hold lost would
-leave a status meetbot can never restore. The calls set expires after CALLS_TTL without a sighting, so a call that
-nobody reads again (following stopped) counts as over.
+All of a person's records share their hash tag (one slot); the choices, the hold and the snooze are fields of one
+hash. None has a TTL: a hold lost would leave a status meetbot can never restore, a snooze lost one it never ends.
+The calls set expires after CALLS_TTL without a sighting, so a call that nobody reads again (following stopped)
+counts as over.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import secrets
 
 from redis.asyncio import Redis
 
-from bot.domain import SlackStatus, StatusHold, Tenant
+from bot.domain import SlackStatus, SnoozeHold, StatusHold, Tenant
 from bot.json_values import JsonObject, parse_object
 from bot.store.errors import translated
 from bot.store.keys import Keys
@@ -21,7 +23,7 @@ from bot.store.keys import Keys
 __all__ = ["CALLS_TTL", "PresenceRecords"]
 
 CALLS_TTL = 4 * 3600
-_ON, _HOLD = "on", "hold"
+_ON, _HOLD, _DND, _SNOOZE = "on", "hold", "dnd", "snooze"
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -45,11 +47,11 @@ class PresenceRecords:
         await self._redis.sadd(self._keys.presence_people(tenant), user_id)
 
     async def turn_off(self, tenant: Tenant, user_id: str) -> bool:
-        """The choice and the calls go together (one slot, one transaction); a hold stays until it is given back
-        (`drop_hold`). True if it was on."""
+        """The choices and the calls go together (one slot, one transaction); a hold and a snooze stay until they are
+        given back (`drop_hold`, `drop_snooze`). True if it was on."""
         pipe = self._redis.pipeline(transaction=True)
         pipe.hexists(self._keys.presence(tenant, user_id), _ON)
-        pipe.hdel(self._keys.presence(tenant, user_id), _ON)
+        pipe.hdel(self._keys.presence(tenant, user_id), _ON, _DND)
         pipe.delete(self._keys.presence_calls(tenant, user_id))
         was_on, _, _ = await pipe.execute()
         await self._redis.srem(self._keys.presence_people(tenant), user_id)
@@ -91,6 +93,29 @@ class PresenceRecords:
 
     async def drop_hold(self, tenant: Tenant, user_id: str) -> None:
         await self._redis.hdel(self._keys.presence(tenant, user_id), _HOLD)
+
+    async def want_dnd(self, tenant: Tenant, user_id: str, on: bool) -> None:
+        """Do Not Disturb during calls, or not. Listed among the people (`people`) so an uninstall forgets it too."""
+        if on:
+            await self._redis.hset(self._keys.presence(tenant, user_id), _DND, "1")
+            await self._redis.sadd(self._keys.presence_people(tenant), user_id)
+        else:
+            await self._redis.hdel(self._keys.presence(tenant, user_id), _DND)
+
+    async def dnd(self, tenant: Tenant, user_id: str) -> tuple[bool, SnoozeHold | None]:
+        """Whether they want DND, and the snooze meetbot holds for the call (one round trip)."""
+        wanted, raw = await self._redis.hmget(self._keys.presence(tenant, user_id), [_DND, _SNOOZE])
+        if raw is None:
+            return wanted is not None, None
+        data = parse_object(_text(raw), "a held snooze")
+        return wanted is not None, SnoozeHold(int(data["until"]), bool(data["ours"]))
+
+    async def keep_snooze(self, tenant: Tenant, user_id: str, snooze: SnoozeHold) -> None:
+        record = json.dumps({"until": snooze.until, "ours": snooze.ours})
+        await self._redis.hset(self._keys.presence(tenant, user_id), _SNOOZE, record)
+
+    async def drop_snooze(self, tenant: Tenant, user_id: str) -> None:
+        await self._redis.hdel(self._keys.presence(tenant, user_id), _SNOOZE)
 
     async def lock(self, tenant: Tenant, user_id: str, ttl_ms: int) -> str | None:
         owner = secrets.token_hex(8)
