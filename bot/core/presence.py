@@ -245,8 +245,10 @@ class Presence:
         await self._memory.drop_hold(tenant, user_id)
 
     async def _snooze(self, tenant: Tenant, user_id: str, grant: SlackUserGrant) -> None:
-        if not self.dnd_granted(grant):  # signed in before DND was asked for: they are told so when they turn it on
-            await self._memory.want_dnd(tenant, user_id, False)
+        if not self.dnd_granted(grant):
+            # Signed in before DND was asked for (`set_dnd` offered the sign-in again): nothing meetbot may do for
+            # this call. The choice stays, for the calls after they sign in again.
+            await self._memory.keep_snooze(tenant, user_id, SnoozeHold(0, ours=False))
             return
         theirs = await self._api.snoozed_until(grant.token)
         if theirs is not None:  # snoozed already, by them: left alone, now and when they leave
