@@ -147,7 +147,10 @@ class SlackSignIn:
             await self._give_back(grant.token)
             return SignInOutcome("unavailable", pending)
         if replaced is not None and replaced.token != grant.token:
-            await self._give_back(replaced.token)  # a second sign-in leaves one live token, not two
+            # A second sign-in leaves one live token, not two. Slack reports that revocation as the person's
+            # `tokens_revoked`: marked as meetbot's own, so the echo doesn't forget the new token.
+            await self._tokens.revoking(pending.tenant, pending.user_id)
+            await self._give_back(replaced.token)
         log.info("Slack sign-in kept for %s user %s", pending.tenant.tag, pending.user_id)
         return SignInOutcome("signed_in", pending)
 

@@ -589,11 +589,11 @@ class _Listeners:
             gone = None if whole_workspace else users
             presence = self._deps.presence
             if presence is not None:
-                # meetbot's own sign-outs (`/meet presence off`) come back as tokens_revoked too: those people
-                # only stopped presence, nothing else of theirs is forgotten.
+                # meetbot's own revocations (`/meet presence off`, or the older token after a second sign-in) come
+                # back as tokens_revoked too: they forget nothing, since what was revoked is already gone.
                 echoes = [u for u in users if await presence.presence.sign_in.revoked_by_us(tenant, u)]
                 gone = None if whole_workspace else [u for u in users if u not in echoes]
-                await presence.presence.forget(tenant, None if whole_workspace else users)
+                await presence.presence.forget(tenant, gone)
             if gone is None or gone:
                 await self._deps.accounts.accounts.forget(tenant, gone)
                 if self._deps.mine is not None:
