@@ -254,3 +254,12 @@ def test_push_delivery_needs_the_account_pubsub_signs_as() -> None:
     pushed = load_settings({**COMPLETE, "GOOGLE_PUBSUB_TOPIC": "projects/p/topics/t",
                             "GOOGLE_PUBSUB_PUSH_ACCOUNT": "pusher@p.iam.gserviceaccount.com"}, None)
     assert pushed.google_pubsub_push_account == "pusher@p.iam.gserviceaccount.com"
+
+
+def test_dnd_is_offered_only_with_both_dnd_scopes() -> None:
+    assert load_settings(COMPLETE, None).dnd_scopes == ()
+    base = "users.profile:read users.profile:write"
+    assert load_settings({**COMPLETE, "SLACK_USER_SCOPES": base + " dnd:write"}, None).dnd_scopes == ()
+    both = load_settings({**COMPLETE, "SLACK_USER_SCOPES": base + ",dnd:read,dnd:write"}, None)
+    assert both.dnd_scopes == ("dnd:read", "dnd:write")
+    assert any("dnd:admin" in p for p in problems({**COMPLETE, "SLACK_USER_SCOPES": base + " dnd:admin"}))

@@ -49,6 +49,9 @@ from bot.slack import grammar as g
         ("mine on", g.Mine("on")),
         ("mine Both", g.Mine("both")),
         ("mine off", g.Mine(None)),
+        ("presence on", g.PresenceSwitch(True)),
+        ("presence DND on", g.PresenceDnd(True)),
+        ("presence dnd off", g.PresenceDnd(False)),
     ],
 )
 def test_valid_commands(text: str, expected: g.Command) -> None:
@@ -82,6 +85,9 @@ def test_valid_commands(text: str, expected: g.Command) -> None:
         ("room members maybe", "/meet room members on"),
         ("mine", "/meet mine on"),
         ("mine maybe", "/meet mine on"),
+        ("presence dnd", "/meet presence dnd on"),
+        ("presence dnd maybe", "/meet presence dnd on"),
+        ("presence on dnd", "/meet presence on"),
     ],
 )
 def test_bad_input_explains_and_suggests(text: str, suggestion: str | None) -> None:
@@ -132,3 +138,10 @@ def test_a_parsed_command_survives_the_job_payload_unchanged(text: str) -> None:
 def test_a_job_payload_that_is_not_a_parsed_command_is_refused(data: object) -> None:
     with pytest.raises(ValueError):
         g.decode(data)
+
+
+def test_presence_dnd_survives_the_job_and_runs_in_the_presence_row() -> None:
+    parsed = commands.parse("presence dnd on")
+    assert g.decode(json.loads(json.dumps(g.encode(parsed)))) == parsed
+    spec = commands.spec_of(parsed)
+    assert spec is not None and spec.word == "presence" and spec.work is not None
