@@ -113,6 +113,10 @@ class Mine:
     async def turn_off(self, tenant: Tenant, user_id: str) -> bool:
         """Stops every read and deletes what was kept. Also on disconnect, a revoked grant and an uninstall."""
         await self._schedule.drop(tenant, user_id)
+        if self._watch is not None:  # nothing will see them leave the calls only mine saw: over for them now
+            followed = await self._memory.followed(tenant, user_id)
+            if followed:
+                await self._watch(tenant, user_id, (), followed, Reader(self._tokens, tenant, user_id))
         if self._feed is not None:  # their grant may be gone already: the subscription then expires by itself
             with contextlib.suppress(UserFacingError):
                 await self._feed.release(tenant, user_id, Reader(self._tokens, tenant, user_id).call)

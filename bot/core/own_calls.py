@@ -44,8 +44,11 @@ class OwnCalls:
             return
         listed = {record.name for record in running}
         for conference, meeting in followed.items():
-            if conference not in listed and meeting.state.ended_at is None:
-                await self._presence.left(tenant, user_id, conference)
+            if conference in listed or meeting.state.ended_at is not None:
+                continue
+            if await self._spaces.cards(tenant, space_id_of(meeting.state.space_name)):
+                continue  # its card's following tells presence who is in it, for as long as it runs
+            await self._presence.left(tenant, user_id, conference)
         for record in running:
             if not record.space or not record.is_live or await self._spaces.cards(tenant, space_id_of(record.space)):
                 continue

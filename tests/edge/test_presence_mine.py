@@ -89,6 +89,20 @@ async def test_polled_her_status_follows_her_into_and_out_of_her_own_meeting(p: 
     assert p.sets(ALICE) == 4 and len(dms(p.edge)) == 1, "and the recap came as before"
 
 
+async def test_turning_mine_off_mid_call_gives_her_status_back(p: Presence) -> None:
+    """Only mine saw this call: once she stops it, nothing will ever see her leave, so her status is hers again
+    at once, not when its 4-hour expiry runs out."""
+    await opted_in(p)
+    space = calendar_meeting(p.edge)
+    p.edge.meet.state.join(space, user=ALICE_EMAIL)
+    await read(p.edge)
+    assert p.status(ALICE) == IN_A_MEETING
+
+    assert "deleted what it kept" in await p.edge.run("mine off")
+
+    assert p.status(ALICE) == FOCUS
+
+
 async def test_a_read_costs_one_participants_read_per_running_meeting_without_a_card_only_with_presence(
         p: Presence) -> None:
     await opted_in(p)
