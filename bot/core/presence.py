@@ -173,6 +173,8 @@ class Presence:
     async def settle(self, tenant: Tenant, user_id: str) -> None:
         """Bring the person's status in line with whether they are in a call (see the module's docstring)."""
         for _ in range(SETTLE_ROUNDS):
+            if await self._settled(tenant, user_id) is None:
+                return  # as it should be (most reads of a call): no lock, no Slack call
             owner = await self._memory.lock(tenant, user_id, LOCK_TTL_MS)
             if owner is None:
                 return  # its holder checks again after letting go, and will see what we recorded
@@ -180,8 +182,6 @@ class Presence:
                 await self._settle(tenant, user_id)
             finally:
                 await self._memory.unlock(tenant, user_id, owner)
-            if await self._settled(tenant, user_id) is None:
-                return
 
     async def _wanted(self, tenant: Tenant, user_id: str) -> bool:
         return await self._memory.is_on(tenant, user_id) and await self._memory.in_call(tenant, user_id)
