@@ -28,10 +28,10 @@ async def _rotate(settings: Settings) -> RotationReport:
     try:
         await ensure_layout(redis, Keys())  # never rewrite records of a layout this release doesn't know
         links = await GoogleLinkStore(redis, Keys(), TokenCipher(keys)).rotate_report()
-        slack_rotated, slack_unreadable = await SlackUserTokens(redis, Keys(), TokenCipher(keys)).rotate()
-        if slack_rotated or slack_unreadable:
-            print(f"re-encrypted {slack_rotated} Slack user token(s) with the first key")
-        return RotationReport(links.rotated, links.unreadable + slack_unreadable)
+        slack = await SlackUserTokens(redis, Keys(), TokenCipher(keys)).rotate()
+        if slack.rotated or slack.unreadable:
+            print(f"re-encrypted {slack.rotated} Slack user token(s) with the first key")
+        return RotationReport(links.rotated, links.unreadable + slack.unreadable)
     finally:
         await redis.aclose()
 

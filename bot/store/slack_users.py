@@ -1,9 +1,10 @@
 """People's own Slack user tokens ("Sign in with Slack", for presence) and their pending sign-ins.
 
 A token is encrypted with the configured keys and kept without a TTL until the person signs out, disconnects, or
-Slack revokes it. A pending sign-in is a single-use ticket (the link handed out in Slack) that becomes a single-use
-OAuth state when the browser opens it; both are encrypted (they carry a response_url), live 10 minutes, and are
-taken out of Redis with GETDEL, so each works once, whoever presents it first.
+Slack revokes it; like a Google link, it counts as saved once a replica has it (bot/store/replication.py), and so
+does a ticket handed out in Slack. A pending sign-in is a single-use ticket (the link handed out in Slack) that
+becomes a single-use OAuth state when the browser opens it; both are encrypted (they carry a response_url), live
+10 minutes, and are taken out of Redis with GETDEL, so each works once, whoever presents it first.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from bot.domain import PendingSignIn, SlackUserGrant, Tenant
 from bot.json_values import parse_object
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
+from bot.store.google_links import RotationReport
 from bot.store.keys import Keys
+from bot.store.replication import Replicas
 
 __all__ = ["SIGN_IN_TTL_SECONDS", "SlackSignIns", "SlackUserTokens"]
 
@@ -40,13 +43,15 @@ class SlackUserTokens:
         self._redis = redis
         self._keys = keys
         self._cipher = cipher
+        self._replicas = Replicas(redis)
         self._swap = redis.register_script(_SWAP)
 
     async def save(self, tenant: Tenant, grant: SlackUserGrant) -> None:
         record = {"user_id": grant.user_id, "team_id": grant.team_id, "token": grant.token,
                   "scopes": list(grant.scopes), "granted_at": grant.granted_at}
-        await self._redis.set(self._keys.slack_user_token(tenant, grant.user_id),
-                              self._cipher.encrypt(json.dumps(record)))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._keys.slack_user_token(tenant, grant.user_id), self._cipher.encrypt(json.dumps(record)))
+        await self._replicas.kept(pipe, "a Slack sign-in")
 
     async def get(self, tenant: Tenant, user_id: str) -> SlackUserGrant | None:
         raw = cast(bytes | None, await self._redis.get(self._keys.slack_user_token(tenant, user_id)))
@@ -63,8 +68,8 @@ class SlackUserTokens:
     async def delete(self, tenant: Tenant, user_id: str) -> bool:
         return bool(await self._redis.delete(self._keys.slack_user_token(tenant, user_id)))
 
-    async def rotate(self) -> tuple[int, int]:
-        """Re-encrypt every stored token with the first key (`python -m bot rotate-keys`): (rotated, unreadable).
+    async def rotate(self) -> RotationReport:
+        """Re-encrypt every stored token with the first key (`python -m bot rotate-keys`).
         A token saved meanwhile is already under the first key, so only the ciphertext that was read is replaced."""
         rotated = unreadable = 0
         async for key in self._redis.scan_iter(match=self._keys.slack_user_pattern(), count=500):
@@ -78,7 +83,7 @@ class SlackUserTokens:
                 continue
             await self._swap(keys=[key], args=[raw, fresh])
             rotated += 1
-        return rotated, unreadable
+        return RotationReport(rotated, unreadable)
 
     async def revoking(self, tenant: Tenant, user_id: str) -> None:
         """Remember (10 minutes) that meetbot itself is revoking the person's token."""
@@ -97,13 +102,16 @@ class SlackSignIns:
         self._redis = redis
         self._keys = keys
         self._cipher = cipher
+        self._replicas = Replicas(redis)
 
     async def issue(self, kind: str, pending: PendingSignIn) -> str:
         value = secrets.token_urlsafe(32)
         record = {"team_id": pending.tenant.team_id, "enterprise_id": pending.tenant.enterprise_id,
                   "user_id": pending.user_id, "response_url": pending.response_url, "created_at": pending.created_at}
-        if not await self._redis.set(self._keys.slack_sign_in(kind, value), self._cipher.encrypt(json.dumps(record)),
-                                     ex=SIGN_IN_TTL_SECONDS, nx=True):
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._keys.slack_sign_in(kind, value), self._cipher.encrypt(json.dumps(record)),
+                 ex=SIGN_IN_TTL_SECONDS, nx=True)
+        if not (await self._replicas.kept(pipe, "a pending Slack sign-in"))[0]:
             raise RuntimeError("sign-in id collision")
         return value
 
