@@ -46,6 +46,7 @@ from bot.google.oauth import GoogleOAuth
 from bot.google.pubsub import Puller, PushCerts, ServiceAccountToken, WorkspaceEvent
 from bot.google.workspace_events import WorkspaceEvents
 from bot.googleapi import calls as google_calls
+from bot.googleapi.tls import shared_tls
 from bot.jobs.queue import JobQueue
 from bot.meet.client import MeetClient, build_http_client
 from bot.slack.account_handlers import AccountHandlers
@@ -145,6 +146,7 @@ async def open_services(settings: Settings) -> Services:
     http = httpx.AsyncClient(
         timeout=httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        verify=shared_tls(),
     )
     redis = connect_to(settings)
     keys = Keys()

@@ -18,6 +18,7 @@ from google.auth import exceptions as gexc
 from google.auth import transport
 
 from bot.googleapi.calls import NO_ANSWER, answered
+from bot.googleapi.tls import shared_tls
 
 __all__ = ["FALLBACK_LIFETIME", "HttpxRequest", "HttpxResponse", "epoch_seconds", "run_refresh"]
 
@@ -46,7 +47,7 @@ class HttpxRequest(transport.Request):
     """Callable google-auth uses for every HTTP call. Thread-safe: httpx.Client pools connections under a lock."""
 
     def __init__(self, client: httpx.Client | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
-        self._client = client or httpx.Client(timeout=timeout)
+        self._client = client or httpx.Client(timeout=timeout, verify=shared_tls())
         self._owned = client is None
         self._timeout = timeout
 

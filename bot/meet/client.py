@@ -26,6 +26,7 @@ from bot.googleapi.errors import (
     Unavailable,
     error_from_response,
 )
+from bot.googleapi.tls import shared_tls
 from bot.json_values import JsonObject, ReadJson
 from bot.meet.errors import InvalidResourceName, InvalidToken, MeetingCodeNotAllowed
 from bot.meet.masks import iter_set_paths, update_mask
@@ -97,7 +98,7 @@ def build_http_client(
         limits=limits,
         headers={"User-Agent": "meetbot (httpx)"},
         follow_redirects=False,  # Google APIs don't redirect; following one would carry the bearer token along
-        transport=transport if transport is not None else AiohttpTransport(limits=limits),
+        transport=transport if transport is not None else AiohttpTransport(limits=limits, verify=shared_tls()),
     )
 
 

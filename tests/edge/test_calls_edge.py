@@ -22,6 +22,7 @@ from bot.app import Services, build_bolt_app
 from bot.check import run_checks
 from bot.config import load_settings
 from bot.domain import Tenant, space_id_of
+from bot.googleapi.tls import shared_tls
 from bot.slack.front_door import Admitted, FrontDoor
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
@@ -60,7 +61,7 @@ class Edge:
         assert isinstance(admitted, Admitted)
         reply = json.loads((await self.bolt.async_dispatch(admitted.request)).body)
         url = next(e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"])
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=shared_tls()) as client:
             location = (await client.get(url, follow_redirects=False)).headers["location"]
         query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         assert (await self.services.accounts.complete_link(query["state"], query.get("code"), None)).ok

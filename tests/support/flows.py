@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bot.googleapi.tls import shared_tls
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
@@ -55,7 +56,7 @@ async def link_google(bot: BotProcess, slack: SlackEmulator, meet: MeetEmulator,
     response_url = slack.response_url(f"connect-{user_id}-{time.monotonic_ns()}")
     reply = (await bot.post(slash_command("connect", user_id=user_id, response_url=response_url))).json()
     (consent_url,) = button_urls(reply)
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, verify=shared_tls()) as client:
         redirect = await client.get(consent_url, follow_redirects=False)
         assert redirect.status_code == 302, redirect.text
         callback = await client.get(redirect.headers["location"], follow_redirects=False)
@@ -69,7 +70,7 @@ async def link_in_process(services: Any, slack: SlackEmulator, meet: MeetEmulato
     slack.state.add_user(user_id, user_id.lower(), email=email)
     meet.state.set_consent(email)
     (url,) = button_urls(await connect())
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=shared_tls()) as client:
         location = (await client.get(url, follow_redirects=False)).headers["location"]
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
     outcome = await services.accounts.complete_link(query["state"], query.get("code"), None)
