@@ -17,9 +17,11 @@ import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 T = TypeVar("T")
 
@@ -115,6 +117,14 @@ def to_camel(name: str) -> str:
 
 def to_snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+@cache
+def signing_key() -> rsa.RSAPrivateKey:
+    """The RSA key the emulators sign with (OAuth id tokens, Pub/Sub push tokens): one per process. Making a
+    2048-bit key costs 50-200 ms of CPU, and every test starts fresh emulators; what tells two signers apart is
+    their key id and certificate, which each still makes its own. A forgery uses a key of its own."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def fmt_time(when: datetime) -> str:

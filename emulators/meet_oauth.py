@@ -27,6 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from emulators.google_api import signing_key
+
 SCOPE_BASE = "https://www.googleapis.com/auth/"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 GOOGLE_ISSUER = "https://accounts.google.com"
@@ -353,7 +355,7 @@ class OAuthState:
     # -- id tokens ----------------------------------------------------------------------------------------------------
     def _key(self) -> rsa.RSAPrivateKey:
         if self._signing_key is None:
-            self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self._signing_key = signing_key()
         return self._signing_key
 
     def _id_token(self, access: AccessToken, nonce: str | None) -> str:

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from emulators.google_api import ApiError, fmt_time
+from emulators.google_api import ApiError, fmt_time, signing_key
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 ACK_STATUSES = frozenset({102, 200, 201, 202, 204})  # what Pub/Sub push counts as an acknowledgement
@@ -52,7 +52,7 @@ class PushSigner:
     """The key Pub/Sub signs push tokens with, and its certificate in Google's v1 certs format {kid: PEM}."""
 
     def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = signing_key()
         self.kid = secrets.token_hex(20)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pubsub-emulator.local")])
         now = dt.datetime.now(dt.UTC)

@@ -103,8 +103,8 @@ class Desk:
     def absorb_calls(self) -> None:
         """Modals the bot opened (views.open with a trigger_id given to someone) go onto that person's screen."""
         with self._lock:
-            calls = self.world.slack.state.calls
-            for call in calls[self._seen_calls:]:
+            calls = self.world.slack.state.calls_from(self._seen_calls)
+            for call in calls:
                 if call["method"] != "views.open":
                     continue
                 user = self._triggers.get(str(call["args"].get("trigger_id")))
@@ -112,7 +112,7 @@ class Desk:
                     continue
                 if call["ok"]:
                     self._modals.setdefault(user, []).append(Modal(call["response"]["view"]["id"]))
-            self._seen_calls = len(calls)
+            self._seen_calls += len(calls)
 
     def _note(self, item: JSON) -> None:
         with self._lock:

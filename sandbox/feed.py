@@ -22,8 +22,8 @@ def _rejections(desk: Desk) -> list[JSON]:
     """Every Web API call and response_url post Slack refused: shown where the message would have been."""
     state = desk.world.slack.state
     found: list[JSON] = []
-    for call in state.calls:
-        if call["ok"] or call["method"] == "auth.test":
+    for call in state.refused_calls():
+        if call["method"] == "auth.test":
             continue
         response = call["response"] if isinstance(call["response"], dict) else {}
         found.append({"ts": f"{call['time']:.6f}", "text": f"Slack refused the bot's {call['method']}: "

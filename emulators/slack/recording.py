@@ -52,6 +52,17 @@ class TrafficLog:
         with self._lock:
             return copy.deepcopy(self._calls)
 
+    def calls_from(self, start: int) -> list[JSON]:
+        """The calls recorded after the first `start`: a reader that keeps its place copies only what is new
+        (the sandbox's page asks several times a second, and the whole log grows for as long as it runs)."""
+        with self._lock:
+            return copy.deepcopy(self._calls[start:])
+
+    def refused_calls(self) -> list[JSON]:
+        """The calls Slack answered with an error."""
+        with self._lock:
+            return [copy.deepcopy(c) for c in self._calls if not c["ok"]]
+
     def calls_to(self, method: str) -> list[JSON]:
         with self._lock:
             return [copy.deepcopy(c) for c in self._calls if c["method"] == method]
