@@ -29,7 +29,7 @@ from bot.core.accounts import Accounts
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
 from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake, PersonalFeed
-from bot.core.following import COALESCE, Following
+from bot.core.following import Following
 from bot.core.meetings import Meetings
 from bot.core.members import Members
 from bot.core.mine import Mine
@@ -191,8 +191,9 @@ async def open_services(settings: Settings) -> Services:
     if settings.google_pubsub_topic is not None:
         feed = EventFeed(WorkspaceEvents(http, settings.google_events_url), settings.google_pubsub_topic,
                          live_states, routes)
-    following = Following(meet, accounts, space_records, live_states, FollowSchedule(redis, keys, COALESCE),
-                          settings.meet_poll_seconds, feed=feed)
+    coalesce = settings.meet_coalesce_ms / 1000
+    following = Following(meet, accounts, space_records, live_states, FollowSchedule(redis, keys, coalesce),
+                          settings.meet_poll_seconds, feed=feed, coalesce=coalesce)
     meetings = Meetings(meet, accounts, space_records, following)
 
     async def google_email(tenant: Tenant, user_id: str) -> str | None:
@@ -224,8 +225,8 @@ async def open_services(settings: Settings) -> Services:
                                  dnd_scopes=settings.dnd_scopes)
         accounts.when_unlinked(presence_core.turn_off)
     mine_core = Mine(meet, accounts, space_records, MineChoices(redis, keys),
-                     FollowSchedule(redis, keys, COALESCE, name="mine"), settings.meet_poll_seconds,
-                     feed=personal_feed, google_user=google_user,
+                     FollowSchedule(redis, keys, coalesce, name="mine"), settings.meet_poll_seconds,
+                     feed=personal_feed, google_user=google_user, coalesce=coalesce,
                      watch=OwnCalls(meet, presence_core, space_records) if presence_core is not None else None)
 
     async def follows_own(tenant: Tenant, user_id: str) -> bool:
@@ -249,7 +250,7 @@ async def open_services(settings: Settings) -> Services:
                     concurrency=settings.job_concurrency, idle_timeout=settings.job_idle_timeout,
                     replicas=Replicas(redis))
     room_members = RoomMembers(members, RoomStore(redis, keys), directory,
-                               reconciles=FollowSchedule(redis, keys, COALESCE, name="roomsync"))
+                               reconciles=FollowSchedule(redis, keys, coalesce, name="roomsync"))
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), linked_google_users)
     people = PeopleSwitch(CallPeoplePrefs(redis, keys), directory.is_admin)
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls, people,

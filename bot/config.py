@@ -89,6 +89,7 @@ class Settings:
     redis_sentinels: tuple[tuple[str, int], ...] = ()
     redis_sentinel_master: str | None = None
     meet_poll_seconds: int = 30  # 0: meetings are not followed
+    meet_coalesce_ms: int = 2000  # two reads of one space (or of one person's meetings) at least this far apart
     google_pubsub_topic: str | None = None  # Workspace Events for live meetings; unset: polling
     google_pubsub_subscription: str | None = None  # pull delivery; unset (with a topic): push to /google/events
     google_pubsub_push_account: str | None = None
@@ -389,6 +390,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         redis_sentinels=sentinels,
         redis_sentinel_master=master,
         meet_poll_seconds=reader.integer("MEET_POLL_SECONDS", 30, 0, 3600),
+        meet_coalesce_ms=reader.integer("MEET_COALESCE_MS", 2000, 100, 60000),
         slack_user_scopes=_user_scopes(reader),
         **_event_feed(reader),
     )

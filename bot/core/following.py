@@ -39,7 +39,7 @@ IDLE_FACTOR = 4
 BACKOFF = 300.0  # after a failed read
 SAFETY_NET = 300.0  # with events, a space is still read this often in case one was lost
 FALLBACK_POLL = 30.0  # polling a space whose events stopped, when MEET_POLL_SECONDS is 0
-COALESCE = 2.0  # two reads of one space are at least this far apart, however many events arrive
+COALESCE = 2.0  # two reads of one space are at least this far apart, however many events arrive (a setting)
 LEASE = 15.0  # a claimed space is handed to another process if not rescheduled within this
 
 
@@ -104,7 +104,7 @@ class FollowUpdate:
 class Following:
     def __init__(self, meet: MeetClient, tokens: Tokens, spaces: SpaceMemory, memory: FollowMemory,
                  schedule: Schedule, poll_seconds: float, *, feed: EventFeed | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 coalesce: float = COALESCE, clock: Callable[[], float] = time.time) -> None:
         self._meet = meet
         self._tokens = tokens
         self._spaces = spaces
@@ -112,6 +112,7 @@ class Following:
         self._schedule = schedule
         self._poll = poll_seconds
         self._feed = feed  # with an event feed, polling is only a slow safety net for spaces it covers
+        self._coalesce = coalesce
         self._clock = clock
 
     @property
@@ -130,7 +131,8 @@ class Following:
     async def poke(self, tenant: Tenant, space_name: str, *, taken: str | None = None) -> bool:
         """Something happened in the space (an event, a status check): read it soon, coalesced. `taken`: the
         delivered event that says so, marked taken at once (Schedule.poke)."""
-        return await self._schedule.poke(tenant, space_name.partition("/")[2], self._clock(), COALESCE, taken=taken)
+        space_id = space_name.partition("/")[2]
+        return await self._schedule.poke(tenant, space_id, self._clock(), self._coalesce, taken=taken)
 
     async def revive(self, tenant: Tenant, space_name: str) -> bool:
         """Someone is joining the space or saw it live: read it soon, and if meetbot had stopped following it
@@ -170,7 +172,7 @@ class Following:
         state = await self._memory.state(tenant, space_id)
         if state is None or state.unfollowed_at is not None:
             return None
-        fresh_for = 2 * (self._poll or FALLBACK_POLL) + COALESCE
+        fresh_for = 2 * (self._poll or FALLBACK_POLL) + self._coalesce
         return state if self._clock() - state.as_of <= fresh_for else None
 
     async def refresh(self, tenant: Tenant, space_id: str) -> FollowUpdate | None:

@@ -81,7 +81,8 @@ class Mine:
     def __init__(self, meet: MeetClient, tokens: Tokens, spaces: SpaceMemory, memory: MineMemory,
                  schedule: Schedule, poll_seconds: float, *, feed: PersonalFeed | None = None,
                  google_user: Callable[[Tenant, str], Awaitable[str | None]] | None = None,
-                 watch: Watcher | None = None, clock: Callable[[], float] = time.time) -> None:
+                 watch: Watcher | None = None, coalesce: float = COALESCE,
+                 clock: Callable[[], float] = time.time) -> None:
         self._meet = meet
         self._tokens = tokens
         self._spaces = spaces
@@ -91,6 +92,7 @@ class Mine:
         self._feed = feed  # Workspace Events: a user-target subscription each; polling is then a safety net
         self._google_user = google_user  # the person's signed-in Google user id, the subscription's target
         self._watch = watch
+        self._coalesce = coalesce
         self._clock = clock
 
     @property
@@ -99,7 +101,7 @@ class Mine:
 
     async def poke(self, tenant: Tenant, user_id: str) -> bool:
         """An event for one of the person's meetings: read soon, coalesced."""
-        return await self._schedule.poke(tenant, user_id, self._clock(), COALESCE)
+        return await self._schedule.poke(tenant, user_id, self._clock(), self._coalesce)
 
     async def mode(self, tenant: Tenant, user_id: str) -> str | None:
         return await self._memory.mode(tenant, user_id)

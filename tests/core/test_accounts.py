@@ -27,6 +27,7 @@ from bot.core.accounts import Accounts, LinkOutcome
 from bot.core.errors import DelegationInUse, NotLinked, ReauthRequired, ServiceUnavailable, UserFacingError
 from bot.domain import Tenant
 from bot.google.oauth import GoogleIdentity, GoogleOAuth, TokenGrant
+from bot.googleapi.tls import shared_tls
 from bot.store.connection import connect
 from bot.store.crypto import TokenCipher
 from bot.store.google_links import DelegatedTokenCache, GoogleLinkStore, RefreshLock
@@ -99,7 +100,7 @@ class World:
 @pytest.fixture
 async def world(redis_client: aioredis.Redis, meet_emulator: Any) -> AsyncIterator[World]:
     key = Fernet.generate_key()
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with httpx.AsyncClient(timeout=5, verify=shared_tls()) as http:
         accounts = build(redis_client, meet_emulator, http, key)
         yield World(accounts, accounts._links, redis_client, meet_emulator, http, key)
 

@@ -28,6 +28,7 @@ from bot.core.event_feed import (
 from bot.domain import SubscriptionRecord, Tenant
 from bot.google.pubsub import WorkspaceEvent
 from bot.google.workspace_events import CONFERENCE_STARTED, PARTICIPANT_JOINED, WorkspaceEvents
+from bot.googleapi.tls import shared_tls
 from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
 from tests.support.follow_fakes import MemoryRoutes, MemorySeen, MemorySubscriptions
@@ -82,7 +83,7 @@ def events(meet_emulator: MeetEmulator) -> Iterator[EventsEmulator]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, verify=shared_tls()) as client:
         yield client
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.googleapi.tls import shared_tls
 from tests.support.flows import all_text, eventually
 from tests.support.world import ALICE, BOB, World
 
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
 
 def control(world: World, name: str, **body: Any) -> Any:
-    response = httpx.post(f"{world.meet.url}/_emulator/{name}", json=body, timeout=5)
+    response = httpx.post(f"{world.meet.url}/_emulator/{name}", json=body, timeout=5, verify=shared_tls())
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from google.oauth2 import id_token
 
 from bot.google.transport import HttpxRequest
+from bot.googleapi.tls import shared_tls
 from emulators._server import BackgroundServer
 from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
@@ -59,7 +60,8 @@ class Api:
         self.headers = {"Authorization": "Bearer " + meet.state.mint_token(user, scopes.split())}
 
     def __call__(self, method: str, path: str, body: Any = None, **params: str) -> httpx.Response:
-        return httpx.request(method, self.events.url + path, json=body, params=params, headers=self.headers)
+        return httpx.request(method, self.events.url + path, json=body, params=params, headers=self.headers,
+                             verify=shared_tls())
 
     def create(self, space: str, types: tuple[str, ...] = (STARTED, JOINED), **extra: Any) -> httpx.Response:
         body = {
@@ -73,7 +75,7 @@ class Api:
 
 
 def control(events: EventsEmulator, route: str, body: Any = None, method: str = "POST") -> httpx.Response:
-    return httpx.request(method, f"{events.url}/_emulator/{route}", json=body)
+    return httpx.request(method, f"{events.url}/_emulator/{route}", json=body, verify=shared_tls())
 
 
 def messages(events: EventsEmulator) -> list[dict[str, Any]]:

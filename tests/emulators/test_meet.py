@@ -32,6 +32,7 @@ from google.auth import crypt
 from google.auth import jwt as google_jwt
 from google.oauth2 import service_account
 
+from bot.googleapi.tls import shared_tls
 from emulators.meet import NON_OWNER_CONFIG_MODES, RUNTIME_OPTIONS, MeetEmulator, MeetState
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
@@ -56,7 +57,8 @@ def client(
     client_id: str = "meetbot",
 ) -> httpx.Client:
     token = emu.state.mint_token(user, list(scopes), client_id=client_id)
-    return httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+                        verify=shared_tls())
 
 
 def error(resp: httpx.Response) -> dict[str, Any]:

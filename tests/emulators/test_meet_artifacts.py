@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.googleapi.tls import shared_tls
 from emulators.meet import MeetEmulator
 from emulators.meet_live import MeetEvent
 
@@ -23,7 +24,8 @@ def emu() -> Iterator[MeetEmulator]:
 
 def get(emu: MeetEmulator, path: str, user: str = ALICE, **params: str) -> httpx.Response:
     token = emu.state.mint_token(user, ["meetings.space.readonly"])
-    return httpx.get(f"{emu.url}/v2/{path}", params=params, headers={"Authorization": f"Bearer {token}"})
+    return httpx.get(f"{emu.url}/v2/{path}", params=params, headers={"Authorization": f"Bearer {token}"},
+                     verify=shared_tls())
 
 
 def test_every_join_is_a_new_session_and_active_ones_filter(emu: MeetEmulator) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.googleapi.tls import shared_tls
 from emulators.meet import MeetEmulator
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
@@ -23,7 +24,8 @@ def emu() -> Iterator[MeetEmulator]:
 def client(emu: MeetEmulator, user: str = ALICE, scopes: tuple[str, ...] = ("meetings.space.created",),
            client_id: str = "meetbot") -> httpx.Client:
     token = emu.state.mint_token(user, list(scopes), client_id=client_id)
-    return httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+                        verify=shared_tls())
 
 
 def new_space(emu: MeetEmulator, access: str = "TRUSTED") -> str:

@@ -246,6 +246,14 @@ def test_the_job_take_over_wait_is_a_setting() -> None:
         "JOB_IDLE_TIMEOUT: must be a whole number from 1 to 600 (from the environment)"]
 
 
+def test_the_gap_between_two_reads_of_one_space_is_a_setting() -> None:
+    """Issue 24: events for one space were coalesced over a fixed 2 s, which every live-events test waited out."""
+    assert load_settings(COMPLETE, None).meet_coalesce_ms == 2000
+    assert load_settings({**COMPLETE, "MEET_COALESCE_MS": "200"}, None).meet_coalesce_ms == 200
+    assert problems({**COMPLETE, "MEET_COALESCE_MS": "50"}) == [
+        "MEET_COALESCE_MS: must be a whole number from 100 to 60000 (from the environment)"]
+
+
 def test_push_delivery_needs_the_account_pubsub_signs_as() -> None:
     """Google signs ID tokens for any audience for any service account: without the account to compare, a token
     an attacker minted for their own account would pass. Push mode refuses to start without it."""

@@ -16,6 +16,7 @@ import pytest
 from bot.google.errors import GoogleAuthError, GoogleAuthUnavailable, InvalidClient, InvalidGrant
 from bot.google.oauth import GoogleOAuth, TokenGrant
 from bot.google.pkce import is_valid_verifier, make_verifier, s256_challenge
+from bot.googleapi.tls import shared_tls
 from tests.support.ports import free_port
 
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
@@ -54,7 +55,7 @@ def make_oauth(http: httpx.AsyncClient, emulator: Any, **overrides: Any) -> Goog
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, verify=shared_tls()) as client:
         yield client
 
 
