@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.core.accounts import Accounts
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
+from bot.core.card_edits import CardEdits
 from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake, PersonalFeed
 from bot.core.following import Following
 from bot.core.meetings import Meetings
@@ -82,7 +83,7 @@ from bot.store.replication import Replicas
 from bot.store.rooms import RoomStore
 from bot.store.slack_cache import EmailCache, HomeHashes, HomeRenders
 from bot.store.slack_users import SlackSignIns, SlackUserTokens
-from bot.store.spaces import SpaceRecords
+from bot.store.spaces import CardEditLocks, SpaceRecords
 
 __all__ = ["Services", "build_bolt_app", "close_services", "open_services", "start_background", "stop_background",
            "with_ack_deadline"]
@@ -112,6 +113,7 @@ class Services:
     start_job: StartJob
     following: Following
     live_cards: LiveCards
+    card_edits: CardEdits  # edits of the cards that show a space, never of a retired one
     people: PeopleSwitch
     follow_runner: FollowRunner
     mine: MineHandlers  # `/meet mine`: each opted-in person's meetings, polled as them
@@ -195,6 +197,7 @@ async def open_services(settings: Settings) -> Services:
     following = Following(meet, accounts, space_records, live_states, FollowSchedule(redis, keys, coalesce),
                           settings.meet_poll_seconds, feed=feed, coalesce=coalesce)
     meetings = Meetings(meet, accounts, space_records, following)
+    card_edits = CardEdits(space_records, CardEditLocks(redis, keys))
 
     async def google_email(tenant: Tenant, user_id: str) -> str | None:
         link = await accounts.describe(tenant, user_id)
@@ -253,7 +256,7 @@ async def open_services(settings: Settings) -> Services:
                                reconciles=FollowSchedule(redis, keys, coalesce, name="roomsync"))
     calls = Calls(SlackCallsApi(clients), CallRecords(redis, keys), linked_google_users)
     people = PeopleSwitch(CallPeoplePrefs(redis, keys), directory.is_admin)
-    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, calls, people,
+    live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, card_edits, calls, people,
                            seen=presence.presence.observe if presence is not None else None)
     mine = MineHandlers(mine_core, Recaps(redis, keys), clients)
     accounts.when_unlinked(mine.mine.turn_off)
@@ -314,6 +317,7 @@ async def open_services(settings: Settings) -> Services:
         start_job=start_job,
         following=following,
         live_cards=live_cards,
+        card_edits=card_edits,
         people=people,
         follow_runner=follow_runner,
         mine=mine,
@@ -424,7 +428,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
             meeting_handlers=services.meeting_handlers,
             accounts=services.account_handlers,
             rooms=RoomHandlers(services.rooms, services.meetings, is_linked, services.start_job.turns,
-                               services.people),
+                               services.card_edits, services.people),
             previews=PreviewHandlers(services.meetings, services.account_handlers),
             home=services.home,
             start=services.start_job,

@@ -8,7 +8,7 @@ from typing import Protocol
 from bot.domain import CachedToken, Card, GoogleLink, HeldLink, PendingLink, Room, SpaceInfo, Tenant
 
 __all__ = [
-    "CreatePacer", "DelegatedTokens", "HeldLinks", "LinkMemory", "Progress", "RefreshLocks", "RoomMemory",
+    "CardLocks", "CreatePacer", "DelegatedTokens", "HeldLinks", "LinkMemory", "Progress", "RefreshLocks", "RoomMemory",
     "SignInStates", "SpaceMemory",
 ]
 
@@ -33,6 +33,24 @@ class SpaceMemory(Protocol):
     async def forget_cards(self, tenant: Tenant, space_id: str, cards: list[Card]) -> None: ...
 
     async def cards(self, tenant: Tenant, space_id: str) -> list[Card]: ...
+
+
+class CardLocks(Protocol):
+    """One edit of a card at a time across processes, and none once its space no longer lists it (core.card_edits):
+    a short lock per card, with an owner token, renewed while its edit is in flight."""
+
+    async def take(self, tenant: Tenant, space_id: str, card: Card, ttl_ms: int) -> tuple[bool, str | None]:
+        """Whether the space still lists the card, and if so an owner token, or None while someone else holds the
+        card's lock. Both answered at once: a card forgotten after the check can't be taken before it."""
+        ...
+
+    async def renew(self, tenant: Tenant, card: Card, owner: str, ttl_ms: int) -> bool: ...
+
+    async def release(self, tenant: Tenant, card: Card, owner: str) -> None: ...
+
+    async def editing(self, tenant: Tenant, cards: list[Card]) -> list[Card]:
+        """Those of `cards` whose lock someone holds now (an edit in flight)."""
+        ...
 
 
 class RoomMemory(Protocol):

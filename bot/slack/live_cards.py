@@ -3,18 +3,22 @@ and when a call ends its recap goes into each meeting card's thread (then edited
 
 Slack sees at most one `chat.update` per card per read, and reads of one space are coalesced (core.following), so a
 burst of joins costs one edit per card per window; the last state always wins because it is re-read, not replayed.
+Each edit goes through core.card_edits, so a card retired after the read (it now points to a newer one) is left as
+it is, whatever process retired it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
+from bot.core.card_edits import CardEdits
 from bot.core.event_feed import FollowNotice
 from bot.core.following import Following, FollowUpdate
 from bot.core.meetings import Meetings
@@ -49,9 +53,11 @@ class RecapMemory(Protocol):
 
 class LiveCards:
     def __init__(self, following: Following, meetings: Meetings, rooms: Rooms, recaps: RecapMemory,
-                 clients: SlackClients, calls: Calls | None = None, people: PeopleSwitch | None = None, *,
+                 clients: SlackClients, edits: CardEdits, calls: Calls | None = None,
+                 people: PeopleSwitch | None = None, *,
                  seen: Callable[[Tenant, LiveState], Awaitable[None]] | None = None) -> None:
         self._following = following
+        self._edits = edits  # each edit only while the card still shows the space (a retired card keeps its pointer)
         self._seen = seen  # who is in the call, for presence (core.presence); None: nobody's status follows it
         self._calls = calls  # Slack's own call object beside each card (core.calls); None: cards only
         self._people = people  # whether that call shows who is in it (core.call_people); None: it does
@@ -134,8 +140,10 @@ class LiveCards:
             message = self._card_message(card, room, content, state, follower)
             if message is None:
                 continue
+            edit = partial(self._update, client, card, with_call(message, call_id))
             try:
-                await self._update(client, card, with_call(message, call_id))
+                if not await self._edits.edit(tenant, state.space_name, card, edit):
+                    continue  # retired since the cards were read: its pointer stays, and no recap in its thread
             except SLACK_FAILURES as error:
                 log.warning("a followed card was not updated: %s", slack_error_name(error))
             if recaps and state.phase is Phase.ENDED and state.conference and await self._rooms.recaps_on(tenant, room):

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.call_people import PeopleSwitch
+from bot.core.card_edits import CardEdits
 from bot.core.meetings import Meetings
 from bot.core.ports import Progress
 from bot.core.rooms import RoomChange, RoomExpired, Rooms
@@ -42,6 +43,7 @@ class RoomHandlers:
     meetings: Meetings
     linked: Callable[[Tenant, str], Awaitable[bool]]  # whether the caller can ask Google anything
     turns: CreateTurns
+    edits: CardEdits  # a retired card's pointer lands after any edit of it in flight, and none comes after
     call_people: PeopleSwitch | None = None  # whether calls show who is in them (the admin's default)
 
     async def show(self, actor: Actor, channel_id: str, respond: Any, client: AsyncWebClient) -> None:
@@ -145,14 +147,13 @@ class RoomHandlers:
     async def _retire(self, tenant: Tenant, space_name: str, cards: list[Card], message: Message,
                       client: AsyncWebClient) -> None:
         """Old room cards stop offering the room and get no more updates or recaps."""
-        if not cards:
-            return
-        await self.meetings.forget_cards(tenant, space_name, cards)
-        for card in cards:
+        async def point(card: Card) -> None:
             try:
                 await client.chat_update(channel=card.channel, ts=card.ts, **message)
             except SlackApiError as error:
                 log.warning("an old room card was not retired: %s", error.response.get("error"))
+
+        await self.edits.retire(tenant, space_name, cards, point)
 
     async def _settle(self, actor: Actor, channel_id: str, change: RoomChange, client: AsyncWebClient) -> None:
         """Keep the channel's "Meet room" bookmark in step with the room. A failed bookmark never undoes the room."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -24,6 +23,7 @@ from bot.json_values import parse_object
 from bot.store.crypto import TokenCipher, UnreadableRecord
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.locks import OwnedLocks
 from bot.store.replication import Replicas
 
 __all__ = ["DelegatedTokenCache", "GoogleLinkStore", "RefreshLock", "RotationReport"]
@@ -57,14 +57,6 @@ for i = 1, #ARGV, 3 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]) end
 return 1
 """
 
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,30 +217,24 @@ def _safe(key: bytes) -> str:
 
 @translated
 class RefreshLock:
-    """SET NX PX with a random owner token; released only by its owner (compare-and-delete), so a holder whose
-    lock timed out can't delete the next holder's lock."""
+    """One refresh of a person's token at a time: an owned lock (bot/store/locks.py) on the person's key."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
-        self._redis = redis
         self._keys = keys
-        self._release = redis.register_script(_RELEASE)
-        self._renew = redis.register_script(_RENEW)
+        self._locks = OwnedLocks(redis)
 
     async def acquire(self, tenant: Tenant, user_id: str, ttl_ms: int) -> str | None:
-        owner = secrets.token_hex(16)
-        got = await self._redis.set(self._keys.google_refresh_lock(tenant, user_id), owner, nx=True, px=ttl_ms)
-        return owner if got else None
+        return await self._locks.take(self._keys.google_refresh_lock(tenant, user_id), ttl_ms)
 
     async def release(self, tenant: Tenant, user_id: str, owner: str) -> bool:
-        return bool(await self._release(keys=[self._keys.google_refresh_lock(tenant, user_id)], args=[owner]))
+        return await self._locks.release(self._keys.google_refresh_lock(tenant, user_id), owner)
 
     async def renew(self, tenant: Tenant, user_id: str, owner: str, ttl_ms: int) -> bool:
         """Extend the lock while its owner still works; False when it is no longer theirs."""
-        key = self._keys.google_refresh_lock(tenant, user_id)
-        return bool(await self._renew(keys=[key], args=[owner, ttl_ms]))
+        return await self._locks.renew(self._keys.google_refresh_lock(tenant, user_id), owner, ttl_ms)
 
     async def held(self, tenant: Tenant, user_id: str) -> bool:
-        return bool(await self._redis.exists(self._keys.google_refresh_lock(tenant, user_id)))
+        return await self._locks.held(self._keys.google_refresh_lock(tenant, user_id))
 
 
 @translated

@@ -85,6 +85,11 @@ class Keys:
     def cards(self, tenant: Tenant, space_id: str) -> str:
         return self._team(tenant, f"cards:{_clean(space_id)}")
 
+    def card_lock(self, tenant: Tenant, channel: str, ts: str) -> str:
+        """One edit of a card at a time (bot/store/spaces.py). In the team's slot with the card lists, so one
+        script checks a card is still listed and takes its lock."""
+        return self._team(tenant, f"card-lock:{_clean(channel)}:{_clean(ts)}")
+
     def space_info(self, tenant: Tenant, space_id: str) -> str:
         """What meetbot knows of a space (its SpaceInfo). The key text stays "owner:" so existing records are read."""
         return self._team(tenant, f"owner:{_clean(space_id)}")

@@ -11,7 +11,6 @@ counts as over.
 from __future__ import annotations
 
 import json
-import secrets
 
 from redis.asyncio import Redis
 
@@ -19,15 +18,12 @@ from bot.domain import SlackStatus, SnoozeHold, StatusHold, Tenant
 from bot.json_values import JsonObject, parse_object
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.locks import OwnedLocks
 
 __all__ = ["CALLS_TTL", "PresenceRecords"]
 
 CALLS_TTL = 4 * 3600
 _ON, _HOLD, _DND, _SNOOZE = "on", "hold", "dnd", "snooze"
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 @translated
@@ -37,7 +33,7 @@ class PresenceRecords:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._release = redis.register_script(_RELEASE)
+        self._locks = OwnedLocks(redis)
 
     async def is_on(self, tenant: Tenant, user_id: str) -> bool:
         return bool(await self._redis.hexists(self._keys.presence(tenant, user_id), _ON))
@@ -118,12 +114,10 @@ class PresenceRecords:
         await self._redis.hdel(self._keys.presence(tenant, user_id), _SNOOZE)
 
     async def lock(self, tenant: Tenant, user_id: str, ttl_ms: int) -> str | None:
-        owner = secrets.token_hex(8)
-        taken = await self._redis.set(self._keys.presence_lock(tenant, user_id), owner, px=ttl_ms, nx=True)
-        return owner if taken else None
+        return await self._locks.take(self._keys.presence_lock(tenant, user_id), ttl_ms)
 
     async def unlock(self, tenant: Tenant, user_id: str, owner: str) -> None:
-        await self._release(keys=[self._keys.presence_lock(tenant, user_id)], args=[owner])
+        await self._locks.release(self._keys.presence_lock(tenant, user_id), owner)
 
 
 def _status(status: SlackStatus) -> JsonObject:

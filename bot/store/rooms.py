@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from bot.domain import Room, Tenant
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.locks import OwnedLocks
 from bot.store.replication import Replicas
 
 __all__ = ["Room", "RoomStore"]
@@ -26,7 +27,6 @@ if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
 return 0
 """
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
 @translated
@@ -35,6 +35,7 @@ class RoomStore:
         self._redis = redis
         self._keys = keys
         self._replicas = Replicas(redis)
+        self._locks = OwnedLocks(redis)
 
     async def get(self, tenant: Tenant, channel_id: str) -> Room | None:
         raw = await self._redis.get(self._keys.room(tenant, channel_id))
@@ -79,4 +80,4 @@ class RoomStore:
         return token if taken else None
 
     async def unlock(self, tenant: Tenant, channel_id: str, owner: str) -> None:
-        await self._redis.eval(_RELEASE, 1, self._keys.room_lock(tenant, channel_id), owner)
+        await self._locks.release(self._keys.room_lock(tenant, channel_id), owner)

@@ -3,6 +3,9 @@
 Codes are cached with a TTL because Google may reassign them. Space records and card lists expire too (several
 days), but until then they are what keeps a posted card followed and its title: their writes are WAITed for like a
 link's (bot/store/replication.py), so a failover right after a card was posted can't leave it unfollowed.
+
+Also here, because it guards the card lists: the per-card edit lock (core.card_edits), taken only while the card is
+still listed, in one script.
 """
 
 from __future__ import annotations
@@ -15,14 +18,22 @@ from redis.asyncio import Redis
 from bot.domain import Card, SpaceInfo, Tenant, space_id_of
 from bot.store.errors import translated
 from bot.store.keys import Keys
+from bot.store.locks import OwnedLocks, new_owner
 from bot.store.replication import Replicas
 
-__all__ = ["Card", "SpaceInfo", "SpaceRecords"]
+__all__ = ["Card", "CardEditLocks", "SpaceInfo", "SpaceRecords"]
 
 CODE_TTL = 6 * 60 * 60
 SPACE_TTL = 14 * 24 * 60 * 60
 CARD_TTL = 7 * 24 * 60 * 60
 RECENT_KEPT = 10
+# KEYS[1] the space's card list, KEYS[2] the card's lock; ARGV[1] the card's field, ARGV[2] the owner, ARGV[3] the
+# lock's life (ms). -1: the card is no longer listed; 1: the lock is this owner's; 0: someone else holds it.
+_TAKE_LISTED = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
+return 0
+"""
 
 
 @translated
@@ -107,6 +118,42 @@ class SpaceRecords:
             channel, _, ts = _text(raw).partition(":")
             cards.append(Card(channel, ts, "room" if _text(kind) == "room" else "meeting"))
         return sorted(cards, key=lambda c: (c.channel, c.ts))
+
+
+@translated
+class CardEditLocks:
+    """The CardLocks port (bot/core/ports.py): an owned lock per card (bot/store/locks.py), taken only while the
+    space still lists the card. A follower's edit costs two round trips more: the take and the release."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._locks = OwnedLocks(redis)
+        self._take = redis.register_script(_TAKE_LISTED)
+
+    async def take(self, tenant: Tenant, space_id: str, card: Card, ttl_ms: int) -> tuple[bool, str | None]:
+        owner = new_owner()
+        taken = await self._take(keys=[self._keys.cards(tenant, space_id), self._lock(tenant, card)],
+                                 args=[card.field, owner, ttl_ms])
+        return taken != -1, owner if taken == 1 else None
+
+    async def renew(self, tenant: Tenant, card: Card, owner: str, ttl_ms: int) -> bool:
+        return await self._locks.renew(self._lock(tenant, card), owner, ttl_ms)
+
+    async def release(self, tenant: Tenant, card: Card, owner: str) -> None:
+        await self._locks.release(self._lock(tenant, card), owner)
+
+    async def editing(self, tenant: Tenant, cards: list[Card]) -> list[Card]:
+        if not cards:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for card in cards:
+            pipe.exists(self._lock(tenant, card))
+        held = await pipe.execute()
+        return [card for card, exists in zip(cards, held, strict=True) if exists]
+
+    def _lock(self, tenant: Tenant, card: Card) -> str:
+        return self._keys.card_lock(tenant, card.channel, card.ts)
 
 
 def _info(raw: bytes | str | None) -> SpaceInfo | None:
