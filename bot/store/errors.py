@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import InvalidResponse, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot import metrics
@@ -28,7 +28,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 C = TypeVar("C", bound=type)
 
-_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+# InvalidResponse: something that isn't Redis answers at REDIS_URL (a wrong port, a proxy): unusable all the same.
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, InvalidResponse)
 # A master with `min-replicas-to-write` (README) refuses writes while no replica follows it, as during a failover.
 _NO_REPLICAS = re.compile(r"^NOREPLICAS |of pipeline caused error: NOREPLICAS ")
 # What a node says to a client still writing to it once it lost its replicas or was demoted (the job queue's coredis
@@ -51,7 +52,7 @@ def _translate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         try:
             return await bounded(fn(*args, **kwargs))  # on the ack path, within the ack's one deadline
         except _REDIS_DOWN as error:
-            metrics.redis_error(type(error).__name__)  # ConnectionError or TimeoutError: a closed set
+            metrics.redis_error(type(error).__name__)  # ConnectionError, TimeoutError or InvalidResponse: a closed set
             raise StorageUnavailable(type(error).__name__) from error
         except AckDeadlinePassed as error:
             metrics.redis_error("TimeoutError")  # Redis didn't answer within the ack's deadline

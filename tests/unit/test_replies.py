@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -22,7 +23,7 @@ from bot.googleapi import errors as gapi
 from bot.slack.replies import OUR_FAULT, refusal_text, reply_for, skipped_text
 from bot.store.keys import Keys
 from bot.store.spaces import SpaceRecords
-from tests.support.ports import free_port
+from tests.support.ports import refused_port
 
 NASTY = "<!channel> Q&A"
 
@@ -146,11 +147,31 @@ def test_an_outage_and_a_bug_have_their_words_too() -> None:
 
 async def test_a_store_that_cannot_reach_redis_raises_the_one_storage_error_core_knows() -> None:
     """One error for Redis being down, from the store that notices it to core and the reply: no second class."""
-    redis = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)  # nothing listens there
+    with refused_port() as port:
+        redis = Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+        try:
+            with pytest.raises(core.StorageUnavailable) as caught:
+                await SpaceRecords(redis, Keys()).space_for_code("abc-mnop-xyz")
+        finally:
+            await redis.aclose()
+    assert isinstance(caught.value, core.ServiceUnavailable) and caught.value.cause == "ConnectionError"
+    assert "storage isn't answering" in caught.value.reason
+
+
+async def test_something_other_than_redis_at_the_redis_url_is_storage_unavailable_too() -> None:
+    """A REDIS_URL that reaches another service (here one speaking HTTP, as a neighbour did when the suite first ran
+    in parallel): the same honest error as no Redis at all, not an unexpected protocol error."""
+    async def http_answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(http_answer, "127.0.0.1", 0)
+    redis = Redis(host="127.0.0.1", port=server.sockets[0].getsockname()[1], socket_connect_timeout=1)
     try:
         with pytest.raises(core.StorageUnavailable) as caught:
             await SpaceRecords(redis, Keys()).space_for_code("abc-mnop-xyz")
     finally:
         await redis.aclose()
-    assert isinstance(caught.value, core.ServiceUnavailable) and caught.value.cause == "ConnectionError"
-    assert "storage isn't answering" in caught.value.reason
+        server.close()
+    assert caught.value.cause == "InvalidResponse"
