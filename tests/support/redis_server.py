@@ -14,6 +14,7 @@ from tests.support.ports import free_port
 
 class RedisServer:
     def __init__(self, port: int | None = None) -> None:
+        self._own_port_choice = port is None
         self.port = port or free_port()
         self._dir = Path(tempfile.mkdtemp(prefix="meetbot-redis-"))
         self._process: subprocess.Popen[bytes] | None = None
@@ -23,6 +24,18 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        """Start it, on another free port if a neighbour (pytest-xdist runs several workers) took the one chosen.
+        A restart (start after stop) keeps its port: the bot under test still points there."""
+        may_move = self._own_port_choice and self._process is None
+        for _ in range(3):
+            if self._launch():
+                return self
+            if not may_move:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"redis-server could not start on port {self.port}")
+
+    def _launch(self) -> bool:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: see README.md > Prerequisites")
@@ -36,19 +49,28 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._answers():
-                return self
+                return True
             if self._process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self._process.returncode}")
+                return False  # most likely the port was taken
             time.sleep(0.02)
         raise RuntimeError("redis-server did not start within 10 s")
 
     def _answers(self) -> bool:
+        """Our own redis-server answers: the one that answers on the port is the process we started (another
+        worker's server on the same port must never be taken for ours, and flushed)."""
+        assert self._process is not None
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
+                conn.sendall(b"INFO server\r\n")
+                reply = b""
+                while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return False
+                    reply += chunk
         except OSError:
             return False
+        return f"process_id:{self._process.pid}\r\n".encode() in reply
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
