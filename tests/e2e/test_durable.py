@@ -17,10 +17,11 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, block_action, channel_posts, eventually, link_google
+from tests.support.flows import all_text, block_action, channel_posts, link_google
 from tests.support.jobs import jobs_done
 from tests.support.ports import free_port
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -15,10 +15,10 @@ import redis.asyncio as aioredis
 
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import eventually
 from tests.support.jobs import settled
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import event, slash_command
+from tests.support.waits import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 

@@ -20,8 +20,9 @@ from bot.slack.front_door import FrontDoor
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.edge import ALICE, EMAIL, Edge, services_in_loop
-from tests.support.flows import all_text, eventually_async, message_text
+from tests.support.flows import all_text, message_text
 from tests.support.slack_requests import SIGNING_SECRET, slash_command
+from tests.support.waits import eventually_async
 from tests.support.world import space_of
 
 TENANT = Tenant("T0001")

@@ -14,8 +14,9 @@ import pytest
 from bot.slack.listeners import COMMAND_JOB
 from bot.slack.unopened import UNOPENED_TEXT, job_notice
 from tests.support.edge import ALICE, EMAIL, Edge
-from tests.support.flows import all_text, block_action, eventually_async
+from tests.support.flows import all_text, block_action
 from tests.support.slack_requests import event, interactive, slash_command
+from tests.support.waits import eventually_async
 
 
 async def test_help_through_bolt_is_answered_in_the_ack(edge: Edge) -> None:

@@ -17,9 +17,10 @@ from bot.store.quota import PER_MINUTE, WINDOW, CreateQuota, WriteQuota
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, block_action, eventually, link_google, room_cards
+from tests.support.flows import all_text, block_action, link_google, room_cards
 from tests.support.jobs import jobs_done
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 from tests.support.world import ALICE, CHANNEL
 
 

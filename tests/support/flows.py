@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -135,28 +134,6 @@ def view_submission(view: dict[str, Any], values: dict[str, str], *, user_id: st
         "response_urls": [],
     }
     return interactive(payload)
-
-
-def eventually(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
-    """Poll `check` until it returns something truthy (returned), or fail saying what never came."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {within}s for {what}")
-
-
-async def eventually_async(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
-    """`eventually` for checks on this event loop's own work (it must keep running while we wait)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"waited {within}s for {what}")
 
 
 def message_text(slack: SlackEmulator, channel: str, ts: str) -> str:
