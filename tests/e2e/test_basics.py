@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -21,6 +20,7 @@ from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -87,10 +87,8 @@ def test_check_reports_configuration_problems(tmp_path: Path) -> None:
 
 def test_several_workers_share_the_port(start_bot: Callable[..., BotProcess]) -> None:
     bot = start_bot(WEB_CONCURRENCY="2")
-    log_deadline = time.monotonic() + 10
-    while bot.log_text().count("meetbot serving HTTP") < 2:
-        assert time.monotonic() < log_deadline, bot.log_text()
-        time.sleep(0.05)
+    eventually(lambda: bot.log_text().count("meetbot serving HTTP") >= 2,
+               lambda: f"both workers serving HTTP; the log:\n{bot.log_text()}", 10)
     assert all(httpx.get(bot.url + "/healthz").status_code == 200 for _ in range(20))
     assert bot.stop() == 0
     assert bot.log_text().count("stopped") == 2
@@ -99,16 +97,13 @@ def test_several_workers_share_the_port(start_bot: Callable[..., BotProcess]) ->
 def test_a_worker_that_dies_is_replaced(start_bot: Callable[..., BotProcess]) -> None:
     """Issue 13: with WEB_CONCURRENCY, a killed worker process used to shrink capacity until the next deploy."""
     bot = start_bot(WEB_CONCURRENCY="2")
-    deadline = time.monotonic() + 10
-    while "started 2 workers:" not in bot.log_text() or bot.log_text().count("meetbot serving HTTP") < 2:
-        assert time.monotonic() < deadline, bot.log_text()
-        time.sleep(0.05)
+    eventually(lambda: "started 2 workers:" in bot.log_text() and bot.log_text().count("meetbot serving HTTP") >= 2,
+               lambda: f"both workers serving HTTP; the log:\n{bot.log_text()}", 10)
     line = next(x for x in bot.log_text().splitlines() if "started 2 workers:" in x)
     victim = int(line.rsplit(":", 1)[1].split(",")[0])
     os.kill(victim, signal.SIGKILL)
-    while bot.log_text().count("meetbot serving HTTP") < 3:
-        assert time.monotonic() < deadline + 15, bot.log_text()
-        time.sleep(0.05)
+    eventually(lambda: bot.log_text().count("meetbot serving HTTP") >= 3,
+               lambda: f"a replacement worker serving HTTP; the log:\n{bot.log_text()}", 25)
     assert "starting a replacement" in bot.log_text()
     assert all(httpx.get(bot.url + "/healthz").status_code == 200 for _ in range(20))
     assert bot.stop() == 0
@@ -119,10 +114,8 @@ def test_socket_mode_serves_commands_and_keeps_health_routes(
 ) -> None:
     bot = start_bot(SLACK_APP_TOKEN="xapp-1-test", SLACK_SIGNING_SECRET="")
     socket = slack_emulator.state.socket_mode
-    deadline = time.monotonic() + 10
-    while not socket.connected or httpx.get(bot.url + "/readyz").status_code != 200:
-        assert time.monotonic() < deadline, bot.log_text()
-        time.sleep(0.05)
+    eventually(lambda: socket.connected and httpx.get(bot.url + "/readyz").status_code == 200,
+               lambda: f"the Socket Mode connection and /readyz; the log:\n{bot.log_text()}", 10)
     assert httpx.get(bot.url + "/readyz").json()["checks"]["slack_socket"] is True
     payload = dict(parse_qsl(slash_command("help")[0]))
     ack = socket.deliver("slash_commands", payload)

@@ -9,8 +9,8 @@ import pytest
 
 from bot.core.calls import external_id
 from tests.support.bot_process import BotProcess
-from tests.support.flows import eventually
 from tests.support.slack_calls import call_block, calls, people
+from tests.support.waits import eventually
 from tests.support.world import BOB, World, space_of
 
 pytestmark = pytest.mark.e2e

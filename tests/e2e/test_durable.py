@@ -17,10 +17,11 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, block_action, channel_posts, eventually, link_google
-from tests.support.jobs import jobs_done
+from tests.support.flows import all_text, block_action, channel_posts, link_google
+from tests.support.jobs import settled
 from tests.support.ports import free_port
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -69,41 +70,34 @@ def told(slack: SlackEmulator, name: str) -> str:
     return all_text(slack.state.response_posts(name)[-1]["body"])
 
 
-def settled(redis_url: str) -> None:
-    """Wait until every job is done: a second card or reply, if one were coming, would have come by now."""
-    eventually(lambda: jobs_done(redis_url), "every job done", within=RECOVERY)
-
-
 def cards(slack: SlackEmulator, title: str) -> list[dict[str, object]]:
     return [c for c in channel_posts(slack) if title in all_text(c["args"])]  # type: ignore[arg-type]
 
 
 async def test_killed_before_google_answered_the_meeting_still_comes(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-    redis_url: str,
 ) -> None:
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     meet_emulator.state.inject_fault("spaces.create", status=0, delay=1.5)  # Google is slow...
     await start_meeting(bot, slack_emulator, "Survives")
-    killed_mid_call(bot, start_bot, meet_emulator)  # ...and the bot dies before it answers
+    bot = killed_mid_call(bot, start_bot, meet_emulator)  # ...and the bot dies before it answers
     eventually(lambda: len(cards(slack_emulator, "Survives")) >= 1, "the card", RECOVERY)
-    settled(redis_url)
+    settled(bot, RECOVERY)  # a second card, if one were coming, would have come by now
     assert len(cards(slack_emulator, "Survives")) == 1, "exactly one card"
 
 
 async def test_killed_while_posting_the_card_never_posts_two(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-    redis_url: str,
 ) -> None:
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     slack_emulator.state.inject_fault("chat.postMessage", status=200, delay=1.5)  # Slack takes its time...
     name = await start_meeting(bot, slack_emulator, "Once")
     eventually(lambda: len(meet_emulator.state.calls_to("spaces.create")) == 1, "the create", 10)
-    killed_mid_call(bot, start_bot, slack_emulator)  # ...and the bot dies while the card is on its way
+    bot = killed_mid_call(bot, start_bot, slack_emulator)  # ...and the bot dies while the card is on its way
     told(slack_emulator, name)
-    settled(redis_url)
+    settled(bot, RECOVERY)
     reply = all_text(slack_emulator.state.response_posts(name)[-1]["body"])
     assert "Your meeting was created" in reply and "meet.google.com/" in reply, "an honest reply with the link"
     assert len(cards(slack_emulator, "Once")) <= 1, "never a second card"
@@ -112,15 +106,14 @@ async def test_killed_while_posting_the_card_never_posts_two(
 
 async def test_killed_right_after_the_card_changes_nothing(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-    redis_url: str,
 ) -> None:
     bot = start_bot()
     await link_google(bot, slack_emulator, meet_emulator, *ALICE)
     await start_meeting(bot, slack_emulator, "Done")
     eventually(lambda: len(cards(slack_emulator, "Done")) == 1, "the card", 10)
     bot.kill()
-    start_bot()
-    settled(redis_url)  # past the take-over: a re-run, if any, must find the card already posted
+    bot = start_bot()
+    settled(bot, RECOVERY)  # past the take-over: a re-run, if any, must find the card already posted
     assert len(cards(slack_emulator, "Done")) == 1
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
 
@@ -194,7 +187,6 @@ async def test_an_end_click_is_durable(
 
 async def test_a_status_for_me_click_is_durable(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-    redis_url: str,
 ) -> None:
     """Any click other than End goes through the same durable payload job: acknowledged, the bot killed before
     Google answered, the restarted bot still answers the clicker."""
@@ -207,9 +199,9 @@ async def test_a_status_for_me_click_is_durable(
     response = await bot.post(block_action("meet_status_me", space["meetingCode"], user_id=ALICE[0],
                                            channel="C0GENERAL", message_ts="1.3", response_url=url))
     assert response.status_code == 200
-    killed_mid_call(bot, start_bot, meet_emulator)
+    bot = killed_mid_call(bot, start_bot, meet_emulator)
     told(slack_emulator, name)
-    settled(redis_url)
+    settled(bot, RECOVERY)
     posts = slack_emulator.state.response_posts(name)
     assert len(posts) == 1, "answered once"
     assert space["meetingCode"] in all_text(posts[0]["body"])
@@ -217,7 +209,6 @@ async def test_a_status_for_me_click_is_durable(
 
 async def test_an_event_is_durable_and_its_retries_run_once(
     start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator,
-    redis_url: str,
 ) -> None:
     """link_shared, acknowledged, the bot killed before Google answered: the restarted bot unfurls it; Slack's
     retry of the same event_id, delivered to the new process too, adds nothing."""
@@ -231,6 +222,6 @@ async def test_an_event_is_durable_and_its_retries_run_once(
     bot = killed_mid_call(bot, start_bot, meet_emulator)
     assert (await bot.post((envelope, "application/json"))).status_code == 200  # Slack retries: same event_id
     eventually(lambda: slack_emulator.state.calls_to("chat.unfurl"), "the unfurl", RECOVERY)
-    settled(redis_url)
+    settled(bot, RECOVERY)
     (unfurl,) = slack_emulator.state.calls_to("chat.unfurl")
     assert space["meetingCode"] in json.dumps(unfurl["args"])

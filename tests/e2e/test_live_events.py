@@ -11,7 +11,7 @@ import pytest
 from emulators.events import EventsEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.events_world import PUSH_SUB, PUSHER, TOPIC, events_env, post_card, subscriptions
-from tests.support.flows import eventually
+from tests.support.waits import eventually
 from tests.support.world import BOB, World, card_text
 
 pytestmark = pytest.mark.e2e

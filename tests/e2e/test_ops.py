@@ -3,11 +3,9 @@ several server processes. In-process behaviour of the metrics and action lines: 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from tests.support.bot_process import BotProcess
 from tests.support.flows import channel_posts, link_google
 from tests.support.jobs import settled
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually_async
 
 pytestmark = pytest.mark.e2e
 
@@ -83,10 +82,8 @@ async def test_two_server_processes_answer_one_metrics(start_bot: Callable[..., 
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     bot = start_bot(WEB_CONCURRENCY="2", TMPDIR=str(scratch))
-    deadline = time.monotonic() + 10
-    while bot.log_text().count("meetbot serving HTTP") < 2:
-        assert time.monotonic() < deadline, bot.log_text()
-        await asyncio.sleep(0.05)
+    await eventually_async(lambda: bot.log_text().count("meetbot serving HTTP") >= 2,
+                           lambda: f"both processes serving HTTP; the log:\n{bot.log_text()}", 10)
     sent = 12
     for _ in range(sent):  # a new connection each: the kernel spreads them over both processes
         assert (await bot.post(slash_command("help"))).status_code == 200

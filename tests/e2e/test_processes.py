@@ -13,9 +13,10 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess, BotStarter
-from tests.support.flows import all_text, channel_posts, eventually, link_google
+from tests.support.flows import all_text, channel_posts, link_google
 from tests.support.jobs import jobs_done
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.e2e
 

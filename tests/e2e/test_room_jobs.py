@@ -14,9 +14,10 @@ import redis.asyncio as aioredis
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, eventually, link_google, room_cards
+from tests.support.flows import all_text, link_google, room_cards
 from tests.support.jobs import jobs_done
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 from tests.support.write_gate import WriteGate
 
 pytestmark = pytest.mark.e2e

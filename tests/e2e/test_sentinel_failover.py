@@ -24,6 +24,7 @@ from bot.store.oauth_state import OAuthStateStore
 from bot.store.replication import Replicas
 from bot.store.spaces import SpaceRecords
 from tests.support.redis_topology import SentinelSet
+from tests.support.waits import eventually_async
 
 pytestmark = pytest.mark.e2e
 
@@ -63,8 +64,7 @@ async def _write_through(write: Write, disrupt: Callable[[], int]) -> tuple[list
             await asyncio.sleep(EVERY)
 
     task = asyncio.create_task(writer())
-    while len(acked) < 20:  # the writer is under way on the first master  # noqa: ASYNC110
-        await asyncio.sleep(EVERY)
+    await eventually_async(lambda: len(acked) >= 20, "the writer under way on the first master", WITHIN, every=EVERY)
     new = await asyncio.to_thread(disrupt)
     failed_over.set()
     await task

@@ -11,8 +11,9 @@ from bot.slack.views.attendance import MAX_SECTIONS, attendance_message
 from bot.slack.views.blocks import SECTION_LIMIT
 from emulators.slack.blockkit import validate_blocks
 from tests.support.edge import ALICE, EMAIL, Edge
-from tests.support.flows import all_text, eventually_async
+from tests.support.flows import all_text
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually_async
 
 BOB, BOB_EMAIL = "U0BOB", "bob@example.com"
 

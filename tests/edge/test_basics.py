@@ -4,7 +4,6 @@ start-up, several processes, Socket Mode's process) lives with the end-to-end te
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -15,10 +14,10 @@ import redis.asyncio as aioredis
 
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import eventually
 from tests.support.jobs import settled
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import event, slash_command
+from tests.support.waits import eventually, eventually_async
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
@@ -133,7 +132,8 @@ async def test_many_workspace_install_round_trip(
     assert help_reply.status_code == 200 and "How to use /meet" in help_reply.text
 
     await bot.post(event({"type": "app_uninstalled"}))
-    deadline = time.monotonic() + 5
-    while await redis_client.get("meetbot:{-:T0001}:installation") is not None:
-        assert time.monotonic() < deadline, "uninstall did not remove the installation"
-        await asyncio.sleep(0.05)
+
+    async def uninstalled() -> bool:
+        return await redis_client.get("meetbot:{-:T0001}:installation") is None
+
+    await eventually_async(uninstalled, "the uninstall to remove the installation", 5)

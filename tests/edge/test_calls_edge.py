@@ -6,7 +6,6 @@ reason is logged once per workspace, and `python -m bot check` names a missing s
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +29,7 @@ from tests.conftest import manifest_bot_scopes
 from tests.support.edge import services_in_loop
 from tests.support.flows import all_text, view_submission
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command
+from tests.support.waits import eventually_async
 from tests.support.world import space_of
 
 TENANT = Tenant("T0001")
@@ -73,18 +73,16 @@ class Edge:
 
         before = len(posts())
         await self.send(slash_command(text, user_id=user, trigger_id=self.slack.state.issue_trigger_id()))
-        for _ in range(500):
-            if len(posts()) > before:
-                card = posts()[before]
-                space, ts = space_of(card), card["response"]["ts"]
-                for _ in range(500):  # the job goes on to remember the card and follow its meeting
-                    cards = await self.services.meetings.cards(TENANT, space)
-                    followed = await self.services.following.shown_state(TENANT, space)
-                    if any(c.ts == ts for c in cards) and followed is not None:
-                        return space, ts
-                    await asyncio.sleep(0.02)
-            await asyncio.sleep(0.02)
-        raise AssertionError("no card was posted")
+        card = (await eventually_async(lambda: posts()[before:], f"the card of /meet {text}", 10))[0]
+        space, ts = space_of(card), card["response"]["ts"]
+
+        async def followed() -> bool:  # the job goes on to remember the card and follow its meeting
+            cards = await self.services.meetings.cards(TENANT, space)
+            shown = await self.services.following.shown_state(TENANT, space)
+            return any(c.ts == ts for c in cards) and shown is not None
+
+        await eventually_async(followed, f"the card of /meet {text} to be remembered and followed", 10)
+        return space, ts
 
     async def run(self, text: str, user: str = ALICE) -> str:
         """`/meet text` as `user`, to the reply it posts to its response_url (the work runs after the ack)."""

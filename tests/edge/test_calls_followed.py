@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from bot.core.calls import external_id
-from tests.support.flows import eventually, message_text
+from tests.support.flows import message_text
 from tests.support.slack_calls import call_block, calls, people
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, CHANNEL, World, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

@@ -20,8 +20,9 @@ from bot.slack.front_door import FrontDoor
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.edge import ALICE, EMAIL, Edge, services_in_loop
-from tests.support.flows import all_text, eventually_async, message_text
+from tests.support.flows import all_text, message_text
 from tests.support.slack_requests import SIGNING_SECRET, slash_command
+from tests.support.waits import eventually_async
 from tests.support.world import space_of
 
 TENANT = Tenant("T0001")
@@ -52,12 +53,13 @@ async def room_card(edge: Edge, text: str) -> tuple[str, str]:
         f"reply-{before}"), trigger_id=edge.slack.state.issue_trigger_id()))
     posted = (await eventually_async(lambda: channel_posts(edge)[before:], f"the card of /meet {text}"))[0]
     space, ts = space_of(posted), str(posted["response"]["ts"])
-    for _ in range(500):
+
+    async def followed() -> bool:
         listed = any(c.ts == ts for c in await edge.services.meetings.cards(TENANT, space))
-        if listed and await edge.services.following.follower(TENANT, space) is not None:
-            return space, ts
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"the card of /meet {text} was never followed")
+        return listed and await edge.services.following.follower(TENANT, space) is not None
+
+    await eventually_async(followed, f"the card of /meet {text} to be listed and followed", 10)
+    return space, ts
 
 
 def card_text(edge: Edge, ts: str) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.flows import all_text, eventually
+from tests.support.flows import all_text
 from tests.support.slack_requests import interactive
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, CHANNEL, World, end_value, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

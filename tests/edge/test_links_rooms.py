@@ -16,6 +16,7 @@ from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text, block_action, channel_posts, link_google
 from tests.support.jobs import settled
 from tests.support.slack_requests import interactive, slash_command
+from tests.support.waits import eventually_async
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
 
@@ -39,13 +40,6 @@ async def send_event(bot: BotProcess, slack: SlackEmulator, event: dict[str, Any
     response = await bot.post((json.dumps(envelope), "application/json"))
     assert response.status_code == 200
     return envelope
-
-
-async def wait_until(check: Any, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def run(bot: BotProcess, slack: SlackEmulator, text: str, user: tuple[str, str] = ALICE,
@@ -78,7 +72,7 @@ async def test_composer_and_posted_unfurls_with_dedupe(
 
     composer = slack_emulator.state.share_links(urls, channel=CHANNEL, user=ALICE[0], source="composer")
     envelope = await send_event(bot, slack_emulator, composer)
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    await eventually_async(lambda: len(unfurl_calls(slack_emulator)) == 1, "one chat.unfurl", 10)
     (call,) = unfurl_calls(slack_emulator)
     assert call["args"]["unfurl_id"] == composer["unfurl_id"] and call["args"]["source"] == "composer"
     unfurls = decoded(call["args"]["unfurls"])
@@ -96,7 +90,7 @@ async def test_composer_and_posted_unfurls_with_dedupe(
 
     posted = slack_emulator.state.share_links([link], channel=CHANNEL, user=BOB[0])
     await send_event(bot, slack_emulator, posted)
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 2)
+    await eventually_async(lambda: len(unfurl_calls(slack_emulator)) == 2, "two chat.unfurl calls", 10)
     second = unfurl_calls(slack_emulator)[1]["args"]
     assert second["channel"] == CHANNEL and second["ts"] == posted["message_ts"]
     participant_card = json.dumps(decoded(second["unfurls"])[link])
@@ -112,7 +106,7 @@ async def test_status_for_me_answers_each_clicker_privately(
     meet_emulator.state.join(space["name"], user=BOB[1])
     link = f"https://meet.google.com/{space['meetingCode']}"
     await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user=ALICE[0]))
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    await eventually_async(lambda: len(unfurl_calls(slack_emulator)) == 1, "one chat.unfurl", 10)
     card = decoded(unfurl_calls(slack_emulator)[0]["args"]["unfurls"])[link]
     (button,) = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
                  if e["action_id"] == "meet_status_me"]
@@ -136,7 +130,7 @@ async def test_an_unknown_code_gets_no_public_warning_and_the_sharer_is_told_pri
 ) -> None:
     link = "https://meet.google.com/zzz-zzzz-zzz"
     await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user=ALICE[0]))
-    await wait_until(lambda: len(ephemerals(slack_emulator)) == 1)
+    await eventually_async(lambda: len(ephemerals(slack_emulator)) == 1, "one ephemeral to the sharer", 10)
     (told,) = ephemerals(slack_emulator)
     assert told["args"]["user"] == ALICE[0] and "doesn't know the meeting `zzz-zzzz-zzz`" in all_text(told["args"])
     assert unfurl_calls(slack_emulator) == [], "nothing attached to someone's message for the channel to see"
@@ -150,7 +144,7 @@ async def test_a_sharer_who_dismissed_the_connect_prompt_still_gets_unfurls(
     slack_emulator.state.add_user("U0NEW", "newbie", email="newbie@example.com")
     slack_emulator.state.dismiss_auth_prompt("U0NEW")
     await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user="U0NEW"))
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 2)
+    await eventually_async(lambda: len(unfurl_calls(slack_emulator)) == 2, "two chat.unfurl calls", 10)
     (first, second) = unfurl_calls(slack_emulator)
     assert "user_auth_required" not in first["args"] and second["response"]["error"] == "cannot_prompt"
     assert space["meetingCode"] in json.dumps(slack_emulator.state.unfurls()[0])
@@ -163,7 +157,7 @@ async def test_unlinked_sharer_is_invited_to_connect(
     link = f"https://meet.google.com/{space['meetingCode']}"
     slack_emulator.state.add_user("U0NEW", "newbie", email="newbie@example.com")
     await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user="U0NEW"))
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 2)
+    await eventually_async(lambda: len(unfurl_calls(slack_emulator)) == 2, "the unfurl and the connect prompt", 10)
     public, prompt = (c["args"] for c in unfurl_calls(slack_emulator))
     assert "user_auth_required" not in public, "what needs no token is shown to the channel"
     card = json.dumps(decoded(public["unfurls"])[link])
@@ -188,7 +182,7 @@ async def test_bad_link_events(
     many = [f"https://meet.google.com/zzz-zzzz-{chr(97 + n)}{chr(97 + n)}{chr(97 + n)}" for n in range(20)]
     event = slack_emulator.state.share_links(many, channel=CHANNEL, user=ALICE[0])
     await send_event(bot, slack_emulator, event)
-    await wait_until(lambda: len(ephemerals(slack_emulator)) == 1)
+    await eventually_async(lambda: len(ephemerals(slack_emulator)) == 1, "one ephemeral to the sharer", 10)
     settled(bot)
     assert unfurl_calls(slack_emulator) == []
     (told,) = ephemerals(slack_emulator)
@@ -216,7 +210,7 @@ async def test_room_lifecycle_with_bookmarks(
     assert room["bookmark_id"] and await redis_client.ttl(f"meetbot:{{-:T0001}}:room:{CHANNEL}") == -1
 
     await run(bot, slack_emulator, "room", BOB, wait=False)
-    await wait_until(lambda: len(channel_posts(slack_emulator)) >= 2)
+    await eventually_async(lambda: len(channel_posts(slack_emulator)) >= 2, "the room card posted again", 10)
     assert "This channel's Meet room" in all_text(channel_posts(slack_emulator)[-1]["args"])
 
     refused = all_text(await run(bot, slack_emulator, "room clear", BOB))
@@ -265,7 +259,7 @@ async def test_concurrent_room_new_has_exactly_one_winner(
         return any("changing this channel's room right now" in all_text(p["body"])
                    or "who set up this channel's room" in all_text(p["body"])
                    for p in slack_emulator.state.response_posts())
-    await wait_until(refused)
+    await eventually_async(refused, "the loser of the race told why", 10)
     settled(bot)
     assert len(channel_posts(slack_emulator)) == 1
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
@@ -281,12 +275,13 @@ async def test_app_home_is_published_and_follows_changes(
     assert alice_publishes() == [], "no Home tab until Alice opens it"
     await send_event(bot, slack_emulator, {"type": "app_home_opened", "user": ALICE[0], "channel": "D0ALICE",
                                            "tab": "home", "event_ts": "1.1"})
-    await wait_until(lambda: len(alice_publishes()) == 1)
+    await eventually_async(lambda: len(alice_publishes()) == 1, "Alice's Home tab published", 10)
     home = json.dumps(slack_emulator.state.home_view(ALICE[0]))
     assert "Connected to Google as *alice@example.com*" in home and "/meet help" in home
 
     await run(bot, slack_emulator, "new Daily", wait=False)
-    await wait_until(lambda: "Daily" in json.dumps(slack_emulator.state.home_view(ALICE[0])))
+    await eventually_async(lambda: "Daily" in json.dumps(slack_emulator.state.home_view(ALICE[0])),
+                           "the new meeting on Alice's Home tab", 10)
     assert "hash" in alice_publishes()[-1]["args"], "a re-render passes the last hash"
 
     # A user without a Home tab costs nothing: no re-render after their meeting changes.
@@ -354,6 +349,6 @@ async def test_an_untitled_unfurl_says_who_started_the_meeting(
     (card,) = channel_posts(slack_emulator, 1)
     link = str(card["args"]["text"]).split(": ")[-1]
     await send_event(bot, slack_emulator, slack_emulator.state.share_links([link], channel=CHANNEL, user=BOB[0]))
-    await wait_until(lambda: len(unfurl_calls(slack_emulator)) == 1)
+    await eventually_async(lambda: len(unfurl_calls(slack_emulator)) == 1, "one chat.unfurl", 10)
     shown = json.dumps(decoded(unfurl_calls(slack_emulator)[0]["args"]["unfurls"])[link])
     assert f"a meeting <@{ALICE[0]}> started with meetbot" in shown, shown

@@ -4,7 +4,6 @@ they see the listeners' answers directly; the subprocess tests then only need to
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qs
@@ -14,8 +13,9 @@ import pytest
 from bot.slack.listeners import COMMAND_JOB
 from bot.slack.unopened import UNOPENED_TEXT, job_notice
 from tests.support.edge import ALICE, EMAIL, Edge
-from tests.support.flows import all_text, block_action, eventually_async
+from tests.support.flows import all_text, block_action
 from tests.support.slack_requests import event, interactive, slash_command
+from tests.support.waits import eventually_async
 
 
 async def test_help_through_bolt_is_answered_in_the_ack(edge: Edge) -> None:
@@ -34,11 +34,9 @@ async def test_new_acks_empty_then_posts_the_card(edge: Edge) -> None:
     await edge.link(ALICE, EMAIL)
     response = await edge.send(slash_command("new Planning", trigger_id=edge.slack.state.issue_trigger_id()))
     assert response.status == 200 and response.body == ""
-    for _ in range(250):  # the durable job runs on the queue
-        posts = [c for c in edge.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == "C0GENERAL"]
-        if posts:
-            break
-        await asyncio.sleep(0.02)
+    posts = await eventually_async(  # the durable job runs on the queue, on this loop
+        lambda: [c for c in edge.slack.state.calls_to("chat.postMessage") if c["args"]["channel"] == "C0GENERAL"],
+        "the card", 5)
     assert len(posts) == 1 and "Planning" in all_text(posts[0]["args"])
     assert [c["user"] for c in edge.meet.state.calls_to("spaces.create")] == [EMAIL]
 
@@ -57,10 +55,8 @@ async def test_an_unlinked_click_on_end_gets_a_connect_prompt(edge: Edge) -> Non
     response = await edge.send(block_action("meet_end", "spaces/abc abc-mnop-xyz", user_id="U0BOB",
                                             channel="C0GENERAL", message_ts="1.2", response_url=url))
     assert response.status == 200
-    for _ in range(250):  # the click is a durable job on the queue
-        if edge.slack.state.response_posts("end-unlinked"):
-            break
-        await asyncio.sleep(0.02)
+    # the click is a durable job on the queue, on this loop
+    await eventually_async(lambda: edge.slack.state.response_posts("end-unlinked"), "the reply to the click", 5)
     (reply,) = edge.slack.state.response_posts("end-unlinked")
     assert "Connect Google account" in all_text(reply["body"]) and reply["body"]["response_type"] == "ephemeral"
     assert edge.meet.state.calls_to("spaces.endActiveConference") == []

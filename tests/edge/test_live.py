@@ -12,8 +12,9 @@ import pytest
 import redis
 
 from bot.store.keys import Keys
-from tests.support.flows import all_text, channel_posts, eventually
+from tests.support.flows import all_text, channel_posts
 from tests.support.jobs import settled
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, card_text, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

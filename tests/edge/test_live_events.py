@@ -28,7 +28,8 @@ from tests.support.events_world import (
     post_card,
     subscriptions,
 )
-from tests.support.flows import all_text, eventually
+from tests.support.flows import all_text
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, card_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

@@ -9,9 +9,10 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, channel_posts, eventually, link_google, view_submission
+from tests.support.flows import all_text, channel_posts, link_google, view_submission
 from tests.support.jobs import settled
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, CAROL, World, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

@@ -4,10 +4,8 @@ What is asserted is what the emulators saw: the Meet emulator's calls and member
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ import redis.asyncio as aioredis
 from tests.support.flows import all_text, channel_posts
 from tests.support.jobs import settled
 from tests.support.slack_requests import interactive
+from tests.support.waits import eventually_async
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
@@ -29,13 +28,6 @@ def cohosts(world: World, space: str) -> list[str]:
 
 def members(world: World, space: str) -> list[str]:
     return sorted(m["email"] for m in world.meet.state.members(space))
-
-
-async def wait_until(check: Callable[[], Any], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 def blocks_of(call: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,7 +132,7 @@ async def test_settings_modal_cohosts_saved_as_the_difference(world: World) -> N
                "view": {**view, "state": state}, "response_urls": []}
     saved = await world.bot.post(interactive(payload))
     assert saved.json()["response_action"] == "update"
-    await wait_until(lambda: cohosts(world, space) == [CAROL[1]])
+    await eventually_async(lambda: cohosts(world, space) == [CAROL[1]], "Carol the meeting's co-host", 10)
     writes = [c["route"] for c in world.meet.state.calls[before:] if c["method"] != "GET"]
     assert sorted(writes) == ["spaces.members.create", "spaces.members.delete"]  # only the difference
     (result,) = world.slack.state.wait_for_calls_blocking("views.update", 2, timeout=10)[1:]
@@ -165,9 +157,9 @@ async def test_room_members_follow_the_channel(world: World, member_limit_error:
     assert world.meet.state.admission(world.meet.state.join(room_space, user=BOB[1])) == "admitted"
 
     await member_event(world, world.slack.state.join_channel(CHANNEL, CAROL[0]))
-    await wait_until(lambda: members(world, room_space) == [BOB[1], CAROL[1]])
+    await eventually_async(lambda: members(world, room_space) == [BOB[1], CAROL[1]], "Bob and Carol as members", 10)
     await member_event(world, world.slack.state.leave_channel(CHANNEL, BOB[0]))
-    await wait_until(lambda: members(world, room_space) == [CAROL[1]])
+    await eventually_async(lambda: members(world, room_space) == [CAROL[1]], "Carol the room's only member", 10)
     assert world.meet.state.admission(world.meet.state.join(room_space, user="dan@example.com")) == "knocked"
 
     # Past the member limit: a clear message, and the rest knock as before.
@@ -207,7 +199,7 @@ async def test_room_members_in_a_channel_meetbot_is_not_in_ask_for_an_invite(wor
     assert "follows who joins and leaves the channel" in again and "/invite" not in again
     assert members(world, room_space) == [BOB[1], CAROL[1]]
     await member_event(world, world.slack.state.leave_channel(CHANNEL, BOB[0]))
-    await wait_until(lambda: members(world, room_space) == [CAROL[1]])
+    await eventually_async(lambda: members(world, room_space) == [CAROL[1]], "Carol the room's only member", 10)
 
 
 async def test_user_change_forgets_the_cached_email(world: World) -> None:
@@ -233,7 +225,8 @@ async def test_a_missed_channel_event_is_caught_by_the_hourly_check(world: World
 
     world.slack.state.join_channel(CHANNEL, CAROL[0])  # Carol joins, and Slack's event never reaches meetbot
     await redis_client.zadd(due, {entry: 0})  # ...until the hour is up
-    await wait_until(lambda: members(world, room_space) == [BOB[1], CAROL[1]], within=45)
+    await eventually_async(lambda: members(world, room_space) == [BOB[1], CAROL[1]],
+                           "the hourly check to make Carol a member", 45)
     ((_, score),) = await redis_client.zrange(due, 0, -1, withscores=True)
     assert score > time.time() + 3500, "and the next check is an hour away"
 

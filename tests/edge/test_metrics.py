@@ -4,12 +4,11 @@ as Prometheus parses them. The registry is the process's own, so every check is 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.support.edge import services_in_loop
 from tests.support.flows import block_action, link_in_process
 from tests.support.ports import free_port
 from tests.support.slack_requests import sign, slash_command
+from tests.support.waits import eventually_async
 
 ALICE, EMAIL = "U0ALICE", "alice@example.com"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -68,14 +68,6 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-async def until(check: Callable[[], object], what: str) -> None:
-    for _ in range(500):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -104,13 +96,13 @@ async def test_a_real_meet_new_moves_the_counters(served: Served) -> None:
     before = await served.scrape()
     response = await served.post(slash_command("new Planning", trigger_id=served.slack.state.issue_trigger_id()))
     assert response.status_code == 200
-    await until(lambda: channel_cards(served.slack), "the card")
-    after = await served.scrape()
-    for _ in range(100):  # the card is posted from inside the job: let it finish
-        if value(after, "meetbot_jobs_running", job="meeting.start") == 0:
-            break
-        await asyncio.sleep(0.05)
-        after = await served.scrape()
+    await eventually_async(lambda: channel_cards(served.slack), "the card", 10)
+
+    async def job_finished() -> Samples | None:  # the card is posted from inside the job: let it finish
+        samples = await served.scrape()
+        return samples if value(samples, "meetbot_jobs_running", job="meeting.start") == 0 else None
+
+    after = await eventually_async(job_finished, "the meeting.start job to finish", 5, every=0.05)
 
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -147,7 +139,7 @@ async def test_a_google_error_is_counted_by_status_and_logged_as_a_warning(
     url = served.slack.response_url("failed-create")
     await served.post(slash_command("new Broken", trigger_id=served.slack.state.issue_trigger_id(),
                                     response_url=url))
-    await until(lambda: served.slack.state.response_posts("failed-create"), "the reply")
+    await eventually_async(lambda: served.slack.state.response_posts("failed-create"), "the reply", 10)
     after = await served.scrape()
     assert value(after, "meetbot_google_calls_total", method="spaces.create", status="500") - value(
         before, "meetbot_google_calls_total", method="spaces.create", status="500") == 1
@@ -163,7 +155,7 @@ async def test_each_user_action_writes_one_line_with_its_facts(
     caplog.set_level(logging.INFO, logger="bot.actions")
     caplog.clear()
     await served.post(slash_command("new Planning", trigger_id=served.slack.state.issue_trigger_id()))
-    await until(lambda: any(r.name == "bot.actions" for r in caplog.records), "the action line")
+    await eventually_async(lambda: any(r.name == "bot.actions" for r in caplog.records), "the action line", 10)
     await served.post(slash_command("me"))  # answered in the ack: its line is written there
     lines = [r for r in caplog.records if r.name == "bot.actions"]
     assert [getattr(r, "action", None) for r in lines] == ["start meeting", "/meet me"], "one line per action"
@@ -180,7 +172,7 @@ async def test_an_action_that_is_refused_says_so_in_its_line(served: Served, cap
     served.slack.state.add_user("U0BOB", "bob", email="bob@example.com")
     url = served.slack.response_url("unlinked-status")
     await served.post(slash_command("status abc-mnop-xyz", user_id="U0BOB", response_url=url))
-    await until(lambda: any(r.name == "bot.actions" for r in caplog.records), "the action line")
+    await eventually_async(lambda: any(r.name == "bot.actions" for r in caplog.records), "the action line", 10)
     (line,) = [r for r in caplog.records if r.name == "bot.actions"]
     assert (line.action, line.outcome) == ("/meet status", "not_linked")  # type: ignore[attr-defined]
 
@@ -192,15 +184,15 @@ MEETING = re.compile(r"spaces/|conferenceRecords/|[a-z]{3}-[a-z]{4}-[a-z]{3}|@")
 async def test_no_label_carries_a_user_team_channel_or_meeting_id(served: Served) -> None:
     await served.link(ALICE, EMAIL)
     await served.post(slash_command("new Planning", trigger_id=served.slack.state.issue_trigger_id()))
-    await until(lambda: channel_cards(served.slack), "the card")
+    await eventually_async(lambda: channel_cards(served.slack), "the card", 10)
     (card,) = channel_cards(served.slack)
     code = re.search(r"[a-z]{3}-[a-z]{4}-[a-z]{3}", json.dumps(card["args"]))  # type: ignore[index]
     assert code is not None
     await served.post(slash_command(f"status {code.group(0)}", response_url=served.slack.response_url("s")))
     await served.post(block_action("meet_end", f"spaces/x {code.group(0)}", user_id=ALICE, channel="C0GENERAL",
                                    message_ts="1.2", response_url=served.slack.response_url("e")))
-    await until(lambda: served.slack.state.response_posts("s") and served.slack.state.response_posts("e"),
-                "the replies")
+    await eventually_async(lambda: served.slack.state.response_posts("s") and served.slack.state.response_posts("e"),
+                           "the replies", 10)
     samples = await served.scrape()
     labels = {v for (_, pairs) in samples for (_, v) in pairs}
     leaks = [v for v in labels if SLACK_ID.fullmatch(v) or MEETING.search(v)]

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from bot.googleapi.tls import shared_tls
-from tests.support.flows import all_text, eventually
+from tests.support.flows import all_text
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, World
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

@@ -24,6 +24,7 @@ from emulators.slack import SlackEmulator
 from tests.edge.test_calls_edge import ALICE, ALICE_EMAIL, BOB, BOB_EMAIL, TENANT, Edge, open_edge
 from tests.support.flows import all_text, block_texts
 from tests.support.slack_requests import event, interactive
+from tests.support.waits import eventually_async
 
 
 class Clock:
@@ -284,10 +285,8 @@ async def test_slack_revoking_the_person_or_an_uninstall_turns_it_off(edge: Edge
     async def gone() -> bool:
         return not await kept(edge) and not await scheduled(edge)
 
-    deadline = asyncio.get_running_loop().time() + 15
-    while not await gone():  # the event is a durable job: it runs on this loop, a moment later
-        assert asyncio.get_running_loop().time() < deadline, "everything kept for /meet mine deleted"
-        await asyncio.sleep(0.05)
+    # the event is a durable job: it runs on this loop, a moment later
+    await eventually_async(gone, "everything kept for /meet mine deleted", 15)
 
 
 async def test_opting_in_needs_a_linked_google_account(edge: Edge) -> None:
@@ -329,13 +328,10 @@ async def test_the_home_tab_switches_it_and_shows_live_and_recent_meetings_with_
     assert "initial_options" not in str(await edge.services.home.render(actor))
     await edge.send(home_click(ALICE, ticked=True))
 
-    async def mode() -> str | None:
-        return await edge.services.mine.mine.mode(TENANT, ALICE)
+    async def on() -> bool:  # a durable job, on this loop, a moment later
+        return await edge.services.mine.mine.mode(TENANT, ALICE) == "on"
 
-    deadline = asyncio.get_running_loop().time() + 15
-    while await mode() != "on":  # a durable job, on this loop, a moment later
-        assert asyncio.get_running_loop().time() < deadline, "the Home switch turned /meet mine on"
-        await asyncio.sleep(0.05)
+    await eventually_async(on, "the Home switch to turn /meet mine on", 15)
 
     space = outside_meeting(edge)
     await poll(edge)
@@ -352,8 +348,9 @@ async def test_the_home_tab_switches_it_and_shows_live_and_recent_meetings_with_
     assert "Ended" in all_text(home) and recording["driveDestination"]["exportUri"] in str(home)
 
     await edge.send(home_click(ALICE, ticked=False))
-    deadline = asyncio.get_running_loop().time() + 15
-    while await kept(edge):
-        assert asyncio.get_running_loop().time() < deadline, "the Home switch turned /meet mine off"
-        await asyncio.sleep(0.05)
+
+    async def off() -> bool:
+        return not await kept(edge)
+
+    await eventually_async(off, "the Home switch to turn /meet mine off", 15)
     assert "initial_options" not in str(await edge.services.home.render(actor))

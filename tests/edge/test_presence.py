@@ -8,12 +8,11 @@ and forget the token; with a bot token the app stays single-workspace although t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +31,7 @@ from tests.edge.test_calls_edge import ALICE, BOB, BOB_EMAIL, TENANT, Edge, open
 from tests.edge.test_mine_edge import home_click, published
 from tests.support.flows import all_text
 from tests.support.slack_requests import SIGNING_SECRET, event, interactive, sign, slash_command
+from tests.support.waits import eventually_async
 
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")  # slack_sdk's own
 
@@ -91,14 +91,6 @@ class Presence:
 
     async def token_kept(self, user: str) -> bool:
         return await self.edge.services.presence.presence.sign_in.token(TENANT, user) is not None  # type: ignore[union-attr]
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Events are durable jobs: they run on this loop, a moment after the ack."""
-    deadline = asyncio.get_running_loop().time() + 15
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, what
-        await asyncio.sleep(0.05)
 
 
 async def ack_of(edge: Edge, text: str, user: str = ALICE) -> dict[str, Any]:
@@ -225,7 +217,7 @@ async def test_opting_out_gives_the_status_back_revokes_and_forgets_but_keeps_th
     async def echo_handled() -> bool:  # the marker of meetbot's own revocation is taken by the event's job
         return not await p.edge.services.redis.exists(p.edge.services.keys.slack_signed_out(TENANT, BOB))
 
-    await until(echo_handled, "the tokens_revoked job")
+    await eventually_async(echo_handled, "the tokens_revoked job")  # a durable job, on this loop
     assert await p.edge.services.accounts.describe(TENANT, BOB) is not None, "the Google link stays"
     p.edge.meet.state.leave(space, user=BOB_EMAIL)
     p.edge.meet.state.join(space, user=BOB_EMAIL)
@@ -253,7 +245,7 @@ async def test_slack_revoking_the_person_forgets_their_token_and_choice(p: Prese
     async def forgotten() -> bool:
         return not await p.token_kept(BOB)
 
-    await until(forgotten, "the token forgotten")
+    await eventually_async(forgotten, "the token forgotten")  # a durable job, on this loop
     assert not await p.edge.services.presence.presence.is_on(TENANT, BOB)  # type: ignore[union-attr]
     assert p.revokes() == 0, "nothing to revoke: Slack already did"
 
@@ -295,7 +287,7 @@ async def test_the_home_tab_offers_the_sign_in_then_a_switch_beside_mine(p: Pres
     async def signed_out() -> bool:
         return not await p.token_kept(BOB)
 
-    await until(signed_out, "unticked: presence off, signed out")
+    await eventually_async(signed_out, "unticked: presence off, signed out")  # a durable job, on this loop
     assert p.revokes() == 1
     assert ACTION_SLACK_SIGN_IN in str(await published(p.edge, actor)), "the sign-in button again"
 

@@ -18,9 +18,10 @@ from bot.core.presence import SAFETY_NET
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.edge.test_calls_edge import BOB, BOB_EMAIL, TENANT
-from tests.edge.test_presence import LINK, Presence, ack_of, open_presence, until
+from tests.edge.test_presence import LINK, Presence, ack_of, open_presence
 from tests.support.flows import all_text
 from tests.support.slack_requests import event
+from tests.support.waits import eventually_async
 
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")  # slack_sdk's own
 
@@ -146,7 +147,7 @@ async def test_a_grant_from_before_dnd_gets_the_sign_in_again_then_snoozes(p: Pr
     async def echo_handled() -> bool:
         return not await p.edge.services.redis.exists(p.edge.services.keys.slack_signed_out(TENANT, BOB))
 
-    await until(echo_handled, "the tokens_revoked job")
+    await eventually_async(echo_handled, "the tokens_revoked job")  # a durable job, on this loop
     assert await p.token_kept(BOB), "the new token is kept"
     p.edge.meet.state.join(space, user=BOB_EMAIL)
     await p.edge.read(space)

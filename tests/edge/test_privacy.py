@@ -13,8 +13,9 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, block_action, channel_posts, eventually, message_text
+from tests.support.flows import all_text, block_action, channel_posts, message_text
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

@@ -4,8 +4,8 @@ and told when."""
 
 from __future__ import annotations
 
-import asyncio
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -17,9 +17,10 @@ from bot.store.quota import PER_MINUTE, WINDOW, CreateQuota, WriteQuota
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, block_action, eventually, link_google, room_cards
+from tests.support.flows import all_text, block_action, link_google, room_cards
 from tests.support.jobs import jobs_done
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually, eventually_async
 from tests.support.world import ALICE, CHANNEL
 
 
@@ -76,11 +77,11 @@ async def test_creates_past_the_quota_are_queued_and_each_user_told_when(
         url = slack_emulator.response_url(f"burst-{n}", channel="C0GENERAL", user="U0ALICE")
         await bot.post(slash_command(f"new burst-{n}", response_url=url,
                                      trigger_id=slack_emulator.state.issue_trigger_id()))
-    deadline = time.monotonic() + 20
-    posts = slack_emulator.state.calls_to
-    while len([c for c in posts("chat.postMessage") if "burst-" in all_text(c["args"])]) < count:
-        assert time.monotonic() < deadline, "every meeting comes"
-        await asyncio.sleep(0.1)
+
+    def cards() -> list[dict[str, Any]]:
+        return [c for c in slack_emulator.state.calls_to("chat.postMessage") if "burst-" in all_text(c["args"])]
+
+    await eventually_async(lambda: len(cards()) >= count, "every meeting's card", 20)
     told = [all_text(p["body"]) for n in range(count) for p in slack_emulator.state.response_posts(f"burst-{n}")]
     queued = [t for t in told if "queued" in t]
     assert len(queued) == count and all("in about 3 seconds" in t or "in about 2 seconds" in t for t in queued), told

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +19,7 @@ from tests.support.bot_process import BotProcess
 from tests.support.flows import all_text
 from tests.support.jobs import settled
 from tests.support.slack_requests import SIGNING_SECRET, interactive, slash_command
+from tests.support.waits import eventually_async
 from tests.support.world import ALICE, CHANNEL, World, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]
@@ -184,22 +184,6 @@ async def send_event(bot: BotProcess, world: World, inner: dict[str, object]) ->
     assert (await bot.post((json.dumps(envelope), "application/json"))).status_code == 200
 
 
-async def wait_for(check: Any, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
-async def until(probe: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await probe():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 async def no_links(world: World) -> bool:
     return await google_links(world) == []
 
@@ -224,13 +208,13 @@ async def test_uninstalling_revokes_and_forgets_every_google_link(world: World) 
     """Finding 6: app_uninstalled revokes every grant given in the workspace and deletes the links."""
     assert len(await google_links(world)) == 3 and len(live_refresh_tokens(world)) == 3
     await send_event(world.bot, world, {"type": "app_uninstalled"})
-    await wait_for(lambda: live_refresh_tokens(world) == [])
-    await until(lambda: no_links(world))
+    await eventually_async(lambda: live_refresh_tokens(world) == [], "every Google grant revoked", 10)
+    await eventually_async(lambda: no_links(world), "every Google link forgotten", 10)
 
 
 async def test_revoked_user_tokens_forget_only_those_users(world: World) -> None:
     await send_event(world.bot, world, {"type": "tokens_revoked", "tokens": {"oauth": [ALICE[0]], "bot": []}})
-    await until(lambda: links_left(world, 2))
+    await eventually_async(lambda: links_left(world, 2), "Alice's Google link forgotten", 10)
     links = await google_links(world)
     assert len(links) == 2 and not any(ALICE[0].encode() in k for k in links)
     assert len(live_refresh_tokens(world)) == 2

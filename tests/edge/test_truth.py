@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from tests.support.flows import all_text, channel_posts, eventually, link_google
+from tests.support.flows import all_text, channel_posts, link_google
 from tests.support.jobs import settled
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import interactive, slash_command
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, end_value, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

@@ -13,8 +13,9 @@ import pytest
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.flows import all_text, button_urls, channel_posts, eventually
+from tests.support.flows import all_text, button_urls, channel_posts
 from tests.support.slack_requests import slash_command
+from tests.support.waits import eventually
 from tests.support.world import ALICE, BOB, CAROL, CHANNEL, World, card_text, space_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.in_process]

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from bot.googleapi.tls import shared_tls
 from emulators._server import BackgroundServer
 from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
+from tests.support.waits import eventually
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
 TOPIC = "projects/p/topics/meet"
@@ -40,16 +41,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def emus() -> Iterator[tuple[MeetEmulator, EventsEmulator]]:
     with MeetEmulator() as meet, EventsEmulator(meet.state, push_backoff=0.01, pull_wait=0.0) as events:
         yield meet, events
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 5.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 class Api:
@@ -323,7 +314,7 @@ def test_push_signs_retries_and_gives_up(emus: tuple[MeetEmulator, EventsEmulato
         space = meet.state.create_space(ALICE)["name"]
         Api(meet, events).create(space, (STARTED,))
         meet.state.join(space, user=ALICE)
-        wait_for(lambda: len(receiver.requests) == 3)
+        eventually(lambda: len(receiver.requests) == 3, "three pushes: two refused, one taken", 5)
         auth, envelope = receiver.requests[-1]
         assert envelope["subscription"] == "projects/p/subscriptions/push"
         assert envelope["message"]["messageId"] == envelope["message"]["message_id"]
@@ -339,7 +330,7 @@ def test_push_signs_retries_and_gives_up(emus: tuple[MeetEmulator, EventsEmulato
         meet.state.leave(space, user=ALICE)
         meet.state.end_conference(space)
         meet.state.join(space, user=ALICE)  # a second conference: started again
-        wait_for(lambda: len(receiver.requests) == 8)
+        eventually(lambda: len(receiver.requests) == 8, "five more pushes, all refused", 5)
         time.sleep(0.2)
         deliveries = control(events, "deliveries", method="GET").json()["deliveries"]
         assert len(receiver.requests) == 8 and deliveries[-1]["dropped"] is True  # 5 attempts, then dropped
@@ -483,7 +474,7 @@ def test_standalone() -> None:
             except httpx.TransportError:
                 return False
 
-        wait_for(up, 15)
+        eventually(up, "the standalone emulator to serve its certs", 15)
         token = httpx.post(
             f"http://127.0.0.1:{meet_port}/_emulator/tokens", json={"user": ALICE, "scopes": ["meetings.space.created"]}
         ).json()

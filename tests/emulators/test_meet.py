@@ -34,6 +34,7 @@ from google.oauth2 import service_account
 
 from bot.googleapi.tls import shared_tls
 from emulators.meet import NON_OWNER_CONFIG_MODES, RUNTIME_OPTIONS, MeetEmulator, MeetState
+from tests.support.waits import eventually
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
 CREATED = "https://www.googleapis.com/auth/meetings.space.created"
@@ -1012,18 +1013,18 @@ def test_standalone_startup() -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
+
+        def minted() -> dict[str, Any] | None:
             try:
-                token = httpx.post(
+                return dict(httpx.post(
                     f"http://127.0.0.1:{port}/_emulator/tokens",
                     json={"user": ALICE, "scopes": ["meetings.space.created"]},
-                ).json()
-                break
+                ).json())
             except httpx.TransportError:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "standalone emulator did not start"
-                time.sleep(0.1)
+                return None
+
+        token = eventually(minted, "the standalone emulator to start", 15, every=0.1)
         resp = httpx.post(
             f"http://127.0.0.1:{port}/v2/spaces", json={}, headers={"Authorization": f"Bearer {token['access_token']}"}
         )

@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from emulators.slack import STATE_KEY, SlackEmulator, SlackState, build_app
+from tests.support.waits import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 MEET_URL = "https://meet.google.com/abc-mnop-xyz"
@@ -769,16 +770,16 @@ def test_standalone_process_answers_auth_test() -> None:
             data=b"",
             headers={"Authorization": "Bearer xoxb-test"},
         )
-        deadline = time.monotonic() + 10
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
+
+        def answered() -> dict[str, Any] | None:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else b""
             try:
                 with urllib.request.urlopen(request, timeout=1) as resp:
-                    body = json.loads(resp.read())
-                break
+                    return dict(json.loads(resp.read()))
             except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.05)
+                return None
+
+        body = eventually(answered, "the standalone emulator to answer auth.test", 10)
         assert body.get("ok") is True and body["team_id"] == "T0001"
     finally:
         proc.kill()

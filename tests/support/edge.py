@@ -3,7 +3,6 @@ Slack payloads through the front door and Bolt's `async_dispatch` (no `python -m
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.flows import link_in_process
 from tests.support.slack_requests import SIGNING_SECRET, sign, slash_command
+from tests.support.waits import eventually_async
 
 ALICE, EMAIL = "U0ALICE", "alice@example.com"
 
@@ -54,11 +54,7 @@ class Edge:
 
     async def settle(self) -> None:
         """Let the work started after the ack finish."""
-        for _ in range(200):
-            if not len(self.services.tasks):
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError("background work did not finish")
+        await eventually_async(lambda: not len(self.services.tasks), "the background work to finish", 4)
 
     async def link(self, user: str, email: str) -> None:
         async def connect() -> dict[str, Any]:

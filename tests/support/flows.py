@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.slack_requests import interactive, slash_command
+from tests.support.waits import eventually
 
 TEAM_ID = "T0001"
 
@@ -84,15 +84,16 @@ async def link_in_process(services: Any, slack: SlackEmulator, meet: MeetEmulato
 def channel_posts(slack: SlackEmulator, n: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
     """chat.postMessage calls into channels, waiting for at least `n`; DMs to users (the link announcements
     every new Google link gets) are left out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        posts = [c for c in slack.state.calls_to("chat.postMessage")
-                 if not str(c["args"].get("channel", "")).startswith("U")]
-        if len(posts) >= n or time.monotonic() >= deadline:
-            if len(posts) < n:
-                raise TimeoutError(f"waited {timeout}s for {n} channel post(s), saw {len(posts)}")
-            return posts
-        time.sleep(0.01)
+    def posts() -> list[dict[str, Any]]:
+        return [c for c in slack.state.calls_to("chat.postMessage")
+                if not str(c["args"].get("channel", "")).startswith("U")]
+
+    def enough() -> tuple[list[dict[str, Any]]] | None:
+        seen = posts()
+        return (seen,) if len(seen) >= n else None  # wrapped: no post at all is enough when n is 0
+
+    (found,) = eventually(enough, lambda: f"{n} channel post(s), saw {len(posts())}", timeout, every=0.01)
+    return found
 
 
 def room_cards(slack: SlackEmulator) -> list[dict[str, Any]]:
@@ -135,28 +136,6 @@ def view_submission(view: dict[str, Any], values: dict[str, str], *, user_id: st
         "response_urls": [],
     }
     return interactive(payload)
-
-
-def eventually(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
-    """Poll `check` until it returns something truthy (returned), or fail saying what never came."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {within}s for {what}")
-
-
-async def eventually_async(check: Callable[[], Any], what: str, within: float = 15.0) -> Any:
-    """`eventually` for checks on this event loop's own work (it must keep running while we wait)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"waited {within}s for {what}")
 
 
 def message_text(slack: SlackEmulator, channel: str, ts: str) -> str:

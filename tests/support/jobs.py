@@ -9,7 +9,7 @@ import redis
 
 from bot.jobs.queue import QUEUE
 from tests.support.bot_process import BotProcess
-from tests.support.flows import eventually
+from tests.support.waits import eventually
 
 __all__ = ["jobs_done", "settled"]
 

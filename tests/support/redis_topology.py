@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from tests.support.ports import free_port
+from tests.support.waits import eventually
 
 __all__ = ["ClusterOf3", "SentinelSet"]
 
@@ -50,13 +51,15 @@ class _Processes:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait(self, ports: list[int], within: float = 10) -> None:
+        """Until every port answers PING, all within `within`; a failure says what the servers logged."""
         deadline = time.monotonic() + within
         for port in ports:
-            while not _answers(port):
-                if time.monotonic() > deadline:
-                    logs = " ".join(p.read_text()[-300:] for p in self.dir.glob("*.log"))
-                    raise RuntimeError(f"redis on {port} did not start {logs}")
-                time.sleep(0.02)
+            eventually(lambda port=port: _answers(port),
+                       lambda port=port: f"redis on {port} to start; the logs: {self._logs()}",
+                       deadline - time.monotonic(), every=0.02)
+
+    def _logs(self) -> str:
+        return " ".join(p.read_text()[-300:] for p in self.dir.glob("*.log"))
 
     def kill(self, port: int) -> None:
         process = self.processes.pop(port)
@@ -109,11 +112,8 @@ class ClusterOf3(_Processes):
         self.wait(self.ports)
         _cli("--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports), "--cluster-replicas", "0",
              "--cluster-yes")
-        deadline = time.monotonic() + 20
-        while "cluster_state:ok" not in _cli("-p", str(self.ports[0]), "cluster", "info"):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the cluster did not become ok")
-            time.sleep(0.1)
+        eventually(lambda: "cluster_state:ok" in _cli("-p", str(self.ports[0]), "cluster", "info"),
+                   "the cluster to become ok", 20, every=0.1)
         return self
 
 
@@ -159,23 +159,20 @@ class SentinelSet(_Processes):
         deadline = time.monotonic() + 30
         # Attached is not enough: a replica promoted before its first sync finished would come up empty.
         online = len(self.replica_ports)
-        while _cli("-p", str(self.master_port), "info", "replication").count("state=online") < online:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the replica did not come in sync")
-            time.sleep(0.1)
+        eventually(lambda: _cli("-p", str(self.master_port), "info", "replication").count("state=online") >= online,
+                   "the replica to come in sync", 30, every=0.1)
         # A sentinel learns of replicas from the master's INFO (every 10 s at first): wait until every sentinel
         # knows the replica and the other sentinels, or a failover has nobody to promote.
         for port in self.sentinel_ports:
-            while True:
-                master = _cli("-p", str(port), "sentinel", "master", self.MASTER).split()
-                fields = dict(zip(master[::2], master[1::2], strict=False))
-                replicas = str(len(self.replica_ports))
-                if fields.get("num-slaves") == replicas and fields.get("num-other-sentinels") == "2":
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"sentinel {port} did not discover the replica and its peers")
-                time.sleep(0.2)
+            eventually(lambda port=port: self._knows_everyone(port),
+                       f"sentinel {port} to discover the replica and its peers", deadline - time.monotonic(),
+                       every=0.2)
         return self
+
+    def _knows_everyone(self, sentinel_port: int) -> bool:
+        master = _cli("-p", str(sentinel_port), "sentinel", "master", self.MASTER).split()
+        fields = dict(zip(master[::2], master[1::2], strict=False))
+        return fields.get("num-slaves") == str(len(self.replica_ports)) and fields.get("num-other-sentinels") == "2"
 
     def current_master(self) -> int:
         answer = _cli("-p", str(self.sentinel_ports[0]), "sentinel", "get-master-addr-by-name", self.MASTER)
@@ -185,10 +182,8 @@ class SentinelSet(_Processes):
         """SENTINEL FAILOVER, then wait until the sentinels name the new master; its port."""
         before = self.current_master()
         deadline = time.monotonic() + within
-        while "OK" not in _cli("-p", str(self.sentinel_ports[0]), "sentinel", "failover", self.MASTER):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the sentinels refused to fail over")
-            time.sleep(0.5)
+        eventually(lambda: "OK" in _cli("-p", str(self.sentinel_ports[0]), "sentinel", "failover", self.MASTER),
+                   "the sentinels to accept SENTINEL FAILOVER", within, every=0.5)
         return self._new_master(before, deadline)
 
     def kill_master(self, within: float = 30) -> int:
@@ -199,13 +194,11 @@ class SentinelSet(_Processes):
         return self._new_master(before, deadline)
 
     def _new_master(self, before: int, deadline: float) -> int:
-        while self.current_master() == before:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the failover did not happen")
-            time.sleep(0.1)
+        """Wait, until `deadline` (time.monotonic()), for the sentinels to name another master than `before`
+        and for it to act as one; its port."""
+        eventually(lambda: self.current_master() != before, "the failover to happen", deadline - time.monotonic(),
+                   every=0.1)
         new = self.current_master()
-        while "role:master" not in _cli("-p", str(new), "info", "replication"):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the new master did not take over")
-            time.sleep(0.1)
+        eventually(lambda: "role:master" in _cli("-p", str(new), "info", "replication"),
+                   "the new master to take over", deadline - time.monotonic(), every=0.1)
         return new

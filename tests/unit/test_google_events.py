@@ -46,7 +46,7 @@ from bot.googleapi.errors import (
 from emulators._server import BackgroundServer
 from emulators.events import EventsEmulator
 from emulators.meet import MeetEmulator
-from tests.support.flows import eventually_async
+from tests.support.waits import eventually_async
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 TOPIC = "projects/meetbot-test/topics/meet"

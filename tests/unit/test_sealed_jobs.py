@@ -17,7 +17,7 @@ from bot.slack.unopened import UNOPENED_TEXT, job_notice, unopened_teller
 from bot.store.crypto import TokenCipher
 from emulators.slack import SlackEmulator
 from tests.conftest import BOT_TOKEN
-from tests.support.flows import eventually_async
+from tests.support.waits import eventually_async
 
 
 async def task_key(redis_client: aioredis.Redis, job_id: str) -> bytes:
