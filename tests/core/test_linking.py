@@ -78,6 +78,7 @@ async def test_unknown_or_malformed_state(world: World, state: str | None) -> No
 
 
 async def test_reused_state_is_refused(world: World) -> None:
+    SLACK_EMAILS["U1"] = "alice@example.com"
     url = await world.linking.start_link(TENANT, "U1", None, "alice@example.com")
     params = await world.authorize(url)
     assert (await world.linking.complete_link(params["state"], params["code"], None)).ok

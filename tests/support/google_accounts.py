@@ -100,7 +100,8 @@ def world_of(redis: aioredis.Redis, emulator: Any, http: httpx.AsyncClient, key:
 
 @asynccontextmanager
 async def open_world(redis_client: aioredis.Redis, meet_emulator: Any) -> AsyncIterator[World]:
-    """A fresh key and HTTP client; each test module's `world` fixture opens one."""
+    """A fresh key and HTTP client, and no Slack emails yet; each test module's `world` fixture opens one."""
+    SLACK_EMAILS.clear()  # a test sees only the emails it set, whichever tests ran before it in this process
     key = Fernet.generate_key()
     async with httpx.AsyncClient(timeout=5, verify=shared_tls()) as http:
         yield world_of(redis_client, meet_emulator, http, key)
