@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from bot.core import credentials as credentials_module
 from bot.core.errors import NotLinked, ReauthRequired, ServiceUnavailable, UserFacingError
 from bot.store.keys import Keys
-from tests.support.google_accounts import TENANT, World, assert_nothing_stored, build, open_world
+from tests.support.google_accounts import CREATED, READONLY, TENANT, World, assert_nothing_stored, build, open_world
 from tests.unit.test_google_links import every_value
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +111,15 @@ async def test_unlinked_user_is_not_linked(world: World) -> None:
     with pytest.raises(NotLinked):
         await world.credentials.get_access_token(TENANT, "U9")
     assert await world.linking.describe(TENANT, "U9") is None
+
+
+async def test_granted_scopes_are_the_links(world: World) -> None:
+    assert await world.credentials.granted_scopes(TENANT, "U1") == ()
+    world.emulator.state.set_consent("alice@example.com", granted_scopes=[CREATED, "openid", "email"])
+    assert (await world.link()).ok
+    link = await world.linking.describe(TENANT, "U1")
+    assert link is not None and await world.credentials.granted_scopes(TENANT, "U1") == link.scopes
+    assert CREATED in link.scopes and READONLY not in link.scopes
 
 
 async def test_waits_for_another_process_instead_of_refreshing(world: World) -> None:

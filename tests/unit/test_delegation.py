@@ -147,8 +147,23 @@ async def test_accounts_refusals_say_why(accounts: Delegated, meet_emulator: Any
     assert described is not None and described.via == "delegation" and described.google_email == "alice@example.com"
     assert described.scopes == SCOPES and described.refresh_token is None
     assert await accounts.linking.describe(TENANT, "U2") is None
+    # What the credentials say a user's token may do is what linking describes: the delegated scopes, given an email.
+    assert await provider.granted_scopes(TENANT, "U1") == SCOPES
+    assert await provider.granted_scopes(TENANT, "U2") == ()
     meet_emulator.state.inject_fault("oauth.token", 502, body="<html>Bad Gateway</html>")
     with pytest.raises(ServiceUnavailable):
         await provider.get_access_token(TENANT, "U1")
     assert await provider.get_access_token(TENANT, "U1")
 
+
+async def test_removing_a_user_drops_their_cached_delegated_token(
+    accounts: Delegated, meet_emulator: Any, redis_client: aioredis.Redis
+) -> None:
+    """Slack revoking a user (linking.forget → disconnect) drops the token minted for them: linking calls the
+    credentials' `drop_cached`, the hook bot/app.py wires, so the next call mints afresh."""
+    token = await accounts.credentials.get_access_token(TENANT, "U1")
+    assert await redis_client.exists(Keys().delegated_token(TENANT, "U1"))
+    assert await accounts.linking.forget(TENANT, ["U1"]) == 0  # nothing was linked: delegation links nobody
+    assert not await redis_client.exists(Keys().delegated_token(TENANT, "U1"))
+    assert await accounts.credentials.get_access_token(TENANT, "U1") != token
+    assert len(meet_emulator.state.calls_to("oauth.token")) == 2
