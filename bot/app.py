@@ -25,12 +25,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import ack_deadline, metrics
 from bot.background import BackgroundTasks
 from bot.config import Settings
-from bot.core.accounts import Accounts
 from bot.core.call_people import PeopleSwitch
 from bot.core.calls import Calls
 from bot.core.card_edits import CardEdits
+from bot.core.credentials import Credentials
 from bot.core.event_feed import DUPLICATE, EventFeed, EventIntake, PersonalFeed
 from bot.core.following import Following
+from bot.core.linking import Linking
 from bot.core.meetings import Meetings
 from bot.core.members import Members
 from bot.core.mine import Mine
@@ -99,7 +100,8 @@ class Services:
     slack: AsyncWebClient
     tasks: BackgroundTasks
     meet_http: httpx.AsyncClient
-    accounts: Accounts
+    linking: Linking  # a Slack user's Google link: connect, confirm, disconnect
+    credentials: Credentials  # their access token, for every use case that calls Google as them
     meetings: Meetings
     directory: SlackDirectory
     rooms: Rooms
@@ -172,15 +174,23 @@ async def open_services(settings: Settings) -> Services:
             redirect_uri=settings.google_redirect_uri,
             scopes=settings.google_scopes,
         )
-    accounts = Accounts(
-        links=GoogleLinkStore(redis, keys, cipher),
-        states=OAuthStateStore(redis, keys, cipher),
+    links = GoogleLinkStore(redis, keys, cipher)
+    credentials = Credentials(
+        links=links,
         oauth=oauth,
         delegation=delegation,
         email_lookup=directory.email,
         lock=RefreshLock(redis, keys),
         token_cache=DelegatedTokenCache(redis, keys, cipher),
+    )
+    linking = Linking(
+        links=links,
+        states=OAuthStateStore(redis, keys, cipher),
+        oauth=oauth,
+        delegated_scopes=delegation.scopes if delegation is not None else None,
+        email_lookup=directory.email,
         required_scopes=settings.google_scopes,
+        drop_cached=credentials.drop_cached,  # a disconnect drops the delegated token cached for the person
         confirmations=LinkConfirmations(redis, keys, cipher),
         allow_other_emails=settings.google_allow_other_emails,
         email_owner=directory.email_owner,
@@ -194,24 +204,24 @@ async def open_services(settings: Settings) -> Services:
         feed = EventFeed(WorkspaceEvents(http, settings.google_events_url), settings.google_pubsub_topic,
                          live_states, routes)
     coalesce = settings.meet_coalesce_ms / 1000
-    following = Following(meet, accounts, space_records, live_states, FollowSchedule(redis, keys, coalesce),
+    following = Following(meet, credentials, space_records, live_states, FollowSchedule(redis, keys, coalesce),
                           settings.meet_poll_seconds, feed=feed, coalesce=coalesce)
-    meetings = Meetings(meet, accounts, space_records, following)
+    meetings = Meetings(meet, credentials, space_records, following)
     card_edits = CardEdits(space_records, CardEditLocks(redis, keys))
 
     async def google_email(tenant: Tenant, user_id: str) -> str | None:
-        link = await accounts.describe(tenant, user_id)
+        link = await linking.describe(tenant, user_id)
         return link.google_email if link and link.google_email else await directory.email(tenant, user_id)
 
     rooms = Rooms(meetings, RoomStore(redis, keys), google_email, directory.is_admin)
-    account_handlers = AccountHandlers(accounts, directory, settings.uses_delegation, clients, slack_session)
+    account_handlers = AccountHandlers(linking, directory, settings.uses_delegation, clients, slack_session)
     personal_feed = None
     if settings.google_pubsub_topic is not None:
         personal_feed = PersonalFeed(WorkspaceEvents(http, settings.google_events_url), settings.google_pubsub_topic,
                                      MineChoices(redis, keys), routes)
 
     async def google_user(tenant: Tenant, user_id: str) -> str | None:
-        link = await accounts.describe(tenant, user_id)
+        link = await linking.describe(tenant, user_id)
         return link.google_sub if link is not None and link.google_sub else None  # none under delegation: polled
 
     linked_google_users = LinkedGoogleUsers(redis, keys)
@@ -226,8 +236,8 @@ async def open_services(settings: Settings) -> Services:
                               ("users.profile:read", "users.profile:write"))
         presence_core = Presence(sign_in, user_api, PresenceRecords(redis, keys), linked_google_users.slack_users,
                                  dnd_scopes=settings.dnd_scopes)
-        accounts.when_unlinked(presence_core.turn_off)
-    mine_core = Mine(meet, accounts, space_records, MineChoices(redis, keys),
+        linking.when_unlinked(presence_core.turn_off)
+    mine_core = Mine(meet, credentials, space_records, MineChoices(redis, keys),
                      FollowSchedule(redis, keys, coalesce, name="mine"), settings.meet_poll_seconds,
                      feed=personal_feed, google_user=google_user, coalesce=coalesce,
                      watch=OwnCalls(meet, presence_core, space_records) if presence_core is not None else None)
@@ -237,7 +247,7 @@ async def open_services(settings: Settings) -> Services:
 
     presence = PresenceHandlers(presence_core, settings.public_url, slack_session, follows_own
                                 ) if presence_core is not None else None
-    home = HomeHandlers(meetings, rooms, accounts, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
+    home = HomeHandlers(meetings, rooms, linking, account_handlers, HomeHashes(redis, keys), HomeRenders(redis, keys),
                         following, mine_core, presence)
     write_quota = WriteQuota(redis, keys)
 
@@ -247,7 +257,7 @@ async def open_services(settings: Settings) -> Services:
             google_calls.quota_wait("write", wait)
         return wait
 
-    members = Members(meetings, meet, accounts, directory, space_records, pacer=SharedWritePacer(write_slot))
+    members = Members(meetings, meet, credentials, directory, space_records, pacer=SharedWritePacer(write_slot))
     jobs = JobQueue(settings.redis_url, mode=settings.redis_mode, sentinels=settings.redis_sentinels,
                     sentinel_master=settings.redis_sentinel_master, cipher=cipher,
                     concurrency=settings.job_concurrency, idle_timeout=settings.job_idle_timeout,
@@ -259,7 +269,7 @@ async def open_services(settings: Settings) -> Services:
     live_cards = LiveCards(following, meetings, rooms, Recaps(redis, keys), clients, card_edits, calls, people,
                            seen=presence.presence.observe if presence is not None else None)
     mine = MineHandlers(mine_core, Recaps(redis, keys), clients)
-    accounts.when_unlinked(mine.mine.turn_off)
+    linking.when_unlinked(mine.mine.turn_off)
     mine_runner = FollowRunner(mine.mine.due, mine.refresh, tick=1.0, batch=32, concurrency=8)
     members_handlers = MembersHandlers(members, room_members, directory, jobs, slack_session, live_cards.redraw)
     reconcile_runner = FollowRunner(room_members.due_reconciles, members_handlers.reconcile, tick=10.0, batch=8,
@@ -303,7 +313,8 @@ async def open_services(settings: Settings) -> Services:
         slack=slack,
         tasks=BackgroundTasks(limit=256),
         meet_http=meet_http,
-        accounts=accounts,
+        linking=linking,
+        credentials=credentials,
         meetings=meetings,
         directory=directory,
         rooms=rooms,
@@ -398,7 +409,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
     settings = services.settings
 
     async def is_linked(tenant: Tenant, user_id: str) -> bool:
-        return settings.uses_delegation or await services.accounts.describe(tenant, user_id) is not None
+        return settings.uses_delegation or await services.linking.describe(tenant, user_id) is not None
 
     oauth: dict[str, object] = {}
     if services.installations is not None:

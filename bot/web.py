@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import ack_deadline, metrics
 from bot.app import Services, counted
-from bot.core.accounts import LinkOutcome
+from bot.core.linking import LinkOutcome
 from bot.core.slack_sign_in import SignInOutcome
 from bot.domain import Actor
 from bot.google.pubsub import PushCerts, PushTokens, WorkspaceEvent, parse_push
@@ -78,7 +78,7 @@ def build_web_app(
     async def google_callback(request: web.Request) -> web.Response:
         query = request.query
         try:
-            outcome = await services.accounts.complete_link(query.get("state"), query.get("code"), query.get("error"))
+            outcome = await services.linking.complete_link(query.get("state"), query.get("code"), query.get("error"))
         except Exception as error:
             if not is_unavailable(error):
                 raise
@@ -100,8 +100,8 @@ def build_web_app(
         if not csrf or not hmac.compare_digest(csrf.encode(), cookie.encode()):
             return _page(*callback_page("bad_state"))
         try:
-            outcome = await services.accounts.confirm_link(str(form.get("confirm") or ""),
-                                                           accept=form.get("answer") == "confirm")
+            outcome = await services.linking.confirm_link(str(form.get("confirm") or ""),
+                                                          accept=form.get("answer") == "confirm")
         except Exception as error:
             if not is_unavailable(error):
                 raise

@@ -7,7 +7,7 @@ from html import escape
 __all__ = ["FAILURES", "SLACK_SIGN_IN_FAILURES", "callback_page", "confirm_page", "mismatch_page",
            "slack_sign_in_page"]
 
-# Outcome reason → (title, advice). Reasons come from bot.core.accounts.
+# Outcome reason → (title, advice). Reasons come from bot.core.linking.
 FAILURES: dict[str, tuple[str, str]] = {
     "denied": ("You didn't allow access", "Nothing was connected. Run /meet connect in Slack whenever you're ready."),
     "bad_state": ("This link has expired or was already used",

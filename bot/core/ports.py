@@ -3,13 +3,14 @@ implement them in memory. Core never sees how (or whether) they are persisted.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.domain import CachedToken, Card, GoogleLink, HeldLink, PendingLink, Room, SpaceInfo, Tenant
 
 __all__ = [
-    "CardLocks", "CreatePacer", "DelegatedTokens", "HeldLinks", "LinkMemory", "Progress", "RefreshLocks", "RoomMemory",
-    "SignInStates", "SpaceMemory",
+    "CardLocks", "CreatePacer", "DelegatedTokens", "EmailLookup", "HeldLinks", "LinkMemory", "Progress", "RefreshLocks",
+    "RoomMemory", "SignInStates", "SpaceMemory",
 ]
 
 
@@ -91,7 +92,10 @@ class CreatePacer(Protocol):
         ...
 
 
-# --- account linking and credentials (core/accounts.py) ----------------------------------------------------------
+# --- account linking and credentials (core/linking.py, core/credentials.py) -------------------------------------------
+
+# A Slack user's profile email (or, for `email_owner`, the member whose Slack email this is): the Slack directory.
+EmailLookup = Callable[[Tenant, str], Awaitable[str | None]]
 
 
 class LinkMemory(Protocol):

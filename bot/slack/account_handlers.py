@@ -14,7 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.core.accounts import Accounts, LinkOutcome
+from bot.core.linking import Linking, LinkOutcome
 from bot.domain import Actor
 from bot.slack.clients import NotInstalled, SlackClients
 from bot.slack.directory import SlackDirectory
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AccountHandlers:
-    accounts: Accounts
+    linking: Linking
     directory: SlackDirectory
     uses_delegation: bool
     clients: SlackClients
@@ -55,8 +55,8 @@ class AccountHandlers:
         elif outcome.reason == "denied" and pending.response_url:
             # The Connect button they clicked held a one-time link, now used: a fresh one, so trying again works.
             hint = await self.directory.email(pending.tenant, pending.user_id)
-            url = await self.accounts.start_link(pending.tenant, pending.user_id, pending.response_url, hint,
-                                                 pending.retry_text)
+            url = await self.linking.start_link(pending.tenant, pending.user_id, pending.response_url, hint,
+                                                pending.retry_text)
             message = link_denied_message(url)
         else:
             message = link_refused_message(outcome)
@@ -84,7 +84,7 @@ class AccountHandlers:
             hint = await self.directory.cached_email(actor.tenant, actor.user_id)
         else:
             hint = await self.directory.email(actor.tenant, actor.user_id)
-        return await self.accounts.start_link(actor.tenant, actor.user_id, response_url, hint, retry_text)
+        return await self.linking.start_link(actor.tenant, actor.user_id, response_url, hint, retry_text)
 
     async def connect(self, actor: Actor, response_url: str | None) -> Message:
         if self.uses_delegation:
@@ -92,7 +92,7 @@ class AccountHandlers:
                 "This workspace uses domain-wide delegation: meetbot acts as the Google account with your Slack "
                 "email automatically, so there's nothing to connect."
             )
-        link = await self.accounts.describe(actor.tenant, actor.user_id)
+        link = await self.linking.describe(actor.tenant, actor.user_id)
         lead = (f"You're connected as *{escape(link.google_email)}*. Connect again to switch accounts or grant "
                 "more access." if link else
                 "Connect your Google account so meetbot can start and manage meetings as you.")
@@ -118,7 +118,7 @@ class AccountHandlers:
             await respond(**notice("This workspace uses domain-wide delegation; there is no personal connection "
                                    "to remove. Ask your Google admin to change delegation."))
             return
-        outcome = await self.accounts.disconnect(actor.tenant, actor.user_id)
+        outcome = await self.linking.disconnect(actor.tenant, actor.user_id)
         if not outcome.was_linked:
             text = "Your Google account wasn't connected, so there was nothing to remove."
             emoji = ":information_source:"
@@ -136,7 +136,7 @@ class AccountHandlers:
             email = await self.directory.email(actor.tenant, actor.user_id)
             who = f"*{escape(email)}*" if email else "the Google account with your Slack email (none is set)"
             return notice(f"This workspace uses domain-wide delegation: meetbot acts as {who}.")
-        link = await self.accounts.describe(actor.tenant, actor.user_id)
+        link = await self.linking.describe(actor.tenant, actor.user_id)
         if link is None:
             return notice("Your Google account isn't connected. Run `/meet connect` to link it.")
         return me_message(link)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.accounts import Accounts
 from bot.core.following import Following
+from bot.core.linking import Linking
 from bot.core.meetings import Meetings, MeetingStatus
 from bot.core.mine import Mine
 from bot.core.previews import LinkPreview, followed_status, preview_links
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 class HomeHandlers:
     meetings: Meetings
     rooms: Rooms
-    accounts: Accounts
+    linking: Linking
     account_handlers: AccountHandlers
     hashes: HomeHashes
     renders: HomeRenders
@@ -57,10 +57,10 @@ class HomeHandlers:
             await self.refresh(actor, client)
 
     async def _connection(self, actor: Actor) -> tuple[str, Block | None, bool]:
-        if self.accounts.uses_delegation:
+        if self.linking.uses_delegation:
             return ("Your workspace uses domain-wide delegation: meetbot acts as the Google account with your "
                     "Slack email.", None, True)
-        link = await self.accounts.describe(actor.tenant, actor.user_id)
+        link = await self.linking.describe(actor.tenant, actor.user_id)
         if link is None:
             url = await self.account_handlers.link_url(actor, None, None)
             return ":link: Your Google account isn't connected.", connect_button(url), False

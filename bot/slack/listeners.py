@@ -567,7 +567,7 @@ class _Listeners:
         async def forget() -> None:
             if self._deps.presence is not None:  # Slack revoked every token of the app: nothing to give back with
                 await self._deps.presence.presence.forget(tenant)
-            await self._deps.accounts.accounts.forget(tenant)
+            await self._deps.accounts.linking.forget(tenant)
             if self._deps.mine is not None:  # also people whose link was never kept here (delegation)
                 await self._deps.mine.mine.forget(tenant)
             if installations is not None:
@@ -595,7 +595,7 @@ class _Listeners:
                 gone = None if whole_workspace else [u for u in users if u not in echoes]
                 await presence.presence.forget(tenant, gone)
             if gone is None or gone:
-                await self._deps.accounts.accounts.forget(tenant, gone)
+                await self._deps.accounts.linking.forget(tenant, gone)
                 if self._deps.mine is not None:
                     await self._deps.mine.mine.forget(tenant, gone)
             if installations is not None:

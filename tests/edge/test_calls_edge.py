@@ -64,7 +64,7 @@ class Edge:
         async with httpx.AsyncClient(verify=shared_tls()) as client:
             location = (await client.get(url, follow_redirects=False)).headers["location"]
         query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-        assert (await self.services.accounts.complete_link(query["state"], query.get("code"), None)).ok
+        assert (await self.services.linking.complete_link(query["state"], query.get("code"), None)).ok
 
     async def new_card(self, text: str = "new Planning", user: str = ALICE) -> tuple[str, str]:
         """`/meet new` as `user`: the card's (space name, ts), once the job posted it."""

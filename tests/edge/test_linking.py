@@ -12,9 +12,12 @@ import redis.asyncio as aioredis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.domain import Tenant
+from bot.store.keys import Keys
 from emulators.meet import MeetEmulator
 from emulators.slack import SlackEmulator
 from tests.support.bot_process import BotProcess
+from tests.support.edge import services_in_loop
 from tests.support.flows import all_text, block_action, button_urls, channel_posts, link_google
 from tests.support.redis_server import RedisServer
 from tests.support.slack_requests import slash_command
@@ -135,20 +138,25 @@ async def test_redis_down_gets_a_clear_reply_and_the_bot_recovers(
         own.stop()
 
 
-async def test_domain_wide_delegation(
-    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, tmp_path: Path
-) -> None:
+def delegation_env(meet: MeetEmulator, tmp_path: Path) -> dict[str, str]:
+    """Domain-wide delegation: a service account the emulated Google knows, and no OAuth client."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
     sa_email = "meetbot@project.iam.gserviceaccount.com"
-    meet_emulator.state.register_service_account(
+    meet.state.register_service_account(
         sa_email, key.public_key().public_bytes(serialization.Encoding.PEM,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo))
     key_file = tmp_path / "sa.json"
     key_file.write_text(json.dumps({"type": "service_account", "client_email": sa_email, "private_key": pem,
                                     "private_key_id": "k1", "token_uri": "https://oauth2.googleapis.com/token"}))
-    bot = start_bot(GOOGLE_SERVICE_ACCOUNT_FILE=str(key_file), GOOGLE_CLIENT_ID="", GOOGLE_CLIENT_SECRET="")
+    return {"GOOGLE_SERVICE_ACCOUNT_FILE": str(key_file), "GOOGLE_CLIENT_ID": "", "GOOGLE_CLIENT_SECRET": ""}
+
+
+async def test_domain_wide_delegation(
+    start_bot: Callable[..., BotProcess], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, tmp_path: Path
+) -> None:
+    bot = start_bot(**delegation_env(meet_emulator, tmp_path))
     slack_emulator.state.add_user(ALICE, "alice", email=EMAIL)
     slack_emulator.state.add_user("U0OUT", "outsider", email="out@elsewhere.org")
 
@@ -162,6 +170,21 @@ async def test_domain_wide_delegation(
     refused = all_text(await command(bot, slack_emulator, "new", "U0OUT"))
     assert "out@elsewhere.org" in refused
     assert len(meet_emulator.state.calls_to("spaces.create")) == 1
+
+
+async def test_slack_revoking_a_user_drops_their_delegated_token(
+    bot_env: dict[str, str], slack_emulator: SlackEmulator, meet_emulator: MeetEmulator, tmp_path: Path
+) -> None:
+    """The composition root hands linking the credentials' `drop_cached`: a user Slack revoked (linking.forget, what
+    `tokens_revoked` runs) leaves no delegated token cached for them."""
+    slack_emulator.state.add_user(ALICE, "alice", email=EMAIL)
+    async with services_in_loop({**bot_env, **delegation_env(meet_emulator, tmp_path)}) as services:
+        tenant = Tenant("T0001")
+        token = await services.credentials.get_access_token(tenant, ALICE)
+        assert await services.redis.exists(Keys().delegated_token(tenant, ALICE))
+        assert await services.credentials.get_access_token(tenant, ALICE) == token  # cached
+        await services.linking.forget(tenant, [ALICE])
+        assert not await services.redis.exists(Keys().delegated_token(tenant, ALICE))
 
 
 async def test_a_token_google_refuses_early_is_refreshed_once_and_retried(

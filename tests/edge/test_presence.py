@@ -218,7 +218,7 @@ async def test_opting_out_gives_the_status_back_revokes_and_forgets_but_keeps_th
         return not await p.edge.services.redis.exists(p.edge.services.keys.slack_signed_out(TENANT, BOB))
 
     await eventually_async(echo_handled, "the tokens_revoked job")  # a durable job, on this loop
-    assert await p.edge.services.accounts.describe(TENANT, BOB) is not None, "the Google link stays"
+    assert await p.edge.services.linking.describe(TENANT, BOB) is not None, "the Google link stays"
     p.edge.meet.state.leave(space, user=BOB_EMAIL)
     p.edge.meet.state.join(space, user=BOB_EMAIL)
     await p.edge.read(space)

@@ -77,7 +77,7 @@ async def link_in_process(services: Any, slack: SlackEmulator, meet: MeetEmulato
     async with httpx.AsyncClient(verify=shared_tls()) as client:
         location = (await client.get(url, follow_redirects=False)).headers["location"]
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    outcome = await services.accounts.complete_link(query["state"], query.get("code"), None)
+    outcome = await services.linking.complete_link(query["state"], query.get("code"), None)
     assert outcome.ok, outcome
 
 

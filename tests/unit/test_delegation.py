@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.core.accounts import Accounts
+from bot.core.credentials import Credentials
 from bot.core.errors import DelegationInUse, DelegationRefused, ServiceUnavailable
+from bot.core.linking import Linking
 from bot.domain import Tenant
 from bot.google import errors as google
 from bot.google.delegation import DelegatedCredentials
@@ -83,10 +85,17 @@ async def test_configuration_faults_are_not_the_users_fault(tmp_path: Path, meet
     down.close()
 
 
+@dataclass
+class Delegated:
+    """Linking and credentials under domain-wide delegation, wired as bot/app.py wires them."""
+
+    linking: Linking
+    credentials: Credentials
+    emails: dict[str, str | None]  # each user's Slack email
+
+
 @pytest.fixture
-async def accounts(
-    tmp_path: Path, meet_emulator: Any, redis_client: aioredis.Redis
-) -> AsyncIterator[tuple[Accounts, dict[str, str | None]]]:
+async def accounts(tmp_path: Path, meet_emulator: Any, redis_client: aioredis.Redis) -> AsyncIterator[Delegated]:
     emails: dict[str, str | None] = {"U1": "alice@example.com", "U2": None, "U3": "mallory@elsewhere.org"}
 
     async def email_lookup(tenant: Tenant, user_id: str) -> str | None:
@@ -94,21 +103,19 @@ async def accounts(
 
     cipher = TokenCipher([Fernet.generate_key()])
     delegation = DelegatedCredentials(service_account_file(tmp_path, meet_emulator), SCOPES, meet_emulator.token_url)
-    yield (
-        Accounts(
-            GoogleLinkStore(redis_client, Keys(), cipher), OAuthStateStore(redis_client, Keys(), cipher), None,
-            delegation, email_lookup, RefreshLock(redis_client, Keys()),
-            DelegatedTokenCache(redis_client, Keys(), cipher), SCOPES,
-        ),
-        emails,
-    )
+    links = GoogleLinkStore(redis_client, Keys(), cipher)
+    credentials = Credentials(links, None, delegation, email_lookup, RefreshLock(redis_client, Keys()),
+                              DelegatedTokenCache(redis_client, Keys(), cipher))
+    linking = Linking(links, OAuthStateStore(redis_client, Keys(), cipher), None, delegation.scopes, email_lookup,
+                      SCOPES, drop_cached=credentials.drop_cached)
+    yield Delegated(linking, credentials, emails)
     delegation.close()
 
 
 async def test_accounts_mint_and_cache_the_delegated_token(
-    accounts: tuple[Accounts, dict[str, str | None]], meet_emulator: Any, redis_client: aioredis.Redis
+    accounts: Delegated, meet_emulator: Any, redis_client: aioredis.Redis
 ) -> None:
-    provider, emails = accounts
+    provider, emails = accounts.credentials, accounts.emails
     token = await provider.get_access_token(TENANT, "U1")
     assert meet_emulator.state.token_user(token) == "alice@example.com"
     assert await provider.get_access_token(TENANT, "U1") == token  # cached: one grant
@@ -120,16 +127,14 @@ async def test_accounts_mint_and_cache_the_delegated_token(
     assert meet_emulator.state.token_user(await provider.get_access_token(TENANT, "U1")) == "bob@example.com"
 
 
-async def test_accounts_single_flight_for_delegation(
-    accounts: tuple[Accounts, dict[str, str | None]], meet_emulator: Any
-) -> None:
-    provider, _ = accounts
+async def test_accounts_single_flight_for_delegation(accounts: Delegated, meet_emulator: Any) -> None:
+    provider = accounts.credentials
     tokens = await asyncio.gather(*(provider.get_access_token(TENANT, "U1") for _ in range(20)))
     assert len(set(tokens)) == 1 and len(meet_emulator.state.calls_to("oauth.token")) == 1
 
 
-async def test_accounts_refusals_say_why(accounts: tuple[Accounts, dict[str, str | None]], meet_emulator: Any) -> None:
-    provider, _ = accounts
+async def test_accounts_refusals_say_why(accounts: Delegated, meet_emulator: Any) -> None:
+    provider = accounts.credentials
     with pytest.raises(DelegationRefused) as no_email:
         await provider.get_access_token(TENANT, "U2")
     assert "email" in no_email.value.reason
@@ -137,12 +142,28 @@ async def test_accounts_refusals_say_why(accounts: tuple[Accounts, dict[str, str
         await provider.get_access_token(TENANT, "U3")
     assert "mallory@elsewhere.org" in outside.value.reason
     with pytest.raises(DelegationInUse):
-        await provider.start_link(TENANT, "U1", None, None)
-    described = await provider.describe(TENANT, "U1")
+        await accounts.linking.start_link(TENANT, "U1", None, None)
+    described = await accounts.linking.describe(TENANT, "U1")
     assert described is not None and described.via == "delegation" and described.google_email == "alice@example.com"
     assert described.scopes == SCOPES and described.refresh_token is None
-    assert await provider.describe(TENANT, "U2") is None
+    assert await accounts.linking.describe(TENANT, "U2") is None
+    # What the credentials say a user's token may do is what linking describes: the delegated scopes, given an email.
+    assert await provider.granted_scopes(TENANT, "U1") == SCOPES
+    assert await provider.granted_scopes(TENANT, "U2") == ()
     meet_emulator.state.inject_fault("oauth.token", 502, body="<html>Bad Gateway</html>")
     with pytest.raises(ServiceUnavailable):
         await provider.get_access_token(TENANT, "U1")
     assert await provider.get_access_token(TENANT, "U1")
+
+
+async def test_removing_a_user_drops_their_cached_delegated_token(
+    accounts: Delegated, meet_emulator: Any, redis_client: aioredis.Redis
+) -> None:
+    """Slack revoking a user (linking.forget → disconnect) drops the token minted for them: linking calls the
+    credentials' `drop_cached`, the hook bot/app.py wires, so the next call mints afresh."""
+    token = await accounts.credentials.get_access_token(TENANT, "U1")
+    assert await redis_client.exists(Keys().delegated_token(TENANT, "U1"))
+    assert await accounts.linking.forget(TENANT, ["U1"]) == 0  # nothing was linked: delegation links nobody
+    assert not await redis_client.exists(Keys().delegated_token(TENANT, "U1"))
+    assert await accounts.credentials.get_access_token(TENANT, "U1") != token
+    assert len(meet_emulator.state.calls_to("oauth.token")) == 2

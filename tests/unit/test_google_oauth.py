@@ -235,7 +235,8 @@ def test_no_requests_anywhere_in_bot() -> None:
         text = path.read_text(encoding="utf-8")
         assert "import requests" not in text and "from requests" not in text, path
     code = (
-        "import sys, bot.google.oauth, bot.google.delegation, bot.google.transport, bot.core.accounts;"
+        "import sys, bot.google.oauth, bot.google.delegation, bot.google.transport, bot.core.credentials,"
+        " bot.core.linking;"
         "print('requests' in sys.modules, 'google.auth.transport.requests' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)

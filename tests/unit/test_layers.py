@@ -176,8 +176,8 @@ def test_each_error_below_core_is_defined_once() -> None:
 
 # One snippet per kind of breach, as it could be written in that module; each must be reported.
 BREACHES = [
-    ("bot.core.accounts", "from bot.store.google_links import GoogleLinkStore"),  # a concrete store class
-    ("bot.core.accounts", "from bot.store.errors import is_unavailable"),
+    ("bot.core.credentials", "from bot.store.google_links import GoogleLinkStore"),  # a concrete store class
+    ("bot.core.linking", "from bot.store.errors import is_unavailable"),
     ("bot.core.rooms", "from bot import store"),
     ("bot.core.rooms", "import bot.store.rooms as rooms"),
     ("bot.core.meetings", "from ..store.spaces import SpaceRecords"),  # relative
@@ -192,8 +192,8 @@ BREACHES = [
     ("bot.store.spaces", "from bot.core.ports import SpaceMemory"),  # upward
     ("bot.googleapi.errors", "from bot.meet.errors import InvalidToken"),  # upward from the shared base
     ("bot.slack.home", "import redis.asyncio"),
-    ("bot.core.accounts", "import importlib\nimportlib.import_module('bot.store.google_links')"),
-    ("bot.core.accounts", "from importlib import import_module\ndef later():\n    return import_module('redis')"),
+    ("bot.core.linking", "import importlib\nimportlib.import_module('bot.store.google_links')"),
+    ("bot.core.credentials", "from importlib import import_module\ndef later():\n    return import_module('redis')"),
     ("bot.meet.client", "oauth = __import__('bot.google.oauth')"),
     ("bot.google.workspace_events", "import importlib\nmeet = importlib.import_module('bot.meet.client')"),
 ]
@@ -206,12 +206,12 @@ def test_the_rules_catch_each_breach(module: str, snippet: str) -> None:
 
 
 @pytest.mark.parametrize(("module", "snippet"), [
-    ("bot.core.accounts", "from bot.core.ports import LinkMemory\nfrom bot.errors import StorageUnavailable"),
-    ("bot.core.accounts", "from bot.domain import GoogleLink\nfrom bot.google.oauth import GoogleOAuth"),
+    ("bot.core.credentials", "from bot.core.ports import LinkMemory\nfrom bot.errors import StorageUnavailable"),
+    ("bot.core.linking", "from bot.domain import GoogleLink\nfrom bot.google.oauth import GoogleOAuth"),
     ("bot.meet.client", "from bot.googleapi.errors import NotFound\nfrom bot.googleapi import calls"),
     ("bot.google.rest", "from bot.googleapi.errors import error_from_response"),
-    ("bot.app", "from bot.store.google_links import GoogleLinkStore\nfrom bot.core.accounts import Accounts"),
-    ("bot.core.accounts", "import importlib\nimportlib.import_module(name)"),  # not a literal: nothing to judge
+    ("bot.app", "from bot.store.google_links import GoogleLinkStore\nfrom bot.core.linking import Linking"),
+    ("bot.core.linking", "import importlib\nimportlib.import_module(name)"),  # not a literal: nothing to judge
 ])
 def test_the_rules_let_the_house_as_designed_be(module: str, snippet: str) -> None:
     assert breaches(module, imports_in(snippet, module)) == []

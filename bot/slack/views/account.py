@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.core.accounts import LinkOutcome
+from bot.core.linking import LinkOutcome
 from bot.domain import GoogleLink
 from bot.slack.mrkdwn import code, escape, plain
 from bot.slack.views.blocks import Block, Message, actions, context, notice, plain_text, section
