@@ -102,6 +102,7 @@ def test_readiness_follows_redis_down_and_back(start_bot: Callable[..., BotProce
         own_redis.start()
         eventually(lambda: httpx.get(bot.url + "/readyz", timeout=5).status_code == 200,
                    "the bot ready again after Redis came back", 10)
+        assert bot.stop() == 0  # while its Redis is still there: this test is about readiness, not a shutdown
     finally:
         own_redis.stop()
 
