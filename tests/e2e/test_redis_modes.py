@@ -5,6 +5,7 @@ failover under the running bot loses nothing and needs no restart."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -187,6 +188,9 @@ async def test_a_sentinel_failover_loses_nothing_and_needs_no_restart(
         await eventually_async(ready_again, "readiness back after the failover", 20, every=0.2)
         me = (await bot.post(slash_command("me", user_id="U0ALICE"))).json()
         assert "Connected as *alice@example.com*" in all_text(me), "the link made before the failover survived"
+        # A new link must reach a replica (must-keep records are WAITed for); until the old master follows the new
+        # one, Connect is refused with "try again" (it failed here twice under load): wait for Redis, not the bot.
+        await asyncio.to_thread(topology.replicated)
         await meeting_round_trip(bot, slack_emulator, meet_emulator, "After")
     finally:
         topology.stop()

@@ -193,6 +193,13 @@ class SentinelSet(_Processes):
         self.kill(before)
         return self._new_master(before, deadline)
 
+    def replicated(self, within: float = 30) -> None:
+        """Wait until a replica follows the current master again (after a failover the old master is turned into
+        one and resyncs): until then meetbot honestly refuses the writes that must reach a replica."""
+        eventually(lambda: "slave0:" in _cli("-p", str(self.current_master()), "info", "replication")
+                   and "state=online" in _cli("-p", str(self.current_master()), "info", "replication"),
+                   "a replica following the new master", within, every=0.2)
+
     def _new_master(self, before: int, deadline: float) -> int:
         """Wait, until `deadline` (time.monotonic()), for the sentinels to name another master than `before`
         and for it to act as one; its port."""
