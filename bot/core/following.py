@@ -298,6 +298,11 @@ class Reader:
         try:
             return await request(self._token)
         except Unauthenticated:
-            await self._tokens.reject_access_token(self._tenant, self._user, self._token)
+            refused = self._token
+            await self._tokens.reject_access_token(self._tenant, self._user, refused)
             self._token = await self._tokens.get_access_token(self._tenant, self._user)
+            if self._token == refused:
+                # A read of the person's token that began before the rejection (shared while it runs) gave the
+                # refused one back; the next read starts after it and refreshes.
+                self._token = await self._tokens.get_access_token(self._tenant, self._user)
             return await request(self._token)
