@@ -41,7 +41,9 @@ async def test_pushed_events_move_the_card_and_bring_the_recap(pushed: World, ev
     space, ts = await post_card(pushed)
     (sub,) = eventually(lambda: subscriptions(events_emulator), "the space's subscription")
     assert sub["targetResource"] == f"//meet.googleapis.com/{space}"
-    creates = [c for c in events_emulator.state.calls if c["route"] == "subscriptions.create"]
+    # the emulator logs a call once it has answered it: the subscription can be seen a moment before its call
+    creates = eventually(lambda: [c for c in events_emulator.state.calls if c["route"] == "subscriptions.create"],
+                         "the subscriptions.create call in the emulator's log")
     assert [c["user"] for c in creates] == [ALICE[1]], "subscribed with the token of the person who posted it"
 
     meet.state.join(space, user=BOB[1])
