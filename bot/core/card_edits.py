@@ -17,11 +17,12 @@ being edited now?) plus one per poll while one is.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
+from bot.core.leases import renewed
 from bot.core.ports import CardLocks, SpaceMemory
 from bot.domain import Card, Tenant, space_id_of
 from bot.errors import StorageUnavailable
@@ -67,7 +68,8 @@ class CardEdits:
                 log.warning("a followed card was not updated: another edit of it took longer than %.0f s", EDIT_WAIT)
                 return True
             await asyncio.sleep(POLL_SECONDS)
-        keeper = asyncio.ensure_future(self._keep(tenant, card, owner))
+        keeper = asyncio.ensure_future(renewed(partial(self._locks.renew, tenant, card, owner, EDIT_LOCK_MS),
+                                               RENEW_SECONDS))
         try:
             await edit()
         finally:
@@ -100,14 +102,6 @@ class CardEdits:
             log.warning("%d retired card(s) edited while a follower's edit of them may still land after", len(waiting))
         for card in waiting:
             await edit(card)
-
-    async def _keep(self, tenant: Tenant, card: Card, owner: str) -> None:
-        """Renew the lock while the edit runs; stop when it is no longer ours."""
-        with contextlib.suppress(StorageUnavailable):  # then it just expires: a retirement may go ahead, as designed
-            while True:
-                await asyncio.sleep(RENEW_SECONDS)
-                if not await self._locks.renew(tenant, card, owner, EDIT_LOCK_MS):
-                    return
 
     async def _release(self, tenant: Tenant, card: Card, owner: str) -> None:
         try:

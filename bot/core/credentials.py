@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from bot.core.errors import (
     DelegationRefused,
@@ -25,6 +26,7 @@ from bot.core.errors import (
     ServiceUnavailable,
     StorageUnavailable,
 )
+from bot.core.leases import renewed
 from bot.core.ports import DelegatedTokens, EmailLookup, LinkMemory, RefreshLocks
 from bot.domain import CachedToken, GoogleLink, Tenant
 from bot.google import errors as google
@@ -205,7 +207,8 @@ class Credentials:
         while True:
             owner = await self._lock.acquire(tenant, user_id, LOCK_TTL_MS)
             if owner is not None:
-                keeper = asyncio.ensure_future(self._keep(tenant, user_id, owner))
+                keeper = asyncio.ensure_future(
+                    renewed(partial(self._lock.renew, tenant, user_id, owner, LOCK_TTL_MS), LOCK_RENEW_SECONDS))
                 try:
                     return await mint()
                 finally:
@@ -220,16 +223,6 @@ class Credentials:
                     return token
                 if not await self._lock.held(tenant, user_id):
                     break  # the holder gave up without a token (Google down?): try ourselves
-
-    async def _keep(self, tenant: Tenant, user_id: str, owner: str) -> None:
-        """Renew the lock while this process refreshes; stop when it is no longer ours."""
-        try:
-            while True:
-                await asyncio.sleep(LOCK_RENEW_SECONDS)
-                if not await self._lock.renew(tenant, user_id, owner, LOCK_TTL_MS):
-                    return
-        except StorageUnavailable:
-            return  # the lock just expires; another process may take over, which is safe
 
     async def _release(self, tenant: Tenant, user_id: str, owner: str) -> None:
         try:
